@@ -1,0 +1,1 @@
+"""The edge: files, databases, anything with I/O."""

@@ -1,0 +1,279 @@
+"""Scenario files (YAML or JSON): one person's year, the bills, and what policy must pay.
+
+The format is described in docs/scenarios.md (after the shared scenario-format.md).
+Parsing is strict: an unknown key, class, kind, level or scheme, a negative amount or a
+date outside the year is an error naming the file and the place.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from yibao.adapters.strict_yaml import YamlError, load_text
+from yibao.domain.model import (
+    Approval,
+    Encounter,
+    Filing,
+    Hospital,
+    Kind,
+    Line,
+    LineClass,
+    Person,
+    Scheme,
+)
+from yibao.domain.money import parse_amount
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be read or does not follow the format."""
+
+
+def _day(raw: object) -> date:
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise ValueError(f"{raw!r} is not a date (write YYYY-MM-DD)")
+
+
+def _level(raw: object) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw not in (0, 1, 2, 3):
+        raise ValueError(f"level {raw!r} is not one of 0, 1, 2, 3")
+    return raw
+
+
+def _whole(raw: object) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise ValueError(f"{raw!r} is not a whole number of 0 or more")
+    return raw
+
+
+def _flag(raw: object) -> bool:
+    if not isinstance(raw, bool):
+        raise ValueError(f"{raw!r} is not true or false")
+    return raw
+
+
+Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
+Day = Annotated[date, BeforeValidator(_day)]
+Level = Annotated[int, BeforeValidator(_level)]
+Whole = Annotated[int, BeforeValidator(_whole)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Name = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HospitalIn(Strict):
+    id: Name
+    level: Level
+    designated: Flag = True
+    region: Name | None = None
+    pilot: Flag = False
+
+
+class LineIn(Strict):
+    cls: LineClass = Field(alias="class")
+    amount: Amount
+    code: Name | None = None
+
+
+class EncounterIn(Strict):
+    id: Name
+    date: Day
+    kind: Kind
+    hospital: HospitalIn
+    lines: list[LineIn] = Field(min_length=1)
+    diagnosis: Name | None = None
+    disease: Name | None = None
+    referral: Flag = False
+    prescription: Flag = True
+
+
+class ApprovalIn(Strict):
+    disease: Name
+    hospital: Name
+    valid_from: Day | None = Field(default=None, alias="from")
+    valid_to: Day | None = Field(default=None, alias="to")
+
+
+class FilingIn(Strict):
+    region: Name
+    valid_from: Day = Field(alias="from")
+    valid_to: Day = Field(alias="to")
+
+
+class PersonIn(Strict):
+    id: Name
+    birth_date: Day
+    scheme: Scheme
+    retired: Flag = False
+    contribution_years: Whole | None = None
+    assistance: Flag = False
+    approvals: list[ApprovalIn] = []
+    filings: list[FilingIn] = []
+
+
+class ExpectEncounterIn(Strict):
+    eligible: Amount | None = None
+    basic: Amount | None = None
+    assistance: Amount | None = None
+    institution: Amount | None = None
+    personal: Amount | None = None
+    refused: Flag | None = None
+
+
+class ExpectYearIn(Strict):
+    serious_illness: Amount | None = None
+    personal: Amount | None = None
+
+
+class ExpectIn(Strict):
+    encounters: dict[str, ExpectEncounterIn] = {}
+    year: ExpectYearIn | None = None
+
+
+class ScenarioIn(Strict):
+    region: Name
+    year: Annotated[int, BeforeValidator(_whole)]
+    person: PersonIn
+    encounters: list[EncounterIn] = []
+    expect: ExpectIn | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    region: str
+    year: int
+    person: Person
+    encounters: tuple[Encounter, ...]
+    expect: ExpectIn | None
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_scenario(data: Any, name: str) -> Scenario:
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{name}: a scenario is a mapping with region, year, person, encounters"
+        )
+    try:
+        raw = ScenarioIn.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise ScenarioError(f"{name}: {_where(tuple(err['loc']))}: {msg}{more}") from None
+    return _to_domain(raw, name)
+
+
+def _to_domain(raw: ScenarioIn, name: str) -> Scenario:
+    p = raw.person
+    person = Person(
+        id=p.id,
+        birth_date=p.birth_date,
+        scheme=p.scheme,
+        region=raw.region,
+        retired=p.retired,
+        contribution_years=p.contribution_years,
+        assistance=p.assistance,
+        approvals=tuple(
+            Approval(a.disease, a.hospital, a.valid_from, a.valid_to) for a in p.approvals
+        ),
+        filings=tuple(Filing(f.region, f.valid_from, f.valid_to) for f in p.filings),
+    )
+    for i, f in enumerate(p.filings):
+        if f.valid_to < f.valid_from:
+            raise ScenarioError(
+                f"{name}: person.filings[{i}]: ends ({f.valid_to}) before it starts"
+            )
+    seen: set[str] = set()
+    encounters = []
+    for i, e in enumerate(raw.encounters):
+        where = f"{name}: encounters[{i}]"
+        if e.id in seen:
+            raise ScenarioError(f"{where}.id: {e.id!r} is used twice")
+        seen.add(e.id)
+        if e.date.year != raw.year:
+            raise ScenarioError(f"{where}.date: {e.date} is outside the year {raw.year}")
+        if e.date < p.birth_date:
+            raise ScenarioError(f"{where}.date: {e.date} is before the birth date {p.birth_date}")
+        if e.kind is Kind.SPECIAL_OUTPATIENT and e.disease is None:
+            raise ScenarioError(
+                f"{where}.disease: a special_outpatient encounter needs its disease"
+            )
+        h = e.hospital
+        encounters.append(
+            Encounter(
+                id=e.id,
+                date=e.date,
+                kind=e.kind,
+                hospital=Hospital(h.id, h.level, h.designated, h.region or raw.region, h.pilot),
+                lines=tuple(Line(ln.cls, ln.amount, ln.code) for ln in e.lines),
+                diagnosis=e.diagnosis,
+                disease=e.disease,
+                referral=e.referral,
+                prescription=e.prescription,
+            )
+        )
+    if raw.expect is not None:
+        for eid in raw.expect.encounters:
+            if eid not in seen:
+                raise ScenarioError(f"{name}: expect.encounters.{eid}: no encounter has that id")
+    return Scenario(name, raw.region, raw.year, person, tuple(encounters), raw.expect)
+
+
+def load_scenario(path: Path) -> Scenario:
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{name}: cannot be read ({exc.strerror})") from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError(f"{name}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    else:
+        try:
+            data = load_text(text, name)
+        except YamlError as exc:
+            raise ScenarioError(str(exc)) from None
+    return parse_scenario(data, name)
+
+
+def scenario_files(paths: list[Path]) -> list[Path]:
+    """Files named directly, and every .yaml/.yml/.json below folders named, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
+            )
+        elif path.exists():
+            found.append(path)
+        else:
+            raise ScenarioError(f"{path}: no such file or folder")
+    return found

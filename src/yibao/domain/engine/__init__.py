@@ -1,0 +1,23 @@
+"""The settlement engine: pure functions from (policy, person, bill, year so far) to a split."""
+
+from yibao.domain.engine.results import (
+    EncounterResult,
+    Refusal,
+    Route,
+    SeriousIllnessResult,
+    YearResult,
+)
+from yibao.domain.engine.serious_illness import serious_illness
+from yibao.domain.engine.settle import InputError, settle_encounter, settle_year
+
+__all__ = [
+    "EncounterResult",
+    "InputError",
+    "Refusal",
+    "Route",
+    "SeriousIllnessResult",
+    "YearResult",
+    "serious_illness",
+    "settle_encounter",
+    "settle_year",
+]

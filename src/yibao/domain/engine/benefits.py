@@ -1,0 +1,285 @@
+"""The basic fund's rules: thresholds, outpatient rates and limits, inpatient segments and
+top lines, the children's major-disease pilot. Each returns a `Benefit` and its steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+
+from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.engine.scope import Place
+from yibao.domain.explain import HOW_ZH, PER_ZH, SCHEME_ZH, Step
+from yibao.domain.model import Encounter, Person
+from yibao.domain.money import ZERO, fmt_rate, fmt_yuan, round_fen
+from yibao.domain.parameters import (
+    Param,
+    PilotDisease,
+    PilotRules,
+    SchemeRules,
+    Threshold,
+    ThresholdPer,
+    TopLineOn,
+    points_off,
+)
+
+
+@dataclass
+class Benefit:
+    basic: Decimal = ZERO
+    assistance: Decimal = ZERO
+    institution: Decimal = ZERO
+    threshold: Decimal = ZERO
+    steps: list[Step] = field(default_factory=list)
+
+
+def charge_threshold(
+    param: Param[Threshold],
+    level: int,
+    counter: str,
+    disease: str | None,
+    eligible: Decimal,
+    acc: YearAccumulators,
+) -> tuple[Decimal, YearAccumulators, Step | None]:
+    """Charge what is left of a threshold against this bill's eligible cost.
+
+    A threshold per year keeps its yearly counter under `counter` ("outpatient"); one
+    per year and disease under "counter:disease"; one per stay keeps none.
+    """
+    spec = param.value
+    amount = spec.amount.for_level(level)
+    key = counter if spec.per is ThresholdPer.YEAR else f"{counter}:{disease or '-'}"
+    before = ZERO if spec.per is ThresholdPer.STAY else acc.threshold_charged(key)
+    charged = min(eligible, max(amount - before, ZERO))
+    if spec.per is not ThresholdPer.STAY:
+        acc = acc.with_threshold(key, charged)
+    if amount == ZERO:
+        return ZERO, acc, None
+    step = Step(
+        "threshold",
+        charged,
+        ref=param.ref,
+        value=fmt_yuan(amount),
+        base=eligible,
+        args={
+            "per": f"per {spec.per.value.replace('_', ' ')}, level {level}",
+            "per_zh": f"{PER_ZH[spec.per.value]}，{level}级机构",
+            "charged_before": fmt_yuan(before),
+        },
+    )
+    return charged, acc, step
+
+
+def _reduce(paid: Decimal, place: Place, out: Benefit) -> Decimal:
+    """A share off the payment as computed at local rules, caps included (reference §6)."""
+    if place.share == ZERO:
+        return paid
+    reduced = paid * place.keep
+    out.steps.append(
+        Step(
+            "reduction_share",
+            reduced,
+            value=fmt_rate(place.share),
+            base=paid,
+            args={"how": place.how, "how_zh": HOW_ZH.get(place.how, place.how)},
+        )
+    )
+    return reduced
+
+
+def _basic_step(rules: SchemeRules, basic: Decimal) -> Step:
+    return Step(
+        "basic",
+        basic,
+        args={"scheme": rules.scheme, "scheme_zh": SCHEME_ZH.get(rules.scheme, rules.label.zh)},
+    )
+
+
+def outpatient(
+    rules: SchemeRules,
+    enc: Encounter,
+    eligible: Decimal,
+    acc: YearAccumulators,
+    place: Place,
+) -> tuple[Benefit, YearAccumulators]:
+    """General outpatient, emergency and prescribed pharmacy: a yearly threshold, a rate,
+    and a yearly limit on the fund's outpatient payments."""
+    day, level = enc.date, enc.hospital.level
+    o = rules.outpatient
+    out = Benefit()
+    charged, acc, step = charge_threshold(
+        o.threshold.at(day), level, "outpatient", enc.diagnosis, eligible, acc
+    )
+    out.threshold = charged
+    if step:
+        out.steps.append(step)
+    pooled = eligible - charged
+    rate = o.rate.at(day)
+    effective = points_off(rate.value.for_level(level), place.points)
+    computed = pooled * effective
+    if pooled > ZERO:
+        out.steps.append(
+            Step("outpatient_rate", computed, ref=rate.ref, value=fmt_rate(effective), base=pooled)
+        )
+    limit = o.fund_limit.at(day)
+    remaining = max(limit.value - acc.outpatient_fund_paid, ZERO)
+    paid = min(computed, remaining)
+    if paid < computed:
+        out.steps.append(
+            Step(
+                "outpatient_limit",
+                paid,
+                ref=limit.ref,
+                value=fmt_yuan(limit.value),
+                base=computed,
+                args={"remaining": fmt_yuan(remaining)},
+            )
+        )
+    out.basic = round_fen(_reduce(paid, place, out))
+    out.steps.append(_basic_step(rules, out.basic))
+    acc = replace(acc, outpatient_fund_paid=acc.outpatient_fund_paid + out.basic)
+    return out, acc
+
+
+def inpatient_like(
+    rules: SchemeRules,
+    person: Person,
+    enc: Encounter,
+    eligible: Decimal,
+    acc: YearAccumulators,
+    place: Place,
+    threshold: Param[Threshold],
+    counter: str,
+    disease: str | None,
+) -> tuple[Benefit, YearAccumulators]:
+    """An inpatient stay, or a special-disease visit settled like one: threshold, then the
+    rate (flat, by level, or marginal segments of the year's accumulated pooled cost),
+    then the top line on cost or on payments."""
+    day, level = enc.date, enc.hospital.level
+    inp = rules.inpatient
+    out = Benefit()
+    charged, acc, step = charge_threshold(threshold, level, counter, disease, eligible, acc)
+    out.threshold = charged
+    if step:
+        out.steps.append(step)
+    pooled = eligible - charged
+    before = acc.pooled_cost
+    after = before + pooled
+    paid_to = after
+    top = inp.top_line.at(day) if inp.top_line is not None else None
+    if top is not None and top.value.on is TopLineOn.POOLED_COST:
+        paid_to = max(min(after, top.value.amount), before)
+    rate_param = inp.rate_retired if person.retired and inp.rate_retired is not None else inp.rate
+    rate = rate_param.at(day)
+    spec = rate.value
+    if spec.scale is not None:
+        slices = spec.scale.slices(before, paid_to)
+    else:
+        assert spec.by_level is not None
+        slices = [(before, paid_to, spec.by_level.for_level(level))] if paid_to > before else []
+    computed = ZERO
+    for lower, upper, bracket_rate in slices:
+        effective = points_off(bracket_rate, place.points)
+        part = (upper - lower) * effective
+        computed += part
+        out.steps.append(
+            Step(
+                "segment",
+                part,
+                ref=rate.ref,
+                value=fmt_rate(effective),
+                base=upper - lower,
+                args={"lower": fmt_yuan(lower), "upper": fmt_yuan(upper)},
+            )
+        )
+    if top is not None and after > paid_to:
+        unpaid = after - paid_to
+        out.steps.append(
+            Step("top_line_cost", ZERO, ref=top.ref, value=fmt_yuan(top.value.amount), base=unpaid)
+        )
+    paid = computed
+    if top is not None and top.value.on is TopLineOn.FUND_PAYMENT:
+        remaining = max(top.value.amount - acc.inpatient_fund_paid, ZERO)
+        paid = min(computed, remaining)
+        if paid < computed:
+            out.steps.append(
+                Step(
+                    "top_line_payment",
+                    paid,
+                    ref=top.ref,
+                    value=fmt_yuan(top.value.amount),
+                    base=computed,
+                    args={"remaining": fmt_yuan(remaining)},
+                )
+            )
+    out.basic = round_fen(_reduce(paid, place, out))
+    out.steps.append(_basic_step(rules, out.basic))
+    acc = replace(
+        acc,
+        pooled_cost=after,
+        inpatient_fund_paid=acc.inpatient_fund_paid + out.basic,
+    )
+    return out, acc
+
+
+def pilot_disease(rules: PilotRules | None, person: Person, enc: Encounter) -> PilotDisease | None:
+    """The pilot disease this stay is treated under, or None when the pilot does not apply."""
+    if rules is None or enc.diagnosis is None or enc.diagnosis not in rules.diseases:
+        return None
+    day = enc.date
+    if not (enc.hospital.pilot and enc.hospital.designated):
+        return None
+    if person.scheme not in rules.schemes.at(day).value:
+        return None
+    if person.age_on(day) > rules.max_age.at(day).value:
+        return None
+    return rules.diseases[enc.diagnosis]
+
+
+def pilot(
+    rules: PilotRules,
+    scheme: SchemeRules,
+    disease: PilotDisease,
+    person: Person,
+    day: date,
+    eligible: Decimal,
+    place: Place,
+) -> Benefit:
+    """Children's major-disease pilot: fixed-cost payment on min(eligible, limited cost)."""
+    out = Benefit()
+    limited = disease.limited_cost.at(day)
+    base = min(eligible, limited.value)
+    out.steps.append(
+        Step(
+            "pilot_base",
+            base,
+            ref=limited.ref,
+            value=fmt_yuan(limited.value),
+            base=eligible,
+            args={"disease": disease.name.en, "disease_zh": disease.name.zh, "code": disease.code},
+        )
+    )
+    rate = rules.rate.at(day)
+    effective = points_off(rate.value, place.points)
+    computed = base * effective
+    out.steps.append(
+        Step("pilot_rate", computed, ref=rate.ref, value=fmt_rate(effective), base=base)
+    )
+    out.basic = round_fen(_reduce(computed, place, out))
+    out.steps.append(_basic_step(scheme, out.basic))
+    if person.assistance:
+        share = rules.assistance_share.at(day)
+        out.assistance = round_fen(base * share.value)
+        out.steps.append(
+            Step(
+                "pilot_assistance",
+                out.assistance,
+                ref=share.ref,
+                value=fmt_rate(share.value),
+                base=base,
+            )
+        )
+    out.institution = round_fen(eligible - base)
+    if out.institution > ZERO:
+        out.steps.append(Step("pilot_institution", out.institution, ref=limited.ref, base=eligible))
+    return out

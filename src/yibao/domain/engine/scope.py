@@ -1,0 +1,187 @@
+"""Before any rate: is the bill refused, is it in scope, what is eligible, where was it treated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from yibao.domain.engine.results import Refusal
+from yibao.domain.explain import CLASS_ZH, HOW_ZH, Step
+from yibao.domain.model import Encounter, Kind, Person
+from yibao.domain.money import ONE, ZERO, fmt_points, fmt_rate
+from yibao.domain.parameters import ReductionMethod, Ref, RegionPolicy, SchemeRules, Text
+
+
+def refusal_for(
+    policy: RegionPolicy, person: Person, enc: Encounter
+) -> tuple[Refusal, Step] | None:
+    """The reasons a whole bill is refused, in the order a clerk checks them."""
+    offered = policy.offered.at(enc.date)
+    if person.scheme not in offered.value:
+        reason = policy.not_offered_reason
+        return _refuse(
+            "scheme_not_offered", reason, enc, offered.ref, ", ".join(sorted(offered.value))
+        )
+    rules = policy.schemes[person.scheme]
+    if person.retired and rules.retiree_min_contribution_years is not None:
+        need = rules.retiree_min_contribution_years.at(enc.date)
+        have = person.contribution_years or 0
+        if have < need.value:
+            reason = Text(
+                zh=f"退休人员缴费年限{have}年，不足{need.value}年，不能享受退休后医保待遇",
+                en=f"a retiree needs {need.value} contribution years to enjoy benefits "
+                f"without further contributions, and has {have}",
+            )
+            return _refuse("contribution_years", reason, enc, need.ref, str(need.value))
+    if enc.kind is Kind.SPECIAL_OUTPATIENT:
+        return _special_refusal(rules, person, enc)
+    return None
+
+
+def _special_refusal(
+    rules: SchemeRules, person: Person, enc: Encounter
+) -> tuple[Refusal, Step] | None:
+    special = rules.special_outpatient
+    if special is None:
+        reason = Text(
+            zh="本险种不设门诊特殊疾病待遇", en="this scheme has no outpatient special diseases"
+        )
+        return _refuse("special_not_offered", reason, enc, None, "")
+    diseases = special.diseases.at(enc.date)
+    if enc.disease not in diseases.value:
+        reason = Text(
+            zh=f"{enc.disease}不是门诊特殊疾病病种",
+            en=f"{enc.disease} is not an outpatient special disease",
+        )
+        return _refuse(
+            "special_unknown_disease", reason, enc, diseases.ref, ", ".join(sorted(diseases.value))
+        )
+    approvals = [a for a in person.approvals if a.disease == enc.disease and a.covers(enc.date)]
+    if not approvals:
+        reason = Text(
+            zh=f"无{enc.disease}门诊特殊疾病审批备案",
+            en=f"no approved special-disease record for {enc.disease}",
+        )
+        return _refuse("special_no_approval", reason, enc, None, "")
+    if all(a.hospital != enc.hospital.id for a in approvals):
+        named = ", ".join(a.hospital for a in approvals)
+        reason = Text(
+            zh=f"门诊特殊疾病只能在审批指定的医院（{named}）就医",
+            en=f"a special disease is treated only at the hospital named in the approval ({named})",
+        )
+        return _refuse("special_wrong_hospital", reason, enc, None, "")
+    return None
+
+
+def _refuse(
+    code: str, reason: Text, enc: Encounter, ref: Ref | None, value: str
+) -> tuple[Refusal, Step]:
+    step = Step(
+        "refused",
+        result=enc.total,
+        ref=ref,
+        value=value,
+        base=enc.total,
+        args={"reason": reason.en, "reason_zh": reason.zh},
+    )
+    return Refusal(code, reason), step
+
+
+def out_of_scope(enc: Encounter) -> Step | None:
+    """A bill outside the insurance altogether: all personal, but not a refusal."""
+    if not enc.hospital.designated and enc.kind is not Kind.EMERGENCY:
+        return Step("not_designated", enc.total, base=enc.total, args={"hospital": enc.hospital.id})
+    if enc.kind is Kind.PHARMACY and not enc.prescription:
+        return Step("no_prescription", enc.total, base=enc.total)
+    return None
+
+
+def eligible_cost(policy: RegionPolicy, enc: Encounter) -> tuple[Decimal, Decimal, list[Step]]:
+    """Eligible cost (exact) and wholly self-paid cost, by catalogue class."""
+    by_class: dict[str, Decimal] = {}
+    for line in enc.lines:
+        by_class[line.cls.value] = by_class.get(line.cls.value, ZERO) + line.amount
+    eligible = ZERO
+    self_pay = ZERO
+    steps: list[Step] = []
+    for cls in sorted(by_class):
+        amount = by_class[cls]
+        share = policy.eligible_share[cls].at(enc.date)
+        part = amount * share.value
+        eligible += part
+        if share.value == ZERO:
+            self_pay += amount
+        steps.append(
+            Step(
+                "eligible_share",
+                part,
+                ref=share.ref,
+                value=fmt_rate(share.value),
+                base=amount,
+                args={"cls": cls, "cls_zh": CLASS_ZH.get(cls, cls)},
+            )
+        )
+    if not enc.hospital.designated:  # only an emergency gets this far
+        steps.insert(0, Step("emergency_anywhere", ZERO, args={"hospital": enc.hospital.id}))
+    return eligible, self_pay, steps
+
+
+@dataclass(frozen=True)
+class Place:
+    """Treatment elsewhere and what it takes off: `points` off every rate, `share` off the payment."""
+
+    points: Decimal = ZERO
+    share: Decimal = ZERO
+    how: str = "local"  # local | filed | referral | emergency | unfiled
+
+    @property
+    def keep(self) -> Decimal:
+        return ONE - self.share
+
+
+def place_of(
+    policy: RegionPolicy, person: Person, enc: Encounter, day: date
+) -> tuple[Place, Step | None]:
+    region = enc.hospital.region or person.region
+    if region == person.region:
+        return Place(), None
+    for filing in person.filings:
+        if filing.covers(region, day):
+            step = Step(
+                "filed",
+                ZERO,
+                args={
+                    "region": region,
+                    "start": filing.valid_from.isoformat(),
+                    "end": filing.valid_to.isoformat(),
+                },
+            )
+            return Place(how="filed"), step
+    how = "referral" if enc.referral else "emergency" if enc.kind is Kind.EMERGENCY else "unfiled"
+    reduction = policy.reduction.at(day)
+    amount: Decimal = getattr(reduction.value, how)
+    if reduction.value.method is ReductionMethod.POINTS:
+        place = Place(points=amount, how=how)
+        method = f"every fund rate is lowered by {fmt_points(amount)}"
+        method_zh = f"各项基金支付比例降低{(amount * 100).normalize():f}个百分点"
+    else:
+        place = Place(share=amount, how=how)
+        method = f"the fund's payment is reduced by {fmt_rate(amount)}"
+        method_zh = f"基金支付降低{fmt_rate(amount)}"
+    if amount == ZERO:
+        method, method_zh = "local rates apply", "按参保地标准结算"
+    step = Step(
+        "elsewhere",
+        ZERO,
+        ref=reduction.ref,
+        value=fmt_rate(amount),
+        args={
+            "region": region,
+            "how": how,
+            "how_zh": HOW_ZH[how],
+            "method": method,
+            "method_zh": method_zh,
+        },
+    )
+    return place, step

@@ -1,0 +1,160 @@
+"""Settle one encounter against the year so far, or a whole year in date order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.engine.benefits import Benefit, inpatient_like, outpatient, pilot, pilot_disease
+from yibao.domain.engine.results import EncounterResult, Route, YearResult
+from yibao.domain.engine.scope import eligible_cost, out_of_scope, place_of, refusal_for
+from yibao.domain.engine.serious_illness import serious_illness
+from yibao.domain.explain import Step
+from yibao.domain.model import LEVELS, Encounter, Kind, Person
+from yibao.domain.money import ZERO, fmt_yuan
+from yibao.domain.parameters import RegionPolicy
+
+
+class InputError(ValueError):
+    """A bill the engine cannot settle as given (not a refusal: the input itself is wrong)."""
+
+
+def _check(person: Person, enc: Encounter, acc: YearAccumulators) -> None:
+    where = f"encounter {enc.id}"
+    if enc.date.year != acc.year:
+        raise InputError(f"{where}: date {enc.date.isoformat()} is outside the year {acc.year}")
+    if enc.hospital.level not in LEVELS:
+        raise InputError(f"{where}: hospital level {enc.hospital.level} is not one of 0, 1, 2, 3")
+    if any(line.amount < ZERO for line in enc.lines):
+        raise InputError(f"{where}: a line amount is negative")
+    if enc.kind is Kind.SPECIAL_OUTPATIENT and not enc.disease:
+        raise InputError(f"{where}: a special_outpatient encounter needs its disease")
+
+
+def settle_encounter(
+    policy: RegionPolicy, person: Person, enc: Encounter, acc: YearAccumulators
+) -> tuple[EncounterResult, YearAccumulators]:
+    """Settle one bill. Returns its split and the year's accumulators after it."""
+    _check(person, enc, acc)
+    total = enc.total
+    refusal = refusal_for(policy, person, enc)
+    if refusal is not None:
+        reason, step = refusal
+        result = _all_personal(person, enc, Route.REFUSED, [step])
+        return replace(result, refused=reason), _after(acc, result)
+    scope_step = out_of_scope(enc)
+    if scope_step is not None:
+        result = _all_personal(person, enc, Route.OUT_OF_SCOPE, [scope_step])
+        return result, _after(acc, result)
+
+    eligible, self_pay, steps = eligible_cost(policy, enc)
+    place, place_step = place_of(policy, person, enc, enc.date)
+    if place_step is not None:
+        steps.append(place_step)
+    rules = policy.schemes[person.scheme]
+    disease = pilot_disease(policy.pilot, person, enc) if enc.kind is Kind.INPATIENT else None
+    benefit: Benefit
+    if enc.kind.outpatient_like:
+        route = Route.OUTPATIENT
+        benefit, acc = outpatient(rules, enc, eligible, acc, place)
+    elif disease is not None and policy.pilot is not None:
+        route = Route.PILOT
+        benefit = pilot(policy.pilot, rules, disease, person, enc.date, eligible, place)
+    elif enc.kind is Kind.SPECIAL_OUTPATIENT:
+        route = Route.SPECIAL_OUTPATIENT
+        special = rules.special_outpatient
+        assert special is not None  # refusal_for refuses a scheme without special diseases
+        threshold = special.threshold.at(enc.date)
+        benefit, acc = inpatient_like(
+            rules, person, enc, eligible, acc, place, threshold, "special_outpatient", enc.disease
+        )
+    else:
+        route = Route.INPATIENT
+        threshold = rules.inpatient.threshold.at(enc.date)
+        benefit, acc = inpatient_like(
+            rules, person, enc, eligible, acc, place, threshold, "inpatient", enc.diagnosis
+        )
+    steps.extend(benefit.steps)
+    personal = total - benefit.basic - benefit.assistance - benefit.institution
+    # Conservation holds by construction; a negative personal part would mean a rate
+    # above 1 slipped past the loader, so fail loudly rather than pay it.
+    if personal < ZERO:
+        raise AssertionError(f"encounter {enc.id}: negative personal payment {personal}")
+    steps.append(
+        Step(
+            "personal",
+            personal,
+            base=total,
+            args={
+                "fund": fmt_yuan(benefit.basic + benefit.assistance),
+                "institution": fmt_yuan(benefit.institution),
+            },
+        )
+    )
+    result = EncounterResult(
+        encounter_id=enc.id,
+        scheme=person.scheme.value,
+        route=route,
+        total=total,
+        eligible=eligible,
+        self_pay=self_pay,
+        threshold=benefit.threshold,
+        basic=benefit.basic,
+        assistance=benefit.assistance,
+        institution=benefit.institution,
+        personal=personal,
+        refused=None,
+        steps=tuple(steps),
+    )
+    return result, _after(acc, result)
+
+
+def _all_personal(
+    person: Person, enc: Encounter, route: Route, steps: list[Step]
+) -> EncounterResult:
+    return EncounterResult(
+        encounter_id=enc.id,
+        scheme=person.scheme.value,
+        route=route,
+        total=enc.total,
+        eligible=ZERO,
+        self_pay=enc.total,
+        threshold=ZERO,
+        basic=ZERO,
+        assistance=ZERO,
+        institution=ZERO,
+        personal=enc.total,
+        refused=None,
+        steps=tuple(steps),
+    )
+
+
+def _after(acc: YearAccumulators, result: EncounterResult) -> YearAccumulators:
+    return replace(
+        acc,
+        personal=acc.personal + result.personal,
+        personal_on_eligible=acc.personal_on_eligible + result.personal_on_eligible,
+    )
+
+
+def order_of_settlement(encounters: Iterable[Encounter]) -> list[Encounter]:
+    """Date order; bills of the same date in the order given (a stable sort)."""
+    return sorted(encounters, key=lambda e: e.date)
+
+
+def settle_year(
+    policy: RegionPolicy,
+    person: Person,
+    year: int,
+    encounters: Iterable[Encounter],
+    acc: YearAccumulators | None = None,
+) -> tuple[YearResult, YearAccumulators]:
+    """Settle a person's year: every encounter in date order, then the serious-illness layer."""
+    acc = acc if acc is not None else YearAccumulators(year=year)
+    results = []
+    for enc in order_of_settlement(encounters):
+        result, acc = settle_encounter(policy, person, enc, acc)
+        results.append(result)
+    layer = serious_illness(policy, person, acc)
+    return YearResult(tuple(results), layer, acc.personal - layer.payment), acc

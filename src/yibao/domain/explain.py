@@ -1,0 +1,178 @@
+"""Explanations: each step that moved money, citing the parameter, and a plain summary.
+
+A `Step` is data (rule, parameter reference, value, base, result); the sentences are
+made from it in Chinese or English, so the same step reads right to a clerk in either
+language and can be stored as JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from yibao.domain.money import fmt_yuan
+from yibao.domain.parameters import Ref
+
+# One sentence per rule. Placeholders: {value} the parameter's value as shown, {base}
+# the amount it applied to, {result} what it produced, and the step's own args.
+MESSAGES: Mapping[str, Mapping[str, str]] = {
+    "eligible_share": {
+        "en": "Class {cls} lines {base} × eligible share {value} = {result} within the catalogue",
+        "zh": "{cls_zh}费用{base}元 × 纳入比例{value} = {result}元属医保范围",
+    },
+    "not_designated": {
+        "en": "{hospital} is not a designated institution: the whole bill {base} is paid by you",
+        "zh": "{hospital}不是定点医疗机构：费用{base}元全部由个人支付",
+    },
+    "no_prescription": {
+        "en": "Pharmacy purchase without a prescription from a designated hospital: "
+        "{base} is paid by you",
+        "zh": "药店购药无定点医院处方：费用{base}元全部由个人支付",
+    },
+    "emergency_anywhere": {
+        "en": "Emergency at {hospital}: settled at the insured place's rates even though "
+        "it is not designated",
+        "zh": "在{hospital}急诊：虽非定点机构，仍按参保地标准结算",
+    },
+    "refused": {
+        "en": "Refused: {reason}. The whole bill {base} is paid by you",
+        "zh": "不予支付：{reason_zh}。费用{base}元全部由个人支付",
+    },
+    "filed": {
+        "en": "Remote-treatment filing for {region} ({start} to {end}): local rates apply",
+        "zh": "已办理异地就医备案（{region}，{start}至{end}）：按参保地标准结算",
+    },
+    "elsewhere": {
+        "en": "Treated in {region} ({how}): {method}",
+        "zh": "在{region}就医（{how_zh}）：{method_zh}",
+    },
+    "threshold": {
+        "en": "Threshold {value} ({per}); {charged_before} already charged: "
+        "{result} of the eligible {base} is paid by you",
+        "zh": "起付标准{value}元（{per_zh}），已累计{charged_before}元：本次{base}元中{result}元由个人支付",
+    },
+    "outpatient_rate": {
+        "en": "Fund pays {value} of {base} = {result}",
+        "zh": "基金按{value}支付{base}元 = {result}元",
+    },
+    "outpatient_limit": {
+        "en": "Yearly outpatient fund limit {value}, {remaining} left: payment cut from {base} to {result}",
+        "zh": "门诊年度基金限额{value}元，剩余{remaining}元：支付由{base}元减为{result}元",
+    },
+    "segment": {
+        "en": "Pooled cost {lower}–{upper} of the year at {value}: {base} × {value} = {result}",
+        "zh": "年度累计统筹费用{lower}–{upper}元段按{value}：{base}元 × {value} = {result}元",
+    },
+    "top_line_cost": {
+        "en": "Annual top line of pooled cost {value}: {base} above it is not paid by the fund",
+        "zh": "年度统筹费用最高支付限额{value}元：超出部分{base}元基金不予支付",
+    },
+    "top_line_payment": {
+        "en": "Annual top line of fund payments {value}, {remaining} left: payment cut from {base} to {result}",
+        "zh": "年度基金最高支付限额{value}元，剩余{remaining}元：支付由{base}元减为{result}元",
+    },
+    "reduction_share": {
+        "en": "Treatment elsewhere ({how}): the fund's payment is reduced by {value}: {base} → {result}",
+        "zh": "异地就医（{how_zh}）：基金支付降低{value}：{base}元 → {result}元",
+    },
+    "basic": {
+        "en": "Basic fund ({scheme}) pays {result}",
+        "zh": "基本医保基金（{scheme_zh}）支付{result}元",
+    },
+    "pilot_base": {
+        "en": "Children's major-disease pilot, {disease} ({code}): limited cost {value}; "
+        "base = min(eligible {base}, limited cost) = {result}",
+        "zh": "儿童重大疾病试点，{disease_zh}（{code}）：限定费用{value}元；"
+        "计算基数 = min(医保范围费用{base}元, 限定费用) = {result}元",
+    },
+    "pilot_rate": {
+        "en": "Fund pays {value} of the base {base} = {result}",
+        "zh": "基金按{value}支付基数{base}元 = {result}元",
+    },
+    "pilot_assistance": {
+        "en": "Medical assistance (family in assistance) pays {value} of the base {base} = {result}",
+        "zh": "医疗救助（救助对象家庭）按{value}支付基数{base}元 = {result}元",
+    },
+    "pilot_institution": {
+        "en": "Eligible cost above the limited cost, {result}, is borne by the hospital, not the family",
+        "zh": "超出限定费用的医保范围费用{result}元由医院承担，不由家庭支付",
+    },
+    "personal": {
+        "en": "You pay {result} = total {base} − fund {fund} − hospital {institution}",
+        "zh": "个人支付{result}元 = 总费用{base}元 − 基金{fund}元 − 医院承担{institution}元",
+    },
+    "si_base": {
+        "en": "Serious illness: your personal payment on eligible cost this year is {result}",
+        "zh": "大病保险：本年度医保范围内个人负担{result}元",
+    },
+    "si_bracket": {
+        "en": "Part {lower}–{upper} at {value}: {base} × {value} = {result}",
+        "zh": "{lower}–{upper}元段按{value}：{base}元 × {value} = {result}元",
+    },
+    "si_top_line": {
+        "en": "Serious-illness top line {value}: payment cut from {base} to {result}",
+        "zh": "大病保险年度最高支付{value}元：支付由{base}元减为{result}元",
+    },
+    "si_total": {
+        "en": "Serious-illness insurance pays {result} for the year",
+        "zh": "大病保险本年度支付{result}元",
+    },
+    "si_not_covered": {
+        "en": "Serious-illness insurance does not cover the {scheme} scheme",
+        "zh": "大病保险不覆盖{scheme_zh}",
+    },
+}
+
+CLASS_ZH = {"A": "甲类", "B": "乙类", "self_pay": "自费"}
+SCHEME_ZH = {
+    "student": "学生儿童基本医疗保险",
+    "resident": "城乡居民基本医疗保险",
+    "employee": "职工基本医疗保险",
+}
+PER_ZH = {"stay": "每次住院", "year": "每年", "year_and_disease": "每年每病种"}
+HOW_ZH = {"referral": "转诊", "emergency": "急诊", "unfiled": "未备案、未转诊"}
+
+
+@dataclass(frozen=True)
+class Step:
+    rule: str
+    result: Decimal
+    ref: Ref | None = None
+    value: str = ""
+    base: Decimal | None = None
+    args: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self, lang: str = "en") -> str:
+        words: dict[str, str] = {
+            "value": self.value,
+            "base": fmt_yuan(self.base) if self.base is not None else "",
+            "result": fmt_yuan(self.result),
+        }
+        words.update(self.args)
+        sentence = MESSAGES[self.rule][lang].format(**words)
+        if self.ref is not None:
+            # The citation names file and key and whether the number is the source text's
+            # or the region's own; the full note is in to_dict() and `yibao policy show`.
+            basis = self.ref.source.split("]", 1)[0] + "]"
+            sentence = f"{sentence} [{self.ref} {basis}]"
+        return sentence
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "parameter": None
+            if self.ref is None
+            else {
+                "file": self.ref.file,
+                "key": self.ref.key,
+                "since": self.ref.since.isoformat(),
+                "source": self.ref.source,
+            },
+            "value": self.value,
+            "base": None if self.base is None else str(self.base),
+            "result": str(self.result),
+            "args": dict(self.args),
+            "text": {"en": self.text("en"), "zh": self.text("zh")},
+        }

@@ -1,0 +1,80 @@
+"""Money is Decimal yuan, never float. The only place that rounds.
+
+The reference rounds each payment to 0.01 half-up once, at the end of each layer of
+each encounter; intermediate values (eligible cost of a class B line, a slice of a
+segment) stay exact so that rounding happens exactly once.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+ZERO = Decimal("0")
+ONE = Decimal("1")
+FEN = Decimal("0.01")
+
+
+class AmountError(ValueError):
+    """A text that is not an exact, non-negative yuan amount with at most two decimals."""
+
+
+def round_fen(amount: Decimal) -> Decimal:
+    """Round to the fen, half-up: the single rounding rule of the reference."""
+    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def parse_decimal(raw: object, *, max_places: int | None = None) -> Decimal:
+    """Parse an exact decimal from text or an int; refuse floats, exponents, NaN and bools.
+
+    Floats are refused because a float has already lost the exact value the writer meant.
+    """
+    if isinstance(raw, bool | float):
+        raise AmountError(f"{raw!r} is not an exact decimal; write it as a quoted string")
+    if isinstance(raw, Decimal | int):
+        text = str(raw)
+    elif isinstance(raw, str):
+        text = raw.strip()
+    else:
+        raise AmountError(f"{raw!r} is not a decimal amount")
+    if not text or any(c not in "0123456789.-" for c in text) or text.count(".") > 1:
+        raise AmountError(f"{raw!r} is not a decimal amount")
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise AmountError(f"{raw!r} is not a decimal amount") from exc
+    if max_places is not None:
+        exponent = value.as_tuple().exponent
+        assert isinstance(exponent, int)  # finite by the character check above
+        if -exponent > max_places:
+            raise AmountError(f"{raw!r} has more than {max_places} decimal places")
+    return value
+
+
+def parse_amount(raw: object) -> Decimal:
+    """A bill or parameter amount: exact yuan, at most two decimals, not negative."""
+    value = parse_decimal(raw, max_places=2)
+    if value < 0:
+        raise AmountError(f"{raw!r} is negative")
+    return value
+
+
+def fmt(amount: Decimal) -> str:
+    """Two decimals, half-up, as the scenario format shows amounts ("30500.00")."""
+    return f"{round_fen(amount):.2f}"
+
+
+def fmt_yuan(amount: Decimal) -> str:
+    """Thousands separators for people ("30,500.00")."""
+    return f"{round_fen(amount):,.2f}"
+
+
+def fmt_rate(rate: Decimal) -> str:
+    """A share as a percentage without noise ("70%", "12.5%")."""
+    pct = (rate * 100).normalize()
+    text = f"{pct:f}"
+    return f"{text}%"
+
+
+def fmt_points(rate: Decimal) -> str:
+    """A rate reduction in percentage points ("10 points")."""
+    return f"{(rate * 100).normalize():f} points"

@@ -1,0 +1,308 @@
+"""Dated policy parameters: every value knows when it is in force and where it came from.
+
+The loader (adapters/parameter_files.py) builds these from YAML; the engine asks each
+one for the value in force on the encounter date and cites its `Ref` in the
+explanation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from yibao.domain.money import ZERO, fmt, fmt_points, fmt_rate
+
+T = TypeVar("T")
+
+
+class PolicyGapError(LookupError):
+    """No value of a parameter is in force on the date asked for."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Where a value comes from: file, key inside it, the date it took effect, its source note."""
+
+    file: str
+    key: str
+    since: date
+    source: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}"
+
+
+@dataclass(frozen=True)
+class Period(Generic[T]):
+    start: date
+    end: date | None  # inclusive; None: until the next period starts, or for good
+    value: T
+    source: str
+
+
+@dataclass(frozen=True)
+class Param(Generic[T]):
+    value: T
+    ref: Ref
+
+
+@dataclass(frozen=True)
+class Dated(Generic[T]):
+    """A parameter's values over time; periods are sorted and do not overlap (the loader checks)."""
+
+    file: str
+    key: str
+    periods: tuple[Period[T], ...]
+    unit: str = ""  # "yuan" or "share" for a bare Decimal, so it can be shown right
+
+    def describe(self, value: T) -> str:
+        return describe_value(value, self.unit)
+
+    def at(self, day: date) -> Param[T]:
+        chosen: Period[T] | None = None
+        for period in self.periods:
+            if period.start <= day and (period.end is None or day <= period.end):
+                chosen = period  # later periods supersede an open-ended earlier one
+        if chosen is None:
+            raise PolicyGapError(f"{self.file}: {self.key}: no value in force on {day.isoformat()}")
+        return Param(chosen.value, Ref(self.file, self.key, chosen.start, chosen.source))
+
+
+# --- value shapes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ByLevel:
+    """An amount or rate that is either flat or set per institution level 0–3."""
+
+    flat: Decimal | None
+    levels: Mapping[int, Decimal]
+
+    def for_level(self, level: int) -> Decimal:
+        if self.flat is not None:
+            return self.flat
+        return self.levels[level]
+
+    def describe(self, as_rate: bool = False) -> str:
+        show = fmt_rate if as_rate else fmt
+        if self.flat is not None:
+            return show(self.flat)
+        return ", ".join(f"level {lv}: {show(v)}" for lv, v in sorted(self.levels.items()))
+
+
+class ThresholdPer(StrEnum):
+    STAY = "stay"
+    YEAR = "year"
+    YEAR_AND_DISEASE = "year_and_disease"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    per: ThresholdPer
+    amount: ByLevel
+
+
+@dataclass(frozen=True)
+class Bracket:
+    lower: Decimal
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A marginal rate scale: each bracket's rate applies to the slice from its lower bound
+    to the next bracket's lower bound (the last one has no upper bound)."""
+
+    brackets: tuple[Bracket, ...]
+
+    def slices(self, start: Decimal, end: Decimal) -> list[tuple[Decimal, Decimal, Decimal]]:
+        """The overlap of [start, end) with each bracket: (lower, upper, rate) where non-empty."""
+        out: list[tuple[Decimal, Decimal, Decimal]] = []
+        for i, bracket in enumerate(self.brackets):
+            upper = self.brackets[i + 1].lower if i + 1 < len(self.brackets) else None
+            lo = max(start, bracket.lower)
+            hi = end if upper is None else min(end, upper)
+            if hi > lo:
+                out.append((lo, hi, bracket.rate))
+        return out
+
+    def describe(self) -> str:
+        return "; ".join(f"from {fmt(b.lower)}: {fmt_rate(b.rate)}" for b in self.brackets)
+
+
+@dataclass(frozen=True)
+class RateSpec:
+    """A fund rate: flat, by institution level, or a marginal scale on the year's
+    accumulated pooled cost. Exactly one of `by_level` and `scale` is set."""
+
+    by_level: ByLevel | None = None
+    scale: Scale | None = None
+
+    def describe(self) -> str:
+        if self.scale is not None:
+            return "scale on accumulated pooled cost: " + self.scale.describe()
+        assert self.by_level is not None
+        return self.by_level.describe(as_rate=True)
+
+
+class TopLineOn(StrEnum):
+    POOLED_COST = "pooled_cost"  # nothing is paid on accumulated pooled cost above the line
+    FUND_PAYMENT = "fund_payment"  # the fund's payments add up to at most the line
+
+
+@dataclass(frozen=True)
+class TopLine:
+    on: TopLineOn
+    amount: Decimal
+
+
+class ReductionMethod(StrEnum):
+    SHARE = "share"  # a share off the fund's payment
+    POINTS = "points"  # percentage points off every rate
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """Other-place reductions: how much comes off for each kind of treatment elsewhere."""
+
+    method: ReductionMethod
+    referral: Decimal
+    emergency: Decimal
+    unfiled: Decimal
+
+
+@dataclass(frozen=True)
+class Text:
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+# --- a region's rules ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutpatientRules:
+    threshold: Dated[Threshold]
+    rate: Dated[ByLevel]
+    fund_limit: Dated[Decimal]
+
+
+@dataclass(frozen=True)
+class InpatientRules:
+    threshold: Dated[Threshold]
+    rate: Dated[RateSpec]
+    rate_retired: Dated[RateSpec] | None
+    top_line: Dated[TopLine] | None
+
+
+@dataclass(frozen=True)
+class SpecialOutpatientRules:
+    diseases: Dated[frozenset[str]]
+    threshold: Dated[Threshold]
+
+
+@dataclass(frozen=True)
+class SchemeRules:
+    scheme: str
+    label: Text
+    insutype: str
+    outpatient: OutpatientRules
+    inpatient: InpatientRules
+    special_outpatient: SpecialOutpatientRules | None
+    retiree_min_contribution_years: Dated[int] | None
+
+
+@dataclass(frozen=True)
+class PilotDisease:
+    code: str
+    name: Text
+    limited_cost: Dated[Decimal]
+
+
+@dataclass(frozen=True)
+class PilotRules:
+    """The children's major-disease pilot (reference §3)."""
+
+    schemes: Dated[frozenset[str]]
+    max_age: Dated[int]
+    rate: Dated[Decimal]
+    assistance_share: Dated[Decimal]
+    diseases: Mapping[str, PilotDisease]
+
+
+@dataclass(frozen=True)
+class SeriousIllnessRules:
+    """The yearly second layer on the personal payment on eligible cost (reference §5)."""
+
+    schemes: Dated[frozenset[str]]
+    scale: Dated[Scale]
+    top_line: Dated[Decimal]
+
+
+@dataclass(frozen=True)
+class RegionPolicy:
+    code: str
+    name: Text
+    admdvs: str
+    offered: Dated[frozenset[str]]
+    not_offered_reason: Text
+    eligible_share: Mapping[str, Dated[Decimal]]  # by line class
+    reduction: Dated[Reduction]
+    schemes: Mapping[str, SchemeRules]
+    pilot: PilotRules | None
+    serious_illness: SeriousIllnessRules | None
+
+    def all_dated(self) -> list[Dated[object]]:
+        """Every dated parameter of the region, for listing (`yibao policy show`)."""
+        found: list[Dated[object]] = []
+        _collect(self, found)
+        return found
+
+
+def _collect(obj: object, found: list[Dated[object]]) -> None:
+    if isinstance(obj, Dated):
+        found.append(obj)
+    elif isinstance(obj, Mapping):
+        for value in obj.values():
+            _collect(value, found)
+    elif hasattr(obj, "__dataclass_fields__"):
+        for name in obj.__dataclass_fields__:
+            _collect(getattr(obj, name), found)
+
+
+def points_off(rate: Decimal, points: Decimal) -> Decimal:
+    """A rate lowered by percentage points (as a share, 0.10 = 10 points), never below 0."""
+    return max(rate - points, ZERO)
+
+
+def describe_value(value: object, unit: str = "") -> str:
+    """A parameter value as a person reads it in a table."""
+    if isinstance(value, Decimal):
+        return fmt_rate(value) if unit == "share" else fmt(value)
+    if isinstance(value, frozenset):
+        return ", ".join(sorted(str(v) for v in value))
+    if isinstance(value, Threshold):
+        return f"{value.amount.describe()} per {value.per.value.replace('_', ' ')}"
+    if isinstance(value, ByLevel):
+        return value.describe(as_rate=unit == "share")
+    if isinstance(value, RateSpec | Scale):
+        return value.describe()
+    if isinstance(value, TopLine):
+        return f"{fmt(value.amount)} of {value.on.value.replace('_', ' ')}"
+    if isinstance(value, Reduction):
+        if value.method is ReductionMethod.SHARE:
+            what, show = "off the payment", fmt_rate
+        else:
+            what, show = "off every rate", fmt_points
+        return (
+            f"{what}: referral {show(value.referral)}, emergency {show(value.emergency)}, "
+            f"unfiled {show(value.unfiled)}"
+        )
+    return str(value)

@@ -1,0 +1,79 @@
+"""Run a scenario's year through the engine, render it as the scenario JSON, check its expectations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from yibao.adapters.parameter_files import load_region
+from yibao.adapters.scenario_files import Scenario
+from yibao.domain.engine import EncounterResult, YearResult, settle_year
+from yibao.domain.money import fmt
+
+
+def run(scenario: Scenario, policy_path: Sequence[Path] | None = None) -> YearResult:
+    policy = load_region(scenario.region, policy_path)
+    result, _ = settle_year(policy, scenario.person, scenario.year, scenario.encounters)
+    return result
+
+
+def _encounter_json(r: EncounterResult, lang: str) -> dict[str, Any]:
+    return {
+        "id": r.encounter_id,
+        "total": fmt(r.total),
+        "eligible": fmt(r.eligible),
+        "basic": fmt(r.basic),
+        "assistance": fmt(r.assistance),
+        "institution": fmt(r.institution),
+        "personal": fmt(r.personal),
+        "refused": None if r.refused is None else r.refused.reason.get(lang),
+        "explanation": [step.text(lang) for step in r.steps],
+        "summary": {"zh": r.summary("zh"), "en": r.summary("en")},
+    }
+
+
+def to_json(result: YearResult, lang: str = "en") -> dict[str, Any]:
+    """The output of `yibao scenario run`, as in scenario-format.md (plus summaries)."""
+    return {
+        "encounters": [_encounter_json(r, lang) for r in result.encounters],
+        "year": {
+            "serious_illness": fmt(result.serious_illness.payment),
+            "personal": fmt(result.personal),
+            "explanation": [step.text(lang) for step in result.serious_illness.steps],
+        },
+    }
+
+
+def check(scenario: Scenario, result: YearResult) -> list[str]:
+    """Every difference between the scenario's `expect` block and the result, one line each."""
+    if scenario.expect is None:
+        return []
+    problems: list[str] = []
+    by_id = {r.encounter_id: r for r in result.encounters}
+    for eid, want in scenario.expect.encounters.items():
+        got = by_id[eid]
+        for name in ("eligible", "basic", "assistance", "institution", "personal"):
+            expected = getattr(want, name)
+            actual = getattr(got, name)
+            if expected is not None and fmt(expected) != fmt(actual):
+                problems.append(
+                    f"{scenario.name}: {eid}.{name}: expected {fmt(expected)}, got {fmt(actual)}"
+                )
+        if want.refused is not None and want.refused != (got.refused is not None):
+            actual_text = (
+                "not refused" if got.refused is None else f"refused ({got.refused.reason.en})"
+            )
+            problems.append(
+                f"{scenario.name}: {eid}.refused: expected {want.refused}, got {actual_text}"
+            )
+    year = scenario.expect.year
+    if year is not None:
+        pairs = (("serious_illness", result.serious_illness.payment), ("personal", result.personal))
+        for name, actual in pairs:
+            expected = getattr(year, name)
+            if expected is not None and fmt(expected) != fmt(actual):
+                problems.append(
+                    f"{scenario.name}: year.{name}: expected {fmt(expected)}, got {fmt(actual)}"
+                )
+    return problems
