@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from yibao.domain.money import AmountError, fmt, fmt_rate, parse_amount, round_fen
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [("30500.00", "30500.00"), ("0.5", "0.5"), (12, "12"), (Decimal("1.10"), "1.10"), (" 7 ", "7")],
+)
+def test_exact_amounts_parse(raw: object, want: str) -> None:
+    assert parse_amount(raw) == Decimal(want)
+
+
+@pytest.mark.parametrize(
+    "raw", [0.1, True, "abc", "1e5", "NaN", "Infinity", "1.2.3", "12.345", "-1", "", None]
+)
+def test_anything_inexact_or_malformed_is_refused(raw: object) -> None:
+    with pytest.raises(AmountError):
+        parse_amount(raw)
+
+
+@pytest.mark.parametrize(
+    ("value", "want"),
+    [
+        ("0.005", "0.01"),
+        ("0.015", "0.02"),
+        ("0.0049", "0.00"),
+        ("30.015", "30.02"),
+        ("28000.008", "28000.01"),
+    ],
+)
+def test_rounding_is_half_up_to_the_fen(value: str, want: str) -> None:
+    assert round_fen(Decimal(value)) == Decimal(want)
+
+
+def test_display_formats() -> None:
+    assert fmt(Decimal("30500")) == "30500.00"
+    assert fmt_rate(Decimal("0.70")) == "70%"
+    assert fmt_rate(Decimal("0.125")) == "12.5%"
