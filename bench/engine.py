@@ -11,8 +11,8 @@ import argparse
 import csv
 import platform
 import random
-import time
 import resource
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -132,7 +132,7 @@ def main() -> None:
         f"{peak:.1f}",
         f"{paid:,.2f}",
     )
-    Console().print(table)
+    Console(width=140).print(table)
     results = Path(__file__).with_name("results.csv")
     new = not results.exists()
     with results.open("a", newline="") as fh:

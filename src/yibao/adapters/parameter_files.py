@@ -160,6 +160,10 @@ class SetValue(Entry):
     value: list[str] = Field(min_length=1)
 
 
+class SchemesValue(Entry):
+    value: list[Scheme] = Field(min_length=1)
+
+
 class LevelRateValue(Entry):
     value: Rate | None = None
     by_level: Annotated[dict[int, Rate], AfterValidator(_levels)] | None = None
@@ -252,6 +256,7 @@ DatedAmount = Annotated[list[AmountValue], AfterValidator(_periods)]
 DatedRate = Annotated[list[RateValue], AfterValidator(_periods)]
 DatedCount = Annotated[list[CountValue], AfterValidator(_periods)]
 DatedSet = Annotated[list[SetValue], AfterValidator(_periods)]
+DatedSchemes = Annotated[list[SchemesValue], AfterValidator(_periods)]
 DatedLevelRate = Annotated[list[LevelRateValue], AfterValidator(_periods)]
 DatedThreshold = Annotated[list[ThresholdValue], AfterValidator(_periods)]
 DatedRateSpec = Annotated[list[RateSpecValue], AfterValidator(_periods)]
@@ -281,7 +286,7 @@ class RegionFile(Strict):
     region: str
     name: TextModel
     admdvs: Annotated[str, Field(pattern=r"^\d{6}$")]
-    schemes: DatedSet
+    schemes: DatedSchemes
     not_offered_reason: TextModel
     catalogue: Catalogue
     other_place: OtherPlace
@@ -325,7 +330,7 @@ class PilotDiseaseModel(Strict):
 
 
 class PilotFile(Strict):
-    schemes: DatedSet
+    schemes: DatedSchemes
     max_age: DatedCount
     rate: DatedRate
     assistance_share: DatedRate
@@ -333,7 +338,7 @@ class PilotFile(Strict):
 
 
 class SeriousIllnessFile(Strict):
-    schemes: DatedSet
+    schemes: DatedSchemes
     scale: DatedScale
     top_line: DatedAmount
 
@@ -430,7 +435,7 @@ def _scheme_rules(name: str, f: SchemeFile) -> SchemeRules:
 def _pilot_rules(name: str, f: PilotFile) -> PilotRules:
     b = _Builder(name)
     return PilotRules(
-        schemes=b.dated("schemes", f.schemes, lambda e: frozenset(e.value)),
+        schemes=b.dated("schemes", f.schemes, lambda e: frozenset(s.value for s in e.value)),
         max_age=b.dated("max_age", f.max_age, lambda e: e.value),
         rate=b.share("rate", f.rate),
         assistance_share=b.share("assistance_share", f.assistance_share),
@@ -448,7 +453,7 @@ def _pilot_rules(name: str, f: PilotFile) -> PilotRules:
 def _serious_rules(name: str, f: SeriousIllnessFile) -> SeriousIllnessRules:
     b = _Builder(name)
     return SeriousIllnessRules(
-        schemes=b.dated("schemes", f.schemes, lambda e: frozenset(e.value)),
+        schemes=b.dated("schemes", f.schemes, lambda e: frozenset(s.value for s in e.value)),
         scale=b.dated("scale", f.scale, lambda e: _scale(e.brackets)),
         top_line=b.amount("top_line", f.top_line),
     )
@@ -498,7 +503,7 @@ def load_region_dir(folder: Path) -> RegionPolicy:
         raise PolicyError(f"{code}: no region.yaml in {folder}")
     known = {"region"} | SCHEME_FILES | OPTIONAL_FILES
     for path in sorted(folder.glob("*")):
-        if path.suffix not in (".yaml", ".yml") or path.stem not in known:
+        if path.suffix != ".yaml" or path.stem not in known:
             raise PolicyError(
                 f"{code}/{path.name}: not a policy file this version knows "
                 f"(expected region.yaml, {', '.join(sorted(known - {'region'}))} .yaml)"
@@ -522,9 +527,10 @@ def load_region_dir(folder: Path) -> RegionPolicy:
     b = _Builder(f"{code}/region.yaml")
     for i, entry in enumerate(region.schemes):
         for scheme in entry.value:
-            if scheme not in schemes:
+            if scheme.value not in schemes:
                 raise PolicyError(
-                    f"{code}/region.yaml: schemes[{i}].value: {scheme!r} is offered but there is no {scheme}.yaml"
+                    f"{code}/region.yaml: schemes[{i}].value: {scheme.value!r} is offered "
+                    f"but there is no {scheme.value}.yaml"
                 )
     pilot = None
     if (folder / "child_major_disease.yaml").is_file():
@@ -541,7 +547,7 @@ def load_region_dir(folder: Path) -> RegionPolicy:
         code=code,
         name=region.name.to_text(),
         admdvs=region.admdvs,
-        offered=b.dated("schemes", region.schemes, lambda e: frozenset(e.value)),
+        offered=b.dated("schemes", region.schemes, lambda e: frozenset(s.value for s in e.value)),
         not_offered_reason=region.not_offered_reason.to_text(),
         eligible_share={
             cls.value: b.share(f"catalogue.eligible_share.{cls.value}", getattr(shares, cls.value))

@@ -10,7 +10,8 @@ the exact Decimal of its text, a repeated key is an error that names the line, a
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,23 @@ _Loader.add_implicit_resolver(
 
 
 def _exact_float(loader: _Loader, node: yaml.ScalarNode) -> Decimal:
-    text = str(loader.construct_scalar(node))
-    return Decimal(text.replace("_", ""))
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    try:
+        value: Decimal | None = Decimal(text)
+    except InvalidOperation:  # .nan, .inf
+        value = None
+    if value is None or not value.is_finite():
+        line = node.start_mark.line + 1
+        raise YamlError(f"line {line}: {text!r} is not a finite number")
+    return value
 
 
 def _no_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str | int | Decimal | bool | date):
+            raise YamlError(f"line {key_node.start_mark.line + 1}: a key must be a plain value")
         if key in seen:
             line = key_node.start_mark.line + 1
             raise YamlError(f"line {line}: key {key!r} appears twice")
@@ -65,6 +75,8 @@ def load_text(text: str, name: str) -> Any:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise YamlError(f"{name}: {where}not valid YAML ({problem})") from None
+    except ValueError as exc:  # a date like 2026-02-30: PyYAML's constructor raises it
+        raise YamlError(f"{name}: a value is not valid ({exc})") from None
 
 
 def load_file(path: Path, name: str | None = None) -> Any:

@@ -78,3 +78,15 @@ def fmt_rate(rate: Decimal) -> str:
 def fmt_points(rate: Decimal) -> str:
     """A rate reduction in percentage points ("10 points")."""
     return f"{(rate * 100).normalize():f} points"
+
+
+def to_fen(amount: Decimal) -> int:
+    """Exact yuan (at most two decimals) to integer fen, as the database stores money."""
+    fen = amount * 100
+    if fen != fen.to_integral_value():
+        raise AmountError(f"{amount} is finer than the fen")
+    return int(fen)
+
+
+def from_fen(fen: int) -> Decimal:
+    return Decimal(fen).scaleb(-2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Generic, TypeVar
@@ -63,13 +63,14 @@ class Dated(Generic[T]):
         return describe_value(value, self.unit)
 
     def at(self, day: date) -> Param[T]:
-        chosen: Period[T] | None = None
-        for period in self.periods:
-            if period.start <= day and (period.end is None or day <= period.end):
-                chosen = period  # later periods supersede an open-ended earlier one
-        if chosen is None:
-            raise PolicyGapError(f"{self.file}: {self.key}: no value in force on {day.isoformat()}")
-        return Param(chosen.value, Ref(self.file, self.key, chosen.start, chosen.source))
+        for i, period in enumerate(self.periods):
+            end = period.end
+            if end is None and i + 1 < len(self.periods):
+                # An open-ended value lasts until the next value starts, and no longer.
+                end = self.periods[i + 1].start - timedelta(days=1)
+            if period.start <= day and (end is None or day <= end):
+                return Param(period.value, Ref(self.file, self.key, period.start, period.source))
+        raise PolicyGapError(f"{self.file}: {self.key}: no value in force on {day.isoformat()}")
 
 
 # --- value shapes -------------------------------------------------------------------

@@ -88,9 +88,7 @@ def scenario_check(
 ) -> None:
     """Run every scenario that has an `expect` block; print each mismatch; exit 1 if any."""
     files = _guard(lambda: scenario_files(paths))
-    checked = 0
-    failed = 0
-    problems: list[str] = []
+    checked = failed = broken = 0
     for path in files:
         try:
             scenario = load_scenario(path)
@@ -98,19 +96,28 @@ def scenario_check(
                 continue
             found = scenarios.check(scenario, scenarios.run(scenario, _path(policies)))
         except USER_ERRORS as exc:
-            found = [str(exc)]
+            # A file that cannot run is bad input (exit 2), named even when the error
+            # came from the policy rather than the file.
+            broken += 1
+            for line in str(exc).splitlines():
+                where = "" if line.startswith(str(path)) else f"{path}: "
+                typer.echo(f"error: {where}{line}", err=True)
+            continue
         checked += 1
         if found:
             failed += 1
-            problems.extend(found)
-    for line in problems:
-        typer.echo(line)
-    typer.echo(f"{checked - failed} passed, {failed} failed")
+            for line in found:
+                typer.echo(line)
+    typer.echo(
+        f"{checked - failed} passed, {failed} failed"
+        + (f", {broken} could not run" if broken else "")
+    )
+    if broken or (checked == 0 and not failed):
+        if checked == 0 and not broken:
+            typer.echo("error: no scenario with an expect block was found", err=True)
+        raise typer.Exit(2)
     if failed:
         raise typer.Exit(1)
-    if checked == 0:
-        typer.echo("error: no scenario with an expect block was found", err=True)
-        raise typer.Exit(2)
 
 
 @policy_app.command("show")
