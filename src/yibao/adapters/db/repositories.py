@@ -1,0 +1,398 @@
+"""Repositories: the only code that knows the tables. Rows in, domain values out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from yibao.adapters.db import tables as t
+from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.model import Approval, Filing, LineClass, Scheme
+from yibao.domain.money import from_fen, to_fen
+from yibao.domain.registry import (
+    Card,
+    CardStatus,
+    CatalogueItem,
+    Enrolment,
+    Institution,
+    InstitutionKind,
+    PersonRecord,
+    Referral,
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+
+
+class Registry:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # --- reads used by settlement ---------------------------------------------------
+
+    def institution(self, institution_id: str) -> Institution | None:
+        row = self.conn.execute(
+            select(t.institutions).where(t.institutions.c.id == institution_id)
+        ).first()
+        if row is None:
+            return None
+        return Institution(
+            row.id,
+            row.region,
+            row.name,
+            row.level,
+            InstitutionKind(row.kind),
+            row.designated,
+            row.pilot,
+        )
+
+    def catalogue_items(self, region: str, codes: Iterable[str]) -> dict[str, CatalogueItem]:
+        c = t.catalogue_items.c
+        rows = self.conn.execute(
+            select(t.catalogue_items).where(c.region == region, c.code.in_(sorted(set(codes))))
+        )
+        return {
+            r.code: CatalogueItem(
+                r.code,
+                r.name,
+                LineClass(r.cls),
+                None if r.unit_price_fen is None else from_fen(r.unit_price_fen),
+            )
+            for r in rows
+        }
+
+    def card(self, number: str) -> Card | None:
+        row = self.conn.execute(select(t.cards).where(t.cards.c.number == number)).first()
+        if row is None:
+            return None
+        return Card(
+            row.number, row.person_id, CardStatus(row.status), row.issued_on, row.replaced_by
+        )
+
+    def person(self, person_id: str) -> PersonRecord | None:
+        row = self.conn.execute(select(t.persons).where(t.persons.c.id == person_id)).first()
+        return None if row is None else _person(row)
+
+    def person_by_id_number(self, id_number: str) -> PersonRecord | None:
+        row = self.conn.execute(select(t.persons).where(t.persons.c.id_number == id_number)).first()
+        return None if row is None else _person(row)
+
+    def enrolment(self, person_id: str, year: int) -> Enrolment | None:
+        c = t.enrolments.c
+        row = self.conn.execute(
+            select(t.enrolments).where(c.person_id == person_id, c.year == year)
+        ).first()
+        if row is None:
+            return None
+        return Enrolment(
+            row.person_id, row.year, Scheme(row.scheme), row.status, row.valid_from, row.valid_to
+        )
+
+    def approvals(self, person_id: str) -> tuple[Approval, ...]:
+        c = t.approvals.c
+        rows = self.conn.execute(
+            select(t.approvals)
+            .where(c.person_id == person_id, c.status == "approved")
+            .order_by(c.id)
+        )
+        return tuple(Approval(r.disease, r.hospital_id, r.valid_from, r.valid_to) for r in rows)
+
+    def filings(self, person_id: str) -> tuple[Filing, ...]:
+        c = t.filings.c
+        rows = self.conn.execute(select(t.filings).where(c.person_id == person_id).order_by(c.id))
+        return tuple(Filing(r.region, r.valid_from, r.valid_to) for r in rows)
+
+    def referrals(self, person_id: str) -> tuple[Referral, ...]:
+        c = t.referrals.c
+        rows = self.conn.execute(select(t.referrals).where(c.person_id == person_id).order_by(c.id))
+        return tuple(
+            Referral(r.person_id, r.issued_by, r.to_region, r.valid_from, r.valid_to) for r in rows
+        )
+
+    # --- writes used by set-up, demo data and administration ---------------------------
+
+    def add_region(self, code: str, name_zh: str, name_en: str, admdvs: str) -> None:
+        _insert_ignore(
+            self.conn,
+            t.regions,
+            {"code": code, "name_zh": name_zh, "name_en": name_en, "admdvs": admdvs},
+        )
+
+    def add_institution(self, inst: Institution) -> None:
+        self.conn.execute(
+            insert(t.institutions).values(
+                id=inst.id,
+                region=inst.region,
+                name=inst.name,
+                level=inst.level,
+                kind=inst.kind.value,
+                designated=inst.designated,
+                pilot=inst.pilot,
+            )
+        )
+
+    def add_catalogue_items(self, region: str, items: Sequence[CatalogueItem]) -> None:
+        if items:
+            self.conn.execute(
+                insert(t.catalogue_items),
+                [
+                    {
+                        "region": region,
+                        "code": i.code,
+                        "name": i.name,
+                        "cls": i.cls.value,
+                        "unit_price_fen": None if i.unit_price is None else to_fen(i.unit_price),
+                    }
+                    for i in items
+                ],
+            )
+
+    def add_person(self, p: PersonRecord) -> None:
+        self.conn.execute(
+            insert(t.persons).values(
+                id=p.id,
+                id_number=p.id_number,
+                name=p.name,
+                birth_date=p.birth_date,
+                sex=p.sex,
+                region=p.region,
+                phone=p.phone,
+                assistance=p.assistance,
+                retired=p.retired,
+                contribution_years=p.contribution_years,
+            )
+        )
+
+    def add_enrolment(self, e: Enrolment) -> None:
+        self.conn.execute(
+            insert(t.enrolments).values(
+                person_id=e.person_id,
+                year=e.year,
+                scheme=e.scheme.value,
+                status=e.status,
+                valid_from=e.valid_from,
+                valid_to=e.valid_to,
+            )
+        )
+
+    def add_card(self, card: Card) -> None:
+        self.conn.execute(
+            insert(t.cards).values(
+                number=card.number,
+                person_id=card.person_id,
+                status=card.status.value,
+                issued_on=card.issued_on,
+                replaced_by=card.replaced_by,
+            )
+        )
+
+    def set_card_status(self, number: str, status: CardStatus) -> None:
+        self.conn.execute(
+            update(t.cards).where(t.cards.c.number == number).values(status=status.value)
+        )
+
+    def add_approval(self, person_id: str, a: Approval) -> None:
+        self.conn.execute(
+            insert(t.approvals).values(
+                person_id=person_id,
+                disease=a.disease,
+                hospital_id=a.hospital,
+                valid_from=a.valid_from,
+                valid_to=a.valid_to,
+            )
+        )
+
+    def add_filing(self, person_id: str, f: Filing) -> None:
+        self.conn.execute(
+            insert(t.filings).values(
+                person_id=person_id, region=f.region, valid_from=f.valid_from, valid_to=f.valid_to
+            )
+        )
+
+    def add_referral(self, r: Referral) -> None:
+        self.conn.execute(
+            insert(t.referrals).values(
+                person_id=r.person_id,
+                issued_by=r.issued_by,
+                to_region=r.to_region,
+                valid_from=r.valid_from,
+                valid_to=r.valid_to,
+            )
+        )
+
+
+def _person(row: Any) -> PersonRecord:
+    return PersonRecord(
+        row.id,
+        row.id_number,
+        row.name,
+        row.birth_date,
+        row.sex,
+        row.region,
+        row.phone,
+        row.assistance,
+        row.retired,
+        row.contribution_years,
+    )
+
+
+@dataclass(frozen=True)
+class StoredSettlement:
+    id: int
+    person_id: str
+    year: int
+    seq: int
+    institution_id: str
+    status: str
+    payload: dict[str, Any]  # the API view stored with it
+
+
+class Ledger:
+    """Person-years, settlements, the fund ledger and idempotency keys."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def lock_person_year(self, person_id: str, year: int) -> tuple[YearAccumulators, int]:
+        """The year's accumulators and the number of settlements so far, locked until the
+        transaction ends (row lock on PostgreSQL; SQLite's write lock is already held)."""
+        empty = json.dumps(YearAccumulators(year=year).to_dict())
+        _insert_ignore(
+            self.conn,
+            t.person_years,
+            {"person_id": person_id, "year": year, "state": empty, "settled": 0},
+        )
+        c = t.person_years.c
+        row = self.conn.execute(
+            select(c.state, c.settled)
+            .where(c.person_id == person_id, c.year == year)
+            .with_for_update()
+        ).one()
+        return YearAccumulators.from_dict(json.loads(row.state)), row.settled
+
+    def read_person_year(self, person_id: str, year: int) -> YearAccumulators:
+        c = t.person_years.c
+        row = self.conn.execute(
+            select(c.state).where(c.person_id == person_id, c.year == year)
+        ).first()
+        return (
+            YearAccumulators(year=year)
+            if row is None
+            else YearAccumulators.from_dict(json.loads(row.state))
+        )
+
+    def save_person_year(self, person_id: str, acc: YearAccumulators, settled: int) -> None:
+        c = t.person_years.c
+        self.conn.execute(
+            update(t.person_years)
+            .where(c.person_id == person_id, c.year == acc.year)
+            .values(state=json.dumps(acc.to_dict()), settled=settled)
+        )
+
+    def add_settlement(self, values: dict[str, Any], lines: list[dict[str, Any]]) -> int:
+        settlement_id = self.conn.execute(
+            insert(t.settlements).values(**values).returning(t.settlements.c.id)
+        ).scalar_one()
+        if lines:
+            self.conn.execute(
+                insert(t.settlement_lines), [{"settlement_id": settlement_id, **ln} for ln in lines]
+            )
+        return int(settlement_id)
+
+    def add_ledger_entries(self, entries: list[dict[str, Any]]) -> None:
+        if entries:
+            stamp = now()
+            self.conn.execute(insert(t.fund_ledger), [{"created_at": stamp, **e} for e in entries])
+
+    def settlements_of(self, person_id: str, year: int) -> list[Any]:
+        c = t.settlements.c
+        return list(
+            self.conn.execute(
+                select(t.settlements)
+                .where(c.person_id == person_id, c.year == year)
+                .order_by(c.seq)
+            )
+        )
+
+    def settlement(self, settlement_id: int) -> Any | None:
+        return self.conn.execute(
+            select(t.settlements).where(t.settlements.c.id == settlement_id)
+        ).first()
+
+    def ledger_sum(self, **where: Any) -> Decimal:
+        cond = and_(*(getattr(t.fund_ledger.c, k) == v for k, v in where.items()))
+        total = self.conn.execute(
+            select(func.coalesce(func.sum(t.fund_ledger.c.amount_fen), 0)).where(cond)
+        ).scalar_one()
+        return from_fen(int(total))
+
+    # --- idempotency ------------------------------------------------------------------
+
+    def idempotent_answer(self, caller: str, key: str) -> tuple[str, int, str] | None:
+        c = t.idempotency_keys.c
+        row = self.conn.execute(
+            select(c.request_hash, c.status_code, c.response).where(
+                c.caller == caller, c.key == key
+            )
+        ).first()
+        return None if row is None else (row.request_hash, row.status_code, row.response)
+
+    def remember_answer(
+        self, caller: str, key: str, request_hash: str, status_code: int, response: str
+    ) -> None:
+        self.conn.execute(
+            insert(t.idempotency_keys).values(
+                caller=caller,
+                key=key,
+                request_hash=request_hash,
+                status_code=status_code,
+                response=response,
+                created_at=now(),
+            )
+        )
+
+
+def as_day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+class Claims:
+    """Manual reimbursement claims."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, values: dict[str, Any]) -> int:
+        claim_id = self.conn.execute(
+            insert(t.claims).values(**values).returning(t.claims.c.id)
+        ).scalar_one()
+        return int(claim_id)
+
+    def get(self, claim_id: int, *, lock: bool = False) -> Any | None:
+        query = select(t.claims).where(t.claims.c.id == claim_id)
+        if lock:
+            query = query.with_for_update()
+        return self.conn.execute(query).first()
+
+    def update(self, claim_id: int, **values: Any) -> None:
+        self.conn.execute(update(t.claims).where(t.claims.c.id == claim_id).values(**values))
+
+    def by_status(self, status: str | None, limit: int = 200) -> list[Any]:
+        query = select(t.claims).order_by(t.claims.c.submitted_at, t.claims.c.id).limit(limit)
+        if status is not None:
+            query = query.where(t.claims.c.status == status)
+        return list(self.conn.execute(query))

@@ -1,0 +1,303 @@
+"""The schema, in SQLAlchemy Core. Money is integer fen (exact on SQLite and PostgreSQL);
+exact running totals live in the person-year's JSON state as decimal strings."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name_zh", String(100), nullable=False),
+    Column("name_en", String(100), nullable=False),
+    Column("admdvs", String(6), nullable=False),
+)
+
+institutions = Table(
+    "institutions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("region", String(64), nullable=False),  # may be a region yibao does not run
+    Column("name", String(200), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # hospital | clinic | pharmacy
+    Column("designated", Boolean, nullable=False),
+    Column("pilot", Boolean, nullable=False, server_default="0"),
+    CheckConstraint("level BETWEEN 0 AND 3", name="level"),
+    CheckConstraint("kind IN ('hospital', 'clinic', 'pharmacy')", name="kind"),
+)
+
+catalogue_items = Table(
+    "catalogue_items",
+    metadata,
+    Column("region", String(64), ForeignKey("regions.code"), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("cls", String(16), nullable=False),
+    Column("unit_price_fen", BigInteger),  # set where the price is fixed
+    CheckConstraint("cls IN ('A', 'B', 'self_pay')", name="cls"),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("id_number", String(18), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("sex", String(1), nullable=False),
+    Column("region", String(64), ForeignKey("regions.code"), nullable=False),
+    Column("phone", String(20)),
+    Column("assistance", Boolean, nullable=False, server_default="0"),
+    Column("retired", Boolean, nullable=False, server_default="0"),
+    Column("contribution_years", SmallInteger),
+)
+
+guardians = Table(
+    "guardians",
+    metadata,
+    Column("child_id", String(32), ForeignKey("persons.id"), primary_key=True),
+    Column("guardian_id", String(32), ForeignKey("persons.id"), primary_key=True),
+)
+
+enrolments = Table(
+    "enrolments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("persons.id"), nullable=False),
+    Column("year", SmallInteger, nullable=False),
+    Column("scheme", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | active | cancelled
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=False),
+    UniqueConstraint("person_id", "year"),
+)
+
+cards = Table(
+    "cards",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("person_id", String(32), ForeignKey("persons.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # active | lost | replaced
+    Column("issued_on", Date),
+    Column("replaced_by", String(32)),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("persons.id"), nullable=False, index=True),
+    Column("disease", String(64), nullable=False),
+    Column("hospital_id", String(32), ForeignKey("institutions.id"), nullable=False),
+    Column("valid_from", Date),
+    Column("valid_to", Date),
+    Column("status", String(16), nullable=False, server_default="approved"),
+)
+
+filings = Table(
+    "filings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("persons.id"), nullable=False, index=True),
+    Column("region", String(64), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=False),
+)
+
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("persons.id"), nullable=False, index=True),
+    Column("issued_by", String(32), nullable=False),
+    Column("to_region", String(64), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=False),
+)
+
+# One row per person and year: the engine's accumulators, locked while a bill settles.
+person_years = Table(
+    "person_years",
+    metadata,
+    Column("person_id", String(32), ForeignKey("persons.id"), primary_key=True),
+    Column("year", SmallInteger, primary_key=True),
+    Column("state", Text, nullable=False),  # YearAccumulators.to_dict() as JSON
+    Column("settled", Integer, nullable=False, server_default="0"),  # settlements so far
+)
+
+settlements = Table(
+    "settlements",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("persons.id"), nullable=False),
+    Column("year", SmallInteger, nullable=False),
+    Column("seq", Integer, nullable=False),  # order of settlement within the person-year
+    Column("channel", String(16), nullable=False),  # card | claim
+    Column("institution_id", String(32), nullable=False),
+    # The institution as it was when the bill settled, so a re-settlement reproduces it.
+    Column("hospital_level", SmallInteger, nullable=False),
+    Column("hospital_region", String(64), nullable=False),
+    Column("hospital_designated", Boolean, nullable=False),
+    Column("hospital_pilot", Boolean, nullable=False),
+    Column("region", String(64), nullable=False),  # the insured region (whose fund pays)
+    Column("scheme", String(16), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("encounter_date", Date, nullable=False),
+    Column("diagnosis", String(16)),
+    Column("disease", String(64)),
+    Column("referral", Boolean, nullable=False),
+    Column("prescription", Boolean, nullable=False),
+    Column("total_fen", BigInteger, nullable=False),
+    Column("eligible_fen", BigInteger, nullable=False),
+    Column("self_pay_fen", BigInteger, nullable=False),
+    Column("threshold_fen", BigInteger, nullable=False),
+    Column("basic_fen", BigInteger, nullable=False),
+    Column("assistance_fen", BigInteger, nullable=False),
+    Column("institution_fen", BigInteger, nullable=False),
+    Column("personal_fen", BigInteger, nullable=False),
+    Column("route", String(24), nullable=False),
+    Column("refused_code", String(40)),
+    Column("refused_reason", Text),
+    Column("explanation", Text, nullable=False),  # JSON list of steps
+    Column("status", String(16), nullable=False),  # settled | reversed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("person_id", "year", "seq"),
+    CheckConstraint(
+        "basic_fen + assistance_fen + institution_fen + personal_fen = total_fen", name="conserves"
+    ),
+)
+Index("ix_settlements_institution_date", settlements.c.institution_id, settlements.c.encounter_date)
+
+settlement_lines = Table(
+    "settlement_lines",
+    metadata,
+    Column("settlement_id", Id, ForeignKey("settlements.id"), primary_key=True),
+    Column("line_no", SmallInteger, primary_key=True),
+    Column("code", String(64)),
+    Column("name", String(200)),
+    Column("cls", String(16), nullable=False),
+    Column("quantity", String(24), nullable=False),  # exact decimal text
+    Column("unit_price_fen", BigInteger, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+)
+
+reversals = Table(
+    "reversals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("settlement_id", Id, ForeignKey("settlements.id"), nullable=False, unique=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# A later settlement whose result changed when an earlier one was reversed: the new
+# split, and the difference from what was settled before.
+adjustments = Table(
+    "adjustments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("settlement_id", Id, ForeignKey("settlements.id"), nullable=False, index=True),
+    Column("reversal_id", Id, ForeignKey("reversals.id"), nullable=False),
+    Column("basic_fen", BigInteger, nullable=False),
+    Column("assistance_fen", BigInteger, nullable=False),
+    Column("institution_fen", BigInteger, nullable=False),
+    Column("personal_fen", BigInteger, nullable=False),
+    Column("basic_delta_fen", BigInteger, nullable=False),
+    Column("assistance_delta_fen", BigInteger, nullable=False),
+    Column("institution_delta_fen", BigInteger, nullable=False),
+    Column("personal_delta_fen", BigInteger, nullable=False),
+    Column("explanation", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# What each fund owes, entry by entry: settlements, their reversals and adjustments.
+fund_ledger = Table(
+    "fund_ledger",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("region", String(64), nullable=False),
+    Column("year", SmallInteger, nullable=False),
+    Column("month", String(7), nullable=False),  # YYYY-MM of the encounter
+    Column("institution_id", String(32)),  # None: paid to the person (serious illness, claims)
+    Column("scheme", String(16), nullable=False),
+    Column("layer", String(24), nullable=False),  # basic | assistance | serious_illness
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("settlement_id", Id, ForeignKey("settlements.id")),
+    Column("entry", String(16), nullable=False),  # settlement | reversal | adjustment | yearly
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_fund_ledger_institution_month", fund_ledger.c.institution_id, fund_ledger.c.month)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("caller", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", SmallInteger, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Manual reimbursement: paid first, claimed back with receipts (an emergency elsewhere,
+# a lost card, a non-designated place in an emergency).
+claims = Table(
+    "claims",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("persons.id"), nullable=False, index=True),
+    Column("reason", String(32), nullable=False),  # emergency_elsewhere | card_lost | other
+    Column("kind", String(24), nullable=False),
+    Column("encounter_date", Date, nullable=False),
+    Column("hospital_id", String(32)),  # when the place is in the registry
+    Column("hospital_name", String(200), nullable=False),
+    Column("hospital_level", SmallInteger, nullable=False),
+    Column("hospital_region", String(64), nullable=False),
+    Column("hospital_designated", Boolean, nullable=False),
+    Column("hospital_pilot", Boolean, nullable=False, server_default="0"),
+    Column("diagnosis", String(16)),
+    Column("disease", String(64)),
+    Column("prescription", Boolean, nullable=False, server_default="1"),
+    Column("lines", Text, nullable=False),  # JSON: [{code, cls, amount}]
+    Column("receipts", Text, nullable=False, server_default="[]"),  # JSON: receipt references
+    Column("total_fen", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # submitted | approved | rejected | paid
+    Column("settlement_id", Id, ForeignKey("settlements.id")),
+    Column("reviewer", String(64)),
+    Column("rejection_reason", Text),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("reviewed_at", DateTime(timezone=True)),
+    Column("paid_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('submitted', 'approved', 'rejected', 'paid')", name="status"),
+)
+Index("ix_claims_status", claims.c.status, claims.c.submitted_at)

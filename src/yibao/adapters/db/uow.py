@@ -1,0 +1,60 @@
+"""The unit of work: one transaction, with the repositories that work inside it.
+
+    with uow_factory() as uow:
+        ...
+        uow.commit()
+
+Leaving the block without commit() rolls everything back: a failed request writes nothing.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+
+from yibao.adapters.db.repositories import Claims, Ledger, Registry
+
+
+class UnitOfWork:
+    registry: Registry
+    ledger: Ledger
+    claims: Claims
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        self._conn = self.engine.connect()
+        self._conn.begin()
+        self.registry = Registry(self._conn)
+        self.ledger = Ledger(self._conn)
+        self.claims = Claims(self._conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def connection(self) -> Connection:
+        assert self._conn is not None, "use the unit of work in a with block"
+        return self._conn
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        self.connection.rollback()

@@ -1,0 +1,110 @@
+"""The registry as the service sees it: institutions, catalogue items, persons, their
+enrolments, cards and certificates. Plain values; the database maps to and from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from yibao.domain.model import Approval, Filing, LineClass, Person, Scheme
+
+
+class InstitutionKind(StrEnum):
+    HOSPITAL = "hospital"
+    CLINIC = "clinic"
+    PHARMACY = "pharmacy"
+
+
+class CardStatus(StrEnum):
+    ACTIVE = "active"
+    LOST = "lost"
+    REPLACED = "replaced"
+
+
+@dataclass(frozen=True)
+class Institution:
+    id: str
+    region: str
+    name: str
+    level: int
+    kind: InstitutionKind
+    designated: bool
+    pilot: bool = False
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    code: str
+    name: str
+    cls: LineClass
+    unit_price: Decimal | None  # set where the price is fixed
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    id: str
+    id_number: str
+    name: str
+    birth_date: date
+    sex: str
+    region: str
+    phone: str | None = None
+    assistance: bool = False
+    retired: bool = False
+    contribution_years: int | None = None
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    person_id: str
+    year: int
+    scheme: Scheme
+    status: str  # pending | active | cancelled
+    valid_from: date
+    valid_to: date
+
+    def covers(self, day: date) -> bool:
+        return self.status == "active" and self.valid_from <= day <= self.valid_to
+
+
+@dataclass(frozen=True)
+class Card:
+    number: str
+    person_id: str
+    status: CardStatus
+    issued_on: date | None = None
+    replaced_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Referral:
+    person_id: str
+    issued_by: str
+    to_region: str
+    valid_from: date
+    valid_to: date
+
+    def covers(self, region: str, day: date) -> bool:
+        return region == self.to_region and self.valid_from <= day <= self.valid_to
+
+
+def insured_person(
+    record: PersonRecord,
+    enrolment: Enrolment,
+    approvals: tuple[Approval, ...],
+    filings: tuple[Filing, ...],
+) -> Person:
+    """The engine's view of a registered, enrolled person."""
+    return Person(
+        id=record.id,
+        birth_date=record.birth_date,
+        scheme=enrolment.scheme,
+        region=record.region,
+        retired=record.retired,
+        contribution_years=record.contribution_years,
+        assistance=record.assistance,
+        approvals=approvals,
+        filings=filings,
+    )

@@ -1,0 +1,52 @@
+"""Manual reimbursement claims: submit, review with the engine's proposal, approve or
+reject, pay."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from yibao.entrypoints.api.deps import claims_service
+from yibao.entrypoints.api.routers.settlements import ERRORS
+from yibao.entrypoints.api.schemas import ClaimIn, RejectionIn, ReviewIn
+from yibao.service.claims import ClaimsService
+
+router = APIRouter(prefix="/v1/claims", tags=["claims"])
+Service = Annotated[ClaimsService, Depends(claims_service)]
+
+
+@router.post("", status_code=201, responses=ERRORS)
+def submit(body: ClaimIn, service: Service) -> dict[str, Any]:
+    """Submit a claim with its receipts; the answer carries the engine's proposed split."""
+    return service.submit(body.to_claim())
+
+
+@router.get("", responses=ERRORS)
+def by_status(
+    service: Service,
+    status: Annotated[str | None, Query(pattern="^(submitted|approved|rejected|paid)$")] = None,
+) -> list[dict[str, Any]]:
+    """Claims, oldest first, optionally of one status (a clerk's queue: `submitted`)."""
+    return service.by_status(status)
+
+
+@router.get("/{claim_id}", responses=ERRORS)
+def get(claim_id: int, service: Service) -> dict[str, Any]:
+    return service.get(claim_id)
+
+
+@router.post("/{claim_id}/approval", responses=ERRORS)
+def approve(claim_id: int, body: ReviewIn, service: Service) -> dict[str, Any]:
+    """Approve with the engine's split: booked as a settlement paid to the person."""
+    return service.approve(claim_id, body.reviewer)
+
+
+@router.post("/{claim_id}/rejection", responses=ERRORS)
+def reject(claim_id: int, body: RejectionIn, service: Service) -> dict[str, Any]:
+    return service.reject(claim_id, body.reviewer, body.reason)
+
+
+@router.post("/{claim_id}/payment", responses=ERRORS)
+def pay(claim_id: int, service: Service) -> dict[str, Any]:
+    return service.pay(claim_id)

@@ -1,0 +1,151 @@
+"""Typed request bodies at the boundary. Amounts are decimal strings ("30500.00");
+JSON numbers are accepted when they are exact to the fen."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from yibao.domain.model import Kind, LineClass
+from yibao.domain.money import parse_amount, parse_decimal
+from yibao.service.claims import Claim, ClaimLine, ClaimReason
+from yibao.service.settlement import Bill, BillLine
+
+
+def _quantity(raw: object) -> Decimal:
+    value = parse_decimal(str(raw) if isinstance(raw, float) else raw, max_places=4)
+    if value <= 0:
+        raise ValueError("a quantity is above 0")
+    return value
+
+
+def _money(raw: object) -> Decimal:
+    # A JSON number arrives as a float; its shortest repr is what the client wrote.
+    return parse_amount(repr(raw) if isinstance(raw, float) else raw)
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
+Quantity = Annotated[Decimal, BeforeValidator(_quantity)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LineIn(Strict):
+    code: str = Field(
+        min_length=1, max_length=64, description="Catalogue code; the system decides the class"
+    )
+    quantity: Quantity = Field(description="How many units, up to 4 decimals")
+    unit_price: Money = Field(description="Price per unit in yuan, at most 2 decimals")
+
+
+class BillIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "card_number": "SC0000000001",
+                    "kind": "inpatient",
+                    "date": "2026-03-02",
+                    "diagnosis": "K35.8",
+                    "lines": [{"code": "A-0001", "quantity": "1", "unit_price": "30500.00"}],
+                }
+            ]
+        },
+    )
+
+    card_number: str = Field(min_length=1, max_length=32)
+    kind: Kind
+    date: date
+    diagnosis: str | None = Field(default=None, max_length=16, description="ICD-10")
+    disease: str | None = Field(
+        default=None, max_length=64, description="special_outpatient: the approved disease"
+    )
+    prescription: bool = Field(
+        default=True, description="pharmacy: prescribed at a designated hospital"
+    )
+    lines: list[LineIn] = Field(min_length=1, max_length=1000)
+
+    def to_bill(self, institution_id: str) -> Bill:
+        return Bill(
+            institution_id=institution_id,
+            card_number=self.card_number,
+            kind=self.kind,
+            date=self.date,
+            lines=tuple(BillLine(ln.code, ln.quantity, ln.unit_price) for ln in self.lines),
+            diagnosis=self.diagnosis,
+            disease=self.disease,
+            prescription=self.prescription,
+        )
+
+
+class ErrorOut(BaseModel):
+    code: str = Field(description="Machine-readable: unknown_card, card_lost, not_enrolled, ...")
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ReversalIn(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ClaimLineIn(Strict):
+    amount: Money
+    cls: LineClass | None = Field(
+        default=None, alias="class", description="The clerk's class for a receipt line"
+    )
+    code: str | None = Field(default=None, max_length=64, description="Or a catalogue code")
+
+
+class ClaimIn(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    person_id: str = Field(min_length=1, max_length=32)
+    reason: ClaimReason
+    kind: Kind
+    date: date
+    hospital_id: str | None = Field(
+        default=None, max_length=32, description="When the place is registered"
+    )
+    hospital_name: str = Field(min_length=1, max_length=200)
+    hospital_level: int = Field(ge=0, le=3)
+    hospital_region: str = Field(min_length=1, max_length=64)
+    hospital_designated: bool
+    hospital_pilot: bool = False
+    diagnosis: str | None = Field(default=None, max_length=16)
+    disease: str | None = Field(default=None, max_length=64)
+    prescription: bool = True
+    receipts: list[str] = Field(default=[], max_length=50)
+    lines: list[ClaimLineIn] = Field(min_length=1, max_length=1000)
+
+    def to_claim(self) -> Claim:
+        return Claim(
+            person_id=self.person_id,
+            reason=self.reason,
+            kind=self.kind,
+            date=self.date,
+            hospital_name=self.hospital_name,
+            hospital_level=self.hospital_level,
+            hospital_region=self.hospital_region,
+            hospital_designated=self.hospital_designated,
+            lines=tuple(ClaimLine(ln.amount, ln.cls, ln.code) for ln in self.lines),
+            hospital_id=self.hospital_id,
+            hospital_pilot=self.hospital_pilot,
+            diagnosis=self.diagnosis,
+            disease=self.disease,
+            prescription=self.prescription,
+            receipts=tuple(self.receipts),
+        )
+
+
+class ReviewIn(Strict):
+    reviewer: str = Field(min_length=1, max_length=64)
+
+
+class RejectionIn(ReviewIn):
+    reason: str = Field(min_length=1, max_length=500)

@@ -1,0 +1,167 @@
+"""Booking a settled encounter, whichever way it came (card at the counter, or a claim
+approved by a clerk): the settlement row, its lines and explanation, the person-year's
+new accumulators, and the fund ledger entries, in the caller's unit of work."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from yibao.adapters.db.repositories import now
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.engine import EncounterResult, InputError, settle_encounter
+from yibao.domain.model import Encounter, Person
+from yibao.domain.money import fmt, round_fen, to_fen
+from yibao.domain.parameters import PolicyGapError, RegionPolicy
+from yibao.service.errors import ServiceError
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A bill checked against the registry and ready for the engine."""
+
+    person: Person
+    encounter: Encounter
+    institution_id: str | None  # None: a claim from a place outside the registry
+    policy: RegionPolicy
+    lines: tuple[dict[str, Any], ...]  # line rows to store
+
+
+def run_engine(p: Prepared, acc: YearAccumulators) -> tuple[EncounterResult, YearAccumulators]:
+    try:
+        return settle_encounter(p.policy, p.person, p.encounter, acc)
+    except InputError as exc:
+        raise ServiceError("invalid_bill", str(exc)) from None
+    except PolicyGapError as exc:
+        raise ServiceError("no_policy_in_force", str(exc)) from None
+
+
+def book(
+    uow: UnitOfWork,
+    p: Prepared,
+    r: EncounterResult,
+    after: YearAccumulators,
+    seq: int,
+    channel: str,
+) -> dict[str, Any]:
+    """Store a settlement and everything it moves; returns its API view."""
+    enc, person = p.encounter, p.person
+    hospital = enc.hospital
+    values = {
+        "person_id": person.id,
+        "year": enc.date.year,
+        "seq": seq,
+        "channel": channel,
+        "institution_id": p.institution_id or hospital.id,
+        "hospital_level": hospital.level,
+        "hospital_region": hospital.region or person.region,
+        "hospital_designated": hospital.designated,
+        "hospital_pilot": hospital.pilot,
+        "region": person.region,
+        "scheme": person.scheme.value,
+        "kind": enc.kind.value,
+        "encounter_date": enc.date,
+        "diagnosis": enc.diagnosis,
+        "disease": enc.disease,
+        "referral": enc.referral,
+        "prescription": enc.prescription,
+        **split_fen(r),
+        "route": r.route.value,
+        "refused_code": None if r.refused is None else r.refused.code,
+        "refused_reason": None
+        if r.refused is None
+        else json.dumps(asdict(r.refused.reason), ensure_ascii=False),
+        "explanation": json.dumps([s.to_dict() for s in r.steps], ensure_ascii=False),
+        "status": "settled",
+        "created_at": now(),
+    }
+    sid = uow.ledger.add_settlement(values, list(p.lines))
+    uow.ledger.save_person_year(person.id, after, seq)
+    uow.ledger.add_ledger_entries(
+        ledger_entries(sid, person, p.institution_id, enc.date, r, channel)
+    )
+    return settlement_view(sid, p, r, seq)
+
+
+def split_fen(r: EncounterResult) -> dict[str, int]:
+    return {
+        "total_fen": to_fen(r.total),
+        "eligible_fen": to_fen(round_fen(r.eligible)),
+        "self_pay_fen": to_fen(r.self_pay),
+        "threshold_fen": to_fen(round_fen(r.threshold)),
+        "basic_fen": to_fen(r.basic),
+        "assistance_fen": to_fen(r.assistance),
+        "institution_fen": to_fen(r.institution),
+        "personal_fen": to_fen(r.personal),
+    }
+
+
+def ledger_entries(
+    settlement_id: int,
+    person: Person,
+    institution_id: str | None,
+    day: date,
+    r: EncounterResult,
+    entry: str,
+    sign: int = 1,
+) -> list[dict[str, Any]]:
+    """The fund ledger's entries for a settlement: what each fund owes, and to whom
+    (the institution for a card settlement; the person, institution None, for a claim)."""
+    out = []
+    for layer, amount in (("basic", r.basic), ("assistance", r.assistance)):
+        if amount:
+            out.append(
+                {
+                    "region": person.region,
+                    "year": day.year,
+                    "month": f"{day:%Y-%m}",
+                    "institution_id": institution_id,
+                    "scheme": person.scheme.value,
+                    "layer": layer,
+                    "amount_fen": sign * to_fen(amount),
+                    "settlement_id": settlement_id,
+                    "entry": entry,
+                }
+            )
+    return out
+
+
+def settlement_view(
+    settlement_id: int | None, p: Prepared, r: EncounterResult, seq: int | None
+) -> dict[str, Any]:
+    """What the API returns for a settlement or a quote."""
+    return {
+        "id": settlement_id,
+        "person_id": p.person.id,
+        "year": p.encounter.date.year,
+        "seq": seq,
+        "institution_id": p.institution_id,
+        "date": p.encounter.date.isoformat(),
+        "kind": p.encounter.kind.value,
+        "scheme": p.person.scheme.value,
+        "route": r.route.value,
+        "referral": p.encounter.referral,
+        "total": fmt(r.total),
+        "eligible": fmt(r.eligible),
+        "self_pay": fmt(r.self_pay),
+        "first_self_pay": fmt(r.first_self_pay),
+        "threshold": fmt(r.threshold),
+        "basic": fmt(r.basic),
+        "assistance": fmt(r.assistance),
+        "institution": fmt(r.institution),
+        "personal": fmt(r.personal),
+        "insured_pays": fmt(r.personal),
+        "fund_owes_institution": fmt(r.basic + r.assistance),
+        "refused": None
+        if r.refused is None
+        else {
+            "code": r.refused.code,
+            "reason": {"zh": r.refused.reason.zh, "en": r.refused.reason.en},
+        },
+        "summary": {"zh": r.summary("zh"), "en": r.summary("en")},
+        "explanation": [s.to_dict() for s in r.steps],
+        "status": "settled" if settlement_id is not None else "quote",
+    }

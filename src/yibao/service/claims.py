@@ -1,0 +1,281 @@
+"""Manual reimbursement: the insured paid first (an emergency elsewhere, a lost card)
+and claims back with receipts. Submitted, reviewed by a clerk with the engine's proposed
+split, approved (booked as a settlement paid to the person) or rejected with a reason,
+then paid."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from yibao.adapters.db.repositories import now
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass
+from yibao.domain.money import ZERO, fmt, from_fen, to_fen
+from yibao.domain.registry import insured_person
+from yibao.service.booking import Prepared, book, run_engine, settlement_view
+from yibao.service.errors import ConflictError, NotFoundError, ServiceError
+from yibao.service.settlement import MAX_BILL, PolicySource, UowFactory
+
+
+class ClaimReason(StrEnum):
+    EMERGENCY_ELSEWHERE = "emergency_elsewhere"
+    CARD_LOST = "card_lost"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class ClaimLine:
+    amount: Decimal
+    cls: LineClass | None = None  # the clerk's classification of a receipt line
+    code: str | None = None  # or a catalogue code, which decides the class
+
+
+@dataclass(frozen=True)
+class Claim:
+    person_id: str
+    reason: ClaimReason
+    kind: Kind
+    date: date
+    hospital_name: str
+    hospital_level: int
+    hospital_region: str
+    hospital_designated: bool
+    lines: tuple[ClaimLine, ...]
+    hospital_id: str | None = None
+    hospital_pilot: bool = False
+    diagnosis: str | None = None
+    disease: str | None = None
+    prescription: bool = True
+    receipts: tuple[str, ...] = ()
+
+
+class ClaimsService:
+    def __init__(self, uow: UowFactory, policies: PolicySource) -> None:
+        self.uow = uow
+        self.policies = policies
+
+    def submit(self, claim: Claim) -> dict[str, Any]:
+        with self.uow() as uow:
+            record = uow.registry.person(claim.person_id)
+            if record is None:
+                raise NotFoundError(
+                    "unknown_person", f"person {claim.person_id!r} is not registered"
+                )
+            enrolment = uow.registry.enrolment(record.id, claim.date.year)
+            if enrolment is None or not enrolment.covers(claim.date):
+                raise ServiceError(
+                    "not_enrolled", f"{record.id} is not enrolled on {claim.date.isoformat()}"
+                )
+            lines = self._classify(uow, record.region, claim.lines)
+            total = sum((Decimal(ln["amount"]) for ln in lines), ZERO)
+            if total > MAX_BILL:
+                raise ServiceError(
+                    "amount_too_large", f"a claim of {fmt(total)} is above {fmt(MAX_BILL)}"
+                )
+            hospital = (
+                claim.hospital_id,
+                claim.hospital_level,
+                claim.hospital_region,
+                claim.hospital_designated,
+            )
+            if claim.hospital_id is not None:
+                inst = uow.registry.institution(claim.hospital_id)
+                if inst is not None:  # the registry's facts win over what the claim declares
+                    hospital = (inst.id, inst.level, inst.region, inst.designated)
+            claim_id = uow.claims.add(
+                {
+                    "person_id": record.id,
+                    "reason": claim.reason.value,
+                    "kind": claim.kind.value,
+                    "encounter_date": claim.date,
+                    "hospital_id": hospital[0],
+                    "hospital_name": claim.hospital_name,
+                    "hospital_level": hospital[1],
+                    "hospital_region": hospital[2],
+                    "hospital_designated": hospital[3],
+                    "hospital_pilot": claim.hospital_pilot,
+                    "diagnosis": claim.diagnosis,
+                    "disease": claim.disease,
+                    "prescription": claim.prescription,
+                    "lines": json.dumps(lines),
+                    "receipts": json.dumps(list(claim.receipts)),
+                    "total_fen": to_fen(total),
+                    "status": "submitted",
+                    "submitted_at": now(),
+                }
+            )
+            uow.commit()
+        return self.get(claim_id)
+
+    def get(self, claim_id: int) -> dict[str, Any]:
+        """A claim; while it waits for review, with the engine's proposed split."""
+        with self.uow() as uow:
+            row = self._row(uow, claim_id)
+            view = claim_view(row)
+            if row.status == "submitted":
+                prepared = self._prepare(uow, row)
+                acc = uow.ledger.read_person_year(row.person_id, row.encounter_date.year)
+                result, _ = run_engine(prepared, acc)
+                view["proposal"] = settlement_view(None, prepared, result, seq=None)
+            return view
+
+    def by_status(self, status: str | None = None) -> list[dict[str, Any]]:
+        with self.uow() as uow:
+            return [claim_view(r) for r in uow.claims.by_status(status)]
+
+    def approve(self, claim_id: int, reviewer: str) -> dict[str, Any]:
+        """Settle the claim with the engine against the person's year, as of now."""
+        with self.uow() as uow:
+            row = self._row(uow, claim_id, lock=True)
+            self._expect(row, "submitted", "approve")
+            prepared = self._prepare(uow, row)
+            acc, settled = uow.ledger.lock_person_year(row.person_id, row.encounter_date.year)
+            result, after = run_engine(prepared, acc)
+            settlement = book(uow, prepared, result, after, settled + 1, "claim")
+            uow.claims.update(
+                claim_id,
+                status="approved",
+                settlement_id=settlement["id"],
+                reviewer=reviewer,
+                reviewed_at=now(),
+            )
+            uow.commit()
+        view = self.get(claim_id)
+        view["settlement"] = settlement
+        return view
+
+    def reject(self, claim_id: int, reviewer: str, reason: str) -> dict[str, Any]:
+        with self.uow() as uow:
+            row = self._row(uow, claim_id, lock=True)
+            self._expect(row, "submitted", "reject")
+            uow.claims.update(
+                claim_id,
+                status="rejected",
+                reviewer=reviewer,
+                rejection_reason=reason,
+                reviewed_at=now(),
+            )
+            uow.commit()
+        return self.get(claim_id)
+
+    def pay(self, claim_id: int) -> dict[str, Any]:
+        with self.uow() as uow:
+            row = self._row(uow, claim_id, lock=True)
+            self._expect(row, "approved", "pay")
+            uow.claims.update(claim_id, status="paid", paid_at=now())
+            uow.commit()
+        return self.get(claim_id)
+
+    # --- steps ----------------------------------------------------------------------
+
+    def _row(self, uow: UnitOfWork, claim_id: int, lock: bool = False) -> Any:
+        row = uow.claims.get(claim_id, lock=lock)
+        if row is None:
+            raise NotFoundError("unknown_claim", f"claim {claim_id} does not exist")
+        return row
+
+    def _expect(self, row: Any, status: str, action: str) -> None:
+        if row.status != status:
+            raise ConflictError(
+                "claim_status",
+                f"claim {row.id} is {row.status}: only a {status} claim can {action}",
+            )
+
+    def _classify(
+        self, uow: UnitOfWork, region: str, lines: tuple[ClaimLine, ...]
+    ) -> list[dict[str, str]]:
+        codes = [ln.code for ln in lines if ln.code]
+        items = uow.registry.catalogue_items(region, codes) if codes else {}
+        out = []
+        for i, ln in enumerate(lines, start=1):
+            if ln.code is not None:
+                item = items.get(ln.code)
+                if item is None:
+                    raise ServiceError(
+                        "unknown_catalogue_code",
+                        f"line {i}: {ln.code} is not in the {region} catalogue",
+                    )
+                cls = item.cls
+            elif ln.cls is not None:
+                cls = ln.cls
+            else:
+                raise ServiceError(
+                    "unclassified_line", f"line {i}: give a catalogue code or a class"
+                )
+            out.append({"code": ln.code or "", "cls": cls.value, "amount": str(ln.amount)})
+        return out
+
+    def _prepare(self, uow: UnitOfWork, row: Any) -> Prepared:
+        reg = uow.registry
+        record = reg.person(row.person_id)
+        assert record is not None
+        day: date = row.encounter_date
+        enrolment = reg.enrolment(record.id, day.year)
+        if enrolment is None or not enrolment.covers(day):
+            raise ServiceError("not_enrolled", f"{record.id} is not enrolled on {day.isoformat()}")
+        lines = [
+            Line(LineClass(ln["cls"]), Decimal(ln["amount"]), ln["code"] or None)
+            for ln in json.loads(row.lines)
+        ]
+        person = insured_person(record, enrolment, reg.approvals(record.id), reg.filings(record.id))
+        referral = any(r.covers(row.hospital_region, day) for r in reg.referrals(record.id))
+        encounter = Encounter(
+            id=f"claim-{row.id}",
+            date=day,
+            kind=Kind(row.kind),
+            hospital=Hospital(
+                row.hospital_id or f"claim-{row.id}",
+                row.hospital_level,
+                row.hospital_designated,
+                row.hospital_region,
+                row.hospital_pilot,
+            ),
+            lines=tuple(lines),
+            diagnosis=row.diagnosis,
+            disease=row.disease,
+            referral=referral,
+            prescription=row.prescription,
+        )
+        rows = tuple(
+            {
+                "line_no": i,
+                "code": ln.code,
+                "name": None,
+                "cls": ln.cls.value,
+                "quantity": "1",
+                "unit_price_fen": to_fen(ln.amount),
+                "amount_fen": to_fen(ln.amount),
+            }
+            for i, ln in enumerate(lines, start=1)
+        )
+        return Prepared(person, encounter, None, self.policies(record.region), rows)
+
+
+def claim_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "person_id": row.person_id,
+        "reason": row.reason,
+        "kind": row.kind,
+        "date": row.encounter_date.isoformat(),
+        "hospital": {
+            "id": row.hospital_id,
+            "name": row.hospital_name,
+            "level": row.hospital_level,
+            "region": row.hospital_region,
+            "designated": row.hospital_designated,
+        },
+        "diagnosis": row.diagnosis,
+        "lines": json.loads(row.lines),
+        "receipts": json.loads(row.receipts),
+        "total": fmt(from_fen(row.total_fen)),
+        "status": row.status,
+        "settlement_id": row.settlement_id,
+        "reviewer": row.reviewer,
+        "rejection_reason": row.rejection_reason,
+    }

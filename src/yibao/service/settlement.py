@@ -1,0 +1,217 @@
+"""Real-time card settlement, quotes and reversals: the use cases institutions call.
+
+Each call is one unit of work. A settlement locks the person's year, settles the bill
+with the engine against the stored accumulators, and stores the settlement, its lines
+and explanation, the new accumulators, the fund ledger entries and (with an
+idempotency key) the answer, all in one transaction: either all of it is there or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.model import Encounter, Hospital, Kind, Line
+from yibao.domain.money import ZERO, fmt, round_fen, to_fen
+from yibao.domain.parameters import RegionPolicy
+from yibao.domain.registry import CardStatus, insured_person
+from yibao.service.booking import Prepared, book, run_engine, settlement_view
+from yibao.service.errors import ConflictError, ServiceError
+
+# An input sanity bound, not policy: a single bill above this is a typing error.
+MAX_BILL = Decimal("10000000.00")
+
+PolicySource = Callable[[str], RegionPolicy]
+UowFactory = Callable[[], UnitOfWork]
+
+
+@dataclass(frozen=True)
+class BillLine:
+    code: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class Bill:
+    """A bill as an institution presents it at the counter."""
+
+    institution_id: str
+    card_number: str
+    kind: Kind
+    date: date
+    lines: tuple[BillLine, ...]
+    diagnosis: str | None = None
+    disease: str | None = None
+    prescription: bool = True
+
+    def fingerprint(self) -> str:
+        """What makes two requests the same request (for idempotency keys)."""
+        data = asdict(self)
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class SettlementService:
+    def __init__(self, uow: UowFactory, policies: PolicySource) -> None:
+        self.uow = uow
+        self.policies = policies
+
+    # --- use cases ------------------------------------------------------------------
+
+    def settle(self, bill: Bill, idempotency_key: str | None = None) -> tuple[int, dict[str, Any]]:
+        """Settle a bill; returns (HTTP status, settlement view). A retried key returns
+        the first answer and pays nothing again."""
+        fingerprint = bill.fingerprint()
+        if idempotency_key:
+            with self.uow() as uow:
+                answer = self._answer(uow, bill.institution_id, idempotency_key, fingerprint)
+            if answer is not None:
+                return answer
+        try:
+            with self.uow() as uow:
+                prepared = self._prepare(uow, bill)
+                acc, settled = uow.ledger.lock_person_year(prepared.person.id, bill.date.year)
+                if idempotency_key:
+                    # A concurrent retry that waited for the lock finds the first answer here.
+                    answer = self._answer(uow, bill.institution_id, idempotency_key, fingerprint)
+                    if answer is not None:
+                        return answer
+                result, after = run_engine(prepared, acc)
+                view = book(uow, prepared, result, after, settled + 1, "card")
+                if idempotency_key:
+                    uow.ledger.remember_answer(
+                        bill.institution_id, idempotency_key, fingerprint, 201, json.dumps(view)
+                    )
+                uow.commit()
+                return 201, view
+        except IntegrityError:
+            # Two first attempts with one key raced past each other: the loser rolled back
+            # and takes the winner's answer.
+            if idempotency_key:
+                with self.uow() as uow:
+                    answer = self._answer(uow, bill.institution_id, idempotency_key, fingerprint)
+                if answer is not None:
+                    return answer
+            raise
+
+    def quote(self, bill: Bill) -> dict[str, Any]:
+        """The same settlement, computed against the stored year and not stored."""
+        with self.uow() as uow:
+            prepared = self._prepare(uow, bill)
+            acc = uow.ledger.read_person_year(prepared.person.id, bill.date.year)
+            result, _ = run_engine(prepared, acc)
+            return settlement_view(None, prepared, result, seq=None)
+
+    # --- steps ----------------------------------------------------------------------
+
+    def _answer(
+        self, uow: UnitOfWork, caller: str, key: str, fingerprint: str
+    ) -> tuple[int, dict[str, Any]] | None:
+        stored = uow.ledger.idempotent_answer(caller, key)
+        if stored is None:
+            return None
+        request_hash, status, response = stored
+        if request_hash != fingerprint:
+            raise ConflictError(
+                "idempotency_key_reused",
+                f"Idempotency-Key {key!r} was used for a different request; use a new key for a new bill",
+            )
+        return status, json.loads(response)
+
+    def _prepare(self, uow: UnitOfWork, bill: Bill) -> Prepared:
+        reg = uow.registry
+        inst = reg.institution(bill.institution_id)
+        if inst is None:
+            raise ServiceError(
+                "unknown_institution", f"institution {bill.institution_id!r} is not registered"
+            )
+        if not inst.designated:
+            raise ServiceError(
+                "not_designated",
+                f"{inst.id} is not a designated institution: it cannot settle by card; the insured pays "
+                "and claims manual reimbursement",
+            )
+        card = reg.card(bill.card_number)
+        if card is None:
+            raise ServiceError("unknown_card", f"card {bill.card_number!r} is not known")
+        if card.status is CardStatus.LOST:
+            raise ServiceError(
+                "card_lost",
+                f"card {card.number} is reported lost: the insured pays first and claims manual "
+                "reimbursement with the documents",
+            )
+        if card.status is CardStatus.REPLACED:
+            raise ServiceError(
+                "card_replaced", f"card {card.number} was replaced by {card.replaced_by}"
+            )
+        record = reg.person(card.person_id)
+        assert record is not None  # the foreign key guarantees it
+        enrolment = reg.enrolment(record.id, bill.date.year)
+        if enrolment is None or not enrolment.covers(bill.date):
+            raise ServiceError(
+                "not_enrolled",
+                f"the holder of card {card.number} is not enrolled on {bill.date.isoformat()}",
+            )
+        if bill.kind is Kind.SPECIAL_OUTPATIENT and not bill.disease:
+            raise ServiceError("missing_disease", "a special_outpatient bill needs its disease")
+        try:
+            policy = self.policies(record.region)
+        except ValueError as exc:
+            raise ServiceError("region_not_configured", str(exc), status=500) from None
+        items = reg.catalogue_items(record.region, (ln.code for ln in bill.lines))
+        unknown = sorted({ln.code for ln in bill.lines} - items.keys())
+        if unknown:
+            raise ServiceError(
+                "unknown_catalogue_code",
+                f"not in the {record.region} catalogue: {', '.join(unknown)}",
+                codes=unknown,
+            )
+        lines: list[Line] = []
+        priced: list[dict[str, Any]] = []
+        for i, ln in enumerate(bill.lines, start=1):
+            item = items[ln.code]
+            if item.unit_price is not None and ln.unit_price != item.unit_price:
+                raise ServiceError(
+                    "price_mismatch",
+                    f"line {i}: {ln.code} has the fixed price {fmt(item.unit_price)}, not {fmt(ln.unit_price)}",
+                )
+            amount = round_fen(ln.quantity * ln.unit_price)
+            lines.append(Line(item.cls, amount, item.code))
+            priced.append(
+                {
+                    "line_no": i,
+                    "code": item.code,
+                    "name": item.name,
+                    "cls": item.cls.value,
+                    "quantity": str(ln.quantity),
+                    "unit_price_fen": to_fen(ln.unit_price),
+                    "amount_fen": to_fen(amount),
+                }
+            )
+        total = sum((ln.amount for ln in lines), ZERO)
+        if total > MAX_BILL:
+            raise ServiceError(
+                "amount_too_large", f"a bill of {fmt(total)} is above {fmt(MAX_BILL)}"
+            )
+        referral = any(r.covers(inst.region, bill.date) for r in reg.referrals(record.id))
+        person = insured_person(record, enrolment, reg.approvals(record.id), reg.filings(record.id))
+        encounter = Encounter(
+            id=f"{bill.institution_id}:{bill.date.isoformat()}",
+            date=bill.date,
+            kind=bill.kind,
+            hospital=Hospital(inst.id, inst.level, inst.designated, inst.region, inst.pilot),
+            lines=tuple(lines),
+            diagnosis=bill.diagnosis,
+            disease=bill.disease,
+            referral=referral,
+            prescription=bill.prescription,
+        )
+        return Prepared(person, encounter, inst.id, policy, tuple(priced))

@@ -1,0 +1,19 @@
+"""Settings from the environment (YIBAO_*), with defaults that run on one machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YIBAO_")
+
+    # An embedded SQLite file by default; production sets a PostgreSQL URL
+    # (postgresql+psycopg://user@host/db).
+    database_url: str = "sqlite:///var/yibao.sqlite3"
+    # Extra folders of policy regions, searched before the built-in ones.
+    policy_path: list[Path] = []
+    host: str = "127.0.0.1"
+    port: int = 8000

@@ -1,0 +1,143 @@
+"""Put a scenario's person, institutions and certificates into the registry, and turn
+its encounters into bills, so the same year can go through the service or the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.adapters.parameter_files import load_region
+from yibao.adapters.scenario_files import Scenario
+from yibao.domain.ids import make_resident_id
+from yibao.domain.model import Encounter, Kind, LineClass
+from yibao.domain.registry import (
+    Card,
+    CardStatus,
+    CatalogueItem,
+    Enrolment,
+    Institution,
+    InstitutionKind,
+    PersonRecord,
+    Referral,
+)
+
+CODES = {LineClass.A: "TEST-A", LineClass.B: "TEST-B", LineClass.SELF_PAY: "TEST-SELF"}
+
+
+@dataclass(frozen=True)
+class Registered:
+    person_id: str
+    card_number: str
+
+
+def catalogue() -> list[CatalogueItem]:
+    return [CatalogueItem(code, f"test item {cls.value}", cls, None) for cls, code in CODES.items()]
+
+
+def register(uow: UnitOfWork, scenario: Scenario, policy_path: Any = None) -> Registered:
+    policy = load_region(scenario.region, policy_path)
+    reg = uow.registry
+    reg.add_region(policy.code, policy.name.zh, policy.name.en, policy.admdvs)
+    reg.add_catalogue_items(policy.code, catalogue())
+    p = scenario.person
+    hospitals = {e.hospital.id: e for e in scenario.encounters}
+    for hid, enc in hospitals.items():
+        h = enc.hospital
+        kinds = {e.kind for e in scenario.encounters if e.hospital.id == hid}
+        kind = InstitutionKind.PHARMACY if kinds == {Kind.PHARMACY} else InstitutionKind.HOSPITAL
+        reg.add_institution(
+            Institution(
+                hid,
+                h.region or scenario.region,
+                f"hospital {hid}",
+                h.level,
+                kind,
+                h.designated,
+                h.pilot,
+            )
+        )
+    registered = set(hospitals)
+    for a in p.approvals:  # an approval may name a hospital the year never visits
+        if a.hospital not in registered:
+            reg.add_institution(
+                Institution(
+                    a.hospital,
+                    scenario.region,
+                    f"hospital {a.hospital}",
+                    2,
+                    InstitutionKind.HOSPITAL,
+                    True,
+                )
+            )
+            registered.add(a.hospital)
+    reg.add_person(
+        PersonRecord(
+            id=p.id,
+            id_number=make_resident_id(policy.admdvs, p.birth_date, 1),
+            name=f"person {p.id}",
+            birth_date=p.birth_date,
+            sex="M",
+            region=scenario.region,
+            assistance=p.assistance,
+            retired=p.retired,
+            contribution_years=p.contribution_years,
+        )
+    )
+    year = scenario.year
+    reg.add_enrolment(
+        Enrolment(p.id, year, p.scheme, "active", date(year, 1, 1), date(year, 12, 31))
+    )
+    card = f"CARD-{p.id}"
+    reg.add_card(Card(card, p.id, CardStatus.ACTIVE, date(year - 1, 12, 1)))
+    for a in p.approvals:
+        reg.add_approval(p.id, a)
+    for f in p.filings:
+        reg.add_filing(p.id, f)
+    for e in scenario.encounters:
+        region = e.hospital.region or scenario.region
+        if e.referral and region != scenario.region:
+            reg.add_referral(Referral(p.id, "REFERRER", region, e.date, e.date))
+    return Registered(p.id, card)
+
+
+def bill_json(card: str, enc: Encounter) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "card_number": card,
+        "kind": enc.kind.value,
+        "date": enc.date.isoformat(),
+        "prescription": enc.prescription,
+        "lines": [
+            {"code": CODES[ln.cls], "quantity": "1", "unit_price": f"{ln.amount:.2f}"}
+            for ln in enc.lines
+        ],
+    }
+    if enc.diagnosis:
+        body["diagnosis"] = enc.diagnosis
+    if enc.disease:
+        body["disease"] = enc.disease
+    return body
+
+
+def claim_json(person_id: str, region: str, enc: Encounter) -> dict[str, Any]:
+    h = enc.hospital
+    body: dict[str, Any] = {
+        "person_id": person_id,
+        "reason": "emergency_elsewhere" if enc.kind is Kind.EMERGENCY else "other",
+        "kind": enc.kind.value,
+        "date": enc.date.isoformat(),
+        "hospital_id": h.id,
+        "hospital_name": f"hospital {h.id}",
+        "hospital_level": h.level,
+        "hospital_region": h.region or region,
+        "hospital_designated": h.designated,
+        "hospital_pilot": h.pilot,
+        "prescription": enc.prescription,
+        "lines": [{"class": ln.cls.value, "amount": f"{ln.amount:.2f}"} for ln in enc.lines],
+    }
+    if enc.diagnosis:
+        body["diagnosis"] = enc.diagnosis
+    if enc.disease:
+        body["disease"] = enc.disease
+    return body
