@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from yibao.adapters.db.repositories import now
@@ -80,8 +81,11 @@ def book(
     }
     sid = uow.ledger.add_settlement(values, list(p.lines))
     uow.ledger.save_person_year(person.id, after, seq)
+    amounts = {"basic": r.basic, "assistance": r.assistance}
     uow.ledger.add_ledger_entries(
-        ledger_entries(sid, person, p.institution_id, enc.date, r, channel)
+        ledger_entries(
+            sid, person.region, person.scheme.value, p.institution_id, enc.date, amounts, channel
+        )
     )
     return settlement_view(sid, p, r, seq)
 
@@ -101,32 +105,31 @@ def split_fen(r: EncounterResult) -> dict[str, int]:
 
 def ledger_entries(
     settlement_id: int,
-    person: Person,
-    institution_id: str | None,
+    region: str,
+    scheme: str,
+    paid_to: str | None,
     day: date,
-    r: EncounterResult,
+    amounts: dict[str, Decimal],
     entry: str,
-    sign: int = 1,
 ) -> list[dict[str, Any]]:
-    """The fund ledger's entries for a settlement: what each fund owes, and to whom
-    (the institution for a card settlement; the person, institution None, for a claim)."""
-    out = []
-    for layer, amount in (("basic", r.basic), ("assistance", r.assistance)):
-        if amount:
-            out.append(
-                {
-                    "region": person.region,
-                    "year": day.year,
-                    "month": f"{day:%Y-%m}",
-                    "institution_id": institution_id,
-                    "scheme": person.scheme.value,
-                    "layer": layer,
-                    "amount_fen": sign * to_fen(amount),
-                    "settlement_id": settlement_id,
-                    "entry": entry,
-                }
-            )
-    return out
+    """The fund ledger's entries for a settlement, its reversal or an adjustment: what each
+    fund owes, and to whom (the institution for a card settlement; the person, None, for
+    a claim). `amounts` by layer; zero amounts make no entry."""
+    return [
+        {
+            "region": region,
+            "year": day.year,
+            "month": f"{day:%Y-%m}",
+            "institution_id": paid_to,
+            "scheme": scheme,
+            "layer": layer,
+            "amount_fen": to_fen(amount),
+            "settlement_id": settlement_id,
+            "entry": entry,
+        }
+        for layer, amount in amounts.items()
+        if amount
+    ]
 
 
 def settlement_view(

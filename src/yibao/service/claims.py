@@ -19,7 +19,8 @@ from yibao.domain.money import ZERO, fmt, from_fen, to_fen
 from yibao.domain.registry import insured_person
 from yibao.service.booking import Prepared, book, run_engine, settlement_view
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
-from yibao.service.settlement import MAX_BILL, PolicySource, UowFactory
+from yibao.service.ports import PolicySource, UowFactory
+from yibao.service.settlement import MAX_BILL
 
 
 class ClaimReason(StrEnum):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,16 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.model import Encounter, Hospital, Kind, Line
 from yibao.domain.money import ZERO, fmt, round_fen, to_fen
-from yibao.domain.parameters import RegionPolicy
 from yibao.domain.registry import CardStatus, insured_person
 from yibao.service.booking import Prepared, book, run_engine, settlement_view
 from yibao.service.errors import ConflictError, ServiceError
+from yibao.service.ports import PolicySource, UowFactory
+from yibao.service.reversal import reverse
 
 # An input sanity bound, not policy: a single bill above this is a typing error.
 MAX_BILL = Decimal("10000000.00")
-
-PolicySource = Callable[[str], RegionPolicy]
-UowFactory = Callable[[], UnitOfWork]
 
 
 @dataclass(frozen=True)
@@ -101,6 +98,13 @@ class SettlementService:
                 if answer is not None:
                     return answer
             raise
+
+    def reverse(self, settlement_id: int, reason: str, caller: str | None) -> dict[str, Any]:
+        """Reverse a settlement and re-settle the rest of the person's year (see reversal.py)."""
+        with self.uow() as uow:
+            answer = reverse(uow, self.policies, settlement_id, reason, caller)
+            uow.commit()
+            return answer
 
     def quote(self, bill: Bill) -> dict[str, Any]:
         """The same settlement, computed against the stored year and not stored."""

@@ -396,3 +396,96 @@ class Claims:
         if status is not None:
             query = query.where(t.claims.c.status == status)
         return list(self.conn.execute(query))
+
+
+class History:
+    """A person-year's stored settlements, with their lines and latest adjustments."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def settlements(self, person_id: str, year: int) -> list[Any]:
+        c = t.settlements.c
+        return list(
+            self.conn.execute(
+                select(t.settlements)
+                .where(c.person_id == person_id, c.year == year)
+                .order_by(c.seq)
+            )
+        )
+
+    def lines(self, settlement_ids: Sequence[int]) -> dict[int, list[Any]]:
+        if not settlement_ids:
+            return {}
+        c = t.settlement_lines.c
+        out: dict[int, list[Any]] = {}
+        rows = self.conn.execute(
+            select(t.settlement_lines)
+            .where(c.settlement_id.in_(settlement_ids))
+            .order_by(c.settlement_id, c.line_no)
+        )
+        for row in rows:
+            out.setdefault(row.settlement_id, []).append(row)
+        return out
+
+    def latest_adjustments(self, settlement_ids: Sequence[int]) -> dict[int, Any]:
+        if not settlement_ids:
+            return {}
+        c = t.adjustments.c
+        out: dict[int, Any] = {}
+        for row in self.conn.execute(
+            select(t.adjustments).where(c.settlement_id.in_(settlement_ids)).order_by(c.id)
+        ):
+            out[row.settlement_id] = row  # the last one wins
+        return out
+
+    def add_reversal(self, settlement_id: int, reason: str) -> int:
+        rid = self.conn.execute(
+            insert(t.reversals)
+            .values(settlement_id=settlement_id, reason=reason, created_at=now())
+            .returning(t.reversals.c.id)
+        ).scalar_one()
+        self.conn.execute(
+            update(t.settlements)
+            .where(t.settlements.c.id == settlement_id)
+            .values(status="reversed")
+        )
+        return int(rid)
+
+    def add_adjustment(self, values: dict[str, Any]) -> int:
+        aid = self.conn.execute(
+            insert(t.adjustments).values(created_at=now(), **values).returning(t.adjustments.c.id)
+        ).scalar_one()
+        return int(aid)
+
+    def ledger_by_settlement(self, settlement_ids: Sequence[int]) -> dict[tuple[int, str], int]:
+        if not settlement_ids:
+            return {}
+        c = t.fund_ledger.c
+        rows = self.conn.execute(
+            select(c.settlement_id, c.layer, func.sum(c.amount_fen))
+            .where(c.settlement_id.in_(settlement_ids))
+            .group_by(c.settlement_id, c.layer)
+        )
+        return {(int(r[0]), str(r[1])): int(r[2]) for r in rows}
+
+    def person_years(
+        self, year: int, region: str | None = None, after: str = "", limit: int = 1000
+    ) -> list[str]:
+        """Person ids with a stored year, in id order, after `after` (for chunked runs)."""
+        c = t.person_years.c
+        query = (
+            select(c.person_id)
+            .where(c.year == year, c.person_id > after)
+            .order_by(c.person_id)
+            .limit(limit)
+        )
+        if region is not None:
+            query = query.join(t.persons, t.persons.c.id == c.person_id).where(
+                t.persons.c.region == region
+            )
+        return [str(r[0]) for r in self.conn.execute(query)]
+
+    def years(self) -> list[int]:
+        c = t.person_years.c
+        return [int(r[0]) for r in self.conn.execute(select(c.year).distinct().order_by(c.year))]

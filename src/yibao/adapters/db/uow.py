@@ -14,13 +14,14 @@ from types import TracebackType
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
-from yibao.adapters.db.repositories import Claims, Ledger, Registry
+from yibao.adapters.db.repositories import Claims, History, Ledger, Registry
 
 
 class UnitOfWork:
     registry: Registry
     ledger: Ledger
     claims: Claims
+    history: History
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -32,6 +33,7 @@ class UnitOfWork:
         self.registry = Registry(self._conn)
         self.ledger = Ledger(self._conn)
         self.claims = Claims(self._conn)
+        self.history = History(self._conn)
         return self
 
     def __exit__(

@@ -8,6 +8,7 @@ from fastapi import Header, Request
 
 from yibao.service.claims import ClaimsService
 from yibao.service.errors import ServiceError
+from yibao.service.queries import Queries
 from yibao.service.settlement import SettlementService
 from yibao.services import Services
 
@@ -23,6 +24,10 @@ def settlement_service(request: Request) -> SettlementService:
 
 def claims_service(request: Request) -> ClaimsService:
     return services(request).claims
+
+
+def queries(request: Request) -> Queries:
+    return services(request).queries
 
 
 def caller_institution(x_institution: Annotated[str | None, Header(max_length=32)] = None) -> str:

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from yibao.entrypoints.api.deps import caller_institution, settlement_service
-from yibao.entrypoints.api.schemas import BillIn, ErrorOut
+from yibao.entrypoints.api.deps import caller_institution, queries, settlement_service
+from yibao.entrypoints.api.schemas import BillIn, ErrorOut, ReversalIn
+from yibao.service.queries import Queries
 from yibao.service.settlement import SettlementService
 
 router = APIRouter(prefix="/v1", tags=["settlements"])
@@ -36,6 +37,24 @@ def settle(
     status, view = service.settle(body.to_bill(institution), idempotency_key)
     response.status_code = status
     return view
+
+
+@router.get("/settlements/{settlement_id}", responses=ERRORS)
+def get(
+    settlement_id: int, service: Annotated[Queries, Depends(queries)], institution: Institution
+) -> dict[str, Any]:
+    """A settlement as it stands now (after any adjustment), with its explanation."""
+    return service.settlement(settlement_id, institution)
+
+
+@router.post("/settlements/{settlement_id}/reversal", responses=ERRORS)
+def reverse(
+    settlement_id: int, body: ReversalIn, service: Service, institution: Institution
+) -> dict[str, Any]:
+    """Reverse a settlement (a refund or a correction). Nothing is deleted: a reversing
+    entry is stored, and the person's later settlements of the year whose results change
+    are re-settled and stored as adjustments, listed in the answer."""
+    return service.reverse(settlement_id, body.reason, institution)
 
 
 @router.post("/quotes", responses=ERRORS)

@@ -1,0 +1,23 @@
+"""A person's year: settlements with explanations, accumulators and what remains."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from yibao.entrypoints.api.deps import queries
+from yibao.entrypoints.api.routers.settlements import ERRORS
+from yibao.service.queries import Queries
+
+router = APIRouter(prefix="/v1/persons", tags=["persons"])
+
+
+@router.get("/{person_id}/years/{year}", responses=ERRORS)
+def person_year(
+    person_id: str,
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    service: Annotated[Queries, Depends(queries)],
+) -> dict[str, Any]:
+    """Every settlement of the year with its explanation; each limit with what is used and left."""
+    return service.person_year(person_id, year)

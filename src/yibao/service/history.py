@@ -1,0 +1,88 @@
+"""A person-year's stored settlements as the engine sees them: encounters rebuilt from
+what was stored (the institution as it was then), and each one's split as it stands now
+(the original, or its latest adjustment)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Person
+from yibao.domain.money import from_fen
+from yibao.domain.registry import insured_person
+from yibao.service.errors import ServiceError
+
+
+@dataclass(frozen=True)
+class Split:
+    basic: Decimal
+    assistance: Decimal
+    institution: Decimal
+    personal: Decimal
+
+
+@dataclass(frozen=True)
+class Stored:
+    row: Any  # the settlements row
+    encounter: Encounter
+    split: Split  # as it stands now
+    explanation: str  # JSON, as it stands now
+
+    @property
+    def active(self) -> bool:
+        return bool(self.row.status == "settled")
+
+
+def _split(row: Any) -> Split:
+    return Split(
+        from_fen(row.basic_fen),
+        from_fen(row.assistance_fen),
+        from_fen(row.institution_fen),
+        from_fen(row.personal_fen),
+    )
+
+
+def stored_year(uow: UnitOfWork, person_id: str, year: int) -> list[Stored]:
+    rows = uow.history.settlements(person_id, year)
+    ids = [int(r.id) for r in rows]
+    lines = uow.history.lines(ids)
+    adjusted = uow.history.latest_adjustments(ids)
+    out = []
+    for row in rows:
+        encounter = Encounter(
+            id=str(row.id),
+            date=row.encounter_date,
+            kind=Kind(row.kind),
+            hospital=Hospital(
+                row.institution_id,
+                row.hospital_level,
+                row.hospital_designated,
+                row.hospital_region,
+                row.hospital_pilot,
+            ),
+            lines=tuple(
+                Line(LineClass(ln.cls), from_fen(ln.amount_fen), ln.code)
+                for ln in lines.get(row.id, [])
+            ),
+            diagnosis=row.diagnosis,
+            disease=row.disease,
+            referral=row.referral,
+            prescription=row.prescription,
+        )
+        latest = adjusted.get(row.id)
+        split = _split(latest if latest is not None else row)
+        explanation = latest.explanation if latest is not None else row.explanation
+        out.append(Stored(row, encounter, split, explanation))
+    return out
+
+
+def person_for_year(uow: UnitOfWork, person_id: str, year: int) -> Person:
+    """The person as the engine sees them for a year, from the registry as it is now."""
+    reg = uow.registry
+    record = reg.person(person_id)
+    enrolment = reg.enrolment(person_id, year)
+    if record is None or enrolment is None:
+        raise ServiceError("not_enrolled", f"{person_id} has no enrolment for {year}")
+    return insured_person(record, enrolment, reg.approvals(person_id), reg.filings(person_id))

@@ -1,0 +1,118 @@
+"""Read-only views: a settlement, a person's year with what remains before each limit."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from yibao.domain.engine import serious_illness
+from yibao.domain.money import ZERO, fmt, from_fen
+from yibao.domain.parameters import ThresholdPer, TopLineOn
+from yibao.service.errors import NotFoundError
+from yibao.service.history import Stored, person_for_year, stored_year
+from yibao.service.ports import PolicySource, UowFactory
+
+
+def stored_view(s: Stored) -> dict[str, Any]:
+    row = s.row
+    return {
+        "id": row.id,
+        "seq": row.seq,
+        "channel": row.channel,
+        "institution_id": row.institution_id,
+        "date": row.encounter_date.isoformat(),
+        "kind": row.kind,
+        "route": row.route,
+        "status": row.status,
+        "total": fmt(from_fen(row.total_fen)),
+        "eligible": fmt(from_fen(row.eligible_fen)),
+        "basic": fmt(s.split.basic),
+        "assistance": fmt(s.split.assistance),
+        "institution": fmt(s.split.institution),
+        "personal": fmt(s.split.personal),
+        "refused": None
+        if row.refused_code is None
+        else {"code": row.refused_code, **json.loads(row.refused_reason)},
+        "explanation": json.loads(s.explanation),
+    }
+
+
+class Queries:
+    def __init__(self, uow: UowFactory, policies: PolicySource) -> None:
+        self.uow = uow
+        self.policies = policies
+
+    def settlement(self, settlement_id: int, caller: str | None) -> dict[str, Any]:
+        with self.uow() as uow:
+            row = uow.ledger.settlement(settlement_id)
+            if row is None or (caller is not None and row.institution_id != caller):
+                raise NotFoundError(
+                    "unknown_settlement", f"settlement {settlement_id} does not exist"
+                )
+            found = next(
+                s for s in stored_year(uow, row.person_id, row.year) if s.row.id == settlement_id
+            )
+            return stored_view(found)
+
+    def person_year(self, person_id: str, year: int) -> dict[str, Any]:
+        """Every settlement of the year with its explanation, and the accumulators against
+        each limit (the rules in force at the year's end)."""
+        with self.uow() as uow:
+            if uow.registry.person(person_id) is None:
+                raise NotFoundError("unknown_person", f"person {person_id!r} is not registered")
+            person = person_for_year(uow, person_id, year)
+            stored = stored_year(uow, person_id, year)
+            acc = uow.ledger.read_person_year(person_id, year)
+        policy = self.policies(person.region)
+        day = date(year, 12, 31)
+        limits: list[dict[str, Any]] = []
+
+        def limit(name: str, amount: Decimal, used: Decimal, ref: str) -> None:
+            limits.append(
+                {
+                    "name": name,
+                    "limit": fmt(amount),
+                    "used": fmt(used),
+                    "remaining": fmt(max(amount - used, ZERO)),
+                    "parameter": ref,
+                }
+            )
+
+        rules = policy.schemes.get(person.scheme)
+        if rules is not None:
+            fund_limit = rules.outpatient.fund_limit.at(day)
+            limit(
+                "outpatient_fund", fund_limit.value, acc.outpatient_fund_paid, str(fund_limit.ref)
+            )
+            threshold = rules.outpatient.threshold.at(day)
+            if threshold.value.per is ThresholdPer.YEAR and threshold.value.amount.flat:
+                limit(
+                    "outpatient_threshold",
+                    threshold.value.amount.flat,
+                    acc.threshold_charged("outpatient"),
+                    str(threshold.ref),
+                )
+            if rules.inpatient.top_line is not None:
+                top = rules.inpatient.top_line.at(day)
+                used = (
+                    acc.pooled_cost
+                    if top.value.on is TopLineOn.POOLED_COST
+                    else acc.inpatient_fund_paid
+                )
+                limit(f"top_line_{top.value.on.value}", top.value.amount, used, str(top.ref))
+        layer = serious_illness(policy, person, acc)
+        return {
+            "person_id": person_id,
+            "year": year,
+            "scheme": person.scheme.value,
+            "settlements": [stored_view(s) for s in stored],
+            "accumulators": acc.to_dict(),
+            "limits": limits,
+            "serious_illness": {
+                "base": fmt(layer.base),
+                "payment_so_far": fmt(layer.payment),
+                "explanation": [s.to_dict() for s in layer.steps],
+            },
+        }
