@@ -3,6 +3,7 @@ its encounters into bills, so the same year can go through the service or the AP
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -40,7 +41,8 @@ def register(uow: UnitOfWork, scenario: Scenario, policy_path: Any = None) -> Re
     policy = load_region(scenario.region, policy_path)
     reg = uow.registry
     reg.add_region(policy.code, policy.name.zh, policy.name.en, policy.admdvs)
-    reg.add_catalogue_items(policy.code, catalogue())
+    known = reg.catalogue_items(policy.code, CODES.values())
+    reg.add_catalogue_items(policy.code, [i for i in catalogue() if i.code not in known])
     p = scenario.person
     hospitals = {e.hospital.id: e for e in scenario.encounters}
     for hid, enc in hospitals.items():
@@ -75,7 +77,9 @@ def register(uow: UnitOfWork, scenario: Scenario, policy_path: Any = None) -> Re
     reg.add_person(
         PersonRecord(
             id=p.id,
-            id_number=make_resident_id(policy.admdvs, p.birth_date, 1),
+            id_number=make_resident_id(
+                policy.admdvs, p.birth_date, zlib.crc32(p.id.encode()) % 999 + 1
+            ),
             name=f"person {p.id}",
             birth_date=p.birth_date,
             sex="M",

@@ -104,7 +104,7 @@ def split_fen(r: EncounterResult) -> dict[str, int]:
 
 
 def ledger_entries(
-    settlement_id: int,
+    settlement_id: int | None,
     region: str,
     scheme: str,
     paid_to: str | None,

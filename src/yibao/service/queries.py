@@ -65,6 +65,7 @@ class Queries:
             person = person_for_year(uow, person_id, year)
             stored = stored_year(uow, person_id, year)
             acc = uow.ledger.read_person_year(person_id, year)
+            yearly = uow.yearly.get(person_id, year)
         policy = self.policies(person.region)
         day = date(year, 12, 31)
         limits: list[dict[str, Any]] = []
@@ -112,7 +113,9 @@ class Queries:
             "limits": limits,
             "serious_illness": {
                 "base": fmt(layer.base),
+                # What the layer would pay on the year so far, and what the yearly run paid.
                 "payment_so_far": fmt(layer.payment),
+                "settled": None if yearly is None else fmt(from_fen(yearly.payment_fen)),
                 "explanation": [s.to_dict() for s in layer.steps],
             },
         }

@@ -340,6 +340,17 @@ class Ledger:
         ).scalar_one()
         return from_fen(int(total))
 
+    def statement(self, institution_id: str, month: str) -> list[Any]:
+        c = t.fund_ledger.c
+        return list(
+            self.conn.execute(
+                select(c.scheme, c.layer, func.sum(c.amount_fen).label("fen"))
+                .where(c.institution_id == institution_id, c.month == month)
+                .group_by(c.scheme, c.layer)
+                .order_by(c.scheme, c.layer)
+            )
+        )
+
     # --- idempotency ------------------------------------------------------------------
 
     def idempotent_answer(self, caller: str, key: str) -> tuple[str, int, str] | None:
@@ -489,3 +500,27 @@ class History:
     def years(self) -> list[int]:
         c = t.person_years.c
         return [int(r[0]) for r in self.conn.execute(select(c.year).distinct().order_by(c.year))]
+
+
+class Yearly:
+    """The yearly serious-illness layer's stored payments."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, person_id: str, year: int) -> Any | None:
+        c = t.serious_illness_payments.c
+        return self.conn.execute(
+            select(t.serious_illness_payments).where(c.person_id == person_id, c.year == year)
+        ).first()
+
+    def put(self, values: dict[str, Any]) -> None:
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(t.serious_illness_payments).values(updated_at=now(), **values)
+        keep = {
+            k: stmt.excluded[k]
+            for k in ("base_fen", "payment_fen", "explanation", "updated_at", "scheme")
+        }
+        self.conn.execute(
+            stmt.on_conflict_do_update(index_elements=["person_id", "year"], set_=keep)
+        )

@@ -301,3 +301,18 @@ claims = Table(
     CheckConstraint("status IN ('submitted', 'approved', 'rejected', 'paid')", name="status"),
 )
 Index("ix_claims_status", claims.c.status, claims.c.submitted_at)
+
+# The yearly serious-illness layer, per person and year: what it pays as of the last
+# yearly run (a later run books only the difference).
+serious_illness_payments = Table(
+    "serious_illness_payments",
+    metadata,
+    Column("person_id", String(32), ForeignKey("persons.id"), primary_key=True),
+    Column("year", SmallInteger, primary_key=True),
+    Column("region", String(64), nullable=False),
+    Column("scheme", String(16), nullable=False),
+    Column("base_fen", BigInteger, nullable=False),  # personal payment on eligible cost (rounded)
+    Column("payment_fen", BigInteger, nullable=False),
+    Column("explanation", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -14,7 +14,7 @@ from types import TracebackType
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
-from yibao.adapters.db.repositories import Claims, History, Ledger, Registry
+from yibao.adapters.db.repositories import Claims, History, Ledger, Registry, Yearly
 
 
 class UnitOfWork:
@@ -22,6 +22,7 @@ class UnitOfWork:
     ledger: Ledger
     claims: Claims
     history: History
+    yearly: Yearly
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -34,6 +35,7 @@ class UnitOfWork:
         self.ledger = Ledger(self._conn)
         self.claims = Claims(self._conn)
         self.history = History(self._conn)
+        self.yearly = Yearly(self._conn)
         return self
 
     def __exit__(

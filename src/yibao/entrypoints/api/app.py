@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from yibao.entrypoints.api.routers import claims, persons, settlements
+from yibao.entrypoints.api.routers import claims, institutions, persons, settlements
 from yibao.service.errors import ServiceError
 from yibao.services import Services
 
@@ -23,6 +23,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(settlements.router)
     app.include_router(claims.router)
     app.include_router(persons.router)
+    app.include_router(institutions.router)
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:

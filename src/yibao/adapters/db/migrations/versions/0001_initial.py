@@ -1,8 +1,8 @@
-"""registry, settlements, ledger, claims
+"""registry, settlements, ledger, claims, yearly layer
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 12:00:05.029979
+Create Date: 2026-11-23 12:05:18.127677
 """
 
 from __future__ import annotations
@@ -206,6 +206,23 @@ def upgrade() -> None:
     with op.batch_alter_table("referrals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_referrals_person_id"), ["person_id"], unique=False)
 
+    op.create_table(
+        "serious_illness_payments",
+        sa.Column("person_id", sa.String(length=32), nullable=False),
+        sa.Column("year", sa.SmallInteger(), nullable=False),
+        sa.Column("region", sa.String(length=64), nullable=False),
+        sa.Column("scheme", sa.String(length=16), nullable=False),
+        sa.Column("base_fen", sa.BigInteger(), nullable=False),
+        sa.Column("payment_fen", sa.BigInteger(), nullable=False),
+        sa.Column("explanation", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["persons.id"],
+            name=op.f("fk_serious_illness_payments_person_id_persons"),
+        ),
+        sa.PrimaryKeyConstraint("person_id", "year", name=op.f("pk_serious_illness_payments")),
+    )
     op.create_table(
         "settlements",
         sa.Column(
@@ -443,6 +460,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_settlements_institution_date")
 
     op.drop_table("settlements")
+    op.drop_table("serious_illness_payments")
     with op.batch_alter_table("referrals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_referrals_person_id"))
 
