@@ -25,6 +25,7 @@ from yibao.adapters.scenario_files import ScenarioError, load_scenario, scenario
 from yibao.adapters.strict_yaml import YamlError
 from yibao.domain.engine import InputError
 from yibao.domain.parameters import PolicyGapError
+from yibao.entrypoints import cli_server
 from yibao.service import scenarios
 
 app = typer.Typer(
@@ -34,6 +35,11 @@ scenario_app = typer.Typer(no_args_is_help=True, help="Run and check scenario fi
 policy_app = typer.Typer(no_args_is_help=True, help="Show the policy parameters of a region.")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(policy_app, name="policy")
+app.add_typer(cli_server.db_app, name="db")
+app.add_typer(cli_server.demo_app, name="demo")
+app.command("serve")(cli_server.serve)
+app.command("settle-year")(cli_server.settle_year)
+app.command("verify")(cli_server.verify_command)
 
 USER_ERRORS = (PolicyError, ScenarioError, YamlError, InputError, PolicyGapError)
 T = TypeVar("T")

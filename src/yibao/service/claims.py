@@ -88,6 +88,10 @@ class ClaimsService:
                 inst = uow.registry.institution(claim.hospital_id)
                 if inst is not None:  # the registry's facts win over what the claim declares
                     hospital = (inst.id, inst.level, inst.region, inst.designated)
+            if claim.kind is Kind.SPECIAL_OUTPATIENT and not claim.disease:
+                raise ServiceError(
+                    "missing_disease", "a special_outpatient claim needs its disease"
+                )
             claim_id = uow.claims.add(
                 {
                     "person_id": record.id,
@@ -109,6 +113,11 @@ class ClaimsService:
                     "status": "submitted",
                     "submitted_at": now(),
                 }
+            )
+            # The engine must be able to settle it (the clerk's proposal) before it is kept.
+            row = self._row(uow, claim_id)
+            run_engine(
+                self._prepare(uow, row), uow.ledger.read_person_year(record.id, claim.date.year)
             )
             uow.commit()
         return self.get(claim_id)

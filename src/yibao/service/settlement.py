@@ -187,7 +187,12 @@ class SettlementService:
                     "price_mismatch",
                     f"line {i}: {ln.code} has the fixed price {fmt(item.unit_price)}, not {fmt(ln.unit_price)}",
                 )
-            amount = round_fen(ln.quantity * ln.unit_price)
+            raw = ln.quantity * ln.unit_price
+            if raw > MAX_BILL:  # before rounding: an absurd product would overflow the context
+                raise ServiceError(
+                    "amount_too_large", f"line {i}: {raw:f} is above {fmt(MAX_BILL)}"
+                )
+            amount = round_fen(raw)
             lines.append(Line(item.cls, amount, item.code))
             priced.append(
                 {

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -121,6 +120,14 @@ class Registry:
         rows = self.conn.execute(select(t.referrals).where(c.person_id == person_id).order_by(c.id))
         return tuple(
             Referral(r.person_id, r.issued_by, r.to_region, r.valid_from, r.valid_to) for r in rows
+        )
+
+    def has_persons(self, region: str) -> bool:
+        return (
+            self.conn.execute(
+                select(t.persons.c.id).where(t.persons.c.region == region).limit(1)
+            ).first()
+            is not None
         )
 
     # --- writes used by set-up, demo data and administration ---------------------------
@@ -250,17 +257,6 @@ def _person(row: Any) -> PersonRecord:
     )
 
 
-@dataclass(frozen=True)
-class StoredSettlement:
-    id: int
-    person_id: str
-    year: int
-    seq: int
-    institution_id: str
-    status: str
-    payload: dict[str, Any]  # the API view stored with it
-
-
 class Ledger:
     """Person-years, settlements, the fund ledger and idempotency keys."""
 
@@ -375,10 +371,6 @@ class Ledger:
                 created_at=now(),
             )
         )
-
-
-def as_day(value: date | datetime) -> date:
-    return value.date() if isinstance(value, datetime) else value
 
 
 class Claims:
@@ -500,6 +492,15 @@ class History:
     def years(self) -> list[int]:
         c = t.person_years.c
         return [int(r[0]) for r in self.conn.execute(select(c.year).distinct().order_by(c.year))]
+
+    def count_person_years(self, year: int, region: str | None = None) -> int:
+        c = t.person_years.c
+        query = select(func.count()).select_from(t.person_years).where(c.year == year)
+        if region is not None:
+            query = query.join(t.persons, t.persons.c.id == c.person_id).where(
+                t.persons.c.region == region
+            )
+        return int(self.conn.execute(query).scalar_one())
 
 
 class Yearly:

@@ -39,4 +39,8 @@ def caller_institution(x_institution: Annotated[str | None, Header(max_length=32
             "send the calling institution's id in the X-Institution header",
             status=401,
         )
+    if any(ord(c) < 32 for c in x_institution):
+        raise ServiceError(
+            "invalid_request", "X-Institution: text may not contain control characters"
+        )
     return x_institution

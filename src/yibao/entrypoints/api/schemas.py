@@ -7,19 +7,37 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from fastapi import Path
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from yibao.domain.model import Kind, LineClass
 from yibao.domain.money import parse_amount, parse_decimal
 from yibao.service.claims import Claim, ClaimLine, ClaimReason
 from yibao.service.settlement import Bill, BillLine
 
+MAX_QUANTITY = Decimal(1_000_000)
+
 
 def _quantity(raw: object) -> Decimal:
     value = parse_decimal(str(raw) if isinstance(raw, float) else raw, max_places=4)
-    if value <= 0:
-        raise ValueError("a quantity is above 0")
+    if not 0 < value <= MAX_QUANTITY:
+        raise ValueError(f"a quantity must be above 0 and at most {MAX_QUANTITY:,}")
     return value
+
+
+def _no_control_characters(data: Any) -> Any:
+    """Text with NUL or other control characters is refused at the edge (PostgreSQL cannot
+    store NUL, and no field of ours has a use for any of them)."""
+    if isinstance(data, str):
+        if any(ord(c) < 32 for c in data):
+            raise ValueError("text may not contain control characters")
+    elif isinstance(data, dict):
+        for value in data.values():
+            _no_control_characters(value)
+    elif isinstance(data, list):
+        for value in data:
+            _no_control_characters(value)
+    return data
 
 
 def _money(raw: object) -> Decimal:
@@ -33,6 +51,11 @@ Quantity = Annotated[Decimal, BeforeValidator(_quantity)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_text(cls, data: Any) -> Any:
+        return _no_control_characters(data)
 
 
 class LineIn(Strict):
@@ -149,3 +172,8 @@ class ReviewIn(Strict):
 
 class RejectionIn(ReviewIn):
     reason: str = Field(min_length=1, max_length=500)
+
+
+# Path parameters: a database id fits 63 bits; a name is printable text.
+DbId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1, description="An id as yibao gave it")]
+Name = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]

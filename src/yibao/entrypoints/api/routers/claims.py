@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from yibao.entrypoints.api.deps import claims_service
 from yibao.entrypoints.api.routers.settlements import ERRORS
-from yibao.entrypoints.api.schemas import ClaimIn, RejectionIn, ReviewIn
+from yibao.entrypoints.api.schemas import ClaimIn, DbId, RejectionIn, ReviewIn
 from yibao.service.claims import ClaimsService
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
@@ -32,21 +32,21 @@ def by_status(
 
 
 @router.get("/{claim_id}", responses=ERRORS)
-def get(claim_id: int, service: Service) -> dict[str, Any]:
+def get(claim_id: DbId, service: Service) -> dict[str, Any]:
     return service.get(claim_id)
 
 
 @router.post("/{claim_id}/approval", responses=ERRORS)
-def approve(claim_id: int, body: ReviewIn, service: Service) -> dict[str, Any]:
+def approve(claim_id: DbId, body: ReviewIn, service: Service) -> dict[str, Any]:
     """Approve with the engine's split: booked as a settlement paid to the person."""
     return service.approve(claim_id, body.reviewer)
 
 
 @router.post("/{claim_id}/rejection", responses=ERRORS)
-def reject(claim_id: int, body: RejectionIn, service: Service) -> dict[str, Any]:
+def reject(claim_id: DbId, body: RejectionIn, service: Service) -> dict[str, Any]:
     return service.reject(claim_id, body.reviewer, body.reason)
 
 
 @router.post("/{claim_id}/payment", responses=ERRORS)
-def pay(claim_id: int, service: Service) -> dict[str, Any]:
+def pay(claim_id: DbId, service: Service) -> dict[str, Any]:
     return service.pay(claim_id)

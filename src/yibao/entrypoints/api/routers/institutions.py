@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from yibao.entrypoints.api.deps import services
 from yibao.entrypoints.api.routers.settlements import ERRORS
+from yibao.entrypoints.api.schemas import Name
 from yibao.service.statements import statement
 
 router = APIRouter(prefix="/v1/institutions", tags=["institutions"])
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/v1/institutions", tags=["institutions"])
 
 @router.get("/{institution_id}/statements", responses=ERRORS)
 def month_statement(
-    institution_id: str, request: Request, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")]
+    institution_id: Name, request: Request, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")]
 ) -> dict[str, Any]:
     """What the fund owes the institution for the month's card settlements (by encounter
     date), by scheme and layer, reversals and adjustments included."""

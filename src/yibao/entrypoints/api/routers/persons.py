@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path
 
 from yibao.entrypoints.api.deps import queries
 from yibao.entrypoints.api.routers.settlements import ERRORS
+from yibao.entrypoints.api.schemas import Name
 from yibao.service.queries import Queries
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"])
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/v1/persons", tags=["persons"])
 
 @router.get("/{person_id}/years/{year}", responses=ERRORS)
 def person_year(
-    person_id: str,
+    person_id: Name,
     year: Annotated[int, Path(ge=2000, le=2100)],
     service: Annotated[Queries, Depends(queries)],
 ) -> dict[str, Any]:

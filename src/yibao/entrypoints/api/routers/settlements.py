@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Response
 
 from yibao.entrypoints.api.deps import caller_institution, queries, settlement_service
-from yibao.entrypoints.api.schemas import BillIn, ErrorOut, ReversalIn
+from yibao.entrypoints.api.schemas import BillIn, DbId, ErrorOut, ReversalIn
 from yibao.service.queries import Queries
 from yibao.service.settlement import SettlementService
 
 router = APIRouter(prefix="/v1", tags=["settlements"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No X-Institution header (missing_institution)"},
     404: {"model": ErrorOut, "description": "Not found"},
     409: {"model": ErrorOut, "description": "Idempotency key reused for another request"},
     422: {"model": ErrorOut, "description": "The bill cannot be settled as sent (see code)"},
@@ -41,7 +42,7 @@ def settle(
 
 @router.get("/settlements/{settlement_id}", responses=ERRORS)
 def get(
-    settlement_id: int, service: Annotated[Queries, Depends(queries)], institution: Institution
+    settlement_id: DbId, service: Annotated[Queries, Depends(queries)], institution: Institution
 ) -> dict[str, Any]:
     """A settlement as it stands now (after any adjustment), with its explanation."""
     return service.settlement(settlement_id, institution)
@@ -49,7 +50,7 @@ def get(
 
 @router.post("/settlements/{settlement_id}/reversal", responses=ERRORS)
 def reverse(
-    settlement_id: int, body: ReversalIn, service: Service, institution: Institution
+    settlement_id: DbId, body: ReversalIn, service: Service, institution: Institution
 ) -> dict[str, Any]:
     """Reverse a settlement (a refund or a correction). Nothing is deleted: a reversing
     entry is stored, and the person's later settlements of the year whose results change

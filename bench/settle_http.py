@@ -1,0 +1,206 @@
+"""Load benchmark: real-time settlements per second through a real server on PostgreSQL.
+
+    .venv/bin/python bench/settle_http.py [--persons 3000] [--seconds 30] [--clients 64] [--workers 2]
+
+Creates a PostgreSQL database of its own (YIBAO_BENCH_POSTGRES_URL, default
+127.0.0.1:5432 as postgres), loads the demo population, starts `yibao serve` as a
+separate process, and fires settlements from concurrent clients for a fixed time.
+Prints a table (settlements/s, p50/p99 latency, errors) and appends to bench/results.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+YIBAO = str(Path(sys.executable).parent / "yibao")
+ADMIN = os.environ.get(
+    "YIBAO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def make_database() -> str:
+    name = "yibao_bench"
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
+def population(url: str) -> tuple[list[str], list[str], list[tuple[str, str | None]]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        cards = [
+            r[0] for r in conn.execute(text("SELECT number FROM cards WHERE status = 'active'"))
+        ]
+        hospitals = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT id FROM institutions WHERE designated AND region = 'sample-city' AND kind <> 'pharmacy'"
+                )
+            )
+        ]
+        items = [
+            (r[0], None if r[1] is None else f"{r[1] / 100:.2f}")
+            for r in conn.execute(
+                text("SELECT code, unit_price_fen FROM catalogue_items WHERE cls <> 'self_pay'")
+            )
+        ]
+    engine.dispose()
+    return cards, hospitals, items
+
+
+def bill(
+    rng: random.Random, cards: list[str], items: list[tuple[str, str | None]]
+) -> dict[str, object]:
+    lines = []
+    for code, price in rng.sample(items, rng.randint(1, 4)):
+        lines.append(
+            {
+                "code": code,
+                "quantity": str(rng.randint(1, 3)),
+                "unit_price": price or f"{rng.uniform(5, 300):.2f}",
+            }
+        )
+    kind = rng.choices(["outpatient", "inpatient", "emergency"], weights=(85, 10, 5))[0]
+    return {
+        "card_number": rng.choice(cards),
+        "kind": kind,
+        "date": (date(2026, 1, 1) + timedelta(days=rng.randint(0, 320))).isoformat(),
+        "diagnosis": "J06.9",
+        "lines": lines,
+    }
+
+
+async def fire(
+    base: str,
+    seconds: float,
+    clients: int,
+    cards: list[str],
+    hospitals: list[str],
+    items: list[tuple[str, str | None]],
+) -> tuple[list[float], dict[int, int]]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+
+        async def client(n: int) -> None:
+            rng = random.Random(n)
+            while time.perf_counter() < deadline:
+                body = bill(rng, cards, items)
+                headers = {
+                    "X-Institution": rng.choice(hospitals),
+                    "Idempotency-Key": uuid.uuid4().hex,
+                }
+                started = time.perf_counter()
+                answer = await http.post("/v1/settlements", json=body, headers=headers)
+                latencies.append(time.perf_counter() - started)
+                statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+
+        await asyncio.gather(*(client(n) for n in range(clients)))
+    return latencies, statuses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--persons", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+
+    url = make_database()
+    subprocess.run(
+        [YIBAO, "demo", "load", "--database", url, "--persons", str(args.persons)], check=True
+    )
+    env = {**os.environ, "YIBAO_DATABASE_URL": url}
+    server = subprocess.Popen(
+        [YIBAO, "serve", "--port", str(args.port), "--workers", str(args.workers)],
+        env=env,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        cards, hospitals, items = population(url)
+        started = time.perf_counter()
+        latencies, statuses = asyncio.run(
+            fire(base, args.seconds, args.clients, cards, hospitals, items)
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    settled = statuses.get(201, 0)
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    table = Table(
+        title=f"POST /v1/settlements: {args.clients} clients, {args.workers} server workers, PostgreSQL"
+    )
+    for col in (
+        "requests",
+        "settled (201)",
+        "other answers",
+        "seconds",
+        "settlements/s",
+        "p50 ms",
+        "p99 ms",
+    ):
+        table.add_column(col, justify="right")
+    others = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()) if k != 201) or "none"
+    rate = settled / elapsed
+    table.add_row(
+        f"{len(latencies):,}",
+        f"{settled:,}",
+        others,
+        f"{elapsed:.1f}",
+        f"{rate:,.0f}",
+        f"{q[49] * 1000:.1f}",
+        f"{q[98] * 1000:.1f}",
+    )
+    Console(width=140).print(table)
+    with (ROOT / "bench" / "results.csv").open("a", newline="") as fh:
+        csv.writer(fh).writerow(
+            [
+                datetime.now(UTC).isoformat(timespec="seconds"),
+                "settle-http",
+                platform.node(),
+                args.persons,
+                len(latencies),
+                f"{elapsed:.2f}",
+                f"{rate:.0f}",
+            ]
+        )
+
+
+if __name__ == "__main__":
+    main()

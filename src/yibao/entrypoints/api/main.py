@@ -1,0 +1,14 @@
+"""The ASGI application as a server starts it: settings from the environment (YIBAO_*)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from yibao.bootstrap import engine_from, policy_source, services
+from yibao.entrypoints.api.app import create_app
+from yibao.settings import Settings
+
+
+def app_from_env() -> FastAPI:
+    settings = Settings()
+    return create_app(services(engine_from(settings), policy_source(settings.policy_path)))

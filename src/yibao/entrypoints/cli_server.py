@@ -1,0 +1,175 @@
+"""The `yibao` commands that work on a database: db upgrade, serve, demo load,
+settle-year, verify. The database is YIBAO_DATABASE_URL (default: an SQLite file)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from yibao.adapters.db.migrate import upgrade
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.bootstrap import engine_from, policy_source
+from yibao.service.errors import ServiceError
+from yibao.settings import Settings
+
+db_app = typer.Typer(no_args_is_help=True, help="The database.")
+demo_app = typer.Typer(no_args_is_help=True, help="Demo data.")
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database", help="A database URL; default YIBAO_DATABASE_URL or var/yibao.sqlite3."
+    ),
+]
+
+
+def settings_for(database: str | None) -> Settings:
+    if database:
+        os.environ["YIBAO_DATABASE_URL"] = database  # a server's workers read it too
+    return Settings()
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+    )
+
+
+def fail(exc: ServiceError) -> typer.Exit:
+    typer.echo(f"error: {exc.message}", err=True)
+    return typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database: DatabaseOpt = None) -> None:
+    """Create or migrate the schema to the newest version."""
+    settings = settings_for(database)
+    upgrade(engine_from(settings))
+    typer.echo(f"database at the newest schema: {settings.database_url}")
+
+
+@demo_app.command("load")
+def demo_load(
+    database: DatabaseOpt = None,
+    region: Annotated[str, typer.Option(help="The region to fill.")] = "sample-city",
+    persons: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="How many insured persons.")
+    ] = 3000,
+    seed: Annotated[int, typer.Option(help="The same seed makes the same region.")] = 1,
+) -> None:
+    """Fill a region with institutions, a catalogue and insured persons."""
+    from yibao.service.demo import load_demo
+
+    settings = settings_for(database)
+    engine = engine_from(settings)
+    upgrade(engine)
+    with progress_bar() as bar:
+        task = bar.add_task("persons", total=persons)
+        try:
+            summary = load_demo(
+                lambda: UnitOfWork(engine),
+                policy_source(settings.policy_path),
+                region=region,
+                persons=persons,
+                seed=seed,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except ServiceError as exc:
+            raise fail(exc) from None
+    typer.echo(f"demo region {region}: {summary}")
+
+
+def settle_year(
+    region: Annotated[str, typer.Option(help="The region.")],
+    year: Annotated[int, typer.Option(help="The settlement year.")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Settle the residents' serious-illness layer of a region's year (idempotent, resumable)."""
+    from yibao.service.yearly import settle_serious_illness
+
+    settings = settings_for(database)
+    engine = engine_from(settings)
+    with UnitOfWork(engine) as u:
+        total = u.history.count_person_years(year, region)
+    with progress_bar() as bar:
+        task = bar.add_task(f"{region} {year}", total=total)
+        summary = settle_serious_illness(
+            lambda: UnitOfWork(engine),
+            policy_source(settings.policy_path),
+            region,
+            year,
+            progress=lambda n: bar.advance(task, n),
+        )
+    typer.echo(
+        f"{summary.persons} person-years; {summary.changed} changed; booked {summary.paid:.2f} now; "
+        f"the year's serious-illness payments stand at {summary.total:.2f}"
+    )
+
+
+def verify_command(
+    year: Annotated[int | None, typer.Option(help="Only this year.")] = None,
+    region: Annotated[str | None, typer.Option(help="Only this region.")] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Settle every stored person-year again and report each difference with what is
+    stored (splits, accumulators, ledger); exit 1 if there is any."""
+    from yibao.service.verify import verify
+
+    settings = settings_for(database)
+    engine = engine_from(settings)
+    with progress_bar() as bar:
+        task = bar.add_task("person-years", total=None)
+        report = verify(
+            lambda: UnitOfWork(engine),
+            policy_source(settings.policy_path),
+            year=year,
+            region=region,
+            progress=lambda n: bar.advance(task, n),
+        )
+    for line in report.problems:
+        typer.echo(line)
+    typer.echo(
+        f"{report.person_years} person-years, {report.settlements} settlements, {len(report.problems)} problems"
+    )
+    if report.problems:
+        raise typer.Exit(1)
+
+
+def serve(
+    database: DatabaseOpt = None,
+    host: Annotated[str | None, typer.Option(help="Default YIBAO_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default YIBAO_PORT or 8000.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    demo: Annotated[bool, typer.Option(help="Load the demo region first if it is empty.")] = False,
+) -> None:
+    """Run the HTTP API (and, as it lands, the web app)."""
+    import uvicorn
+
+    from yibao.service.demo import load_demo
+
+    settings = settings_for(database)
+    engine = engine_from(settings)
+    upgrade(engine)
+    if demo:
+        with UnitOfWork(engine) as u:
+            empty = not u.registry.has_persons("sample-city")
+        if empty:
+            typer.echo("loading the demo region sample-city ...")
+            summary = load_demo(lambda: UnitOfWork(engine), policy_source(settings.policy_path))
+            typer.echo(f"demo: {summary}")
+    engine.dispose()
+    uvicorn.run(
+        "yibao.entrypoints.api.main:app_from_env",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="warning",
+    )

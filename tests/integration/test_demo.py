@@ -1,0 +1,260 @@
+"""The demo loader: a region filled so that trying the system shows something real, the
+same for the same seed, refused the second time. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Table, func, select
+from sqlalchemy.engine import Engine
+
+from yibao.adapters.db import tables as t
+from yibao.adapters.db.engine import make_engine
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.bootstrap import PolicyLoader
+from yibao.domain.ids import parse_resident_id
+from yibao.domain.model import Kind
+from yibao.service.demo import DemoSummary, catalogue, load_demo
+from yibao.service.errors import ServiceError
+from yibao.service.settlement import Bill, BillLine
+from yibao.services import Services
+
+PERSONS = 300
+YEAR = 2026
+
+
+def _load(engine: Engine, policies: PolicyLoader, **kwargs: Any) -> DemoSummary:
+    return load_demo(lambda: UnitOfWork(engine), policies, persons=PERSONS, **kwargs)
+
+
+def _age(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def test_demo_fills_a_region(engine: Engine, policies: PolicyLoader) -> None:
+    calls: list[tuple[int, int]] = []
+    summary = _load(engine, policies, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (PERSONS, PERSONS)
+    assert [done for done, _ in calls] == sorted({done for done, _ in calls})
+
+    jan1, dec31 = date(YEAR, 1, 1), date(YEAR, 12, 31)
+    with engine.connect() as conn:
+
+        def rows(table: Table) -> list[Any]:
+            return list(conn.execute(select(table)))
+
+        def count(table: Table) -> int:
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+        region = conn.execute(select(t.regions).where(t.regions.c.code == "sample-city")).one()
+        assert (region.name_zh, region.admdvs) == ("样本市", "990100")
+
+        # Institutions: about 25 in the region, 3 designated hospitals in other-city.
+        places = rows(t.institutions)
+        assert len(places) == summary.institutions
+        local = [i for i in places if i.region == "sample-city"]
+        other = [i for i in places if i.region == "other-city"]
+        assert 22 <= len(local) <= 28
+        assert len(other) == 3
+        assert all(i.designated and i.kind == "hospital" for i in other)
+        assert sum(1 for i in local if i.level == 3 and i.pilot) >= 2
+        assert {i.level for i in local if i.kind == "hospital"} == {1, 2, 3}
+        assert {i.kind for i in local} == {"hospital", "clinic", "pharmacy"}
+        assert sum(1 for i in local if not i.designated) == 2
+        assert all(i.level in (0, 1) for i in local if i.kind == "clinic")
+
+        # The catalogue: a few hundred items of every class, fixed prices on the services.
+        items = rows(t.catalogue_items)
+        assert len(items) == summary.catalogue_items >= 300
+        assert {i.cls for i in items} == {"A", "B", "self_pay"}
+        services = [i for i in items if i.code.startswith("00")]
+        drugs = [i for i in items if i.code[0] in "XZ"]
+        assert len(services) + len(drugs) == len(items)
+        assert all(len(i.code) == 15 and i.unit_price_fen for i in services)
+        assert sum(1 for i in drugs if i.unit_price_fen is None) > len(drugs) * 3 // 4
+        names = {i.name for i in items}
+        assert {"血常规", "普通病房床位费(三人间)"} <= names
+        assert any(n.startswith("阿莫西林胶囊") for n in names)
+
+        # Persons: valid ID numbers matching birth date and sex, a realistic mix.
+        persons = {p.id: p for p in rows(t.persons)}
+        assert len(persons) == summary.persons == PERSONS
+        for p in persons.values():
+            rid = parse_resident_id(p.id_number)
+            assert rid.address_code == "990100"
+            assert rid.birth_date == p.birth_date
+            assert rid.sex == p.sex
+            assert p.region == "sample-city"
+            assert p.name
+            assert p.phone
+        assert len({p.id_number for p in persons.values()}) == PERSONS
+
+        enrolments = {e.person_id: e for e in rows(t.enrolments)}
+        assert enrolments.keys() == persons.keys()
+        for e in enrolments.values():
+            assert (e.year, e.status, e.valid_from, e.valid_to) == (YEAR, "active", jan1, dec31)
+        schemes = Counter(e.scheme for e in enrolments.values())
+        assert schemes == {"student": 90, "resident": 90, "employee": 120}
+        assert summary.children == schemes["student"]
+        students = [persons[i] for i, e in enrolments.items() if e.scheme == "student"]
+        assert all(2009 <= p.birth_date.year <= 2024 for p in students)
+        adults = [p for p in persons.values() if enrolments[p.id].scheme != "student"]
+        assert all(_age(p.birth_date, jan1) >= 18 for p in adults)
+        employees = [p for p in adults if enrolments[p.id].scheme == "employee"]
+        retirees = [p for p in employees if p.retired]
+        assert retirees
+        assert any(p.contribution_years < 20 for p in retirees)
+        assert all(p.contribution_years is not None for p in employees)
+        assert not any(p.retired for p in adults if enrolments[p.id].scheme == "resident")
+        assistance = sum(1 for p in persons.values() if p.assistance)
+        assert assistance == summary.assistance
+        assert 0.03 * PERSONS <= assistance <= 0.08 * PERSONS
+
+        # Every child has a guardian, an adult.
+        guardians = rows(t.guardians)
+        assert len(guardians) == summary.guardians == len(students)
+        guarded = {g.child_id: g.guardian_id for g in guardians}
+        assert guarded.keys() == {p.id for p in students}
+        for child_id, guardian_id in guarded.items():
+            assert enrolments[guardian_id].scheme != "student"
+            assert persons[guardian_id].birth_date < persons[child_id].birth_date
+
+        # A card for everyone, about 1% reported lost.
+        cards = rows(t.cards)
+        assert len(cards) == summary.cards == PERSONS
+        assert {c.person_id for c in cards} == persons.keys()
+        assert all(c.number.startswith("SC") and len(c.number) == 12 for c in cards)
+        assert all(c.number[2:].isdigit() for c in cards)
+        statuses = Counter(c.status for c in cards)
+        assert statuses == {"active": PERSONS - summary.lost_cards, "lost": summary.lost_cards}
+        assert 1 <= summary.lost_cards <= 6
+
+        # Special diseases approved at level-3 hospitals of the region; filings elsewhere.
+        level = {i.id: (i.level, i.region) for i in places}
+        approvals = rows(t.approvals)
+        assert len(approvals) == summary.approvals >= 2
+        for a in approvals:
+            assert level[a.hospital_id] == (3, "sample-city")
+            assert a.disease in {"dialysis", "malignant_tumor", "kidney_transplant"}
+            assert enrolments[a.person_id].scheme in {"resident", "employee"}
+            assert a.valid_from <= jan1
+            assert a.valid_to >= dec31
+        filings = rows(t.filings)
+        assert len(filings) == summary.filings >= 1
+        assert all(f.region == "other-city" for f in filings)
+
+    # The samples for the README exist, with the cards they name.
+    card_of = {c.person_id: c for c in cards}
+    for sample in (summary.child, summary.employee, summary.approved):
+        assert sample is not None
+        assert card_of[sample.person_id].number == sample.card_number
+        assert card_of[sample.person_id].status == "active"
+    assert summary.child is not None
+    assert summary.child.scheme == "student"
+    assert _age(persons[summary.child.person_id].birth_date, jan1) <= 14
+    assert summary.employee is not None
+    assert summary.employee.scheme == "employee"
+    assert summary.approved is not None
+    assert summary.approved.scheme == "resident"
+    assert summary.approved.person_id in {a.person_id for a in approvals}
+
+    # Running it again is a clear error, and writes nothing.
+    with pytest.raises(ServiceError) as refused:
+        _load(engine, policies)
+    assert refused.value.code == "demo_exists"
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.persons)).scalar_one() == PERSONS
+
+
+def test_demo_persons_can_settle(engine: Engine, policies: PolicyLoader) -> None:
+    """The demo is usable: a child's outpatient bill and an approved special disease settle."""
+    summary = _load(engine, policies)
+    services = Services.build(lambda: UnitOfWork(engine), policies)
+    codes = {i.name: i for i in catalogue()}
+    blood = codes["血常规"]
+    amoxicillin = codes["阿莫西林胶囊(0.25g×24粒)"]
+    assert blood.unit_price is not None
+    assert amoxicillin.unit_price is not None
+    assert summary.child is not None
+    assert summary.approved is not None
+    day = date(YEAR, 3, 2)
+    status, view = services.settlements.settle(
+        Bill(
+            "C1-001",
+            summary.child.card_number,
+            Kind.OUTPATIENT,
+            day,
+            (
+                BillLine(blood.code, Decimal(1), blood.unit_price),
+                BillLine(amoxicillin.code, Decimal(2), amoxicillin.unit_price),
+            ),
+        )
+    )
+    assert status == 201
+    assert view["refused"] is None
+    assert Decimal(view["basic"]) > 0
+
+    with engine.connect() as conn:
+        approval = conn.execute(
+            select(t.approvals).where(t.approvals.c.person_id == summary.approved.person_id)
+        ).one()
+    dialysis = codes["血液透析"]
+    assert dialysis.unit_price is not None
+    quote = services.settlements.quote(
+        Bill(
+            approval.hospital_id,
+            summary.approved.card_number,
+            Kind.SPECIAL_OUTPATIENT,
+            day,
+            (BillLine(dialysis.code, Decimal(12), dialysis.unit_price),),
+            disease=approval.disease,
+        )
+    )
+    assert quote["refused"] is None
+    assert Decimal(quote["basic"]) > 0
+
+
+def _snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every demo table, without surrogate keys, in a stable order."""
+    keyed = {
+        "persons": (t.persons, t.persons.c.id),
+        "guardians": (t.guardians, t.guardians.c.child_id),
+        "enrolments": (t.enrolments, t.enrolments.c.person_id),
+        "cards": (t.cards, t.cards.c.number),
+        "approvals": (t.approvals, t.approvals.c.person_id),
+        "filings": (t.filings, t.filings.c.person_id),
+        "institutions": (t.institutions, t.institutions.c.id),
+        "catalogue": (t.catalogue_items, t.catalogue_items.c.code),
+    }
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as conn:
+        for name, (table, order) in keyed.items():
+            columns = [c for c in table.c if c.name != "id" or name in {"persons", "institutions"}]
+            out[name] = [tuple(r) for r in conn.execute(select(*columns).order_by(order))]
+    return out
+
+
+def test_same_seed_same_persons(
+    sqlite_template: Path, policies: PolicyLoader, tmp_path: Path
+) -> None:
+    snapshots = []
+    for name, seed in (("one", 7), ("two", 7), ("three", 8)):
+        path = tmp_path / f"{name}.sqlite3"
+        shutil.copy(sqlite_template, path)
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            _load(engine, policies, seed=seed)
+            snapshots.append(_snapshot(engine))
+        finally:
+            engine.dispose()
+    first, again, other = snapshots
+    assert first == again
+    assert len(first["persons"]) == PERSONS
+    assert other["persons"] != first["persons"]
+    assert other["catalogue"] == first["catalogue"]  # only the persons follow the seed
