@@ -25,7 +25,7 @@ from yibao.adapters.db.tables import metadata, person_years
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import load_region, search_path
 from yibao.adapters.scenario_files import load_scenario
-from yibao.domain.ids import make_resident_id
+from yibao.domain.ids import make_resident_id, parse_resident_id
 from yibao.domain.model import LineClass, Scheme
 from yibao.domain.registry import (
     Card,
@@ -82,7 +82,7 @@ def _add_holder(
             make_resident_id(admdvs, birth, seq),
             f"person {person_id}",
             birth,
-            "F",
+            parse_resident_id(make_resident_id(admdvs, birth, seq)).sex,
             REGION,
         )
     )

@@ -11,7 +11,7 @@ from typing import Any
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import load_region
 from yibao.adapters.scenario_files import Scenario
-from yibao.domain.ids import make_resident_id
+from yibao.domain.ids import make_resident_id, parse_resident_id
 from yibao.domain.model import Encounter, Kind, LineClass
 from yibao.domain.registry import (
     Card,
@@ -74,15 +74,14 @@ def register(uow: UnitOfWork, scenario: Scenario, policy_path: Any = None) -> Re
                 )
             )
             registered.add(a.hospital)
+    number = make_resident_id(policy.admdvs, p.birth_date, zlib.crc32(p.id.encode()) % 999 + 1)
     reg.add_person(
         PersonRecord(
             id=p.id,
-            id_number=make_resident_id(
-                policy.admdvs, p.birth_date, zlib.crc32(p.id.encode()) % 999 + 1
-            ),
+            id_number=number,
             name=f"person {p.id}",
             birth_date=p.birth_date,
-            sex="M",
+            sex=parse_resident_id(number).sex,
             region=scenario.region,
             assistance=p.assistance,
             retired=p.retired,

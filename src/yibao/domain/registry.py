@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from yibao.domain.ids import ResidentIdError, parse_resident_id
 from yibao.domain.model import Approval, Filing, LineClass, Person, Scheme
 
 
@@ -54,6 +55,19 @@ class PersonRecord:
     assistance: bool = False
     retired: bool = False
     contribution_years: int | None = None
+
+    def __post_init__(self) -> None:
+        # The number identifies the person: it must be valid, and say what the record says.
+        number = parse_resident_id(self.id_number)
+        if number.birth_date != self.birth_date:
+            raise ResidentIdError(
+                f"the ID number says born {number.birth_date.isoformat()}, "
+                f"the record says {self.birth_date.isoformat()}"
+            )
+        if number.sex != self.sex:
+            raise ResidentIdError(
+                f"the ID number says sex {number.sex}, the record says {self.sex}"
+            )
 
 
 @dataclass(frozen=True)

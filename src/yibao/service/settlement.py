@@ -143,9 +143,10 @@ class SettlementService:
                 f"{inst.id} is not a designated institution: it cannot settle by card; the insured pays "
                 "and claims manual reimbursement",
             )
-        card = reg.card(bill.card_number)
-        if card is None:
+        found = reg.holder(bill.card_number, bill.date.year)
+        if found is None:
             raise ServiceError("unknown_card", f"card {bill.card_number!r} is not known")
+        card, record, enrolment = found
         if card.status is CardStatus.LOST:
             raise ServiceError(
                 "card_lost",
@@ -156,9 +157,6 @@ class SettlementService:
             raise ServiceError(
                 "card_replaced", f"card {card.number} was replaced by {card.replaced_by}"
             )
-        record = reg.person(card.person_id)
-        assert record is not None  # the foreign key guarantees it
-        enrolment = reg.enrolment(record.id, bill.date.year)
         if enrolment is None or not enrolment.covers(bill.date):
             raise ServiceError(
                 "not_enrolled",
@@ -210,8 +208,16 @@ class SettlementService:
             raise ServiceError(
                 "amount_too_large", f"a bill of {fmt(total)} is above {fmt(MAX_BILL)}"
             )
-        referral = any(r.covers(inst.region, bill.date) for r in reg.referrals(record.id))
-        person = insured_person(record, enrolment, reg.approvals(record.id), reg.filings(record.id))
+        # Certificates are read only where the engine would look at them: approvals for a
+        # special disease, filings and referrals for treatment in another region.
+        elsewhere = inst.region != record.region
+        special = bill.kind is Kind.SPECIAL_OUTPATIENT
+        referral = elsewhere and any(
+            r.covers(inst.region, bill.date) for r in reg.referrals(record.id)
+        )
+        approvals = reg.approvals(record.id) if special else ()
+        filings = reg.filings(record.id) if elsewhere else ()
+        person = insured_person(record, enrolment, approvals, filings)
         encounter = Encounter(
             id=f"{bill.institution_id}:{bill.date.isoformat()}",
             date=bill.date,

@@ -82,6 +82,62 @@ class Registry:
             row.number, row.person_id, CardStatus(row.status), row.issued_on, row.replaced_by
         )
 
+    def holder(
+        self, card_number: str, year: int
+    ) -> tuple[Card, PersonRecord, Enrolment | None] | None:
+        """A card, its holder and the holder's enrolment for the year, in one query."""
+        e = t.enrolments.c
+        query = (
+            select(
+                t.cards,
+                t.persons,
+                e.scheme,
+                e.status.label("enrolment_status"),
+                e.valid_from,
+                e.valid_to,
+            )
+            .select_from(
+                t.cards.join(t.persons, t.persons.c.id == t.cards.c.person_id).outerjoin(
+                    t.enrolments, and_(e.person_id == t.persons.c.id, e.year == year)
+                )
+            )
+            .where(t.cards.c.number == card_number)
+        )
+        row = self.conn.execute(query).first()
+        if row is None:
+            return None
+        m = row._mapping
+        card = Card(
+            m[t.cards.c.number],
+            m[t.cards.c.person_id],
+            CardStatus(m[t.cards.c.status]),
+            m[t.cards.c.issued_on],
+            m[t.cards.c.replaced_by],
+        )
+        person = PersonRecord(
+            m[t.persons.c.id],
+            m[t.persons.c.id_number],
+            m[t.persons.c.name],
+            m[t.persons.c.birth_date],
+            m[t.persons.c.sex],
+            m[t.persons.c.region],
+            m[t.persons.c.phone],
+            m[t.persons.c.assistance],
+            m[t.persons.c.retired],
+            m[t.persons.c.contribution_years],
+        )
+        enrolment = None
+        if m["scheme"] is not None:
+            enrolment = Enrolment(
+                person.id,
+                year,
+                Scheme(m["scheme"]),
+                m["enrolment_status"],
+                m["valid_from"],
+                m["valid_to"],
+            )
+        return card, person, enrolment
+
     def person(self, person_id: str) -> PersonRecord | None:
         row = self.conn.execute(select(t.persons).where(t.persons.c.id == person_id)).first()
         return None if row is None else _person(row)
@@ -265,20 +321,18 @@ class Ledger:
 
     def lock_person_year(self, person_id: str, year: int) -> tuple[YearAccumulators, int]:
         """The year's accumulators and the number of settlements so far, locked until the
-        transaction ends (row lock on PostgreSQL; SQLite's write lock is already held)."""
+        transaction ends. One statement: insert the year if it is new, otherwise a no-op
+        update, which takes the row lock on PostgreSQL (SQLite's write lock is already
+        held) and returns the row as the last committed transaction left it."""
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        table = t.person_years
         empty = json.dumps(YearAccumulators(year=year).to_dict())
-        _insert_ignore(
-            self.conn,
-            t.person_years,
-            {"person_id": person_id, "year": year, "state": empty, "settled": 0},
-        )
-        c = t.person_years.c
-        row = self.conn.execute(
-            select(c.state, c.settled)
-            .where(c.person_id == person_id, c.year == year)
-            .with_for_update()
-        ).one()
-        return YearAccumulators.from_dict(json.loads(row.state)), row.settled
+        stmt = dialect.insert(table).values(person_id=person_id, year=year, state=empty, settled=0)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.person_id, table.c.year], set_={"settled": table.c.settled}
+        ).returning(table.c.state, table.c.settled)
+        row = self.conn.execute(stmt).one()
+        return YearAccumulators.from_dict(json.loads(row.state)), int(row.settled)
 
     def read_person_year(self, person_id: str, year: int) -> YearAccumulators:
         c = t.person_years.c

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
 
 from yibao.entrypoints.api.deps import caller_institution, queries, settlement_service
 from yibao.entrypoints.api.schemas import BillIn, DbId, ErrorOut, ReversalIn
@@ -29,15 +30,14 @@ def settle(
     body: BillIn,
     service: Service,
     institution: Institution,
-    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Settle a bill by card at the counter: the insured pays `insured_pays`, the fund owes
     the institution `fund_owes_institution`. Send an `Idempotency-Key` header so that a
     retry returns the first answer instead of paying twice."""
     status, view = service.settle(body.to_bill(institution), idempotency_key)
-    response.status_code = status
-    return view
+    # The view is plain JSON data already: send it as it is (the hot path).
+    return JSONResponse(view, status_code=status)
 
 
 @router.get("/settlements/{settlement_id}", responses=ERRORS)
