@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from yibao.entrypoints.api.deps import services
+from yibao.entrypoints.api.responses import StatementOut
 from yibao.entrypoints.api.routers.settlements import ERRORS
 from yibao.entrypoints.api.schemas import Name
 from yibao.service.statements import statement
@@ -14,7 +15,7 @@ from yibao.service.statements import statement
 router = APIRouter(prefix="/v1/institutions", tags=["institutions"])
 
 
-@router.get("/{institution_id}/statements", responses=ERRORS)
+@router.get("/{institution_id}/statements", responses=ERRORS, response_model=StatementOut)
 def month_statement(
     institution_id: Name, request: Request, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")]
 ) -> dict[str, Any]:

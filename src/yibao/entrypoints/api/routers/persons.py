@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from yibao.entrypoints.api.deps import queries
+from yibao.entrypoints.api.responses import PersonYearOut
 from yibao.entrypoints.api.routers.settlements import ERRORS
 from yibao.entrypoints.api.schemas import Name
 from yibao.service.queries import Queries
@@ -14,7 +15,7 @@ from yibao.service.queries import Queries
 router = APIRouter(prefix="/v1/persons", tags=["persons"])
 
 
-@router.get("/{person_id}/years/{year}", responses=ERRORS)
+@router.get("/{person_id}/years/{year}", responses=ERRORS, response_model=PersonYearOut)
 def person_year(
     person_id: Name,
     year: Annotated[int, Path(ge=2000, le=2100)],

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 
 from yibao.entrypoints.api.deps import caller_institution, queries, settlement_service
+from yibao.entrypoints.api.responses import ReversalOut, SettlementOut, StoredSettlementOut
 from yibao.entrypoints.api.schemas import BillIn, DbId, ErrorOut, ReversalIn
 from yibao.service.queries import Queries
 from yibao.service.settlement import SettlementService
@@ -25,7 +26,14 @@ Service = Annotated[SettlementService, Depends(settlement_service)]
 Institution = Annotated[str, Depends(caller_institution)]
 
 
-@router.post("/settlements", status_code=201, responses=ERRORS)
+@router.post(
+    "/settlements",
+    status_code=201,
+    responses={
+        **ERRORS,
+        201: {"model": SettlementOut, "description": "Settled (or the first answer to a retry)"},
+    },
+)
 def settle(
     body: BillIn,
     service: Service,
@@ -40,7 +48,7 @@ def settle(
     return JSONResponse(view, status_code=status)
 
 
-@router.get("/settlements/{settlement_id}", responses=ERRORS)
+@router.get("/settlements/{settlement_id}", responses=ERRORS, response_model=StoredSettlementOut)
 def get(
     settlement_id: DbId, service: Annotated[Queries, Depends(queries)], institution: Institution
 ) -> dict[str, Any]:
@@ -48,7 +56,7 @@ def get(
     return service.settlement(settlement_id, institution)
 
 
-@router.post("/settlements/{settlement_id}/reversal", responses=ERRORS)
+@router.post("/settlements/{settlement_id}/reversal", responses=ERRORS, response_model=ReversalOut)
 def reverse(
     settlement_id: DbId, body: ReversalIn, service: Service, institution: Institution
 ) -> dict[str, Any]:
@@ -58,7 +66,7 @@ def reverse(
     return service.reverse(settlement_id, body.reason, institution)
 
 
-@router.post("/quotes", responses=ERRORS)
+@router.post("/quotes", responses=ERRORS, response_model=SettlementOut)
 def quote(body: BillIn, service: Service, institution: Institution) -> dict[str, Any]:
     """The same computation as a settlement, against the person's year so far, storing nothing."""
     return service.quote(body.to_bill(institution))
