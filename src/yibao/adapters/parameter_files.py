@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from datetime import date
 from decimal import Decimal
 from functools import cache
 from itertools import pairwise
@@ -24,13 +23,13 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     model_validator,
 )
 
 from yibao.adapters.strict_yaml import YamlError, load_file
+from yibao.adapters.validation import Day, Strict, Whole, problems
 from yibao.domain.model import LEVELS, LineClass, Scheme
 from yibao.domain.money import AmountError, parse_amount, parse_decimal
 from yibao.domain.parameters import (
@@ -80,23 +79,6 @@ def _rate(raw: object) -> Decimal:
     return value
 
 
-def _day(raw: object) -> date:
-    if isinstance(raw, date):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise ValueError(f"{raw!r} is not a date (write YYYY-MM-DD)")
-
-
-def _count(raw: object) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-        raise ValueError(f"{raw!r} is not a whole number of 0 or more")
-    return raw
-
-
 def _source(raw: str) -> str:
     if not (raw.startswith("[text]") or raw.startswith("[set]")):
         raise ValueError(
@@ -107,13 +89,8 @@ def _source(raw: str) -> str:
 
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
 Rate = Annotated[Decimal, BeforeValidator(_rate)]
-Day = Annotated[date, BeforeValidator(_day)]
-Count = Annotated[int, BeforeValidator(_count)]
+Count = Whole
 Source = Annotated[str, AfterValidator(_source)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
 
 
 class TextModel(Strict):
@@ -464,28 +441,13 @@ def _serious_rules(name: str, f: SeriousIllnessFile) -> SeriousIllnessRules:
 M = TypeVar("M", bound=BaseModel)
 
 
-def _where(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def _parse(model: type[M], data: Any, name: str) -> M:
     if not isinstance(data, dict):
         raise PolicyError(f"{name}: the file must hold a mapping of keys")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            lines.append(f"{name}: {_where(tuple(err['loc']))}: {msg}")
-        raise PolicyError("\n".join(lines)) from None
+        raise PolicyError("\n".join(problems(exc, name))) from None
 
 
 def _load(path: Path, model: type[M], name: str) -> M:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError
 
 from yibao.adapters.strict_yaml import YamlError, load_text
+from yibao.adapters.validation import Day, Strict, Whole, problems
 from yibao.domain.model import (
     Approval,
     Encounter,
@@ -35,26 +35,9 @@ class ScenarioError(ValueError):
     """A scenario file that cannot be read or does not follow the format."""
 
 
-def _day(raw: object) -> date:
-    if isinstance(raw, date):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise ValueError(f"{raw!r} is not a date (write YYYY-MM-DD)")
-
-
 def _level(raw: object) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or raw not in (0, 1, 2, 3):
         raise ValueError(f"level {raw!r} is not one of 0, 1, 2, 3")
-    return raw
-
-
-def _whole(raw: object) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-        raise ValueError(f"{raw!r} is not a whole number of 0 or more")
     return raw
 
 
@@ -65,15 +48,9 @@ def _flag(raw: object) -> bool:
 
 
 Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
-Day = Annotated[date, BeforeValidator(_day)]
 Level = Annotated[int, BeforeValidator(_level)]
-Whole = Annotated[int, BeforeValidator(_whole)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Name = Annotated[str, Field(min_length=1)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class HospitalIn(Strict):
@@ -122,8 +99,8 @@ class PersonIn(Strict):
     retired: Flag = False
     contribution_years: Whole | None = None
     assistance: Flag = False
-    approvals: list[ApprovalIn] = []
-    filings: list[FilingIn] = []
+    approvals: list[ApprovalIn] = Field(default_factory=list)
+    filings: list[FilingIn] = Field(default_factory=list)
 
 
 class ExpectEncounterIn(Strict):
@@ -141,15 +118,15 @@ class ExpectYearIn(Strict):
 
 
 class ExpectIn(Strict):
-    encounters: dict[str, ExpectEncounterIn] = {}
+    encounters: dict[str, ExpectEncounterIn] = Field(default_factory=dict)
     year: ExpectYearIn | None = None
 
 
 class ScenarioIn(Strict):
     region: Name
-    year: Annotated[int, BeforeValidator(_whole)]
+    year: Whole
     person: PersonIn
-    encounters: list[EncounterIn] = []
+    encounters: list[EncounterIn] = Field(default_factory=list)
     expect: ExpectIn | None = None
 
 
@@ -163,13 +140,6 @@ class Scenario:
     expect: ExpectIn | None
 
 
-def _where(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def parse_scenario(data: Any, name: str) -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError(
@@ -178,14 +148,9 @@ def parse_scenario(data: Any, name: str) -> Scenario:
     try:
         raw = ScenarioIn.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ScenarioError(f"{name}: {_where(tuple(err['loc']))}: {msg}{more}") from None
+        found = problems(exc, name)
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise ScenarioError(f"{found[0]}{more}") from None
     return _to_domain(raw, name)
 
 
