@@ -4,10 +4,14 @@ settle-year, verify. The database is YIBAO_DATABASE_URL (default: an SQLite file
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from yibao.adapters.db.migrate import upgrade
 from yibao.adapters.db.uow import UnitOfWork
@@ -33,12 +37,15 @@ def settings_for(database: str | None) -> Settings:
 
 
 def progress_bar() -> Progress:
+    """A progress bar on a terminal; nothing at all when the output goes to a file or a pipe."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         transient=True,
+        disable=not Console(stderr=True).is_terminal,
+        console=Console(stderr=True),
     )
 
 
@@ -47,11 +54,23 @@ def fail(exc: ServiceError) -> typer.Exit:
     return typer.Exit(2)
 
 
+@contextmanager
+def database_errors(settings: Settings) -> Iterator[None]:
+    """A database that cannot be reached or named is one line and exit 2, not a traceback."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        typer.echo(f"error: database {settings.database_url!r}: {reason}", err=True)
+        raise typer.Exit(2) from None
+
+
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOpt = None) -> None:
     """Create or migrate the schema to the newest version."""
     settings = settings_for(database)
-    upgrade(engine_from(settings))
+    with database_errors(settings):
+        upgrade(engine_from(settings))
     typer.echo(f"database at the newest schema: {settings.database_url}")
 
 
@@ -68,22 +87,23 @@ def demo_load(
     from yibao.service.demo import load_demo
 
     settings = settings_for(database)
-    engine = engine_from(settings)
-    upgrade(engine)
-    with progress_bar() as bar:
-        task = bar.add_task("persons", total=persons)
-        try:
-            summary = load_demo(
-                lambda: UnitOfWork(engine),
-                policy_source(settings.policy_path),
-                region=region,
-                persons=persons,
-                seed=seed,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        except ServiceError as exc:
-            raise fail(exc) from None
-    typer.echo(f"demo region {region}: {summary}")
+    with database_errors(settings):
+        engine = engine_from(settings)
+        upgrade(engine)
+        with progress_bar() as bar:
+            task = bar.add_task("persons", total=persons)
+            try:
+                summary = load_demo(
+                    lambda: UnitOfWork(engine),
+                    policy_source(settings.policy_path),
+                    region=region,
+                    persons=persons,
+                    seed=seed,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+            except ServiceError as exc:
+                raise fail(exc) from None
+        typer.echo(summary.describe())
 
 
 def settle_year(
@@ -95,22 +115,23 @@ def settle_year(
     from yibao.service.yearly import settle_serious_illness
 
     settings = settings_for(database)
-    engine = engine_from(settings)
-    with UnitOfWork(engine) as u:
-        total = u.history.count_person_years(year, region)
-    with progress_bar() as bar:
-        task = bar.add_task(f"{region} {year}", total=total)
-        summary = settle_serious_illness(
-            lambda: UnitOfWork(engine),
-            policy_source(settings.policy_path),
-            region,
-            year,
-            progress=lambda n: bar.advance(task, n),
+    with database_errors(settings):
+        engine = engine_from(settings)
+        with UnitOfWork(engine) as u:
+            total = u.history.count_person_years(year, region)
+        with progress_bar() as bar:
+            task = bar.add_task(f"{region} {year}", total=total)
+            summary = settle_serious_illness(
+                lambda: UnitOfWork(engine),
+                policy_source(settings.policy_path),
+                region,
+                year,
+                progress=lambda n: bar.advance(task, n),
+            )
+        typer.echo(
+            f"{summary.persons} person-years; {summary.changed} changed; booked {summary.paid:.2f} now; "
+            f"the year's serious-illness payments stand at {summary.total:.2f}"
         )
-    typer.echo(
-        f"{summary.persons} person-years; {summary.changed} changed; booked {summary.paid:.2f} now; "
-        f"the year's serious-illness payments stand at {summary.total:.2f}"
-    )
 
 
 def verify_command(
@@ -123,23 +144,24 @@ def verify_command(
     from yibao.service.verify import verify
 
     settings = settings_for(database)
-    engine = engine_from(settings)
-    with progress_bar() as bar:
-        task = bar.add_task("person-years", total=None)
-        report = verify(
-            lambda: UnitOfWork(engine),
-            policy_source(settings.policy_path),
-            year=year,
-            region=region,
-            progress=lambda n: bar.advance(task, n),
+    with database_errors(settings):
+        engine = engine_from(settings)
+        with progress_bar() as bar:
+            task = bar.add_task("person-years", total=None)
+            report = verify(
+                lambda: UnitOfWork(engine),
+                policy_source(settings.policy_path),
+                year=year,
+                region=region,
+                progress=lambda n: bar.advance(task, n),
+            )
+        for line in report.problems:
+            typer.echo(line)
+        typer.echo(
+            f"{report.person_years} person-years, {report.settlements} settlements, {len(report.problems)} problems"
         )
-    for line in report.problems:
-        typer.echo(line)
-    typer.echo(
-        f"{report.person_years} person-years, {report.settlements} settlements, {len(report.problems)} problems"
-    )
-    if report.problems:
-        raise typer.Exit(1)
+        if report.problems:
+            raise typer.Exit(1)
 
 
 def serve(
@@ -155,16 +177,17 @@ def serve(
     from yibao.service.demo import load_demo
 
     settings = settings_for(database)
-    engine = engine_from(settings)
-    upgrade(engine)
-    if demo:
-        with UnitOfWork(engine) as u:
-            empty = not u.registry.has_persons("sample-city")
-        if empty:
-            typer.echo("loading the demo region sample-city ...")
-            summary = load_demo(lambda: UnitOfWork(engine), policy_source(settings.policy_path))
-            typer.echo(f"demo: {summary}")
-    engine.dispose()
+    with database_errors(settings):
+        engine = engine_from(settings)
+        upgrade(engine)
+        if demo:
+            with UnitOfWork(engine) as u:
+                empty = not u.registry.has_persons("sample-city")
+            if empty:
+                typer.echo("loading the demo region sample-city ...")
+                summary = load_demo(lambda: UnitOfWork(engine), policy_source(settings.policy_path))
+                typer.echo(summary.describe())
+        engine.dispose()
     uvicorn.run(
         "yibao.entrypoints.api.main:app_from_env",
         factory=True,

@@ -587,6 +587,28 @@ class DemoSummary:
     lost_card: DemoSample | None  # a person whose card is reported lost
     filed: DemoSample | None  # a person with a remote-treatment filing to other-city
 
+    def describe(self) -> str:
+        """A few lines for a person about to try the system."""
+        lines = [
+            f"demo region {self.region} {self.year} (seed {self.seed}): {self.persons:,} persons "
+            f"({self.children:,} children), {self.institutions} institutions, "
+            f"{self.catalogue_items} catalogue items, {self.approvals} approvals, {self.filings} filings",
+            "try these cards:",
+        ]
+        for sample in (
+            self.child,
+            self.employee,
+            self.approved,
+            self.retiree_short,
+            self.lost_card,
+            self.filed,
+        ):
+            if sample is not None:
+                lines.append(
+                    f"  {sample.card_number}  {sample.person_id} {sample.name} ({sample.scheme}): {sample.note}"
+                )
+        return "\n".join(lines)
+
 
 def _share(n: int, share: float) -> int:
     """round(n * share), half up (not to even), so small loads still get their few."""
