@@ -51,6 +51,7 @@ def book(
     """Store a settlement and everything it moves; returns its API view."""
     enc, person = p.encounter, p.person
     hospital = enc.hospital
+    steps = [s.to_dict() for s in r.steps]  # stored and answered: made once
     values = {
         "person_id": person.id,
         "year": enc.date.year,
@@ -75,7 +76,7 @@ def book(
         "refused_reason": None
         if r.refused is None
         else json.dumps(asdict(r.refused.reason), ensure_ascii=False),
-        "explanation": json.dumps([s.to_dict() for s in r.steps], ensure_ascii=False),
+        "explanation": json.dumps(steps, ensure_ascii=False),
         "status": "settled",
         "created_at": now(),
     }
@@ -87,7 +88,7 @@ def book(
             sid, person.region, person.scheme.value, p.institution_id, enc.date, amounts, channel
         )
     )
-    return settlement_view(sid, p, r, seq)
+    return settlement_view(sid, p, r, seq, steps)
 
 
 def split_fen(r: EncounterResult) -> dict[str, int]:
@@ -133,7 +134,11 @@ def ledger_entries(
 
 
 def settlement_view(
-    settlement_id: int | None, p: Prepared, r: EncounterResult, seq: int | None
+    settlement_id: int | None,
+    p: Prepared,
+    r: EncounterResult,
+    seq: int | None,
+    steps: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What the API returns for a settlement or a quote."""
     return {
@@ -165,6 +170,6 @@ def settlement_view(
             "reason": {"zh": r.refused.reason.zh, "en": r.refused.reason.en},
         },
         "summary": {"zh": r.summary("zh"), "en": r.summary("en")},
-        "explanation": [s.to_dict() for s in r.steps],
+        "explanation": steps if steps is not None else [s.to_dict() for s in r.steps],
         "status": "settled" if settlement_id is not None else "quote",
     }

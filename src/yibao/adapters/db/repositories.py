@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from yibao.adapters.db import tables as t
@@ -37,6 +37,57 @@ def _insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> No
     conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
 
 
+# The hot path's statements, built once: a statement built per call costs more Python
+# than the database spends running it.
+_INSTITUTION = select(t.institutions).where(t.institutions.c.id == bindparam("id"))
+_CATALOGUE = select(t.catalogue_items).where(
+    t.catalogue_items.c.region == bindparam("region"),
+    t.catalogue_items.c.code.in_(bindparam("codes", expanding=True)),
+)
+_HOLDER = (
+    select(
+        t.cards,
+        t.persons,
+        t.enrolments.c.scheme,
+        t.enrolments.c.status.label("enrolment_status"),
+        t.enrolments.c.valid_from,
+        t.enrolments.c.valid_to,
+    )
+    .select_from(
+        t.cards.join(t.persons, t.persons.c.id == t.cards.c.person_id).outerjoin(
+            t.enrolments,
+            and_(
+                t.enrolments.c.person_id == t.persons.c.id, t.enrolments.c.year == bindparam("year")
+            ),
+        )
+    )
+    .where(t.cards.c.number == bindparam("number"))
+)
+_INSERT_SETTLEMENT = insert(t.settlements).returning(t.settlements.c.id)
+_INSERT_LINES = insert(t.settlement_lines)
+_INSERT_LEDGER = insert(t.fund_ledger)
+_SAVE_YEAR = (
+    update(t.person_years)
+    .where(t.person_years.c.person_id == bindparam("pid"), t.person_years.c.year == bindparam("yr"))
+    .values(state=bindparam("state"), settled=bindparam("settled"))
+)
+
+
+def _lock_year_statement(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    table = t.person_years
+    return (
+        dialect.insert(table)
+        .on_conflict_do_update(
+            index_elements=[table.c.person_id, table.c.year], set_={"settled": table.c.settled}
+        )
+        .returning(table.c.state, table.c.settled)
+    )
+
+
+_LOCK_YEAR = {name: _lock_year_statement(name) for name in ("postgresql", "sqlite")}
+
+
 class Registry:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -44,9 +95,7 @@ class Registry:
     # --- reads used by settlement ---------------------------------------------------
 
     def institution(self, institution_id: str) -> Institution | None:
-        row = self.conn.execute(
-            select(t.institutions).where(t.institutions.c.id == institution_id)
-        ).first()
+        row = self.conn.execute(_INSTITUTION, {"id": institution_id}).first()
         if row is None:
             return None
         return Institution(
@@ -60,10 +109,7 @@ class Registry:
         )
 
     def catalogue_items(self, region: str, codes: Iterable[str]) -> dict[str, CatalogueItem]:
-        c = t.catalogue_items.c
-        rows = self.conn.execute(
-            select(t.catalogue_items).where(c.region == region, c.code.in_(sorted(set(codes))))
-        )
+        rows = self.conn.execute(_CATALOGUE, {"region": region, "codes": sorted(set(codes))})
         return {
             r.code: CatalogueItem(
                 r.code,
@@ -86,24 +132,7 @@ class Registry:
         self, card_number: str, year: int
     ) -> tuple[Card, PersonRecord, Enrolment | None] | None:
         """A card, its holder and the holder's enrolment for the year, in one query."""
-        e = t.enrolments.c
-        query = (
-            select(
-                t.cards,
-                t.persons,
-                e.scheme,
-                e.status.label("enrolment_status"),
-                e.valid_from,
-                e.valid_to,
-            )
-            .select_from(
-                t.cards.join(t.persons, t.persons.c.id == t.cards.c.person_id).outerjoin(
-                    t.enrolments, and_(e.person_id == t.persons.c.id, e.year == year)
-                )
-            )
-            .where(t.cards.c.number == card_number)
-        )
-        row = self.conn.execute(query).first()
+        row = self.conn.execute(_HOLDER, {"number": card_number, "year": year}).first()
         if row is None:
             return None
         m = row._mapping
@@ -324,14 +353,9 @@ class Ledger:
         transaction ends. One statement: insert the year if it is new, otherwise a no-op
         update, which takes the row lock on PostgreSQL (SQLite's write lock is already
         held) and returns the row as the last committed transaction left it."""
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        table = t.person_years
         empty = json.dumps(YearAccumulators(year=year).to_dict())
-        stmt = dialect.insert(table).values(person_id=person_id, year=year, state=empty, settled=0)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.person_id, table.c.year], set_={"settled": table.c.settled}
-        ).returning(table.c.state, table.c.settled)
-        row = self.conn.execute(stmt).one()
+        params = {"person_id": person_id, "year": year, "state": empty, "settled": 0}
+        row = self.conn.execute(_LOCK_YEAR[self.conn.dialect.name], params).one()
         return YearAccumulators.from_dict(json.loads(row.state)), int(row.settled)
 
     def read_person_year(self, person_id: str, year: int) -> YearAccumulators:
@@ -346,27 +370,26 @@ class Ledger:
         )
 
     def save_person_year(self, person_id: str, acc: YearAccumulators, settled: int) -> None:
-        c = t.person_years.c
-        self.conn.execute(
-            update(t.person_years)
-            .where(c.person_id == person_id, c.year == acc.year)
-            .values(state=json.dumps(acc.to_dict()), settled=settled)
-        )
+        params = {
+            "pid": person_id,
+            "yr": acc.year,
+            "state": json.dumps(acc.to_dict()),
+            "settled": settled,
+        }
+        self.conn.execute(_SAVE_YEAR, params)
 
     def add_settlement(self, values: dict[str, Any], lines: list[dict[str, Any]]) -> int:
-        settlement_id = self.conn.execute(
-            insert(t.settlements).values(**values).returning(t.settlements.c.id)
-        ).scalar_one()
+        settlement_id = self.conn.execute(_INSERT_SETTLEMENT, values).scalar_one()
         if lines:
             self.conn.execute(
-                insert(t.settlement_lines), [{"settlement_id": settlement_id, **ln} for ln in lines]
+                _INSERT_LINES, [{"settlement_id": settlement_id, **ln} for ln in lines]
             )
         return int(settlement_id)
 
     def add_ledger_entries(self, entries: list[dict[str, Any]]) -> None:
         if entries:
             stamp = now()
-            self.conn.execute(insert(t.fund_ledger), [{"created_at": stamp, **e} for e in entries])
+            self.conn.execute(_INSERT_LEDGER, [{"created_at": stamp, **e} for e in entries])
 
     def settlements_of(self, person_id: str, year: int) -> list[Any]:
         c = t.settlements.c
