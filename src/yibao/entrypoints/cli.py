@@ -168,6 +168,18 @@ def policy_show(
     Console(width=max(Console().width, 160)).print(table)
 
 
+@app.command(
+    "his-sim",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def his_sim(ctx: typer.Context) -> None:
+    """Play hospitals' days through the national interface (yibao his-sim --help)."""
+    from yibao.fsi.his_sim import main as simulate
+
+    raise typer.Exit(simulate(list(ctx.args)))
+
+
 def main() -> None:
     try:
         app()

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from yibao.entrypoints.api.routers import claims, institutions, persons, settlements
+from yibao.fsi import router as fsi_router
 from yibao.service.errors import ServiceError
 from yibao.services import Services
 
@@ -24,6 +25,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(claims.router)
     app.include_router(persons.router)
     app.include_router(institutions.router)
+    app.include_router(fsi_router.router)
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:

@@ -1,0 +1,161 @@
+"""One message in, one answer out: the envelope, sign-in, msgid idempotency, and every
+failure as `infcode: -1` with a Chinese err_msg naming the field (never an HTTP error).
+
+A successful answer is stored under (fixmedins_code, msgid) in the same transaction as
+what the message changed, so a repeated msgid gets the first answer and changes nothing
+again. A failure changes nothing and is not stored: a repeat is simply tried again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from yibao.fsi.fields import Fields, FsiError, invalid, parse_day, wrong_type
+from yibao.fsi.jsontext import dumps, loads
+from yibao.fsi.store import FsiStore
+from yibao.fsi.transactions import TRANSACTIONS, Call, Transactions, Work
+from yibao.services import Services
+
+log = logging.getLogger(__name__)
+
+BEIJING = timezone(timedelta(hours=8))  # China keeps no daylight saving time
+MAX_BODY = 5_000_000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).astimezone(BEIJING)
+
+
+def _ms(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def _inf_time(raw: str, path: str) -> datetime:
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S"):
+        try:
+            return datetime.strptime(raw, fmt)  # noqa: DTZ007 - the HIS's wall-clock time
+        except ValueError:
+            continue
+    day = parse_day(raw, path)
+    return datetime(day.year, day.month, day.day)  # noqa: DTZ001
+
+
+class Gateway:
+    def __init__(self, services: Services) -> None:
+        self.tx = Transactions(services)
+        self.uow = services.settlements.uow
+
+    def call(self, body: bytes) -> str:
+        """Answer one message; returns the response envelope as JSON text."""
+        received = _now()
+        admvs = "000000"
+        try:
+            if len(body) > MAX_BODY:
+                raise FsiError(f"报文过大（超过 {MAX_BODY} 字节）")
+            try:
+                envelope = loads(body)
+            except (ValueError, UnicodeDecodeError):
+                raise FsiError("报文不是合法的JSON") from None
+            head = Fields(envelope, "")
+            admvs = str(envelope.get("mdtrtarea_admvs") or admvs)[:6]
+            return self._call(head, received)
+        except FsiError as exc:
+            return self._answer(received, admvs, None, exc.message)
+        except Exception as exc:  # never an HTTP 500: the HIS needs an envelope
+            log.exception("national interface: unexpected error")
+            return self._answer(
+                received, admvs, None, f"系统内部错误，请稍后重试（{type(exc).__name__}）"
+            )
+
+    def _call(self, head: Fields, received: datetime) -> str:
+        infno = head.req("infno", max_len=4, pattern=r"\d{4}")
+        found = TRANSACTIONS.get(infno)
+        if found is None:
+            supported = "、".join(sorted(TRANSACTIONS))
+            raise invalid("infno", f"不支持的交易 {infno}（支持：{supported}）")
+        _, prepare, apply = found
+        msgid = head.req("msgid", max_len=64)
+        admvs = head.req("mdtrtarea_admvs", max_len=6, pattern=r"\d{6}")
+        head.text("insuplc_admdvs", required=False, max_len=6, pattern=r"\d{6}")
+        head.one_of("opter_type", {"1": "经办人", "2": "自助终端", "3": "移动终端"})
+        opter = head.req("opter", max_len=64)
+        head.req("opter_name", max_len=100)
+        inf_time = _inf_time(head.req("inf_time", max_len=32), "inf_time")
+        fixmedins = head.req("fixmedins_code", max_len=32)
+        head.text("fixmedins_name", required=False, max_len=200)
+        sign_no = None if infno == "9001" else head.req("sign_no", max_len=40)
+        if not isinstance(head.data.get("input"), dict):
+            if head.data.get("input") is None:
+                raise FsiError("缺少必填字段 input（交易输入）")
+            raise wrong_type("input", "JSON对象")
+        call = Call(
+            infno, msgid, fixmedins, opter, inf_time, admvs, Fields(head.data["input"], "input")
+        )
+        request_hash = hashlib.sha256(
+            dumps({"infno": infno, "input": head.data["input"]}, sort_keys=True).encode()
+        ).hexdigest()
+
+        with self.uow() as uow:
+            store = FsiStore(uow.connection)
+            first = self._first_answer(store, fixmedins, msgid, request_hash)
+            if first is not None:
+                return first
+            if sign_no is not None:
+                signed = store.sign_in(sign_no)
+                if signed is None or signed.fixmedins_code != fixmedins:
+                    raise invalid("sign_no", "签到流水号无效，请先签到（9001）")
+
+        work = prepare(self.tx, call) if prepare is not None else Work()
+        try:
+            with self.uow() as uow:
+                store = FsiStore(uow.connection)
+                output = apply(self.tx, call, uow, store, work)
+                text = self._answer(received, admvs, output, None)
+                store.add_message(fixmedins, msgid, infno, request_hash, text)
+                uow.commit()
+                return text
+        except IntegrityError:
+            # A concurrent message with the same msgid (or the same feedetl_sn) won.
+            with self.uow() as uow:
+                first = self._first_answer(FsiStore(uow.connection), fixmedins, msgid, request_hash)
+            if first is not None:
+                return first
+            raise FsiError("并发冲突：同一数据正在被另一笔交易修改，请重试") from None
+
+    @staticmethod
+    def _first_answer(store: FsiStore, fixmedins: str, msgid: str, request_hash: str) -> str | None:
+        stored = store.message(fixmedins, msgid)
+        if stored is None:
+            return None
+        if stored.request_hash != request_hash:
+            raise invalid(
+                "msgid",
+                f"报文ID {msgid} 已用于另一笔交易（{stored.infno}），新交易请使用新的报文ID",
+            )
+        return str(stored.response)
+
+    @staticmethod
+    def _answer(
+        received: datetime, admvs: str, output: dict[str, Any] | None, err: str | None
+    ) -> str:
+        answered = _now()
+        refmsgid = f"{admvs}{answered:%Y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"
+        return dumps(
+            {
+                "infcode": 0 if err is None else -1,
+                "inf_refmsgid": refmsgid,
+                "refmsg_time": _ms(received),
+                "respond_time": _ms(answered),
+                "err_msg": err,
+                "warn_msg": None,
+                "cainfo": None,
+                "signtype": None,
+                "output": output,
+            }
+        )

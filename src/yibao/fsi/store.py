@@ -1,0 +1,140 @@
+"""The adapter's repository: its own tables, and the few registry reads the service layer
+does not offer (a person's active card, a region's division code)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from yibao.adapters.db import tables as t
+from yibao.fsi import tables as f
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FsiStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
+
+    # --- registry reads ------------------------------------------------------------
+
+    def active_card(self, person_id: str) -> str | None:
+        c = t.cards.c
+        row = self.conn.execute(
+            select(c.number)
+            .where(c.person_id == person_id, c.status == "active")
+            .order_by(c.issued_on.desc(), c.number)
+            .limit(1)
+        ).first()
+        return None if row is None else str(row.number)
+
+    def admdvs(self, region: str) -> str:
+        row = self.conn.execute(
+            select(t.regions.c.admdvs).where(t.regions.c.code == region)
+        ).first()
+        return "" if row is None else str(row.admdvs)
+
+    # --- sign-ins and messages -----------------------------------------------------
+
+    def add_sign_in(self, sign_no: str, fixmedins_code: str, opter: str) -> None:
+        self.conn.execute(
+            insert(f.fsi_sign_ins).values(
+                sign_no=sign_no, fixmedins_code=fixmedins_code, opter=opter, signed_at=now()
+            )
+        )
+
+    def sign_in(self, sign_no: str) -> Any | None:
+        return self.conn.execute(
+            select(f.fsi_sign_ins).where(f.fsi_sign_ins.c.sign_no == sign_no)
+        ).first()
+
+    def message(self, fixmedins_code: str, msgid: str) -> Any | None:
+        c = f.fsi_messages.c
+        return self.conn.execute(
+            select(c.infno, c.request_hash, c.response).where(
+                c.fixmedins_code == fixmedins_code, c.msgid == msgid
+            )
+        ).first()
+
+    def add_message(
+        self, fixmedins_code: str, msgid: str, infno: str, request_hash: str, response: str
+    ) -> None:
+        self.conn.execute(
+            insert(f.fsi_messages).values(
+                fixmedins_code=fixmedins_code,
+                msgid=msgid,
+                infno=infno,
+                request_hash=request_hash,
+                response=response,
+                created_at=now(),
+            )
+        )
+
+    # --- visits and fee lines ------------------------------------------------------
+
+    def add_visit(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(f.fsi_visits).values(created_at=now(), **values))
+
+    def visit(self, mdtrt_id: str, *, lock: bool = False) -> Any | None:
+        query = select(f.fsi_visits).where(f.fsi_visits.c.mdtrt_id == mdtrt_id)
+        if lock and self.postgres:
+            query = query.with_for_update()
+        return self.conn.execute(query).first()
+
+    def update_visit(self, mdtrt_id: str, **values: Any) -> None:
+        self.conn.execute(
+            update(f.fsi_visits).where(f.fsi_visits.c.mdtrt_id == mdtrt_id).values(**values)
+        )
+
+    def lines(self, mdtrt_id: str) -> list[Any]:
+        c = f.fsi_fee_lines.c
+        return list(
+            self.conn.execute(select(f.fsi_fee_lines).where(c.mdtrt_id == mdtrt_id).order_by(c.seq))
+        )
+
+    def next_line_seq(self, mdtrt_id: str) -> int:
+        c = f.fsi_fee_lines.c
+        top = self.conn.execute(
+            select(func.coalesce(func.max(c.seq), 0)).where(c.mdtrt_id == mdtrt_id)
+        ).scalar_one()
+        return int(top) + 1
+
+    def add_lines(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            stamp = now()
+            self.conn.execute(insert(f.fsi_fee_lines), [{"created_at": stamp, **r} for r in rows])
+
+    def delete_lines(self, mdtrt_id: str, feedetl_sns: list[str] | None) -> None:
+        c = f.fsi_fee_lines.c
+        query = delete(f.fsi_fee_lines).where(c.mdtrt_id == mdtrt_id)
+        if feedetl_sns is not None:
+            query = query.where(c.feedetl_sn.in_(feedetl_sns))
+        self.conn.execute(query)
+
+    # --- settlements ---------------------------------------------------------------
+
+    def add_settlement(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(f.fsi_settlements).values(created_at=now(), **values))
+
+    def settlement(self, setl_id: int) -> Any | None:
+        return self.conn.execute(
+            select(f.fsi_settlements).where(f.fsi_settlements.c.setl_id == setl_id)
+        ).first()
+
+    def active_settlement(self, mdtrt_id: str) -> Any | None:
+        c = f.fsi_settlements.c
+        return self.conn.execute(
+            select(f.fsi_settlements).where(c.mdtrt_id == mdtrt_id, c.status == "settled")
+        ).first()
+
+    def cancel_settlement(self, setl_id: int, reversal_id: int | None) -> None:
+        self.conn.execute(
+            update(f.fsi_settlements)
+            .where(f.fsi_settlements.c.setl_id == setl_id)
+            .values(status="cancelled", reversal_id=reversal_id)
+        )
