@@ -7,7 +7,6 @@ and change nothing."""
 from __future__ import annotations
 
 import itertools
-import zlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -19,24 +18,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from integration.world import CODES, bill_json, claim_json, register
+from integration.world import CODES, bill_json, claim_json, register, register_person
 from yibao.adapters.db.tables import metadata, person_years, settlements
 from yibao.adapters.db.uow import UnitOfWork
-from yibao.adapters.parameter_files import load_region, search_path
+from yibao.adapters.parameter_files import search_path
 from yibao.adapters.scenario_files import Scenario, load_scenario
 from yibao.domain.engine import EncounterResult, Route
 from yibao.domain.engine.settle import order_of_settlement
-from yibao.domain.ids import make_resident_id, parse_resident_id
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Scheme
 from yibao.domain.money import fmt, round_fen
 from yibao.domain.registry import (
-    Card,
-    CardStatus,
-    Enrolment,
     Institution,
     InstitutionKind,
-    PersonRecord,
-    Referral,
 )
 from yibao.fsi.codes import INSUTYPE, MED_TYPE_OF_KIND
 from yibao.fsi.jsontext import dumps, loads
@@ -115,39 +108,12 @@ def register_twin(
     uow: UnitOfWork, scenario: Scenario, suffix: str, policy_path: Any = None
 ) -> Insured:
     """The scenario's person again under another id (its institutions must exist already)."""
-    policy = load_region(scenario.region, policy_path)
-    p = scenario.person
-    pid = f"{p.id}-{suffix}"
-    number = make_resident_id(policy.admdvs, p.birth_date, zlib.crc32(pid.encode()) % 999 + 1)
-    reg = uow.registry
-    reg.add_person(
-        PersonRecord(
-            id=pid,
-            id_number=number,
-            name=f"person {pid}",
-            birth_date=p.birth_date,
-            sex=parse_resident_id(number).sex,
-            region=scenario.region,
-            assistance=p.assistance,
-            retired=p.retired,
-            contribution_years=p.contribution_years,
-        )
+    twin = register_person(uow, scenario, f"{scenario.person.id}-{suffix}", policy_path)
+    record = uow.registry.person(twin.person_id)
+    assert record is not None
+    return Insured(
+        twin.person_id, record.id_number, twin.card_number, INSUTYPE[scenario.person.scheme]
     )
-    year = scenario.year
-    reg.add_enrolment(
-        Enrolment(pid, year, p.scheme, "active", date(year, 1, 1), date(year, 12, 31))
-    )
-    card = f"CARD-{pid}"
-    reg.add_card(Card(card, pid, CardStatus.ACTIVE, date(year - 1, 12, 1)))
-    for a in p.approvals:
-        reg.add_approval(pid, a)
-    for f in p.filings:
-        reg.add_filing(pid, f)
-    for e in scenario.encounters:
-        region = e.hospital.region or scenario.region
-        if e.referral and region != scenario.region:
-            reg.add_referral(Referral(pid, "REFERRER", region, e.date, e.date))
-    return Insured(pid, number, card, INSUTYPE[p.scheme])
 
 
 def insured(uow: UnitOfWork, person_id: str, card: str) -> Insured:

@@ -74,12 +74,24 @@ def register(uow: UnitOfWork, scenario: Scenario, policy_path: Any = None) -> Re
                 )
             )
             registered.add(a.hospital)
-    number = make_resident_id(policy.admdvs, p.birth_date, zlib.crc32(p.id.encode()) % 999 + 1)
+    return register_person(uow, scenario, p.id, policy_path)
+
+
+def register_person(
+    uow: UnitOfWork, scenario: Scenario, person_id: str, policy_path: Any = None
+) -> Registered:
+    """The scenario's person, enrolled for its year with an active card and their
+    approvals, filings and referral certificates, under `person_id` (the places must be
+    registered already: `register` does both)."""
+    policy = load_region(scenario.region, policy_path)
+    reg = uow.registry
+    p = scenario.person
+    number = make_resident_id(policy.admdvs, p.birth_date, zlib.crc32(person_id.encode()) % 999 + 1)
     reg.add_person(
         PersonRecord(
-            id=p.id,
+            id=person_id,
             id_number=number,
-            name=f"person {p.id}",
+            name=f"person {person_id}",
             birth_date=p.birth_date,
             sex=parse_resident_id(number).sex,
             region=scenario.region,
@@ -90,19 +102,19 @@ def register(uow: UnitOfWork, scenario: Scenario, policy_path: Any = None) -> Re
     )
     year = scenario.year
     reg.add_enrolment(
-        Enrolment(p.id, year, p.scheme, "active", date(year, 1, 1), date(year, 12, 31))
+        Enrolment(person_id, year, p.scheme, "active", date(year, 1, 1), date(year, 12, 31))
     )
-    card = f"CARD-{p.id}"
-    reg.add_card(Card(card, p.id, CardStatus.ACTIVE, date(year - 1, 12, 1)))
+    card = f"CARD-{person_id}"
+    reg.add_card(Card(card, person_id, CardStatus.ACTIVE, date(year - 1, 12, 1)))
     for a in p.approvals:
-        reg.add_approval(p.id, a)
+        reg.add_approval(person_id, a)
     for f in p.filings:
-        reg.add_filing(p.id, f)
+        reg.add_filing(person_id, f)
     for e in scenario.encounters:
         region = e.hospital.region or scenario.region
         if e.referral and region != scenario.region:
-            reg.add_referral(Referral(p.id, "REFERRER", region, e.date, e.date))
-    return Registered(p.id, card)
+            reg.add_referral(Referral(person_id, "REFERRER", region, e.date, e.date))
+    return Registered(person_id, card)
 
 
 def bill_json(card: str, enc: Encounter) -> dict[str, Any]:
