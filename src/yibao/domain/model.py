@@ -113,6 +113,10 @@ class Person:
     filings: tuple[Filing, ...] = field(default=())
 
     def age_on(self, day: date) -> int:
-        """Age in completed years: the birthday itself counts as the new year of age."""
-        before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
-        return day.year - self.birth_date.year - (1 if before_birthday else 0)
+        return age_on(self.birth_date, day)
+
+
+def age_on(birth: date, day: date) -> int:
+    """Age in completed years: the birthday itself counts as the new year of age."""
+    before_birthday = (day.month, day.day) < (birth.month, birth.day)
+    return day.year - birth.year - (1 if before_birthday else 0)

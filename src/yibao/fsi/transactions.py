@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from yibao.adapters.db.uow import UnitOfWork
-from yibao.domain.model import Kind
+from yibao.domain.model import Kind, age_on
 from yibao.domain.money import ONE, ZERO, round_fen, to_fen
 from yibao.domain.parameters import PolicyGapError
 from yibao.domain.registry import CardStatus, Enrolment, PersonRecord
@@ -62,10 +62,6 @@ def _voucher() -> FsiError:
         "暂不支持就诊凭证类型 01（医保电子凭证）：会员端的签名凭证尚未上线，"
         "请以 02 居民身份证或 03 社会保障卡就诊（字段 mdtrt_cert_type）"
     )
-
-
-def _age(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def _gend(sex: str) -> str:
@@ -287,7 +283,7 @@ class Transactions:
                 "gend": _gend(r.sex),
                 "naty": "",
                 "brdy": r.birth_date.isoformat(),
-                "age": _age(r.birth_date, day),
+                "age": age_on(r.birth_date, day),
             },
             "insuinfo": insuinfo,
             "idetinfo": idetinfo,
@@ -698,7 +694,7 @@ class Transactions:
                 "gend": _gend(who.record.sex),
                 "naty": "",
                 "brdy": who.record.birth_date.isoformat(),
-                "age": _age(who.record.birth_date, row.begntime),
+                "age": age_on(who.record.birth_date, row.begntime),
                 "insutype": insutype,
                 "psn_type": codes.psn_type(
                     e.scheme, who.record.birth_date, row.begntime, who.record.retired
