@@ -32,4 +32,4 @@ def services(engine: Engine, policies: PolicyLoader) -> Services:
 
 
 def engine_from(settings: Settings) -> Engine:
-    return make_engine(settings.database_url)
+    return make_engine(settings.database_url, pool_size=settings.database_pool_size)

@@ -15,5 +15,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/yibao.sqlite3"
     # Extra folders of policy regions, searched before the built-in ones.
     policy_path: list[Path] = []
+    # Requests a server process runs at once (its thread pool), and the connections it
+    # keeps: at least one per thread.
+    threads: int = 4
+    database_pool_size: int = 8
     host: str = "127.0.0.1"
     port: int = 8000

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -14,8 +17,18 @@ from yibao.service.errors import ServiceError
 from yibao.services import Services
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, *, threads: int | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if threads is not None:
+            # Requests run in a thread pool. Python threads share one interpreter lock, so
+            # beyond a few they only queue for it: 4 threads a process settle about half
+            # as many bills again as the default 40, with a third of the p99 latency.
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="yibao",
         version="0.1.0",
         description="Social medical insurance for a pooling region: settlement, quotes, reversals.",

@@ -11,4 +11,7 @@ from yibao.settings import Settings
 
 def app_from_env() -> FastAPI:
     settings = Settings()
-    return create_app(services(engine_from(settings), policy_source(settings.policy_path)))
+    engine = engine_from(settings)
+    return create_app(
+        services(engine, policy_source(settings.policy_path)), threads=settings.threads
+    )
