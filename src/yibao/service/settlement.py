@@ -66,7 +66,7 @@ class SettlementService:
     def settle(self, bill: Bill, idempotency_key: str | None = None) -> tuple[int, dict[str, Any]]:
         """Settle a bill; returns (HTTP status, settlement view). A retried key returns
         the first answer and pays nothing again."""
-        fingerprint = bill.fingerprint()
+        fingerprint = bill.fingerprint() if idempotency_key else ""
         if idempotency_key:
             with self.uow() as uow:
                 answer = self._answer(uow, bill.institution_id, idempotency_key, fingerprint)
