@@ -198,3 +198,27 @@ def test_the_http_api_reverses_and_reports_the_year(engine: Engine, client: Test
     year = client.get(f"/v1/persons/{who.person_id}/years/2026").json()
     assert year["settlements"][0]["status"] == "reversed"
     assert year["accumulators"]["pooled_cost"] == "0"
+
+
+def test_an_adjustment_reports_the_threshold_the_re_settlement_charged(
+    engine: Engine, services: Services, client: TestClient, policies: PolicyLoader
+) -> None:
+    # An employee's yearly outpatient threshold is 2,000: 1,500 charged on the first
+    # bill, 500 on the second (1,300). Without the first bill the second charges 1,300.
+    who = _world(engine, ROOT / "examples" / "employee-outpatient-special.yaml")
+    _, first = services.settlements.settle(
+        _bill(who, "C1", date(2026, 1, 20), "1500.00", Kind.OUTPATIENT)
+    )
+    _, second = services.settlements.settle(
+        _bill(who, "C1", date(2026, 2, 14), "1300.00", Kind.OUTPATIENT)
+    )
+    assert (first["threshold"], second["threshold"], second["basic"]) == (
+        "1500.00",
+        "500.00",
+        "400.00",
+    )
+    answer = services.settlements.reverse(first["id"], "refund", caller="C1")
+    assert answer["adjustments"][0]["after"]["threshold"] == "1300.00"
+    now = client.get(f"/v1/settlements/{second['id']}", headers={"X-Institution": "C1"}).json()
+    assert (now["threshold"], now["basic"], now["personal"]) == ("1300.00", "0.00", "1300.00")
+    _clean(services, engine, policies)

@@ -910,8 +910,10 @@ def _current_split(setl: dict[str, Any], split: dict[str, Any]) -> dict[str, Dec
     institution, personal): the totals and the scope of the bill do not change."""
     basic, assistance = money(split["basic"]), money(split["assistance"])
     institution, personal = money(split["institution"]), money(split["personal"])
-    copay = setl["inscp_scp_amt"] - setl["act_pay_dedc"] - basic - assistance - institution
+    threshold = money(split["threshold"])  # a re-settlement may charge another threshold
+    copay = setl["inscp_scp_amt"] - threshold - basic - assistance - institution
     return {
+        "act_pay_dedc": threshold,
         "hifp_pay": basic,
         "maf_pay": assistance,
         "fund_pay_sumamt": basic + setl["hifmi_pay"] + assistance,

@@ -9,18 +9,27 @@ from decimal import Decimal
 from typing import Any
 
 from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.engine import EncounterResult
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Person
-from yibao.domain.money import from_fen
+from yibao.domain.money import from_fen, round_fen
 from yibao.domain.registry import insured_person
 from yibao.service.errors import ServiceError
 
 
 @dataclass(frozen=True)
 class Split:
+    """A settlement's amounts as they stand: the four that add up to the total, and the
+    threshold it charged (the national interface's act_pay_dedc), all to the fen."""
+
     basic: Decimal
     assistance: Decimal
     institution: Decimal
     personal: Decimal
+    threshold: Decimal
+
+    @classmethod
+    def of(cls, r: EncounterResult) -> Split:
+        return cls(r.basic, r.assistance, r.institution, r.personal, round_fen(r.threshold))
 
 
 @dataclass(frozen=True)
@@ -35,12 +44,15 @@ class Stored:
         return bool(self.row.status == "settled")
 
 
-def _split(row: Any) -> Split:
+def _split(row: Any, original: Any) -> Split:
+    # An adjustment made before adjustments kept the threshold has none: the original's.
+    threshold = row.threshold_fen if row.threshold_fen is not None else original.threshold_fen
     return Split(
         from_fen(row.basic_fen),
         from_fen(row.assistance_fen),
         from_fen(row.institution_fen),
         from_fen(row.personal_fen),
+        from_fen(threshold),
     )
 
 
@@ -72,7 +84,7 @@ def stored_year(uow: UnitOfWork, person_id: str, year: int) -> list[Stored]:
             prescription=row.prescription,
         )
         latest = adjusted.get(row.id)
-        split = _split(latest if latest is not None else row)
+        split = _split(latest if latest is not None else row, row)
         explanation = latest.explanation if latest is not None else row.explanation
         out.append(Stored(row, encounter, split, explanation))
     return out

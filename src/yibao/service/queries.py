@@ -32,6 +32,7 @@ def stored_view(s: Stored) -> dict[str, Any]:
         "assistance": fmt(s.split.assistance),
         "institution": fmt(s.split.institution),
         "personal": fmt(s.split.personal),
+        "threshold": fmt(s.split.threshold),
         "refused": None
         if row.refused_code is None
         else {"code": row.refused_code, **json.loads(row.refused_reason)},

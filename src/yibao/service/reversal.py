@@ -51,7 +51,7 @@ def reverse(
         if stored.row.id == settlement_id or not stored.active:
             continue
         result, acc = settle_encounter(policy, person, stored.encounter, acc)
-        new = Split(result.basic, result.assistance, result.institution, result.personal)
+        new = Split.of(result)
         if new == stored.split:
             continue
         delta = Split(*(a - b for a, b in zip(astuple(new), astuple(stored.split), strict=True)))

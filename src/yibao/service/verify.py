@@ -66,7 +66,7 @@ def _check(
         if not s.active:
             continue
         result, acc = settle_encounter(policy, person, s.encounter, acc)
-        again = Split(result.basic, result.assistance, result.institution, result.personal)
+        again = Split.of(result)
         if again != s.split:
             report.problems.append(
                 f"{where}: settlement {s.row.id} is stored as {_show(s.split)} but settles as {_show(again)}"

@@ -236,6 +236,9 @@ adjustments = Table(
     Column("assistance_delta_fen", BigInteger, nullable=False),
     Column("institution_delta_fen", BigInteger, nullable=False),
     Column("personal_delta_fen", BigInteger, nullable=False),
+    # The threshold the re-settlement charged (from migration 0003; None before it).
+    Column("threshold_fen", BigInteger),
+    Column("threshold_delta_fen", BigInteger),
     Column("explanation", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )

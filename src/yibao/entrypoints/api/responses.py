@@ -124,6 +124,7 @@ class StoredSettlementOut(BaseModel):
     assistance: Amount
     institution: Amount
     personal: Amount
+    threshold: Amount = Field(description="Threshold charged, as it stands now (act_pay_dedc)")
     refused: dict[str, Any] | None
     explanation: list[StepOut]
 
@@ -133,6 +134,7 @@ class SplitOut(BaseModel):
     assistance: Amount
     institution: Amount
     personal: Amount
+    threshold: Amount
 
 
 class AdjustmentOut(BaseModel):
