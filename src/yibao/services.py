@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from yibao.service.access import AccessService
+from yibao.service.certificates import CertificatesService
 from yibao.service.claims import ClaimsService
-from yibao.service.ports import PolicySource, UowFactory
+from yibao.service.collection import CollectionService
+from yibao.service.enrolment import EnrolmentService
+from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
 from yibao.service.queries import Queries
+from yibao.service.schools import SchoolsService
 from yibao.service.settlement import SettlementService
 
 
@@ -15,9 +20,21 @@ class Services:
     settlements: SettlementService
     claims: ClaimsService
     queries: Queries
+    access: AccessService
+    enrolment: EnrolmentService
+    schools: SchoolsService
+    collection: CollectionService
+    certificates: CertificatesService
 
     @classmethod
-    def build(cls, uow: UowFactory, policies: PolicySource) -> Services:
+    def build(cls, uow: UowFactory, policies: PolicySource, clock: Clock = china_today) -> Services:
         return cls(
-            SettlementService(uow, policies), ClaimsService(uow, policies), Queries(uow, policies)
+            settlements=SettlementService(uow, policies),
+            claims=ClaimsService(uow, policies),
+            queries=Queries(uow, policies),
+            access=AccessService(uow),
+            enrolment=EnrolmentService(uow, policies, clock),
+            schools=SchoolsService(uow, policies, clock),
+            collection=CollectionService(uow, policies, clock),
+            certificates=CertificatesService(uow, policies, clock),
         )

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine, make_url
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.engine import make_engine
 from yibao.adapters.db.migrate import upgrade
-from yibao.adapters.db.tables import metadata
+from yibao.adapters.db.schema import metadata
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import policy_source
 from yibao.domain.model import Kind

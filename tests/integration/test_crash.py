@@ -18,12 +18,14 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from integration.auth import institution
 from integration.world import register
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.scenario_files import load_scenario
 from yibao.bootstrap import PolicyLoader
 from yibao.service.verify import verify
+from yibao.services import Services
 
 ROOT = Path(__file__).resolve().parents[2]
 YIBAO = str(Path(sys.executable).parent / "yibao")
@@ -42,6 +44,7 @@ def test_a_killed_server_loses_no_acknowledged_settlement(
     with UnitOfWork(engine) as uow:
         who = register(uow, scenario)
         uow.commit()
+    signed = institution(Services.build(lambda: UnitOfWork(engine), policies), "C1")
     port = _free_port()
     env = {**os.environ, "YIBAO_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
     server = subprocess.Popen(
@@ -73,9 +76,7 @@ def test_a_killed_server_loses_no_acknowledged_settlement(
                         "lines": [{"code": "TEST-A", "quantity": "1", "unit_price": "50.00"}],
                     }
                     try:
-                        answer = http.post(
-                            "/v1/settlements", json=body, headers={"X-Institution": "C1"}
-                        )
+                        answer = http.post("/v1/settlements", json=body, headers=signed)
                     except httpx.HTTPError:
                         return  # the server is gone
                     if answer.status_code == 201:

@@ -23,6 +23,8 @@ from yibao.bootstrap import PolicyLoader
 from yibao.domain.engine import settle_year
 from yibao.domain.model import Kind, LineClass
 from yibao.domain.money import fmt
+from yibao.fsi.transactions import as_institution
+from yibao.service.access import OPERATOR
 from yibao.service.errors import ConflictError, NotFoundError
 from yibao.service.settlement import Bill, BillLine
 from yibao.service.verify import verify
@@ -71,13 +73,15 @@ def test_reversing_a_mid_year_stay_re_settles_the_later_ones_as_if_it_never_was(
         assert status == 201
         ids.append(view["id"])
 
-    answer = services.settlements.reverse(ids[0], "billed to the wrong patient", caller="H3")
+    answer = services.settlements.reverse(
+        ids[0], "billed to the wrong patient", as_institution("H3")
+    )
 
     # What the engine says the year is without the first stay:
     without, _ = settle_year(load_region("sample-city"), scenario.person, 2026, stays[1:])
     assert answer["reversed"]["basic"] == "21000.00"
     assert [a["settlement_id"] for a in answer["adjustments"]] == ids[1:]
-    year = services.queries.person_year(who.person_id, 2026)
+    year = services.queries.person_year(OPERATOR, who.person_id, 2026)
     by_id = {s["id"]: s for s in year["settlements"]}
     assert by_id[ids[0]]["status"] == "reversed"
     for sid, want in zip(ids[1:], without.encounters, strict=True):
@@ -99,10 +103,10 @@ def test_a_reversal_is_once_only_and_only_by_the_institution_that_settled(
     who = _world(engine)
     _, view = services.settlements.settle(_bill(who, "H3", date(2026, 3, 2), "1000.00"))
     with pytest.raises(NotFoundError):
-        services.settlements.reverse(view["id"], "not mine", caller="OTHER")
-    services.settlements.reverse(view["id"], "refund", caller="H3")
+        services.settlements.reverse(view["id"], "not mine", as_institution("OTHER"))
+    services.settlements.reverse(view["id"], "refund", as_institution("H3"))
     with pytest.raises(ConflictError) as info:
-        services.settlements.reverse(view["id"], "again", caller="H3")
+        services.settlements.reverse(view["id"], "again", as_institution("H3"))
     assert info.value.code == "already_reversed"
     assert _count(engine, t.reversals) == 1
 
@@ -217,7 +221,7 @@ def test_an_adjustment_reports_the_threshold_the_re_settlement_charged(
         "500.00",
         "400.00",
     )
-    answer = services.settlements.reverse(first["id"], "refund", caller="C1")
+    answer = services.settlements.reverse(first["id"], "refund", as_institution("C1"))
     assert answer["adjustments"][0]["after"]["threshold"] == "1300.00"
     now = client.get(f"/v1/settlements/{second['id']}", headers={"X-Institution": "C1"}).json()
     assert (now["threshold"], now["basic"], now["personal"]) == ("1300.00", "0.00", "1300.00")

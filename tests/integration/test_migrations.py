@@ -6,8 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
-import yibao.fsi.tables  # noqa: F401  (its tables share the metadata)
-from yibao.adapters.db.tables import metadata
+from yibao.adapters.db.schema import metadata
 
 
 def test_the_migrated_schema_matches_the_tables(engine: Engine) -> None:

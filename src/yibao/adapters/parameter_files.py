@@ -5,8 +5,9 @@ above 1, overlapping dates or a non-decimal amount is an error naming the file a
 key, never a value silently dropped.
 
 A region folder holds `region.yaml`, one `<scheme>.yaml` per scheme it offers
-(student, resident, employee), and optionally `child_major_disease.yaml` and
-`serious_illness.yaml`. docs/policies.md describes every key.
+(student, resident, employee), and optionally `child_major_disease.yaml`,
+`serious_illness.yaml`, `enrolment.yaml` and `calendar.yaml`. docs/policies.md
+describes every key.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from yibao.domain.parameters import (
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "policies"
 SCHEME_FILES = {s.value for s in Scheme}
-OPTIONAL_FILES = {"child_major_disease", "serious_illness"}
+OPTIONAL_FILES = {"child_major_disease", "serious_illness", "enrolment", "calendar"}
 
 
 class PolicyError(ValueError):
@@ -504,6 +505,22 @@ def load_region_dir(folder: Path) -> RegionPolicy:
         serious = _serious_rules(
             name, _load(folder / "serious_illness.yaml", SeriousIllnessFile, name)
         )
+    # Imported here: admin_files builds on this module's entry types.
+    from yibao.adapters.admin_files import (
+        CalendarFile,
+        EnrolmentFile,
+        enrolment_rules,
+        working_calendar,
+    )
+
+    enrolment = None
+    if (folder / "enrolment.yaml").is_file():
+        name = f"{code}/enrolment.yaml"
+        enrolment = enrolment_rules(name, _load(folder / "enrolment.yaml", EnrolmentFile, name))
+    calendar = None
+    if (folder / "calendar.yaml").is_file():
+        name = f"{code}/calendar.yaml"
+        calendar = working_calendar(name, _load(folder / "calendar.yaml", CalendarFile, name))
     shares = region.catalogue.eligible_share
     return RegionPolicy(
         code=code,
@@ -523,6 +540,8 @@ def load_region_dir(folder: Path) -> RegionPolicy:
         schemes=schemes,
         pilot=pilot,
         serious_illness=serious,
+        enrolment=enrolment,
+        calendar=calendar,
     )
 
 

@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from yibao.domain.money import ZERO, fmt, fmt_points, fmt_rate
+
+if TYPE_CHECKING:  # they build on Dated, defined here
+    from yibao.domain.calendar import WorkingCalendar
+    from yibao.domain.enrolment import EnrolmentRules
 
 T = TypeVar("T")
 
@@ -259,6 +263,8 @@ class RegionPolicy:
     schemes: Mapping[str, SchemeRules]
     pilot: PilotRules | None
     serious_illness: SeriousIllnessRules | None
+    enrolment: EnrolmentRules | None = None  # enrolment.yaml: windows, premiums, cards
+    calendar: WorkingCalendar | None = None  # calendar.yaml: working days
 
     def all_dated(self) -> list[Dated[object]]:
         """Every dated parameter of the region, for listing (`yibao policy show`)."""
@@ -306,4 +312,7 @@ def describe_value(value: object, unit: str = "") -> str:
             f"{what}: referral {show(value.referral)}, emergency {show(value.emergency)}, "
             f"unfiled {show(value.unfiled)}"
         )
+    described = getattr(value, "describe", None)  # enrolment windows, premiums
+    if callable(described):
+        return str(described())
     return str(value)

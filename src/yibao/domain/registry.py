@@ -19,7 +19,8 @@ class InstitutionKind(StrEnum):
 
 
 class CardStatus(StrEnum):
-    ACTIVE = "active"
+    ORDERED = "ordered"  # paid for, being made; not yet in the holder's hands
+    ACTIVE = "active"  # issued
     LOST = "lost"
     REPLACED = "replaced"
 
@@ -75,9 +76,15 @@ class Enrolment:
     person_id: str
     year: int
     scheme: Scheme
-    status: str  # pending | active | cancelled
+    status: str  # pending (premium not yet collected) | active | cancelled
     valid_from: date
     valid_to: date
+    channel: str = "agency"  # agency | school | household | demo
+    school_id: str | None = None
+    personal: Decimal = Decimal(0)  # the premium's parts, in yuan
+    subsidy: Decimal = Decimal(0)
+    assistance: Decimal = Decimal(0)
+    paid_on: date | None = None
 
     def covers(self, day: date) -> bool:
         return self.status == "active" and self.valid_from <= day <= self.valid_to
@@ -90,6 +97,10 @@ class Card:
     status: CardStatus
     issued_on: date | None = None
     replaced_by: str | None = None
+    ordered_on: date | None = None
+    due_on: date | None = None
+    lost_on: date | None = None
+    replaces: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,13 @@ from yibao.adapters.scenario_files import ScenarioError, load_scenario, scenario
 from yibao.adapters.strict_yaml import YamlError
 from yibao.domain.engine import InputError
 from yibao.domain.parameters import PolicyGapError
-from yibao.entrypoints import cli_server
+from yibao.entrypoints import (
+    cli_admin,
+    cli_certificates,
+    cli_collection,
+    cli_schools,
+    cli_server,
+)
 from yibao.service import scenarios
 
 app = typer.Typer(
@@ -40,6 +46,10 @@ app.add_typer(cli_server.demo_app, name="demo")
 app.command("serve")(cli_server.serve)
 app.command("settle-year")(cli_server.settle_year)
 app.command("verify")(cli_server.verify_command)
+cli_admin.register(app)  # account, person, enrol, premiums, audit
+cli_schools.register(app)  # school
+cli_collection.register(app)  # collection, card
+cli_certificates.register(app)  # approval, filing, referral, pilot
 
 USER_ERRORS = (PolicyError, ScenarioError, YamlError, InputError, PolicyGapError)
 T = TypeVar("T")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.access import Principal, Role
 from yibao.domain.model import Kind, age_on
 from yibao.domain.money import ONE, ZERO, round_fen, to_fen
 from yibao.domain.parameters import PolicyGapError
@@ -26,6 +27,11 @@ from yibao.fsi.store import FsiStore
 from yibao.service.errors import ConflictError, ServiceError
 from yibao.service.settlement import Bill, BillLine
 from yibao.services import Services
+
+
+def as_institution(code: str) -> Principal:
+    """The signed-in hospital system (9001), as the service layer's caller."""
+    return Principal(account=f"fsi:{code}", role=Role.INSTITUTION, institution_id=code)
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,10 @@ class Transactions:
         if held.status is CardStatus.REPLACED:
             raise FsiError(
                 f"社会保障卡 {cert_no} 已换卡为 {held.replaced_by}（字段 {data.at('mdtrt_cert_no')}）"
+            )
+        if held.status is CardStatus.ORDERED:
+            raise FsiError(
+                f"社会保障卡 {cert_no} 正在制卡，尚未发放：参保人先行垫付后申请手工报销（字段 {data.at('mdtrt_cert_no')}）"
             )
         return Person(record, held.number, enrolment)
 
@@ -827,7 +837,7 @@ class Transactions:
             answer = self.services.settlements.reverse(
                 int(found.setl_id),
                 f"{call.infno} 撤销结算（报文 {call.msgid}）",
-                call.fixmedins_code,
+                as_institution(call.fixmedins_code),
             )
             reversal_id: int | None = int(answer["reversal_id"])
             adjustments = answer["adjustments"]
@@ -891,7 +901,9 @@ class Transactions:
         with self.uow() as uow:
             found = self._own_settlement(FsiStore(uow.connection), call, data)
         try:
-            now_ = self.services.queries.settlement(int(found.setl_id), call.fixmedins_code)
+            now_ = self.services.queries.settlement(
+                int(found.setl_id), as_institution(call.fixmedins_code)
+            )
         except ServiceError as exc:
             raise service_error(exc) from None
         setl = loads(found.setlinfo)

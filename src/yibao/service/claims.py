@@ -14,9 +14,11 @@ from typing import Any
 
 from yibao.adapters.db.repositories import now
 from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.access import Principal, Role
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass
 from yibao.domain.money import ZERO, fmt, from_fen, to_fen
 from yibao.domain.registry import insured_person
+from yibao.service.access import person_visible, require, visible_person
 from yibao.service.booking import Prepared, book, run_engine, settlement_view
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import PolicySource, UowFactory
@@ -60,13 +62,10 @@ class ClaimsService:
         self.uow = uow
         self.policies = policies
 
-    def submit(self, claim: Claim) -> dict[str, Any]:
+    def submit(self, who: Principal, claim: Claim) -> dict[str, Any]:
+        require(who, Role.CLERK, Role.INSURED, Role.GUARDIAN)
         with self.uow() as uow:
-            record = uow.registry.person(claim.person_id)
-            if record is None:
-                raise NotFoundError(
-                    "unknown_person", f"person {claim.person_id!r} is not registered"
-                )
+            record = visible_person(uow, who, claim.person_id)
             enrolment = uow.registry.enrolment(record.id, claim.date.year)
             if enrolment is None or not enrolment.covers(claim.date):
                 raise ServiceError(
@@ -119,13 +118,19 @@ class ClaimsService:
             run_engine(
                 self._prepare(uow, row), uow.ledger.read_person_year(record.id, claim.date.year)
             )
+            uow.audit.record(
+                who, "claim.submit", "claim", str(claim_id), None, {"total": fmt(total)}
+            )
             uow.commit()
-        return self.get(claim_id)
+        return self.get(who, claim_id)
 
-    def get(self, claim_id: int) -> dict[str, Any]:
+    def get(self, who: Principal, claim_id: int) -> dict[str, Any]:
         """A claim; while it waits for review, with the engine's proposed split."""
         with self.uow() as uow:
             row = self._row(uow, claim_id)
+            person = uow.registry.person(row.person_id)
+            if person is None or not person_visible(uow, who, person) or who.role is Role.SCHOOL:
+                raise NotFoundError("unknown_claim", f"claim {claim_id} does not exist")
             view = claim_view(row)
             if row.status == "submitted":
                 prepared = self._prepare(uow, row)
@@ -134,14 +139,20 @@ class ClaimsService:
                 view["proposal"] = settlement_view(None, prepared, result, seq=None)
             return view
 
-    def by_status(self, status: str | None = None) -> list[dict[str, Any]]:
+    def by_status(self, who: Principal, status: str | None = None) -> list[dict[str, Any]]:
+        require(who, Role.CLERK)
         with self.uow() as uow:
-            return [claim_view(r) for r in uow.claims.by_status(status)]
+            rows = uow.claims.by_status(status)
+            if who.region is not None:
+                regions = {r.person_id: uow.registry.person(r.person_id) for r in rows}
+                rows = [r for r in rows if (p := regions[r.person_id]) and p.region == who.region]
+            return [claim_view(r) for r in rows]
 
-    def approve(self, claim_id: int, reviewer: str) -> dict[str, Any]:
+    def approve(self, who: Principal, claim_id: int) -> dict[str, Any]:
         """Settle the claim with the engine against the person's year, as of now."""
         with self.uow() as uow:
-            row = self._row(uow, claim_id, lock=True)
+            require(who, Role.CLERK)
+            row = self._staff_row(uow, who, claim_id)
             self._expect(row, "submitted", "approve")
             prepared = self._prepare(uow, row)
             acc, settled = uow.ledger.lock_person_year(row.person_id, row.encounter_date.year)
@@ -151,41 +162,70 @@ class ClaimsService:
                 claim_id,
                 status="approved",
                 settlement_id=settlement["id"],
-                reviewer=reviewer,
+                reviewer=who.account,
                 reviewed_at=now(),
             )
+            uow.audit.record(
+                who,
+                "claim.approve",
+                "claim",
+                str(claim_id),
+                {"status": "submitted"},
+                {"status": "approved", "settlement_id": settlement["id"]},
+            )
             uow.commit()
-        view = self.get(claim_id)
+        view = self.get(who, claim_id)
         view["settlement"] = settlement
         return view
 
-    def reject(self, claim_id: int, reviewer: str, reason: str) -> dict[str, Any]:
+    def reject(self, who: Principal, claim_id: int, reason: str) -> dict[str, Any]:
+        require(who, Role.CLERK)
         with self.uow() as uow:
-            row = self._row(uow, claim_id, lock=True)
+            row = self._staff_row(uow, who, claim_id)
             self._expect(row, "submitted", "reject")
             uow.claims.update(
                 claim_id,
                 status="rejected",
-                reviewer=reviewer,
+                reviewer=who.account,
                 rejection_reason=reason,
                 reviewed_at=now(),
             )
+            uow.audit.record(
+                who,
+                "claim.reject",
+                "claim",
+                str(claim_id),
+                {"status": "submitted"},
+                {"status": "rejected", "reason": reason},
+            )
             uow.commit()
-        return self.get(claim_id)
+        return self.get(who, claim_id)
 
-    def pay(self, claim_id: int) -> dict[str, Any]:
+    def pay(self, who: Principal, claim_id: int) -> dict[str, Any]:
+        require(who, Role.CLERK)
         with self.uow() as uow:
-            row = self._row(uow, claim_id, lock=True)
+            row = self._staff_row(uow, who, claim_id)
             self._expect(row, "approved", "pay")
             uow.claims.update(claim_id, status="paid", paid_at=now())
+            uow.audit.record(
+                who, "claim.pay", "claim", str(claim_id), {"status": "approved"}, {"status": "paid"}
+            )
             uow.commit()
-        return self.get(claim_id)
+        return self.get(who, claim_id)
 
     # --- steps ----------------------------------------------------------------------
 
     def _row(self, uow: UnitOfWork, claim_id: int, lock: bool = False) -> Any:
         row = uow.claims.get(claim_id, lock=lock)
         if row is None:
+            raise NotFoundError("unknown_claim", f"claim {claim_id} does not exist")
+        return row
+
+    def _staff_row(self, uow: UnitOfWork, who: Principal, claim_id: int) -> Any:
+        """The claim, locked, if it belongs to the clerk's region."""
+        row = self._row(uow, claim_id, lock=True)
+        person = uow.registry.person(row.person_id)
+        if person is None or not person_visible(uow, who, person):
             raise NotFoundError("unknown_claim", f"claim {claim_id} does not exist")
         return row
 

@@ -7,9 +7,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.access import Principal, Role
 from yibao.domain.engine import serious_illness
 from yibao.domain.money import ZERO, fmt, from_fen
 from yibao.domain.parameters import ThresholdPer, TopLineOn
+from yibao.service.access import visible_person
 from yibao.service.errors import NotFoundError
 from yibao.service.history import Stored, person_for_year, stored_year
 from yibao.service.ports import PolicySource, UowFactory
@@ -40,15 +43,31 @@ def stored_view(s: Stored) -> dict[str, Any]:
     }
 
 
+def settlement_visible(uow: UnitOfWork, who: Principal, row: Any) -> bool:
+    """An institution sees the settlements it made; staff those of their region; a member
+    their own and their children's."""
+    if who.role is Role.INSTITUTION:
+        return bool(row.institution_id == who.institution_id)
+    if who.is_staff:
+        return who.region is None or who.region == row.region
+    if who.is_member:
+        person = uow.registry.person(row.person_id)
+        return person is not None and (
+            person.id == who.person_id
+            or (who.person_id is not None and person.id in uow.registry.children_of(who.person_id))
+        )
+    return False
+
+
 class Queries:
     def __init__(self, uow: UowFactory, policies: PolicySource) -> None:
         self.uow = uow
         self.policies = policies
 
-    def settlement(self, settlement_id: int, caller: str | None) -> dict[str, Any]:
+    def settlement(self, settlement_id: int, who: Principal) -> dict[str, Any]:
         with self.uow() as uow:
             row = uow.ledger.settlement(settlement_id)
-            if row is None or (caller is not None and row.institution_id != caller):
+            if row is None or not settlement_visible(uow, who, row):
                 raise NotFoundError(
                     "unknown_settlement", f"settlement {settlement_id} does not exist"
                 )
@@ -57,12 +76,11 @@ class Queries:
             )
             return stored_view(found)
 
-    def person_year(self, person_id: str, year: int) -> dict[str, Any]:
+    def person_year(self, who: Principal, person_id: str, year: int) -> dict[str, Any]:
         """Every settlement of the year with its explanation, and the accumulators against
         each limit (the rules in force at the year's end)."""
         with self.uow() as uow:
-            if uow.registry.person(person_id) is None:
-                raise NotFoundError("unknown_person", f"person {person_id!r} is not registered")
+            visible_person(uow, who, person_id)
             person = person_for_year(uow, person_id, year)
             stored = stored_year(uow, person_id, year)
             acc = uow.ledger.read_person_year(person_id, year)

@@ -18,12 +18,15 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.access import Principal
 from yibao.domain.model import Encounter, Hospital, Kind, Line
 from yibao.domain.money import ZERO, fmt, round_fen, to_fen
 from yibao.domain.registry import CardStatus, insured_person
 from yibao.service.booking import Prepared, book, run_engine, settlement_view
-from yibao.service.errors import ConflictError, ServiceError
+from yibao.service.certificates_pilot import treats_pilot
+from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import PolicySource, UowFactory
+from yibao.service.queries import settlement_visible
 from yibao.service.reversal import reverse
 
 # An input sanity bound, not policy: a single bill above this is a typing error.
@@ -99,10 +102,24 @@ class SettlementService:
                     return answer
             raise
 
-    def reverse(self, settlement_id: int, reason: str, caller: str | None) -> dict[str, Any]:
-        """Reverse a settlement and re-settle the rest of the person's year (see reversal.py)."""
+    def reverse(self, settlement_id: int, reason: str, who: Principal) -> dict[str, Any]:
+        """Reverse a settlement and re-settle the rest of the person's year (see reversal.py).
+        An institution reverses its own settlements; a clerk those of the region."""
         with self.uow() as uow:
-            answer = reverse(uow, self.policies, settlement_id, reason, caller)
+            row = uow.ledger.settlement(settlement_id)
+            if row is None or not settlement_visible(uow, who, row):
+                raise NotFoundError(
+                    "unknown_settlement", f"settlement {settlement_id} does not exist"
+                )
+            answer = reverse(uow, self.policies, settlement_id, reason, None)
+            uow.audit.record(
+                who,
+                "settlement.reverse",
+                "settlement",
+                str(settlement_id),
+                None,
+                {"reason": reason},
+            )
             uow.commit()
             return answer
 
@@ -156,6 +173,12 @@ class SettlementService:
         if card.status is CardStatus.REPLACED:
             raise ServiceError(
                 "card_replaced", f"card {card.number} was replaced by {card.replaced_by}"
+            )
+        if card.status is CardStatus.ORDERED:
+            raise ServiceError(
+                "card_not_issued",
+                f"card {card.number} is ordered and not yet issued (due {card.due_on}): the insured "
+                "pays first and claims manual reimbursement",
             )
         if enrolment is None or not enrolment.covers(bill.date):
             raise ServiceError(
@@ -218,11 +241,12 @@ class SettlementService:
         approvals = reg.approvals(record.id) if special else ()
         filings = reg.filings(record.id) if elsewhere else ()
         person = insured_person(record, enrolment, approvals, filings)
+        pilot = treats_pilot(uow, inst, policy, bill.kind, bill.diagnosis, bill.date)
         encounter = Encounter(
             id=f"{bill.institution_id}:{bill.date.isoformat()}",
             date=bill.date,
             kind=bill.kind,
-            hospital=Hospital(inst.id, inst.level, inst.designated, inst.region, inst.pilot),
+            hospital=Hospital(inst.id, inst.level, inst.designated, inst.region, pilot),
             lines=tuple(lines),
             diagnosis=bill.diagnosis,
             disease=bill.disease,

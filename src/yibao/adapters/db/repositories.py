@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from yibao.adapters.db import tables as t
@@ -122,11 +122,7 @@ class Registry:
 
     def card(self, number: str) -> Card | None:
         row = self.conn.execute(select(t.cards).where(t.cards.c.number == number)).first()
-        if row is None:
-            return None
-        return Card(
-            row.number, row.person_id, CardStatus(row.status), row.issued_on, row.replaced_by
-        )
+        return None if row is None else _card(row)
 
     def holder(
         self, card_number: str, year: int
@@ -142,6 +138,7 @@ class Registry:
             CardStatus(m[t.cards.c.status]),
             m[t.cards.c.issued_on],
             m[t.cards.c.replaced_by],
+            due_on=m[t.cards.c.due_on],
         )
         person = PersonRecord(
             m[t.persons.c.id],
@@ -182,9 +179,57 @@ class Registry:
         ).first()
         if row is None:
             return None
-        return Enrolment(
-            row.person_id, row.year, Scheme(row.scheme), row.status, row.valid_from, row.valid_to
+        return _enrolment(row)
+
+    def enrolments_of(self, person_id: str) -> list[Enrolment]:
+        c = t.enrolments.c
+        rows = self.conn.execute(
+            select(t.enrolments).where(c.person_id == person_id).order_by(c.year)
         )
+        return [_enrolment(r) for r in rows]
+
+    def cards_of(self, person_id: str) -> list[Card]:
+        c = t.cards.c
+        rows = self.conn.execute(
+            # Oldest first; NULLs would sort differently on SQLite and PostgreSQL.
+            select(t.cards)
+            .where(c.person_id == person_id)
+            .order_by(func.coalesce(c.ordered_on, c.issued_on), c.number)
+        )
+        return [_card(r) for r in rows]
+
+    def children_of(self, guardian_id: str) -> list[str]:
+        c = t.guardians.c
+        rows = self.conn.execute(select(c.child_id).where(c.guardian_id == guardian_id))
+        return [r.child_id for r in rows]
+
+    def guardians_of(self, child_id: str) -> list[str]:
+        c = t.guardians.c
+        rows = self.conn.execute(select(c.guardian_id).where(c.child_id == child_id))
+        return [r.guardian_id for r in rows]
+
+    def premium_totals(self, region: str, year: int) -> list[Any]:
+        """Per scheme and status: persons, exempt persons and the premium's parts in fen."""
+        e, p = t.enrolments.c, t.persons.c
+        query = (
+            select(
+                e.scheme,
+                e.status,
+                func.count().label("persons"),
+                func.sum(case((e.assistance_fen > 0, 1), else_=0)).label("exempt"),
+                func.sum(e.personal_fen).label("personal"),
+                func.sum(e.subsidy_fen).label("subsidy"),
+                func.sum(e.assistance_fen).label("assistance"),
+            )
+            .select_from(t.enrolments.join(t.persons, p.id == e.person_id))
+            .where(p.region == region, e.year == year, e.status != "cancelled")
+            .group_by(e.scheme, e.status)
+            .order_by(e.scheme, e.status)
+        )
+        return list(self.conn.execute(query))
+
+    def add_guardian(self, child_id: str, guardian_id: str) -> None:
+        _insert_ignore(self.conn, t.guardians, {"child_id": child_id, "guardian_id": guardian_id})
 
     def approvals(self, person_id: str) -> tuple[Approval, ...]:
         c = t.approvals.c
@@ -278,6 +323,13 @@ class Registry:
                 status=e.status,
                 valid_from=e.valid_from,
                 valid_to=e.valid_to,
+                channel=e.channel,
+                school_id=e.school_id,
+                personal_fen=to_fen(e.personal),
+                subsidy_fen=to_fen(e.subsidy),
+                assistance_fen=to_fen(e.assistance),
+                paid_on=e.paid_on,
+                created_at=now(),
             )
         )
 
@@ -289,6 +341,10 @@ class Registry:
                 status=card.status.value,
                 issued_on=card.issued_on,
                 replaced_by=card.replaced_by,
+                ordered_on=card.ordered_on,
+                due_on=card.due_on,
+                lost_on=card.lost_on,
+                replaces=card.replaces,
             )
         )
 
@@ -325,6 +381,37 @@ class Registry:
                 valid_to=r.valid_to,
             )
         )
+
+
+def _enrolment(row: Any) -> Enrolment:
+    return Enrolment(
+        row.person_id,
+        row.year,
+        Scheme(row.scheme),
+        row.status,
+        row.valid_from,
+        row.valid_to,
+        row.channel,
+        row.school_id,
+        from_fen(row.personal_fen),
+        from_fen(row.subsidy_fen),
+        from_fen(row.assistance_fen),
+        row.paid_on,
+    )
+
+
+def _card(row: Any) -> Card:
+    return Card(
+        row.number,
+        row.person_id,
+        CardStatus(row.status),
+        row.issued_on,
+        row.replaced_by,
+        row.ordered_on,
+        row.due_on,
+        row.lost_on,
+        row.replaces,
+    )
 
 
 def _person(row: Any) -> PersonRecord:

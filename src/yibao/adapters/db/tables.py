@@ -99,18 +99,35 @@ enrolments = Table(
     Column("status", String(16), nullable=False),  # pending | active | cancelled
     Column("valid_from", Date, nullable=False),
     Column("valid_to", Date, nullable=False),
+    # From migration 0004: how the person enrolled, and the premium's three parts.
+    Column(
+        "channel", String(16), nullable=False, server_default="agency"
+    ),  # agency | school | household | demo
+    Column("school_id", String(32)),
+    Column("personal_fen", BigInteger, nullable=False, server_default="0"),
+    Column("subsidy_fen", BigInteger, nullable=False, server_default="0"),
+    Column("assistance_fen", BigInteger, nullable=False, server_default="0"),
+    Column("paid_on", Date),  # the day the personal part was collected (or exempted)
+    Column("created_at", DateTime(timezone=True)),
     UniqueConstraint("person_id", "year"),
 )
+Index("ix_enrolments_year_status", enrolments.c.year, enrolments.c.status)
 
 cards = Table(
     "cards",
     metadata,
     Column("number", String(32), primary_key=True),
     Column("person_id", String(32), ForeignKey("persons.id"), nullable=False, index=True),
-    Column("status", String(16), nullable=False),  # active | lost | replaced
+    Column("status", String(16), nullable=False),  # ordered | active (issued) | lost | replaced
     Column("issued_on", Date),
     Column("replaced_by", String(32)),
+    # From migration 0004: the order and its due date (working days), loss, replacement.
+    Column("ordered_on", Date),
+    Column("due_on", Date),
+    Column("lost_on", Date),
+    Column("replaces", String(32)),  # the lost card this one replaced
 )
+Index("ix_cards_status_due", cards.c.status, cards.c.due_on)
 
 approvals = Table(
     "approvals",
@@ -121,7 +138,16 @@ approvals = Table(
     Column("hospital_id", String(32), ForeignKey("institutions.id"), nullable=False),
     Column("valid_from", Date),
     Column("valid_to", Date),
-    Column("status", String(16), nullable=False, server_default="approved"),
+    Column(
+        "status", String(16), nullable=False, server_default="approved"
+    ),  # applied | approved | rejected
+    # From migration 0004: the application and its decision.
+    Column("certificate_ref", String(64)),  # the diagnosis certificate's reference
+    Column("applied_on", Date),
+    Column("applied_by", String(64)),
+    Column("decided_by", String(64)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("rejection_reason", Text),
 )
 
 filings = Table(
@@ -132,6 +158,10 @@ filings = Table(
     Column("region", String(64), nullable=False),
     Column("valid_from", Date, nullable=False),
     Column("valid_to", Date, nullable=False),
+    # From migration 0004: who filed it, and where (online by the insured, or at the agency).
+    Column("channel", String(16), nullable=False, server_default="agency"),  # online | agency
+    Column("created_by", String(64)),
+    Column("created_at", DateTime(timezone=True)),
 )
 
 referrals = Table(
@@ -143,6 +173,10 @@ referrals = Table(
     Column("to_region", String(64), nullable=False),
     Column("valid_from", Date, nullable=False),
     Column("valid_to", Date, nullable=False),
+    # From migration 0004.
+    Column("diagnosis", String(16)),
+    Column("created_by", String(64)),
+    Column("created_at", DateTime(timezone=True)),
 )
 
 # One row per person and year: the engine's accumulators, locked while a bill settles.
@@ -319,3 +353,60 @@ serious_illness_payments = Table(
     Column("explanation", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# --- access and audit (migration 0004) --------------------------------------------------
+
+# A user of the system: agency staff, a school, an institution, an insured person or a
+# guardian. The subject column its role needs is set (see domain/access.py).
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the sign-in name
+    Column("role", String(16), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("region", String(64)),
+    Column("person_id", String(32), ForeignKey("persons.id")),
+    Column("school_id", String(32)),
+    Column("institution_id", String(32)),
+    Column("phone", String(20)),
+    Column("password_hash", Text),  # argon2; None: signs in with API tokens only
+    Column("failed_sign_ins", SmallInteger, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint(
+        "role IN ('clerk', 'approver', 'school', 'institution', 'insured', 'guardian')",
+        name="role",
+    ),
+)
+Index("ix_accounts_person", accounts.c.person_id)
+
+# Bearer tokens for the API: only a hash is kept, so a copy of the database signs no one in.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", String(64), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("label", String(100), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Every administrative change: who, when, what, and the record before and after (JSON).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    Column("before", Text),
+    Column("after", Text),
+)
+Index("ix_audit_log_object", audit_log.c.object_type, audit_log.c.object_id)
+Index("ix_audit_log_actor", audit_log.c.actor, audit_log.c.at)

@@ -14,7 +14,11 @@ from types import TracebackType
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
+from yibao.adapters.db.access import Accounts, Audit
+from yibao.adapters.db.certificates_repo import Certificates
+from yibao.adapters.db.collection_repo import Collection
 from yibao.adapters.db.repositories import Claims, History, Ledger, Registry, Yearly
+from yibao.adapters.db.schools_repo import Schools
 
 
 class UnitOfWork:
@@ -23,6 +27,11 @@ class UnitOfWork:
     claims: Claims
     history: History
     yearly: Yearly
+    accounts: Accounts
+    audit: Audit
+    schools: Schools
+    collection: Collection
+    certificates: Certificates
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -36,6 +45,11 @@ class UnitOfWork:
         self.claims = Claims(self._conn)
         self.history = History(self._conn)
         self.yearly = Yearly(self._conn)
+        self.accounts = Accounts(self._conn)
+        self.audit = Audit(self._conn)
+        self.schools = Schools(self._conn)
+        self.collection = Collection(self._conn)
+        self.certificates = Certificates(self._conn)
         return self
 
     def __exit__(

@@ -11,7 +11,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from yibao.entrypoints.api.routers import claims, institutions, persons, settlements
+from yibao.entrypoints.api.routers import (
+    admin,
+    certificates,
+    claims,
+    collection,
+    institutions,
+    persons,
+    schools,
+    settlements,
+)
 from yibao.fsi import router as fsi_router
 from yibao.service.errors import ServiceError
 from yibao.services import Services
@@ -38,6 +47,10 @@ def create_app(services: Services, *, threads: int | None = None) -> FastAPI:
     app.include_router(claims.router)
     app.include_router(persons.router)
     app.include_router(institutions.router)
+    app.include_router(admin.router)
+    app.include_router(schools.router)
+    app.include_router(collection.router)
+    app.include_router(certificates.router)
     app.include_router(fsi_router.router)
 
     @app.exception_handler(ServiceError)

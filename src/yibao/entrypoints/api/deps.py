@@ -1,11 +1,20 @@
-"""Dependencies the routers share: the services, and who is calling."""
+"""Dependencies the routers share: the services, and who is calling.
+
+Every /v1 route but sign-in needs `Authorization: Bearer <token>`. A route states the
+roles that may call it with `Caller = Annotated[Principal, Depends(allow(...))]`; what
+a caller may see of a record (their own, their children's, their pupils', their own
+settlements) is checked in the service layer, which answers 404 for what is not theirs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Header, Request
+from fastapi import Depends, Header, Request
 
+from yibao.domain.access import Principal, Role
+from yibao.service.access import Forbidden
 from yibao.service.claims import ClaimsService
 from yibao.service.errors import ServiceError
 from yibao.service.queries import Queries
@@ -30,17 +39,45 @@ def queries(request: Request) -> Queries:
     return services(request).queries
 
 
-def caller_institution(x_institution: Annotated[str | None, Header(max_length=32)] = None) -> str:
-    """The calling institution. Until sign-in lands (administration issue), institutions
-    name themselves in the X-Institution header."""
-    if not x_institution:
+def principal(
+    request: Request, authorization: Annotated[str | None, Header(max_length=300)] = None
+) -> Principal:
+    """The signed-in account behind the request's bearer token."""
+    if not authorization:
         raise ServiceError(
-            "missing_institution",
-            "send the calling institution's id in the X-Institution header",
+            "not_signed_in",
+            "send Authorization: Bearer <token> (a token from yibao account add or POST /v1/auth/tokens)",
             status=401,
         )
-    if any(ord(c) < 32 for c in x_institution):
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ServiceError("not_signed_in", "Authorization: expected 'Bearer <token>'", status=401)
+    found = services(request).access.authenticate(token.strip())
+    if found is None:
         raise ServiceError(
-            "invalid_request", "X-Institution: text may not contain control characters"
+            "invalid_token", "the token is unknown, expired or revoked: sign in again", status=401
         )
-    return x_institution
+    return found
+
+
+def allow(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets only these roles through (403 for the others)."""
+    allowed = frozenset(roles)
+
+    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if who.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(
+                "forbidden", f"a {who.role.value} account may not call this (allowed: {names})"
+            )
+        return who
+
+    check.__name__ = "allow_" + "_".join(sorted(r.value for r in allowed))
+    return check
+
+
+Anyone = Annotated[Principal, Depends(principal)]
+Staff = Annotated[Principal, Depends(allow(Role.CLERK, Role.APPROVER))]
+Clerk = Annotated[Principal, Depends(allow(Role.CLERK))]
+Approver = Annotated[Principal, Depends(allow(Role.APPROVER))]
+InstitutionCaller = Annotated[Principal, Depends(allow(Role.INSTITUTION))]

@@ -166,11 +166,9 @@ class ClaimIn(Strict):
         )
 
 
-class ReviewIn(Strict):
-    reviewer: str = Field(min_length=1, max_length=64)
+class RejectionIn(Strict):
+    """The reviewer is the signed-in clerk; the reason is told to the claimant."""
 
-
-class RejectionIn(ReviewIn):
     reason: str = Field(min_length=1, max_length=500)
 
 

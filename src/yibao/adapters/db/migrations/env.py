@@ -6,8 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import yibao.fsi.tables  # noqa: F401  (the national interface's tables share the metadata)
-from yibao.adapters.db.tables import metadata
+from yibao.adapters.db.schema import metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

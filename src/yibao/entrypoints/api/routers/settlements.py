@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 
-from yibao.entrypoints.api.deps import caller_institution, queries, settlement_service
+from yibao.domain.access import Principal, Role
+from yibao.entrypoints.api.deps import InstitutionCaller, allow, queries, settlement_service
 from yibao.entrypoints.api.responses import ReversalOut, SettlementOut, StoredSettlementOut
 from yibao.entrypoints.api.schemas import BillIn, DbId, ErrorOut, ReversalIn
 from yibao.service.queries import Queries
@@ -16,14 +17,24 @@ from yibao.service.settlement import SettlementService
 router = APIRouter(prefix="/v1", tags=["settlements"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "No X-Institution header (missing_institution)"},
+    401: {"model": ErrorOut, "description": "Not signed in (not_signed_in, invalid_token)"},
+    403: {"model": ErrorOut, "description": "The account's role may not do this (forbidden)"},
     404: {"model": ErrorOut, "description": "Not found"},
     409: {"model": ErrorOut, "description": "Idempotency key reused for another request"},
     422: {"model": ErrorOut, "description": "The bill cannot be settled as sent (see code)"},
 }
 
 Service = Annotated[SettlementService, Depends(settlement_service)]
-Institution = Annotated[str, Depends(caller_institution)]
+Reader = Annotated[
+    Principal,
+    Depends(allow(Role.INSTITUTION, Role.CLERK, Role.APPROVER, Role.INSURED, Role.GUARDIAN)),
+]
+Reverser = Annotated[Principal, Depends(allow(Role.INSTITUTION, Role.CLERK))]
+
+
+def _institution(who: Principal) -> str:
+    assert who.institution_id is not None  # an institution account always names it
+    return who.institution_id
 
 
 @router.post(
@@ -37,36 +48,37 @@ Institution = Annotated[str, Depends(caller_institution)]
 def settle(
     body: BillIn,
     service: Service,
-    institution: Institution,
+    who: InstitutionCaller,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Settle a bill by card at the counter: the insured pays `insured_pays`, the fund owes
     the institution `fund_owes_institution`. Send an `Idempotency-Key` header so that a
     retry returns the first answer instead of paying twice."""
-    status, view = service.settle(body.to_bill(institution), idempotency_key)
+    status, view = service.settle(body.to_bill(_institution(who)), idempotency_key)
     # The view is plain JSON data already: send it as it is (the hot path).
     return JSONResponse(view, status_code=status)
 
 
 @router.get("/settlements/{settlement_id}", responses=ERRORS, response_model=StoredSettlementOut)
 def get(
-    settlement_id: DbId, service: Annotated[Queries, Depends(queries)], institution: Institution
+    settlement_id: DbId, service: Annotated[Queries, Depends(queries)], who: Reader
 ) -> dict[str, Any]:
-    """A settlement as it stands now (after any adjustment), with its explanation."""
-    return service.settlement(settlement_id, institution)
+    """A settlement as it stands now (after any adjustment), with its explanation: for the
+    institution that made it, staff of the region, and the insured person or their guardian."""
+    return service.settlement(settlement_id, who)
 
 
 @router.post("/settlements/{settlement_id}/reversal", responses=ERRORS, response_model=ReversalOut)
 def reverse(
-    settlement_id: DbId, body: ReversalIn, service: Service, institution: Institution
+    settlement_id: DbId, body: ReversalIn, service: Service, who: Reverser
 ) -> dict[str, Any]:
     """Reverse a settlement (a refund or a correction). Nothing is deleted: a reversing
     entry is stored, and the person's later settlements of the year whose results change
     are re-settled and stored as adjustments, listed in the answer."""
-    return service.reverse(settlement_id, body.reason, institution)
+    return service.reverse(settlement_id, body.reason, who)
 
 
 @router.post("/quotes", responses=ERRORS, response_model=SettlementOut)
-def quote(body: BillIn, service: Service, institution: Institution) -> dict[str, Any]:
+def quote(body: BillIn, service: Service, who: InstitutionCaller) -> dict[str, Any]:
     """The same computation as a settlement, against the person's year so far, storing nothing."""
-    return service.quote(body.to_bill(institution))
+    return service.quote(body.to_bill(_institution(who)))

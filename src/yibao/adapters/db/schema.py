@@ -1,0 +1,11 @@
+"""The whole schema: importing this module registers every table on the one metadata.
+Migrations (autogenerate), the migration test and the test fixtures import it, so no
+table is left out of a comparison or a TRUNCATE."""
+
+from __future__ import annotations
+
+import yibao.fsi.tables  # noqa: F401
+from yibao.adapters.db import tables_collection, tables_pilot, tables_schools  # noqa: F401
+from yibao.adapters.db.tables import metadata
+
+__all__ = ["metadata"]

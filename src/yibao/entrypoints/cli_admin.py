@@ -1,0 +1,233 @@
+"""yibao account|person|enrol|premiums|audit: the agency's accounts and enrolment from the
+command line, over the same service layer as the API. Commands act as the account named
+by --as (or YIBAO_ACTOR); without one, as the operator at the machine (a clerk of every
+region), and the audit log says so."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from yibao.adapters.db.access import principal_of
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.bootstrap import engine_from, policy_source, services
+from yibao.domain.access import Principal, Role
+from yibao.domain.model import Scheme
+from yibao.entrypoints.cli_server import DatabaseOpt, database_errors, fail, settings_for
+from yibao.service.access import OPERATOR
+from yibao.service.enrolment import NewPerson
+from yibao.service.errors import ServiceError
+from yibao.services import Services
+
+account_app = typer.Typer(no_args_is_help=True, help="Accounts and their API tokens.")
+person_app = typer.Typer(no_args_is_help=True, help="Persons in the registry.")
+
+ActingAs = Annotated[
+    str | None,
+    typer.Option("--as", envvar="YIBAO_ACTOR", help="Act as this account (default: the operator)."),
+]
+
+
+@contextmanager
+def session(database: str | None, acting_as: str | None) -> Iterator[tuple[Services, Principal]]:
+    """The services on the configured database, and the principal the command acts as.
+    Service errors and database errors end the command with one line and exit 2."""
+    settings = settings_for(database)
+    with database_errors(settings):
+        engine = engine_from(settings)
+        built = services(engine, policy_source(settings.policy_path))
+        who = OPERATOR
+        if acting_as:
+            with UnitOfWork(engine) as uow:
+                row = uow.accounts.get(acting_as)
+            if row is None or not row.active:
+                typer.echo(f"error: --as: no active account {acting_as!r}", err=True)
+                raise typer.Exit(2)
+            who = principal_of(row)
+        try:
+            yield built, who
+        except ServiceError as exc:
+            raise fail(exc) from None
+
+
+def show(data: object) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@account_app.command("add")
+def account_add(
+    account_id: Annotated[str, typer.Argument(help="The sign-in name.")],
+    role: Annotated[Role, typer.Option(help="What the account may do.")],
+    name: Annotated[str, typer.Option(help="The person or body's name.")],
+    region: Annotated[str | None, typer.Option(help="Staff: the agency's region.")] = None,
+    person: Annotated[str | None, typer.Option(help="Members: the person id.")] = None,
+    school: Annotated[str | None, typer.Option(help="Schools: the school id.")] = None,
+    institution: Annotated[str | None, typer.Option(help="Institutions: its id.")] = None,
+    password: Annotated[
+        bool, typer.Option("--password", help="Ask for a password to sign in with.")
+    ] = False,
+    acting_as: ActingAs = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Make an account and print its first API token (shown this once)."""
+    secret = (
+        typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
+    )
+    with session(database, acting_as) as (svc, who):
+        made = svc.access.create_account(
+            who,
+            account_id,
+            role,
+            name,
+            region=region,
+            person_id=person,
+            school_id=school,
+            institution_id=institution,
+            password=secret,
+        )
+    typer.echo(f"account {made['id']} ({made['role']}) made; its API token:")
+    typer.echo(made["token"])
+
+
+@account_app.command("token")
+def account_token(
+    account_id: str, acting_as: ActingAs = None, database: DatabaseOpt = None
+) -> None:
+    """Print a further API token for an account."""
+    with session(database, acting_as) as (svc, who):
+        typer.echo(svc.access.issue_token(who, account_id, "issued on the command line"))
+
+
+@account_app.command("revoke")
+def account_revoke(
+    account_id: str, acting_as: ActingAs = None, database: DatabaseOpt = None
+) -> None:
+    """Revoke every token of an account."""
+    with session(database, acting_as) as (svc, who):
+        count = svc.access.revoke_tokens(who, account_id)
+    typer.echo(f"{count} token(s) of {account_id} revoked")
+
+
+@account_app.command("list")
+def account_list(
+    role: Annotated[Role | None, typer.Option()] = None,
+    acting_as: ActingAs = None,
+    database: DatabaseOpt = None,
+) -> None:
+    with session(database, acting_as) as (svc, who):
+        for a in svc.access.accounts(who, role):
+            subject = a["person_id"] or a["school_id"] or a["institution_id"] or a["region"] or ""
+            typer.echo(f"{a['id']:<24} {a['role']:<12} {subject:<20} {a['name']}")
+
+
+@person_app.command("add")
+def person_add(
+    id_number: Annotated[str, typer.Argument(help="The 18-character resident ID number.")],
+    name: Annotated[str, typer.Option()],
+    region: Annotated[str, typer.Option()],
+    phone: Annotated[str | None, typer.Option()] = None,
+    assistance: Annotated[
+        bool, typer.Option(help="A low-income or special-hardship family.")
+    ] = False,
+    acting_as: ActingAs = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Register a person (the ID number gives birth date and sex)."""
+    with session(database, acting_as) as (svc, who):
+        show(
+            svc.enrolment.register_person(
+                who, NewPerson(id_number, name, region, phone, assistance)
+            )
+        )
+
+
+@person_app.command("show")
+def person_show(person_id: str, acting_as: ActingAs = None, database: DatabaseOpt = None) -> None:
+    """A person with enrolments, cards, guardians and children."""
+    with session(database, acting_as) as (svc, who):
+        show(svc.enrolment.person(who, person_id))
+
+
+def enrol(
+    person_id: Annotated[str, typer.Argument(help="A registered person's id.")],
+    year: Annotated[int, typer.Option(help="The coverage year.")],
+    scheme: Annotated[Scheme, typer.Option()] = Scheme.RESIDENT,
+    acting_as: ActingAs = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Enrol a registered person for a year at the agency (inside the window)."""
+    with session(database, acting_as) as (svc, who):
+        show(svc.enrolment.enrol(who, person_id, year, scheme))
+
+
+def enrol_household(
+    id_number: Annotated[str, typer.Argument(help="The child's resident ID number.")],
+    name: Annotated[str, typer.Option()],
+    region: Annotated[str, typer.Option(help="The household registration's region.")],
+    year: Annotated[int, typer.Option(help="The coverage year.")],
+    guardian: Annotated[
+        str | None, typer.Option(help="The guardian's ID number (a registered person).")
+    ] = None,
+    phone: Annotated[str | None, typer.Option(help="The guardian's phone.")] = None,
+    assistance: Annotated[bool, typer.Option()] = False,
+    acting_as: ActingAs = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Enrol a child not at school at the agency of the household registration."""
+    with session(database, acting_as) as (svc, who):
+        child = NewPerson(id_number, name, region, phone, assistance)
+        show(svc.enrolment.enrol_household(who, child, year, guardian))
+
+
+def premiums(
+    region: Annotated[str, typer.Option()],
+    year: Annotated[int, typer.Option()],
+    acting_as: ActingAs = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Persons and premium parts per scheme and status for a region's year."""
+    with session(database, acting_as) as (svc, who):
+        summary = svc.enrolment.premium_summary(who, region, year)
+    typer.echo(
+        f"{'scheme':<10} {'status':<10} {'persons':>8} {'exempt':>7} {'personal':>14} {'subsidy':>14} {'assistance':>14}"
+    )
+    for line in summary["lines"]:
+        typer.echo(
+            f"{line['scheme']:<10} {line['status']:<10} {line['persons']:>8} "
+            f"{line['exempt_persons']:>7} {line['personal']:>14} {line['subsidy']:>14} "
+            f"{line['assistance']:>14}"
+        )
+    t = summary["totals"]
+    typer.echo(
+        f"{'total':<21} {summary['persons']:>8} {'':>7} {t['personal']:>14} {t['subsidy']:>14} "
+        f"{t['assistance']:>14}"
+    )
+
+
+def audit(
+    object_type: Annotated[str | None, typer.Option("--type")] = None,
+    object_id: Annotated[str | None, typer.Option("--id")] = None,
+    actor: Annotated[str | None, typer.Option()] = None,
+    acting_as: ActingAs = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """The audit log, newest first."""
+    with session(database, acting_as) as (svc, who):
+        for e in svc.enrolment.audit(who, object_type, object_id, actor):
+            typer.echo(
+                f"{e['at']}  {e['actor']:<16} {e['action']:<20} {e['object_type']}/{e['object_id']}"
+            )
+
+
+def register(root: typer.Typer) -> None:
+    """Add this module's commands to the `yibao` command."""
+    root.add_typer(account_app, name="account")
+    root.add_typer(person_app, name="person")
+    root.command("enrol")(enrol)
+    root.command("enrol-household")(enrol_household)
+    root.command("premiums")(premiums)
+    root.command("audit")(audit)

@@ -1,0 +1,179 @@
+"""yibao school ...: school batch enrolment from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import TaskID
+from sqlalchemy.engine import Engine
+
+from yibao.adapters.db.access import principal_of
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.bootstrap import engine_from, policy_source, services
+from yibao.domain.access import Principal
+from yibao.entrypoints.cli_server import (
+    DatabaseOpt,
+    database_errors,
+    fail,
+    progress_bar,
+    settings_for,
+)
+from yibao.service.access import OPERATOR
+from yibao.service.errors import ServiceError
+from yibao.services import Services
+
+app = typer.Typer(no_args_is_help=True, help="School batch enrolment.")
+
+ActorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        envvar="YIBAO_ACTOR",
+        help="Act as this account (default: the operator, a clerk of every region).",
+    ),
+]
+SHOWN_ERRORS = 20
+
+
+def _open(database: str | None, actor: str | None) -> tuple[Engine, Services, Principal]:
+    settings = settings_for(database)
+    engine = engine_from(settings)
+    built = services(engine, policy_source(settings.policy_path))
+    if actor is None:
+        return engine, built, OPERATOR
+    with UnitOfWork(engine) as uow:
+        row = uow.accounts.get(actor)
+    if row is None or not row.active:
+        typer.echo(f"error: --as: no active account {actor!r}", err=True)
+        raise typer.Exit(2)
+    return engine, built, principal_of(row)
+
+
+@app.command("add")
+def add(
+    school_id: Annotated[str, typer.Option("--id", help="The school's id, e.g. S-0101.")],
+    name: Annotated[str, typer.Option(help="The school's name.")],
+    region: Annotated[str, typer.Option(help="The region the school is in.")],
+    actor: ActorOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Register a school (then make its account: yibao account add --role school)."""
+    with database_errors(settings_for(database)):
+        _, built, who = _open(database, actor)
+        try:
+            school = built.schools.add_school(who, school_id, name, region)
+        except ServiceError as exc:
+            raise fail(exc) from None
+    typer.echo(f"school {school['id']} ({school['name']}) in {school['region']}")
+
+
+@app.command("template")
+def template(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the template.")],
+    kind: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+) -> None:
+    """Write the class list template (the header row and an example row to delete)."""
+    from yibao.service.schools import SchoolsService
+
+    try:
+        content = SchoolsService.template(kind)
+    except ServiceError as exc:
+        raise fail(exc) from None
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        typer.echo(f"error: --out {out}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {out}")
+
+
+@app.command("import")
+def import_list(
+    file: Annotated[Path, typer.Argument(help="The class list: .csv or .xlsx.")],
+    school: Annotated[str, typer.Option(help="The school's id.")],
+    year: Annotated[int, typer.Option(min=2000, max=2100, help="The coverage year.")],
+    actor: ActorOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Check every row of a class list and store it if all pass; otherwise print each
+    bad row with its reason (the first ones and a count), store nothing, and exit 2."""
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        typer.echo(f"error: {file}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    with database_errors(settings_for(database)):
+        _, built, who = _open(database, actor)
+        with progress_bar() as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(done: int, total: int, stage: str) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            try:
+                report = built.schools.upload(
+                    who, school, year, file.name, content, progress=progress
+                )
+            except ServiceError as exc:
+                raise fail(exc) from None
+    if report["ok"]:
+        batch = report["batch"]
+        typer.echo(
+            f"batch {batch['id']}: {report['rows']} rows of {file.name} imported for {school}, "
+            f"{year}; guardians may now declare them"
+        )
+        return
+    for error in report["errors"][:SHOWN_ERRORS]:
+        typer.echo(
+            f"row {error['row']}: {error['field']}: {error['reason']}"
+            + (f" ({error['id_number']})" if error["id_number"] else ""),
+            err=True,
+        )
+    more = len(report["errors"]) - SHOWN_ERRORS
+    if more > 0:
+        typer.echo(f"... and {more} more errors", err=True)
+    typer.echo(f"error: {report['message']}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command("review")
+def review(
+    batch: Annotated[int, typer.Argument(help="The batch (class list) id.")],
+    accept_all: Annotated[
+        bool, typer.Option("--accept-all", help="Accept every submitted row.")
+    ] = False,
+    actor: ActorOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Accept a class list's submitted rows: each pupil registered and enrolled through
+    the school, pending until the premium is collected. All or nothing."""
+    if not accept_all:
+        typer.echo("error: say --accept-all (rows are returned one by one in the API)", err=True)
+        raise typer.Exit(2)
+    with database_errors(settings_for(database)):
+        _, built, who = _open(database, actor)
+        with progress_bar() as bar:
+            task = bar.add_task("accepting", total=None)
+            try:
+                answer = built.schools.review(
+                    who,
+                    batch,
+                    accept_all=True,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+            except ServiceError as exc:
+                raise fail(exc) from None
+    counts = answer["batch"]["counts"]
+    typer.echo(
+        f"batch {batch}: {len(answer['accepted'])} rows accepted and enrolled; "
+        f"{counts['imported'] + counts['declared']} not yet submitted, {counts['returned']} returned"
+    )
+
+
+def register(root: typer.Typer) -> None:
+    """Add this module's commands to the `yibao` command."""
+    root.add_typer(app, name="school")

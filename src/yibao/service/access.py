@@ -1,0 +1,285 @@
+"""Accounts, sign-in and the checks every use case makes of its caller.
+
+API callers send `Authorization: Bearer <token>`; a token is shown once when made and
+only its SHA-256 is stored. People with passwords (members, school staff) exchange
+them for a token; five failures in a row lock the account for 15 minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy.exc import IntegrityError
+
+from yibao.adapters.db.access import principal_of
+from yibao.adapters.db.repositories import now
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.access import SUBJECT_OF, Principal, Role
+from yibao.domain.registry import PersonRecord
+from yibao.service.errors import ConflictError, NotFoundError, ServiceError
+from yibao.service.ports import UowFactory
+
+MAX_FAILED_SIGN_INS = 5
+LOCK_OUT = timedelta(minutes=15)
+# A revoked token stops working within this long (the price of not asking the database
+# on every settlement).
+TOKEN_CACHE_SECONDS = 30.0
+
+# The operator at the machine: CLI commands run without --as act as this staff member.
+OPERATOR = Principal(account="operator", role=Role.CLERK)
+
+_hasher = PasswordHasher()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "yb_" + secrets.token_urlsafe(32)
+
+
+class Forbidden(ServiceError):  # noqa: N818  (named for the HTTP answer it is)
+    status = 403
+
+
+def require(who: Principal, *roles: Role) -> None:
+    """Refuse a caller whose role may not do this at all."""
+    if who.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise Forbidden(
+            "forbidden", f"a {who.role.value} account may not do this (allowed: {allowed})"
+        )
+
+
+def require_region(who: Principal, region: str) -> None:
+    """Staff work for one region's agency; an operator without a region works for all."""
+    if who.region is not None and who.region != region:
+        raise Forbidden("forbidden", f"account {who.account} works for {who.region}, not {region}")
+
+
+def person_visible(uow: UnitOfWork, who: Principal, person: PersonRecord) -> bool:
+    """Whether the caller may read this person's records: staff of the person's region, the
+    person themself, a guardian of theirs, or the school they are enrolled through."""
+    if who.is_staff:
+        return who.region is None or who.region == person.region
+    if who.is_member:
+        return person.id == who.person_id or (
+            who.person_id is not None and person.id in uow.registry.children_of(who.person_id)
+        )
+    if who.role is Role.SCHOOL and who.school_id is not None:
+        return any(e.school_id == who.school_id for e in uow.registry.enrolments_of(person.id))
+    return False
+
+
+def visible_person(uow: UnitOfWork, who: Principal, person_id: str) -> PersonRecord:
+    """The person, if the caller may see them; otherwise not found (never a hint that the
+    person exists)."""
+    person = uow.registry.person(person_id)
+    if person is None or not person_visible(uow, who, person):
+        raise NotFoundError("unknown_person", f"person {person_id!r} is not known")
+    return person
+
+
+def account_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "role": row.role,
+        "name": row.name,
+        "region": row.region,
+        "person_id": row.person_id,
+        "school_id": row.school_id,
+        "institution_id": row.institution_id,
+        "phone": row.phone,
+        "active": bool(row.active),
+        "has_password": row.password_hash is not None,
+    }
+
+
+class AccessService:
+    def __init__(self, uow: UowFactory) -> None:
+        self.uow = uow
+        self._cache: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    # --- accounts -------------------------------------------------------------------
+
+    def create_account(
+        self,
+        who: Principal,
+        account_id: str,
+        role: Role,
+        name: str,
+        *,
+        region: str | None = None,
+        person_id: str | None = None,
+        school_id: str | None = None,
+        institution_id: str | None = None,
+        phone: str | None = None,
+        password: str | None = None,
+    ) -> dict[str, Any]:
+        """Staff make accounts; the answer carries a first API token, shown this once."""
+        require(who, Role.CLERK)
+        subjects = {
+            "region": region,
+            "person_id": person_id,
+            "school_id": school_id,
+            "institution_id": institution_id,
+        }
+        needed = SUBJECT_OF[role]
+        if needed and needed != "region" and not subjects[needed]:
+            raise ServiceError("missing_subject", f"a {role.value} account needs its {needed}")
+        for key, value in subjects.items():
+            if value and key not in (needed, "region"):
+                raise ServiceError("invalid_subject", f"a {role.value} account has no {key}")
+        if password is not None:
+            check_password(password)
+        with self.uow() as uow:
+            if who.region is not None and region not in (None, who.region):
+                require_region(who, region)
+            if role is Role.INSTITUTION and uow.registry.institution(str(institution_id)) is None:
+                raise NotFoundError(
+                    "unknown_institution", f"institution {institution_id!r} is not registered"
+                )
+            if person_id is not None and uow.registry.person(person_id) is None:
+                raise NotFoundError("unknown_person", f"person {person_id!r} is not known")
+            if uow.accounts.get(account_id) is not None:
+                raise ConflictError("account_exists", f"account {account_id!r} already exists")
+            values = {
+                "id": account_id,
+                "role": role.value,
+                "name": name,
+                "phone": phone,
+                "password_hash": None if password is None else _hasher.hash(password),
+                **subjects,
+            }
+            try:
+                uow.accounts.add(values)
+            except IntegrityError:
+                raise ConflictError(
+                    "account_exists", f"account {account_id!r} already exists"
+                ) from None
+            token = new_token()
+            uow.accounts.add_token(token_hash(token), account_id, "first token", None)
+            row = uow.accounts.get(account_id)
+            view = account_view(row)
+            uow.audit.record(who, "account.create", "account", account_id, None, view)
+            uow.commit()
+        return {**view, "token": token}
+
+    def issue_token(self, who: Principal, account_id: str, label: str = "") -> str:
+        require(who, Role.CLERK)
+        with self.uow() as uow:
+            row = uow.accounts.get(account_id)
+            if row is None:
+                raise NotFoundError("unknown_account", f"account {account_id!r} is not known")
+            if who.region is not None and row.region not in (None, who.region):
+                require_region(who, row.region)
+            token = new_token()
+            uow.accounts.add_token(token_hash(token), account_id, label, None)
+            uow.audit.record(who, "token.issue", "account", account_id, None, {"label": label})
+            uow.commit()
+        return token
+
+    def revoke_tokens(self, who: Principal, account_id: str) -> int:
+        require(who, Role.CLERK)
+        with self.uow() as uow:
+            if uow.accounts.get(account_id) is None:
+                raise NotFoundError("unknown_account", f"account {account_id!r} is not known")
+            count = uow.accounts.revoke_tokens(account_id)
+            uow.audit.record(who, "token.revoke", "account", account_id, None, {"revoked": count})
+            uow.commit()
+        with self._lock:
+            self._cache.clear()
+        return count
+
+    def accounts(self, who: Principal, role: Role | None = None) -> list[dict[str, Any]]:
+        require(who, Role.CLERK)
+        with self.uow() as uow:
+            rows = uow.accounts.list(role.value if role else None)
+        return [
+            account_view(r) for r in rows if who.region is None or r.region in (None, who.region)
+        ]
+
+    # --- signing in -----------------------------------------------------------------
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal behind a bearer token, or None for an unknown, expired or revoked one."""
+        key = token_hash(token)
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        with self.uow() as uow:
+            row = uow.accounts.by_token(key)
+        if row is None or not row.active or row.revoked_at is not None:
+            return None
+        if row.expires_at is not None and _aware(row.expires_at) <= now():
+            return None
+        principal = principal_of(row)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
+        return principal
+
+    def sign_in(self, account_id: str, password: str, *, hours: int = 12) -> dict[str, Any]:
+        """A password for a token that expires. Wrong passwords count; the fifth in a row
+        locks the account for 15 minutes. The message never says which part was wrong."""
+        wrong = ServiceError("sign_in_failed", "the account or the password is wrong", status=401)
+        with self.uow() as uow:
+            row = uow.accounts.get(account_id, lock=True)
+            if row is None or row.password_hash is None or not row.active:
+                raise wrong
+            if row.locked_until is not None and _aware(row.locked_until) > now():
+                raise ServiceError(
+                    "account_locked",
+                    f"too many failed sign-ins: try again after {_aware(row.locked_until).isoformat(timespec='minutes')}",
+                    status=403,
+                )
+            try:
+                _hasher.verify(row.password_hash, password)
+            except (VerifyMismatchError, InvalidHashError):
+                failed = row.failed_sign_ins + 1
+                values: dict[str, Any] = {"failed_sign_ins": failed}
+                if failed >= MAX_FAILED_SIGN_INS:
+                    values = {"failed_sign_ins": 0, "locked_until": now() + LOCK_OUT}
+                uow.accounts.update(account_id, **values)
+                uow.commit()
+                raise wrong from None
+            token = new_token()
+            expires = now() + timedelta(hours=hours)
+            uow.accounts.add_token(token_hash(token), account_id, "sign-in", expires)
+            uow.accounts.update(account_id, failed_sign_ins=0, locked_until=None)
+            uow.commit()
+        return {"token": token, "expires_at": expires.isoformat(), "account": account_id}
+
+    def set_password(self, who: Principal, account_id: str, password: str) -> None:
+        if who.account != account_id:
+            require(who, Role.CLERK)
+        check_password(password)
+        with self.uow() as uow:
+            if uow.accounts.get(account_id) is None:
+                raise NotFoundError("unknown_account", f"account {account_id!r} is not known")
+            uow.accounts.update(account_id, password_hash=_hasher.hash(password))
+            uow.audit.record(who, "account.password", "account", account_id)
+            uow.commit()
+
+
+def check_password(password: str) -> None:
+    if len(password) < 8:
+        raise ServiceError("weak_password", "password: at least 8 characters", field="password")
+    if len(password) > 200:
+        raise ServiceError("weak_password", "password: at most 200 characters", field="password")
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes for timezone columns; they were stored as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

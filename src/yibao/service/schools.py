@@ -1,0 +1,722 @@
+"""School batch enrolment: class lists uploaded, validated row by row, declared by
+guardians, submitted by the school, reviewed by the agency.
+
+Reference §7: "the school hands out the forms, the guardian declares online, the school
+reviews and submits the class list, the agency reviews". An upload with any bad row
+stores nothing: the school gets every bad row with its reason and uploads the corrected
+file again. Accepted rows are registered and enrolled (pending until the premium is
+collected) in the same unit of work as the review.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from yibao.adapters.db.repositories import now
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.access import Principal, Role
+from yibao.domain.model import Scheme
+from yibao.domain.parameters import RegionPolicy
+from yibao.domain.registry import PersonRecord
+from yibao.service.access import require, require_region
+from yibao.service.class_lists import (
+    Pupil,
+    RawRow,
+    RowError,
+    check_row,
+    check_rows,
+    read_class_list,
+    template_csv,
+    template_xlsx,
+)
+from yibao.service.enrolment import (
+    NewPerson,
+    check_window,
+    enrol_in,
+    enrolment_rules_of,
+    person_view,
+    record_for,
+)
+from yibao.service.errors import ConflictError, NotFoundError, ServiceError
+from yibao.service.ports import Clock, PolicySource, UowFactory
+
+SCHOOL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}")
+ROW_FIELDS = ("id_number", "name", "class_name", "guardian_name", "guardian_phone", "assistance")
+ADULT_AGE = 18
+
+# progress(done, total, stage): stage is "checking" or "storing".
+Progress = Callable[[int, int, str], None]
+
+
+def school_view(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "region": row.region, "name": row.name}
+
+
+def batch_view(row: Any, counts: dict[str, int]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "school_id": row.school_id,
+        "year": row.year,
+        "status": row.status,
+        "file_name": row.file_name,
+        "rows": row.rows,
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat(),
+        "submitted_at": None if row.submitted_at is None else row.submitted_at.isoformat(),
+        "reviewed_at": None if row.reviewed_at is None else row.reviewed_at.isoformat(),
+        "counts": {
+            status: counts.get(status, 0)
+            for status in ("imported", "declared", "submitted", "accepted", "returned")
+        },
+    }
+
+
+def row_view(row: Any) -> dict[str, Any]:
+    return {
+        "batch_id": row.batch_id,
+        "row": row.row_no,
+        "id_number": row.id_number,
+        "name": row.name,
+        "birth_date": row.birth_date.isoformat(),
+        "sex": row.sex,
+        "class_name": row.class_name,
+        "guardian_name": row.guardian_name,
+        "guardian_phone": row.guardian_phone,
+        "assistance": bool(row.assistance),
+        "status": row.status,
+        "return_reason": row.return_reason,
+        "person_id": row.person_id,
+        "declared_by": row.declared_by,
+        "declared_at": None if row.declared_at is None else row.declared_at.isoformat(),
+    }
+
+
+def _pupil_values(p: Pupil) -> dict[str, Any]:
+    return {
+        "row_no": p.row,
+        "id_number": p.id_number,
+        "name": p.name,
+        "birth_date": p.birth_date,
+        "sex": p.sex,
+        "class_name": p.class_name,
+        "guardian_name": p.guardian_name,
+        "guardian_phone": p.guardian_phone,
+        "assistance": p.assistance,
+    }
+
+
+def _adult_cutoff(today: date) -> date:
+    """Born on or before this day: an adult today."""
+    try:
+        return today.replace(year=today.year - ADULT_AGE)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - ADULT_AGE, day=28)
+
+
+def _same_name(a: str, b: str) -> bool:
+    return "".join(a.split()) == "".join(b.split())
+
+
+class SchoolsService:
+    def __init__(self, uow: UowFactory, policies: PolicySource, clock: Clock) -> None:
+        self.uow = uow
+        self.policies = policies
+        self.clock = clock
+
+    def _policy(self, region: str) -> RegionPolicy:
+        try:
+            return self.policies(region)
+        except ValueError as exc:
+            raise NotFoundError("unknown_region", str(exc)) from None
+
+    # --- who may see what ---------------------------------------------------------------
+
+    @staticmethod
+    def _school(uow: UnitOfWork, who: Principal, school_id: str) -> Any:
+        """The school, for its own account and staff of its region; not found for anyone
+        else (never a hint that another school exists)."""
+        row = uow.schools.school(school_id)
+        visible = row is not None and (
+            (who.role is Role.SCHOOL and who.school_id == row.id)
+            or (who.is_staff and who.region in (None, row.region))
+        )
+        if not visible:
+            raise NotFoundError("unknown_school", f"school {school_id!r} is not known")
+        return row
+
+    def _batch(
+        self, uow: UnitOfWork, who: Principal, batch_id: int, *, lock: bool = False
+    ) -> tuple[Any, Any]:
+        batch = uow.schools.batch(batch_id, lock=lock)
+        try:
+            if batch is None:
+                raise NotFoundError("unknown_batch", "")
+            school = self._school(uow, who, batch.school_id)
+        except NotFoundError:
+            raise NotFoundError("unknown_batch", f"batch {batch_id} is not known") from None
+        return batch, school
+
+    @staticmethod
+    def _view(uow: UnitOfWork, batch_id: int) -> dict[str, Any]:
+        batch = uow.schools.batch(batch_id)
+        return batch_view(batch, uow.schools.row_counts(batch_id))
+
+    # --- schools ------------------------------------------------------------------------
+
+    def add_school(self, who: Principal, school_id: str, name: str, region: str) -> dict[str, Any]:
+        """Staff register a school of their region; its account is made with the access
+        service (role school, school_id)."""
+        require(who, Role.CLERK)
+        require_region(who, region)
+        if not SCHOOL_ID.fullmatch(school_id):
+            raise ServiceError(
+                "invalid_school_id",
+                "id: 1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit",
+                field="id",
+            )
+        if not name.strip() or len(name.strip()) > 200:
+            raise ServiceError("invalid_name", "name: 1 to 200 characters", field="name")
+        self._policy(region)
+        with self.uow() as uow:
+            if not uow.schools.region_exists(region):
+                raise NotFoundError("unknown_region", f"region {region!r} is not in the registry")
+            if uow.schools.school(school_id) is not None:
+                raise ConflictError("school_exists", f"school {school_id!r} already exists")
+            uow.schools.add_school(school_id, region, name.strip())
+            view = school_view(uow.schools.school(school_id))
+            uow.audit.record(who, "school.create", "school", school_id, None, view)
+            uow.commit()
+        return view
+
+    def schools(self, who: Principal) -> list[dict[str, Any]]:
+        require(who, Role.CLERK, Role.APPROVER, Role.SCHOOL)
+        with self.uow() as uow:
+            if who.role is Role.SCHOOL:
+                row = uow.schools.school(str(who.school_id))
+                return [] if row is None else [school_view(row)]
+            return [school_view(r) for r in uow.schools.schools(who.region)]
+
+    def school(self, who: Principal, school_id: str) -> dict[str, Any]:
+        require(who, Role.CLERK, Role.APPROVER, Role.SCHOOL)
+        with self.uow() as uow:
+            return school_view(self._school(uow, who, school_id))
+
+    # --- the template and the upload -------------------------------------------------------
+
+    @staticmethod
+    def template(kind: str) -> bytes:
+        if kind == "csv":
+            return template_csv()
+        if kind == "xlsx":
+            return template_xlsx()
+        raise ServiceError("invalid_format", f"format: csv or xlsx, not {kind!r}", field="format")
+
+    def upload(
+        self,
+        who: Principal,
+        school_id: str,
+        year: int,
+        file_name: str,
+        content: bytes,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Check every row of a class list; store the list only if every row passes.
+
+        The answer is a report, {ok, rows, bad_rows, errors: [{row, id_number, field, code,
+        reason}], batch}; with any error nothing at all is stored."""
+        require(who, Role.SCHOOL, Role.CLERK)
+        today = self.clock()
+        with self.uow() as uow:
+            school = self._school(uow, who, school_id)
+            policy = self._policy(school.region)
+            check_window(policy, year, today)
+            max_age = enrolment_rules_of(policy).max_student_age.at(date(year, 1, 1)).value
+            raw = read_class_list(file_name, content)
+            total = len(raw)
+
+            def checking(done: int, _total: int) -> None:
+                if progress is not None:
+                    progress(done, total, "checking")
+
+            checked = check_rows(
+                raw, year=year, max_age=max_age, today=today, progress=checking, total=total
+            )
+            names = {r.row: r.cells.get("name", "") for r in raw}
+            checked.errors.extend(
+                self._registry_errors(uow, school, year, checked.valid_ids, names)
+            )
+            if progress is not None:
+                progress(total, total, "checking")
+            if checked.errors:
+                errors = sorted(checked.errors, key=lambda e: e.row)
+                bad = len({e.row for e in errors})
+                return {
+                    "ok": False,
+                    "code": "invalid_rows",
+                    "message": f"{bad} of {total} rows have errors; nothing was imported: "
+                    "correct them and upload the whole list again",
+                    "rows": total,
+                    "bad_rows": bad,
+                    "errors": [e.to_dict() for e in errors],
+                    "batch": None,
+                }
+            batch_id = uow.schools.add_batch(
+                {
+                    "school_id": school.id,
+                    "year": year,
+                    "status": "open",
+                    "file_name": file_name[-200:] or "class list",
+                    "rows": total,
+                    "created_by": who.account,
+                }
+            )
+            uow.schools.add_rows(
+                batch_id,
+                [_pupil_values(p) for p in checked.pupils],
+                progress=None if progress is None else lambda n: progress(n, total, "storing"),
+            )
+            view = self._view(uow, batch_id)
+            uow.audit.record(
+                who,
+                "batch.upload",
+                "school_batch",
+                str(batch_id),
+                None,
+                {
+                    "school_id": school.id,
+                    "year": year,
+                    "file_name": view["file_name"],
+                    "rows": total,
+                    "assistance": sum(1 for p in checked.pupils if p.assistance),
+                },
+            )
+            uow.commit()
+        return {
+            "ok": True,
+            "message": f"{total} rows imported; guardians may now declare them",
+            "rows": total,
+            "bad_rows": 0,
+            "errors": [],
+            "batch": view,
+        }
+
+    @staticmethod
+    def _registry_errors(
+        uow: UnitOfWork,
+        school: Any,
+        year: int,
+        valid_ids: dict[int, str],
+        names: dict[int, str],
+        *,
+        besides: tuple[int, int] | None = None,
+    ) -> list[RowError]:
+        """The checks against what is stored, three queries per thousand rows: enrolled
+        already, on another list still under way, registered in another region or under
+        another name."""
+        numbers = sorted(set(valid_ids.values()))
+        enrolled = uow.schools.enrolled(numbers, year)
+        elsewhere = uow.schools.on_open_lists(numbers, year, besides=besides)
+        persons = uow.schools.persons(numbers)
+        errors: list[RowError] = []
+        for row, number in valid_ids.items():
+            if number in enrolled:
+                errors.append(
+                    RowError(
+                        row, number, "id_number", "already_enrolled", f"already enrolled for {year}"
+                    )
+                )
+            elif number in elsewhere:
+                other = elsewhere[number]
+                errors.append(
+                    RowError(
+                        row,
+                        number,
+                        "id_number",
+                        "on_another_list",
+                        f"already on class list {other.batch_id} (school {other.school_id}), "
+                        f"row {other.row_no}, for {year}",
+                    )
+                )
+            person = persons.get(number)
+            if person is not None and person.region != school.region:
+                errors.append(
+                    RowError(
+                        row,
+                        number,
+                        "id_number",
+                        "registered_elsewhere",
+                        f"registered in {person.region}: the pupil enrols there",
+                    )
+                )
+            if person is not None and names.get(row) and not _same_name(person.name, names[row]):
+                errors.append(
+                    RowError(
+                        row,
+                        number,
+                        "name",
+                        "name_differs",
+                        f"the registry has the name {person.name} for this ID number",
+                    )
+                )
+        return errors
+
+    # --- reading batches ---------------------------------------------------------------------
+
+    def batches(
+        self, who: Principal, school_id: str, year: int | None = None
+    ) -> list[dict[str, Any]]:
+        require(who, Role.SCHOOL, Role.CLERK, Role.APPROVER)
+        with self.uow() as uow:
+            self._school(uow, who, school_id)
+            return [
+                batch_view(b, uow.schools.row_counts(b.id))
+                for b in uow.schools.batches_of(school_id, year)
+            ]
+
+    def batch(self, who: Principal, batch_id: int) -> dict[str, Any]:
+        require(who, Role.SCHOOL, Role.CLERK, Role.APPROVER)
+        with self.uow() as uow:
+            self._batch(uow, who, batch_id)
+            return self._view(uow, batch_id)
+
+    def rows(
+        self,
+        who: Principal,
+        batch_id: int,
+        *,
+        status: str | None = None,
+        offset: int = 0,
+        limit: int = 500,
+    ) -> dict[str, Any]:
+        require(who, Role.SCHOOL, Role.CLERK, Role.APPROVER)
+        with self.uow() as uow:
+            self._batch(uow, who, batch_id)
+            rows = uow.schools.rows(batch_id, status=status, offset=offset, limit=limit)
+            return {
+                "batch": self._view(uow, batch_id),
+                "offset": offset,
+                "rows": [row_view(r) for r in rows],
+            }
+
+    # --- guardians ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _phones(uow: UnitOfWork, who: Principal) -> set[str]:
+        """The caller's phone numbers: their account's and their registered person's."""
+        phones: set[str] = set()
+        account = uow.accounts.get(who.account)
+        if account is not None and account.phone:
+            phones.add(account.phone)
+        if who.person_id is not None:
+            phone = uow.schools.person_phone(who.person_id)
+            if phone:
+                phones.add(phone)
+        return phones
+
+    def my_rows(self, who: Principal) -> list[dict[str, Any]]:
+        """The class-list rows that name the caller's phone as the guardian's: what they
+        may declare."""
+        require(who, Role.GUARDIAN, Role.INSURED)
+        with self.uow() as uow:
+            rows = uow.schools.rows_with_phones(self._phones(uow, who))
+        return [
+            {**row_view(r), "school_id": r.school_id, "school_name": r.school_name, "year": r.year}
+            for r in rows
+        ]
+
+    def declare(self, who: Principal, batch_id: int, row_no: int) -> dict[str, Any]:
+        """The guardian confirms a pupil's row online (or a clerk records a paper
+        declaration). A guardian may declare only a row that names their phone."""
+        require(who, Role.GUARDIAN, Role.INSURED, Role.CLERK)
+        unknown = NotFoundError(
+            "unknown_row", f"row {row_no} of batch {batch_id} is not known", row=row_no
+        )
+        with self.uow() as uow:
+            batch = uow.schools.batch(batch_id, lock=True)
+            if batch is None:
+                raise unknown
+            if who.is_staff:
+                self._batch(uow, who, batch_id)
+            row = uow.schools.row(batch_id, row_no)
+            if row is None or (who.is_member and row.guardian_phone not in self._phones(uow, who)):
+                raise unknown
+            if row.status != "imported":
+                raise ConflictError(
+                    "not_declarable",
+                    f"row {row_no} is {row.status}: only an imported row is declared",
+                    row=row_no,
+                )
+            uow.schools.update_row(
+                batch_id, row_no, status="declared", declared_by=who.account, declared_at=now()
+            )
+            after = row_view(uow.schools.row(batch_id, row_no))
+            uow.audit.record(
+                who, "row.declare", "school_batch_row", f"{batch_id}/{row_no}", row_view(row), after
+            )
+            uow.commit()
+        return after
+
+    # --- the school submits, the agency reviews ----------------------------------------------
+
+    def submit(self, who: Principal, batch_id: int) -> dict[str, Any]:
+        """Send the declared rows to the agency; rows not declared yet stay, listed."""
+        require(who, Role.SCHOOL)
+        with self.uow() as uow:
+            self._batch(uow, who, batch_id, lock=True)
+            declared = [r.row_no for r in uow.schools.rows(batch_id, status="declared")]
+            waiting = [r.row_no for r in uow.schools.rows(batch_id, status="imported")]
+            if not declared:
+                raise ServiceError(
+                    "nothing_to_submit",
+                    f"no row of batch {batch_id} is declared: {len(waiting)} rows await their guardians",
+                    not_declared=waiting,
+                )
+            uow.schools.set_status(batch_id, declared, "submitted")
+            uow.schools.update_batch(batch_id, status="submitted", submitted_at=now())
+            uow.audit.record(
+                who,
+                "batch.submit",
+                "school_batch",
+                str(batch_id),
+                None,
+                {"submitted": len(declared), "not_declared": len(waiting)},
+            )
+            view = self._view(uow, batch_id)
+            uow.commit()
+        return {"batch": view, "submitted": declared, "not_declared": waiting}
+
+    def review(
+        self,
+        who: Principal,
+        batch_id: int,
+        *,
+        accept: Sequence[int] = (),
+        returns: Sequence[tuple[int, str]] = (),
+        accept_all: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """The agency accepts submitted rows (the child registered if new, linked to the
+        guardian, enrolled in the student scheme through the school, pending until the
+        premium is collected) or returns them with a reason. One unit of work: if any row
+        cannot be accepted, nothing of the review is stored and the error names the row."""
+        require(who, Role.CLERK)
+        today = self.clock()
+        with self.uow() as uow:
+            batch, school = self._batch(uow, who, batch_id, lock=True)
+            require_region(who, school.region)
+            submitted = {r.row_no: r for r in uow.schools.rows(batch_id, status="submitted")}
+            returned: dict[int, str] = {}
+            for row_no, reason in returns:
+                if not reason.strip():
+                    raise ServiceError(
+                        "missing_reason", f"return: row {row_no} needs a reason", row=row_no
+                    )
+                returned[row_no] = reason.strip()
+            accepted = list(dict.fromkeys(accept))
+            if accept_all:
+                accepted += [n for n in submitted if n not in returned and n not in accepted]
+            for row_no in [*accepted, *returned]:
+                if row_no not in submitted:
+                    row = uow.schools.row(batch_id, row_no)
+                    state = "not on this list" if row is None else row.status
+                    raise ServiceError(
+                        "not_reviewable",
+                        f"row {row_no}: only submitted rows are reviewed (it is {state})",
+                        row=row_no,
+                    )
+            both = sorted(set(accepted) & set(returned))
+            if both:
+                raise ServiceError(
+                    "accepted_and_returned",
+                    f"row {both[0]} is both accepted and returned",
+                    row=both[0],
+                )
+            if not accepted and not returned:
+                raise ServiceError(
+                    "nothing_to_review", f"batch {batch_id} has no submitted rows to review"
+                )
+            policy = self._policy(school.region)
+            persons: list[dict[str, Any]] = []
+            for done, row_no in enumerate(accepted, start=1):
+                person_id = self._accept(uow, who, policy, school, batch, submitted[row_no], today)
+                persons.append({"row": row_no, "person_id": person_id})
+                if progress is not None and done % 100 == 0:
+                    progress(done, len(accepted))
+            for row_no, reason in returned.items():
+                before = row_view(submitted[row_no])
+                uow.schools.update_row(batch_id, row_no, status="returned", return_reason=reason)
+                uow.audit.record(
+                    who,
+                    "row.return",
+                    "school_batch_row",
+                    f"{batch_id}/{row_no}",
+                    before,
+                    {**before, "status": "returned", "return_reason": reason},
+                )
+            if len(submitted) == len(accepted) + len(returned):
+                uow.schools.update_batch(batch_id, status="reviewed", reviewed_at=now())
+            view = self._view(uow, batch_id)
+            uow.commit()
+        return {"batch": view, "accepted": persons, "returned": sorted(returned)}
+
+    def _accept(
+        self,
+        uow: UnitOfWork,
+        who: Principal,
+        policy: RegionPolicy,
+        school: Any,
+        batch: Any,
+        row: Any,
+        today: date,
+    ) -> str:
+        try:
+            person = self._register(uow, who, school, row)
+            for guardian in self._guardians(uow, row, today):
+                if guardian != person.id:
+                    uow.registry.add_guardian(person.id, guardian)
+            enrol_in(
+                uow,
+                policy,
+                who,
+                person,
+                batch.year,
+                Scheme.STUDENT,
+                today,
+                channel="school",
+                school_id=school.id,
+            )
+        except ServiceError as exc:
+            raise type(exc)(
+                exc.code,
+                f"row {row.row_no}: {exc.message}",
+                status=exc.status,
+                **{**exc.details, "row": row.row_no},
+            ) from None
+        uow.schools.update_row(batch.id, row.row_no, status="accepted", person_id=person.id)
+        uow.audit.record(
+            who,
+            "row.accept",
+            "school_batch_row",
+            f"{batch.id}/{row.row_no}",
+            row_view(row),
+            {**row_view(row), "status": "accepted", "person_id": person.id},
+        )
+        return person.id
+
+    @staticmethod
+    def _register(uow: UnitOfWork, who: Principal, school: Any, row: Any) -> PersonRecord:
+        """The pupil's registry record: made from the row if new; an existing one takes
+        the row's assistance flag (the family's status is declared each year)."""
+        existing = uow.registry.person_by_id_number(row.id_number)
+        if existing is None:
+            record = record_for(
+                NewPerson(
+                    row.id_number,
+                    row.name,
+                    school.region,
+                    phone=row.guardian_phone,
+                    assistance=bool(row.assistance),
+                )
+            )
+            uow.registry.add_person(record)
+            uow.audit.record(who, "person.create", "person", record.id, None, person_view(record))
+            return record
+        if existing.region != school.region:
+            raise ServiceError(
+                "registered_elsewhere",
+                f"{existing.name} is registered in {existing.region}: the pupil enrols there",
+            )
+        if existing.assistance != bool(row.assistance):
+            updated = replace(existing, assistance=bool(row.assistance))
+            uow.schools.set_person_assistance(existing.id, updated.assistance)
+            uow.audit.record(
+                who,
+                "person.update",
+                "person",
+                existing.id,
+                person_view(existing),
+                person_view(updated),
+            )
+            return updated
+        return existing
+
+    @staticmethod
+    def _guardians(uow: UnitOfWork, row: Any, today: date) -> list[str]:
+        """The guardian to link: the registered person whose account declared the row, or
+        else the one registered adult with the row's phone (none if several share it)."""
+        if row.declared_by:
+            account = uow.accounts.get(row.declared_by)
+            if (
+                account is not None
+                and account.person_id
+                and account.role in ("guardian", "insured")
+            ):
+                return [account.person_id]
+        adults = uow.schools.adults_with_phone(row.guardian_phone, _adult_cutoff(today))
+        return adults if len(adults) == 1 else []
+
+    # --- corrections ---------------------------------------------------------------------------
+
+    def correct(
+        self, who: Principal, batch_id: int, row_no: int, cells: dict[str, str]
+    ) -> dict[str, Any]:
+        """The school corrects a row (one the agency returned, or one not yet submitted);
+        it is checked as an upload's row and awaits its guardian's declaration again (the
+        guardian confirms what the agency will enrol)."""
+        require(who, Role.SCHOOL)
+        today = self.clock()
+        with self.uow() as uow:
+            batch, school = self._batch(uow, who, batch_id, lock=True)
+            row = uow.schools.row(batch_id, row_no)
+            if row is None:
+                raise NotFoundError(
+                    "unknown_row", f"row {row_no} of batch {batch_id} is not known", row=row_no
+                )
+            if row.status not in ("imported", "declared", "returned"):
+                raise ConflictError(
+                    "not_correctable",
+                    f"row {row_no} is {row.status}: only a returned row or one not yet submitted is corrected",
+                    row=row_no,
+                )
+            policy = self._policy(school.region)
+            max_age = enrolment_rules_of(policy).max_student_age.at(date(batch.year, 1, 1)).value
+            raw = RawRow(row_no, {k: str(cells.get(k, "")) for k in ROW_FIELDS})
+            pupil, errors, number = check_row(raw, year=batch.year, max_age=max_age, today=today)
+            if number is not None:
+                errors += self._registry_errors(
+                    uow,
+                    school,
+                    batch.year,
+                    {row_no: number},
+                    {row_no: raw.cells["name"]},
+                    besides=(batch_id, row_no),
+                )
+            if errors or pupil is None:
+                first = errors[0]
+                raise ServiceError(
+                    first.code,
+                    f"{first.field}: {first.reason}",
+                    row=row_no,
+                    errors=[e.to_dict() for e in errors],
+                )
+            values = _pupil_values(pupil)
+            del values["row_no"]
+            uow.schools.update_row(
+                batch_id,
+                row_no,
+                **values,
+                status="imported",
+                return_reason=None,
+                declared_by=None,
+                declared_at=None,
+            )
+            after = row_view(uow.schools.row(batch_id, row_no))
+            uow.audit.record(
+                who, "row.correct", "school_batch_row", f"{batch_id}/{row_no}", row_view(row), after
+            )
+            uow.commit()
+        return after
