@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Engine
 
@@ -20,7 +21,8 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import PolicyLoader
 from yibao.domain.ids import parse_resident_id
 from yibao.domain.model import Kind
-from yibao.service.demo import DemoSummary, catalogue, load_demo
+from yibao.entrypoints.api.app import create_app
+from yibao.service.demo import DEMO_PASSWORD, DemoSummary, catalogue, load_demo
 from yibao.service.errors import ServiceError
 from yibao.service.settlement import Bill, BillLine
 from yibao.services import Services
@@ -258,3 +260,45 @@ def test_same_seed_same_persons(
     assert len(first["persons"]) == PERSONS
     assert other["persons"] != first["persons"]
     assert other["catalogue"] == first["catalogue"]  # only the persons follow the seed
+
+
+def test_demo_accounts_sign_in_and_work(engine: Engine, policies: PolicyLoader) -> None:
+    """The main job's demo can be tried with every role: its accounts sign in with the
+    demo password, an institution quotes, the guardian sees only their own family."""
+    summary = _load(engine, policies)
+    services = Services.build(lambda: UnitOfWork(engine), policies)
+    client = TestClient(create_app(services))
+
+    def signed_in(account: str) -> dict[str, str]:
+        answer = client.post(
+            "/v1/auth/tokens", json={"account": account, "password": DEMO_PASSWORD}
+        )
+        assert answer.status_code == 201, answer.text
+        return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+    assert client.get("/v1/me", headers=signed_in("clerk")).json()["role"] == "clerk"
+    assert client.get("/v1/me", headers=signed_in("approver")).json()["role"] == "approver"
+    guardian = client.get("/v1/me", headers=signed_in("guardian")).json()
+    mine = client.get(f"/v1/persons/{guardian['person_id']}", headers=signed_in("guardian"))
+    assert mine.status_code == 200
+    assert mine.json()["children"], "the demo guardian has children"
+    assert summary.child is not None
+    if summary.child.person_id not in mine.json()["children"]:
+        stranger = client.get(
+            f"/v1/persons/{summary.child.person_id}", headers=signed_in("guardian")
+        )
+        assert stranger.status_code == 404
+    quote = client.post(
+        "/v1/quotes",
+        headers=signed_in("h3-001"),
+        json={
+            "card_number": summary.child.card_number,
+            "kind": "outpatient",
+            "date": "2026-03-02",
+            "lines": [{"code": catalogue()[0].code, "quantity": "1", "unit_price": "10.00"}],
+        },
+    )
+    assert quote.status_code in (200, 422), quote.text  # 422: a price fixed by the catalogue
+    assert quote.status_code == 200 or quote.json()["code"] != "forbidden"
+    wrong = client.post("/v1/auth/tokens", json={"account": "clerk", "password": "not-it-at-all"})
+    assert wrong.status_code == 401

@@ -273,6 +273,10 @@ class AccessService:
             uow.commit()
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def check_password(password: str) -> None:
     if len(password) < 8:
         raise ServiceError("weak_password", "password: at least 8 characters", field="password")

@@ -38,6 +38,7 @@ from yibao.domain.registry import (
     Institution,
     InstitutionKind,
 )
+from yibao.service.access import hash_password
 from yibao.service.errors import ConflictError, ServiceError
 
 OTHER_REGION = "other-city"  # a neighbouring region yibao does not run: only a name
@@ -593,7 +594,8 @@ class DemoSummary:
             f"demo region {self.region} {self.year} (seed {self.seed}): {self.persons:,} persons "
             f"({self.children:,} children), {self.institutions} institutions, "
             f"{self.catalogue_items} catalogue items, {self.approvals} approvals, {self.filings} filings",
-            "try these cards:",
+            f"sign in (POST /v1/auth/tokens) as clerk, approver, guardian or an institution in "
+            f"lower case (h3-001), password {DEMO_PASSWORD!r}; try these cards:",
         ]
         for sample in (
             self.child,
@@ -893,6 +895,7 @@ def load_demo(
             )
         try:
             _write(uow, policy, places, items, people, year, progress)
+            _accounts(uow, policy, places, people)
         except IntegrityError as exc:
             raise ConflictError(
                 "demo_conflict",
@@ -903,6 +906,36 @@ def load_demo(
         uow.commit()
 
     return _summary(policy, year, seed, places, items, people)
+
+
+# Every demo account signs in with this password (POST /v1/auth/tokens). A demo only.
+DEMO_PASSWORD = "yibao-demo"
+
+
+def _accounts(
+    uow: UnitOfWork, policy: RegionPolicy, places: list[Institution], people: list[_Person]
+) -> None:
+    """Accounts to try the roles with: a clerk and an approver of the region, one per
+    institution (named as the institution, lower case), and a guardian of the first
+    child with a guardian."""
+    secret = hash_password(DEMO_PASSWORD)
+    rows: list[dict[str, object]] = [
+        {"id": "clerk", "role": "clerk", "name": "演示柜员", "region": policy.code},
+        {"id": "approver", "role": "approver", "name": "演示区中心审批", "region": policy.code},
+    ]
+    rows += [
+        {"id": inst.id.lower(), "role": "institution", "name": inst.name, "institution_id": inst.id}
+        for inst in places
+    ]
+    parent = next(
+        (p.guardian for p in sorted(people, key=lambda p: p.id) if p.guardian is not None), None
+    )
+    if parent is not None:
+        rows.append(
+            {"id": "guardian", "role": "guardian", "name": parent.name, "person_id": parent.id}
+        )
+    for row in rows:
+        uow.accounts.add({**row, "password_hash": secret})
 
 
 def _summary(
