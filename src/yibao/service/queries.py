@@ -12,7 +12,7 @@ from yibao.domain.access import Principal, Role
 from yibao.domain.engine import serious_illness
 from yibao.domain.money import ZERO, fmt, from_fen
 from yibao.domain.parameters import ThresholdPer, TopLineOn
-from yibao.service.access import visible_person
+from yibao.service.access import require, visible_person
 from yibao.service.errors import NotFoundError
 from yibao.service.history import Stored, person_for_year, stored_year
 from yibao.service.ports import PolicySource, UowFactory
@@ -79,6 +79,7 @@ class Queries:
     def person_year(self, who: Principal, person_id: str, year: int) -> dict[str, Any]:
         """Every settlement of the year with its explanation, and the accumulators against
         each limit (the rules in force at the year's end)."""
+        require(who, Role.CLERK, Role.APPROVER, Role.INSURED, Role.GUARDIAN)
         with self.uow() as uow:
             visible_person(uow, who, person_id)
             person = person_for_year(uow, person_id, year)
