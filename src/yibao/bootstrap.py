@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,8 +29,27 @@ class PolicyLoader:
         return load_region(region, self.path)
 
 
-def services(engine: Engine, policies: PolicyLoader) -> Services:
-    return Services.build(lambda: UnitOfWork(engine), policies)
+def services(engine: Engine, policies: PolicyLoader, settings: Settings | None = None) -> Services:
+    settings = settings or Settings()
+    return Services.build(
+        lambda: UnitOfWork(engine),
+        policies,
+        secret=secret_from(settings),
+        upload_dir=settings.upload_dir,
+    )
+
+
+def secret_from(settings: Settings) -> bytes:
+    """The signing key: YIBAO_SECRET_KEY, or the key file, made (0600) if there is none."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.secret_key_file
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
 
 
 def engine_from(settings: Settings) -> Engine:

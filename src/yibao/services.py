@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from yibao.service.access import AccessService
 from yibao.service.certificates import CertificatesService
@@ -25,9 +28,20 @@ class Services:
     schools: SchoolsService
     collection: CollectionService
     certificates: CertificatesService
+    # Signs what leaves the system and comes back (insurance vouchers).
+    secret: bytes
+    upload_dir: Path
 
     @classmethod
-    def build(cls, uow: UowFactory, policies: PolicySource, clock: Clock = china_today) -> Services:
+    def build(
+        cls,
+        uow: UowFactory,
+        policies: PolicySource,
+        clock: Clock = china_today,
+        *,
+        secret: bytes | None = None,
+        upload_dir: Path | None = None,
+    ) -> Services:
         return cls(
             settlements=SettlementService(uow, policies),
             claims=ClaimsService(uow, policies),
@@ -37,4 +51,6 @@ class Services:
             schools=SchoolsService(uow, policies, clock),
             collection=CollectionService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
+            secret=secret or secrets.token_bytes(32),
+            upload_dir=upload_dir or Path(tempfile.gettempdir()) / "yibao-uploads",
         )

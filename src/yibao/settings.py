@@ -21,3 +21,9 @@ class Settings(BaseSettings):
     database_pool_size: int = 8
     host: str = "127.0.0.1"
     port: int = 8000
+    # Signs the member app's insurance vouchers (QR codes). Unset: a random key kept in
+    # var/secret.key, made on first start (every worker of a server reads the same file).
+    secret_key: str | None = None
+    secret_key_file: Path = Path("var/secret.key")
+    # Where receipt photos of manual reimbursement claims are kept.
+    upload_dir: Path = Path("var/uploads")

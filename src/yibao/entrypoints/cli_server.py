@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from yibao.adapters.db.migrate import upgrade
 from yibao.adapters.db.uow import UnitOfWork
-from yibao.bootstrap import engine_from, policy_source
+from yibao.bootstrap import engine_from, policy_source, secret_from
 from yibao.service.errors import ServiceError
 from yibao.settings import Settings
 
@@ -171,7 +171,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
     demo: Annotated[bool, typer.Option(help="Load the demo region first if it is empty.")] = False,
 ) -> None:
-    """Run the HTTP API (and, as it lands, the web app)."""
+    """Run the HTTP API, the member app (/app) and the staff console (/console)."""
     import uvicorn
 
     from yibao.service.demo import load_demo
@@ -180,6 +180,7 @@ def serve(
     with database_errors(settings):
         engine = engine_from(settings)
         upgrade(engine)
+        secret_from(settings)  # made once here, before the workers read it
         if demo:
             with UnitOfWork(engine) as u:
                 empty = not u.registry.has_persons("sample-city")

@@ -200,6 +200,15 @@ class AccessService:
             self._cache.clear()
         return count
 
+    def revoke_token(self, token: str) -> None:
+        """Sign out: this one token stops working at once on this server."""
+        key = token_hash(token)
+        with self.uow() as uow:
+            uow.accounts.revoke_token(key)
+            uow.commit()
+        with self._lock:
+            self._cache.pop(key, None)
+
     def accounts(self, who: Principal, role: Role | None = None) -> list[dict[str, Any]]:
         require(who, Role.CLERK)
         with self.uow() as uow:

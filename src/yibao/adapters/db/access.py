@@ -75,6 +75,14 @@ class Accounts:
         )
         return int(result.rowcount)
 
+    def revoke_token(self, token_hash: str) -> None:
+        c = t.api_tokens.c
+        self.conn.execute(
+            update(t.api_tokens)
+            .where(c.token_hash == token_hash, c.revoked_at.is_(None))
+            .values(revoked_at=now())
+        )
+
     def list(self, role: str | None = None) -> list[Any]:
         query = select(t.accounts).order_by(t.accounts.c.id)
         if role:

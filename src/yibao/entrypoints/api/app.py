@@ -21,6 +21,7 @@ from yibao.entrypoints.api.routers import (
     schools,
     settlements,
 )
+from yibao.entrypoints.web import app as web
 from yibao.fsi import router as fsi_router
 from yibao.service.errors import ServiceError
 from yibao.services import Services
@@ -72,6 +73,8 @@ def create_app(services: Services, *, threads: int | None = None) -> FastAPI:
             {"code": "invalid_request", "message": f"{where}: {message}", "details": details},
             status_code=422,
         )
+
+    web.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

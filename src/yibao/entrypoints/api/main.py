@@ -13,5 +13,6 @@ def app_from_env() -> FastAPI:
     settings = Settings()
     engine = engine_from(settings)
     return create_app(
-        services(engine, policy_source(settings.policy_path)), threads=settings.threads
+        services(engine, policy_source(settings.policy_path), settings),
+        threads=settings.threads,
     )

@@ -1,0 +1,130 @@
+"""Browser tests: the real server (uvicorn, in a thread) on a test database, driven by
+Debian's chromium through Playwright. Never a downloaded browser: ./test installs
+chromium with apt-get when it is missing, and a missing browser fails these tests.
+
+Screenshots of every page a test visits, at a phone's width and a desktop's, go to
+var/screenshots/<run>/ (the path is printed at the end of the run).
+
+These tests run on the SQLite database of the main job; every service they call is
+tested on PostgreSQL by the integration tests beside them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy.engine import Engine
+
+from yibao.adapters.db.engine import make_engine
+from yibao.entrypoints.api.app import create_app
+from yibao.services import Services
+
+CHROMIUM = os.environ.get("YIBAO_TEST_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parents[3]
+SHOTS = ROOT / "var" / "screenshots" / datetime.now().strftime("%Y%m%d-%H%M%S")  # noqa: DTZ005
+WIDTHS = {"mobile": (390, 844), "desktop": (1280, 900)}
+
+
+@pytest.fixture
+def engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    """The main job's database: SQLite (overrides the two-database fixture here)."""
+    path = tmp_path / "yibao.sqlite3"
+    shutil.copy(sqlite_template, path)
+    db = make_engine(f"sqlite:///{path}")
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is needed for the browser tests (./test installs chromium)")
+    with sync_playwright() as pw:
+        found = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield found
+        found.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(services: Services) -> Iterator[str]:
+    """The whole application (API and pages) served on a free port; its base URL."""
+    port = _free_port()
+    config = uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started:
+        if time.monotonic() > deadline:
+            pytest.fail("the test server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+Opener = Callable[..., Page]
+
+
+@pytest.fixture
+def open_page(browser: Browser, server: str) -> Iterator[Opener]:
+    """A new browser (its own cookies) at a width and in a language, at a path."""
+    contexts: list[Any] = []
+
+    def opener(path: str = "/", *, width: str = "mobile", lang: str = "zh") -> Page:
+        w, h = WIDTHS[width]
+        context = browser.new_context(
+            viewport={"width": w, "height": h},
+            locale="zh-CN" if lang == "zh" else "en-GB",
+            base_url=server,
+        )
+        contexts.append(context)
+        context.set_default_timeout(5000)  # a page that is not there fails fast
+        page = context.new_page()
+        page.goto(path)
+        return page
+
+    yield opener
+    for context in contexts:
+        context.close()
+
+
+def shoot(page: Page, name: str) -> None:
+    """Screenshots of the page as it is, at a phone's width and at a desktop's."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    before = page.viewport_size
+    for label, (w, h) in WIDTHS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+    if before:
+        page.set_viewport_size(before)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if SHOTS.exists():
+        terminalreporter.write_line(f"browser screenshots: {SHOTS}")
