@@ -11,7 +11,9 @@ from yibao.service.access import AccessService
 from yibao.service.certificates import CertificatesService
 from yibao.service.claims import ClaimsService
 from yibao.service.collection import CollectionService
+from yibao.service.console import ConsoleService
 from yibao.service.enrolment import EnrolmentService
+from yibao.service.member import MemberService
 from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
 from yibao.service.queries import Queries
 from yibao.service.schools import SchoolsService
@@ -28,6 +30,8 @@ class Services:
     schools: SchoolsService
     collection: CollectionService
     certificates: CertificatesService
+    member: MemberService
+    console: ConsoleService
     # Signs what leaves the system and comes back (insurance vouchers).
     secret: bytes
     upload_dir: Path
@@ -42,6 +46,8 @@ class Services:
         secret: bytes | None = None,
         upload_dir: Path | None = None,
     ) -> Services:
+        key = secret or secrets.token_bytes(32)
+        uploads = upload_dir or Path(tempfile.gettempdir()) / "yibao-uploads"
         return cls(
             settlements=SettlementService(uow, policies),
             claims=ClaimsService(uow, policies),
@@ -51,6 +57,8 @@ class Services:
             schools=SchoolsService(uow, policies, clock),
             collection=CollectionService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
-            secret=secret or secrets.token_bytes(32),
-            upload_dir=upload_dir or Path(tempfile.gettempdir()) / "yibao-uploads",
+            member=MemberService(uow, policies, clock, key, uploads),
+            console=ConsoleService(uow, policies, clock),
+            secret=key,
+            upload_dir=uploads,
         )

@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 from yibao.adapters.db.access import Accounts, Audit
 from yibao.adapters.db.certificates_repo import Certificates
 from yibao.adapters.db.collection_repo import Collection
+from yibao.adapters.db.console_repo import Console
+from yibao.adapters.db.member_repo import Member
 from yibao.adapters.db.repositories import Claims, History, Ledger, Registry, Yearly
 from yibao.adapters.db.schools_repo import Schools
 
@@ -32,6 +34,8 @@ class UnitOfWork:
     schools: Schools
     collection: Collection
     certificates: Certificates
+    member: Member
+    console: Console
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -50,6 +54,8 @@ class UnitOfWork:
         self.schools = Schools(self._conn)
         self.collection = Collection(self._conn)
         self.certificates = Certificates(self._conn)
+        self.member = Member(self._conn)
+        self.console = Console(self._conn)
         return self
 
     def __exit__(
