@@ -638,14 +638,24 @@ def test_the_school_commands(
     assert nothing.exit_code == 2
     assert "no submitted rows" in nothing.output
     s3 = services.access.create_account(OPERATOR, "school-s3", Role.SCHOOL, "s3", school_id="S3")
-    for n in (2, 3):
-        services.schools.declare(OPERATOR, batch_id, n)
-    s3_who = services.access.authenticate(s3["token"])
-    assert s3_who is not None
-    services.schools.submit(s3_who, batch_id)
-    reviewed = run("review", str(batch_id), "--accept-all")
+    assert s3["id"] == "school-s3"
+    for n in ("2", "3"):  # declarations made on paper at the agency
+        declared = run("declare", str(batch_id), n)
+        assert declared.exit_code == 0, declared.output
+        assert f"batch {batch_id} row {n}: declared" in declared.output
+    not_the_school = run("submit", str(batch_id))  # the operator is not the school
+    assert not_the_school.exit_code == 2
+    submitted = run("submit", str(batch_id), "--as", "school-s3")
+    assert submitted.exit_code == 0, submitted.output
+    assert f"batch {batch_id}: 2 rows submitted; 0 not declared yet" in submitted.output
+    bad_return = run("review", str(batch_id), "--return", "3")
+    assert bad_return.exit_code == 2
+    reviewed = run("review", str(batch_id), "--accept", "2", "--return", "3=班级填写错误")
     assert reviewed.exit_code == 0, reviewed.output
-    assert f"batch {batch_id}: 2 rows accepted and enrolled" in reviewed.output
+    assert f"batch {batch_id}: 1 rows accepted and enrolled, 1 returned" in reviewed.output
+    rows = services.schools.rows(OPERATOR, batch_id)
+    returned = [r for r in rows["rows"] if r["status"] == "returned"]
+    assert [(r["row"], r["return_reason"]) for r in returned] == [(3, "班级填写错误")]
     with UnitOfWork(engine) as uow:
         enrolment = uow.registry.enrolment(f"P{pupil_id(1)}", YEAR)
     assert enrolment is not None

@@ -140,19 +140,72 @@ def import_list(
     raise typer.Exit(2)
 
 
+@app.command("declare")
+def declare(
+    batch: Annotated[int, typer.Argument(help="The batch (class list) id.")],
+    row: Annotated[int, typer.Argument(help="The row's number in the file (header is 1).")],
+    actor: ActorOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Record a guardian's declaration made on paper at the agency (online, guardians
+    declare themselves)."""
+    with database_errors(settings_for(database)):
+        _, built, who = _open(database, actor)
+        try:
+            answer = built.schools.declare(who, batch, row)
+        except ServiceError as exc:
+            raise fail(exc) from None
+    typer.echo(f"batch {batch} row {row}: {answer['status']}")
+
+
+@app.command("submit")
+def submit(
+    batch: Annotated[int, typer.Argument(help="The batch (class list) id.")],
+    actor: ActorOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """The school submits its declared rows to the agency (as the school's account)."""
+    with database_errors(settings_for(database)):
+        _, built, who = _open(database, actor)
+        try:
+            answer = built.schools.submit(who, batch)
+        except ServiceError as exc:
+            raise fail(exc) from None
+    typer.echo(
+        f"batch {batch}: {len(answer['submitted'])} rows submitted; "
+        f"{len(answer['not_declared'])} not declared yet"
+    )
+
+
+def _return(raw: str) -> tuple[int, str]:
+    row, sep, reason = raw.partition("=")
+    if not sep or not row.strip().isdigit() or not reason.strip():
+        raise typer.BadParameter(f"{raw!r}: write ROW=REASON, such as 4=班级填写错误")
+    return int(row), reason.strip()
+
+
 @app.command("review")
 def review(
     batch: Annotated[int, typer.Argument(help="The batch (class list) id.")],
+    accept: Annotated[
+        list[int] | None, typer.Option("--accept", help="A row to accept (repeat).")
+    ] = None,
+    returns: Annotated[
+        list[str] | None,
+        typer.Option("--return", help="A row to return with its reason: ROW=REASON (repeat)."),
+    ] = None,
     accept_all: Annotated[
-        bool, typer.Option("--accept-all", help="Accept every submitted row.")
+        bool, typer.Option("--accept-all", help="Accept every submitted row not returned.")
     ] = False,
     actor: ActorOpt = None,
     database: DatabaseOpt = None,
 ) -> None:
-    """Accept a class list's submitted rows: each pupil registered and enrolled through
-    the school, pending until the premium is collected. All or nothing."""
-    if not accept_all:
-        typer.echo("error: say --accept-all (rows are returned one by one in the API)", err=True)
+    """The agency's review of a submitted class list: accepted pupils are registered and
+    enrolled through the school (pending until the premium is collected); returned rows
+    go back to the school with the reason. All or nothing."""
+    returned = [_return(r) for r in returns or []]
+    if not (accept or returned or accept_all):
+        typer.echo("error: say --accept ROW, --return ROW=REASON or --accept-all", err=True)
         raise typer.Exit(2)
     with database_errors(settings_for(database)):
         _, built, who = _open(database, actor)
@@ -162,15 +215,18 @@ def review(
                 answer = built.schools.review(
                     who,
                     batch,
-                    accept_all=True,
+                    accept=accept or [],
+                    returns=returned,
+                    accept_all=accept_all,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )
             except ServiceError as exc:
                 raise fail(exc) from None
     counts = answer["batch"]["counts"]
     typer.echo(
-        f"batch {batch}: {len(answer['accepted'])} rows accepted and enrolled; "
-        f"{counts['imported'] + counts['declared']} not yet submitted, {counts['returned']} returned"
+        f"batch {batch}: {len(answer['accepted'])} rows accepted and enrolled, "
+        f"{len(answer['returned'])} returned; "
+        f"{counts['imported'] + counts['declared']} not yet submitted"
     )
 
 
