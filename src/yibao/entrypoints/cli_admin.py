@@ -39,7 +39,7 @@ def session(database: str | None, acting_as: str | None) -> Iterator[tuple[Servi
     settings = settings_for(database)
     with database_errors(settings):
         engine = engine_from(settings)
-        built = services(engine, policy_source(settings.policy_path))
+        built = services(engine, policy_source(settings.policy_path), settings)
         who = OPERATOR
         if acting_as:
             with UnitOfWork(engine) as uow:
