@@ -656,6 +656,18 @@ def test_the_school_commands(
     rows = services.schools.rows(OPERATOR, batch_id)
     returned = [r for r in rows["rows"] if r["status"] == "returned"]
     assert [(r["row"], r["return_reason"]) for r in returned] == [(3, "班级填写错误")]
+    corrected = run(
+        "correct", str(batch_id), "3", "--id-number", pupil_id(2), "--name", "学生2",
+        "--guardian-phone", "13900000002", "--class", "三年级一班", "--as", "school-s3",
+    )  # fmt: skip
+    assert corrected.exit_code == 0, corrected.output
+    assert f"batch {batch_id} row 3: corrected, imported" in corrected.output
+    bad = run(
+        "correct", str(batch_id), "3", "--id-number", pupil_id(2), "--name", "学生2",
+        "--guardian-phone", "12", "--as", "school-s3",
+    )  # fmt: skip
+    assert bad.exit_code == 2
+    assert "guardian_phone" in bad.output
     with UnitOfWork(engine) as uow:
         enrolment = uow.registry.enrolment(f"P{pupil_id(1)}", YEAR)
     assert enrolment is not None

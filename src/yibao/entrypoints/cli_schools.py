@@ -177,6 +177,40 @@ def submit(
     )
 
 
+@app.command("correct")
+def correct(
+    batch: Annotated[int, typer.Argument(help="The batch (class list) id.")],
+    row: Annotated[int, typer.Argument(help="The row's number in the file (header is 1).")],
+    id_number: Annotated[str, typer.Option(help="The pupil's resident ID number.")],
+    name: Annotated[str, typer.Option(help="The pupil's name.")],
+    guardian_phone: Annotated[str, typer.Option(help="The guardian's mobile number.")],
+    class_name: Annotated[str, typer.Option("--class", help="The class.")] = "",
+    guardian_name: Annotated[str, typer.Option(help="The guardian's name.")] = "",
+    assistance: Annotated[
+        bool, typer.Option(help="A low-income or special-hardship family.")
+    ] = False,
+    actor: ActorOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """The school corrects a returned row (or one not yet submitted): checked as in an
+    upload; the guardian declares it again."""
+    cells = {
+        "id_number": id_number,
+        "name": name,
+        "class_name": class_name,
+        "guardian_name": guardian_name,
+        "guardian_phone": guardian_phone,
+        "assistance": "1" if assistance else "0",
+    }
+    with database_errors(settings_for(database)):
+        _, built, who = _open(database, actor)
+        try:
+            answer = built.schools.correct(who, batch, row, cells)
+        except ServiceError as exc:
+            raise fail(exc) from None
+    typer.echo(f"batch {batch} row {row}: corrected, {answer['status']}")
+
+
 def _return(raw: str) -> tuple[int, str]:
     row, sep, reason = raw.partition("=")
     if not sep or not row.strip().isdigit() or not reason.strip():
