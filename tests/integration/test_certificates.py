@@ -436,7 +436,7 @@ def test_the_commands_act_as_the_account_named(
     )
     assert run("approval", "list", "--as", "nobody") == (
         2,
-        "error: --as: account 'nobody' is not known or not active",
+        "error: --as: no active account 'nobody'",
     )
 
     code, filed = run(

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from integration.conftest import FakeClock
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.ids import make_resident_id
-from yibao.entrypoints import cli_admin
+from yibao.entrypoints import cli_common
 from yibao.entrypoints.cli import app
 from yibao.services import Services
 
@@ -26,7 +26,7 @@ def run(engine: Engine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> An
         uow.registry.add_region("sample-city", "样本市", "Sample City", "990100")
         uow.commit()
     monkeypatch.setattr(
-        cli_admin,
+        cli_common,
         "services",
         lambda e, p, *_: Services.build(lambda: UnitOfWork(e), p, clock),
     )

@@ -585,12 +585,12 @@ def test_the_school_commands(
 ) -> None:
     from typer.testing import CliRunner
 
-    from yibao.entrypoints import cli_schools
+    from yibao.entrypoints import cli_common
     from yibao.entrypoints.cli import app
 
     # The commands' services, on this test's database and clock.
     monkeypatch.setattr(
-        cli_schools, "services", lambda e, p: Services.build(lambda: UnitOfWork(e), p, clock)
+        cli_common, "services", lambda e, p, *_: Services.build(lambda: UnitOfWork(e), p, clock)
     )
     monkeypatch.setenv("YIBAO_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     runner = CliRunner()

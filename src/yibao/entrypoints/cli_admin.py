@@ -6,52 +6,18 @@ region), and the audit log says so."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
-from yibao.adapters.db.access import principal_of
-from yibao.adapters.db.uow import UnitOfWork
-from yibao.bootstrap import engine_from, policy_source, services
-from yibao.domain.access import Principal, Role
+from yibao.domain.access import Role
 from yibao.domain.model import Scheme
-from yibao.entrypoints.cli_server import DatabaseOpt, database_errors, fail, settings_for
-from yibao.service.access import OPERATOR
+from yibao.entrypoints.cli_common import ActingAs, session
+from yibao.entrypoints.cli_server import DatabaseOpt
 from yibao.service.enrolment import NewPerson
-from yibao.service.errors import ServiceError
-from yibao.services import Services
 
 account_app = typer.Typer(no_args_is_help=True, help="Accounts and their API tokens.")
 person_app = typer.Typer(no_args_is_help=True, help="Persons in the registry.")
-
-ActingAs = Annotated[
-    str | None,
-    typer.Option("--as", envvar="YIBAO_ACTOR", help="Act as this account (default: the operator)."),
-]
-
-
-@contextmanager
-def session(database: str | None, acting_as: str | None) -> Iterator[tuple[Services, Principal]]:
-    """The services on the configured database, and the principal the command acts as.
-    Service errors and database errors end the command with one line and exit 2."""
-    settings = settings_for(database)
-    with database_errors(settings):
-        engine = engine_from(settings)
-        built = services(engine, policy_source(settings.policy_path), settings)
-        who = OPERATOR
-        if acting_as:
-            with UnitOfWork(engine) as uow:
-                row = uow.accounts.get(acting_as)
-            if row is None or not row.active:
-                typer.echo(f"error: --as: no active account {acting_as!r}", err=True)
-                raise typer.Exit(2)
-            who = principal_of(row)
-        try:
-            yield built, who
-        except ServiceError as exc:
-            raise fail(exc) from None
 
 
 def show(data: object) -> None:

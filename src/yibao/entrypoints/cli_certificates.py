@@ -16,12 +16,9 @@ from typing import Annotated, Any
 
 import typer
 
-from yibao.adapters.db.access import principal_of
-from yibao.bootstrap import engine_from, policy_source, services
 from yibao.domain.access import Principal
-from yibao.entrypoints.cli_server import DatabaseOpt, database_errors, fail, settings_for
-from yibao.service.access import OPERATOR
-from yibao.service.errors import ServiceError
+from yibao.entrypoints.cli_common import session
+from yibao.entrypoints.cli_server import DatabaseOpt
 from yibao.services import Services
 
 approval_app = typer.Typer(no_args_is_help=True, help="Outpatient special-disease approvals.")
@@ -53,21 +50,8 @@ def _act(
     database: str | None, actor: str | None, use: Callable[[Services, Principal], Any]
 ) -> None:
     """Run one use case as the account and print its answer as JSON."""
-    settings = settings_for(database)
-    with database_errors(settings):
-        built = services(engine_from(settings), policy_source(settings.policy_path))
-        who = OPERATOR
-        if actor:
-            with built.certificates.uow() as uow:
-                row = uow.accounts.get(actor)
-            if row is None or not row.active:
-                typer.echo(f"error: --as: account {actor!r} is not known or not active", err=True)
-                raise typer.Exit(2)
-            who = principal_of(row)
-        try:
-            answer = use(built, who)
-        except ServiceError as exc:
-            raise fail(exc) from None
+    with session(database, actor) as (built, who):
+        answer = use(built, who)
     typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
 
 

@@ -16,29 +16,19 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from yibao.adapters.db.access import principal_of
-from yibao.adapters.db.uow import UnitOfWork
-from yibao.bootstrap import engine_from, policy_source, services
 from yibao.domain.access import Principal
 from yibao.domain.collection import MAX_FILE_BYTES
+from yibao.entrypoints.cli_common import ActingAs
+from yibao.entrypoints.cli_common import session as common_session
 from yibao.entrypoints.cli_server import (
     DatabaseOpt,
-    database_errors,
-    fail,
     progress_bar,
-    settings_for,
 )
-from yibao.service.access import OPERATOR
 from yibao.service.collection import CollectionService
-from yibao.service.errors import ServiceError
 
 app = typer.Typer(no_args_is_help=True, help="Premium collection.")
 card_app = typer.Typer(no_args_is_help=True, help="Social-security cards.")
 
-ActingAs = Annotated[
-    str | None,
-    typer.Option("--as", envvar="YIBAO_ACTOR", help="Act as this account (default: the operator)."),
-]
 Region = Annotated[str, typer.Option(help="The region, e.g. sample-city.")]
 Year = Annotated[int, typer.Option(min=2000, max=2100, help="The coverage year.")]
 
@@ -47,26 +37,9 @@ Year = Annotated[int, typer.Option(min=2000, max=2100, help="The coverage year."
 def session(
     database: str | None, acting_as: str | None
 ) -> Iterator[tuple[CollectionService, Principal]]:
-    """The collection service on the configured database and who the command acts as;
-    service and database errors end the command with one line and exit 2."""
-    settings = settings_for(database)
-    with database_errors(settings):
-        engine = engine_from(settings)
-        service = services(engine, policy_source(settings.policy_path)).collection
-        who = OPERATOR
-        if acting_as:
-            with UnitOfWork(engine) as uow:
-                row = uow.accounts.get(acting_as)
-            if row is None or not row.active:
-                typer.echo(f"error: --as: no active account {acting_as!r}", err=True)
-                raise typer.Exit(2)
-            who = principal_of(row)
-        try:
-            yield service, who
-        except ServiceError as exc:
-            raise fail(exc) from None
-        finally:
-            engine.dispose()
+    """The collection service and who the command acts as (see cli_common.session)."""
+    with common_session(database, acting_as) as (built, who):
+        yield built.collection, who
 
 
 def _json(data: object) -> None:

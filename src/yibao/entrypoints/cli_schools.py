@@ -9,10 +9,8 @@ import typer
 from rich.progress import TaskID
 from sqlalchemy.engine import Engine
 
-from yibao.adapters.db.access import principal_of
-from yibao.adapters.db.uow import UnitOfWork
-from yibao.bootstrap import engine_from, policy_source, services
 from yibao.domain.access import Principal
+from yibao.entrypoints.cli_common import open_services
 from yibao.entrypoints.cli_server import (
     DatabaseOpt,
     database_errors,
@@ -20,7 +18,6 @@ from yibao.entrypoints.cli_server import (
     progress_bar,
     settings_for,
 )
-from yibao.service.access import OPERATOR
 from yibao.service.errors import ServiceError
 from yibao.services import Services
 
@@ -38,17 +35,7 @@ SHOWN_ERRORS = 20
 
 
 def _open(database: str | None, actor: str | None) -> tuple[Engine, Services, Principal]:
-    settings = settings_for(database)
-    engine = engine_from(settings)
-    built = services(engine, policy_source(settings.policy_path))
-    if actor is None:
-        return engine, built, OPERATOR
-    with UnitOfWork(engine) as uow:
-        row = uow.accounts.get(actor)
-    if row is None or not row.active:
-        typer.echo(f"error: --as: no active account {actor!r}", err=True)
-        raise typer.Exit(2)
-    return engine, built, principal_of(row)
+    return open_services(database, actor)
 
 
 @app.command("add")

@@ -15,8 +15,8 @@ from yibao.domain.collection import CARD_LENGTH, card_number
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.domain.registry import Card, CardStatus
 from yibao.service.access import require, require_region, visible_person
+from yibao.service.base import UseCases
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
-from yibao.service.ports import Clock, PolicySource, UowFactory
 
 MAX_OVERDUE = 5000
 
@@ -123,19 +123,8 @@ def order_card(
     return card
 
 
-class CardsService:
+class CardsService(UseCases):
     """The card use cases; CollectionService (services.collection) is one of these."""
-
-    def __init__(self, uow: UowFactory, policies: PolicySource, clock: Clock) -> None:
-        self.uow = uow
-        self.policies = policies
-        self.clock = clock
-
-    def _policy(self, region: str) -> RegionPolicy:
-        try:
-            return self.policies(region)
-        except ValueError as exc:
-            raise NotFoundError("unknown_region", str(exc)) from None
 
     def _card(self, uow: UnitOfWork, who: Principal, number: str) -> tuple[Card, Any]:
         """The card, locked, and its holder, if the caller may see the holder; otherwise

@@ -9,28 +9,16 @@ from typing import Any
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal
 from yibao.domain.money import fmt, from_fen
-from yibao.domain.parameters import RegionPolicy
 from yibao.domain.registry import PersonRecord
 from yibao.service.access import visible_person
-from yibao.service.errors import NotFoundError, ServiceError
-from yibao.service.ports import Clock, PolicySource, UowFactory
+from yibao.service.base import UseCases
+from yibao.service.errors import ServiceError
 
 # Certificates are asked for a few years at most; a year outside this is a typing error.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
-class CertificatesBase:
-    def __init__(self, uow: UowFactory, policies: PolicySource, clock: Clock) -> None:
-        self.uow = uow
-        self.policies = policies
-        self.clock = clock
-
-    def _policy(self, region: str) -> RegionPolicy:
-        try:
-            return self.policies(region)
-        except ValueError as exc:
-            raise NotFoundError("unknown_region", str(exc)) from None
-
+class CertificatesBase(UseCases):
     def _person(self, uow: UnitOfWork, who: Principal, person_id: str) -> PersonRecord:
         """The person, for a caller who may see them (staff of the region, the person, a
         guardian); 404 otherwise, so nobody learns who is registered."""

@@ -21,9 +21,9 @@ from yibao.domain.money import fmt, from_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.domain.registry import Enrolment, PersonRecord
 from yibao.service.access import require, require_region, visible_person
+from yibao.service.base import UseCases
 from yibao.service.cards import in_order
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
-from yibao.service.ports import Clock, PolicySource, UowFactory
 
 # Schemes enrolled at the agency or through schools; employees enrol through their employer.
 RESIDENT_SCHEMES = (Scheme.STUDENT, Scheme.RESIDENT)
@@ -188,18 +188,7 @@ def enrol_in(
     return enrolment
 
 
-class EnrolmentService:
-    def __init__(self, uow: UowFactory, policies: PolicySource, clock: Clock) -> None:
-        self.uow = uow
-        self.policies = policies
-        self.clock = clock
-
-    def _policy(self, region: str) -> RegionPolicy:
-        try:
-            return self.policies(region)
-        except ValueError as exc:
-            raise NotFoundError("unknown_region", str(exc)) from None
-
+class EnrolmentService(UseCases):
     def register_person(self, who: Principal, new: NewPerson) -> dict[str, Any]:
         """Put a person in the registry (a clerk at the counter, with their ID card)."""
         require(who, Role.CLERK)

@@ -1,11 +1,165 @@
 """The member app's use cases ("smart medical insurance"): real-name sign-up, coverage
-with the insurance voucher, reimbursements, estimates, online services."""
+with the insurance voucher, reimbursements, estimates, online services.
+
+The electronic insurance voucher is `yb1.<person id>.<expiry, unix seconds>.<signature>`:
+an HMAC-SHA256 of the rest with the services' secret, truncated to 128 bits, valid five
+minutes. An institution scans it and sends it as `voucher` in place of `card_number`.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from yibao.service.ports import Clock, PolicySource, UowFactory
+import segno
+
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.access import MEMBERS, Principal, Role
+from yibao.domain.ids import ResidentIdError, parse_resident_id
+from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass
+from yibao.domain.money import ZERO, fmt
+from yibao.domain.registry import PersonRecord, insured_person
+from yibao.service.access import (
+    account_view,
+    check_password,
+    hash_password,
+    require,
+    visible_person,
+)
+from yibao.service.booking import Prepared, run_engine, settlement_view
+from yibao.service.cards import card_view, in_order
+from yibao.service.certificates_common import filing_view
+from yibao.service.claims import Claim, ClaimLine, ClaimReason, ClaimsService, claim_view
+from yibao.service.enrolment import enrolment_view, person_view
+from yibao.service.errors import ConflictError, ServiceError
+from yibao.service.ports import CHINA, Clock, PolicySource, UowFactory
+from yibao.service.queries import Queries
+from yibao.service.settlement import MAX_BILL
+
+VOUCHER_PREFIX = "yb1"
+VOUCHER_SECONDS = 300
+ADULT_AGE = 18
+PHONE = re.compile(r"^1\d{10}$")
+
+# Receipts: at most this many files of at most this size, of these kinds (by first bytes).
+MAX_RECEIPTS = 5
+MAX_RECEIPT_BYTES = 5 * 1024 * 1024
+RECEIPT_KINDS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"%PDF-", "pdf"),
+)
+
+
+# --- vouchers ---------------------------------------------------------------------------
+
+
+def _signature(secret: bytes, body: str) -> str:
+    return hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def sign_voucher(secret: bytes, person_id: str, expires: int) -> str:
+    body = f"{VOUCHER_PREFIX}.{person_id}.{expires}"
+    return f"{body}.{_signature(secret, body)}"
+
+
+def read_voucher(secret: bytes, token: str, now: float) -> str:
+    """The person a voucher names, if its signature checks and it has not expired."""
+    invalid = ServiceError("invalid_voucher", "the voucher is not one yibao signed")
+    body, _, signature = token.strip().rpartition(".")
+    head, _, expires = body.rpartition(".")
+    prefix, _, person_id = head.partition(".")
+    if prefix != VOUCHER_PREFIX or not person_id or not expires.isdigit():
+        raise invalid
+    if not hmac.compare_digest(_signature(secret, body), signature.lower()):
+        raise invalid
+    if int(expires) <= now:
+        raise ServiceError(
+            "voucher_expired",
+            "the voucher has expired: the insured shows a fresh one from the app",
+        )
+    return person_id
+
+
+# --- sign-up ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignUp:
+    name: str
+    id_number: str
+    birth_date: date
+    phone: str
+    password: str
+
+
+def check_sign_up(new: SignUp) -> str:
+    """The form's own checks, each naming its field; the normalised ID number."""
+    if not new.name.strip() or len(new.name.strip()) > 100:
+        raise ServiceError("missing_field", "name: 1 to 100 characters", field="name")
+    try:
+        number = parse_resident_id(new.id_number)
+    except ResidentIdError as exc:
+        raise ServiceError("invalid_id_number", str(exc), field="id_number") from None
+    if number.birth_date != new.birth_date:
+        raise ServiceError(
+            "birth_date_mismatch", "the birth date is not the one in the number", field="birth_date"
+        )
+    if not PHONE.match(new.phone):
+        raise ServiceError("invalid_phone", "phone: 11 digits starting with 1", field="phone")
+    check_password(new.password)
+    return number.number
+
+
+def _adult_cutoff(today: date) -> date:
+    """Persons born after this day are under 18 today."""
+    try:
+        return today.replace(year=today.year - ADULT_AGE)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - ADULT_AGE, day=28)
+
+
+# --- receipts ---------------------------------------------------------------------------
+
+
+def receipt_kind(data: bytes) -> str:
+    """The file's extension by its first bytes (never by its name)."""
+    if not data:
+        raise ServiceError("empty_receipt", "a receipt file is empty", field="receipts")
+    if len(data) > MAX_RECEIPT_BYTES:
+        raise ServiceError(
+            "receipt_too_large", "a receipt is above 5 MB", field="receipts", limit="5 MB"
+        )
+    for magic, ext in RECEIPT_KINDS:
+        if data.startswith(magic):
+            return ext
+    raise ServiceError(
+        "receipt_type", "a receipt must be a JPEG or PNG photo or a PDF", field="receipts"
+    )
+
+
+@dataclass(frozen=True)
+class ClaimForm:
+    """A manual reimbursement as a member fills it in."""
+
+    person_id: str
+    reason: str
+    kind: Kind
+    day: date
+    hospital_name: str
+    hospital_level: int
+    hospital_region: str
+    hospital_designated: bool
+    class_a: Decimal
+    class_b: Decimal
+    self_pay: Decimal
 
 
 class MemberService:
@@ -17,3 +171,347 @@ class MemberService:
         self.clock = clock
         self.secret = secret
         self.upload_dir = upload_dir
+
+    # --- real-name sign-up and guardians ------------------------------------------------
+
+    def sign_up(self, new: SignUp) -> dict[str, Any]:
+        """An account tied to the registered person whose name, ID number and birth date
+        match: the account's name is the ID number. The answer never says which of the
+        three differs. A guardian (children linked, or under-18 persons registered with
+        the same phone) gets the guardian role."""
+        number = check_sign_up(new)
+        mismatch = ServiceError(
+            "real_name_mismatch",
+            "the name, ID number and birth date do not match an insured person's record",
+        )
+        with self.uow() as uow:
+            person = uow.registry.person_by_id_number(number)
+            if (
+                person is None
+                or person.name != new.name.strip()
+                or person.birth_date != new.birth_date
+            ):
+                raise mismatch
+            if uow.accounts.get(number) is not None or any(
+                Role(row.role) in MEMBERS for row in uow.accounts.of_person(person.id)
+            ):
+                raise ConflictError("account_exists", "this person has an account: sign in")
+            minors = uow.member.minors_with_phone(new.phone, _adult_cutoff(self.clock()))
+            children = uow.registry.children_of(person.id)
+            role = Role.GUARDIAN if children or set(minors) - {person.id} else Role.INSURED
+            uow.accounts.add(
+                {
+                    "id": number,
+                    "role": role.value,
+                    "name": person.name,
+                    "person_id": person.id,
+                    "phone": new.phone,
+                    "password_hash": hash_password(new.password),
+                }
+            )
+            view = account_view(uow.accounts.get(number))
+            me = Principal(account=number, role=role, person_id=person.id)
+            uow.audit.record(me, "account.sign_up", "account", number, None, view)
+            uow.commit()
+        return view
+
+    def linkable_children(self, who: Principal) -> list[dict[str, Any]]:
+        """Under-18 persons registered with the account's phone, not yet linked."""
+        require(who, Role.INSURED, Role.GUARDIAN)
+        with self.uow() as uow:
+            found = self._linkable(uow, who)
+            return [person_view(p) for p in found]
+
+    def _linkable(self, uow: UnitOfWork, who: Principal) -> list[PersonRecord]:
+        row = uow.accounts.get(who.account)
+        if row is None or not row.phone or who.person_id is None:
+            return []
+        linked = set(uow.registry.children_of(who.person_id))
+        ids = uow.member.minors_with_phone(row.phone, _adult_cutoff(self.clock()))
+        persons = [uow.registry.person(i) for i in ids if i not in linked and i != who.person_id]
+        return [p for p in persons if p is not None]
+
+    def link_children(self, who: Principal) -> list[dict[str, Any]]:
+        """Link the children registered with the account's phone; the account becomes a
+        guardian's. Returns the children linked now."""
+        require(who, Role.INSURED, Role.GUARDIAN)
+        assert who.person_id is not None
+        with self.uow() as uow:
+            found = self._linkable(uow, who)
+            for child in found:
+                uow.registry.add_guardian(child.id, who.person_id)
+                uow.audit.record(
+                    who,
+                    "guardian.link",
+                    "person",
+                    child.id,
+                    None,
+                    {"guardian": who.person_id, "channel": "online"},
+                )
+            if found and who.role is Role.INSURED:
+                uow.accounts.update(who.account, role=Role.GUARDIAN.value)
+                uow.audit.record(
+                    who,
+                    "account.role",
+                    "account",
+                    who.account,
+                    {"role": who.role.value},
+                    {"role": Role.GUARDIAN.value},
+                )
+            uow.commit()
+        return [person_view(p) for p in found]
+
+    # --- coverage and the voucher -----------------------------------------------------
+
+    def family(self, who: Principal) -> list[dict[str, Any]]:
+        """The member and the children they are guardian of: id and name."""
+        require(who, Role.INSURED, Role.GUARDIAN)
+        with self.uow() as uow:
+            return [
+                {"id": p.id, "name": p.name, "region": p.region} for p in self._family(uow, who)
+            ]
+
+    def _family(self, uow: UnitOfWork, who: Principal) -> list[PersonRecord]:
+        if who.person_id is None:
+            return []
+        ids = [who.person_id, *sorted(uow.registry.children_of(who.person_id))]
+        return [visible_person(uow, who, i) for i in ids]
+
+    def coverage(self, who: Principal, now: float | None = None) -> dict[str, Any]:
+        """For the member and each child: the enrolments of this year and later (scheme,
+        status, premium), cards, remote-treatment filings and a fresh voucher."""
+        require(who, Role.INSURED, Role.GUARDIAN)
+        year = self.clock().year
+        with self.uow() as uow:
+            persons = []
+            for p in self._family(uow, who):
+                persons.append(
+                    {
+                        **person_view(p),
+                        "is_me": p.id == who.person_id,
+                        "enrolments": [
+                            enrolment_view(e)
+                            for e in uow.registry.enrolments_of(p.id)
+                            if e.year >= year
+                        ],
+                        "cards": [card_view(c) for c in in_order(uow.collection.cards_of(p.id))],
+                        "filings": [filing_view(r) for r in uow.certificates.filings_of(p.id)],
+                        "voucher": self._voucher(p.id, now),
+                    }
+                )
+            linkable = len(self._linkable(uow, who))
+        return {"year": year, "persons": persons, "linkable": linkable}
+
+    def voucher(self, who: Principal, person_id: str, now: float | None = None) -> dict[str, Any]:
+        require(who, Role.INSURED, Role.GUARDIAN)
+        with self.uow() as uow:
+            visible_person(uow, who, person_id)
+        return self._voucher(person_id, now)
+
+    def _voucher(self, person_id: str, now: float | None) -> dict[str, Any]:
+        moment = time.time() if now is None else now
+        expires = int(moment) + VOUCHER_SECONDS
+        token = sign_voucher(self.secret, person_id, expires)
+        qr = segno.make(token, error="m")
+        return {
+            "token": token,
+            "expires_at": datetime.fromtimestamp(expires, UTC).astimezone(CHINA).isoformat(),
+            "expires_hm": datetime.fromtimestamp(expires, UTC).astimezone(CHINA).strftime("%H:%M"),
+            "svg": qr.svg_inline(scale=4, title=None),
+        }
+
+    def voucher_person(self, token: str, now: float | None = None) -> str:
+        """The person a voucher presented at an institution names (the settlement API)."""
+        return read_voucher(self.secret, token, time.time() if now is None else now)
+
+    # --- reimbursements -----------------------------------------------------------------
+
+    def year(self, who: Principal, person_id: str, year: int) -> dict[str, Any]:
+        """The person's year (Queries.person_year) with institution names and the bars
+        toward each limit: outpatient fund limit and threshold, the inpatient segments, the
+        top line, and the serious-illness deductible."""
+        found = Queries(self.uow, self.policies).person_year(who, person_id, year)
+        with self.uow() as uow:
+            person = visible_person(uow, who, person_id)
+            names = uow.member.institution_names(
+                [s["institution_id"] for s in found["settlements"] if s["institution_id"]]
+            )
+        bars = [
+            _bar(x["name"], Decimal(x["used"]), Decimal(x["limit"]), {}) for x in found["limits"]
+        ]
+        policy = self.policies(person.region)
+        day = date(year, 12, 31)
+        acc = found["accumulators"]
+        pooled = Decimal(acc["pooled_cost"])
+        rules = policy.schemes.get(found["scheme"])
+        if rules is not None:
+            scale = rules.inpatient.rate.at(day).value.scale
+            brackets = scale.brackets if scale is not None else ()
+            for i, b in enumerate(brackets[:-1]):
+                upper = brackets[i + 1].lower
+                used = min(max(pooled - b.lower, ZERO), upper - b.lower)
+                bars.append(
+                    _bar(
+                        "segment",
+                        used,
+                        upper - b.lower,
+                        {"lower": fmt(b.lower), "upper": fmt(upper)},
+                    )
+                )
+        si = policy.serious_illness
+        if si is not None and found["scheme"] in si.schemes.at(day).value:
+            paying = [b.lower for b in si.scale.at(day).value.brackets if b.rate > ZERO]
+            if paying and paying[0] > ZERO:
+                base = Decimal(acc["personal_on_eligible"])
+                bars.append(_bar("serious_illness_deductible", base, paying[0], {}))
+        return {
+            **found,
+            "name": person.name,
+            "institutions": names,
+            "bars": bars,
+        }
+
+    # --- estimate -----------------------------------------------------------------------
+
+    def estimate(
+        self, who: Principal, person_id: str, kind: Kind, level: int, amount: Decimal, day: date
+    ) -> dict[str, Any]:
+        """What a stay or visit costing `amount` at a designated local hospital of `level`
+        would cost the person on `day`: one class-A line, the engine's quote path against
+        the stored year. Nothing is stored."""
+        require(who, Role.INSURED, Role.GUARDIAN)
+        if kind not in (Kind.INPATIENT, Kind.OUTPATIENT):
+            raise ServiceError("invalid_field", "kind: inpatient or outpatient", field="kind")
+        if level not in (0, 1, 2, 3):
+            raise ServiceError("invalid_field", "level: 0 to 3", field="level")
+        if not ZERO < amount <= MAX_BILL:
+            raise ServiceError(
+                "amount_too_large", "amount: above 0, at most 10,000,000", field="amount"
+            )
+        with self.uow() as uow:
+            record = visible_person(uow, who, person_id)
+            enrolment = uow.registry.enrolment(record.id, day.year)
+            if enrolment is None or not enrolment.covers(day):
+                raise ServiceError(
+                    "not_enrolled", f"{record.id} is not enrolled on {day.isoformat()}", field="day"
+                )
+            try:
+                policy = self.policies(record.region)
+            except ValueError as exc:
+                raise ServiceError("region_not_configured", str(exc), status=500) from None
+            person = insured_person(record, enrolment, (), ())
+            encounter = Encounter(
+                id="estimate",
+                date=day,
+                kind=kind,
+                hospital=Hospital("estimate", level, True, record.region),
+                lines=(Line(LineClass.A, amount),),
+            )
+            prepared = Prepared(person, encounter, None, policy, ())
+            acc = uow.ledger.read_person_year(record.id, day.year)
+        result, _ = run_engine(prepared, acc)
+        return settlement_view(None, prepared, result, seq=None)
+
+    # --- online services ----------------------------------------------------------------
+
+    def filing_regions(self, who: Principal, person_id: str) -> list[dict[str, str]]:
+        """Regions a filing may name for the person: every known region but their own."""
+        require(who, Role.INSURED, Role.GUARDIAN)
+        with self.uow() as uow:
+            person = visible_person(uow, who, person_id)
+            rows = uow.member.regions()
+        return [
+            {"code": r.code, "zh": r.name_zh, "en": r.name_en}
+            for r in rows
+            if r.code != person.region
+        ]
+
+    def regions(self) -> list[dict[str, str]]:
+        with self.uow() as uow:
+            rows = uow.member.regions()
+        return [{"code": r.code, "zh": r.name_zh, "en": r.name_en} for r in rows]
+
+    def submit_claim(
+        self, who: Principal, form: ClaimForm, receipts: list[bytes]
+    ) -> dict[str, Any]:
+        """A manual reimbursement with its receipts: the files are checked (count, size,
+        kind by their first bytes), stored as upload_dir/<person>/<sha256>.<ext>, and the
+        claim references them. A refused claim leaves no new file behind."""
+        require(who, Role.INSURED, Role.GUARDIAN)
+        if not receipts:
+            raise ServiceError(
+                "missing_receipts", "attach a photo of each receipt", field="receipts"
+            )
+        if len(receipts) > MAX_RECEIPTS:
+            raise ServiceError(
+                "too_many_receipts", "at most 5 receipt files", field="receipts", limit=MAX_RECEIPTS
+            )
+        kinds = [receipt_kind(data) for data in receipts]
+        with self.uow() as uow:  # before writing anything: is the person the caller's?
+            visible_person(uow, who, form.person_id)
+        folder = self.upload_dir / form.person_id
+        refs: list[str] = []
+        written: list[Path] = []
+        folder.mkdir(parents=True, exist_ok=True)
+        for data, ext in zip(receipts, kinds, strict=True):
+            name = f"{hashlib.sha256(data).hexdigest()}.{ext}"
+            path = folder / name
+            if not path.exists():
+                tmp = path.with_suffix(path.suffix + ".part")
+                tmp.write_bytes(data)
+                tmp.replace(path)
+                written.append(path)
+            refs.append(f"{form.person_id}/{name}")
+        lines = [
+            (LineClass.A, form.class_a),
+            (LineClass.B, form.class_b),
+            (LineClass.SELF_PAY, form.self_pay),
+        ]
+        claim = Claim(
+            person_id=form.person_id,
+            reason=ClaimReason(form.reason),
+            kind=form.kind,
+            date=form.day,
+            hospital_name=form.hospital_name,
+            hospital_level=form.hospital_level,
+            hospital_region=form.hospital_region,
+            hospital_designated=form.hospital_designated,
+            lines=tuple(ClaimLine(amount, cls) for cls, amount in lines if amount > ZERO),
+            receipts=tuple(dict.fromkeys(refs)),
+        )
+        try:
+            return ClaimsService(self.uow, self.policies).submit(who, claim)
+        except Exception:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+
+    def claims(self, who: Principal) -> list[dict[str, Any]]:
+        """The claims of the member and their children, newest first."""
+        require(who, Role.INSURED, Role.GUARDIAN)
+        with self.uow() as uow:
+            family = {p.id: p.name for p in self._family(uow, who)}
+            rows = uow.member.claims_of(list(family))
+        return [{**claim_view(r), "name": family[r.person_id]} for r in rows]
+
+    def receipt_path(self, who: Principal, ref: str) -> Path:
+        """A stored receipt of the member's family (for showing it again)."""
+        require(who, Role.INSURED, Role.GUARDIAN)
+        person_id, _, name = ref.partition("/")
+        with self.uow() as uow:
+            visible_person(uow, who, person_id)
+        path = self.upload_dir / person_id / name
+        if "/" in name or not re.fullmatch(r"[0-9a-f]{64}\.(jpg|png|pdf)", name):
+            raise ServiceError("unknown_receipt", "no such receipt", status=404)
+        return path
+
+
+def _bar(name: str, used: Decimal, limit: Decimal, args: dict[str, str]) -> dict[str, Any]:
+    share = ZERO if limit <= ZERO else min(used / limit * 100, Decimal(100))
+    return {
+        "name": name,
+        "used": fmt(used),
+        "limit": fmt(limit),
+        "share": f"{share:.0f}",
+        "args": args,
+    }

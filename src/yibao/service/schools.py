@@ -23,6 +23,7 @@ from yibao.domain.model import Scheme
 from yibao.domain.parameters import RegionPolicy
 from yibao.domain.registry import PersonRecord
 from yibao.service.access import require, require_region
+from yibao.service.base import UseCases
 from yibao.service.class_lists import (
     Pupil,
     RawRow,
@@ -42,7 +43,6 @@ from yibao.service.enrolment import (
     record_for,
 )
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
-from yibao.service.ports import Clock, PolicySource, UowFactory
 
 SCHOOL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}")
 ROW_FIELDS = ("id_number", "name", "class_name", "guardian_name", "guardian_phone", "assistance")
@@ -121,18 +121,7 @@ def _same_name(a: str, b: str) -> bool:
     return "".join(a.split()) == "".join(b.split())
 
 
-class SchoolsService:
-    def __init__(self, uow: UowFactory, policies: PolicySource, clock: Clock) -> None:
-        self.uow = uow
-        self.policies = policies
-        self.clock = clock
-
-    def _policy(self, region: str) -> RegionPolicy:
-        try:
-            return self.policies(region)
-        except ValueError as exc:
-            raise NotFoundError("unknown_region", str(exc)) from None
-
+class SchoolsService(UseCases):
     # --- who may see what ---------------------------------------------------------------
 
     @staticmethod

@@ -21,7 +21,7 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal
 from yibao.domain.model import Encounter, Hospital, Kind, Line
 from yibao.domain.money import ZERO, fmt, round_fen, to_fen
-from yibao.domain.registry import CardStatus, insured_person
+from yibao.domain.registry import CardStatus, Enrolment, PersonRecord, insured_person
 from yibao.service.booking import Prepared, book, run_engine, settlement_view
 from yibao.service.certificates_pilot import treats_pilot
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
@@ -45,17 +45,22 @@ class Bill:
     """A bill as an institution presents it at the counter."""
 
     institution_id: str
-    card_number: str
+    card_number: str | None  # None: settled by an electronic voucher (person_id)
     kind: Kind
     date: date
     lines: tuple[BillLine, ...]
     diagnosis: str | None = None
     disease: str | None = None
     prescription: bool = True
+    # The person an electronic insurance voucher names (its signature checked before the
+    # bill is made), instead of a card: no physical card is needed.
+    person_id: str | None = None
 
     def fingerprint(self) -> str:
         """What makes two requests the same request (for idempotency keys)."""
         data = asdict(self)
+        if data["person_id"] is None:
+            del data["person_id"]  # card bills hash as they always did
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -160,31 +165,10 @@ class SettlementService:
                 f"{inst.id} is not a designated institution: it cannot settle by card; the insured pays "
                 "and claims manual reimbursement",
             )
-        found = reg.holder(bill.card_number, bill.date.year)
-        if found is None:
-            raise ServiceError("unknown_card", f"card {bill.card_number!r} is not known")
-        card, record, enrolment = found
-        if card.status is CardStatus.LOST:
-            raise ServiceError(
-                "card_lost",
-                f"card {card.number} is reported lost: the insured pays first and claims manual "
-                "reimbursement with the documents",
-            )
-        if card.status is CardStatus.REPLACED:
-            raise ServiceError(
-                "card_replaced", f"card {card.number} was replaced by {card.replaced_by}"
-            )
-        if card.status is CardStatus.ORDERED:
-            raise ServiceError(
-                "card_not_issued",
-                f"card {card.number} is ordered and not yet issued (due {card.due_on}): the insured "
-                "pays first and claims manual reimbursement",
-            )
-        if enrolment is None or not enrolment.covers(bill.date):
-            raise ServiceError(
-                "not_enrolled",
-                f"the holder of card {card.number} is not enrolled on {bill.date.isoformat()}",
-            )
+        if bill.person_id is not None:
+            record, enrolment = self._voucher_holder(uow, bill.person_id, bill.date)
+        else:
+            record, enrolment = self._card_holder(uow, bill)
         if bill.kind is Kind.SPECIAL_OUTPATIENT and not bill.disease:
             raise ServiceError("missing_disease", "a special_outpatient bill needs its disease")
         try:
@@ -254,3 +238,48 @@ class SettlementService:
             prescription=bill.prescription,
         )
         return Prepared(person, encounter, inst.id, policy, tuple(priced))
+
+    def _card_holder(self, uow: UnitOfWork, bill: Bill) -> tuple[PersonRecord, Enrolment]:
+        """The holder of a card that may settle, enrolled on the bill's day."""
+        assert bill.card_number is not None
+        found = uow.registry.holder(bill.card_number, bill.date.year)
+        if found is None:
+            raise ServiceError("unknown_card", f"card {bill.card_number!r} is not known")
+        card, record, enrolment = found
+        if card.status is CardStatus.LOST:
+            raise ServiceError(
+                "card_lost",
+                f"card {card.number} is reported lost: the insured pays first and claims manual "
+                "reimbursement with the documents",
+            )
+        if card.status is CardStatus.REPLACED:
+            raise ServiceError(
+                "card_replaced", f"card {card.number} was replaced by {card.replaced_by}"
+            )
+        if card.status is CardStatus.ORDERED:
+            raise ServiceError(
+                "card_not_issued",
+                f"card {card.number} is ordered and not yet issued (due {card.due_on}): the insured "
+                "pays first and claims manual reimbursement",
+            )
+        if enrolment is None or not enrolment.covers(bill.date):
+            raise ServiceError(
+                "not_enrolled",
+                f"the holder of card {card.number} is not enrolled on {bill.date.isoformat()}",
+            )
+        return record, enrolment
+
+    def _voucher_holder(
+        self, uow: UnitOfWork, person_id: str, day: date
+    ) -> tuple[PersonRecord, Enrolment]:
+        """The person an electronic voucher names (its signature was checked before), enrolled
+        on the day. The voucher stands for the card: no card, or a card's state, is needed."""
+        record = uow.registry.person(person_id)
+        if record is None:
+            raise ServiceError("invalid_voucher", "the voucher names no registered person")
+        enrolment = uow.registry.enrolment(record.id, day.year)
+        if enrolment is None or not enrolment.covers(day):
+            raise ServiceError(
+                "not_enrolled", f"the voucher's person is not enrolled on {day.isoformat()}"
+            )
+        return record, enrolment

@@ -2,9 +2,47 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from yibao.adapters.db import tables as t
 
 
 class Member:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def minors_with_phone(self, phone: str, born_after: date) -> list[str]:
+        """Persons born after the day (under 18) registered with this phone: children
+        enrolled through a school or the agency carry their guardian's phone."""
+        c = t.persons.c
+        rows = self.conn.execute(
+            select(c.id).where(c.phone == phone, c.birth_date > born_after).order_by(c.id)
+        )
+        return [r.id for r in rows]
+
+    def claims_of(self, person_ids: Sequence[str]) -> list[Any]:
+        """Claims of these persons, newest first."""
+        if not person_ids:
+            return []
+        c = t.claims.c
+        rows = self.conn.execute(
+            select(t.claims)
+            .where(c.person_id.in_(sorted(set(person_ids))))
+            .order_by(c.submitted_at.desc(), c.id.desc())
+        )
+        return list(rows)
+
+    def regions(self) -> list[Any]:
+        """Every region the system knows (code, names), by code."""
+        return list(self.conn.execute(select(t.regions).order_by(t.regions.c.code)))
+
+    def institution_names(self, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        c = t.institutions.c
+        rows = self.conn.execute(select(c.id, c.name).where(c.id.in_(sorted(set(ids)))))
+        return {r.id: r.name for r in rows}

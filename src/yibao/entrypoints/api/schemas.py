@@ -82,7 +82,16 @@ class BillIn(Strict):
         },
     )
 
-    card_number: str = Field(min_length=1, max_length=32)
+    card_number: str | None = Field(
+        default=None, min_length=1, max_length=32, description="The card; or send voucher"
+    )
+    voucher: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="An electronic insurance voucher (the member app's QR code) in place of "
+        "card_number: exactly one of the two",
+    )
     kind: Kind
     date: date
     diagnosis: str | None = Field(default=None, max_length=16, description="ICD-10")
@@ -94,10 +103,18 @@ class BillIn(Strict):
     )
     lines: list[LineIn] = Field(min_length=1, max_length=1000)
 
-    def to_bill(self, institution_id: str) -> Bill:
+    @model_validator(mode="after")
+    def _card_or_voucher(self) -> BillIn:
+        if (self.card_number is None) == (self.voucher is None):
+            raise ValueError("send exactly one of card_number and voucher")
+        return self
+
+    def to_bill(self, institution_id: str, person_id: str | None = None) -> Bill:
+        """The bill; `person_id` is the person the voucher names (checked by the caller)."""
         return Bill(
             institution_id=institution_id,
             card_number=self.card_number,
+            person_id=person_id,
             kind=self.kind,
             date=self.date,
             lines=tuple(BillLine(ln.code, ln.quantity, ln.unit_price) for ln in self.lines),

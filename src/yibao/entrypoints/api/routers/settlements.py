@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from yibao.domain.access import Principal, Role
-from yibao.entrypoints.api.deps import InstitutionCaller, allow, queries, settlement_service
+from yibao.entrypoints.api.deps import (
+    InstitutionCaller,
+    allow,
+    queries,
+    services,
+    settlement_service,
+)
 from yibao.entrypoints.api.responses import ReversalOut, SettlementOut, StoredSettlementOut
 from yibao.entrypoints.api.schemas import BillIn, DbId, ErrorOut, ReversalIn
 from yibao.service.queries import Queries
-from yibao.service.settlement import SettlementService
+from yibao.service.settlement import Bill, SettlementService
 
 router = APIRouter(prefix="/v1", tags=["settlements"])
 
@@ -37,6 +43,15 @@ def _institution(who: Principal) -> str:
     return who.institution_id
 
 
+def _bill(request: Request, body: BillIn, who: Principal) -> Bill:
+    """The bill; an electronic voucher is checked (signature, expiry) and stands for the
+    person it names."""
+    person_id = None
+    if body.voucher is not None:
+        person_id = services(request).member.voucher_person(body.voucher)
+    return body.to_bill(_institution(who), person_id)
+
+
 @router.post(
     "/settlements",
     status_code=201,
@@ -46,6 +61,7 @@ def _institution(who: Principal) -> str:
     },
 )
 def settle(
+    request: Request,
     body: BillIn,
     service: Service,
     who: InstitutionCaller,
@@ -53,8 +69,10 @@ def settle(
 ) -> JSONResponse:
     """Settle a bill by card at the counter: the insured pays `insured_pays`, the fund owes
     the institution `fund_owes_institution`. Send an `Idempotency-Key` header so that a
-    retry returns the first answer instead of paying twice."""
-    status, view = service.settle(body.to_bill(_institution(who)), idempotency_key)
+    retry returns the first answer instead of paying twice. An electronic insurance voucher
+    (`voucher`, from the member app) settles in place of the card: invalid_voucher or
+    voucher_expired when it does not check."""
+    status, view = service.settle(_bill(request, body, who), idempotency_key)
     # The view is plain JSON data already: send it as it is (the hot path).
     return JSONResponse(view, status_code=status)
 
@@ -79,6 +97,8 @@ def reverse(
 
 
 @router.post("/quotes", responses=ERRORS, response_model=SettlementOut)
-def quote(body: BillIn, service: Service, who: InstitutionCaller) -> dict[str, Any]:
+def quote(
+    request: Request, body: BillIn, service: Service, who: InstitutionCaller
+) -> dict[str, Any]:
     """The same computation as a settlement, against the person's year so far, storing nothing."""
-    return service.quote(body.to_bill(_institution(who)))
+    return service.quote(_bill(request, body, who))

@@ -1,0 +1,328 @@
+"""Estimate a stay, and the online services: remote-treatment filings, a lost card, manual
+reimbursement with receipt photos and its status."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from yibao.domain.model import Kind
+from yibao.entrypoints.web.member.common import (
+    CLAIM_REASONS,
+    LABELS,
+    amount_of,
+    day_of,
+    member,
+    person_choice,
+    put_error,
+    render,
+)
+from yibao.entrypoints.web.pages import Form, Page
+from yibao.service.errors import NotFoundError, ServiceError
+from yibao.service.member import MAX_RECEIPT_BYTES, MAX_RECEIPTS, ClaimForm
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+
+ESTIMATE_KINDS = ("inpatient", "outpatient")
+CLAIM_KINDS = ("outpatient", "emergency", "inpatient")
+
+
+# --- estimate ---------------------------------------------------------------------------
+
+
+@router.get("/estimate")
+def estimate_form(request: Request) -> Response:
+    page = Page(request)
+    who = member(page)
+    form = Form(
+        {
+            "person": who.person_id or "",
+            "kind": "inpatient",
+            "level": "2",
+            "day": page.services.member.clock().isoformat(),
+        }
+    )
+    return _estimate_page(page, form, None)
+
+
+@router.post("/estimate")
+async def estimate(request: Request) -> Response:
+    page = Page(request)
+    who = member(page)
+    form = await page.form()
+    family = page.services.member.family(who)
+    person = person_choice(page, form, family)
+    amount = amount_of(page, form, "amount")
+    if amount is not None and amount <= 0:
+        form.error("amount", page.t("Enter an amount above 0."))
+    kind = form.get("kind")
+    if kind not in ESTIMATE_KINDS:
+        form.error("kind", page.t("Choose inpatient or outpatient."))
+    level = form.get("level")
+    if level not in ("0", "1", "2", "3"):
+        form.error("level", page.t("Choose the hospital's level."))
+    day = day_of(page, form, "day")
+    answer = None
+    if form.ok and person and amount is not None and day is not None:
+        try:
+            answer = page.services.member.estimate(who, person, Kind(kind), int(level), amount, day)
+        except ServiceError as exc:
+            put_error(page, form, exc)
+    return _estimate_page(page, form, answer, status=200 if form.ok else 422)
+
+
+def _estimate_page(page: Page, form: Form, answer: object, status: int = 200) -> Response:
+    who = member(page)
+    return render(
+        page,
+        "member/estimate.html",
+        status=status,
+        tab="estimate",
+        labels=LABELS,
+        form=form,
+        family=page.services.member.family(who),
+        kinds=ESTIMATE_KINDS,
+        answer=answer,
+    )
+
+
+# --- the services page ------------------------------------------------------------------
+
+
+@router.get("/services")
+def services_page(request: Request) -> Response:
+    page = Page(request)
+    who = member(page)
+    coverage = page.services.member.coverage(who)
+    claims = page.services.member.claims(who)
+    return render(
+        page,
+        "member/services.html",
+        tab="services",
+        labels=LABELS,
+        coverage=coverage,
+        claims=claims,
+        done=request.query_params.get("done", ""),
+    )
+
+
+# --- remote-treatment filing ------------------------------------------------------------
+
+
+@router.get("/filings/new")
+def filing_form(request: Request) -> Response:
+    page = Page(request)
+    who = member(page)
+    return _filing_page(page, Form({"person": who.person_id or ""}))
+
+
+@router.post("/filings/new")
+async def file_remote_treatment(request: Request) -> Response:
+    page = Page(request)
+    who = member(page)
+    form = await page.form()
+    for name in ("region", "valid_from", "valid_to"):
+        form.values.setdefault(name, "")
+    family = page.services.member.family(who)
+    person = person_choice(page, form, family)
+    if not form.get("region"):
+        form.error("region", page.t("Choose the region where you live."))
+    start = day_of(page, form, "valid_from")
+    end = day_of(page, form, "valid_to")
+    if form.ok and person and start and end:
+        try:
+            page.services.certificates.file_remote_treatment(
+                who, person, form.get("region"), start, end
+            )
+        except ServiceError as exc:
+            put_error(page, form, exc)
+        else:
+            return page.redirect("/app/services?done=filed")
+    return _filing_page(page, form, status=422)
+
+
+def _filing_page(page: Page, form: Form, status: int = 200) -> Response:
+    who = member(page)
+    family = page.services.member.family(who)
+    return render(
+        page,
+        "member/filing_new.html",
+        status=status,
+        tab="services",
+        form=form,
+        family=family,
+        regions=page.services.member.regions(),
+        home={p["id"]: p["region"] for p in family},
+    )
+
+
+# --- cards ------------------------------------------------------------------------------
+
+
+@router.get("/cards")
+def cards(request: Request) -> Response:
+    page = Page(request)
+    who = member(page)
+    coverage = page.services.member.coverage(who)
+    return render(
+        page,
+        "member/cards.html",
+        tab="services",
+        labels=LABELS,
+        coverage=coverage,
+        done=request.query_params.get("done", ""),
+    )
+
+
+@router.get("/cards/{number}/lost")
+def card_lost_form(request: Request, number: str) -> Response:
+    page = Page(request)
+    who = member(page)
+    card = _card(page, number)
+    if card is None:
+        return page.render("error.html", status=404, kind="not_found")
+    del who
+    return render(page, "member/card_lost.html", tab="services", card=card, form=Form())
+
+
+@router.post("/cards/{number}/lost")
+async def report_lost(request: Request, number: str) -> Response:
+    page = Page(request)
+    who = member(page)
+    form = await page.form()
+    card = _card(page, number)
+    if card is None:
+        return page.render("error.html", status=404, kind="not_found")
+    try:
+        page.services.collection.report_loss(who, number)
+    except NotFoundError:
+        return page.render("error.html", status=404, kind="not_found")
+    except ServiceError as exc:
+        put_error(page, form, exc)
+        return render(
+            page, "member/card_lost.html", status=409, tab="services", card=card, form=form
+        )
+    return page.redirect("/app/cards?done=lost")
+
+
+def _card(page: Page, number: str) -> dict[str, object] | None:
+    who = member(page)
+    for person in page.services.member.coverage(who)["persons"]:
+        for card in person["cards"]:
+            if card["number"] == number:
+                return {**card, "name": person["name"]}
+    return None
+
+
+# --- manual reimbursement ---------------------------------------------------------------
+
+
+@router.get("/claims")
+def claims(request: Request) -> Response:
+    page = Page(request)
+    who = member(page)
+    return render(
+        page,
+        "member/claims.html",
+        tab="services",
+        labels=LABELS,
+        claims=page.services.member.claims(who),
+        done=request.query_params.get("done", ""),
+    )
+
+
+@router.get("/claims/new")
+def claim_form(request: Request) -> Response:
+    page = Page(request)
+    who = member(page)
+    form = Form({"person": who.person_id or "", "reason": "emergency_elsewhere", "level": "2"})
+    return _claim_page(page, form)
+
+
+@router.post("/claims/new")
+async def submit_claim(request: Request) -> Response:
+    page = Page(request)
+    who = member(page)
+    form = await page.form()
+    for name in ("hospital_name", "region", "day", "class_a", "class_b", "self_pay"):
+        form.values.setdefault(name, "")
+    family = page.services.member.family(who)
+    person = person_choice(page, form, family)
+    if form.get("reason") not in CLAIM_REASONS:
+        form.error("reason", page.t("Choose a reason."))
+    if form.get("kind") not in CLAIM_KINDS:
+        form.error("kind", page.t("Choose the kind of treatment."))
+    day = day_of(page, form, "day")
+    if not form.get("hospital_name"):
+        form.error("hospital_name", page.t("Enter the hospital's name."))
+    elif len(form.get("hospital_name")) > 200:
+        form.error("hospital_name", page.t("At most 200 characters."))
+    if form.get("level") not in ("0", "1", "2", "3"):
+        form.error("level", page.t("Choose the hospital's level."))
+    if form.get("region") not in {r["code"] for r in page.services.member.regions()}:
+        form.error("region", page.t("Choose the hospital's region."))
+    amounts = [amount_of(page, form, n, required=False) for n in ("class_a", "class_b", "self_pay")]
+    if all(a is not None for a in amounts) and sum(a or Decimal(0) for a in amounts) <= 0:
+        form.error("class_a", page.t("Enter at least one amount."))
+    receipts = await _receipts(request, page, form)
+    if form.ok and person and day and receipts is not None:
+        a, b, s = (x or Decimal(0) for x in amounts)
+        claim = ClaimForm(
+            person_id=person,
+            reason=form.get("reason"),
+            kind=Kind(form.get("kind")),
+            day=day,
+            hospital_name=form.get("hospital_name"),
+            hospital_level=int(form.get("level")),
+            hospital_region=form.get("region"),
+            hospital_designated=form.get("designated") == "yes",
+            class_a=a,
+            class_b=b,
+            self_pay=s,
+        )
+        try:
+            page.services.member.submit_claim(who, claim, receipts)
+        except ServiceError as exc:
+            put_error(page, form, exc, {"date": "day"})
+        else:
+            return page.redirect("/app/claims?done=submitted")
+    return _claim_page(page, form, status=422)
+
+
+async def _receipts(request: Request, page: Page, form: Form) -> list[bytes] | None:
+    """The attached files, read up to the size limit (a bigger one is refused, not read)."""
+    data = await request.form()
+    files = [f for f in data.getlist("receipts") if isinstance(f, UploadFile) and f.filename]
+    form.values.setdefault("receipts", "")
+    if not files:
+        form.error("receipts", page.t("Attach a photo of each receipt."))
+        return None
+    if len(files) > MAX_RECEIPTS:
+        form.error("receipts", page.t("At most 5 receipt files."))
+        return None
+    out = []
+    for f in files:
+        content = await f.read(MAX_RECEIPT_BYTES + 1)
+        if len(content) > MAX_RECEIPT_BYTES:
+            form.error("receipts", page.t("Each receipt file may be at most 5 MB."))
+            return None
+        out.append(content)
+    return out
+
+
+def _claim_page(page: Page, form: Form, status: int = 200) -> Response:
+    who = member(page)
+    return render(
+        page,
+        "member/claim_new.html",
+        status=status,
+        tab="services",
+        labels=LABELS,
+        form=form,
+        family=page.services.member.family(who),
+        regions=page.services.member.regions(),
+        kinds=CLAIM_KINDS,
+    )

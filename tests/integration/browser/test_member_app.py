@@ -1,0 +1,238 @@
+"""The member app ("smart medical insurance", /app) through the browser: real-name sign-up,
+coverage with the voucher, a child's reimbursement and its explanation, an estimate, a
+remote-treatment filing, a lost card, a manual claim with a receipt photo."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from playwright.sync_api import Page
+from sqlalchemy.engine import Engine
+
+from integration.auth import account
+from integration.browser.conftest import Opener, shoot
+from integration.roles_world import build_registry
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.access import Role
+from yibao.domain.ids import make_resident_id
+from yibao.domain.model import Kind
+from yibao.service.settlement import Bill, BillLine
+from yibao.services import Services
+
+PASSWORD = "correct-horse"
+G1_NUMBER = make_resident_id("990100", date(1985, 7, 8), 11)
+PHONE = "13800138000"
+# A 1x1 PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def world(engine: Engine, services: Services) -> None:
+    """sample-city 2026: guardian G1 with child C1 (settled once at I1), cards CARD-*."""
+    build_registry(engine)
+    services.settlements.settle(
+        Bill(
+            "I1",
+            "CARD-C1",
+            Kind.OUTPATIENT,
+            date(2026, 6, 1),
+            (BillLine("TEST-A", Decimal(1), Decimal("300.00")),),
+        )
+    )
+
+
+def signed_in(
+    open_page: Opener, services: Services, *, lang: str = "zh", width: str = "mobile"
+) -> Page:
+    account(services, Role.GUARDIAN, person_id="G1", account_id="g1", password=PASSWORD)
+    page = open_page(f"/sign-in?next=/app&lang={lang}", lang=lang, width=width)
+    page.fill("#f-account", "g1")
+    page.fill("#f-password", PASSWORD)
+    page.click("main button[type=submit]")
+    assert page.url.endswith("/app")
+    return page
+
+
+def test_sign_up_fails_the_real_name_check_then_succeeds(
+    open_page: Opener, services: Services, engine: Engine
+) -> None:
+    world(engine, services)
+    page = open_page("/app/sign-up")
+    shoot(page, "member-sign-up")
+    page.fill("#f-name", "person G1")
+    page.fill("#f-id_number", G1_NUMBER)
+    page.fill("#f-birth_date", "1985-07-09")  # not the birth date in the number
+    page.fill("#f-phone", PHONE)
+    page.fill("#f-password", PASSWORD)
+    page.fill("#f-password2", PASSWORD)
+    page.click("main button[type=submit]")
+    assert page.locator("#e-birth_date").inner_text() == "出生日期与身份证号码不一致。"
+    assert page.input_value("#f-name") == "person G1"  # what was typed stays
+    assert page.input_value("#f-password") == ""
+    # A consistent birth date but a name that is not the record's: one message that does
+    # not say which part differs.
+    page.fill("#f-name", "张三")
+    page.fill("#f-birth_date", "1985-07-08")
+    page.fill("#f-password", PASSWORD)
+    page.fill("#f-password2", PASSWORD)
+    page.click("main button[type=submit]")
+    assert (
+        page.locator(".form-error").inner_text() == "姓名、身份证号码和出生日期与参保人员记录不符。"
+    )
+    shoot(page, "member-sign-up-refused")
+    page.fill("#f-name", "person G1")
+    page.fill("#f-password", PASSWORD)
+    page.fill("#f-password2", PASSWORD)
+    page.click("main button[type=submit]")
+    assert page.url.endswith("/app")
+    assert page.locator("h1").inner_text() == "我的参保"
+    assert page.locator(".who").inner_text() == G1_NUMBER
+    assert page.locator("[data-testid=person-C1]").count() == 1  # the linked child
+    assert page.locator("[data-testid=person-G1] [data-testid=voucher] svg").count() == 1
+    shoot(page, "member-coverage")
+    # Signing up again is refused, pointing to sign-in.
+    again = open_page("/app/sign-up")
+    for name, value in (
+        ("name", "person G1"),
+        ("id_number", G1_NUMBER),
+        ("birth_date", "1985-07-08"),
+        ("phone", PHONE),
+        ("password", PASSWORD),
+        ("password2", PASSWORD),
+    ):
+        again.fill(f"#f-{name}", value)
+    again.click("main button[type=submit]")
+    assert again.locator(".form-error").inner_text() == "您已有账号，请直接登录。"
+
+
+def test_a_guardian_sees_a_childs_reimbursement_and_its_explanation(
+    open_page: Opener, services: Services, engine: Engine
+) -> None:
+    world(engine, services)
+    page = signed_in(open_page, services)
+    page.click("[data-testid=person-C1] a:has-text('报销记录')")
+    assert page.url.endswith("/app/persons/C1/years/2026")
+    settlement = page.locator("[data-testid^=settlement-]")
+    assert settlement.count() == 1
+    assert "hospital I1" in settlement.inner_text()
+    assert page.locator("[data-testid=limits] .bar").count() >= 1
+    assert not page.locator("[data-testid=explanation] ol").is_visible()
+    page.click("[data-testid=explanation] summary")
+    steps = page.locator("[data-testid=explanation] li")
+    assert steps.first.is_visible()
+    text = page.locator("[data-testid=explanation] ol").inner_text()
+    assert "个人支付" in text
+    assert "元" in text
+    shoot(page, "member-child-year")
+
+
+def test_an_estimate(open_page: Opener, services: Services, engine: Engine) -> None:
+    world(engine, services)
+    page = signed_in(open_page, services)
+    page.click("nav.tabs a:has-text('费用估算')")
+    page.fill("#f-amount", "abc")
+    page.click("main button[type=submit]")
+    assert page.locator("#e-amount").inner_text() == "请填写金额（元），例如 1200.50。"
+    assert page.input_value("#f-amount") == "abc"
+    page.fill("#f-amount", "12000")
+    page.select_option("#f-level", "3")
+    page.select_option("#f-kind", "inpatient")
+    page.click("main button[type=submit]")
+    answer = page.locator("[data-testid=estimate-answer]")
+    personal = Decimal(page.locator("[data-testid=estimate-personal]").inner_text())
+    fund = Decimal(page.locator("[data-testid=estimate-fund]").inner_text())
+    assert personal + fund == Decimal("12000.00")
+    assert fund > 0
+    assert "个人支付" in answer.inner_text()
+    shoot(page, "member-estimate")
+
+
+def test_an_online_filing_then_visible(
+    open_page: Opener, services: Services, engine: Engine
+) -> None:
+    world(engine, services)
+    page = signed_in(open_page, services)
+    page.goto("/app/filings/new")
+    page.select_option("#f-region", "sample-city")  # their own region: refused
+    page.fill("#f-valid_from", "2026-11-01")
+    page.fill("#f-valid_to", "2026-10-01")
+    page.click("main button[type=submit]")
+    assert page.locator("#e-valid_to").count() + page.locator("#e-region").count() >= 1
+    page.select_option("#f-region", "hill-county")
+    page.fill("#f-valid_to", "2026-12-31")
+    page.click("main button[type=submit]")
+    assert page.url.endswith("/app/services?done=filed")
+    assert (
+        "hill-county, 2026-11-01 – 2026-12-31" in page.locator("[data-testid=filing]").inner_text()
+    )
+    shoot(page, "member-services")
+
+
+def test_report_a_card_lost(open_page: Opener, services: Services, engine: Engine) -> None:
+    world(engine, services)
+    page = signed_in(open_page, services)
+    page.goto("/app/cards")
+    page.click("[data-testid=card-CARD-C1] a:has-text('挂失')")
+    shoot(page, "member-card-lost-confirm")
+    page.click("[data-testid=confirm-lost]")
+    assert page.url.endswith("/app/cards?done=lost")
+    assert "已挂失" in page.locator("[data-testid=card-CARD-C1]").inner_text()
+    with UnitOfWork(engine) as uow:
+        card = uow.registry.card("CARD-C1")
+    assert card is not None
+    assert card.status.value == "lost"
+    shoot(page, "member-cards")
+
+
+def test_submit_a_claim_with_a_receipt_photo(
+    open_page: Opener, services: Services, engine: Engine
+) -> None:
+    world(engine, services)
+    page = signed_in(open_page, services)
+    page.goto("/app/claims/new")
+    page.fill("#f-day", "2026-07-02")
+    page.fill("#f-hospital_name", "外地人民医院")
+    page.select_option("#f-region", "hill-county")
+    page.fill("#f-class_a", "800.00")
+    page.click("main button[type=submit]")  # no receipt yet
+    assert page.locator("#e-receipts").inner_text() == "请上传每张票据的照片。"
+    assert page.input_value("#f-class_a") == "800.00"
+    page.set_input_files(
+        "#f-receipts", {"name": "receipt.png", "mimeType": "image/png", "buffer": PNG}
+    )
+    page.click("main button[type=submit]")
+    assert page.url.endswith("/app/claims?done=submitted"), page.locator(".error").all_inner_texts()
+    status = page.locator("[data-testid=claim-status]")
+    assert status.inner_text() == "已提交，待审核"
+    shoot(page, "member-claims")
+    stored = list(services.upload_dir.joinpath("G1").glob("*.png"))
+    assert any(p.read_bytes() == PNG for p in stored)
+
+
+def test_the_coverage_page_in_english(
+    open_page: Opener, services: Services, engine: Engine
+) -> None:
+    world(engine, services)
+    page = signed_in(open_page, services, lang="en", width="desktop")
+    assert page.locator("h1").inner_text() == "My coverage"
+    assert "Electronic insurance voucher" in page.locator("[data-testid=person-G1]").inner_text()
+    shoot(page, "member-coverage-en")
+
+
+def test_anonymous_goes_to_sign_in_and_a_clerk_gets_403(
+    open_page: Opener, services: Services
+) -> None:
+    page = open_page("/app")
+    assert "/sign-in?next=/app" in page.url
+    account(services, Role.CLERK, region="sample-city", account_id="clerk9", password=PASSWORD)
+    page.fill("#f-account", "clerk9")
+    page.fill("#f-password", PASSWORD)
+    page.click("main button[type=submit]")
+    assert page.locator("h1").inner_text() == "您的账号无权访问此页面"
+    response = page.goto("/app/estimate")
+    assert response is not None
+    assert response.status == 403
+    shoot(page, "member-forbidden")
