@@ -7,7 +7,8 @@ and change nothing."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -102,6 +103,7 @@ class Insured:
     id_number: str
     card: str
     insutype: str
+    voucher: Callable[[], str] | None = None  # makes a fresh electronic voucher
 
 
 def register_twin(
@@ -124,7 +126,12 @@ def insured(uow: UnitOfWork, person_id: str, card: str) -> Insured:
     return Insured(person_id, record.id_number, card, INSUTYPE[scheme])
 
 
-def cert(who: Insured, by_card: bool) -> dict[str, str]:
+def cert(who: Insured, by_card: bool | str) -> dict[str, str]:
+    """The certificate a patient shows: card, ID card, or (by_card="voucher") the member
+    app's electronic voucher, freshly made."""
+    if by_card == "voucher":
+        assert who.voucher is not None
+        return {"mdtrt_cert_type": "01", "mdtrt_cert_no": who.voucher()}
     if by_card:
         return {"mdtrt_cert_type": "03", "mdtrt_cert_no": who.card}
     return {"mdtrt_cert_type": "02", "mdtrt_cert_no": who.id_number}
@@ -176,7 +183,7 @@ def _line(
 
 
 def settle_data(
-    who: Insured, mdtrt_id: str, total: Decimal, *, by_card: bool, med_type: str | None
+    who: Insured, mdtrt_id: str, total: Decimal, *, by_card: bool | str, med_type: str | None
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
         "psn_no": who.person_id,
@@ -206,7 +213,7 @@ class Played:
     uploads: list[dict[str, Any]]
 
 
-def play(his: His, who: Insured, enc: Encounter, n: int, *, by_card: bool) -> Played:
+def play(his: His, who: Insured, enc: Encounter, n: int, *, by_card: bool | str) -> Played:
     """One encounter through the interface: register or admit, upload, pre-settle, settle."""
     his.day = enc.date
     prefix = f"F{n:03d}"
@@ -877,7 +884,9 @@ def test_wrong_types_unknown_codes_and_wrong_states_are_refused_and_change_nothi
         "2204", (*line0, "med_list_codg"), "NOT-IN-CATALOGUE", "med_list_codg", "NOT-IN-CATALOGUE"
     )
     refused("1101", (*d, "mdtrt_cert_type"), "09", "mdtrt_cert_type")
-    refused("1101", (*d, "mdtrt_cert_type"), "01", "01", "电子凭证")
+    refused(
+        "1101", d, {"mdtrt_cert_type": "01", "mdtrt_cert_no": "yb1.P2.1.forged"}, "电子凭证无效"
+    )
     refused("1101", (*d, "mdtrt_cert_no"), "NO-SUCH-CARD", "人员不存在", "mdtrt_cert_no")
     refused(
         "1101", d, {"mdtrt_cert_type": "02", "mdtrt_cert_no": "11010119900307001X"}, "人员不存在"
@@ -990,3 +999,39 @@ def test_person_info_by_id_number_and_card(engine: Engine, client: TestClient) -
     assert insu["psn_type"] in {"1101", "1201", "1401", "1402", "1403", "1404", "1405", "1499"}
     assert insu["insuplc_admdvs"] == "990100"
     assert bool(by_id["idetinfo"]) == scenario.person.assistance
+
+
+def test_the_member_apps_voucher_settles_in_place_of_the_card(
+    engine: Engine, client: TestClient
+) -> None:
+    """1101 and a whole outpatient visit with mdtrt_cert_type 01: the person the signed
+    voucher names, settled as the native API settles their twin; an expired voucher is
+    refused."""
+    scenario = load_scenario(ROOT / "examples" / "student-outpatient-cap.yaml")
+    expected = scenarios.run(scenario, POLICY_PATH)
+    with UnitOfWork(engine) as uow:
+        reg = register(uow, scenario, POLICY_PATH)
+        twin = register_twin(uow, scenario, "native", POLICY_PATH)
+        uow.commit()
+    member = client.app.state.services.member  # type: ignore[attr-defined]
+    with UnitOfWork(engine) as uow:
+        plain = insured(uow, reg.person_id, reg.card_number)
+    me = replace(plain, voucher=lambda: member._voucher(plain.person_id, None)["token"])
+    enc = order_of_settlement(scenario.encounters)[0]
+    his = His(client, enc.hospital.id)
+    his.day = enc.date
+    his.sign_in()
+    by_voucher = his.ok("1101", {"data": cert(me, by_card="voucher")})
+    assert by_voucher == his.ok("1101", {"data": cert(me, by_card=True)})
+    p = play(his, me, enc, 0, by_card="voucher")
+    native = client.post(
+        "/v1/settlements",
+        json=bill_json(twin.card, enc),
+        headers={"X-Institution": his.institution},
+    )
+    assert native.status_code == 201, native.text
+    _check(p, {r.encounter_id: r for r in expected.encounters}[enc.id], native.json())
+    expired = member._voucher(me.person_id, 0.0)["token"]  # made at the epoch: long expired
+    answer = his.call("1101", {"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": expired}})
+    assert answer["infcode"] == -1
+    assert "已过期" in answer["err_msg"]

@@ -61,13 +61,7 @@ class Person:
     record: PersonRecord
     card: str | None
     enrolment: Enrolment | None
-
-
-def _voucher() -> FsiError:
-    return FsiError(
-        "暂不支持就诊凭证类型 01（医保电子凭证）：会员端的签名凭证尚未上线，"
-        "请以 02 居民身份证或 03 社会保障卡就诊（字段 mdtrt_cert_type）"
-    )
+    by_voucher: bool = False  # the member app's electronic voucher: no card needed
 
 
 def _gend(sex: str) -> str:
@@ -116,7 +110,18 @@ class Transactions:
         cert_type = data.one_of("mdtrt_cert_type", codes.CERT_TYPES)
         cert_no = data.req("mdtrt_cert_no", max_len=64)
         if cert_type == codes.VOUCHER:
-            raise _voucher()
+            try:
+                person_id = self.services.member.voucher_person(cert_no)
+            except ServiceError as exc:
+                why = (
+                    "已过期，请在智慧医保中刷新二维码" if exc.code == "voucher_expired" else "无效"
+                )
+                raise FsiError(f"医保电子凭证{why}（字段 {data.at('mdtrt_cert_no')}）") from None
+            record = uow.registry.person(person_id)
+            if record is None:
+                raise FsiError(f"人员不存在：电子凭证所指参保人 {person_id} 未登记")
+            enrolment = uow.registry.enrolment(record.id, year)
+            return Person(record, store.active_card(record.id), enrolment, by_voucher=True)
         if cert_type == codes.ID_CARD:
             record = uow.registry.person_by_id_number(cert_no.upper())
             if record is None:
@@ -211,14 +216,14 @@ class Transactions:
             raise invalid(data.at("psn_no"), f"就诊凭证属于 {who.record.id}，不是 {psn_no}")
         insutype = self._insured(who, day, data)
         number = data.req(number_field, max_len=40)
-        assert who.card is not None
+        assert who.card is not None or who.by_voucher
         mdtrt_id = secrets.token_hex(10)
         store.add_visit(
             {
                 "mdtrt_id": mdtrt_id,
                 "fixmedins_code": call.fixmedins_code,
                 "psn_no": psn_no,
-                "card_number": who.card,
+                "card_number": who.card or "",  # none for a voucher holder without a card
                 "mdtrt_cert_type": data.req("mdtrt_cert_type"),
                 "insutype": insutype,
                 "inpatient": 1 if inpatient else 0,
@@ -686,7 +691,9 @@ class Transactions:
                 )
             bill = Bill(
                 institution_id=call.fixmedins_code,
-                card_number=who.card or row.card_number,
+                # A voucher settles by the person it names, as the native API does.
+                card_number=None if who.by_voucher else (who.card or row.card_number),
+                person_id=who.record.id if who.by_voucher else None,
                 kind=kind,
                 date=row.begntime,
                 lines=bill_lines,
