@@ -167,6 +167,7 @@ def person_choice(page: Page, form: Form, family: list[dict[str, str]]) -> str |
 
 
 def render(page: Page, template: str, status: int = 200, **context: Any) -> Response:
-    """A member page: the tabs need this year."""
+    """A member page: the tabs need this year, and which tab is open (none on sign-up)."""
     year = page.services.member.clock().year
+    context.setdefault("tab", "")
     return page.render(template, status=status, current_year=year, **context)
