@@ -302,3 +302,28 @@ def test_demo_accounts_sign_in_and_work(engine: Engine, policies: PolicyLoader) 
     assert quote.status_code == 200 or quote.json()["code"] != "forbidden"
     wrong = client.post("/v1/auth/tokens", json={"account": "clerk", "password": "not-it-at-all"})
     assert wrong.status_code == 401
+
+
+def test_demo_bills_make_a_year_under_way(engine: Engine, policies: PolicyLoader) -> None:
+    """The demo's first bills go through the settlement service: the guardian's children
+    have reimbursements to look at, the ledger checks, and a second run pays nothing twice."""
+    from yibao.service.demo_bills import settle_demo_bills
+    from yibao.service.verify import verify
+
+    _load(engine, policies)
+    uow = lambda: UnitOfWork(engine)  # noqa: E731
+    done = settle_demo_bills(uow, policies, count=60)
+    assert (done.settled, done.refused) == (60, 0)
+    with UnitOfWork(engine) as u:
+        guardian = u.accounts.get("guardian")
+        assert guardian is not None
+        children = u.registry.children_of(guardian.person_id)
+        assert children
+        assert u.ledger.settlements_of(children[0], YEAR)
+        count = u.connection.execute(select(func.count()).select_from(t.settlements)).scalar_one()
+    assert count == 60
+    again = settle_demo_bills(uow, policies, count=60)  # the same idempotency keys
+    assert again.settled == 60
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.settlements)).scalar_one() == 60
+    assert verify(uow, policies).problems == []

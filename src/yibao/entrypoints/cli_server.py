@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from yibao.adapters.db.migrate import upgrade
@@ -82,8 +83,12 @@ def demo_load(
         int, typer.Option(min=1, max=1_000_000, help="How many insured persons.")
     ] = 3000,
     seed: Annotated[int, typer.Option(help="The same seed makes the same region.")] = 1,
+    bills: Annotated[
+        int, typer.Option(min=0, help="Bills of the year to settle for the demo's persons.")
+    ] = 400,
 ) -> None:
-    """Fill a region with institutions, a catalogue and insured persons."""
+    """Fill a region with institutions, a catalogue and insured persons, and settle a
+    year's first bills for them."""
     from yibao.service.demo import load_demo
 
     settings = settings_for(database)
@@ -104,6 +109,24 @@ def demo_load(
             except ServiceError as exc:
                 raise fail(exc) from None
         typer.echo(summary.describe())
+        _demo_bills(engine, settings, region, bills)
+
+
+def _demo_bills(engine: Engine, settings: Settings, region: str, count: int) -> None:
+    from yibao.service.demo_bills import settle_demo_bills
+
+    if count == 0:
+        return
+    with progress_bar() as bar:
+        task = bar.add_task("demo bills", total=count)
+        done = settle_demo_bills(
+            lambda: UnitOfWork(engine),
+            policy_source(settings.policy_path),
+            region=region,
+            count=count,
+            progress=lambda n, total: bar.update(task, completed=n, total=total),
+        )
+    typer.echo(f"{done.settled} demo bills settled ({done.refused} refused by the rules)")
 
 
 def settle_year(
@@ -188,6 +211,7 @@ def serve(
                 typer.echo("loading the demo region sample-city ...")
                 summary = load_demo(lambda: UnitOfWork(engine), policy_source(settings.policy_path))
                 typer.echo(summary.describe())
+                _demo_bills(engine, settings, "sample-city", 400)
         engine.dispose()
     uvicorn.run(
         "yibao.entrypoints.api.main:app_from_env",

@@ -29,8 +29,10 @@ from sqlalchemy.exc import IntegrityError
 
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.enrolment import premium_for
 from yibao.domain.ids import make_resident_id
 from yibao.domain.model import Approval, Filing, LineClass, Scheme
+from yibao.domain.money import to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.domain.registry import (
     CardStatus,
@@ -938,6 +940,28 @@ def _accounts(
         uow.accounts.add({**row, "password_hash": secret})
 
 
+def _premium(policy: RegionPolicy, person: _Person, year: int) -> dict[str, object]:
+    """The premium a resident or student paid for the year, as enrolment would have
+    split it (employees pay through their employer: nothing here). Paid in the window."""
+    if policy.enrolment is None or person.scheme is Scheme.EMPLOYEE:
+        # Every row the same keys: one INSERT for the batch.
+        return {
+            "channel": "demo",
+            "personal_fen": 0,
+            "subsidy_fen": 0,
+            "assistance_fen": 0,
+            "paid_on": None,
+        }
+    split = premium_for(policy.enrolment, person.scheme.value, year, person.assistance)
+    return {
+        "channel": "demo",
+        "personal_fen": to_fen(split.personal),
+        "subsidy_fen": to_fen(split.subsidy),
+        "assistance_fen": to_fen(split.assistance),
+        "paid_on": date(year - 1, 10, 20),
+    }
+
+
 def _summary(
     policy: RegionPolicy,
     year: int,
@@ -1077,6 +1101,7 @@ def _write(
                     "status": "active",
                     "valid_from": start,
                     "valid_to": end,
+                    **_premium(policy, p, year),
                 }
                 for p in batch
             ],
