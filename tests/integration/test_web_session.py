@@ -1,0 +1,114 @@
+"""The web session: CSRF on every form, cookie flags, sign-out that really signs out, no
+redirect to another site, and the lock-out through the sign-in form."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from integration.auth import account
+from yibao.domain.access import Role
+from yibao.entrypoints.api.app import create_app
+from yibao.entrypoints.web.session import CSRF_COOKIE, SESSION_COOKIE
+from yibao.service.access import MAX_FAILED_SIGN_INS
+from yibao.services import Services
+
+
+def browser(services: Services, base_url: str = "http://testserver") -> TestClient:
+    return TestClient(create_app(services), base_url=base_url, follow_redirects=False)
+
+
+def form_token(page: Any) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, "the form carries a CSRF token"
+    return found.group(1)
+
+
+def set_cookies(answer: Any) -> dict[str, str]:
+    """name -> the whole Set-Cookie header of that cookie."""
+    return {h.split("=", 1)[0]: h for h in answer.headers.get_list("set-cookie")}
+
+
+def test_a_form_without_its_csrf_token_does_nothing(services: Services) -> None:
+    account(services, Role.CLERK, account_id="qian", password="right-password")
+    web = browser(services)
+    page = web.get("/sign-in")
+    cookie = set_cookies(page)[CSRF_COOKIE]
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    token = form_token(page)
+    assert web.cookies.get(CSRF_COOKIE) == token
+    for sent in ({}, {"csrf": "forged"}):
+        answer = web.post(
+            "/sign-in", data={"account": "qian", "password": "right-password", **sent}
+        )
+        assert answer.status_code == 400
+        assert SESSION_COOKIE not in set_cookies(answer)
+    signed = web.post(
+        "/sign-in", data={"account": "qian", "password": "right-password", "csrf": token}
+    )
+    assert signed.status_code == 303
+    session = set_cookies(signed)[SESSION_COOKIE]
+    assert "HttpOnly" in session
+    assert "SameSite=lax" in session
+    assert "Secure" not in session  # plain HTTP here: a Secure cookie would never come back
+
+
+def test_over_https_the_session_cookie_is_secure(services: Services) -> None:
+    account(services, Role.CLERK, account_id="sun", password="right-password")
+    web = browser(services, "https://testserver")
+    token = form_token(web.get("/sign-in"))
+    signed = web.post(
+        "/sign-in", data={"account": "sun", "password": "right-password", "csrf": token}
+    )
+    assert "Secure" in set_cookies(signed)[SESSION_COOKIE]
+
+
+def test_signing_out_revokes_the_session(services: Services) -> None:
+    account(services, Role.CLERK, account_id="zhou", password="right-password")
+    web = browser(services)
+    token = form_token(web.get("/sign-in"))
+    web.post("/sign-in", data={"account": "zhou", "password": "right-password", "csrf": token})
+    session = web.cookies.get(SESSION_COOKIE)
+    assert session
+    assert web.get("/console").status_code == 200
+    out = web.post("/sign-out", data={"csrf": token})
+    assert out.status_code == 303
+    # The old cookie's token is dead, even if someone kept a copy.
+    api = TestClient(create_app(services))
+    assert api.get("/v1/me", headers={"Authorization": f"Bearer {session}"}).status_code == 401
+    web.cookies.set(SESSION_COOKIE, session)
+    assert web.get("/console").status_code == 303  # to sign in again
+
+
+def test_sign_in_never_sends_you_to_another_site(services: Services) -> None:
+    account(services, Role.CLERK, account_id="wu", password="right-password")
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        web = browser(services)
+        token = form_token(web.get("/sign-in"))
+        signed = web.post(
+            "/sign-in",
+            data={"account": "wu", "password": "right-password", "csrf": token, "next": target},
+        )
+        assert signed.status_code == 303
+        assert signed.headers["location"] == "/console", target
+
+
+def test_the_sign_in_form_locks_out_after_repeated_failures(services: Services) -> None:
+    account(services, Role.CLERK, account_id="zheng", password="right-password")
+    web = browser(services)
+    token = form_token(web.get("/sign-in"))
+    for _ in range(MAX_FAILED_SIGN_INS):
+        wrong = web.post(
+            "/sign-in", data={"account": "zheng", "password": "nope-nope", "csrf": token}
+        )
+        assert wrong.status_code == 422
+        assert "账号或密码错误" in wrong.text
+    locked = web.post(
+        "/sign-in", data={"account": "zheng", "password": "right-password", "csrf": token}
+    )
+    assert locked.status_code == 422
+    assert "15 分钟" in locked.text
+    assert SESSION_COOKIE not in set_cookies(locked)
