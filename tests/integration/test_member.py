@@ -234,3 +234,13 @@ def test_a_claim_keeps_its_receipts_checked_by_their_first_bytes(
     with pytest.raises(ServiceError):
         member.submit_claim(me, late, [b"%PDF-other"])
     assert len(list((tmp_path / "up").rglob("*.*"))) == 2
+    # The receipts are shown again: to the family and to a clerk reviewing the claim.
+    path, kind = member.claim_receipt(me, made["id"], 1)
+    assert (path.read_bytes(), kind) == (PNG, "image/png")
+    clerk = Principal(account="c", role=Role.CLERK, region="sample-city")
+    assert member.claim_receipt(clerk, made["id"], 2)[1] == "image/jpeg"
+    stranger = Principal(account="s", role=Role.GUARDIAN, person_id="G2")
+    for who, n in ((stranger, 1), (me, 3), (me, 0)):
+        with pytest.raises(ServiceError) as hidden:
+            member.claim_receipt(who, made["id"], n)
+        assert hidden.value.status == 404

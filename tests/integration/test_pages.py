@@ -40,6 +40,7 @@ PAGES: dict[str, Any] = {
     "/app/cards/{number}/lost": MEMBERS,
     "/app/claims": MEMBERS,
     "/app/claims/new": MEMBERS,
+    "/app/claims/{claim_id}/receipts/{n}": MEMBERS,
     "/console": STAFF,
     "/console/persons": STAFF,
     "/console/persons/{person_id}": STAFF,
@@ -49,6 +50,7 @@ PAGES: dict[str, Any] = {
     "/console/queues/approvals/{approval_id}": STAFF,
     "/console/queues/claims": STAFF,
     "/console/queues/claims/{claim_id}": STAFF,
+    "/console/queues/claims/{claim_id}/receipts/{n}": STAFF,
     "/console/queues/cards": STAFF,
     "/console/dashboard": STAFF,
     "/console/dashboard.csv": STAFF,
@@ -60,6 +62,7 @@ VALUES = {
     "batch_id": "999999",
     "approval_id": "999999",
     "claim_id": "999999",
+    "n": "1",
 }
 QUERIES = {
     "/console/persons": {"q": "C1"},

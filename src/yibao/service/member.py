@@ -494,6 +494,30 @@ class MemberService:
             rows = uow.member.claims_of(list(family))
         return [{**claim_view(r), "name": family[r.person_id]} for r in rows]
 
+    def claim_receipt(self, who: Principal, claim_id: int, n: int) -> tuple[Path, str]:
+        """The n-th receipt (from 1) of a claim, and its media type: for a clerk reviewing
+        it, and for the claimant's family; anyone else gets the claim's 404."""
+        claim = ClaimsService(self.uow, self.policies).get(who, claim_id)
+        refs = claim["receipts"]
+        if not 1 <= n <= len(refs):
+            raise ServiceError(
+                "unknown_receipt", f"claim {claim_id} has no receipt {n}", status=404
+            )
+        person_id, _, name = str(refs[n - 1]).partition("/")
+        if "/" in name or not re.fullmatch(r"[0-9a-f]{64}\.(jpg|png|pdf)", name):
+            raise ServiceError(
+                "unknown_receipt", f"claim {claim_id} has no receipt {n}", status=404
+            )
+        path = self.upload_dir / person_id / name
+        if not path.is_file():
+            raise ServiceError(
+                "unknown_receipt", f"receipt {n} of claim {claim_id} is missing", status=404
+            )
+        kind = {"jpg": "image/jpeg", "png": "image/png", "pdf": "application/pdf"}[
+            name.rsplit(".", 1)[1]
+        ]
+        return path, kind
+
     def receipt_path(self, who: Principal, ref: str) -> Path:
         """A stored receipt of the member's family (for showing it again)."""
         require(who, Role.INSURED, Role.GUARDIAN)

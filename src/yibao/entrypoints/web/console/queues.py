@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 
 from yibao.domain.access import Role
 from yibao.entrypoints.web.console.common import ConsolePage
@@ -128,6 +128,17 @@ def _claim_page(page: ConsolePage, claim_id: int, form: Form, status: int = 200)
 def claim(request: Request, claim_id: int) -> Response:
     page = ConsolePage(request)
     return _claim_page(page, claim_id, Form({"decision": "approve"}))
+
+
+@router.get("/console/queues/claims/{claim_id}/receipts/{n}")
+def claim_receipt(request: Request, claim_id: int, n: int) -> Response:
+    """A receipt photo of the claim, for the clerk reviewing it."""
+    page = ConsolePage(request)
+    try:
+        path, kind = page.services.member.claim_receipt(page.staff, claim_id, n)
+    except ServiceError:
+        return _not_found(page)
+    return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, no-store"})
 
 
 @router.post("/console/queues/claims/{claim_id}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from starlette.datastructures import UploadFile
 
 from yibao.domain.model import Kind
@@ -232,6 +232,18 @@ def claims(request: Request) -> Response:
         claims=page.services.member.claims(who),
         done=request.query_params.get("done", ""),
     )
+
+
+@router.get("/claims/{claim_id}/receipts/{n}")
+def claim_receipt(request: Request, claim_id: int, n: int) -> Response:
+    """A receipt photo of one of the family's claims, shown again."""
+    page = Page(request)
+    who = member(page)
+    try:
+        path, kind = page.services.member.claim_receipt(who, claim_id, n)
+    except ServiceError:
+        return render(page, "error.html", status=404, kind="not_found")
+    return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/claims/new")
