@@ -184,3 +184,18 @@ def test_staff_of_another_region_cannot_enrol_here(
     )
     assert foreign.status_code == 403
     assert client.get(f"/v1/regions/{CITY}/premiums/2027", headers=county).status_code == 403
+
+
+def test_the_audit_log_shows_staff_their_regions_work(
+    client: TestClient, clerk: dict[str, str], services: Services
+) -> None:
+    person(client, clerk, ADULT)
+    county = account(services, Role.CLERK, region="hill-county")
+    ours = client.get("/v1/audit", headers=clerk, params={"object_type": "person"}).json()
+    assert [e["action"] for e in ours] == ["person.create"]
+    theirs = client.get("/v1/audit", headers=county, params={"object_type": "person"}).json()
+    assert theirs == []
+    everyone = account(services, Role.CLERK, region=None)
+    assert (
+        len(client.get("/v1/audit", headers=everyone, params={"object_type": "person"}).json()) == 1
+    )

@@ -323,7 +323,10 @@ class EnrolmentService(UseCases):
         object_id: str | None = None,
         actor: str | None = None,
     ) -> list[dict[str, Any]]:
-        """The audit log for staff, newest first (200 entries)."""
+        """The audit log for staff, newest first (200 entries): staff of one region see
+        what their region's accounts did; staff of every region see everything."""
         require(who, Role.CLERK, Role.APPROVER)
         with self.uow() as uow:
-            return uow.audit.entries(object_type=object_type, object_id=object_id, actor=actor)
+            return uow.audit.entries(
+                object_type=object_type, object_id=object_id, actor=actor, region=who.region
+            )

@@ -132,10 +132,16 @@ class Audit:
         object_type: str | None = None,
         object_id: str | None = None,
         actor: str | None = None,
+        region: str | None = None,
         limit: int = 200,
     ) -> list[dict[str, Any]]:
         c = t.audit_log.c
         query = select(t.audit_log).order_by(c.id.desc()).limit(limit)
+        if region is not None:
+            # Staff of one region see what their region's accounts did.
+            query = query.join(t.accounts, t.accounts.c.id == c.actor).where(
+                t.accounts.c.region == region
+            )
         if object_type:
             query = query.where(c.object_type == object_type)
         if object_id:
