@@ -23,6 +23,7 @@ from rich.table import Table
 from yibao.adapters.parameter_files import PolicyError, load_region, search_path
 from yibao.adapters.scenario_files import ScenarioError, load_scenario, scenario_files
 from yibao.adapters.strict_yaml import YamlError
+from yibao.batch import cli as batch_cli
 from yibao.domain.engine import InputError
 from yibao.domain.parameters import PolicyGapError
 from yibao.entrypoints import (
@@ -43,6 +44,8 @@ app.add_typer(scenario_app, name="scenario")
 app.add_typer(policy_app, name="policy")
 app.add_typer(cli_server.db_app, name="db")
 app.add_typer(cli_server.demo_app, name="demo")
+cli_server.demo_app.command("generate")(batch_cli.generate)
+app.add_typer(batch_cli.batch_app, name="batch")
 app.command("serve")(cli_server.serve)
 app.command("settle-year")(cli_server.settle_year)
 app.command("verify")(cli_server.verify_command)

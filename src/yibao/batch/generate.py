@@ -1,0 +1,285 @@
+"""A synthetic region-year: persons and their bills from skewed distributions.
+
+`generate(persons, year, seed, region)` is deterministic for a seed (numpy's PCG64
+stream, drawn in a fixed order) and vectorised: a million bills take a few seconds.
+What it draws, per person: the scheme (among those the region offers on 1 January),
+the birth date (children for `student`, adults otherwise), a family in assistance (5%),
+for employees retirement (30%) and contribution years (5 to 40, so some retirees are
+refused), an approved special disease at a level-3 hospital (2%, for schemes with
+special diseases) and a remote-treatment filing for part of the year (1%). Per bill:
+the count per person (geometric, mean about 2.5, at most 40), kind, date, institution
+level and id, pilot hospital, designation (97%), treatment elsewhere (5%, half with a
+referral), diagnosis (a pilot disease for some children's stays), a prescription (95% of
+pharmacy purchases), and a lognormal cost split into class A, class B (0–40%) and, for
+a third of bills, a self-paid part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from yibao.adapters.parameter_files import load_region
+from yibao.batch.frames import (
+    APPROVAL,
+    ENCOUNTERS_SCHEMA,
+    FILING,
+    PERSONS_SCHEMA,
+    RegionYear,
+)
+from yibao.domain.model import Kind, Scheme
+
+OTHER_REGION = "other-city"
+MEAN_ENCOUNTERS = 2.5
+MAX_ENCOUNTERS = 40
+COMMON_DIAGNOSES = ("K35.8", "J18.9", "I21.0", "E11.9", "N18.5", "S72.0", "O80.0")
+
+KINDS = [Kind.OUTPATIENT, Kind.EMERGENCY, Kind.INPATIENT, Kind.SPECIAL_OUTPATIENT, Kind.PHARMACY]
+KIND_WEIGHTS = np.array([60.0, 8.0, 12.0, 3.0, 17.0])
+# log-normal cost (yuan) by kind: mu, sigma
+COST = {
+    Kind.OUTPATIENT: (5.0, 1.0),
+    Kind.EMERGENCY: (6.2, 1.0),
+    Kind.INPATIENT: (9.3, 1.0),
+    Kind.SPECIAL_OUTPATIENT: (7.5, 0.6),
+    Kind.PHARMACY: (4.5, 0.9),
+}
+LEVEL_WEIGHTS = {  # institution level 0..3 by kind
+    Kind.OUTPATIENT: (30.0, 35.0, 20.0, 15.0),
+    Kind.EMERGENCY: (5.0, 25.0, 35.0, 35.0),
+    Kind.INPATIENT: (5.0, 25.0, 35.0, 35.0),
+    Kind.SPECIAL_OUTPATIENT: (0.0, 0.0, 0.0, 1.0),
+    Kind.PHARMACY: (1.0, 0.0, 0.0, 0.0),
+}
+
+
+def _labels(labels: Sequence[str], codes: np.ndarray) -> pl.Series:
+    return pl.Series(list(labels), dtype=pl.String).gather(pl.Series(codes, dtype=pl.UInt32))
+
+
+def _choice(rng: np.random.Generator, weights: Sequence[float], size: int) -> np.ndarray:
+    p = np.asarray(weights, dtype=float)
+    return rng.choice(len(p), size=size, p=p / p.sum())
+
+
+def generate(
+    persons: int,
+    year: int,
+    seed: int,
+    region: str,
+    policy_path: Sequence[Path] | None = None,
+) -> RegionYear:
+    """A region-year of `persons` insured persons of `region` and their bills."""
+    policy = load_region(region, policy_path)
+    rng = np.random.default_rng(seed)
+    jan1 = date(year, 1, 1)
+    days_in_year = (date(year + 1, 1, 1) - jan1).days
+    epoch_jan1 = np.datetime64(jan1.isoformat(), "D")
+    offered = sorted(policy.offered.at(jan1).value, key=[s.value for s in Scheme].index)
+    weights = {Scheme.STUDENT.value: 3.0, Scheme.RESIDENT.value: 4.0, Scheme.EMPLOYEE.value: 3.0}
+
+    # --- persons -------------------------------------------------------------------------
+    n = persons
+    scheme_code = _choice(rng, [weights[s] for s in offered], n)
+    scheme = np.array(offered, dtype=object)[scheme_code]
+    child = scheme == Scheme.STUDENT.value
+    employee = scheme == Scheme.EMPLOYEE.value
+    age_days = np.where(
+        child,
+        rng.integers(0, 18 * 365, n),
+        np.where(
+            employee, rng.integers(20 * 365, 65 * 365, n), rng.integers(18 * 365, 95 * 365, n)
+        ),
+    )
+    birth = epoch_jan1 - age_days.astype("timedelta64[D]")
+    assistance = rng.random(n) < 0.05
+    retired = employee & (rng.random(n) < 0.3)
+    years = rng.integers(5, 41, n)
+    contribution = np.where(employee, years, -1)
+    special_lists = {
+        s: sorted(rules.special_outpatient.diseases.at(jan1).value)
+        for s, rules in policy.schemes.items()
+        if rules.special_outpatient is not None
+    }
+    can_special = np.isin(scheme, list(special_lists))
+    approved = can_special & (rng.random(n) < 0.02)
+    approval_pick = rng.integers(0, 3, n)
+    approval_hospital = rng.integers(1, 5, n)
+    filed = rng.random(n) < 0.01
+    filing_start = rng.integers(0, days_in_year, n)
+    filing_len = rng.integers(30, days_in_year, n)
+
+    person_frame = pl.DataFrame(
+        {
+            "person": np.arange(n, dtype=np.int64),
+            "region": pl.repeat(region, n, dtype=pl.String, eager=True),
+            "scheme": pl.Series(scheme.tolist(), dtype=pl.String),
+            "birth_date": birth,
+            "retired": retired,
+            "contribution_years": contribution,
+            "assistance": assistance,
+        }
+    )
+    approval_rows = [
+        {
+            "person": int(p),
+            "disease": (lst := special_lists[str(scheme[p])])[int(approval_pick[p]) % len(lst)],
+            "hospital": f"H3-{int(approval_hospital[p]):03d}",
+            "valid_from": None,
+            "valid_to": None,
+        }
+        for p in np.flatnonzero(approved)
+        if special_lists[str(scheme[p])]
+    ]
+    filing_rows = [
+        {
+            "person": int(p),
+            "region": OTHER_REGION,
+            "valid_from": (epoch_jan1 + int(filing_start[p])).item(),
+            "valid_to": (
+                epoch_jan1 + min(int(filing_start[p] + filing_len[p]), days_in_year - 1)
+            ).item(),
+        }
+        for p in np.flatnonzero(filed)
+    ]
+    approvals = pl.DataFrame(
+        approval_rows,
+        schema={"person": pl.Int64, **APPROVAL.to_schema()},
+    )
+    filings = pl.DataFrame(filing_rows, schema={"person": pl.Int64, **FILING.to_schema()})
+    person_frame = (
+        person_frame.with_columns(
+            pl.when(pl.col("contribution_years") >= 0).then(pl.col("contribution_years"))
+        )
+        .join(
+            approvals.group_by("person").agg(pl.struct(*APPROVAL.to_schema()).alias("approvals")),
+            on="person",
+            how="left",
+        )
+        .join(
+            filings.group_by("person").agg(pl.struct(*FILING.to_schema()).alias("filings")),
+            on="person",
+            how="left",
+        )
+        .with_columns(
+            pl.col("approvals").fill_null(pl.lit([], dtype=pl.List(APPROVAL))),
+            pl.col("filings").fill_null(pl.lit([], dtype=pl.List(FILING))),
+        )
+        .sort("person")
+        .select(pl.col(name).cast(dtype) for name, dtype in PERSONS_SCHEMA.items())
+    )
+
+    # --- encounters ----------------------------------------------------------------------
+    counts = np.minimum(rng.geometric(1 / (MEAN_ENCOUNTERS + 1), n) - 1, MAX_ENCOUNTERS)
+    m = int(counts.sum())
+    owner = np.repeat(np.arange(n, dtype=np.int64), counts)
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    seq = np.arange(m, dtype=np.int64) - first
+    kind_weights = np.tile(KIND_WEIGHTS, (m, 1))
+    kind_weights[~approved[owner], 3] = 0.0  # special-disease visits need an approval
+    kind_weights[approved[owner], 3] = 40.0  # and those with one come often
+    cumulative = np.cumsum(kind_weights / kind_weights.sum(axis=1, keepdims=True), axis=1)
+    kind = (rng.random(m)[:, None] > cumulative).sum(axis=1).clip(0, len(KINDS) - 1)
+    day = rng.integers(0, days_in_year, m)
+    level = np.zeros(m, dtype=np.int64)
+    mu = np.zeros(m)
+    sigma = np.zeros(m)
+    level_draw = rng.random(m)
+    for code, k in enumerate(KINDS):
+        mask = kind == code
+        cum = np.cumsum(LEVEL_WEIGHTS[k]) / sum(LEVEL_WEIGHTS[k])
+        level[mask] = (level_draw[mask][:, None] > cum).sum(axis=1).clip(0, 3)
+        mu[mask], sigma[mask] = COST[k]
+    number = rng.integers(1, 6, m)
+    special = kind == KINDS.index(Kind.SPECIAL_OUTPATIENT)
+    pharmacy = kind == KINDS.index(Kind.PHARMACY)
+    inpatient = kind == KINDS.index(Kind.INPATIENT)
+    at_approved = special & (rng.random(m) < 0.9)
+    designated = rng.random(m) < 0.97
+    elsewhere = rng.random(m) < 0.05
+    referral = elsewhere & (rng.random(m) < 0.5)
+    prescription = ~pharmacy | (rng.random(m) < 0.95)
+    cost = np.minimum(rng.lognormal(mu, sigma), 800_000.0)
+    total = np.maximum((cost * 100).astype(np.int64), 1)
+    b_share = rng.integers(0, 41, m)
+    class_b = total * b_share // 100
+    class_a = total - class_b
+    self_pay = np.where(rng.random(m) < 0.3, rng.integers(100, 50_000, m), 0)
+    age_at = (day + age_days[owner]) // 365  # approximate: picks the pilot candidates only
+    pilot_codes = sorted(policy.pilot.diseases) if policy.pilot is not None else []
+    pilot_case = inpatient & (age_at <= 14) & (rng.random(m) < 0.1) & bool(pilot_codes)
+    diagnosis_pick = rng.integers(0, 1 << 30, m)
+    wrong_disease = rng.integers(0, 3, m)
+
+    enc = pl.DataFrame(
+        {
+            "encounter": np.arange(m, dtype=np.int64),
+            "person": owner,
+            "seq": seq,
+            "date": epoch_jan1 + day.astype("timedelta64[D]"),
+            "kind": _labels([k.value for k in KINDS], kind),
+            "level": level,
+            "number": number,
+            "pharmacy": pharmacy,
+            "designated": designated,
+            "elsewhere": elsewhere,
+            "referral": referral,
+            "prescription": prescription,
+            "class_a": class_a,
+            "class_b": class_b,
+            "class_self_pay": self_pay,
+            "pilot_case": pilot_case,
+            "diagnosis_pick": diagnosis_pick,
+            "special": special,
+            "at_approved": at_approved,
+            "wrong_disease": wrong_disease,
+        }
+    ).join(
+        approvals.select(
+            "person", pl.col("disease").alias("a_disease"), pl.col("hospital").alias("a_hospital")
+        ),
+        on="person",
+        how="left",
+    )
+    pick = pl.col("diagnosis_pick")
+    pilot_list = pl.lit(pl.Series(pilot_codes or ["-"], dtype=pl.String))
+    common = pl.lit(pl.Series(COMMON_DIAGNOSES, dtype=pl.String))
+    hospital = (
+        pl.when(pl.col("special") & pl.col("at_approved"))
+        .then(pl.col("a_hospital"))
+        .when(pl.col("pharmacy"))
+        .then(pl.format("P0-{}", pl.col("number").cast(pl.String).str.zfill(3)))
+        .otherwise(
+            pl.format(
+                "H{}-{}",
+                pl.col("level").cast(pl.String),
+                pl.col("number").cast(pl.String).str.zfill(3),
+            )
+        )
+    )
+    other_disease = pl.lit(pl.Series(["malignant_tumor", "dialysis", "kidney_transplant"]))
+    enc = enc.sort("encounter").with_columns(
+        hospital.alias("hospital"),
+        pl.when(pl.col("elsewhere"))
+        .then(pl.lit(OTHER_REGION))
+        .otherwise(pl.lit(region))
+        .alias("hospital_region"),
+        # Two level-3 hospitals of each region take part in the children's pilot.
+        ((pl.col("level") == 3) & (pl.col("number") <= 2) & ~pl.col("pharmacy")).alias("pilot"),
+        pl.when(pl.col("pilot_case"))
+        .then(pilot_list.gather(pick % len(pilot_codes or ["-"])))
+        .otherwise(common.gather(pick % len(COMMON_DIAGNOSES)))
+        .alias("diagnosis"),
+        pl.when(pl.col("special") & pl.col("at_approved"))
+        .then(pl.col("a_disease"))
+        .when(pl.col("special"))
+        .then(other_disease.gather(pl.col("wrong_disease")))
+        .otherwise(None)
+        .alias("disease"),
+    )
+    encounters = enc.select(pl.col(name).cast(dtype) for name, dtype in ENCOUNTERS_SCHEMA.items())
+    return RegionYear(region, year, person_frame, encounters)

@@ -1,0 +1,287 @@
+"""A region's dated parameters as small tables the columnar engine joins to its bills.
+
+The year is cut into *epochs*: stretches of days in which no parameter of the region
+changes (every `from`, every day after an `until`). Within an epoch every `Dated.at`
+gives the same value, so one row per (scheme, epoch, level, retired) holds every value
+a bill of that kind can need, read with the same `Dated.at` the scalar engine calls.
+
+Money is integer fen; a rate or share is an integer over `10**places`, where `places`
+is the largest number of decimal places of any value in the region (at least 2), so
+every product the scalar engine forms in `Decimal` is an exact integer here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from yibao.domain.model import LEVELS, LineClass, Scheme
+from yibao.domain.parameters import (
+    PolicyGapError,
+    RateSpec,
+    ReductionMethod,
+    RegionPolicy,
+    SchemeRules,
+    Threshold,
+    ThresholdPer,
+    TopLineOn,
+)
+
+MAX_PLACES = 4  # beyond this, products of three rates no longer fit 64-bit integers safely
+
+
+class UnsupportedError(ValueError):
+    """A region-year that uses what the columnar engine does not settle (yet).
+
+    The message names the feature. Raised before anything is settled: the columnar
+    engine refuses rather than be wrong.
+    """
+
+
+def _decimals(obj: object, found: list[Decimal]) -> None:
+    if isinstance(obj, Decimal):
+        found.append(obj)
+    elif isinstance(obj, Mapping):
+        for value in obj.values():
+            _decimals(value, found)
+    elif isinstance(obj, tuple | list | frozenset):
+        for value in obj:
+            _decimals(value, found)
+    elif is_dataclass(obj) and not isinstance(obj, type):
+        for f in fields(obj):
+            _decimals(getattr(obj, f.name), found)
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # parameter values are finite
+    return max(-exponent, 0)
+
+
+def rate_places(policy: RegionPolicy) -> int:
+    """Decimal places of the finest value in the region's parameters (at least 2)."""
+    found: list[Decimal] = []
+    for dated in policy.all_dated():
+        for period in dated.periods:
+            _decimals(period.value, found)
+    places = max([2, *(_places(v) for v in found)])
+    if places > MAX_PLACES:
+        raise UnsupportedError(
+            f"{policy.code}: a parameter with {places} decimal places "
+            f"(the columnar engine works to {MAX_PLACES})"
+        )
+    return places
+
+
+def epoch_starts(policy: RegionPolicy, year: int) -> list[date]:
+    """First day of each stretch of the year in which no parameter changes."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    bounds = {first}
+    for dated in policy.all_dated():
+        for i, period in enumerate(dated.periods):
+            candidates = [period.start]
+            if period.end is not None and period.end < date.max:
+                candidates.append(period.end + timedelta(days=1))
+            if i + 1 < len(dated.periods):
+                candidates.append(dated.periods[i + 1].start)
+            bounds.update(day for day in candidates if first < day <= last)
+    return sorted(bounds)
+
+
+@dataclass(frozen=True)
+class Tables:
+    places: int
+    one: int  # 10**places: the rate 1
+    starts: list[date]
+    brackets: int  # how many in_lo_j / in_hi_j / in_rate_j columns
+    by_key: pl.DataFrame  # one row per (scheme, epoch, level, retired)
+    special: pl.DataFrame  # (scheme, epoch, disease): diseases on the special list
+    pilot_diseases: pl.DataFrame  # (epoch, diagnosis, pilot_limited)
+
+
+def _fen(amount: Decimal) -> int:
+    fen = amount * 100
+    if fen != fen.to_integral_value():  # pragma: no cover - the loader allows two places
+        raise UnsupportedError(f"an amount finer than the fen: {amount}")
+    return int(fen)
+
+
+PER_CODE = {ThresholdPer.STAY: 0, ThresholdPer.YEAR: 1, ThresholdPer.YEAR_AND_DISEASE: 2}
+TOP_ON_CODE = {TopLineOn.POOLED_COST: 0, TopLineOn.FUND_PAYMENT: 1}
+
+
+def _per(threshold: Threshold) -> int:
+    return PER_CODE[threshold.per]
+
+
+def _rate_brackets(spec: RateSpec, level: int) -> list[tuple[Decimal, Decimal]]:
+    """(lower bound, rate) of each bracket; a rate by level is one bracket from 0."""
+    if spec.scale is not None:
+        return [(b.lower, b.rate) for b in spec.scale.brackets]
+    assert spec.by_level is not None
+    return [(Decimal(0), spec.by_level.for_level(level))]
+
+
+def build(policy: RegionPolicy, year: int) -> Tables:
+    places = rate_places(policy)
+    one = 10**places
+
+    def num(rate: Decimal) -> int:
+        scaled = rate * one
+        assert scaled == scaled.to_integral_value()  # places covers every value
+        return int(scaled)
+
+    starts = epoch_starts(policy, year)
+    rows: list[dict[str, Any]] = []
+    special_rows: list[dict[str, Any]] = []
+    pilot_rows: list[dict[str, Any]] = []
+    max_brackets = 1
+    for epoch, day in enumerate(starts):
+        pilot = policy.pilot
+        if pilot is not None:
+            for code, disease in pilot.diseases.items():
+                try:
+                    limited = disease.limited_cost.at(day).value
+                except PolicyGapError:
+                    continue  # a stay on that day raises in `settle` (gap check below)
+                pilot_rows.append(
+                    {"epoch": epoch, "diagnosis": code, "pilot_limited": _fen(limited)}
+                )
+        for scheme in Scheme:
+            rules = policy.schemes.get(scheme.value)
+            for level in LEVELS:
+                for retired in (False, True):
+                    row: dict[str, Any] = {
+                        "scheme": scheme.value,
+                        "epoch": epoch,
+                        "level": level,
+                        "retired": retired,
+                    }
+                    try:
+                        row.update(_values(policy, rules, scheme, day, level, retired, num))
+                    except PolicyGapError as exc:
+                        row["gap"] = str(exc)
+                    max_brackets = max(max_brackets, len(row.get("in_lo", [])))
+                    rows.append(row)
+            if rules is not None and rules.special_outpatient is not None:
+                try:
+                    diseases = rules.special_outpatient.diseases.at(day).value
+                except PolicyGapError:
+                    diseases = frozenset()
+                special_rows.extend(
+                    {"scheme": scheme.value, "epoch": epoch, "disease": d} for d in sorted(diseases)
+                )
+    for row in rows:
+        lows: list[int] = row.pop("in_lo", [])
+        rates: list[int] = row.pop("in_rate", [])
+        for j in range(max_brackets):
+            row[f"in_lo_{j}"] = lows[j] if j < len(lows) else None
+            row[f"in_hi_{j}"] = lows[j + 1] if j + 1 < len(lows) else None
+            row[f"in_rate_{j}"] = rates[j] if j < len(rates) else None
+    schema: dict[str, pl.DataType] = {
+        "scheme": pl.String(),
+        "epoch": pl.Int64(),
+        "level": pl.Int8(),
+        "retired": pl.Boolean(),
+        "gap": pl.String(),
+        "offered": pl.Boolean(),
+        "has_rules": pl.Boolean(),
+        "min_years": pl.Int64(),
+        "share_a": pl.Int64(),
+        "share_b": pl.Int64(),
+        "share_self_pay": pl.Int64(),
+        "red_points": pl.Boolean(),
+        "red_referral": pl.Int64(),
+        "red_emergency": pl.Int64(),
+        "red_unfiled": pl.Int64(),
+        "out_per": pl.Int8(),
+        "out_thr": pl.Int64(),
+        "out_rate": pl.Int64(),
+        "out_limit": pl.Int64(),
+        "in_per": pl.Int8(),
+        "in_thr": pl.Int64(),
+        "in_top_on": pl.Int8(),
+        "in_top": pl.Int64(),
+        "sp_on": pl.Boolean(),
+        "sp_per": pl.Int8(),
+        "sp_thr": pl.Int64(),
+        "pilot_scheme": pl.Boolean(),
+        "pilot_max_age": pl.Int64(),
+        "pilot_rate": pl.Int64(),
+        "pilot_assist": pl.Int64(),
+    }
+    for j in range(max_brackets):
+        schema[f"in_lo_{j}"] = pl.Int64()
+        schema[f"in_hi_{j}"] = pl.Int64()
+        schema[f"in_rate_{j}"] = pl.Int64()
+    by_key = pl.DataFrame(rows, schema=schema)
+    special = pl.DataFrame(
+        special_rows, schema={"scheme": pl.String, "epoch": pl.Int64, "disease": pl.String}
+    )
+    pilot_diseases = pl.DataFrame(
+        pilot_rows, schema={"epoch": pl.Int64, "diagnosis": pl.String, "pilot_limited": pl.Int64}
+    )
+    return Tables(places, one, starts, max_brackets, by_key, special, pilot_diseases)
+
+
+def _values(
+    policy: RegionPolicy,
+    rules: SchemeRules | None,
+    scheme: Scheme,
+    day: date,
+    level: int,
+    retired: bool,
+    num: Any,
+) -> dict[str, Any]:
+    """Every value a bill of this scheme, day, level and retirement can need."""
+    out: dict[str, Any] = {"offered": scheme.value in policy.offered.at(day).value}
+    out["has_rules"] = rules is not None
+    if rules is None:
+        return out
+    share = policy.eligible_share
+    out["share_a"] = num(share[LineClass.A.value].at(day).value)
+    out["share_b"] = num(share[LineClass.B.value].at(day).value)
+    out["share_self_pay"] = num(share[LineClass.SELF_PAY.value].at(day).value)
+    reduction = policy.reduction.at(day).value
+    out["red_points"] = reduction.method is ReductionMethod.POINTS
+    out["red_referral"] = num(reduction.referral)
+    out["red_emergency"] = num(reduction.emergency)
+    out["red_unfiled"] = num(reduction.unfiled)
+    if rules.retiree_min_contribution_years is not None:
+        out["min_years"] = rules.retiree_min_contribution_years.at(day).value
+    o = rules.outpatient
+    threshold = o.threshold.at(day).value
+    out["out_per"] = _per(threshold)
+    out["out_thr"] = _fen(threshold.amount.for_level(level))
+    out["out_rate"] = num(o.rate.at(day).value.for_level(level))
+    out["out_limit"] = _fen(o.fund_limit.at(day).value)
+    inp = rules.inpatient
+    threshold = inp.threshold.at(day).value
+    out["in_per"] = _per(threshold)
+    out["in_thr"] = _fen(threshold.amount.for_level(level))
+    if inp.top_line is not None:
+        top = inp.top_line.at(day).value
+        out["in_top_on"] = TOP_ON_CODE[top.on]
+        out["in_top"] = _fen(top.amount)
+    rate_param = inp.rate_retired if retired and inp.rate_retired is not None else inp.rate
+    brackets = _rate_brackets(rate_param.at(day).value, level)
+    out["in_lo"] = [_fen(lower) for lower, _ in brackets]
+    out["in_rate"] = [num(rate) for _, rate in brackets]
+    special = rules.special_outpatient
+    out["sp_on"] = special is not None
+    if special is not None:
+        threshold = special.threshold.at(day).value
+        out["sp_per"] = _per(threshold)
+        out["sp_thr"] = _fen(threshold.amount.for_level(level))
+    pilot = policy.pilot
+    out["pilot_scheme"] = pilot is not None and scheme.value in pilot.schemes.at(day).value
+    if pilot is not None:
+        out["pilot_max_age"] = pilot.max_age.at(day).value
+        out["pilot_rate"] = num(pilot.rate.at(day).value)
+        out["pilot_assist"] = num(pilot.assistance_share.at(day).value)
+    return out

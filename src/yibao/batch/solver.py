@@ -1,0 +1,121 @@
+"""Running totals under a cap, for every group at once: the engine's yearly limits.
+
+The scalar engine carries, per person and year, counters that each bill reads and then
+grows: a yearly threshold (charged = min(x, max(cap − before, 0))), the outpatient fund
+limit and a top line on fund payments (paid = min(x, max(cap − before, 0)), then a
+share reduction and rounding to the fen, and *that* is what the counter grows by).
+
+Without a reduction and with one cap for the year this is a clipped cumulative sum. A
+reduced payment at the cap leaves room under it, a cap that differs by level or date can
+open room again, so in general the answer comes in *phases*: in each phase every group
+is settled from its state by a cumulative sum up to its first bill that meets the cap
+(that bill is settled exactly as the scalar engine does); a group whose counter then
+stands at or above every cap it has is done (the rest pay 0); the others start a new
+phase from that bill's state. Each phase is one vectorised pass over the bills still
+open; most groups finish in the first, and no phase loops over bills.
+
+Groups are contiguous runs of rows (the caller sorts), so a cumulative sum within a
+group is a cumulative sum over the frame less its value where the group starts, which
+is much faster than a window over a hashed key.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+UNCAPPED = 2**62
+
+
+def round_half_up(expr: pl.Expr, divisor: int) -> pl.Expr:
+    """expr / divisor rounded half up, for non-negative integers (the fen rule)."""
+    if divisor == 1:
+        return expr
+    return (expr + divisor // 2) // divisor
+
+
+def group_starts(group: str) -> pl.Expr:
+    """True on the first row of each contiguous run of `group`."""
+    return (pl.col(group) != pl.col(group).shift(1)).fill_null(True)
+
+
+def cum_sum_in(expr: pl.Expr, group: str) -> pl.Expr:
+    """Cumulative sum of `expr` within contiguous groups (inclusive)."""
+    total = expr.cum_sum()
+    return total - pl.when(group_starts(group)).then(total - expr).forward_fill()
+
+
+def capped_running(
+    frame: pl.DataFrame,
+    *,
+    group: str,
+    amount: str,
+    cap: str,
+    scale: int,
+    keep: str | None = None,
+    keep_one: int = 1,
+) -> pl.Series:
+    """What each row adds to its group's counter, in the frame's order.
+
+    `frame` holds each group (the integer column `group`) as one contiguous run of rows
+    in the order of settlement. `amount`: the row's amount before the cap, in counter
+    units times `scale` (≥ 0). `cap`: the cap in counter units, or null for a row that
+    is not capped (it still adds to the counter). `keep`: the share kept after a
+    reduction, an integer over `keep_one`; the row's result is
+    (capped amount × keep) / (scale × keep_one) rounded half up. Without `keep`, `scale`
+    must be 1 and the result is exact.
+    """
+    divisor = scale * keep_one
+    if keep is None and divisor != 1:
+        raise ValueError("an amount with a scale is rounded: give `keep`")
+    keep_expr = pl.col(keep) if keep is not None else pl.lit(1, dtype=pl.Int64)
+    work = frame.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
+        pl.col(group).cast(pl.Int64).alias("_g"),
+        pl.col(amount).cast(pl.Int64).alias("_x"),
+        pl.col(cap).cast(pl.Int64).alias("_cap"),
+        keep_expr.cast(pl.Int64).alias("_k"),
+        pl.lit(0, dtype=pl.Int64).alias("_s0"),
+    )
+    done: list[pl.DataFrame] = []
+    while work.height:
+        phase = work.with_columns(
+            round_half_up(pl.col("_x") * pl.col("_k"), divisor).alias("_b"),
+        ).with_columns(
+            (pl.col("_s0") + cum_sum_in(pl.col("_b"), "_g") - pl.col("_b")).alias("_before"),
+            # the largest cap of the group (null: uncapped rows, never closed by a cap)
+            pl.col("_cap").fill_null(UNCAPPED).max().over("_g").alias("_top"),
+        )
+        bind = pl.col("_cap").is_not_null() & (
+            pl.col("_x") > (pl.col("_cap") - pl.col("_before")) * scale
+        )
+        phase = phase.with_columns(bind.alias("_bind")).with_columns(
+            cum_sum_in(pl.col("_bind").cast(pl.Int64), "_g").alias("_binds")
+        )
+        at = pl.col("_bind") & (pl.col("_binds") == 1)
+        paid_at = round_half_up(
+            (pl.col("_cap") - pl.col("_before")).clip(lower_bound=0) * scale * pl.col("_k"),
+            divisor,
+        )
+        phase = phase.with_columns(
+            pl.when(at).then(paid_at).when(pl.col("_binds") == 0).then(pl.col("_b")).alias("_out")
+        )
+        if phase.select(pl.col("_binds").max()).item() in (None, 0):  # no group met its cap
+            done.append(phase.select("_row", "_out"))
+            break
+        # The counter after each group's binding row, carried to the rows after it (the
+        # forward fill stays within the group: only rows after a binding row read it).
+        s_at = pl.when(at).then(pl.col("_before") + pl.col("_out")).forward_fill()
+        phase = phase.with_columns(s_at.alias("_s_at")).with_columns(
+            (pl.col("_s_at") >= pl.col("_top")).alias("_closed")
+        )
+        after = (pl.col("_binds") >= 1) & ~at
+        open_rows = after & ~pl.col("_closed")
+        done.append(phase.filter(~open_rows).select("_row", pl.col("_out").fill_null(0)))
+        work = phase.filter(open_rows).select(
+            "_row", "_g", "_x", "_cap", "_k", pl.col("_s_at").alias("_s0")
+        )
+    if not done:
+        return pl.Series("out", [], dtype=pl.Int64)
+    if len(done) == 1:
+        return done[0].get_column("_out").alias("out")
+    return pl.concat(done).sort("_row").get_column("_out").alias("out")
