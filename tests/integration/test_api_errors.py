@@ -511,7 +511,7 @@ def _without(key: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
         (lambda b: {**b, "card_number": "C" * 33}, ("card_number",)),
         (lambda b: {**b, "diagnosis": "D" * 17}, ("diagnosis",)),
         (lambda b: {**b, "lines": "TEST-A"}, ("lines",)),
-        (_without("card_number"), ("card_number", "required")),
+        (_without("card_number"), ("card_number", "voucher", "exactly one")),
         (_without("lines"), ("lines", "required")),
     ],
     ids=[
