@@ -6,9 +6,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.tables_schools import schools
 from yibao.adapters.db.repositories import now
 from yibao.domain.access import Principal, Role
 
@@ -98,11 +99,17 @@ def _json(value: Any) -> str | None:
     )
 
 
+_INSERT_AUDIT = insert(t.audit_log)
+
+
 class Audit:
-    """Written in the same transaction as the change it records: both or neither."""
+    """Written in the same transaction as the change it records: both or neither. The
+    entries of a unit of work are kept and written together at its commit (one INSERT
+    for a batch of ten thousand changes, not ten thousand)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._pending: list[dict[str, Any]] = []
 
     def record(
         self,
@@ -113,18 +120,26 @@ class Audit:
         before: Any = None,
         after: Any = None,
     ) -> None:
-        self.conn.execute(
-            insert(t.audit_log).values(
-                at=now(),
-                actor=who.account,
-                role=who.role.value,
-                action=action,
-                object_type=object_type,
-                object_id=str(object_id),
-                before=_json(before),
-                after=_json(after),
-            )
+        self._pending.append(
+            {
+                "at": now(),
+                "actor": who.account,
+                "role": who.role.value,
+                "action": action,
+                "object_type": object_type,
+                "object_id": str(object_id),
+                "before": _json(before),
+                "after": _json(after),
+            }
         )
+
+    def discard(self) -> None:
+        self._pending = []
+
+    def flush(self) -> None:
+        if self._pending:
+            self.conn.execute(_INSERT_AUDIT, self._pending)
+            self._pending = []
 
     def entries(
         self,
@@ -135,12 +150,22 @@ class Audit:
         region: str | None = None,
         limit: int = 200,
     ) -> list[dict[str, Any]]:
+        self.flush()
         c = t.audit_log.c
         query = select(t.audit_log).order_by(c.id.desc()).limit(limit)
         if region is not None:
-            # Staff of one region see what their region's accounts did.
-            query = query.join(t.accounts, t.accounts.c.id == c.actor).where(
-                t.accounts.c.region == region
+            # Staff of one region see what the region's accounts did: its staff, and the
+            # schools, institutions and persons of the region.
+            a = t.accounts.c
+            query = query.join(t.accounts, a.id == c.actor).where(
+                or_(
+                    a.region == region,
+                    a.school_id.in_(select(schools.c.id).where(schools.c.region == region)),
+                    a.person_id.in_(select(t.persons.c.id).where(t.persons.c.region == region)),
+                    a.institution_id.in_(
+                        select(t.institutions.c.id).where(t.institutions.c.region == region)
+                    ),
+                )
             )
         if object_type:
             query = query.where(c.object_type == object_type)

@@ -64,6 +64,10 @@ _HOLDER = (
     .where(t.cards.c.number == bindparam("number"))
 )
 _INSERT_SETTLEMENT = insert(t.settlements).returning(t.settlements.c.id)
+# Administration inserts many of these in one batch (a class list, a bank file).
+_INSERT_PERSON = insert(t.persons)
+_INSERT_ENROLMENT = insert(t.enrolments)
+_INSERT_CARD = insert(t.cards)
 _INSERT_LINES = insert(t.settlement_lines)
 _INSERT_LEDGER = insert(t.fund_ledger)
 _SAVE_YEAR = (
@@ -300,52 +304,55 @@ class Registry:
 
     def add_person(self, p: PersonRecord) -> None:
         self.conn.execute(
-            insert(t.persons).values(
-                id=p.id,
-                id_number=p.id_number,
-                name=p.name,
-                birth_date=p.birth_date,
-                sex=p.sex,
-                region=p.region,
-                phone=p.phone,
-                assistance=p.assistance,
-                retired=p.retired,
-                contribution_years=p.contribution_years,
-            )
+            _INSERT_PERSON,
+            {
+                "id": p.id,
+                "id_number": p.id_number,
+                "name": p.name,
+                "birth_date": p.birth_date,
+                "sex": p.sex,
+                "region": p.region,
+                "phone": p.phone,
+                "assistance": p.assistance,
+                "retired": p.retired,
+                "contribution_years": p.contribution_years,
+            },
         )
 
     def add_enrolment(self, e: Enrolment) -> None:
         self.conn.execute(
-            insert(t.enrolments).values(
-                person_id=e.person_id,
-                year=e.year,
-                scheme=e.scheme.value,
-                status=e.status,
-                valid_from=e.valid_from,
-                valid_to=e.valid_to,
-                channel=e.channel,
-                school_id=e.school_id,
-                personal_fen=to_fen(e.personal),
-                subsidy_fen=to_fen(e.subsidy),
-                assistance_fen=to_fen(e.assistance),
-                paid_on=e.paid_on,
-                created_at=now(),
-            )
+            _INSERT_ENROLMENT,
+            {
+                "person_id": e.person_id,
+                "year": e.year,
+                "scheme": e.scheme.value,
+                "status": e.status,
+                "valid_from": e.valid_from,
+                "valid_to": e.valid_to,
+                "channel": e.channel,
+                "school_id": e.school_id,
+                "personal_fen": to_fen(e.personal),
+                "subsidy_fen": to_fen(e.subsidy),
+                "assistance_fen": to_fen(e.assistance),
+                "paid_on": e.paid_on,
+                "created_at": now(),
+            },
         )
 
     def add_card(self, card: Card) -> None:
         self.conn.execute(
-            insert(t.cards).values(
-                number=card.number,
-                person_id=card.person_id,
-                status=card.status.value,
-                issued_on=card.issued_on,
-                replaced_by=card.replaced_by,
-                ordered_on=card.ordered_on,
-                due_on=card.due_on,
-                lost_on=card.lost_on,
-                replaces=card.replaces,
-            )
+            _INSERT_CARD,
+            {
+                "number": card.number,
+                "person_id": card.person_id,
+                "status": card.status.value,
+                "issued_on": card.issued_on,
+                "replaced_by": card.replaced_by,
+                "ordered_on": card.ordered_on,
+                "due_on": card.due_on,
+                "lost_on": card.lost_on,
+                "replaces": card.replaces,
+            },
         )
 
     def set_card_status(self, number: str, status: CardStatus) -> None:

@@ -78,7 +78,9 @@ class UnitOfWork:
         return self._conn
 
     def commit(self) -> None:
+        self.audit.flush()  # the change and its audit entries in one transaction
         self.connection.commit()
 
     def rollback(self) -> None:
+        self.audit.discard()
         self.connection.rollback()
