@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from yibao.adapters.db import tables as t
-from yibao.adapters.db.tables_schools import schools
 from yibao.adapters.db.repositories import now
+from yibao.adapters.db.tables_schools import schools
 from yibao.domain.access import Principal, Role
 
 _BY_TOKEN = (
