@@ -2,8 +2,9 @@
 window, with the premium split into its personal, subsidy and assistance parts; the
 per-region premium summary.
 
-School batches (service/schools.py) and household enrolment call `enrol_in` inside
-their own unit of work, so a batch is enrolled whole or not at all.
+Household enrolment calls `enrol_in` inside its own unit of work; a school batch
+(service/schools.py) checks each row with `new_enrolment` and writes them all at once in
+its unit of work, so a batch is enrolled whole or not at all.
 """
 
 from __future__ import annotations
@@ -132,10 +133,8 @@ def check_student_age(policy: RegionPolicy, person: PersonRecord, year: int) -> 
         )
 
 
-def enrol_in(
-    uow: UnitOfWork,
+def new_enrolment(
     policy: RegionPolicy,
-    who: Principal,
     person: PersonRecord,
     year: int,
     scheme: Scheme,
@@ -144,8 +143,9 @@ def enrol_in(
     channel: str,
     school_id: str | None = None,
 ) -> Enrolment:
-    """Enrol one registered person for a year, pending until the premium is collected.
-    Checks the window, the scheme and age, and that the person is not enrolled already."""
+    """A person's enrolment for a year as the rules allow it, pending until the premium
+    is collected: the scheme, the window, the age, and the premium's split. Pure: whether
+    the person is enrolled already is the caller's to know."""
     if scheme not in RESIDENT_SCHEMES:
         raise ServiceError(
             "scheme_not_enrolled_here",
@@ -163,12 +163,8 @@ def enrol_in(
     check_window(policy, year, today)
     if scheme is Scheme.STUDENT:
         check_student_age(policy, person, year)
-    if uow.registry.enrolment(person.id, year) is not None:
-        raise ConflictError(
-            "already_enrolled", f"{person.name} ({person.id}) is already enrolled for {year}"
-        )
     split = premium_for(enrolment_rules_of(policy), scheme.value, year, person.assistance)
-    enrolment = Enrolment(
+    return Enrolment(
         person_id=person.id,
         year=year,
         scheme=scheme,
@@ -181,10 +177,46 @@ def enrol_in(
         subsidy=split.subsidy,
         assistance=split.assistance,
     )
-    uow.registry.add_enrolment(enrolment)
-    uow.audit.record(
-        who, "enrolment.create", "enrolment", f"{person.id}/{year}", None, enrolment_view(enrolment)
+
+
+def already_enrolled(person: PersonRecord, year: int) -> ConflictError:
+    return ConflictError(
+        "already_enrolled", f"{person.name} ({person.id}) is already enrolled for {year}"
     )
+
+
+def record_enrolment(who: Principal, uow: UnitOfWork, enrolment: Enrolment) -> None:
+    uow.audit.record(
+        who,
+        "enrolment.create",
+        "enrolment",
+        f"{enrolment.person_id}/{enrolment.year}",
+        None,
+        enrolment_view(enrolment),
+    )
+
+
+def enrol_in(
+    uow: UnitOfWork,
+    policy: RegionPolicy,
+    who: Principal,
+    person: PersonRecord,
+    year: int,
+    scheme: Scheme,
+    today: date,
+    *,
+    channel: str,
+    school_id: str | None = None,
+) -> Enrolment:
+    """Enrol one registered person for a year, pending until the premium is collected.
+    Checks the window, the scheme and age, and that the person is not enrolled already."""
+    enrolment = new_enrolment(
+        policy, person, year, scheme, today, channel=channel, school_id=school_id
+    )
+    if uow.registry.enrolment(person.id, year) is not None:
+        raise already_enrolled(person, year)
+    uow.registry.add_enrolment(enrolment)
+    record_enrolment(who, uow, enrolment)
     return enrolment
 
 

@@ -21,7 +21,7 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.model import Scheme
 from yibao.domain.parameters import RegionPolicy
-from yibao.domain.registry import PersonRecord
+from yibao.domain.registry import Enrolment, PersonRecord
 from yibao.service.access import require, require_region
 from yibao.service.base import UseCases
 from yibao.service.class_lists import (
@@ -36,10 +36,12 @@ from yibao.service.class_lists import (
 )
 from yibao.service.enrolment import (
     NewPerson,
+    already_enrolled,
     check_window,
-    enrol_in,
     enrolment_rules_of,
+    new_enrolment,
     person_view,
+    record_enrolment,
     record_for,
 )
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
@@ -107,6 +109,16 @@ def _pupil_values(p: Pupil) -> dict[str, Any]:
         "guardian_phone": p.guardian_phone,
         "assistance": p.assistance,
     }
+
+
+def _guardians(row: Any, declarers: dict[str, Any], adults: dict[str, list[str]]) -> list[str]:
+    """The guardian to link: the registered person whose account declared the row, or
+    else the one registered adult with the row's phone (none if several share it)."""
+    account = declarers.get(row.declared_by) if row.declared_by else None
+    if account is not None and account.person_id and account.role in ("guardian", "insured"):
+        return [account.person_id]
+    found = adults.get(row.guardian_phone, [])
+    return found if len(found) == 1 else []
 
 
 def _adult_cutoff(today: date) -> date:
@@ -529,12 +541,9 @@ class SchoolsService(UseCases):
                     "nothing_to_review", f"batch {batch_id} has no submitted rows to review"
                 )
             policy = self._policy(school.region)
-            persons: list[dict[str, Any]] = []
-            for done, row_no in enumerate(accepted, start=1):
-                person_id = self._accept(uow, who, policy, school, batch, submitted[row_no], today)
-                persons.append({"row": row_no, "person_id": person_id})
-                if progress is not None and done % 100 == 0:
-                    progress(done, len(accepted))
+            persons = self._accept(
+                uow, who, policy, school, batch, [submitted[n] for n in accepted], today, progress
+            )
             for row_no, reason in returned.items():
                 before = row_view(submitted[row_no])
                 uow.schools.update_row(batch_id, row_no, status="returned", return_reason=reason)
@@ -559,48 +568,85 @@ class SchoolsService(UseCases):
         policy: RegionPolicy,
         school: Any,
         batch: Any,
-        row: Any,
+        rows: list[Any],
         today: date,
-    ) -> str:
-        try:
-            person = self._register(uow, who, school, row)
-            for guardian in self._guardians(uow, row, today):
-                if guardian != person.id:
-                    uow.registry.add_guardian(person.id, guardian)
-            enrol_in(
-                uow,
-                policy,
-                who,
-                person,
-                batch.year,
-                Scheme.STUDENT,
-                today,
-                channel="school",
-                school_id=school.id,
-            )
-        except ServiceError as exc:
-            raise type(exc)(
-                exc.code,
-                f"row {row.row_no}: {exc.message}",
-                status=exc.status,
-                **{**exc.details, "row": row.row_no},
-            ) from None
-        uow.schools.update_row(batch.id, row.row_no, status="accepted", person_id=person.id)
-        uow.audit.record(
-            who,
-            "row.accept",
-            "school_batch_row",
-            f"{batch.id}/{row.row_no}",
-            row_view(row),
-            {**row_view(row), "status": "accepted", "person_id": person.id},
+        progress: Callable[[int, int], None] | None,
+    ) -> list[dict[str, Any]]:
+        """Accept rows as a set: what the registry knows of them is read in a few queries,
+        each row checked as enrol_in would, and the new persons, enrolments, guardians and
+        row states written in one statement each. A row that fails stops it all."""
+        known = uow.registry.persons_by_id_number(r.id_number for r in rows)
+        enrolled = uow.registry.enrolled_in(batch.year, (p.id for p in known.values()))
+        declarers = uow.accounts.get_many({r.declared_by for r in rows if r.declared_by})
+        adults = uow.schools.adults_with_phones(
+            {r.guardian_phone for r in rows}, _adult_cutoff(today)
         )
-        return person.id
+        new_persons: list[PersonRecord] = []
+        assistance: list[tuple[str, bool]] = []
+        enrolments: list[Enrolment] = []
+        guardians: list[tuple[str, str]] = []
+        accepted: list[dict[str, Any]] = []
+        for done, row in enumerate(rows, start=1):
+            try:
+                person = self._person_for(who, uow, school, row, known, new_persons, assistance)
+                if person.id in enrolled:
+                    raise already_enrolled(person, batch.year)
+                enrolments.append(
+                    new_enrolment(
+                        policy,
+                        person,
+                        batch.year,
+                        Scheme.STUDENT,
+                        today,
+                        channel="school",
+                        school_id=school.id,
+                    )
+                )
+            except ServiceError as exc:
+                raise type(exc)(
+                    exc.code,
+                    f"row {row.row_no}: {exc.message}",
+                    status=exc.status,
+                    **{**exc.details, "row": row.row_no},
+                ) from None
+            enrolled.add(person.id)
+            record_enrolment(who, uow, enrolments[-1])
+            guardians += [
+                (person.id, g) for g in _guardians(row, declarers, adults) if g != person.id
+            ]
+            accepted.append({"row": row.row_no, "person_id": person.id})
+            uow.audit.record(
+                who,
+                "row.accept",
+                "school_batch_row",
+                f"{batch.id}/{row.row_no}",
+                row_view(row),
+                {**row_view(row), "status": "accepted", "person_id": person.id},
+            )
+            if progress is not None and done % 500 == 0:
+                progress(done, len(rows))
+        uow.registry.add_persons(new_persons)
+        uow.schools.set_assistance(assistance)
+        uow.registry.add_enrolments(enrolments)
+        uow.registry.add_guardians(guardians)
+        uow.schools.accept_rows(batch.id, [(a["row"], a["person_id"]) for a in accepted])
+        if progress is not None:
+            progress(len(rows), len(rows))
+        return accepted
 
     @staticmethod
-    def _register(uow: UnitOfWork, who: Principal, school: Any, row: Any) -> PersonRecord:
+    def _person_for(
+        who: Principal,
+        uow: UnitOfWork,
+        school: Any,
+        row: Any,
+        known: dict[str, PersonRecord],
+        new_persons: list[PersonRecord],
+        assistance: list[tuple[str, bool]],
+    ) -> PersonRecord:
         """The pupil's registry record: made from the row if new; an existing one takes
         the row's assistance flag (the family's status is declared each year)."""
-        existing = uow.registry.person_by_id_number(row.id_number)
+        existing = known.get(row.id_number)
         if existing is None:
             record = record_for(
                 NewPerson(
@@ -611,7 +657,7 @@ class SchoolsService(UseCases):
                     assistance=bool(row.assistance),
                 )
             )
-            uow.registry.add_person(record)
+            new_persons.append(record)
             uow.audit.record(who, "person.create", "person", record.id, None, person_view(record))
             return record
         if existing.region != school.region:
@@ -621,7 +667,7 @@ class SchoolsService(UseCases):
             )
         if existing.assistance != bool(row.assistance):
             updated = replace(existing, assistance=bool(row.assistance))
-            uow.schools.set_person_assistance(existing.id, updated.assistance)
+            assistance.append((existing.id, updated.assistance))
             uow.audit.record(
                 who,
                 "person.update",
@@ -632,21 +678,6 @@ class SchoolsService(UseCases):
             )
             return updated
         return existing
-
-    @staticmethod
-    def _guardians(uow: UnitOfWork, row: Any, today: date) -> list[str]:
-        """The guardian to link: the registered person whose account declared the row, or
-        else the one registered adult with the row's phone (none if several share it)."""
-        if row.declared_by:
-            account = uow.accounts.get(row.declared_by)
-            if (
-                account is not None
-                and account.person_id
-                and account.role in ("guardian", "insured")
-            ):
-                return [account.person_id]
-        adults = uow.schools.adults_with_phone(row.guardian_phone, _adult_cutoff(today))
-        return adults if len(adults) == 1 else []
 
     # --- corrections ---------------------------------------------------------------------------
 

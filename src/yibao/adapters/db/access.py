@@ -44,6 +44,12 @@ class Accounts:
             query = query.with_for_update()
         return self.conn.execute(query).first()
 
+    def get_many(self, account_ids: set[str]) -> dict[str, Any]:
+        if not account_ids:
+            return {}
+        rows = self.conn.execute(select(t.accounts).where(t.accounts.c.id.in_(sorted(account_ids))))
+        return {r.id: r for r in rows}
+
     def of_person(self, person_id: str) -> list[Any]:
         c = t.accounts.c
         return list(self.conn.execute(select(t.accounts).where(c.person_id == person_id)))

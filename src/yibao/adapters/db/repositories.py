@@ -232,6 +232,57 @@ class Registry:
         )
         return list(self.conn.execute(query))
 
+    def persons_by_id_number(self, numbers: Iterable[str]) -> dict[str, PersonRecord]:
+        """Registered persons by ID number, a thousand numbers a query."""
+        wanted = sorted(set(numbers))
+        found: dict[str, PersonRecord] = {}
+        for i in range(0, len(wanted), 1000):
+            rows = self.conn.execute(
+                select(t.persons).where(t.persons.c.id_number.in_(wanted[i : i + 1000]))
+            )
+            found.update((r.id_number, _person(r)) for r in rows)
+        return found
+
+    def enrolled_in(self, year: int, person_ids: Iterable[str]) -> set[str]:
+        """Which of these persons have an enrolment for the year (any status)."""
+        wanted = sorted(set(person_ids))
+        c = t.enrolments.c
+        found: set[str] = set()
+        for i in range(0, len(wanted), 1000):
+            rows = self.conn.execute(
+                select(c.person_id).where(c.year == year, c.person_id.in_(wanted[i : i + 1000]))
+            )
+            found.update(r.person_id for r in rows)
+        return found
+
+    def add_persons(self, records: Sequence[PersonRecord]) -> None:
+        if records:
+            self.conn.execute(_INSERT_PERSON, [_person_values(p) for p in records])
+
+    def add_enrolments(self, enrolments: Sequence[Enrolment]) -> None:
+        if enrolments:
+            self.conn.execute(_INSERT_ENROLMENT, [_enrolment_values(e) for e in enrolments])
+
+    def add_guardians(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """(child, guardian) links; a link already there stays as it is."""
+        known = (
+            {
+                (r.child_id, r.guardian_id)
+                for r in self.conn.execute(
+                    select(t.guardians).where(
+                        t.guardians.c.child_id.in_(sorted({c for c, _ in pairs}))
+                    )
+                )
+            }
+            if pairs
+            else set()
+        )
+        new = sorted(set(pairs) - known)
+        if new:
+            self.conn.execute(
+                insert(t.guardians), [{"child_id": c, "guardian_id": g} for c, g in new]
+            )
+
     def add_guardian(self, child_id: str, guardian_id: str) -> None:
         _insert_ignore(self.conn, t.guardians, {"child_id": child_id, "guardian_id": guardian_id})
 
@@ -303,41 +354,10 @@ class Registry:
             )
 
     def add_person(self, p: PersonRecord) -> None:
-        self.conn.execute(
-            _INSERT_PERSON,
-            {
-                "id": p.id,
-                "id_number": p.id_number,
-                "name": p.name,
-                "birth_date": p.birth_date,
-                "sex": p.sex,
-                "region": p.region,
-                "phone": p.phone,
-                "assistance": p.assistance,
-                "retired": p.retired,
-                "contribution_years": p.contribution_years,
-            },
-        )
+        self.conn.execute(_INSERT_PERSON, _person_values(p))
 
     def add_enrolment(self, e: Enrolment) -> None:
-        self.conn.execute(
-            _INSERT_ENROLMENT,
-            {
-                "person_id": e.person_id,
-                "year": e.year,
-                "scheme": e.scheme.value,
-                "status": e.status,
-                "valid_from": e.valid_from,
-                "valid_to": e.valid_to,
-                "channel": e.channel,
-                "school_id": e.school_id,
-                "personal_fen": to_fen(e.personal),
-                "subsidy_fen": to_fen(e.subsidy),
-                "assistance_fen": to_fen(e.assistance),
-                "paid_on": e.paid_on,
-                "created_at": now(),
-            },
-        )
+        self.conn.execute(_INSERT_ENROLMENT, _enrolment_values(e))
 
     def add_card(self, card: Card) -> None:
         self.conn.execute(
@@ -388,6 +408,39 @@ class Registry:
                 valid_to=r.valid_to,
             )
         )
+
+
+def _person_values(p: PersonRecord) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "id_number": p.id_number,
+        "name": p.name,
+        "birth_date": p.birth_date,
+        "sex": p.sex,
+        "region": p.region,
+        "phone": p.phone,
+        "assistance": p.assistance,
+        "retired": p.retired,
+        "contribution_years": p.contribution_years,
+    }
+
+
+def _enrolment_values(e: Enrolment) -> dict[str, Any]:
+    return {
+        "person_id": e.person_id,
+        "year": e.year,
+        "scheme": e.scheme.value,
+        "status": e.status,
+        "valid_from": e.valid_from,
+        "valid_to": e.valid_to,
+        "channel": e.channel,
+        "school_id": e.school_id,
+        "personal_fen": to_fen(e.personal),
+        "subsidy_fen": to_fen(e.subsidy),
+        "assistance_fen": to_fen(e.assistance),
+        "paid_on": e.paid_on,
+        "created_at": now(),
+    }
 
 
 def _enrolment(row: Any) -> Enrolment:

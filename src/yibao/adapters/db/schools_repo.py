@@ -222,19 +222,41 @@ class Schools:
 
     # --- the registry, as acceptance needs it --------------------------------------------
 
-    def adults_with_phone(self, phone: str, born_on_or_before: date) -> list[str]:
-        """Registered adults with this phone: the guardian a pupil's row names by phone
-        (children registered with their guardian's phone are left out)."""
+    def adults_with_phones(self, phones: set[str], born_on_or_before: date) -> dict[str, list[str]]:
+        """phone -> registered adults with it, for a batch of rows at once."""
         c = t.persons.c
-        rows = self.conn.execute(
-            select(c.id).where(c.phone == phone, c.birth_date <= born_on_or_before).order_by(c.id)
-        )
-        return [r.id for r in rows]
+        found: dict[str, list[str]] = {}
+        wanted = sorted(phones)
+        for i in range(0, len(wanted), 1000):
+            rows = self.conn.execute(
+                select(c.id, c.phone)
+                .where(c.phone.in_(wanted[i : i + 1000]), c.birth_date <= born_on_or_before)
+                .order_by(c.id)
+            )
+            for r in rows:
+                found.setdefault(r.phone, []).append(r.id)
+        return found
 
-    def set_person_assistance(self, person_id: str, assistance: bool) -> None:
-        self.conn.execute(
-            update(t.persons).where(t.persons.c.id == person_id).values(assistance=assistance)
-        )
+    def set_assistance(self, changes: Sequence[tuple[str, bool]]) -> None:
+        """Persons' assistance flags as a class list declares them this year."""
+        if changes:
+            c = t.persons.c
+            self.conn.execute(
+                update(t.persons)
+                .where(c.id == bindparam("pid"))
+                .values(assistance=bindparam("flag")),
+                [{"pid": pid, "flag": flag} for pid, flag in changes],
+            )
+
+    def accept_rows(self, batch_id: int, accepted: Sequence[tuple[int, str]]) -> None:
+        if accepted:
+            c = school_batch_rows.c
+            self.conn.execute(
+                update(school_batch_rows)
+                .where(c.batch_id == batch_id, c.row_no == bindparam("n"))
+                .values(status="accepted", person_id=bindparam("pid")),
+                [{"n": n, "pid": pid} for n, pid in accepted],
+            )
 
     def person_phone(self, person_id: str) -> str | None:
         row = self.conn.execute(
