@@ -35,8 +35,9 @@ from yibao.domain.collection import (
 )
 from yibao.domain.money import fmt, from_fen
 from yibao.domain.parameters import RegionPolicy
+from yibao.domain.registry import Card, CardStatus
 from yibao.service.access import require, require_region
-from yibao.service.cards import CardNumbers, CardsService, order_card
+from yibao.service.cards import CardNumbers, CardsService, card_view, due_date, order_card
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 
 Progress = Callable[[int, int], None]
@@ -282,14 +283,46 @@ class CollectionService(CardsService):
         today: date,
         progress: Progress | None,
     ) -> list[dict[str, Any]]:
+        """Every line judged against what the database knows (read in a few queries), then
+        the payments written as a set: accounts paid, enrolments activated, cards ordered.
+        An account another import paid meanwhile is found by the write and reported."""
         accounts = uow.collection.accounts(line.account for line in lines if line.problem is None)
-        policies: dict[str, RegionPolicy] = {}
-        card_numbers = CardNumbers(uow)
-        out: list[dict[str, Any]] = []
+        statuses = uow.collection.enrolment_statuses(
+            {(a.person_id, a.year) for a in accounts.values()}
+        )
+        judged: list[tuple[BankLine, str, str]] = []
+        paying: dict[str, BankLine] = {}  # account -> the line of this file that pays it
         for i, line in enumerate(lines, 1):
-            outcome, message = self._outcome(
-                uow, who, import_id, line, accounts, today, policies, card_numbers
-            )
+            outcome, message = self._judge(who, line, accounts, today, statuses, paying)
+            if outcome == "paid":
+                paying[line.account] = line
+            judged.append((line, outcome, message))
+            if progress is not None and (i % 1000 == 0 or i == len(lines)):
+                progress(i, len(lines))
+        paid = uow.collection.mark_paid_many(
+            [(number, line.paid_on) for number, line in paying.items() if line.paid_on], import_id
+        )
+        cards = self._settle_payments(uow, who, import_id, [accounts[n] for n in paid], paying)
+        out: list[dict[str, Any]] = []
+        for line, outcome, message in judged:
+            if outcome == "paid" and paying.get(line.account) is line:
+                where = f"line {line.line_no}: account {line.account}"
+                if line.account not in paid:
+                    outcome = "already_paid"
+                    message = f"{where} was paid by another import meanwhile: not paid twice"
+                else:
+                    card = cards.get(accounts[line.account].person_id)
+                    tail = (
+                        f"; card {card.number} ordered, due {card.due_on}"
+                        if card
+                        else "; the person has a card"
+                    )
+                    assert line.amount is not None
+                    assert line.paid_on is not None
+                    message = (
+                        f"{where}: {fmt(line.amount)} paid on {line.paid_on.isoformat()}, "
+                        f"enrolment active{tail}"
+                    )
             out.append(
                 {
                     "import_id": import_id,
@@ -302,21 +335,70 @@ class CollectionService(CardsService):
                     "message": message,
                 }
             )
-            if progress is not None and (i % 100 == 0 or i == len(lines)):
-                progress(i, len(lines))
         return out
 
-    def _outcome(
+    def _settle_payments(
         self,
         uow: UnitOfWork,
         who: Principal,
         import_id: int,
+        paid: list[Any],
+        paying: dict[str, BankLine],
+    ) -> dict[str, Card]:
+        """The paid accounts' enrolments made active from the bank's date, and a card
+        ordered for each person without one ordered or in hand: person -> new card."""
+        activations = [(a.person_id, a.year, paying[a.number].paid_on, a.number) for a in paid]
+        activated = uow.collection.activate_enrolments(
+            [(person, year, day) for person, year, day, _ in activations if day is not None]
+        )
+        for person, year, day, number in activations:
+            if (person, year) in activated and day is not None:
+                uow.audit.record(
+                    who,
+                    "enrolment.activate",
+                    "enrolment",
+                    f"{person}/{year}",
+                    {"status": "pending", "paid_on": None},
+                    {
+                        "status": "active",
+                        "paid_on": day.isoformat(),
+                        "account": number,
+                        "bank_import": import_id,
+                    },
+                )
+        holders = uow.collection.live_card_holders({a.person_id for a in paid})
+        numbers = CardNumbers(uow)
+        policies: dict[str, RegionPolicy] = {}
+        new: dict[str, Card] = {}
+        for a in paid:
+            day = paying[a.number].paid_on
+            if a.person_id in holders or a.person_id in new or day is None:
+                continue
+            if a.region not in policies:
+                policies[a.region] = self._policy(a.region)
+            policy = policies[a.region]
+            new[a.person_id] = Card(
+                number=numbers.next(policy.admdvs),
+                person_id=a.person_id,
+                status=CardStatus.ORDERED,
+                ordered_on=day,
+                due_on=due_date(policy, day, date(a.year, 1, 1)),
+            )
+        uow.registry.add_cards(list(new.values()))
+        for card in new.values():
+            uow.audit.record(who, "card.order", "card", card.number, None, card_view(card))
+        return new
+
+    def _judge(
+        self,
+        who: Principal,
         line: BankLine,
         accounts: dict[str, Any],
         today: date,
-        policies: dict[str, RegionPolicy],
-        card_numbers: CardNumbers,
+        statuses: dict[tuple[str, int], str],
+        paying: dict[str, BankLine],
     ) -> tuple[str, str]:
+        """A line's outcome from what was read; "paid" lines are written afterwards."""
         if line.problem is not None:
             return "invalid", line.problem
         assert line.paid_on is not None
@@ -360,37 +442,19 @@ class CollectionService(CardsService):
                 "amount_mismatch",
                 f"{where}: paid {fmt(line.amount)}, {due} is due; nothing changed",
             )
-        enrolment = uow.registry.enrolment(account.person_id, account.year)
-        if enrolment is None or enrolment.status == "cancelled":
+        if statuses.get((account.person_id, account.year), "cancelled") == "cancelled":
             return (
                 "enrolment_cancelled",
                 f"{where}: the enrolment for {account.year} is cancelled; refund {fmt(line.amount)}",
             )
-        if not uow.collection.mark_paid(line.account, line.paid_on, import_id):
-            return "already_paid", f"{where} was paid by another import meanwhile: not paid twice"
-        self._activate(
-            uow, who, account.person_id, account.year, line.paid_on, line.account, import_id
-        )
-        if account.region not in policies:
-            policies[account.region] = self._policy(account.region)
-        card = order_card(
-            uow,
-            who,
-            policies[account.region],
-            card_numbers,
-            account.person_id,
-            line.paid_on,
-            date(account.year, 1, 1),
-        )
-        tail = (
-            f"; card {card.number} ordered, due {card.due_on}"
-            if card
-            else "; the person has a card"
-        )
-        return (
-            "paid",
-            f"{where}: {fmt(line.amount)} paid on {line.paid_on.isoformat()}, enrolment active{tail}",
-        )
+        earlier = paying.get(line.account)
+        if earlier is not None:
+            return (
+                "already_paid",
+                f"{where} is paid by line {earlier.line_no} of this file: not paid twice; "
+                f"refund {fmt(line.amount)}",
+            )
+        return "paid", ""
 
     def bank_import(
         self, who: Principal, import_id: int, outcome: str | None = None

@@ -91,6 +91,80 @@ class Collection:
         )
         return bool(result.rowcount == 1)
 
+    def mark_paid_many(self, payments: Sequence[tuple[str, date]], import_id: int) -> set[str]:
+        """Open -> paid for each (account, day); the accounts this changed (one another
+        import paid first is left out). One UPDATE per bank date and chunk."""
+        c = collection_accounts.c
+        by_day: dict[date, list[str]] = {}
+        for number, day in payments:
+            by_day.setdefault(day, []).append(number)
+        changed: set[str] = set()
+        for day, numbers in by_day.items():
+            for i in range(0, len(numbers), _CHUNK):
+                rows = self.conn.execute(
+                    update(collection_accounts)
+                    .where(c.number.in_(numbers[i : i + _CHUNK]), c.status == "open")
+                    .values(status="paid", paid_on=day, bank_import_id=import_id)
+                    .returning(c.number)
+                )
+                changed.update(r.number for r in rows)
+        return changed
+
+    def enrolment_statuses(self, pairs: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """(person, year) -> the enrolment's status, for the persons of a bank file."""
+        c = t.enrolments.c
+        by_year: dict[int, list[str]] = {}
+        for person, year in pairs:
+            by_year.setdefault(year, []).append(person)
+        found: dict[tuple[str, int], str] = {}
+        for year, persons in by_year.items():
+            for i in range(0, len(persons), _CHUNK):
+                rows = self.conn.execute(
+                    select(c.person_id, c.status).where(
+                        c.year == year, c.person_id.in_(persons[i : i + _CHUNK])
+                    )
+                )
+                found.update(((r.person_id, year), r.status) for r in rows)
+        return found
+
+    def activate_enrolments(
+        self, activations: Sequence[tuple[str, int, date]]
+    ) -> set[tuple[str, int]]:
+        """Pending -> active from each payment day; the (person, year) this changed."""
+        c = t.enrolments.c
+        groups: dict[tuple[int, date], list[str]] = {}
+        for person, year, day in activations:
+            groups.setdefault((year, day), []).append(person)
+        changed: set[tuple[str, int]] = set()
+        for (year, day), persons in groups.items():
+            for i in range(0, len(persons), _CHUNK):
+                rows = self.conn.execute(
+                    update(t.enrolments)
+                    .where(
+                        c.year == year,
+                        c.status == "pending",
+                        c.person_id.in_(persons[i : i + _CHUNK]),
+                    )
+                    .values(status="active", paid_on=day)
+                    .returning(c.person_id)
+                )
+                changed.update((r.person_id, year) for r in rows)
+        return changed
+
+    def live_card_holders(self, persons: set[str]) -> set[str]:
+        """Which of these persons have a card ordered or in their hands."""
+        c = t.cards.c
+        wanted = sorted(persons)
+        found: set[str] = set()
+        for i in range(0, len(wanted), _CHUNK):
+            rows = self.conn.execute(
+                select(c.person_id).where(
+                    c.person_id.in_(wanted[i : i + _CHUNK]), c.status.in_(("ordered", "active"))
+                )
+            )
+            found.update(r.person_id for r in rows)
+        return found
+
     def open_accounts(self, region: str, year: int) -> list[Any]:
         """Open accounts with the holder's name, for the bank."""
         a, p = collection_accounts.c, t.persons.c

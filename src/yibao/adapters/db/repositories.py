@@ -360,20 +360,11 @@ class Registry:
         self.conn.execute(_INSERT_ENROLMENT, _enrolment_values(e))
 
     def add_card(self, card: Card) -> None:
-        self.conn.execute(
-            _INSERT_CARD,
-            {
-                "number": card.number,
-                "person_id": card.person_id,
-                "status": card.status.value,
-                "issued_on": card.issued_on,
-                "replaced_by": card.replaced_by,
-                "ordered_on": card.ordered_on,
-                "due_on": card.due_on,
-                "lost_on": card.lost_on,
-                "replaces": card.replaces,
-            },
-        )
+        self.conn.execute(_INSERT_CARD, _card_values(card))
+
+    def add_cards(self, cards: Sequence[Card]) -> None:
+        if cards:
+            self.conn.execute(_INSERT_CARD, [_card_values(c) for c in cards])
 
     def set_card_status(self, number: str, status: CardStatus) -> None:
         self.conn.execute(
@@ -440,6 +431,20 @@ def _enrolment_values(e: Enrolment) -> dict[str, Any]:
         "assistance_fen": to_fen(e.assistance),
         "paid_on": e.paid_on,
         "created_at": now(),
+    }
+
+
+def _card_values(card: Card) -> dict[str, Any]:
+    return {
+        "number": card.number,
+        "person_id": card.person_id,
+        "status": card.status.value,
+        "issued_on": card.issued_on,
+        "replaced_by": card.replaced_by,
+        "ordered_on": card.ordered_on,
+        "due_on": card.due_on,
+        "lost_on": card.lost_on,
+        "replaces": card.replaces,
     }
 
 
