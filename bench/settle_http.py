@@ -34,6 +34,9 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.service.access import OPERATOR, AccessService
+
 ROOT = Path(__file__).resolve().parents[1]
 YIBAO = str(Path(sys.executable).parent / "yibao")
 ADMIN = os.environ.get(
@@ -71,8 +74,11 @@ def population(url: str) -> tuple[list[str], list[str], list[tuple[str, str | No
                 text("SELECT code, unit_price_fen FROM catalogue_items WHERE cls <> 'self_pay'")
             )
         ]
+    # Each hospital signs its requests with its own API token (the demo made the accounts).
+    access = AccessService(lambda: UnitOfWork(engine))
+    tokens = [access.issue_token(OPERATOR, hospital.lower(), "bench") for hospital in hospitals]
     engine.dispose()
-    return cards, hospitals, items
+    return cards, tokens, items
 
 
 def bill(
@@ -116,7 +122,7 @@ async def fire(
             while time.perf_counter() < deadline:
                 body = bill(rng, cards, items)
                 headers = {
-                    "X-Institution": rng.choice(hospitals),
+                    "Authorization": f"Bearer {rng.choice(hospitals)}",
                     "Idempotency-Key": uuid.uuid4().hex,
                 }
                 started = time.perf_counter()
@@ -154,7 +160,7 @@ request = function()
     .. '"lines":[{{"code":"%s","quantity":"%d","unit_price":"%s"}}]}}',
     cards[math.random(#cards)], math.random(1, 10), math.random(1, 28), it[1], math.random(1, 3), it[2])
   return wrk.format("POST", "/v1/settlements", {{["Content-Type"]="application/json",
-    ["X-Institution"]=hosp[math.random(#hosp)], ["Idempotency-Key"]=tostring(math.random()) .. "-" .. counter}}, body)
+    ["Authorization"]="Bearer " .. hosp[math.random(#hosp)], ["Idempotency-Key"]=tostring(math.random()) .. "-" .. counter}}, body)
 end
 """
     path = Path("/tmp/yibao-settle.lua")
