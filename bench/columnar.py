@@ -36,7 +36,12 @@ LAYERS = ("basic", "assistance", "institution", "personal", "serious_illness")
 
 
 def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's peak resident memory. VmHWM, not getrusage's ru_maxrss: a child
+    started by fork and exec keeps its parent's ru_maxrss, but gets a new VmHWM."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
 def run_scalar(folder: Path, region: str) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Commands of the batch engine, registered by `yibao.entrypoints.cli`:
 
     yibao demo generate --persons N --year Y --seed S --region R --out DIR
-    yibao batch settle DIR [--policies DIR] [--out FILE.parquet]
+    yibao batch settle DIR [--policies DIR] [--out FILE.parquet] [--dask SCHEDULER]
+    yibao whatif --base REGION --change FILE.yaml --year Y [--data DIR | --persons N
+        --seed S] [--chart FILE.svg] [--dask SCHEDULER]
 
 Errors are one line on stderr and exit code 2, as every yibao command.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -26,6 +28,26 @@ batch_app = typer.Typer(no_args_is_help=True, help="Settle whole region-years (c
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(2)
+
+
+if TYPE_CHECKING:
+    from yibao.batch.columnar import BatchResult
+    from yibao.batch.frames import RegionYear
+    from yibao.domain.parameters import RegionPolicy
+
+
+def _settle(policy: RegionPolicy, data: RegionYear, dask: str | None) -> BatchResult:
+    """The columnar engine here, or partitioned by person on a Dask scheduler."""
+    if dask is None:
+        from yibao.batch.columnar import settle
+
+        return settle(policy, data)
+    from yibao.batch.cluster import settle_distributed
+
+    try:
+        return settle_distributed(policy, data, dask)
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(f"Dask scheduler {dask}: {exc}") from None
 
 
 def generate(
@@ -61,20 +83,20 @@ def settle(
     out: Annotated[
         Path | None, typer.Option(help="Write every encounter's split to this Parquet file.")
     ] = None,
+    dask: Annotated[
+        str | None, typer.Option(help="Settle on this Dask scheduler (tcp://host:port).")
+    ] = None,
 ) -> None:
     """Settle a whole region-year with the columnar engine and print its totals by route."""
     import polars as pl  # here, so that other yibao commands do not load it
 
-    from yibao.batch.columnar import settle as settle_columnar
     from yibao.batch.frames import read_region_year
     from yibao.batch.params import UnsupportedError
 
     started = time.perf_counter()
     try:
         data = read_region_year(folder)
-        result = settle_columnar(
-            load_region(data.region, [*(policies or []), *search_path()]), data
-        )
+        result = _settle(load_region(data.region, [*(policies or []), *search_path()]), data, dask)
     except UnsupportedError as exc:
         raise _fail(f"not supported by the columnar engine: {exc}") from None
     except (OSError, ValueError, PolicyGapError) as exc:  # PolicyError, InputError too
@@ -104,3 +126,134 @@ def settle(
     console.print(f"settled in {seconds:.2f} s")
     if out is not None:
         result.encounters.write_parquet(out)
+
+
+def _signed(fen: int) -> str:
+    from yibao.batch.whatif import _yuan
+
+    return _yuan(fen)
+
+
+def whatif(
+    change: Annotated[Path, typer.Option(help="The change file (YAML; see docs/batch.md).")],
+    base: Annotated[str, typer.Option(help="The base region.")] = "sample-city",
+    year: Annotated[int, typer.Option(help="The year to settle.")] = 2026,
+    data: Annotated[
+        Path | None, typer.Option(help="A region-year folder written by `yibao demo generate`.")
+    ] = None,
+    persons: Annotated[
+        int, typer.Option(min=1, help="Without --data: generate this many persons.")
+    ] = 10_000,
+    seed: Annotated[int, typer.Option(help="Without --data: the generator's seed.")] = 1,
+    chart: Annotated[Path | None, typer.Option(help="Write an SVG bar chart here.")] = None,
+    policies: Annotated[
+        list[Path] | None, typer.Option(help="Folders of regions searched first.")
+    ] = None,
+    dask: Annotated[
+        str | None, typer.Option(help="Settle on this Dask scheduler (tcp://host:port).")
+    ] = None,
+) -> None:
+    """Settle a year under the base policy and under a change; print what the change costs."""
+    from yibao.batch.frames import read_region_year
+    from yibao.batch.generate import generate as make
+    from yibao.batch.params import UnsupportedError
+    from yibao.batch.whatif import (
+        AGE_BANDS,
+        LAYER_NAMES,
+        LAYERS,
+        chart_svg,
+        compare,
+        load_change,
+    )
+
+    path = [*(policies or []), *search_path()]
+    started = time.perf_counter()
+    try:
+        changed = load_change(change, base, path)
+        policy = load_region(base, path)
+        region_year = read_region_year(data) if data else make(persons, year, seed, base, path)
+        if region_year.region != base or (region_year.year not in (year, 0)):
+            raise ValueError(
+                f"{data}: a region-year of {region_year.region} {region_year.year}, "
+                f"not {base} {year}"
+            )
+        a = _settle(policy, region_year, dask)
+        b = _settle(changed.policy, region_year, dask)
+    except UnsupportedError as exc:
+        raise _fail(f"not supported by the columnar engine: {exc}") from None
+    except (OSError, ValueError, PolicyGapError) as exc:  # WhatIfError, PolicyError too
+        raise _fail(str(exc)) from None
+    result = compare(region_year, a, b)
+    seconds = time.perf_counter() - started
+    console = Console(width=140)
+    heading = (
+        f"{changed.title} — {base} {year}: {region_year.persons.height:,} persons, "
+        f"{region_year.encounters.height:,} encounters"
+    )
+    table = Table(title=heading)
+    for column in ("layer", "base", "changed", "difference"):
+        table.add_column(column, justify="right")
+    for row in result.layers.iter_rows(named=True):
+        table.add_row(
+            LAYER_NAMES[row["layer"]],
+            fmt_yuan(from_fen(row["base"])),
+            fmt_yuan(from_fen(row["changed"])),
+            _signed(row["difference"]),
+        )
+    console.print(table)
+    d_layers = [f"d_{c}" for c in LAYERS]
+    for title, frame, key in (
+        ("difference by scheme", result.by_scheme, "scheme"),
+        ("difference by age band (age on 31 December)", result.by_age, "age_band"),
+    ):
+        table = Table(title=title)
+        for column in (key.replace("_", " "), "persons", *(LAYER_NAMES[c] for c in LAYERS)):
+            table.add_column(column, justify="right")
+        rows = {r[key]: r for r in frame.iter_rows(named=True)}
+        order = AGE_BANDS if key == "age_band" else sorted(rows)
+        for name in order:
+            if name in rows:
+                r = rows[name]
+                table.add_row(name, f"{r['persons']:,}", *(_signed(r[c]) for c in d_layers))
+        console.print(table)
+    table = Table(
+        title="difference by institution level (the bills' layers, before serious illness)"
+    )
+    for column in ("level", "encounters", "basic", "assistance", "institution (pilot)", "personal"):
+        table.add_column(column, justify="right")
+    for r in result.by_level.iter_rows(named=True):
+        table.add_row(
+            str(r["level"]),
+            f"{r['encounters']:,}",
+            *(_signed(r[f"d_{c}"]) for c in ("basic", "assistance", "institution", "personal")),
+        )
+    console.print(table)
+    table = Table(title="the 10 persons most affected (largest change of their personal payment)")
+    for column in (
+        "person",
+        "scheme",
+        "age",
+        "basic",
+        "assistance",
+        "serious illness",
+        "personal",
+        "personal: base → changed",
+    ):
+        table.add_column(column, justify="right")
+    for r in result.most_affected.iter_rows(named=True):
+        table.add_row(
+            str(r["person"]),
+            r["scheme"],
+            str(r["age"]),
+            _signed(r["d_basic"]),
+            _signed(r["d_assistance"]),
+            _signed(r["d_serious_illness"]),
+            _signed(r["d_personal"]),
+            f"{fmt_yuan(from_fen(r['personal_base']))} → "
+            f"{fmt_yuan(from_fen(r['personal_changed']))}",
+        )
+    console.print(table)
+    if chart is not None:
+        chart.write_text(chart_svg(result, changed.title), encoding="utf-8")
+        console.print(f"chart written to {chart}")
+    console.print(f"settled twice and compared in {seconds:.2f} s")

@@ -14,6 +14,7 @@ the fen once, where the scalar engine calls `round_fen`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -58,6 +59,20 @@ _SCHEMES_INDEX = {name: i for i, name in enumerate(_SCHEMES)}
 # Kinds and routes as small integers inside the engine (comparing text is slow).
 KIND = {k: i for i, k in enumerate(Kind)}
 ROUTE = {r: i for i, r in enumerate(Route)}
+# Refusal codes (`scope.refusal_for`) as small integers inside the engine, text outside.
+REFUSAL = {
+    code: i
+    for i, code in enumerate(
+        (
+            "scheme_not_offered",
+            "contribution_years",
+            "special_not_offered",
+            "special_unknown_disease",
+            "special_no_approval",
+            "special_wrong_hospital",
+        )
+    )
+}
 _OUTPATIENT_LIKE = [KIND[k] for k in Kind if k.outpatient_like]
 STAY = PER_CODE[ThresholdPer.STAY]
 YEAR = PER_CODE[ThresholdPer.YEAR]
@@ -85,16 +100,23 @@ class Params:
 
 
 def _validate(policy: RegionPolicy, data: RegionYear) -> None:
-    """The scalar engine's `_check`, and what the frames themselves must hold."""
+    """The scalar engine's `_check`, and what the frames themselves must hold.
+
+    (A bill of an unknown person and a person key used twice are found by `_ordered`.)
+    """
     persons, encounters = data.persons, data.encounters
     if data.region != policy.code:
         raise InputError(f"the region-year is of {data.region}, the policy of {policy.code}")
-    regions = persons.get_column("region").unique().to_list()
-    if regions and regions != [policy.code]:
-        raise InputError(f"persons of regions {sorted(map(str, regions))}, not only {policy.code}")
-    if persons.get_column("person").is_duplicated().any():
-        raise InputError("a person key is used twice")
-    if encounters.get_column("encounter").is_duplicated().any():
+    other = persons.filter(pl.col("region") != policy.code).get_column("region").unique()
+    if other.len():
+        regions = sorted(map(str, {*other.to_list(), policy.code}))
+        raise InputError(f"persons of regions {regions}, not only {policy.code}")
+    keys = encounters.get_column("encounter")
+    if keys.is_sorted():
+        duplicated = bool((keys == keys.shift(1)).any())
+    else:
+        duplicated = bool(keys.is_duplicated().any())
+    if duplicated:
         raise InputError("an encounter key is used twice")
     bad_scheme = persons.filter(~pl.col("scheme").is_in(_SCHEMES))
     if bad_scheme.height:
@@ -111,12 +133,106 @@ def _validate(policy: RegionPolicy, data: RegionYear) -> None:
             "a special_outpatient encounter needs its disease",
         ),
         (~pl.col("kind").is_in([k.value for k in Kind]), "unknown encounter kind"),
-        (~pl.col("person").is_in(persons.get_column("person").implode()), "unknown person"),
     ]
-    for bad, what in checks:
-        found = encounters.filter(bad.fill_null(True))
-        if found.height:
+    failing = encounters.select(
+        bad.fill_null(True).any().alias(str(i)) for i, (bad, _) in enumerate(checks)
+    ).row(0)
+    for (bad, what), fails in zip(checks, failing, strict=True):
+        if fails:
+            found = encounters.filter(bad.fill_null(True))
             raise InputError(f"encounter {found['encounter'][0]}: {what}")
+
+
+def _ordered(data: RegionYear) -> pl.DataFrame:
+    """The bills in the order of settlement (`order_of_settlement`: by person, date, then
+    `seq`, ties as given), each with its person's columns and its row number `order`.
+
+    One sort by a single integer key (person rank, day of the year, seq), skipped when the
+    bills already come in that order; the person's columns are gathered by the person's
+    row in the persons frame sorted by key (`search_sorted`), not joined.
+    """
+    persons = data.persons
+    if not persons.get_column("person").is_sorted():
+        persons = persons.sort("person")
+    pk = persons.get_column("person")
+    if pk.len() and bool((pk == pk.shift(1)).any()):
+        raise InputError("a person key is used twice")
+    n_persons = persons.height
+    enc = data.encounters.with_columns(
+        pl.lit(pk).search_sorted(pl.col("person"), side="left").cast(pl.Int64).alias("_p"),
+        pl.col("kind")
+        .replace_strict({k.value: i for k, i in KIND.items()}, return_dtype=pl.Int8)
+        .alias("kc"),
+    ).drop("kind")
+    if enc.height:
+        found = pl.col("_p") < n_persons
+        if n_persons:
+            found = found & (
+                pl.lit(pk).gather(pl.col("_p").clip(upper_bound=n_persons - 1)) == pl.col("person")
+            )
+        unknown = enc.filter(~found)
+        if unknown.height:
+            raise InputError(f"encounter {unknown['encounter'][0]}: unknown person")
+    low, high = enc.select(
+        pl.col("seq").min().fill_null(0).cast(pl.Int64).alias("low"),
+        pl.col("seq").max().fill_null(0).cast(pl.Int64).alias("high"),
+    ).row(0)
+    span = int(high) - int(low) + 1
+    day = (pl.col("date") - pl.date(data.year, 1, 1)).dt.total_days().cast(pl.Int64)
+    if (n_persons + 1) * 367 * span < 2**62:
+        key = (pl.col("_p") * 367 + day) * span + (pl.col("seq").cast(pl.Int64) - low)
+        enc = enc.with_columns(key.alias("_key"))
+        if not enc.get_column("_key").is_sorted():
+            enc = enc.sort("_key", maintain_order=True)
+        enc = enc.drop("_key")
+    else:  # pragma: no cover - a seq range of billions
+        enc = enc.sort("_p", "date", "seq", maintain_order=True)
+    person_columns = persons.select(
+        pl.col("scheme").replace_strict(_SCHEMES_INDEX, return_dtype=pl.Int64).alias("sc"),
+        "birth_date",
+        "retired",
+        "contribution_years",
+        "assistance",
+    )
+    gathered = person_columns.select(pl.all().gather(enc.get_column("_p")))
+    return (
+        enc.drop("_p")
+        .hstack(gathered)
+        .with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("order"),
+        )
+    )
+
+
+def _put(frame: pl.DataFrame, part: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """Columns of `part` (rows named by `order`, the frame's row number) as columns of the
+    whole frame, null on the rows `part` lacks: a scatter, not a join (no row is copied)."""
+    index = part.get_column("order")
+    return frame.with_columns(
+        pl.repeat(None, frame.height, dtype=part.schema[c], eager=True)
+        .alias(c)
+        .scatter(index, part.get_column(c))
+        for c in columns
+    )
+
+
+def _amounts_fit(frame: pl.DataFrame, one: int) -> None:
+    """`check_supported`'s size check on the ordered bills (a person's year is a run)."""
+    if not frame.height:
+        return
+    total = pl.col("class_a") + pl.col("class_b") + pl.col("class_self_pay")
+    largest, yearly = frame.select(
+        total.max().alias("largest"), cum_sum_in(total, "person").max().alias("yearly")
+    ).row(0)
+    _refuse_large(int(largest), int(yearly), one)
+
+
+def _refuse_large(largest: int, yearly: int, one: int) -> None:
+    if largest * one**3 >= SAFE or yearly * one**2 >= SAFE:
+        raise UnsupportedError(
+            "amounts too large for exact 64-bit arithmetic "
+            f"(largest bill {largest} fen, largest year {yearly} fen)"
+        )
 
 
 def check_supported(policy: RegionPolicy, data: RegionYear) -> Tables:
@@ -135,37 +251,25 @@ def check_supported(policy: RegionPolicy, data: RegionYear) -> Tables:
         yearly = enc.group_by("person").agg(total.sum().alias("t")).get_column("t").max()
         assert isinstance(largest, int)
         assert isinstance(yearly, int)
-        if largest * one**3 >= SAFE or yearly * one**2 >= SAFE:
-            raise UnsupportedError(
-                "amounts too large for exact 64-bit arithmetic "
-                f"(largest bill {largest} fen, largest year {yearly} fen)"
-            )
+        _refuse_large(largest, yearly, one)
     return tables
 
 
 def settle(policy: RegionPolicy, data: RegionYear) -> BatchResult:
     """Settle every person's year: each bill in date order, then the serious-illness layer."""
     _validate(policy, data)
-    tables = check_supported(policy, data)
+    tables = build(policy, data.year)
     one = tables.one
+    frame = _ordered(data)
+    _amounts_fit(frame, one)
     starts = pl.Series("starts", tables.starts, dtype=pl.Date)
-    persons = data.persons.select(
-        "person", "scheme", "birth_date", "retired", "contribution_years", "assistance"
-    )
-    frame = (
-        data.encounters.join(persons, on="person", how="left")
-        .sort("person", "date", "seq", maintain_order=True)
-        .with_columns(
-            pl.int_range(pl.len(), dtype=pl.Int64).alias("order"),
-            pl.col("kind").replace_strict({k.value: i for k, i in KIND.items()}).alias("kc"),
-            (pl.lit(starts).search_sorted(pl.col("date"), side="right").cast(pl.Int64) - 1).alias(
-                "epoch"
-            ),
+    frame = frame.with_columns(
+        (pl.lit(starts).search_sorted(pl.col("date"), side="right").cast(pl.Int64) - 1).alias(
+            "epoch"
         )
     )
     key = (
-        (pl.col("epoch") * len(_SCHEMES) + pl.col("scheme").replace_strict(_SCHEMES_INDEX)) * 4
-        + pl.col("level").cast(pl.Int64)
+        (pl.col("epoch") * len(_SCHEMES) + pl.col("sc")) * 4 + pl.col("level").cast(pl.Int64)
     ) * 2 + pl.col("retired").cast(pl.Int64)
     frame = frame.with_columns(key.alias("k"))
     p = Params(tables)
@@ -192,7 +296,9 @@ def settle(policy: RegionPolicy, data: RegionYear) -> BatchResult:
         "person",
         "order",
         pl.lit(routes).gather(pl.col("rc")).alias("route"),
-        "refused",
+        pl.lit(pl.Series(list(REFUSAL), dtype=pl.String))
+        .gather(pl.col("refused"))
+        .alias("refused"),
         "total",
         "eligible",
         "self_pay",
@@ -207,9 +313,11 @@ def settle(policy: RegionPolicy, data: RegionYear) -> BatchResult:
 
 def _refusals(frame: pl.DataFrame, data: RegionYear, tables: Tables, p: Params) -> pl.DataFrame:
     """`scope.refusal_for`: not offered, a retiree's contribution years, special diseases."""
-    special = frame.filter(_kind(Kind.SPECIAL_OUTPATIENT)).select(
-        "encounter", "person", "disease", "date", "hospital"
-    )
+    special = _rows(
+        frame,
+        _kind(Kind.SPECIAL_OUTPATIENT),
+        ["order", "person", "disease", "date", "hospital", "epoch", "sc"],
+    ).with_columns(pl.lit(pl.Series(_SCHEMES)).gather(pl.col("sc")).alias("scheme"))
     approvals = (
         data.persons.select("person", "approvals")
         .explode("approvals")
@@ -225,39 +333,37 @@ def _refusals(frame: pl.DataFrame, data: RegionYear, tables: Tables, p: Params) 
             (pl.col("valid_from").is_null() | (pl.col("valid_from") <= pl.col("date")))
             & (pl.col("valid_to").is_null() | (pl.col("date") <= pl.col("valid_to")))
         )
-        .group_by("encounter")
+        .group_by("order")
         .agg((pl.col("a_hospital") == pl.col("hospital")).any().alias("right_hospital"))
         .with_columns(pl.lit(True).alias("approved"))
     )
-    frame = frame.join(approved, on="encounter", how="left")
+    frame = _put(frame, approved, ["approved", "right_hospital"])
     listed = (
-        frame.filter(_kind(Kind.SPECIAL_OUTPATIENT))
-        .select("encounter", "scheme", "epoch", "disease")
+        special.select("order", "scheme", "epoch", "disease")
         .join(tables.special, on=["scheme", "epoch", "disease"], how="semi")
-        .select("encounter", pl.lit(True).alias("listed"))
+        .select("order", pl.lit(True).alias("listed"))
     )
-    frame = frame.join(listed, on="encounter", how="left")
+    frame = _put(frame, listed, ["listed"])
     is_special = _kind(Kind.SPECIAL_OUTPATIENT)
     refused = (
         pl.when(~p("offered"))
-        .then(pl.lit("scheme_not_offered"))
+        .then(REFUSAL["scheme_not_offered"])
         .when(
             pl.col("retired")
             & p("min_years").is_not_null()
             & (pl.col("contribution_years").fill_null(0) < p("min_years"))
         )
-        .then(pl.lit("contribution_years"))
+        .then(REFUSAL["contribution_years"])
         .when(is_special & ~p("sp_on"))
-        .then(pl.lit("special_not_offered"))
+        .then(REFUSAL["special_not_offered"])
         .when(is_special & pl.col("listed").is_null())
-        .then(pl.lit("special_unknown_disease"))
+        .then(REFUSAL["special_unknown_disease"])
         .when(is_special & pl.col("approved").is_null())
-        .then(pl.lit("special_no_approval"))
+        .then(REFUSAL["special_no_approval"])
         .when(is_special & ~pl.col("right_hospital").fill_null(False))
-        .then(pl.lit("special_wrong_hospital"))
-        .otherwise(pl.lit(None, dtype=pl.String))
+        .then(REFUSAL["special_wrong_hospital"])
     )
-    return frame.with_columns(refused.alias("refused"))
+    return frame.with_columns(refused.cast(pl.Int8).alias("refused"))
 
 
 def _scope_and_place(
@@ -297,8 +403,7 @@ def _scope_and_place(
         .unnest("filings")
     )
     filed = (
-        frame.filter(elsewhere & pl.col("settled"))
-        .select("encounter", "person", "hospital_region", "date")
+        _rows(frame, elsewhere & pl.col("settled"), ["order", "person", "hospital_region", "date"])
         .join(
             filings,
             left_on=["person", "hospital_region"],
@@ -306,9 +411,9 @@ def _scope_and_place(
             how="inner",
         )
         .filter((pl.col("valid_from") <= pl.col("date")) & (pl.col("date") <= pl.col("valid_to")))
-        .select(pl.col("encounter").unique(), pl.lit(True).alias("filed"))
+        .select(pl.col("order").unique(), pl.lit(True).alias("filed"))
     )
-    frame = frame.join(filed, on="encounter", how="left")
+    frame = _put(frame, filed, ["filed"])
     amount = (
         pl.when(~elsewhere | pl.col("filed").fill_null(False))
         .then(0)
@@ -326,7 +431,14 @@ def _scope_and_place(
 
 def _routes(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
     """Which rules settle the bill (`settle_encounter`), the pilot's conditions included."""
-    frame = frame.join(tables.pilot_diseases, on=["epoch", "diagnosis"], how="left")
+    # The pilot's limited cost, looked up only for stays at pilot hospitals (the only bills
+    # the pilot can settle).
+    candidates = _rows(
+        frame,
+        _kind(Kind.INPATIENT) & pl.col("pilot") & pl.col("designated"),
+        ["order", "epoch", "diagnosis"],
+    ).join(tables.pilot_diseases, on=["epoch", "diagnosis"], how="inner")
+    frame = _put(frame, candidates, ["pilot_limited"])
     birth, day = pl.col("birth_date"), pl.col("date")
     before_birthday = (day.dt.month().cast(pl.Int32) * 100 + day.dt.day()) < (
         birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day()
@@ -356,99 +468,106 @@ def _routes(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
     return frame.with_columns(route.cast(pl.Int8).alias("rc"))
 
 
+def _rows(frame: pl.DataFrame, mask: pl.Expr, columns: Sequence[str]) -> pl.DataFrame:
+    """Some columns of the rows where `mask` holds: narrowed first, so that only those
+    columns are copied (filtering the wide frame would copy every column)."""
+    return frame.select(*columns, mask.alias("_m")).filter("_m").drop("_m")
+
+
 def _thresholds(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
-    """`benefits.charge_threshold`: per stay, or against a yearly counter by key."""
+    """`benefits.charge_threshold`: per stay, or against a yearly counter by key.
+
+    Each counter (outpatient, inpatient, special outpatient) is settled on its own bills.
+    A yearly counter is kept per (person, counter) or per (person, counter, disease): the
+    first needs no sort (a person's bills are contiguous, in date order), the second is
+    sorted by (person, disease) first.
+    """
     one = tables.one
-    route = pl.col("rc")
-    out, inp, special = (
-        ROUTE[Route.OUTPATIENT],
-        ROUTE[Route.INPATIENT],
-        ROUTE[Route.SPECIAL_OUTPATIENT],
-    )
-    per = (
-        pl.when(route == out)
-        .then(p("out_per"))
-        .when(route == inp)
-        .then(p("in_per"))
-        .when(route == special)
-        .then(p("sp_per"))
-    )
-    amount = (
-        pl.when(route == out)
-        .then(p("out_thr"))
-        .when(route == inp)
-        .then(p("in_thr"))
-        .when(route == special)
-        .then(p("sp_thr"))
-    )
-    counter = (
-        pl.when(route == out)
-        .then(pl.lit("outpatient"))
-        .when(route == inp)
-        .then(pl.lit("inpatient"))
-        .otherwise(pl.lit("special_outpatient"))
-    )
-    disease = pl.when(route == special).then(pl.col("disease")).otherwise(pl.col("diagnosis"))
-    frame = frame.with_columns(per.alias("t_per"), (amount * one).alias("t_cap"))
-    key = (
-        pl.when(pl.col("t_per") == YEAR)
-        .then(counter)
-        .otherwise(pl.concat_str(counter, pl.lit(":"), disease.fill_null("-")))
-    )
-    # Yearly counters: one group per (person, key), each a contiguous run in date order.
-    is_yearly = pl.col("t_per").is_not_null() & (pl.col("t_per") != STAY)
-    yearly = (
-        frame.select(
-            "order", "person", "eligible", "t_cap", key.alias("t_key"), is_yearly.alias("y")
+    parts: list[pl.DataFrame] = []
+    for route, per, amount, disease in (
+        (Route.OUTPATIENT, "out_per", "out_thr", "diagnosis"),
+        (Route.INPATIENT, "in_per", "in_thr", "diagnosis"),
+        (Route.SPECIAL_OUTPATIENT, "sp_per", "sp_thr", "disease"),
+    ):
+        rows = _rows(frame, _route(route), ["order", "person", "eligible", "k", disease])
+        if not rows.height:
+            continue
+        rows = rows.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
+            "order",
+            "person",
+            "eligible",
+            p(per).alias("t_per"),
+            (p(amount) * one).alias("t_cap"),
+            pl.col(disease).alias("t_disease"),
         )
-        .filter("y")
-        .with_columns(
-            (
-                pl.col("person") * KEYS
-                + pl.col("t_key").cast(pl.Categorical).to_physical().cast(pl.Int64)
-            ).alias("t_group")
+        is_yearly = pl.col("t_per").is_not_null() & (pl.col("t_per") != STAY)
+        yearly = _rows(
+            rows, is_yearly, ["_row", "person", "eligible", "t_cap", "t_per", "t_disease"]
         )
-        .sort("t_group", "order")
-    )
-    charged_yearly = yearly.select(
-        "order",
-        capped_running(yearly, group="t_group", amount="eligible", cap="t_cap", scale=1).alias(
-            "t_yearly"
-        ),
-    )
-    frame = frame.join(charged_yearly, on="order", how="left")
-    charged = (
-        pl.when(pl.col("t_per").is_null())
-        .then(0)
-        .when(pl.col("t_per") == STAY)
-        .then(pl.min_horizontal("eligible", "t_cap"))
-        .otherwise(pl.col("t_yearly"))
-    )
-    return frame.with_columns(charged.alias("threshold")).with_columns(
+        if yearly.height:
+            if yearly.select((pl.col("t_per") == YEAR).all()).item():
+                yearly = yearly.with_columns(pl.col("person").alias("t_group"))
+            else:
+                key = (
+                    pl.when(pl.col("t_per") == YEAR)
+                    .then(pl.lit(""))
+                    .otherwise(pl.lit(":") + pl.col("t_disease").fill_null("-"))
+                )
+                yearly = yearly.with_columns(
+                    (
+                        pl.col("person") * KEYS
+                        + key.cast(pl.Categorical).to_physical().cast(pl.Int64)
+                    ).alias("t_group")
+                ).sort("t_group", "_row")
+            charged = yearly.select(
+                pl.col("_row").alias("order"),
+                capped_running(
+                    yearly, group="t_group", amount="eligible", cap="t_cap", scale=1
+                ).alias("t_yearly"),
+            )
+            rows = _put(rows, charged, ["t_yearly"])
+        else:
+            rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias("t_yearly"))
+        threshold = (
+            pl.when(pl.col("t_per").is_null())
+            .then(0)
+            .when(pl.col("t_per") == STAY)
+            .then(pl.min_horizontal("eligible", "t_cap"))
+            .otherwise(pl.col("t_yearly"))
+        )
+        parts.append(rows.select("order", threshold.cast(pl.Int64).alias("threshold")))
+    if parts:
+        frame = _put(frame, pl.concat(parts), ["threshold"])
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias("threshold"))
+    return frame.with_columns(pl.col("threshold").fill_null(0)).with_columns(
         (pl.col("eligible") - pl.col("threshold")).alias("pooled")
     )
 
 
 def _payments(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
-    """`benefits.outpatient`, `benefits.inpatient_like` and `benefits.pilot`."""
+    """`benefits.outpatient`, `benefits.inpatient_like` and `benefits.pilot`, each on its
+    own bills; one capped counter per person for outpatient payments, one for inpatient
+    and special ones (each counter's bills are in date order within the person: no sort)."""
     one = tables.one
-    outpatient = _route(Route.OUTPATIENT)
-    in_like = _route(Route.INPATIENT) | _route(Route.SPECIAL_OUTPATIENT)
 
     def eff(rate: pl.Expr) -> pl.Expr:  # `points_off`
         return (rate - pl.col("points")).clip(lower_bound=0)
 
-    # The year's pooled cost before and after each stay (inpatient and special together).
-    ins = (
-        frame.select("order", "person", "pooled", in_like.alias("m"))
-        .filter("m")
-        .select(
-            "order",
-            (cum_sum_in(pl.col("pooled"), "person") - pl.col("pooled")).alias("pc_before"),
-        )
+    need = ["order", "person", "k", "points", "keep", "pooled"]
+    outpatient = _rows(frame, _route(Route.OUTPATIENT), need).select(
+        "order",
+        "person",
+        "keep",
+        (pl.col("pooled") * eff(p("out_rate"))).alias("computed"),
+        p("out_limit").alias("cap"),
     )
-    frame = frame.join(ins, on="order", how="left")
-    before = pl.col("pc_before")
+    # The year's pooled cost before and after each stay (inpatient and special together).
+    in_like = _rows(
+        frame, _route(Route.INPATIENT) | _route(Route.SPECIAL_OUTPATIENT), need
+    ).with_columns((cum_sum_in(pl.col("pooled"), "person") - pl.col("pooled")).alias("before"))
+    before = pl.col("before")
     after = before + pl.col("pooled")
     top = p("in_top") * one
     paid_to = (
@@ -456,94 +575,107 @@ def _payments(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
         .then(pl.max_horizontal(pl.min_horizontal(after, top), before))
         .otherwise(after)
     )
-    frame = frame.with_columns(paid_to.alias("pc_paid_to"))
+    in_like = in_like.with_columns(paid_to.alias("paid_to"))
     segments: list[pl.Expr] = []
     for j in range(tables.brackets):
         lo = p(f"in_lo_{j}") * one
         hi = p(f"in_hi_{j}") * one
-        upper = pl.min_horizontal(pl.col("pc_paid_to"), hi.fill_null(pl.col("pc_paid_to")))
+        upper = pl.min_horizontal(pl.col("paid_to"), hi.fill_null(pl.col("paid_to")))
         width = (upper - pl.max_horizontal(before, lo)).clip(lower_bound=0)
         segments.append(
             pl.when(p(f"in_lo_{j}").is_null()).then(0).otherwise(width * eff(p(f"in_rate_{j}")))
         )
-    in_computed = pl.sum_horizontal(segments)
-    computed = (
-        pl.when(outpatient)
-        .then(pl.col("pooled") * eff(p("out_rate")))
-        .when(in_like)
-        .then(in_computed)
-    )
-    cap = (
-        pl.when(outpatient)
-        .then(p("out_limit"))
-        .when(in_like & (p("in_top_on") == ON_PAYMENT))
-        .then(p("in_top"))
-    )
-    # One counter per person for outpatient payments, one for inpatient and special ones.
-    capped = (
-        frame.select(
-            "order",
-            "keep",
-            computed.alias("computed"),
-            cap.alias("cap"),
-            (pl.col("person") * 2 + in_like.cast(pl.Int64)).alias("cap_group"),
-            (outpatient | in_like).alias("m"),
-        )
-        .filter("m")
-        .sort("cap_group", "order")
-    )
-    paid = capped.select(
+    in_like = in_like.select(
         "order",
-        capped_running(
-            capped,
-            group="cap_group",
-            amount="computed",
-            cap="cap",
-            scale=one * one,
-            keep="keep",
-            keep_one=one,
-        ).alias("paid"),
+        "person",
+        "keep",
+        pl.sum_horizontal(segments).alias("computed"),
+        pl.when(p("in_top_on") == ON_PAYMENT).then(p("in_top")).alias("cap"),
     )
-    frame = frame.join(paid, on="order", how="left")
+    paid = [
+        capped.select(
+            "order",
+            capped_running(
+                capped,
+                group="person",
+                amount="computed",
+                cap="cap",
+                scale=one * one,
+                keep="keep",
+                keep_one=one,
+            ).alias("paid"),
+        )
+        for capped in (outpatient, in_like)
+    ]
     # The pilot: fixed-cost payment on min(eligible, limited cost).
-    is_pilot = _route(Route.PILOT)
+    pilot = _rows(
+        frame,
+        _route(Route.PILOT),
+        ["order", "k", "points", "keep", "eligible", "pilot_limited", "assistance"],
+    )
     base = pl.min_horizontal("eligible", pl.col("pilot_limited") * one)
-    pilot_basic = round_half_up(base * eff(p("pilot_rate")) * pl.col("keep"), one**3)
-    pilot_assistance = (
+    pilot = pilot.select(
+        "order",
+        round_half_up(base * eff(p("pilot_rate")) * pl.col("keep"), one**3).alias("p_basic"),
         pl.when(pl.col("assistance"))
         .then(round_half_up(base * p("pilot_assist"), one * one))
         .otherwise(0)
+        .alias("p_assistance"),
+        round_half_up(pl.col("eligible") - base, one).alias("p_institution"),
     )
-    pilot_institution = round_half_up(pl.col("eligible") - base, one)
-    frame = frame.with_columns(
-        pl.when(is_pilot).then(pilot_basic).otherwise(pl.col("paid").fill_null(0)).alias("basic"),
-        pl.when(is_pilot).then(pilot_assistance).otherwise(0).alias("assistance"),
-        pl.when(is_pilot).then(pilot_institution).otherwise(0).alias("institution"),
+    frame = _put(frame, pl.concat(paid), ["paid"])
+    frame = _put(frame, pilot, ["p_basic", "p_assistance", "p_institution"])
+    is_pilot = _route(Route.PILOT)
+    return frame.with_columns(
+        pl.when(is_pilot)
+        .then(pl.col("p_basic"))
+        .otherwise(pl.col("paid").fill_null(0))
+        .alias("basic"),
+        pl.when(is_pilot).then(pl.col("p_assistance")).otherwise(0).alias("assistance"),
+        pl.when(is_pilot).then(pl.col("p_institution")).otherwise(0).alias("institution"),
         pl.when(is_pilot).then(0).otherwise(pl.col("threshold")).alias("threshold"),
     )
-    return frame.sort("order")
 
 
 def _year(
     policy: RegionPolicy, data: RegionYear, encounters: pl.DataFrame, one: int
 ) -> pl.DataFrame:
     """`serious_illness.serious_illness`: once a year, parameters in force on 31 December."""
-    sums = encounters.group_by("person").agg(
-        (
-            pl.col("eligible")
-            - (pl.col("basic") + pl.col("assistance") + pl.col("institution")) * one
-        )
-        .sum()
-        .alias("si_base"),
-        pl.col("personal").sum().alias("paid"),
+    # Each person's bills are one run (in the order of settlement): the year's sums are
+    # the running sums on each run's last row, put on the person's row by position.
+    last = (pl.col("person") != pl.col("person").shift(-1)).fill_null(True)
+    base = (
+        pl.col("eligible") - (pl.col("basic") + pl.col("assistance") + pl.col("institution")) * one
     )
-    persons = (
-        data.persons.select("person", "scheme")
-        .join(sums, on="person", how="left")
-        .with_columns(pl.col("si_base").fill_null(0), pl.col("paid").fill_null(0))
-        .sort("person")
+    sums = encounters.select(
+        "person",
+        cum_sum_in(base, "person").alias("si_base"),
+        cum_sum_in(pl.col("personal"), "person").alias("paid"),
+        last.alias("_last"),
+    ).filter("_last")
+    persons = data.persons.select("person", "scheme")
+    if not persons.get_column("person").is_sorted():
+        persons = persons.sort("person")
+    at = persons.get_column("person").search_sorted(sums.get_column("person"), side="left")
+    persons = persons.with_columns(
+        pl.repeat(0, persons.height, dtype=pl.Int64, eager=True)
+        .alias(name)
+        .scatter(at, sums.get_column(name))
+        for name in ("si_base", "paid")
     )
-    day = date(data.year, 12, 31)
+    return serious_illness_layer(policy, data.year, persons, one)
+
+
+def serious_illness_layer(
+    policy: RegionPolicy, year: int, persons: pl.DataFrame, one: int
+) -> pl.DataFrame:
+    """The yearly layer over per-person accumulators, parameters in force on 31 December.
+
+    `persons`: `person`, `scheme`, `si_base` (the year's eligible − basic − assistance −
+    institution, in fen × `one`) and `paid` (the year's personal payment before the layer,
+    in fen). Gives `person`, `si_base`, `serious_illness` and `personal` in fen.
+    """
+    day = date(year, 12, 31)
     rules = policy.serious_illness
     payment: pl.Expr = pl.lit(0, dtype=pl.Int64)
     if rules is not None and persons.height:

@@ -10,9 +10,11 @@ reduced payment at the cap leaves room under it, a cap that differs by level or 
 open room again, so in general the answer comes in *phases*: in each phase every group
 is settled from its state by a cumulative sum up to its first bill that meets the cap
 (that bill is settled exactly as the scalar engine does); a group whose counter then
-stands at or above every cap it has is done (the rest pay 0); the others start a new
-phase from that bill's state. Each phase is one vectorised pass over the bills still
-open; most groups finish in the first, and no phase loops over bills.
+stands at or above every cap of the bills still ahead of it is done (they pay 0: any
+later phase would give them 0 too); the others start a new phase from that bill's
+state. Each phase is one vectorised pass over the bills still open; most groups finish
+in the first, and no phase loops over bills. Each phase's results are scattered into the
+output by row number (no sort at the end).
 
 Groups are contiguous runs of rows (the caller sorts), so a cumulative sum within a
 group is a cumulative sum over the frame less its value where the group starts, which
@@ -76,14 +78,12 @@ def capped_running(
         keep_expr.cast(pl.Int64).alias("_k"),
         pl.lit(0, dtype=pl.Int64).alias("_s0"),
     )
-    done: list[pl.DataFrame] = []
+    out = pl.repeat(0, work.height, dtype=pl.Int64, eager=True).alias("out")
     while work.height:
         phase = work.with_columns(
             round_half_up(pl.col("_x") * pl.col("_k"), divisor).alias("_b"),
         ).with_columns(
             (pl.col("_s0") + cum_sum_in(pl.col("_b"), "_g") - pl.col("_b")).alias("_before"),
-            # the largest cap of the group (null: uncapped rows, never closed by a cap)
-            pl.col("_cap").fill_null(UNCAPPED).max().over("_g").alias("_top"),
         )
         bind = pl.col("_cap").is_not_null() & (
             pl.col("_x") > (pl.col("_cap") - pl.col("_before")) * scale
@@ -96,26 +96,43 @@ def capped_running(
             (pl.col("_cap") - pl.col("_before")).clip(lower_bound=0) * scale * pl.col("_k"),
             divisor,
         )
-        phase = phase.with_columns(
-            pl.when(at).then(paid_at).when(pl.col("_binds") == 0).then(pl.col("_b")).alias("_out")
-        )
-        if phase.select(pl.col("_binds").max()).item() in (None, 0):  # no group met its cap
-            done.append(phase.select("_row", "_out"))
+        # Rows before their group's first binding row pay what they computed; the binding
+        # row pays what is left under its cap.
+        settled = phase.select(
+            "_row",
+            pl.when(at).then(paid_at).otherwise(pl.col("_b")).alias("_out"),
+            (pl.col("_binds") == 0).alias("_before_bind"),
+            at.alias("_at"),
+        ).filter(pl.col("_before_bind") | pl.col("_at"))
+        out.scatter(settled.get_column("_row"), settled.get_column("_out"))
+        if settled.height == phase.height:  # no group met its cap (or every one on its last row)
             break
-        # The counter after each group's binding row, carried to the rows after it (the
-        # forward fill stays within the group: only rows after a binding row read it).
-        s_at = pl.when(at).then(pl.col("_before") + pl.col("_out")).forward_fill()
-        phase = phase.with_columns(s_at.alias("_s_at")).with_columns(
-            (pl.col("_s_at") >= pl.col("_top")).alias("_closed")
+        # The rest: each binding row and the rows after it. The counter after the binding
+        # row is carried to the rows after it (the forward fill stays within the group:
+        # each group's rest starts at its binding row). A group is done when that counter
+        # stands at or above every cap still ahead of it (null: an uncapped row, never
+        # done): its rows pay 0. The others start a new phase from that counter.
+        rest = (
+            phase.select(
+                "_row",
+                "_g",
+                "_x",
+                "_cap",
+                "_k",
+                at.alias("_at"),
+                pl.when(at).then(pl.col("_before") + paid_at).alias("_s_at"),
+                (pl.col("_binds") >= 1).alias("_rest"),
+            )
+            .filter("_rest")
+            .with_columns(pl.col("_s_at").forward_fill())
+            .filter(~pl.col("_at"))
         )
-        after = (pl.col("_binds") >= 1) & ~at
-        open_rows = after & ~pl.col("_closed")
-        done.append(phase.filter(~open_rows).select("_row", pl.col("_out").fill_null(0)))
-        work = phase.filter(open_rows).select(
+        rest = rest.with_columns(
+            (pl.col("_s_at") >= pl.col("_cap").fill_null(UNCAPPED).max().over("_g")).alias(
+                "_closed"
+            )
+        )
+        work = rest.filter(~pl.col("_closed")).select(
             "_row", "_g", "_x", "_cap", "_k", pl.col("_s_at").alias("_s0")
         )
-    if not done:
-        return pl.Series("out", [], dtype=pl.Int64)
-    if len(done) == 1:
-        return done[0].get_column("_out").alias("out")
-    return pl.concat(done).sort("_row").get_column("_out").alias("out")
+    return out

@@ -1,0 +1,213 @@
+"""What-if: a change file over the base region, settled twice, compared."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from xml.etree import ElementTree
+
+import polars as pl
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from yibao.adapters.parameter_files import load_region, load_region_dir
+from yibao.batch import cli
+from yibao.batch.columnar import settle
+from yibao.batch.frames import RegionYear
+from yibao.batch.generate import generate
+from yibao.batch.whatif import WhatIfError, compare, load_change, region_folder
+
+app = typer.Typer()
+app.command("whatif")(cli.whatif)
+app.command("generate")(cli.generate)
+
+RAISE = """\
+title: outpatient 60% and inpatient +5 points for residents
+changes:
+  - file: resident.yaml
+    key: outpatient.rate
+    from: 2026-03-01
+    value: "0.60"
+  - file: resident
+    key: inpatient.rate
+    from: 2026-01-01
+    brackets:
+      - {from: "0", rate: "0.75"}
+      - {from: "40000", rate: "0.85"}
+      - {from: "100000", rate: "0.95"}
+"""
+
+
+@pytest.fixture(scope="module")
+def year() -> RegionYear:
+    return generate(3_000, 2026, 11, "sample-city")
+
+
+def _write(tmp_path: Path, text: str, name: str = "change.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_raised_rate_costs_what_two_separate_runs_give(tmp_path: Path, year: RegionYear) -> None:
+    change = load_change(_write(tmp_path, RAISE), "sample-city")
+    # The same change written by hand into a copy of the region's folder.
+    folder = tmp_path / "by-hand" / "sample-city"
+    shutil.copytree(region_folder("sample-city"), folder)
+    resident = folder / "resident.yaml"
+    text = resident.read_text(encoding="utf-8")
+    old_out = '    - {from: 2024-01-01, value: "0.50", source: "[set] §2: the fund pays 50% of eligible outpatient cost"}\n'
+    assert old_out in text
+    text = text.replace(
+        old_out,
+        old_out + '    - {from: 2026-03-01, value: "0.60", source: "[set] by hand"}\n',
+    )
+    text = text.replace('rate: "0.70"}', 'rate: "0.75"}', 1)
+    text = text.replace('rate: "0.80"}', 'rate: "0.85"}', 1)
+    text = text.replace('rate: "0.90"}', 'rate: "0.95"}', 1)
+    resident.write_text(text, encoding="utf-8")
+    by_hand = load_region_dir(folder)
+
+    base_run = settle(load_region("sample-city"), year)
+    hand_run = settle(by_hand, year)
+    changed_run = settle(change.policy, year)
+    assert changed_run.encounters.equals(hand_run.encounters)
+    assert changed_run.persons.equals(hand_run.persons)
+    result = compare(year, base_run, changed_run)
+
+    def fund(run: object) -> int:
+        assert hasattr(run, "encounters")
+        enc = run.encounters.select(pl.col("basic", "assistance").sum()).row(0)
+        si = run.persons.get_column("serious_illness").sum()
+        return int(enc[0] + enc[1] + si)
+
+    layers = {r["layer"]: r for r in result.layers.iter_rows(named=True)}
+    expected = fund(hand_run) - fund(base_run)
+    assert expected > 0
+    assert layers["fund"]["difference"] == expected
+    assert layers["fund"]["base"] == fund(base_run)
+    assert int(result.by_scheme.get_column("d_fund").sum()) == expected
+    assert int(result.by_age.get_column("d_fund").sum()) == expected
+    basic = int(hand_run.encounters["basic"].sum() - base_run.encounters["basic"].sum())
+    assert layers["basic"]["difference"] == basic
+    assert int(result.by_level.get_column("d_basic").sum()) == basic
+    # Only residents are touched, and the most affected are the largest changes.
+    schemes = {r["scheme"]: r["d_fund"] for r in result.by_scheme.iter_rows(named=True)}
+    assert schemes["employee"] == schemes["student"] == 0
+    top = result.most_affected.get_column("d_personal").abs().to_list()
+    assert len(top) == 10
+    assert top == sorted(top, reverse=True)
+    assert top[-1] >= result.persons.get_column("d_personal").abs().sort()[-10]
+
+
+def test_an_unchanged_value_gives_no_difference(tmp_path: Path, year: RegionYear) -> None:
+    same = """\
+changes:
+  - file: resident.yaml
+    key: outpatient.rate
+    from: 2026-01-01
+    value: "0.50"
+  - {file: serious_illness.yaml, key: top_line, from: 2026-01-01, value: "400000.00"}
+"""
+    change = load_change(_write(tmp_path, same), "sample-city")
+    result = compare(year, settle(load_region("sample-city"), year), settle(change.policy, year))
+    assert result.layers.get_column("difference").to_list() == [0] * 6
+    deltas = result.persons.select(pl.col("^d_.*$").abs().max()).row(0)
+    assert deltas == (0,) * len(deltas)
+    assert result.by_level.select(pl.col("^d_.*$").abs().max()).row(0) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("changes: [\n", "change.yaml: line"),
+        ("changes: []\n", "change.yaml: changes: a list of at least one change"),
+        ("chnages: []\n", "change.yaml: unknown key chnages"),
+        (
+            "changes:\n  - {file: inpatient.yaml, key: rate, from: 2026-01-01, value: '0.8'}\n",
+            "changes[0].file: 'inpatient.yaml' is not a file of sample-city",
+        ),
+        (
+            "changes:\n  - {file: resident, key: inpatient.rat, from: 2026-01-01, value: '0.8'}\n",
+            "changes[0].key: sample-city/resident.yaml has no 'inpatient.rat'",
+        ),
+        (
+            "changes:\n  - {file: resident, key: inpatient, from: 2026-01-01, value: '0.8'}\n",
+            "changes[0].key: sample-city/resident.yaml inpatient is not a dated parameter",
+        ),
+        (
+            "changes:\n  - {file: resident, key: outpatient.rate, value: '0.8'}\n",
+            "changes[0]: missing from",
+        ),
+        (
+            "changes:\n  - {file: resident, key: outpatient.rate, from: soon, value: '0.8'}\n",
+            "changes[0].from: 'soon' is not a date",
+        ),
+        (
+            "changes:\n  - {file: resident, key: outpatient.rate, from: 2026-01-01}\n",
+            "changes[0]: no field of the new entry",
+        ),
+        (
+            "changes:\n  - {file: resident, key: outpatient.rate, from: 2026-01-01, value: '1.5'}\n",
+            "sample-city/resident.yaml: outpatient.rate",
+        ),
+        (
+            "changes:\n  - {file: resident, key: outpatient.rate, from: 2026-01-01, vaule: '0.6'}\n",
+            "sample-city/resident.yaml: outpatient.rate",
+        ),
+    ],
+)
+def test_a_bad_change_file_is_one_clear_error(tmp_path: Path, text: str, expected: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(WhatIfError, match=None) as caught:
+        load_change(path, "sample-city")
+    assert expected in str(caught.value)
+    done = CliRunner().invoke(app, ["whatif", "--change", str(path), "--persons", "10"])
+    assert done.exit_code == 2
+    assert done.output.startswith("error: change.yaml")
+    assert expected in done.output
+    assert "Traceback" not in done.output
+
+
+def test_the_command_prints_the_tables_and_writes_a_chart(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = tmp_path / "sc"
+    done = runner.invoke(app, ["generate", "--out", str(data), "--persons", "400", "--seed", "3"])
+    assert done.exit_code == 0, done.output
+    chart = tmp_path / "whatif.svg"
+    done = runner.invoke(
+        app,
+        [
+            "whatif",
+            "--base",
+            "sample-city",
+            "--change",
+            str(_write(tmp_path, RAISE)),
+            "--year",
+            "2026",
+            "--data",
+            str(data),
+            "--chart",
+            str(chart),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    for heading in (
+        "outpatient 60% and inpatient +5 points",
+        "difference by scheme",
+        "difference by age band",
+        "difference by institution level",
+        "the 10 persons most affected",
+    ):
+        assert heading in done.output
+    svg = ElementTree.parse(chart).getroot()
+    assert svg.tag.endswith("svg")
+    bars = [e for e in svg.iter() if e.tag.endswith("rect")]
+    assert len(bars) == 1 + 6 + 3 + 3 + 4  # background, layers, schemes, age bands, levels
+    done = runner.invoke(
+        app,
+        ["whatif", "--change", str(_write(tmp_path, RAISE)), "--data", str(data), "--year", "2025"],
+    )
+    assert done.exit_code == 2
+    assert "not sample-city 2025" in done.output
