@@ -67,6 +67,18 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
+# Every table emptied and every id sequence back at 1, as a new database has them. DELETE
+# of tables that hold a test's few rows takes a millisecond; TRUNCATE of 35 tables took
+# 70 ms, a minute of every run.
+EMPTY_POSTGRES = "; ".join(
+    [f'DELETE FROM "{t.name}"' for t in reversed(metadata.sorted_tables)]
+    + [
+        "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) "
+        "FROM pg_sequences WHERE schemaname = current_schema()"
+    ]
+)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
@@ -75,9 +87,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         db = make_engine(f"sqlite:///{path}")
     else:
         db = make_engine(request.getfixturevalue("postgres_url"), pool_size=60)
-        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
         with db.begin() as conn:
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            conn.execute(text(EMPTY_POSTGRES))
     yield db
     db.dispose()
 
