@@ -518,17 +518,6 @@ class MemberService:
         ]
         return path, kind
 
-    def receipt_path(self, who: Principal, ref: str) -> Path:
-        """A stored receipt of the member's family (for showing it again)."""
-        require(who, Role.INSURED, Role.GUARDIAN)
-        person_id, _, name = ref.partition("/")
-        with self.uow() as uow:
-            visible_person(uow, who, person_id)
-        path = self.upload_dir / person_id / name
-        if "/" in name or not re.fullmatch(r"[0-9a-f]{64}\.(jpg|png|pdf)", name):
-            raise ServiceError("unknown_receipt", "no such receipt", status=404)
-        return path
-
 
 def _bar(name: str, used: Decimal, limit: Decimal, args: dict[str, str]) -> dict[str, Any]:
     share = ZERO if limit <= ZERO else min(used / limit * 100, Decimal(100))
