@@ -1,7 +1,8 @@
 """Commands of the batch engine, registered by `yibao.entrypoints.cli`:
 
-    yibao demo generate --persons N --year Y --seed S --region R --out DIR
+    yibao demo generate --persons N --year Y --seed S --region R [--out DIR] [--load]
     yibao batch settle DIR [--policies DIR] [--out FILE.parquet] [--dask SCHEDULER]
+    yibao batch load DIR [--database URL] [--policies DIR]
     yibao whatif --base REGION --change FILE.yaml --year Y [--data DIR | --persons N
         --seed S] [--chart FILE.svg] [--dask SCHEDULER]
 
@@ -21,6 +22,7 @@ from rich.table import Table
 from yibao.adapters.parameter_files import PolicyError, load_region, search_path
 from yibao.domain.money import fmt_yuan, from_fen
 from yibao.domain.parameters import PolicyGapError
+from yibao.entrypoints.cli_server import DatabaseOpt
 
 batch_app = typer.Typer(no_args_is_help=True, help="Settle whole region-years (columnar).")
 
@@ -51,7 +53,9 @@ def _settle(policy: RegionPolicy, data: RegionYear, dask: str | None) -> BatchRe
 
 
 def generate(
-    out: Annotated[Path, typer.Option(help="Folder for persons.parquet and encounters.parquet.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for persons.parquet and encounters.parquet.")
+    ] = None,
     persons: Annotated[int, typer.Option(min=1, help="How many insured persons.")] = 10_000,
     year: Annotated[int, typer.Option(help="The settlement year.")] = 2026,
     seed: Annotated[int, typer.Option(help="The same seed makes the same region-year.")] = 1,
@@ -59,19 +63,82 @@ def generate(
     policies: Annotated[
         list[Path] | None, typer.Option(help="Folders of regions searched first.")
     ] = None,
+    load: Annotated[
+        bool, typer.Option("--load", help="Load it into the database (see `yibao batch load`).")
+    ] = False,
+    database: DatabaseOpt = None,
 ) -> None:
-    """Write a synthetic region-year (persons and their bills) to Parquet."""
+    """Write a synthetic region-year (persons and their bills) to Parquet, or load it
+    into the database, or both."""
     from yibao.batch.generate import generate as make
 
+    if out is None and not load:
+        raise _fail("give --out DIR, --load, or both")
+    path = [*(policies or []), *search_path()]
     try:
-        data = make(persons, year, seed, region, [*(policies or []), *search_path()])
+        data = make(persons, year, seed, region, path)
     except (PolicyError, PolicyGapError) as exc:
         raise _fail(str(exc)) from None
-    data.write(out)
+    where = "generated"
+    if out is not None:
+        data.write(out)
+        where = f"written to {out}"
     typer.echo(
         f"{data.persons.height:,} persons, {data.encounters.height:,} encounters "
-        f"of {region} {year} written to {out}"
+        f"of {region} {year} {where}"
     )
+    if load:
+        _load(data, load_region(region, path), database)
+
+
+@batch_app.command("load")
+def load(
+    folder: Annotated[Path, typer.Argument(help="A folder written by `yibao demo generate`.")],
+    database: DatabaseOpt = None,
+    policies: Annotated[
+        list[Path] | None, typer.Option(help="Folders of regions searched first.")
+    ] = None,
+) -> None:
+    """Load a region-year into the database: the registry it needs (region, institutions,
+    persons, enrolments, cards, approvals, filings, referrals) and its bills as settled
+    settlements, in one transaction. A region with persons enrolled for the year is refused."""
+    from yibao.batch.frames import read_region_year
+
+    try:
+        data = read_region_year(folder)
+        policy = load_region(data.region, [*(policies or []), *search_path()])
+    except (OSError, ValueError, PolicyGapError) as exc:  # PolicyError too
+        raise _fail(str(exc)) from None
+    _load(data, policy, database)
+
+
+def _load(data: RegionYear, policy: RegionPolicy, database: str | None) -> None:
+    from yibao.adapters.db.migrate import upgrade
+    from yibao.batch.load import EngineMismatchError, LoadError, load_region_year
+    from yibao.bootstrap import engine_from
+    from yibao.entrypoints.cli_server import database_errors, progress_bar, settings_for
+
+    settings = settings_for(database)
+    with database_errors(settings):
+        engine = engine_from(settings)
+        try:
+            upgrade(engine)
+            with progress_bar() as bar:
+                task = bar.add_task(f"loading {data.region} {data.year}", total=data.persons.height)
+                summary = load_region_year(
+                    engine,
+                    policy,
+                    data,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+        except EngineMismatchError as exc:  # a bug, not bad input
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        except LoadError as exc:
+            raise _fail(str(exc)) from None
+        finally:
+            engine.dispose()
+    typer.echo(f"{summary.describe()} into {settings.database_url}")
 
 
 @batch_app.command("settle")
