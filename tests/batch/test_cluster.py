@@ -13,9 +13,19 @@ from typer.testing import CliRunner
 
 from yibao.adapters.parameter_files import load_region, search_path
 from yibao.batch import cli
-from yibao.batch.cluster import partition, partition_of, settle_on_dask, write_partitions
+from yibao.batch.cluster import (
+    RESULT_ENCOUNTERS,
+    RESULT_PERSONS,
+    PartSummary,
+    partition,
+    partition_of,
+    read_results,
+    settle_on_dask,
+    settle_on_dask_to_files,
+    write_partitions,
+)
 from yibao.batch.columnar import settle
-from yibao.batch.frames import RegionYear
+from yibao.batch.frames import RegionYear, read_region_year
 from yibao.batch.generate import generate
 
 TESTS = Path(__file__).resolve().parent.parent
@@ -76,6 +86,44 @@ def test_workers_read_their_partition_files(
     assert spread.persons.equals(alone.persons)
 
 
+def test_tasks_write_their_results_beside_their_partitions(
+    client: Client, year: RegionYear, tmp_path: Path
+) -> None:
+    """Each task writes its partition's results next to its input and returns only its
+    totals; read back, the results are the single-machine run, frame for frame."""
+    policy = load_region(year.region, POLICY_PATH)
+    folders = write_partitions(year, tmp_path, 5)
+    summaries = settle_on_dask_to_files(policy, client, folders)
+    assert [type(s) for s in summaries] == [PartSummary] * 5
+    assert [s.folder for s in summaries] == [str(f) for f in folders]
+    for folder, summary in zip(folders, summaries, strict=True):
+        own = settle(policy, read_region_year(folder))
+        written = pl.read_parquet(folder / RESULT_ENCOUNTERS)
+        assert written.equals(own.encounters)
+        assert pl.read_parquet(folder / RESULT_PERSONS).equals(own.persons)
+        assert (summary.persons, summary.encounters) == (own.persons.height, written.height)
+        assert summary.basic == written["basic"].sum()
+        assert summary.serious_illness == own.persons["serious_illness"].sum()
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "encounters.parquet",
+            "persons.parquet",
+            RESULT_ENCOUNTERS,
+            RESULT_PERSONS,
+        ]
+    alone = settle(policy, year)
+    back = read_results(folders)
+    assert back.places == alone.places
+    assert back.encounters.equals(alone.encounters)
+    assert back.persons.equals(alone.persons)
+    enc, persons = alone.encounters, alone.persons
+    assert sum(s.encounters for s in summaries) == enc.height == year.encounters.height
+    assert sum(s.persons for s in summaries) == persons.height
+    for layer in ("total", "basic", "assistance", "institution", "personal"):
+        assert sum(getattr(s, layer) for s in summaries) == enc[layer].sum(), layer
+    fund = enc["basic"].sum() + enc["assistance"].sum() + persons["serious_illness"].sum()
+    assert sum(s.fund for s in summaries) == fund
+
+
 def test_batch_settle_on_a_scheduler(client: Client, tmp_path: Path) -> None:
     app = typer.Typer()
     app.command("generate")(cli.generate)
@@ -93,6 +141,43 @@ def test_batch_settle_on_a_scheduler(client: Client, tmp_path: Path) -> None:
     assert pl.read_parquet(tmp_path / "a.pq").equals(pl.read_parquet(tmp_path / "b.pq"))
     table = [line for line in spread.output.splitlines() if "settled in" not in line]
     assert table == [line for line in alone.output.splitlines() if "settled in" not in line]
+
+
+def test_partitions_settled_from_the_command_line(client: Client, tmp_path: Path) -> None:
+    """`batch partition`, then `batch settle` of the partitions here and on a scheduler:
+    the same results written beside each partition, the same totals as the whole year."""
+    app = typer.Typer()
+    app.command("generate")(cli.generate)
+    app.add_typer(cli.batch_app, name="batch")
+    runner = CliRunner()
+    data, parts = tmp_path / "sc", tmp_path / "parts"
+    assert runner.invoke(app, ["generate", "--out", str(data), "--persons", "300"]).exit_code == 0
+    done = runner.invoke(
+        app, ["batch", "partition", str(data), "--out", str(parts), "--partitions", "3"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "in 3 partitions" in done.output
+    folders = sorted(parts.iterdir())
+    here = runner.invoke(app, ["batch", "settle", str(parts)])
+    assert here.exit_code == 0, here.output
+    written = [pl.read_parquet(f / RESULT_ENCOUNTERS) for f in folders]
+    spread = runner.invoke(app, ["batch", "settle", str(parts), "--dask", client.scheduler.address])
+    assert spread.exit_code == 0, spread.output
+    for folder, before in zip(folders, written, strict=True):
+        assert pl.read_parquet(folder / RESULT_ENCOUNTERS).equals(before)
+
+    def table(output: str) -> list[str]:
+        return [line for line in output.splitlines() if "settled in" not in line]
+
+    assert table(here.output) == table(spread.output)
+    policy = load_region("sample-city", POLICY_PATH)
+    alone = settle(policy, read_region_year(data))
+    assert read_results(folders).encounters.equals(alone.encounters)
+    basic = alone.encounters["basic"].sum()
+    assert f"{basic // 100:,}.{basic % 100:02d}" in here.output
+    refused = runner.invoke(app, ["batch", "settle", str(parts), "--out", str(tmp_path / "x")])
+    assert refused.exit_code == 2
+    assert "written beside each partition" in refused.output
 
 
 def test_whatif_on_a_scheduler(client: Client, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
     yibao demo generate --persons N --year Y --seed S --region R [--out DIR] [--load]
     yibao batch settle DIR [--policies DIR] [--out FILE.parquet] [--dask SCHEDULER]
     yibao batch load DIR [--database URL] [--policies DIR]
+    yibao batch partition DIR --out DIR [--partitions N]
     yibao whatif --base REGION --change FILE.yaml --year Y [--data DIR | --persons N
         --seed S] [--chart FILE.svg] [--dask SCHEDULER]
 
@@ -33,6 +34,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 if TYPE_CHECKING:
+    from yibao.batch.cluster import PartSummary
     from yibao.batch.columnar import BatchResult
     from yibao.batch.frames import RegionYear
     from yibao.domain.parameters import RegionPolicy
@@ -154,12 +156,21 @@ def settle(
         str | None, typer.Option(help="Settle on this Dask scheduler (tcp://host:port).")
     ] = None,
 ) -> None:
-    """Settle a whole region-year with the columnar engine and print its totals by route."""
+    """Settle a whole region-year with the columnar engine and print its totals by route.
+
+    A folder of partitions (`yibao batch partition`): each partition is settled on its own
+    (one Dask task each with --dask) and its results written beside it."""
     import polars as pl  # here, so that other yibao commands do not load it
 
-    from yibao.batch.frames import read_region_year
+    from yibao.batch.frames import PERSONS_FILE, read_region_year
     from yibao.batch.params import UnsupportedError
 
+    parts = sorted(p for p in folder.glob("part-*") if p.is_dir())
+    if parts and not (folder / PERSONS_FILE).exists():
+        if out is not None:
+            raise _fail("--out: the results of partitions are written beside each partition")
+        _settle_parts(parts, [*(policies or []), *search_path()], dask)
+        return
     started = time.perf_counter()
     try:
         data = read_region_year(folder)
@@ -193,6 +204,77 @@ def settle(
     console.print(f"settled in {seconds:.2f} s")
     if out is not None:
         result.encounters.write_parquet(out)
+
+
+@batch_app.command("partition")
+def partition(
+    folder: Annotated[Path, typer.Argument(help="A folder written by `yibao demo generate`.")],
+    out: Annotated[Path, typer.Option(help="Where to write the folders part-NNNNN.")],
+    partitions: Annotated[int, typer.Option(min=1, help="How many partitions.")] = 8,
+) -> None:
+    """Cut a region-year by person into partitions, each a region-year folder of its own."""
+    from yibao.batch.cluster import write_partitions
+    from yibao.batch.frames import read_region_year
+
+    try:
+        data = read_region_year(folder)
+        folders = write_partitions(data, out, partitions)
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"{data.persons.height:,} persons, {data.encounters.height:,} encounters of "
+        f"{data.region} {data.year} in {len(folders)} partitions under {out}"
+    )
+
+
+def _settle_parts(parts: list[Path], path: list[Path], dask: str | None) -> None:
+    """Settle partition folders, each task writing its results beside its input."""
+    import polars as pl
+
+    from yibao.batch.cluster import LAYERS, settle_part_to_files
+    from yibao.batch.frames import ENCOUNTERS_FILE, PERSONS_FILE
+    from yibao.batch.params import UnsupportedError
+
+    started = time.perf_counter()
+    try:
+        region = str(pl.read_parquet(parts[0] / PERSONS_FILE, columns=["region"])["region"][0])
+        dates = pl.read_parquet(parts[0] / ENCOUNTERS_FILE, columns=["date"])["date"]
+        year = dates[0].year if dates.len() else 0
+        policy = load_region(region, path)
+        summaries: list[PartSummary]
+        if dask is None:
+            summaries = [settle_part_to_files(policy, str(p)) for p in parts]
+        else:
+            summaries = _on_scheduler(policy, parts, dask)
+    except UnsupportedError as exc:
+        raise _fail(f"not supported by the columnar engine: {exc}") from None
+    except (OSError, ValueError, IndexError, PolicyGapError) as exc:  # PolicyError too
+        raise _fail(str(exc)) from None
+    seconds = time.perf_counter() - started
+    table = Table(title=f"{region} {year}: {len(parts)} partitions, results written beside each")
+    for column in ("persons", "encounters", *LAYERS, "serious illness"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        f"{sum(s.persons for s in summaries):,}",
+        f"{sum(s.encounters for s in summaries):,}",
+        *(fmt_yuan(from_fen(sum(getattr(s, c) for s in summaries))) for c in LAYERS),
+        fmt_yuan(from_fen(sum(s.serious_illness for s in summaries))),
+    )
+    console = Console(width=140)
+    console.print(table)
+    console.print(f"settled in {seconds:.2f} s")
+
+
+def _on_scheduler(policy: RegionPolicy, parts: list[Path], dask: str) -> list[PartSummary]:
+    from distributed import Client
+
+    from yibao.batch.cluster import settle_on_dask_to_files
+
+    try:
+        with Client(dask) as client:  # type: ignore[no-untyped-call]
+            return settle_on_dask_to_files(policy, client, parts)
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(f"Dask scheduler {dask}: {exc}") from None
 
 
 def _signed(fen: int) -> str:

@@ -11,11 +11,17 @@ The hash is plain integer arithmetic (Fibonacci hashing of the key), the same in
 process and every version, so partitions can be cut once and written as files
 (`write_partitions`): each worker then reads only its own partition's two Parquet files
 (`settle_on_dask(policy, client, [folders])`), and no machine ever holds the region.
+
+When the results do not fit one machine either, `settle_on_dask_to_files` has each task
+write its partition's results beside its input (`part-NNNNN/result-encounters.parquet`,
+`part-NNNNN/result-persons.parquet`) and return only a `PartSummary` (counts, totals in
+fen); `read_results` reads them back, in the single-machine run's order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,6 +84,90 @@ def settle_part(policy: RegionPolicy, part: RegionYear | str) -> BatchResult:
     if isinstance(part, str):
         part = read_region_year(Path(part))
     return settle(policy, part)
+
+
+RESULT_ENCOUNTERS = "result-encounters.parquet"
+RESULT_PERSONS = "result-persons.parquet"
+PLACES = "yibao.places"  # the result files' metadata: the exact columns' decimal places
+LAYERS = ("total", "basic", "assistance", "institution", "personal")
+
+
+@dataclass(frozen=True)
+class PartSummary:
+    """What a task that wrote its results returns: a few numbers, not the frames."""
+
+    folder: str
+    places: int
+    persons: int
+    encounters: int
+    total: int  # fen, the bills' layers summed
+    basic: int
+    assistance: int
+    institution: int
+    personal: int  # before the serious-illness layer
+    serious_illness: int  # fen, the year's layer summed over the persons
+
+    @property
+    def fund(self) -> int:
+        """What the funds pay: basic, assistance and the serious-illness layer, in fen."""
+        return self.basic + self.assistance + self.serious_illness
+
+
+def settle_part_to_files(policy: RegionPolicy, folder: str) -> PartSummary:
+    """One task: settle the partition in `folder`, write its results there, return totals.
+
+    The files are written under a temporary name and renamed, so a task run twice (a
+    worker lost and the task retried) leaves whole files only."""
+    path = Path(folder)
+    result = settle(policy, read_region_year(path))
+    for frame, name in ((result.encounters, RESULT_ENCOUNTERS), (result.persons, RESULT_PERSONS)):
+        partial = path / f".{name}.partial"
+        frame.write_parquet(partial, metadata={PLACES: str(result.places)})
+        partial.replace(path / name)
+    sums = result.encounters.select(pl.col(c).sum() for c in LAYERS).row(0)
+    return PartSummary(
+        folder=str(path),
+        places=result.places,
+        persons=result.persons.height,
+        encounters=result.encounters.height,
+        **{c: int(v or 0) for c, v in zip(LAYERS, sums, strict=True)},
+        serious_illness=int(result.persons.get_column("serious_illness").sum()),
+    )
+
+
+def settle_on_dask_to_files(
+    policy: RegionPolicy, client: Client, folders: Sequence[Path]
+) -> list[PartSummary]:
+    """Settle every partition folder as one Dask task that writes its results beside its
+    input; the tasks' summaries, in the order of the folders."""
+    if not folders:
+        raise ValueError("no partition to settle")
+    remote_policy = client.scatter(policy, broadcast=True)  # type: ignore[no-untyped-call]
+    futures = [
+        client.submit(settle_part_to_files, remote_policy, str(f), pure=False) for f in folders
+    ]
+    summaries: list[PartSummary] = client.gather(futures)  # type: ignore[no-untyped-call]
+    return summaries
+
+
+def read_results(folders: Sequence[Path]) -> BatchResult:
+    """The results the tasks wrote, read back and put in the single-machine run's order
+    (for a region that fits the machine that reads it; otherwise read the parts one by one)."""
+    results = []
+    for folder in folders:
+        encounters = pl.read_parquet(folder / RESULT_ENCOUNTERS)
+        persons = pl.read_parquet(folder / RESULT_PERSONS)
+        results.append(BatchResult(0, encounters, persons))
+    combined = combine(results)
+    return BatchResult(_places(folders), combined.encounters, combined.persons)
+
+
+def _places(folders: Sequence[Path]) -> int:
+    """The exact columns' places, kept in each result file's metadata."""
+    places = {int(pl.read_parquet_metadata(f / RESULT_ENCOUNTERS)[PLACES]) for f in folders}
+    if len(places) != 1:
+        raise ValueError(f"results with different decimal places {sorted(places)}")
+    return places.pop()
 
 
 def combine(results: Sequence[BatchResult]) -> BatchResult:
