@@ -339,6 +339,26 @@ def test_engines_that_disagree_load_nothing(
     assert _counts(engine) == before
 
 
+def test_a_row_the_database_refuses_loads_nothing(
+    engine: Engine, policies: PolicyLoader, year: RegionYear, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulk write that fails in the middle of the bills (on PostgreSQL in the thread
+    that COPYs them) is one error, and the transaction leaves no row behind."""
+    real = load_module._lines
+
+    def dangling(rows: pl.DataFrame) -> pl.DataFrame:
+        lines = real(rows)
+        if rows["person"].max() < 300:
+            return lines
+        return lines.with_columns(pl.col("settlement_id") + 10**9)  # no such settlement
+
+    monkeypatch.setattr(load_module, "_lines", dangling)
+    before = _counts(engine)
+    with pytest.raises(LoadError, match="refused a row"):
+        load_region_year(engine, policies("sample-city"), year, chunk=100)
+    assert _counts(engine) == before
+
+
 def test_the_commands(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'y.sqlite3'}"
     folder = tmp_path / "sc"

@@ -28,6 +28,8 @@ split against the columnar one; if one fen differs, nothing is loaded
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -36,6 +38,7 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
+import psycopg
 from sqlalchemy import Connection, Table, func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -519,18 +522,39 @@ class _Loader:
     def _settlements(
         self, persons: pl.DataFrame, chunk: int, progress: Callable[[int, int], None] | None
     ) -> dict[str, int]:
+        ids = self._reserve_ids(self.result.encounters.height)
+        totals = {"settlements": 0, "person_years": 0, "basic_fen": 0, "assistance_fen": 0}
+        # From here on the load only writes: on PostgreSQL a thread of its own COPYs each
+        # chunk while the next one is settled (the database and Python work at once).
+        if not self.writer.postgres:
+            self._chunks(persons, chunk, ids, self.writer, totals, progress)
+            return totals
+        background = _Background(self.writer)
+        try:
+            self._chunks(persons, chunk, ids, background, totals, progress)
+        except BaseException:
+            background.close(abandon=True)  # the error at hand is the one to raise
+            raise
+        background.close()
+        return totals
+
+    def _chunks(
+        self,
+        persons: pl.DataFrame,
+        chunk: int,
+        ids: pl.Series | int,
+        writer: _Writer | _Background,
+        totals: dict[str, int],
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
         result, places = self.result, self.result.places
         one = 10**places
         encounters = self.data.encounters.sort("person", "seq", maintain_order=True)
         settled = result.encounters  # in the order of settlement: by person, date, seq
-        ids = self._reserve_ids(settled.height)
         people = persons.select("person", "id", "scheme")
         year_of = result.persons.sort("person")
         keys = people.get_column("person")
-        totals = {"settlements": 0, "person_years": 0, "basic_fen": 0, "assistance_fen": 0}
-        for start in range(0, max(people.height, 1), chunk):
-            if not people.height:
-                break
+        for start in range(0, people.height, chunk):
             stop = min(start + chunk, people.height)
             lo, hi = int(keys[start]), int(keys[stop - 1])
             mine = _between(encounters, lo, hi)
@@ -562,11 +586,11 @@ class _Loader:
                     (pl.int_range(pl.len()).over("person") + 1).alias("seq_in_year"),
                 )
             )
-            self.writer.write(t.settlements, self._settlement_rows(rows))
-            self.writer.write(t.settlement_lines, _lines(rows))
+            writer.write(t.settlements, self._settlement_rows(rows))
+            writer.write(t.settlement_lines, _lines(rows))
             ledger = self._ledger(rows)
-            self.writer.write(t.fund_ledger, ledger)
-            self.writer.write(
+            writer.write(t.fund_ledger, ledger)
+            writer.write(
                 t.person_years,
                 years.join(people, on="person", how="left", maintain_order="left").select(
                     pl.col("id").alias("person_id"),
@@ -583,7 +607,6 @@ class _Loader:
                 )
             if progress is not None:
                 progress(stop, people.height)
-        return totals
 
     def _reserve_ids(self, n: int) -> pl.Series | int:
         """Settlement ids for n new rows: from the id sequence on PostgreSQL (other sessions
@@ -955,10 +978,51 @@ class _Writer:
             raw = self.conn.connection.driver_connection
             assert raw is not None
             copy_sql = f'COPY "{table.name}" ({columns}) FROM STDIN (FORMAT csv)'
-            with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
-                for part in frame.iter_slices(20_000):
-                    copy.write(part.write_csv(include_header=False))
+            try:
+                with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                    for part in frame.iter_slices(20_000):
+                        copy.write(part.write_csv(include_header=False))
+            except psycopg.Error as exc:
+                reason = str(exc).strip().splitlines()[0]
+                raise LoadError(
+                    f"the database refused a row of {table.name}, nothing was loaded: {reason}"
+                ) from None
         else:
             statement = insert(table)
             for part in frame.iter_slices(5_000):
                 self.conn.execute(statement, part.to_dicts())
+
+
+class _Background:
+    """A `_Writer` in a thread of its own: `write` queues a frame (at most two wait) and
+    returns; `close` waits for the last and raises what the thread met, if anything. The
+    connection is the thread's alone until then."""
+
+    def __init__(self, writer: _Writer) -> None:
+        self.writer = writer
+        self.queue: queue.Queue[tuple[Table, pl.DataFrame] | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.abandoned = False
+        self.thread = threading.Thread(target=self._run, name="yibao-load-copy", daemon=True)
+        self.thread.start()
+
+    def write(self, table: Table, frame: pl.DataFrame) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((table, frame))
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is None and not self.abandoned:
+                try:
+                    self.writer.write(*item)
+                except BaseException as exc:  # handed to the caller by write() or close()
+                    self.error = exc
+
+    def close(self, *, abandon: bool = False) -> None:
+        self.abandoned = abandon  # what is still queued is not written
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and not abandon:
+            error, self.error = self.error, None
+            raise error
