@@ -1,14 +1,25 @@
-"""Benchmark: the scalar and the columnar engine on the same generated region-year.
+"""Benchmark: the scalar and the columnar engine on the same generated region-year,
+and with --openfisca an OpenFisca model of the yearly serious-illness layer beside ours.
 
     .venv/bin/python bench/columnar.py --encounters 100000 [--region sample-city]
-        [--seed 7] [--no-scalar] [--data DIR]
+        [--seed 7] [--no-scalar] [--openfisca] [--data DIR]
 
 Generates a region-year (`yibao.batch.generate`, about 2.5 bills a person), writes it
 to Parquet, then runs each engine in its own process on those files so that each peak
 memory is its own: the scalar engine (`settle_year` per person; turning the frames into
 domain objects is timed apart) and the columnar engine (reading the Parquet files and
-settling, timed together). The two must agree on the year's totals to the fen. Prints
-a table and appends a row per engine to bench/results.csv. Not a test.
+settling, timed together). The two must agree on the year's totals to the fen.
+
+--openfisca: the columnar run also writes each person's serious-illness base (not timed),
+and a third process settles the yearly serious-illness layer over those persons twice,
+side by side: our `serious_illness_layer` and an OpenFisca 46 model of the same scale
+and top line (`bench/serious_illness.py`'s `openfisca_system`: a TaxBenefitSystem, a
+person entity, a yearly `si_base` input and a formula; building the simulation is
+timed). OpenFisca's job is narrower than either engine's (one yearly formula per person,
+no bills): its µs a person are the figure to compare. The payments are compared to the
+fen (OpenFisca computes in float32, so a few differ; the count is printed).
+
+Prints a table and appends a row per engine to bench/results.csv. Not a test.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from rich.table import Table
 
 YEAR = 2026
 LAYERS = ("basic", "assistance", "institution", "personal", "serious_illness")
+SI_FILE = "serious-illness-input.parquet"
 
 
 def _peak_mib() -> float:
@@ -76,7 +88,7 @@ def run_scalar(folder: Path, region: str) -> dict[str, Any]:
     }
 
 
-def run_columnar(folder: Path, region: str) -> dict[str, Any]:
+def run_columnar(folder: Path, region: str, openfisca: bool = False) -> dict[str, Any]:
     import polars as pl
 
     from yibao.adapters.parameter_files import load_region
@@ -93,19 +105,80 @@ def run_columnar(folder: Path, region: str) -> dict[str, Any]:
     year = result.persons.select(pl.col("personal", "serious_illness").sum()).row(0)
     totals = dict(zip(("basic", "assistance", "institution"), enc, strict=True))
     totals |= dict(zip(("personal", "serious_illness"), year, strict=True))
+    peak = _peak_mib()
+    if openfisca:  # the serious-illness layer's input, for the third process (not timed)
+        schemes = data.persons.select("person", "scheme")
+        result.persons.join(schemes, on="person", how="left", maintain_order="left").select(
+            "person",
+            "scheme",
+            "si_base",
+            (pl.col("personal") + pl.col("serious_illness")).alias("paid"),
+            pl.col("serious_illness").alias("expected"),
+        ).write_parquet(folder / SI_FILE, metadata={"places": str(result.places)})
     return {
         "seconds": seconds,
         "prepare": prepare,
         "persons": result.persons.height,
         "encounters": result.encounters.height,
-        "peak_mib": _peak_mib(),
+        "peak_mib": peak,
         "totals": {k: int(v) for k, v in totals.items()},
     }
 
 
-def child(engine: str, folder: Path, region: str) -> dict[str, Any]:
+def run_openfisca(folder: Path, region: str) -> dict[str, Any]:
+    """The serious-illness layer over the persons the columnar run wrote: ours, then
+    OpenFisca's, in this process, on the same persons."""
+    import numpy as np
+    import polars as pl
+    from openfisca_core.simulations import SimulationBuilder
+
+    from serious_illness import openfisca_system  # bench/serious_illness.py
+    from yibao.adapters.parameter_files import load_region
+    from yibao.batch.columnar import serious_illness_layer
+
+    inputs = pl.read_parquet(folder / SI_FILE)
+    one = 10 ** int(pl.read_parquet_metadata(folder / SI_FILE)["places"])
+    policy = load_region(region)
+    started = time.perf_counter()
+    ours = serious_illness_layer(policy, YEAR, inputs.drop("expected"), one)
+    columnar_s = time.perf_counter() - started
+    our_fen = ours.get_column("serious_illness").to_numpy()
+    assert (our_fen == inputs.get_column("expected").to_numpy()).all(), "not the year's layer"
+
+    system, covered = openfisca_system(region)
+    base_yuan = (inputs.get_column("si_base").cast(pl.Float64) / (100 * one)).to_numpy()
+    is_covered = inputs.get_column("scheme").is_in(covered).to_numpy()
+    started = time.perf_counter()
+    simulation = SimulationBuilder().build_default_simulation(system, count=inputs.height)
+    simulation.set_input("si_base", str(YEAR), base_yuan)
+    simulation.set_input("si_covered", str(YEAR), is_covered)
+    theirs = simulation.calculate("serious_illness", str(YEAR))
+    openfisca_s = time.perf_counter() - started
+    their_fen = np.rint(theirs.astype(np.float64) * 100).astype(np.int64)
+    return {
+        "persons": inputs.height,
+        "columnar_s": columnar_s,
+        "openfisca_s": openfisca_s,
+        "columnar_paid": int(our_fen.sum()),
+        "openfisca_paid": int(their_fen.sum()),
+        "differ": int((their_fen != our_fen).sum()),
+        "largest": int(np.abs(their_fen - our_fen).max()) if len(our_fen) else 0,
+        "dtype": str(theirs.dtype),
+        "version": _version("openfisca-core"),
+        "peak_mib": _peak_mib(),
+    }
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+def child(engine: str, folder: Path, region: str, openfisca: bool = False) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--run", engine, "--data", str(folder), "--region", region]
     done = subprocess.run(
-        [sys.executable, __file__, "--run", engine, "--data", str(folder), "--region", region],
+        [*command, "--openfisca"] if openfisca else command,
         check=True,
         capture_output=True,
         text=True,
@@ -119,13 +192,23 @@ def main() -> None:
     parser.add_argument("--encounters", type=int, default=100_000)
     parser.add_argument("--region", default="sample-city")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-scalar", action="store_true", help="only the columnar engine")
+    parser.add_argument("--no-scalar", action="store_true", help="skip the scalar engine")
+    parser.add_argument(
+        "--openfisca", action="store_true", help="and the serious-illness layer against OpenFisca"
+    )
     parser.add_argument("--data", type=Path, help="keep the Parquet files in this folder")
-    parser.add_argument("--run", choices=("scalar", "columnar"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--run", choices=("scalar", "columnar", "openfisca"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.run:  # a child: one engine, JSON on stdout
-        run = run_scalar if args.run == "scalar" else run_columnar
-        print(json.dumps(run(args.data, args.region)))
+        if args.run == "scalar":
+            out = run_scalar(args.data, args.region)
+        elif args.run == "columnar":
+            out = run_columnar(args.data, args.region, args.openfisca)
+        else:
+            out = run_openfisca(args.data, args.region)
+        print(json.dumps(out))
         return
 
     from yibao.batch.generate import MEAN_ENCOUNTERS, generate
@@ -144,33 +227,58 @@ def main() -> None:
             f"{YEAR} in {generated:.1f} s"
         )
         engines = ["columnar"] if args.no_scalar else ["scalar", "columnar"]
-        results = {engine: child(engine, folder, args.region) for engine in engines}
+        results = {engine: child(engine, folder, args.region, args.openfisca) for engine in engines}
+        si = child("openfisca", folder, args.region) if args.openfisca else None
 
     table = Table(title=f"one generated region-year of {args.region} (seed {args.seed})")
     for col in (
         "engine",
+        "job",
         "persons",
         "encounters",
         "seconds",
         "encounters/s",
+        "µs/person",
         "peak RSS MiB",
-        "fund paid (basic + assistance + serious illness)",
+        "fund paid (yuan)",
     ):
         table.add_column(col, justify="right")
+    if args.no_scalar:
+        table.add_row("scalar", "skipped (--no-scalar)", *[""] * 7)
     for engine, r in results.items():
         t = r["totals"]
         paid = Decimal(t["basic"] + t["assistance"] + t["serious_illness"]).scaleb(-2)
         table.add_row(
             engine,
+            "the year: every bill, then serious illness",
             f"{r['persons']:,}",
             f"{r['encounters']:,}",
             f"{r['seconds']:.2f}",
             f"{r['encounters'] / r['seconds']:,.0f}",
+            f"{r['seconds'] / r['persons'] * 1e6:.2f}",
             f"{r['peak_mib']:,.0f}",
             f"{paid:,.2f}",
         )
-    console = Console(width=160)
+    if si is not None:
+        for name, seconds, fen in (
+            ("columnar", si["columnar_s"], si["columnar_paid"]),
+            (f"OpenFisca {si['version']} ({si['dtype']})", si["openfisca_s"], si["openfisca_paid"]),
+        ):
+            table.add_row(
+                name,
+                "serious-illness layer only (same process)",
+                f"{si['persons']:,}",
+                "",
+                f"{seconds:.3f}",
+                "",
+                f"{seconds / si['persons'] * 1e6:.2f}",
+                f"{si['peak_mib']:,.0f}",
+                f"{Decimal(fen).scaleb(-2):,.2f}",
+            )
+    console = Console(width=180)
     console.print(table)
+    if args.no_scalar:
+        console.print("scalar: skipped (--no-scalar)")
     for engine, r in results.items():
         what = (
             "reading Parquet (included above)"
@@ -178,12 +286,22 @@ def main() -> None:
             else "frames to domain objects (not included)"
         )
         console.print(f"{engine}: {what}: {r['prepare']:.2f} s")
+    if si is not None:
+        console.print(
+            f"serious-illness layer: persons whose payment differs between columnar and "
+            f"OpenFisca: {si['differ']:,} (largest difference {si['largest']} fen); the "
+            "columnar layer is the year's to the fen"
+        )
     if len(results) == 2:
         same = results["scalar"]["totals"] == results["columnar"]["totals"]
         console.print("totals agree to the fen" if same else "[red]TOTALS DIFFER[/red]")
         if not same:
             console.print(results)
             sys.exit(1)
+    if si is not None:
+        console.print(
+            f"the serious-illness rows ran in one process, peak RSS {si['peak_mib']:,.0f} MiB for both"
+        )
 
     path = Path(__file__).with_name("results.csv")
     new = not path.exists()
@@ -193,10 +311,11 @@ def main() -> None:
             writer.writerow(
                 ["when", "bench", "machine", "persons", "encounters", "seconds", "encounters_per_s"]
             )
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         for engine, r in results.items():
             writer.writerow(
                 [
-                    datetime.now(UTC).isoformat(timespec="seconds"),
+                    now,
                     f"batch-{engine}",
                     platform.node(),
                     r["persons"],
@@ -205,6 +324,21 @@ def main() -> None:
                     f"{r['encounters'] / r['seconds']:.0f}",
                 ]
             )
+        if si is not None:
+            encounters = results["columnar"]["encounters"]
+            for name in ("columnar", "openfisca"):
+                seconds = si[f"{name}_s"]
+                writer.writerow(
+                    [
+                        now,
+                        f"si-{name}",
+                        platform.node(),
+                        si["persons"],
+                        encounters,
+                        f"{seconds:.3f}",
+                        f"{encounters / seconds:.0f}",
+                    ]
+                )
 
 
 if __name__ == "__main__":
