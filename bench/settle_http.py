@@ -7,7 +7,9 @@ Creates a PostgreSQL database of its own (YIBAO_BENCH_POSTGRES_URL, default
 separate process, and fires settlements from concurrent clients for a fixed time.
 The clients are `wrk` (Debian package; it costs the server little CPU) when it is
 installed, else Python (httpx), which takes a core of its own on a 2-core machine.
-Prints a table (settlements/s, p50/p99 latency, errors) and appends to bench/results.csv.
+Prints a table (settlements/s counted from the database, p50/p99 latency, errors, and the
+CPU milliseconds each settlement cost the server and PostgreSQL, read from /proc, which
+other work on the machine does not disturb) and appends to bench/results.csv.
 """
 
 from __future__ import annotations
@@ -81,6 +83,47 @@ def population(url: str) -> tuple[list[str], list[str], list[tuple[str, str | No
     return cards, tokens, items
 
 
+def _proc_stat(pid: int) -> tuple[str, int, float] | None:
+    """(command, parent pid, CPU seconds used) of a live process, from /proc."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    command = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return command, int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+
+
+def cpu_seconds(server: int) -> tuple[float, float]:
+    """CPU seconds used so far by the server (its process and every descendant) and by
+    PostgreSQL (every process named postgres): the machine's cost of the settlements,
+    whatever else shares the machine."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None:
+            stats[int(entry.name)] = stat
+    ours = {server}
+    grew = True
+    while grew:
+        more = {pid for pid, (_, parent, _) in stats.items() if parent in ours} - ours
+        ours |= more
+        grew = bool(more)
+    server_cpu = sum(stats[pid][2] for pid in ours if pid in stats)
+    database_cpu = sum(cpu for command, _, cpu in stats.values() if command == "postgres")
+    return server_cpu, database_cpu
+
+
+def stored_settlements(url: str) -> int:
+    """Settlements in the database: the rate is counted from what was stored, not from
+    the answers (a replayed idempotency key answers 201 and stores nothing)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        count = int(conn.execute(text("SELECT count(*) FROM settlements")).scalar_one())
+    engine.dispose()
+    return count
+
+
 def bill(
     rng: random.Random, cards: list[str], items: list[tuple[str, str | None]]
 ) -> dict[str, object]:
@@ -148,11 +191,22 @@ def fire_wrk(
         return ",".join(f'"{v}"' for v in values)
 
     pairs = ",".join(f'{{"{code}","{price or "12.50"}"}}' for code, price in items)
+    # Each wrk thread has a Lua state of its own, seeded alike: without a seed per thread,
+    # both threads send the same bills with the same keys, and half the requests are
+    # replays of the other thread's (cheap: no settlement). Keys carry the thread's number.
     script = f"""
 cards = {{{lua(cards)}}}
 hosp = {{{lua(hospitals)}}}
 items = {{{pairs}}}
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
 local counter = 0
+init = function(args)
+  math.randomseed(id * 7919)
+end
 request = function()
   counter = counter + 1
   local it = items[math.random(#items)]
@@ -160,7 +214,7 @@ request = function()
     .. '"lines":[{{"code":"%s","quantity":"%d","unit_price":"%s"}}]}}',
     cards[math.random(#cards)], math.random(1, 10), math.random(1, 28), it[1], math.random(1, 3), it[2])
   return wrk.format("POST", "/v1/settlements", {{["Content-Type"]="application/json",
-    ["Authorization"]="Bearer " .. hosp[math.random(#hosp)], ["Idempotency-Key"]=tostring(math.random()) .. "-" .. counter}}, body)
+    ["Authorization"]="Bearer " .. hosp[math.random(#hosp)], ["Idempotency-Key"]="bench-" .. id .. "-" .. counter}}, body)
 end
 """
     path = Path("/tmp/yibao-settle.lua")
@@ -215,12 +269,14 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.2)
         cards, hospitals, items = population(url)
+        before = stored_settlements(url)
+        cpu_before = cpu_seconds(server.pid)
         if shutil.which("wrk") and not args.python_clients:
             client = "wrk"
             requests, bad, elapsed, p50, p99 = fire_wrk(
                 base, args.seconds, args.clients, cards, hospitals, items
             )
-            settled, others = requests - bad, f"non-2xx: {bad}" if bad else "none"
+            answered, others = requests - bad, f"non-2xx: {bad}" if bad else "none"
         else:
             client = "httpx"
             started = time.perf_counter()
@@ -228,17 +284,26 @@ def main() -> None:
                 fire(base, args.seconds, args.clients, cards, hospitals, items)
             )
             elapsed = time.perf_counter() - started
-            requests, settled = len(latencies), statuses.get(201, 0)
+            requests, answered = len(latencies), statuses.get(201, 0)
             others = (
                 ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()) if k != 201) or "none"
             )
             q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
             p50, p99 = q[49] * 1000, q[98] * 1000
+        cpu_after = cpu_seconds(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    stored = stored_settlements(url) - before
+    # A request in flight when the clients stop is stored but never answered to them.
+    settled = min(stored, answered)
+    if stored < answered:
+        others += f"; {answered - stored:,} answers stored nothing"
 
     rate = settled / elapsed
+    per = max(stored, 1) / 1000  # CPU ms a settlement
+    server_ms = (cpu_after[0] - cpu_before[0]) / per
+    database_ms = (cpu_after[1] - cpu_before[1]) / per
     table = Table(
         title=f"POST /v1/settlements: {args.clients} {client} clients, {args.workers} server workers, PostgreSQL"
     )
@@ -250,6 +315,8 @@ def main() -> None:
         "settlements/s",
         "p50 ms",
         "p99 ms",
+        "server CPU ms each",
+        "PostgreSQL CPU ms each",
     ):
         table.add_column(col, justify="right")
     table.add_row(
@@ -260,8 +327,10 @@ def main() -> None:
         f"{rate:,.0f}",
         f"{p50:.1f}",
         f"{p99:.1f}",
+        f"{server_ms:.2f}",
+        f"{database_ms:.2f}",
     )
-    Console(width=140).print(table)
+    Console(width=160).print(table)
     with (ROOT / "bench" / "results.csv").open("a", newline="") as fh:
         csv.writer(fh).writerow(
             [
