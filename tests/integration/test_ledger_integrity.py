@@ -8,13 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from threading import Barrier
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from integration.world import CODES, Registered, register
+from integration.world import CODES, Registered, register, register_person
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import load_region
@@ -24,7 +26,9 @@ from yibao.domain.engine import settle_year
 from yibao.domain.model import Kind, LineClass
 from yibao.domain.money import fmt
 from yibao.fsi.transactions import as_institution
+from yibao.service import settlement as settlement_module
 from yibao.service.access import OPERATOR
+from yibao.service.booking import run_engine
 from yibao.service.errors import ConflictError, NotFoundError
 from yibao.service.settlement import Bill, BillLine
 from yibao.service.verify import verify
@@ -225,4 +229,82 @@ def test_an_adjustment_reports_the_threshold_the_re_settlement_charged(
     assert answer["adjustments"][0]["after"]["threshold"] == "1300.00"
     now = client.get(f"/v1/settlements/{second['id']}", headers={"X-Institution": "C1"}).json()
     assert (now["threshold"], now["basic"], now["personal"]) == ("1300.00", "0.00", "1300.00")
+    _clean(services, engine, policies)
+
+
+def test_one_key_racing_for_two_bills_settles_one_and_refuses_the_other(
+    engine: Engine, services: Services, policies: PolicyLoader
+) -> None:
+    """Two different bills (two persons: their years lock apart) sent at once under one
+    key: whichever commits first is settled, the other is told the key is taken, and
+    nothing is paid for it, however the two interleave."""
+    first = _world(engine)
+    with UnitOfWork(engine) as uow:
+        second = register_person(uow, load_scenario(SEGMENTS), "SECOND")
+        uow.commit()
+    bills = [
+        _bill(who, "H3", date(2026, 2, 1), "300.00", Kind.OUTPATIENT) for who in (first, second)
+    ]
+    for round_ in range(5):
+
+        def attempt(bill: Bill, key: str = f"shared-{round_}") -> str:
+            try:
+                services.settlements.settle(bill, idempotency_key=key)
+            except ConflictError as exc:
+                return exc.code
+            return "settled"
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            outcomes = sorted(pool.map(attempt, bills))
+        assert outcomes == ["idempotency_key_reused", "settled"]
+    assert _count(engine, t.settlements) == 5
+    assert _count(engine, t.idempotency_keys) == 5
+    _clean(services, engine, policies)
+
+
+@pytest.fixture
+def postgresql_engine(engine: Engine) -> Engine:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time: two never interleave")
+    return engine
+
+
+def test_a_key_taken_while_a_bill_settled_rolls_the_bill_back(
+    postgresql_engine: Engine,
+    services: Services,
+    policies: PolicyLoader,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both bills past their reads before either writes (the engine waits for the other):
+    the second commit finds the key taken, rolls back everything it wrote, and answers 409."""
+    engine = postgresql_engine
+    first = _world(engine)
+    with UnitOfWork(engine) as uow:
+        second = register_person(uow, load_scenario(SEGMENTS), "SECOND")
+        uow.commit()
+    both_read = Barrier(2, timeout=30)
+
+    def engine_after_both_read(*args: Any) -> Any:
+        both_read.wait()
+        return run_engine(*args)
+
+    monkeypatch.setattr(settlement_module, "run_engine", engine_after_both_read)
+
+    def attempt(who: Registered) -> str:
+        bill = _bill(who, "H3", date(2026, 2, 1), "300.00", Kind.OUTPATIENT)
+        try:
+            services.settlements.settle(bill, idempotency_key="shared")
+        except ConflictError as exc:
+            return exc.code
+        return "settled"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(attempt, (first, second)))
+    assert outcomes == ["idempotency_key_reused", "settled"]
+    assert _count(engine, t.settlements) == 1
+    assert _count(engine, t.settlement_lines) == 1
+    with UnitOfWork(engine) as uow:
+        years = [uow.ledger.lock_person_year(who.person_id, 2026)[1] for who in (first, second)]
+    assert sorted(years) == [0, 1]  # the loser's year is as it was
+    monkeypatch.undo()
     _clean(services, engine, policies)

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from yibao.adapters.db.repositories import now
+from yibao.adapters.db.repositories import SettlementRecord, now
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import EncounterResult, InputError, settle_encounter
@@ -40,18 +40,17 @@ def run_engine(p: Prepared, acc: YearAccumulators) -> tuple[EncounterResult, Yea
         raise ServiceError("no_policy_in_force", str(exc)) from None
 
 
-def book(
-    uow: UnitOfWork,
+def settlement_record(
     p: Prepared,
     r: EncounterResult,
     after: YearAccumulators,
     seq: int,
     channel: str,
-) -> dict[str, Any]:
-    """Store a settlement and everything it moves; returns its API view."""
+    steps: list[dict[str, Any]],
+) -> SettlementRecord:
+    """What a settled encounter writes, whichever store writes it."""
     enc, person = p.encounter, p.person
     hospital = enc.hospital
-    steps = [s.to_dict() for s in r.steps]  # stored and answered: made once
     values = {
         "person_id": person.id,
         "year": enc.date.year,
@@ -80,14 +79,24 @@ def book(
         "status": "settled",
         "created_at": now(),
     }
-    sid = uow.ledger.add_settlement(values, list(p.lines))
-    uow.ledger.save_person_year(person.id, after, seq)
     amounts = {"basic": r.basic, "assistance": r.assistance}
-    uow.ledger.add_ledger_entries(
-        ledger_entries(
-            sid, person.region, person.scheme.value, p.institution_id, enc.date, amounts, channel
-        )
+    entries = ledger_entries(
+        None, person.region, person.scheme.value, p.institution_id, enc.date, amounts, channel
     )
+    return SettlementRecord(values, list(p.lines), entries, person.id, after, seq)
+
+
+def book(
+    uow: UnitOfWork,
+    p: Prepared,
+    r: EncounterResult,
+    after: YearAccumulators,
+    seq: int,
+    channel: str,
+) -> dict[str, Any]:
+    """Store a settlement and everything it moves; returns its API view."""
+    steps = [s.to_dict() for s in r.steps]  # stored and answered: made once
+    sid = uow.ledger.book(settlement_record(p, r, after, seq, channel, steps))
     return settlement_view(sid, p, r, seq, steps)
 
 

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
+from yibao.adapters.db.counter import BillKeys, CounterFacts, KeyTakenError, NewAnswer, StoredAnswer
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal
 from yibao.domain.model import Encounter, Hospital, Kind, Line
 from yibao.domain.money import ZERO, fmt, round_fen, to_fen
 from yibao.domain.registry import CardStatus, Enrolment, PersonRecord, insured_person
-from yibao.service.booking import Prepared, book, run_engine, settlement_view
+from yibao.service.booking import Prepared, run_engine, settlement_record, settlement_view
 from yibao.service.certificates_pilot import treats_pilot
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import PolicySource, UowFactory
@@ -57,11 +56,35 @@ class Bill:
     person_id: str | None = None
 
     def fingerprint(self) -> str:
-        """What makes two requests the same request (for idempotency keys)."""
-        data = asdict(self)
-        if data["person_id"] is None:
-            del data["person_id"]  # card bills hash as they always did
+        """What makes two requests the same request (for idempotency keys): the bill's
+        fields as JSON, sorted (as dataclasses.asdict gave them, without its deep copies)."""
+        data: dict[str, Any] = {
+            "institution_id": self.institution_id,
+            "card_number": self.card_number,
+            "kind": self.kind,
+            "date": self.date,
+            "lines": [
+                {"code": ln.code, "quantity": ln.quantity, "unit_price": ln.unit_price}
+                for ln in self.lines
+            ],
+            "diagnosis": self.diagnosis,
+            "disease": self.disease,
+            "prescription": self.prescription,
+        }
+        if self.person_id is not None:
+            data["person_id"] = self.person_id  # card bills hash as they always did
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+    def keys(self, key: str | None) -> BillKeys:
+        return BillKeys(
+            institution_id=self.institution_id,
+            year=self.date.year,
+            codes=tuple(sorted({ln.code for ln in self.lines})),
+            card_number=self.card_number if self.person_id is None else None,
+            person_id=self.person_id,
+            caller=self.institution_id if key is not None else None,
+            key=key,
+        )
 
 
 class SettlementService:
@@ -73,39 +96,43 @@ class SettlementService:
 
     def settle(self, bill: Bill, idempotency_key: str | None = None) -> tuple[int, dict[str, Any]]:
         """Settle a bill; returns (HTTP status, settlement view). A retried key returns
-        the first answer and pays nothing again."""
+        the first answer and pays nothing again.
+
+        One unit of work: the counter reads everything the bill needs with the person's
+        year locked (a retry that waited for its first attempt finds the answer there),
+        the engine settles, and the settlement, its lines, the year, the fund ledger and
+        the answer are written and committed together."""
         fingerprint = bill.fingerprint() if idempotency_key else ""
-        if idempotency_key:
-            with self.uow() as uow:
-                answer = self._answer(uow, bill.institution_id, idempotency_key, fingerprint)
-            if answer is not None:
-                return answer
         try:
             with self.uow() as uow:
-                prepared = self._prepare(uow, bill)
-                acc, settled = uow.ledger.lock_person_year(prepared.person.id, bill.date.year)
+                facts = uow.counter.open(bill.keys(idempotency_key))
+                if facts.answer is not None:
+                    return _replay(facts.answer, fingerprint, idempotency_key)
+                prepared = self._prepare(uow, bill, facts)
+                result, after = run_engine(prepared, facts.year)
+                seq = facts.settled + 1
+                steps = [s.to_dict() for s in result.steps]  # stored and answered: made once
+                sid = uow.counter.book(
+                    settlement_record(prepared, result, after, seq, "card", steps)
+                )
+                view = settlement_view(sid, prepared, result, seq, steps)
                 if idempotency_key:
-                    # A concurrent retry that waited for the lock finds the first answer here.
-                    answer = self._answer(uow, bill.institution_id, idempotency_key, fingerprint)
-                    if answer is not None:
-                        return answer
-                result, after = run_engine(prepared, acc)
-                view = book(uow, prepared, result, after, settled + 1, "card")
-                if idempotency_key:
-                    uow.ledger.remember_answer(
-                        bill.institution_id, idempotency_key, fingerprint, 201, json.dumps(view)
+                    uow.counter.remember(
+                        NewAnswer(
+                            bill.institution_id, idempotency_key, fingerprint, 201, json.dumps(view)
+                        )
                     )
                 uow.commit()
                 return 201, view
-        except IntegrityError:
+        except KeyTakenError:
             # Two first attempts with one key raced past each other: the loser rolled back
             # and takes the winner's answer.
-            if idempotency_key:
-                with self.uow() as uow:
-                    answer = self._answer(uow, bill.institution_id, idempotency_key, fingerprint)
-                if answer is not None:
-                    return answer
-            raise
+            assert idempotency_key is not None
+            with self.uow() as uow:
+                facts = uow.counter.open(bill.keys(idempotency_key))
+            if facts.answer is None:
+                raise
+            return _replay(facts.answer, fingerprint, idempotency_key)
 
     def reverse(self, settlement_id: int, reason: str, who: Principal) -> dict[str, Any]:
         """Reverse a settlement and re-settle the rest of the person's year (see reversal.py).
@@ -131,30 +158,16 @@ class SettlementService:
     def quote(self, bill: Bill) -> dict[str, Any]:
         """The same settlement, computed against the stored year and not stored."""
         with self.uow() as uow:
-            prepared = self._prepare(uow, bill)
-            acc = uow.ledger.read_person_year(prepared.person.id, bill.date.year)
-            result, _ = run_engine(prepared, acc)
+            facts = uow.counter.open(bill.keys(None), lock=False)
+            prepared = self._prepare(uow, bill, facts)
+            result, _ = run_engine(prepared, facts.year)
             return settlement_view(None, prepared, result, seq=None)
 
     # --- steps ----------------------------------------------------------------------
 
-    def _answer(
-        self, uow: UnitOfWork, caller: str, key: str, fingerprint: str
-    ) -> tuple[int, dict[str, Any]] | None:
-        stored = uow.ledger.idempotent_answer(caller, key)
-        if stored is None:
-            return None
-        request_hash, status, response = stored
-        if request_hash != fingerprint:
-            raise ConflictError(
-                "idempotency_key_reused",
-                f"Idempotency-Key {key!r} was used for a different request; use a new key for a new bill",
-            )
-        return status, json.loads(response)
-
-    def _prepare(self, uow: UnitOfWork, bill: Bill) -> Prepared:
+    def _prepare(self, uow: UnitOfWork, bill: Bill, facts: CounterFacts) -> Prepared:
         reg = uow.registry
-        inst = reg.institution(bill.institution_id)
+        inst = facts.institution
         if inst is None:
             raise ServiceError(
                 "unknown_institution", f"institution {bill.institution_id!r} is not registered"
@@ -166,16 +179,16 @@ class SettlementService:
                 "and claims manual reimbursement",
             )
         if bill.person_id is not None:
-            record, enrolment = self._voucher_holder(uow, bill.person_id, bill.date)
+            record, enrolment = _voucher_holder(facts, bill.date)
         else:
-            record, enrolment = self._card_holder(uow, bill)
+            record, enrolment = _card_holder(facts, bill)
         if bill.kind is Kind.SPECIAL_OUTPATIENT and not bill.disease:
             raise ServiceError("missing_disease", "a special_outpatient bill needs its disease")
         try:
             policy = self.policies(record.region)
         except ValueError as exc:
             raise ServiceError("region_not_configured", str(exc), status=500) from None
-        items = reg.catalogue_items(record.region, (ln.code for ln in bill.lines))
+        items = facts.items
         unknown = sorted({ln.code for ln in bill.lines} - items.keys())
         if unknown:
             raise ServiceError(
@@ -239,47 +252,54 @@ class SettlementService:
         )
         return Prepared(person, encounter, inst.id, policy, tuple(priced))
 
-    def _card_holder(self, uow: UnitOfWork, bill: Bill) -> tuple[PersonRecord, Enrolment]:
-        """The holder of a card that may settle, enrolled on the bill's day."""
-        assert bill.card_number is not None
-        found = uow.registry.holder(bill.card_number, bill.date.year)
-        if found is None:
-            raise ServiceError("unknown_card", f"card {bill.card_number!r} is not known")
-        card, record, enrolment = found
-        if card.status is CardStatus.LOST:
-            raise ServiceError(
-                "card_lost",
-                f"card {card.number} is reported lost: the insured pays first and claims manual "
-                "reimbursement with the documents",
-            )
-        if card.status is CardStatus.REPLACED:
-            raise ServiceError(
-                "card_replaced", f"card {card.number} was replaced by {card.replaced_by}"
-            )
-        if card.status is CardStatus.ORDERED:
-            raise ServiceError(
-                "card_not_issued",
-                f"card {card.number} is ordered and not yet issued (due {card.due_on}): the insured "
-                "pays first and claims manual reimbursement",
-            )
-        if enrolment is None or not enrolment.covers(bill.date):
-            raise ServiceError(
-                "not_enrolled",
-                f"the holder of card {card.number} is not enrolled on {bill.date.isoformat()}",
-            )
-        return record, enrolment
 
-    def _voucher_holder(
-        self, uow: UnitOfWork, person_id: str, day: date
-    ) -> tuple[PersonRecord, Enrolment]:
-        """The person an electronic voucher names (its signature was checked before), enrolled
-        on the day. The voucher stands for the card: no card, or a card's state, is needed."""
-        record = uow.registry.person(person_id)
-        if record is None:
-            raise ServiceError("invalid_voucher", "the voucher names no registered person")
-        enrolment = uow.registry.enrolment(record.id, day.year)
-        if enrolment is None or not enrolment.covers(day):
-            raise ServiceError(
-                "not_enrolled", f"the voucher's person is not enrolled on {day.isoformat()}"
-            )
-        return record, enrolment
+def _card_holder(facts: CounterFacts, bill: Bill) -> tuple[PersonRecord, Enrolment]:
+    """The holder of a card that may settle, enrolled on the bill's day."""
+    card, record, enrolment = facts.card, facts.person, facts.enrolment
+    if card is None or record is None:
+        raise ServiceError("unknown_card", f"card {bill.card_number!r} is not known")
+    if card.status is CardStatus.LOST:
+        raise ServiceError(
+            "card_lost",
+            f"card {card.number} is reported lost: the insured pays first and claims manual "
+            "reimbursement with the documents",
+        )
+    if card.status is CardStatus.REPLACED:
+        raise ServiceError(
+            "card_replaced", f"card {card.number} was replaced by {card.replaced_by}"
+        )
+    if card.status is CardStatus.ORDERED:
+        raise ServiceError(
+            "card_not_issued",
+            f"card {card.number} is ordered and not yet issued (due {card.due_on}): the insured "
+            "pays first and claims manual reimbursement",
+        )
+    if enrolment is None or not enrolment.covers(bill.date):
+        raise ServiceError(
+            "not_enrolled",
+            f"the holder of card {card.number} is not enrolled on {bill.date.isoformat()}",
+        )
+    return record, enrolment
+
+
+def _voucher_holder(facts: CounterFacts, day: date) -> tuple[PersonRecord, Enrolment]:
+    """The person an electronic voucher names (its signature was checked before), enrolled
+    on the day. The voucher stands for the card: no card, or a card's state, is needed."""
+    record, enrolment = facts.person, facts.enrolment
+    if record is None:
+        raise ServiceError("invalid_voucher", "the voucher names no registered person")
+    if enrolment is None or not enrolment.covers(day):
+        raise ServiceError(
+            "not_enrolled", f"the voucher's person is not enrolled on {day.isoformat()}"
+        )
+    return record, enrolment
+
+
+def _replay(answer: StoredAnswer, fingerprint: str, key: str | None) -> tuple[int, dict[str, Any]]:
+    """The first answer to a key, for a retry of the same request."""
+    if answer.request_hash != fingerprint:
+        raise ConflictError(
+            "idempotency_key_reused",
+            f"Idempotency-Key {key!r} was used for a different request; use a new key for a new bill",
+        )
+    return answer.status, json.loads(answer.response)

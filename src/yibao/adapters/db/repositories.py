@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -494,6 +495,23 @@ def _person(row: Any) -> PersonRecord:
     )
 
 
+@dataclass(frozen=True)
+class SettlementRecord:
+    """Everything one settled encounter writes: the settlement row (without its id), its
+    lines, the person-year's new accumulators and the fund ledger entries. Made once
+    (service.booking.settlement_record) and written by whichever store books it."""
+
+    values: dict[str, Any]  # settlements' columns but id
+    lines: list[dict[str, Any]]  # settlement_lines' columns but settlement_id
+    ledger: list[dict[str, Any]]  # fund_ledger's columns but settlement_id and created_at
+    person_id: str
+    year: YearAccumulators
+    settled: int  # the person-year's settlements with this one (= its seq)
+
+    def year_state(self) -> str:
+        return json.dumps(self.year.to_dict())
+
+
 class Ledger:
     """Person-years, settlements, the fund ledger and idempotency keys."""
 
@@ -529,6 +547,13 @@ class Ledger:
             "settled": settled,
         }
         self.conn.execute(_SAVE_YEAR, params)
+
+    def book(self, record: SettlementRecord) -> int:
+        """Write a settled encounter (row, lines, accumulators, ledger entries); its id."""
+        sid = self.add_settlement(record.values, record.lines)
+        self.save_person_year(record.person_id, record.year, record.settled)
+        self.add_ledger_entries([{**e, "settlement_id": sid} for e in record.ledger])
+        return sid
 
     def add_settlement(self, values: dict[str, Any], lines: list[dict[str, Any]]) -> int:
         settlement_id = self.conn.execute(_INSERT_SETTLEMENT, values).scalar_one()

@@ -18,6 +18,8 @@ from yibao.adapters.db.access import Accounts, Audit
 from yibao.adapters.db.certificates_repo import Certificates
 from yibao.adapters.db.collection_repo import Collection
 from yibao.adapters.db.console_repo import Console
+from yibao.adapters.db.counter import Counter
+from yibao.adapters.db.counter_pg import PgCounter
 from yibao.adapters.db.member_repo import Member
 from yibao.adapters.db.repositories import Claims, History, Ledger, Registry, Yearly
 from yibao.adapters.db.schools_repo import Schools
@@ -36,6 +38,7 @@ class UnitOfWork:
     certificates: Certificates
     member: Member
     console: Console
+    counter: Counter | PgCounter  # card settlement's reads and writes (counter.py)
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -56,6 +59,11 @@ class UnitOfWork:
         self.certificates = Certificates(self._conn)
         self.member = Member(self._conn)
         self.console = Console(self._conn)
+        self.counter = (
+            PgCounter(self._conn)
+            if self._conn.dialect.name == "postgresql"
+            else Counter(self.registry, self.ledger)
+        )
         return self
 
     def __exit__(
@@ -79,8 +87,12 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.audit.flush()  # the change and its audit entries in one transaction
+        # A settlement's queued writes go out with the COMMIT, in one round trip; the
+        # connection's own commit then finds the transaction already ended.
+        self.counter.flush(commit=True)
         self.connection.commit()
 
     def rollback(self) -> None:
         self.audit.discard()
+        self.counter.discard()
         self.connection.rollback()

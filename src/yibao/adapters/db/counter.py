@@ -1,0 +1,122 @@
+"""The counter: what a card settlement reads and writes, in the caller's unit of work.
+
+A settlement at a designated institution is the hot path of the whole system, so its
+reads and writes are their own repository with two implementations of one contract:
+
+- `Counter` (here), over the other repositories (SQLAlchemy Core), for SQLite;
+- `PgCounter` (counter_pg.py), for PostgreSQL: one statement reads everything a bill
+  needs with the person's year locked, and one statement writes everything it moves,
+  sent with the COMMIT: four commands a settlement instead of fourteen.
+
+Both answer `open()` with the same `CounterFacts`, and write the same `SettlementRecord`
+(made once, by service.booking), so what is stored does not depend on the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from yibao.adapters.db.repositories import Ledger, Registry, SettlementRecord
+from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.registry import Card, CatalogueItem, Enrolment, Institution, PersonRecord
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The first answer to a request with an idempotency key."""
+
+    request_hash: str
+    status: int
+    response: str  # JSON
+
+
+@dataclass(frozen=True)
+class NewAnswer:
+    caller: str
+    key: str
+    request_hash: str
+    status: int
+    response: str  # JSON
+
+
+@dataclass(frozen=True)
+class CounterFacts:
+    """What the registry and the ledger hold for a bill, read with the person-year locked
+    (when the card or person is known). `person` is None for an unknown card or person."""
+
+    answer: StoredAnswer | None
+    institution: Institution | None
+    card: Card | None  # None when the bill names a person (an electronic voucher)
+    person: PersonRecord | None
+    enrolment: Enrolment | None
+    items: dict[str, CatalogueItem]  # the codes asked for, found in the person's region
+    year: YearAccumulators
+    settled: int  # the person-year's settlements so far
+
+
+class KeyTakenError(Exception):
+    """Another request with the same idempotency key committed first."""
+
+
+@dataclass(frozen=True)
+class BillKeys:
+    """What the counter looks a bill up by."""
+
+    institution_id: str
+    year: int
+    codes: tuple[str, ...]
+    card_number: str | None = None  # one of the two
+    person_id: str | None = None
+    caller: str | None = None  # with key: the idempotency key's owner
+    key: str | None = None
+
+
+class Counter:
+    """The counter over the ordinary repositories (one statement at a time)."""
+
+    def __init__(self, registry: Registry, ledger: Ledger) -> None:
+        self.registry = registry
+        self.ledger = ledger
+
+    def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts:
+        reg = self.registry
+        card: Card | None = None
+        if bill.person_id is not None:
+            person = reg.person(bill.person_id)
+            enrolment = None if person is None else reg.enrolment(person.id, bill.year)
+        else:
+            assert bill.card_number is not None
+            found = reg.holder(bill.card_number, bill.year)
+            card, person, enrolment = found if found is not None else (None, None, None)
+        institution = reg.institution(bill.institution_id)
+        items = {} if person is None else reg.catalogue_items(person.region, bill.codes)
+        year, settled = YearAccumulators(year=bill.year), 0
+        if person is not None and lock:
+            year, settled = self.ledger.lock_person_year(person.id, bill.year)
+        elif person is not None:
+            year = self.ledger.read_person_year(person.id, bill.year)
+        answer = None
+        if bill.key is not None and bill.caller is not None:
+            # After the lock: a retry that waited for its first attempt finds its answer.
+            stored = self.ledger.idempotent_answer(bill.caller, bill.key)
+            answer = None if stored is None else StoredAnswer(*stored)
+        return CounterFacts(answer, institution, card, person, enrolment, items, year, settled)
+
+    def book(self, record: SettlementRecord) -> int:
+        return self.ledger.book(record)
+
+    def remember(self, answer: NewAnswer) -> None:
+        try:
+            self.ledger.remember_answer(
+                answer.caller, answer.key, answer.request_hash, answer.status, answer.response
+            )
+        except IntegrityError as exc:
+            raise KeyTakenError() from exc
+
+    def flush(self, *, commit: bool) -> None:
+        """Nothing waits: every write went out when it was made."""
+
+    def discard(self) -> None:
+        """Nothing waits."""
