@@ -219,13 +219,21 @@ class AccessService:
 
     # --- signing in -----------------------------------------------------------------
 
-    def authenticate(self, token: str) -> Principal | None:
-        """The principal behind a bearer token, or None for an unknown, expired or revoked one."""
-        key = token_hash(token)
+    def cached(self, token: str) -> Principal | None:
+        """The principal behind a token authenticated in the last TOKEN_CACHE_SECONDS, if
+        any: no I/O, so an event loop may call it."""
         with self._lock:
-            cached = self._cache.get(key)
+            cached = self._cache.get(token_hash(token))
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
+        return None
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal behind a bearer token, or None for an unknown, expired or revoked one."""
+        found = self.cached(token)
+        if found is not None:
+            return found
+        key = token_hash(token)
         with self.uow() as uow:
             row = uow.accounts.by_token(key)
         if row is None or not row.active or row.revoked_at is not None:

@@ -1,5 +1,8 @@
 """Dependencies the routers share: the services, and who is calling.
 
+Dependencies are `async def` where they do no I/O: FastAPI runs a plain `def` dependency
+in its thread pool, and the hop there and back cost more than a settlement's own work.
+
 Every /v1 route but sign-in needs `Authorization: Bearer <token>`. A route states the
 roles that may call it with `Caller = Annotated[Principal, Depends(allow(...))]`; what
 a caller may see of a record (their own, their children's, their pupils', their own
@@ -8,10 +11,11 @@ settlements) is checked in the service layer, which answers 404 for what is not 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
 from yibao.domain.access import Principal, Role
 from yibao.service.access import Forbidden
@@ -27,19 +31,19 @@ def services(request: Request) -> Services:
     return found
 
 
-def settlement_service(request: Request) -> SettlementService:
+async def settlement_service(request: Request) -> SettlementService:
     return services(request).settlements
 
 
-def claims_service(request: Request) -> ClaimsService:
+async def claims_service(request: Request) -> ClaimsService:
     return services(request).claims
 
 
-def queries(request: Request) -> Queries:
+async def queries(request: Request) -> Queries:
     return services(request).queries
 
 
-def principal(
+async def principal(
     request: Request, authorization: Annotated[str | None, Header(max_length=300)] = None
 ) -> Principal:
     """The signed-in account behind the request's bearer token."""
@@ -52,7 +56,10 @@ def principal(
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ServiceError("not_signed_in", "Authorization: expected 'Bearer <token>'", status=401)
-    found = services(request).access.authenticate(token.strip())
+    access = services(request).access
+    token = token.strip()
+    # A token seen lately is in memory; otherwise the database is asked, off the event loop.
+    found = access.cached(token) or await run_in_threadpool(access.authenticate, token)
     if found is None:
         raise ServiceError(
             "invalid_token", "the token is unknown, expired or revoked: sign in again", status=401
@@ -60,11 +67,11 @@ def principal(
     return found
 
 
-def allow(*roles: Role) -> Callable[[Principal], Principal]:
+def allow(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
     """A dependency that lets only these roles through (403 for the others)."""
     allowed = frozenset(roles)
 
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if who.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(

@@ -3,6 +3,7 @@ JSON numbers are accepted when they are exact to the fen."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -25,11 +26,14 @@ def _quantity(raw: object) -> Decimal:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
+
 def _no_control_characters(data: Any) -> Any:
     """Text with NUL or other control characters is refused at the edge (PostgreSQL cannot
     store NUL, and no field of ours has a use for any of them)."""
     if isinstance(data, str):
-        if any(ord(c) < 32 for c in data):
+        if _CONTROL.search(data):
             raise ValueError("text may not contain control characters")
     elif isinstance(data, dict):
         for value in data.values():
