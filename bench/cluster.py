@@ -122,14 +122,15 @@ def run_dask(setup: str, folder: Path, region: str, dask: str, workers: int) -> 
         if setup == "returned":
             result = settle_on_dask(policy, client, parts)
             seconds = time.perf_counter() - started
+            client_peak = _peak_mib()
             encounters, persons = result.encounters, result.persons
         else:
             summaries = settle_on_dask_to_files(policy, client, parts)
             seconds = time.perf_counter() - started
-            back = read_results(parts)  # not timed: the check below
+            client_peak = _peak_mib()  # before the check reads the results back
+            back = read_results(parts)
             encounters, persons = back.encounters, back.persons
             assert sum(s.fund for s in summaries) == _fund(encounters, persons)
-        client_peak = _peak_mib()
         worker_peaks = client.run(_peak_mib)
         used = len(worker_peaks)
     finally:
