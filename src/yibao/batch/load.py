@@ -239,7 +239,7 @@ class _Loader:
         approvals, filings = self._certificates()
         self.writer.write(t.approvals, approvals)
         self.writer.write(t.filings, filings)
-        referrals = self._referrals(institutions)
+        referrals = self._referrals()
         self.writer.write(t.referrals, referrals)
         totals = self._settlements(persons, chunk, progress)
         return {
@@ -487,7 +487,7 @@ class _Loader:
         )
         return approvals, filings
 
-    def _referrals(self, institutions: pl.DataFrame) -> pl.DataFrame:
+    def _referrals(self) -> pl.DataFrame:
         """A referral certificate for each day a bill elsewhere came with one, to that
         region, valid that day: the service finds the same flag for the bill. The data
         does not say who referred: the region's busiest hospital of the highest level."""
@@ -510,9 +510,10 @@ class _Loader:
             self._created_at(),
         )
 
-    def _ids(self, column: str = "person") -> pl.Expr:
+    def _ids(self) -> pl.Expr:
+        """The registry id of the person key in the column `person`."""
         yy = f"{self.year % 100:02d}"
-        return pl.concat_str(pl.lit(f"{region_prefix(self.region)}{yy}-"), _digits(column, 8))
+        return pl.concat_str(pl.lit(f"{region_prefix(self.region)}{yy}-"), _digits("person", 8))
 
     def _created_at(self) -> pl.Expr:
         return pl.lit(self.stamp, dtype=pl.Datetime("us", "UTC")).alias("created_at")
