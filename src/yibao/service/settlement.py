@@ -15,6 +15,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from yibao.adapters.db.counter import BillKeys, CounterFacts, KeyTakenError, NewAnswer, StoredAnswer
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal
@@ -119,7 +121,11 @@ class SettlementService:
                 if idempotency_key:
                     uow.counter.remember(
                         NewAnswer(
-                            bill.institution_id, idempotency_key, fingerprint, 201, json.dumps(view)
+                            bill.institution_id,
+                            idempotency_key,
+                            fingerprint,
+                            201,
+                            orjson.dumps(view).decode(),
                         )
                     )
                 uow.commit()
@@ -302,4 +308,4 @@ def _replay(answer: StoredAnswer, fingerprint: str, key: str | None) -> tuple[in
             "idempotency_key_reused",
             f"Idempotency-Key {key!r} was used for a different request; use a new key for a new bill",
         )
-    return answer.status, json.loads(answer.response)
+    return answer.status, orjson.loads(answer.response)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from yibao.domain.access import Principal, Role
 from yibao.entrypoints.api.deps import (
@@ -66,15 +67,15 @@ def settle(
     service: Service,
     who: InstitutionCaller,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> JSONResponse:
+) -> Response:
     """Settle a bill by card at the counter: the insured pays `insured_pays`, the fund owes
     the institution `fund_owes_institution`. Send an `Idempotency-Key` header so that a
     retry returns the first answer instead of paying twice. An electronic insurance voucher
     (`voucher`, from the member app) settles in place of the card: invalid_voucher or
     voucher_expired when it does not check."""
     status, view = service.settle(_bill(request, body, who), idempotency_key)
-    # The view is plain JSON data already: send it as it is (the hot path).
-    return JSONResponse(view, status_code=status)
+    # The view is plain JSON data already: no response model to validate it against again.
+    return Response(orjson.dumps(view), status_code=status, media_type="application/json")
 
 
 @router.get("/settlements/{settlement_id}", responses=ERRORS, response_model=StoredSettlementOut)
