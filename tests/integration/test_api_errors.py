@@ -930,7 +930,8 @@ def _v1_routes() -> list[tuple[str, str, bool]]:
     routes = [r for m in (settlements_api, claims_api, persons_api) for r in m.router.routes]
     assert all(isinstance(r, APIRoute) for r in routes)
     return [
-        (r.path, method, r.body_field is not None)
+        # A route that reads its own body (the settlement hot path) declares it in openapi_extra.
+        (r.path, method, r.body_field is not None or "requestBody" in (r.openapi_extra or {}))
         for r in routes
         if isinstance(r, APIRoute) and r.path.startswith("/v1")
         for method in r.methods or ()

@@ -12,9 +12,11 @@ settlements) is checked in the service layer, which answers 404 for what is not 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from yibao.domain.access import Principal, Role
@@ -88,3 +90,37 @@ Staff = Annotated[Principal, Depends(allow(Role.CLERK, Role.APPROVER))]
 Clerk = Annotated[Principal, Depends(allow(Role.CLERK))]
 Approver = Annotated[Principal, Depends(allow(Role.APPROVER))]
 InstitutionCaller = Annotated[Principal, Depends(allow(Role.INSTITUTION))]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def json_body(request: Request, model: type[M]) -> M:
+    """The request's JSON body as `model`, for a route that reads its own body (the hot
+    path): the same checks and the same 422 answer as a body parameter."""
+    raw = await request.body()
+    if not raw:
+        missing = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
+        raise RequestValidationError([missing])
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        raise RequestValidationError(errors) from None
+
+
+def header(request: Request, name: str, *, max_length: int) -> str | None:
+    """A header's value, for a route that reads its own headers; 422 when too long."""
+    value = request.headers.get(name)
+    if value is not None and len(value) > max_length:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_too_long",
+                    "loc": ("header", name),
+                    "msg": f"String should have at most {max_length} characters",
+                    "input": value,
+                }
+            ]
+        )
+    return value

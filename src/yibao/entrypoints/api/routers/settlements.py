@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from yibao.domain.access import Principal, Role
 from yibao.entrypoints.api.deps import (
     InstitutionCaller,
     allow,
+    header,
+    json_body,
     queries,
     services,
     settlement_service,
@@ -53,6 +56,29 @@ def _bill(request: Request, body: BillIn, who: Principal) -> Bill:
     return body.to_bill(_institution(who), person_id)
 
 
+# The hot path reads its own body and header (json_body, header): FastAPI's generic
+# parameter machinery cost about a seventh of a settlement's CPU. The OpenAPI document
+# describes both as FastAPI would have.
+IDEMPOTENCY_KEY_MAX = 200
+_SETTLE_OPENAPI: dict[str, Any] = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "idempotency-key",
+            "required": False,
+            "schema": {
+                "anyOf": [{"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX}, {"type": "null"}],
+                "title": "Idempotency-Key",
+            },
+        }
+    ],
+    "requestBody": {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BillIn"}}},
+        "required": True,
+    },
+}
+
+
 @router.post(
     "/settlements",
     status_code=201,
@@ -60,20 +86,18 @@ def _bill(request: Request, body: BillIn, who: Principal) -> Bill:
         **ERRORS,
         201: {"model": SettlementOut, "description": "Settled (or the first answer to a retry)"},
     },
+    openapi_extra=_SETTLE_OPENAPI,
 )
-def settle(
-    request: Request,
-    body: BillIn,
-    service: Service,
-    who: InstitutionCaller,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> Response:
+async def settle(request: Request, service: Service, who: InstitutionCaller) -> Response:
     """Settle a bill by card at the counter: the insured pays `insured_pays`, the fund owes
     the institution `fund_owes_institution`. Send an `Idempotency-Key` header so that a
     retry returns the first answer instead of paying twice. An electronic insurance voucher
     (`voucher`, from the member app) settles in place of the card: invalid_voucher or
     voucher_expired when it does not check."""
-    status, view = service.settle(_bill(request, body, who), idempotency_key)
+    body = await json_body(request, BillIn)
+    key = header(request, "idempotency-key", max_length=IDEMPOTENCY_KEY_MAX)
+    bill = _bill(request, body, who)  # a voucher's check is a signature: no I/O
+    status, view = await run_in_threadpool(service.settle, bill, key)
     # The view is plain JSON data already: no response model to validate it against again.
     return Response(orjson.dumps(view), status_code=status, media_type="application/json")
 
