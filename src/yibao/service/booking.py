@@ -10,6 +10,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from yibao.adapters.db.repositories import SettlementRecord, now
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.accumulators import YearAccumulators
@@ -75,7 +77,7 @@ def settlement_record(
         "refused_reason": None
         if r.refused is None
         else json.dumps(asdict(r.refused.reason), ensure_ascii=False),
-        "explanation": json.dumps(steps, ensure_ascii=False),
+        "explanation": orjson.dumps(steps).decode(),  # UTF-8 as it is, as ensure_ascii=False
         "status": "settled",
         "created_at": now(),
     }

@@ -262,7 +262,7 @@ class PgCounter:
             },
             year=YearAccumulators(year=bill.year)
             if state is None
-            else YearAccumulators.from_dict(json.loads(state)),
+            else YearAccumulators.from_dict(orjson.loads(state)),
             settled=0 if settled is None else int(settled),
         )
 

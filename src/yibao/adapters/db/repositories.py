@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -509,7 +510,7 @@ class SettlementRecord:
     settled: int  # the person-year's settlements with this one (= its seq)
 
     def year_state(self) -> str:
-        return json.dumps(self.year.to_dict())
+        return orjson.dumps(self.year.to_dict()).decode()
 
 
 class Ledger:
