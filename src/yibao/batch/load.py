@@ -50,6 +50,7 @@ from yibao.batch.frames import CLASS_COLUMNS, RegionYear, to_scalar
 from yibao.batch.solver import round_half_up
 from yibao.domain.engine import settle_year
 from yibao.domain.enrolment import premium_for
+from yibao.domain.ids import CHECK, WEIGHTS
 from yibao.domain.model import Kind, Scheme
 from yibao.domain.money import to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
@@ -57,8 +58,6 @@ from yibao.service.booking import split_fen
 from yibao.service.demo import _GIVEN, _SURNAME_CUM, _SURNAME_LIST, catalogue, region_prefix
 
 # GB 11643's weights of the 17 digits (domain.ids.check_character) and check characters.
-WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
-CHECK = "10X98765432"
 CHUNK = 10_000  # persons settled by the scalar engine and written at a time
 WHO = "batch-load"  # created_by of the filings and referrals a load writes
 # The split columns of a settlement, as booking.split_fen makes them.

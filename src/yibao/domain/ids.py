@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, ...
-_CHECK = "10X98765432"
+# ISO 7064 MOD 11-2: the weight of each of the 17 digits, and the character for each
+# remainder of their weighted sum by 11 (also used column-wise by batch.load).
+WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, ...
+CHECK = "10X98765432"
 
 
 class ResidentIdError(ValueError):
@@ -17,8 +19,8 @@ class ResidentIdError(ValueError):
 
 def check_character(first17: str) -> str:
     """The MOD 11-2 check character of the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK[total % 11]
+    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
+    return CHECK[total % 11]
 
 
 @dataclass(frozen=True)
