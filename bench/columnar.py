@@ -130,9 +130,8 @@ def run_openfisca(folder: Path, region: str) -> dict[str, Any]:
     OpenFisca's, in this process, on the same persons."""
     import numpy as np
     import polars as pl
-    from openfisca_core.simulations import SimulationBuilder
 
-    from serious_illness import openfisca_system  # bench/serious_illness.py
+    from serious_illness import openfisca_layer  # bench/serious_illness.py
     from yibao.adapters.parameter_files import load_region
     from yibao.batch.columnar import serious_illness_layer
 
@@ -145,15 +144,7 @@ def run_openfisca(folder: Path, region: str) -> dict[str, Any]:
     our_fen = ours.get_column("serious_illness").to_numpy()
     assert (our_fen == inputs.get_column("expected").to_numpy()).all(), "not the year's layer"
 
-    system, covered = openfisca_system(region)
-    base_yuan = (inputs.get_column("si_base").cast(pl.Float64) / (100 * one)).to_numpy()
-    is_covered = inputs.get_column("scheme").is_in(covered).to_numpy()
-    started = time.perf_counter()
-    simulation = SimulationBuilder().build_default_simulation(system, count=inputs.height)
-    simulation.set_input("si_base", str(YEAR), base_yuan)
-    simulation.set_input("si_covered", str(YEAR), is_covered)
-    theirs = simulation.calculate("serious_illness", str(YEAR))
-    openfisca_s = time.perf_counter() - started
+    theirs, openfisca_s = openfisca_layer(region, inputs.select("si_base", "scheme"), one)
     their_fen = np.rint(theirs.astype(np.float64) * 100).astype(np.int64)
     return {
         "persons": inputs.height,

@@ -157,9 +157,25 @@ def openfisca_system(region: str) -> Any:
     return system, covered
 
 
+def openfisca_layer(region: str, inputs: pl.DataFrame, one: int) -> tuple[Any, float]:
+    """OpenFisca's serious-illness payments (yuan, its own float type) of the persons in
+    `inputs` (si_base in fen x `one`, scheme), and the seconds its simulation took (built,
+    inputs set, formula calculated). bench/columnar.py --openfisca calls it too."""
+    from openfisca_core.simulations import SimulationBuilder
+
+    system, covered = openfisca_system(region)
+    base_yuan = (inputs.get_column("si_base").cast(pl.Float64) / (100 * one)).to_numpy()
+    is_covered = inputs.get_column("scheme").is_in(covered).to_numpy()
+    started = time.perf_counter()
+    simulation = SimulationBuilder().build_default_simulation(system, count=inputs.height)
+    simulation.set_input("si_base", str(YEAR), base_yuan)
+    simulation.set_input("si_covered", str(YEAR), is_covered)
+    theirs = simulation.calculate("serious_illness", str(YEAR))
+    return theirs, time.perf_counter() - started
+
+
 def run_openfisca(args: argparse.Namespace) -> None:
     import numpy as np
-    from openfisca_core.simulations import SimulationBuilder
 
     from yibao.adapters.parameter_files import load_region
     from yibao.batch.columnar import serious_illness_layer
@@ -178,16 +194,7 @@ def run_openfisca(args: argparse.Namespace) -> None:
     ours = serious_illness_layer(policy, YEAR, inputs, one)
     columnar_s = time.perf_counter() - started
 
-    system, covered = openfisca_system(args.region)
-    base_yuan = (inputs.get_column("si_base").cast(pl.Float64) / (100 * one)).to_numpy()
-    is_covered = inputs.get_column("scheme").is_in(covered).to_numpy()
-    started = time.perf_counter()
-    simulation = SimulationBuilder().build_default_simulation(system, count=inputs.height)
-    simulation.set_input("si_base", str(YEAR), base_yuan)
-    simulation.set_input("si_covered", str(YEAR), is_covered)
-    theirs = simulation.calculate("serious_illness", str(YEAR))
-    openfisca_s = time.perf_counter() - started
-
+    theirs, openfisca_s = openfisca_layer(args.region, inputs, one)
     their_fen = np.rint(theirs.astype(np.float64) * 100).astype(np.int64)
     our_fen = ours.get_column("serious_illness").to_numpy()
     differ = int((their_fen != our_fen).sum())
