@@ -6,8 +6,9 @@ and with --openfisca an OpenFisca model of the yearly serious-illness layer besi
 
 Generates a region-year (`yibao.batch.generate`, about 2.5 bills a person), writes it
 to Parquet, then runs each engine in its own process on those files so that each peak
-memory is its own: the scalar engine (`settle_year` per person; turning the frames into
-domain objects is timed apart) and the columnar engine (reading the Parquet files and
+memory is its own: the scalar engine (`settle_year` per person, 250,000 persons at a
+time so that a 10M-bill year fits in memory; turning the frames into domain objects is
+timed apart) and the columnar engine (reading the Parquet files and
 settling, timed together). The two must agree on the year's totals to the fen.
 
 --openfisca: the columnar run also writes each person's serious-illness base (not timed),
@@ -56,33 +57,52 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
+# Persons turned into domain objects and settled at a time by the scalar engine: the
+# whole of a 10M-bill year as Python objects would not fit in memory.
+SCALAR_CHUNK = 250_000
+
+
 def run_scalar(folder: Path, region: str) -> dict[str, Any]:
     from yibao.adapters.parameter_files import load_region
-    from yibao.batch.frames import read_region_year, to_scalar
+    from yibao.batch.frames import RegionYear, read_region_year, to_scalar
     from yibao.domain.engine import settle_year
     from yibao.domain.money import to_fen
 
     policy = load_region(region)
-    started = time.perf_counter()
     data = read_region_year(folder)
-    people = to_scalar(data)
-    prepare = time.perf_counter() - started
+    persons = data.persons.sort("person")
+    encounters = data.encounters.sort("person", "seq")
+    keys = encounters.get_column("person")
     sums = dict.fromkeys(LAYERS, Decimal(0))
-    started = time.perf_counter()
-    for person, bills in people:
-        year, _ = settle_year(policy, person, data.year, bills)
-        for r in year.encounters:
-            sums["basic"] += r.basic
-            sums["assistance"] += r.assistance
-            sums["institution"] += r.institution
-        sums["personal"] += year.personal
-        sums["serious_illness"] += year.serious_illness.payment
-    seconds = time.perf_counter() - started
+    prepare = seconds = 0.0
+    count = bills_count = 0
+    for start in range(0, persons.height, SCALAR_CHUNK):
+        part = persons.slice(start, SCALAR_CHUNK)
+        lo, hi = part.get_column("person").min(), part.get_column("person").max()
+        first, last = keys.search_sorted(lo, "left"), keys.search_sorted(hi, "right")
+        started = time.perf_counter()
+        people = to_scalar(
+            RegionYear(data.region, data.year, part, encounters.slice(first, last - first))
+        )
+        prepare += time.perf_counter() - started
+        started = time.perf_counter()
+        for person, bills in people:
+            year, _ = settle_year(policy, person, data.year, bills)
+            for r in year.encounters:
+                sums["basic"] += r.basic
+                sums["assistance"] += r.assistance
+                sums["institution"] += r.institution
+            sums["personal"] += year.personal
+            sums["serious_illness"] += year.serious_illness.payment
+        seconds += time.perf_counter() - started
+        count += len(people)
+        bills_count += sum(len(b) for _, b in people)
+        del people
     return {
         "seconds": seconds,
         "prepare": prepare,
-        "persons": len(people),
-        "encounters": sum(len(b) for _, b in people),
+        "persons": count,
+        "encounters": bills_count,
         "peak_mib": _peak_mib(),
         "totals": {k: to_fen(v) for k, v in sums.items()},
     }
