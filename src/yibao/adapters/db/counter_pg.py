@@ -63,9 +63,9 @@ from yibao.domain.registry import (
 class _Numbered:
     """SQL with PostgreSQL's own $1 placeholders, written with names: `sql % numbered`
     numbers each name once (a name used twice is one parameter), and `values(params)`
-    lists the values in that order. The statements are sent by a RawCursor, which skips
-    psycopg's parsing of %(name)s placeholders: that parsing is cached only for short
-    statements with few parameters, and the write has more than fifty."""
+    lists the values in that order. The statements go by a RawCursor, which sends them
+    as they are instead of parsing %(name)s placeholders on every call (psycopg caches
+    that parsing only for short statements with few parameters)."""
 
     def __init__(self) -> None:
         self.names: list[str] = []
