@@ -101,9 +101,10 @@ class SettlementService:
         the first answer and pays nothing again.
 
         One unit of work: the counter reads everything the bill needs with the person's
-        year locked (a retry that waited for its first attempt finds the answer there),
-        the engine settles, and the settlement, its lines, the year, the fund ledger and
-        the answer are written and committed together."""
+        year locked, the stored answer to the key among it; the engine settles; the
+        settlement, its lines, the year, the fund ledger and the answer are written and
+        committed together. A retry that raced its first attempt past that read finds the
+        key taken when it stores its own answer: it rolls back and replays the first."""
         fingerprint = bill.fingerprint() if idempotency_key else ""
         try:
             with self.uow() as uow:
@@ -135,7 +136,7 @@ class SettlementService:
             # and takes the winner's answer.
             assert idempotency_key is not None
             with self.uow() as uow:
-                facts = uow.counter.open(bill.keys(idempotency_key))
+                facts = uow.counter.open(bill.keys(idempotency_key), lock=False)
             if facts.answer is None:
                 raise
             return _replay(facts.answer, fingerprint, idempotency_key)
