@@ -32,7 +32,6 @@ import json
 import logging
 import math
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +43,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from common import peak_mib, run_child  # bench/common.py
+
 YEAR = 2026
 ALONE = "alone"
 SETUPS = {
@@ -51,14 +52,6 @@ SETUPS = {
     "returned": "Dask: frames returned to the client",
     "written": "Dask: results written beside each partition",
 }
-
-
-def _peak_mib() -> float:
-    """This process's peak resident memory (VmHWM: a child's own, not its parent's)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024  # kB
-    return 0.0  # pragma: no cover
 
 
 def _fund(encounters: Any, persons: Any) -> int:
@@ -78,7 +71,7 @@ def run_alone(folder: Path, region: str) -> dict[str, Any]:
     started = time.perf_counter()
     result = settle(policy, read_region_year(folder / "whole"))
     seconds = time.perf_counter() - started
-    peak = _peak_mib()
+    peak = peak_mib()
     result.encounters.write_parquet(folder / "alone-encounters.parquet")
     result.persons.write_parquet(folder / "alone-persons.parquet")
     return {
@@ -122,16 +115,16 @@ def run_dask(setup: str, folder: Path, region: str, dask: str, workers: int) -> 
         if setup == "returned":
             result = settle_on_dask(policy, client, parts)
             seconds = time.perf_counter() - started
-            client_peak = _peak_mib()
+            client_peak = peak_mib()
             encounters, persons = result.encounters, result.persons
         else:
             summaries = settle_on_dask_to_files(policy, client, parts)
             seconds = time.perf_counter() - started
-            client_peak = _peak_mib()  # before the check reads the results back
+            client_peak = peak_mib()  # before the check reads the results back
             back = read_results(parts)
             encounters, persons = back.encounters, back.persons
             assert sum(s.fund for s in summaries) == _fund(encounters, persons)
-        worker_peaks = client.run(_peak_mib)
+        worker_peaks = client.run(peak_mib)
         used = len(worker_peaks)
     finally:
         client.close()
@@ -154,27 +147,11 @@ def run_dask(setup: str, folder: Path, region: str, dask: str, workers: int) -> 
 
 
 def child(setup: str, folder: Path, args: argparse.Namespace) -> dict[str, Any]:
-    done = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--run",
-            setup,
-            "--data",
-            str(folder),
-            "--region",
-            args.region,
-            "--dask",
-            args.dask,
-            "--workers",
-            str(args.workers),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
+    return run_child(
+        __file__,
+        *("--run", setup, "--data", str(folder), "--region", args.region),
+        *("--dask", args.dask, "--workers", str(args.workers)),
     )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
 
 
 def main() -> None:

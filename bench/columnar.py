@@ -30,8 +30,6 @@ import csv
 import json
 import math
 import platform
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,18 +41,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from common import peak_mib, run_child  # bench/common.py
+
 YEAR = 2026
 LAYERS = ("basic", "assistance", "institution", "personal", "serious_illness")
 SI_FILE = "serious-illness-input.parquet"
-
-
-def _peak_mib() -> float:
-    """This process's peak resident memory. VmHWM, not getrusage's ru_maxrss: a child
-    started by fork and exec keeps its parent's ru_maxrss, but gets a new VmHWM."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024  # kB
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
 # Persons turned into domain objects and settled at a time by the scalar engine: the
@@ -103,7 +94,7 @@ def run_scalar(folder: Path, region: str) -> dict[str, Any]:
         "prepare": prepare,
         "persons": count,
         "encounters": bills_count,
-        "peak_mib": _peak_mib(),
+        "peak_mib": peak_mib(),
         "totals": {k: to_fen(v) for k, v in sums.items()},
     }
 
@@ -125,7 +116,7 @@ def run_columnar(folder: Path, region: str, openfisca: bool = False) -> dict[str
     year = result.persons.select(pl.col("personal", "serious_illness").sum()).row(0)
     totals = dict(zip(("basic", "assistance", "institution"), enc, strict=True))
     totals |= dict(zip(("personal", "serious_illness"), year, strict=True))
-    peak = _peak_mib()
+    peak = peak_mib()
     if openfisca:  # the serious-illness layer's input, for the third process (not timed)
         schemes = data.persons.select("person", "scheme")
         result.persons.join(schemes, on="person", how="left", maintain_order="left").select(
@@ -176,7 +167,7 @@ def run_openfisca(folder: Path, region: str) -> dict[str, Any]:
         "largest": int(np.abs(their_fen - our_fen).max()) if len(our_fen) else 0,
         "dtype": str(theirs.dtype),
         "version": _version("openfisca-core"),
-        "peak_mib": _peak_mib(),
+        "peak_mib": peak_mib(),
     }
 
 
@@ -187,15 +178,8 @@ def _version(package: str) -> str:
 
 
 def child(engine: str, folder: Path, region: str, openfisca: bool = False) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--run", engine, "--data", str(folder), "--region", region]
-    done = subprocess.run(
-        [*command, "--openfisca"] if openfisca else command,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    args = ["--run", engine, "--data", str(folder), "--region", region]
+    return run_child(__file__, *args, *(["--openfisca"] if openfisca else []))
 
 
 def main() -> None:

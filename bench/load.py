@@ -31,15 +31,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from common import peak_mib  # bench/common.py
+
 YEAR = 2026
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-
-
-def _peak_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024  # kB
-    return 0.0  # pragma: no cover
 
 
 def run_load(folder: Path, url: str) -> dict[str, Any]:
@@ -56,7 +51,7 @@ def run_load(folder: Path, url: str) -> dict[str, Any]:
     data = read_region_year(folder)
     summary = load_region_year(engine, load_region(data.region), data)
     seconds = time.perf_counter() - started
-    peak = _peak_mib()
+    peak = peak_mib()
     tables = (
         t.persons,
         t.enrolments,

@@ -32,7 +32,6 @@ import io
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -44,17 +43,10 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from common import peak_mib  # bench/common.py
+
 YEAR = 2026
 PG = "host=127.0.0.1 port=5432 user=postgres"
-
-
-def _peak_mib() -> float:
-    """This process's peak resident memory. VmHWM, not getrusage's ru_maxrss: a child
-    started by fork and exec keeps its parent's ru_maxrss, but gets a new VmHWM."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024  # kB
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
 def accumulators(persons: int, seed: int, region: str) -> tuple[pl.DataFrame, int, int, float]:
@@ -223,7 +215,7 @@ def run_openfisca(args: argparse.Namespace) -> None:
     console.print(table)
     console.print(
         f"persons whose payment differs: {differ:,} (largest difference {largest} fen); "
-        f"peak RSS of the process {_peak_mib():,.0f} MiB"
+        f"peak RSS of the process {peak_mib():,.0f} MiB"
     )
     _append(
         [
@@ -392,11 +384,11 @@ def postgres_child(args: argparse.Namespace) -> None:
         *(_exact(c, 2) for c in ("basic", "assistance", "institution", "personal")),
     )
     read = time.perf_counter() - started
-    peaks = {"read": _peak_mib()}
+    peaks = {"read": peak_mib()}
     started = time.perf_counter()
     settled = serious_illness_layer(policy, YEAR, si_input(frame, one), one)
     settle_s = time.perf_counter() - started
-    peaks["settle"] = _peak_mib()
+    peaks["settle"] = peak_mib()
     started = time.perf_counter()
     out = io.BytesIO()
     settled.select(
@@ -424,7 +416,7 @@ def postgres_child(args: argparse.Namespace) -> None:
                 "paid": int(payments.sum()),
                 "payees": int((payments > 0).sum()),
                 "personal_before": int(frame.get_column("personal").sum()),
-                "peak_mib": _peak_mib(),
+                "peak_mib": peak_mib(),
                 "peaks": peaks,
             }
         )
