@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.repositories import year_state
 from yibao.batch.cluster import GOLDEN
 from yibao.batch.columnar import BatchResult, settle
 from yibao.batch.frames import CLASS_COLUMNS, RegionYear, to_scalar
@@ -727,7 +728,7 @@ def _scalar(policy: RegionPolicy, part: RegionYear) -> tuple[pl.DataFrame, pl.Da
             )
             explanations.append(json.dumps([s.to_dict() for s in r.steps], ensure_ascii=False))
         years["person"].append(int(person.id))
-        years["state"].append(json.dumps(acc.to_dict()))
+        years["state"].append(year_state(acc))
         years["settled"].append(len(bills))
         years["personal"].append(to_fen(acc.personal))
         years["si_base"].append(str(acc.personal_on_eligible))

@@ -6,7 +6,7 @@ reads and writes are their own repository with two implementations of one contra
 - `Counter` (here), over the other repositories (SQLAlchemy Core), for SQLite;
 - `PgCounter` (counter_pg.py), for PostgreSQL: one statement reads everything a bill
   needs with the person's year locked, and one statement writes everything it moves,
-  sent with the COMMIT: four commands a settlement instead of fourteen.
+  just before the COMMIT: four commands a settlement instead of fourteen.
 
 Both answer `open()` with the same `CounterFacts`, and write the same `SettlementRecord`
 (made once, by service.booking), so what is stored does not depend on the database.
@@ -115,7 +115,7 @@ class Counter:
         except IntegrityError as exc:
             raise KeyTakenError() from exc
 
-    def flush(self, *, commit: bool) -> None:
+    def flush(self) -> None:
         """Nothing waits: every write went out when it was made."""
 
     def discard(self) -> None:

@@ -29,7 +29,6 @@ newest row).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import orjson
@@ -45,7 +44,7 @@ from yibao.adapters.db.counter import (
     NewAnswer,
     StoredAnswer,
 )
-from yibao.adapters.db.repositories import SettlementRecord, now
+from yibao.adapters.db.repositories import SettlementRecord, now, year_state
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.model import LineClass, Scheme
 from yibao.domain.money import from_fen
@@ -159,7 +158,7 @@ _EMPTY_YEAR: dict[int, str] = {}
 def _empty_year(year: int) -> str:
     found = _EMPTY_YEAR.get(year)
     if found is None:
-        found = _EMPTY_YEAR[year] = json.dumps(YearAccumulators(year=year).to_dict())
+        found = _EMPTY_YEAR[year] = year_state(YearAccumulators(year=year))
     return found
 
 
@@ -278,10 +277,10 @@ class PgCounter:
         assert self._record is not None, "book() before remembering the answer"
         self._answer = answer
 
-    def flush(self, *, commit: bool) -> None:
-        """Write the booked settlement (and its answer) in one statement, sent with the
-        COMMIT. A key another request committed first is KeyTakenError; the unit of work
-        then rolls back."""
+    def flush(self) -> None:
+        """Write the booked settlement (and its answer) in one statement, just before the
+        unit of work commits. A key another request committed first is KeyTakenError; the
+        unit of work then rolls back."""
         if self._record is None:
             return
         (sid, record), answer = self._record, self._answer
@@ -291,8 +290,6 @@ class PgCounter:
         try:
             with psycopg.RawCursor(pg) as cursor:
                 cursor.execute(sql, values, prepare=True)
-            if commit:
-                pg.commit()
         except psycopg.errors.UniqueViolation as exc:
             if exc.diag.table_name == t.idempotency_keys.name:
                 raise KeyTakenError() from exc
@@ -313,7 +310,7 @@ def _write(sid: int, record: SettlementRecord, answer: NewAnswer | None) -> tupl
         _json({"id": sid, **record.values}),
         _json([{"settlement_id": sid, **ln} for ln in record.lines]),
         _json([{**e, "settlement_id": sid, "created_at": stamp} for e in record.ledger]),
-        record.year_state(),
+        year_state(record.year),
         record.settled,
         record.person_id,
         record.year.year,

@@ -496,6 +496,12 @@ def _person(row: Any) -> PersonRecord:
     )
 
 
+def year_state(acc: YearAccumulators) -> str:
+    """A person-year's accumulators as person_years.state holds them (JSON, exact decimal
+    strings): the one way every writer of that column makes it."""
+    return orjson.dumps(acc.to_dict()).decode()
+
+
 @dataclass(frozen=True)
 class SettlementRecord:
     """Everything one settled encounter writes: the settlement row (without its id), its
@@ -504,13 +510,10 @@ class SettlementRecord:
 
     values: dict[str, Any]  # settlements' columns but id
     lines: list[dict[str, Any]]  # settlement_lines' columns but settlement_id
-    ledger: list[dict[str, Any]]  # fund_ledger's columns but settlement_id and created_at
+    ledger: list[dict[str, Any]]  # fund_ledger's columns but created_at; settlement_id None
     person_id: str
     year: YearAccumulators
     settled: int  # the person-year's settlements with this one (= its seq)
-
-    def year_state(self) -> str:
-        return orjson.dumps(self.year.to_dict()).decode()
 
 
 class Ledger:
@@ -524,7 +527,7 @@ class Ledger:
         transaction ends. One statement: insert the year if it is new, otherwise a no-op
         update, which takes the row lock on PostgreSQL (SQLite's write lock is already
         held) and returns the row as the last committed transaction left it."""
-        empty = json.dumps(YearAccumulators(year=year).to_dict())
+        empty = year_state(YearAccumulators(year=year))
         params = {"person_id": person_id, "year": year, "state": empty, "settled": 0}
         row = self.conn.execute(_LOCK_YEAR[self.conn.dialect.name], params).one()
         return YearAccumulators.from_dict(json.loads(row.state)), int(row.settled)
@@ -544,7 +547,7 @@ class Ledger:
         params = {
             "pid": person_id,
             "yr": acc.year,
-            "state": json.dumps(acc.to_dict()),
+            "state": year_state(acc),
             "settled": settled,
         }
         self.conn.execute(_SAVE_YEAR, params)

@@ -87,9 +87,8 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.audit.flush()  # the change and its audit entries in one transaction
-        # A settlement's queued writes go out with the COMMIT, in one round trip; the
-        # connection's own commit then finds the transaction already ended.
-        self.counter.flush(commit=True)
+        # A card settlement's write, kept by the counter until now, in the same transaction.
+        self.counter.flush()
         self.connection.commit()
 
     def rollback(self) -> None:
