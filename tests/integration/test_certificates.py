@@ -334,6 +334,44 @@ def test_a_referral_gets_the_referral_rate_within_its_dates(
     assert audit(world, "referral", str(ref["id"])) == ["referral.create"]
 
 
+def test_an_emergency_with_a_referral_certificate_is_settled_as_an_emergency(
+    world: Engine, client: TestClient, services: Services
+) -> None:
+    """Reference §6's ruling: holding a certificate never turns an emergency elsewhere into
+    a referral (sample-city: emergencies at local rates, referrals 30% off), neither at
+    the counter nor in a manual claim."""
+    at_county = institution(services, COUNTY_HOSPITAL)
+    issued = client.post("/v1/referrals", json=referral_body(), headers=institution(services, H2))
+    assert issued.status_code == 201, issued.text
+
+    emergency = settle(client, at_county, bill("2026-05-10", kind="emergency"))
+    assert emergency["referral"] is True  # the certificate is a fact of the visit...
+    assert elsewhere_step(emergency)["args"]["how"] == "emergency"  # type: ignore[index]
+    assert emergency["basic"] == "100.00"  # ...but 200.00 x 50% is not cut by 30%
+    ordinary = quote(client, at_county, bill("2026-05-11"))
+    assert (ordinary["basic"], elsewhere_step(ordinary)["args"]["how"]) == ("70.00", "referral")  # type: ignore[index]
+
+    at_clerk = clerk(services)
+    body = {
+        "person_id": ADULT,
+        "reason": "emergency_elsewhere",
+        "kind": "emergency",
+        "date": "2026-05-12",
+        "hospital_name": "县医院",
+        "hospital_level": 2,
+        "hospital_region": COUNTY,
+        "hospital_designated": True,
+        "lines": [{"class": "A", "amount": "200.00"}],
+    }
+    submitted = client.post("/v1/claims", json=body, headers=at_clerk)
+    assert submitted.status_code == 201, submitted.text
+    proposal = submitted.json()["proposal"]
+    assert elsewhere_step(proposal)["args"]["how"] == "emergency"  # type: ignore[index]
+    approved = client.post(f"/v1/claims/{submitted.json()['id']}/approval", headers=at_clerk)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["settlement"]["basic"] == "100.00"
+
+
 def test_an_institution_sees_only_its_referrals(
     world: Engine, client: TestClient, services: Services
 ) -> None:

@@ -414,13 +414,16 @@ def _scope_and_place(
         .select(pl.col("order").unique(), pl.lit(True).alias("filed"))
     )
     frame = _put(frame, filed, ["filed"])
+    # An emergency elsewhere takes the emergency rule, filing or certificate or not (§6).
     amount = (
-        pl.when(~elsewhere | pl.col("filed").fill_null(False))
+        pl.when(~elsewhere)
+        .then(0)
+        .when(_kind(Kind.EMERGENCY))
+        .then(p("red_emergency"))
+        .when(pl.col("filed").fill_null(False))
         .then(0)
         .when(pl.col("referral"))
         .then(p("red_referral"))
-        .when(_kind(Kind.EMERGENCY))
-        .then(p("red_emergency"))
         .otherwise(p("red_unfiled"))
     )
     return frame.with_columns(

@@ -146,7 +146,11 @@ def place_of(
     region = enc.hospital.region or person.region
     if region == person.region:
         return Place(), None
-    for filing in person.filings:
+    # An emergency is settled by the emergency rule even when the person also holds a
+    # filing or a referral certificate (reference §6): a certificate never turns an
+    # emergency into something else.
+    emergency = enc.kind is Kind.EMERGENCY
+    for filing in () if emergency else person.filings:
         if filing.covers(region, day):
             step = Step(
                 "filed",
@@ -158,7 +162,7 @@ def place_of(
                 },
             )
             return Place(how="filed"), step
-    how = "referral" if enc.referral else "emergency" if enc.kind is Kind.EMERGENCY else "unfiled"
+    how = "emergency" if emergency else "referral" if enc.referral else "unfiled"
     reduction = policy.reduction.at(day)
     amount: Decimal = getattr(reduction.value, how)
     if reduction.value.method is ReductionMethod.POINTS:
