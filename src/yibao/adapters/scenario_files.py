@@ -8,12 +8,12 @@ date outside the year is an error naming the file and the place.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
 from yibao.adapters.strict_yaml import YamlError, load_text
 from yibao.adapters.validation import Day, Strict, Whole, problems
@@ -28,7 +28,7 @@ from yibao.domain.model import (
     Person,
     Scheme,
 )
-from yibao.domain.money import parse_amount
+from yibao.domain.money import parse_amount, parse_decimal, round_fen
 
 
 class ScenarioError(ValueError):
@@ -47,7 +47,31 @@ def _flag(raw: object) -> bool:
     return raw
 
 
+def _quantity(raw: object) -> Decimal:
+    value = parse_decimal(raw, max_places=6)
+    if value < 0:
+        raise ValueError(f"{raw!r} is negative")
+    return value
+
+
+def _price(raw: object) -> Decimal:
+    value = parse_decimal(raw, max_places=6)
+    if value < 0:
+        raise ValueError(f"{raw!r} is negative")
+    return value
+
+
+def _ratio(raw: object) -> Decimal:
+    value = parse_decimal(raw)
+    if not 0 <= value <= 1:
+        raise ValueError(f"{raw!r} is not a ratio between 0 and 1")
+    return value
+
+
 Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
+Quantity = Annotated[Decimal, BeforeValidator(_quantity)]
+Price = Annotated[Decimal, BeforeValidator(_price)]  # unit prices: the catalogues' 4-6 places
+Ratio = Annotated[Decimal, BeforeValidator(_ratio)]
 Level = Annotated[int, BeforeValidator(_level)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Name = Annotated[str, Field(min_length=1)]
@@ -62,9 +86,41 @@ class HospitalIn(Strict):
 
 
 class LineIn(Strict):
+    """An amount of a class, or a catalogue item: quantity × unit price with its cap,
+    first self-pay ratio and whether the bill is outside its payment restriction."""
+
     cls: LineClass = Field(alias="class")
-    amount: Amount
+    amount: Amount | None = None
     code: Name | None = None
+    quantity: Quantity | None = None
+    unit_price: Price | None = None
+    cap: Price | None = None
+    ratio: Ratio | None = None
+    outside_restriction: Flag = False
+
+    @model_validator(mode="after")
+    def _amount_or_item(self) -> LineIn:
+        if self.amount is not None and (self.quantity is not None or self.unit_price is not None):
+            raise ValueError("give either amount, or quantity and unit_price, not both")
+        if self.amount is None and (self.quantity is None or self.unit_price is None):
+            raise ValueError("give an amount, or a quantity and a unit_price")
+        if self.cap is not None and self.unit_price is None:
+            raise ValueError("a cap needs a quantity and a unit_price")
+        return self
+
+    def line(self) -> Line:
+        line = Line(
+            self.cls,
+            self.amount if self.amount is not None else Decimal(0),
+            self.code,
+            cap=self.cap,
+            ratio=self.ratio,
+            outside_restriction=self.outside_restriction,
+        )
+        if self.quantity is not None and self.unit_price is not None:
+            amount = round_fen(self.quantity * self.unit_price)
+            return replace(line, amount=amount, quantity=self.quantity, unit_price=self.unit_price)
+        return line
 
 
 class EncounterIn(Strict):
@@ -104,6 +160,10 @@ class PersonIn(Strict):
 
 
 class ExpectEncounterIn(Strict):
+    total: Amount | None = None
+    over_limit: Amount | None = None
+    full_self_pay: Amount | None = None
+    first_self_pay: Amount | None = None
     eligible: Amount | None = None
     basic: Amount | None = None
     assistance: Amount | None = None
@@ -196,7 +256,7 @@ def _to_domain(raw: ScenarioIn, name: str) -> Scenario:
                 date=e.date,
                 kind=e.kind,
                 hospital=Hospital(h.id, h.level, h.designated, h.region or raw.region, h.pilot),
-                lines=tuple(Line(ln.cls, ln.amount, ln.code) for ln in e.lines),
+                lines=tuple(ln.line() for ln in e.lines),
                 diagnosis=e.diagnosis,
                 disease=e.disease,
                 referral=e.referral,

@@ -22,6 +22,27 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "Class {cls} lines {base} × eligible share {value} = {result} within the catalogue",
         "zh": "{cls_zh}费用{base}元 × 纳入比例{value} = {result}元属医保范围",
     },
+    "line_over_limit": {
+        "en": "Line {no}{item}: unit price {price} above the price cap {value}: "
+        "({price} − {value}) × {quantity} = {result} is over-limit self-pay, paid by you",
+        "zh": "第{no}项{item}：单价{price}元超过最高限价{value}元：({price} − {value}) × {quantity} = "
+        "{result}元为超限价自费，由个人支付",
+    },
+    "line_restricted": {
+        "en": "Line {no}{item} is outside its payment restriction{restriction}: "
+        "{result} is self-paid",
+        "zh": "第{no}项{item}不符合限定支付范围{restriction_zh}：{result}元全部自费",
+    },
+    "line_self_pay": {
+        "en": "Line {no}{item} is outside the catalogues: {result} is self-paid",
+        "zh": "第{no}项{item}属目录外{cls_zh}项目：{result}元全部自费",
+    },
+    "line_first_self_pay": {
+        "en": "Line {no}{item}, class {cls}: first self-pay {value} ({whose}) of {base} = {first} "
+        "paid by you; {result} within the catalogue",
+        "zh": "第{no}项{item}（{cls_zh}）：先行自付比例{value}（{whose_zh}），{base}元中{first}元"
+        "由个人先行自付，{result}元属医保范围",
+    },
     "not_designated": {
         "en": "{hospital} is not a designated institution: the whole bill {base} is paid by you",
         "zh": "{hospital}不是定点医疗机构：费用{base}元全部由个人支付",

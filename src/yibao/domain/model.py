@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
+
+from yibao.domain.money import round_fen
+from yibao.domain.parameters import Ref, Text
 
 
 class Scheme(StrEnum):
@@ -51,9 +55,41 @@ class Hospital:
 
 @dataclass(frozen=True)
 class Line:
+    """A bill line: an amount of a class, or a catalogue item as a real catalogue carries
+    it (reference §1a): quantity × unit price, the item's price cap at this institution,
+    its first self-pay ratio, and whether the bill falls outside its payment restriction.
+    The service resolves the catalogue entry into these facts; the engine only applies
+    them."""
+
     cls: LineClass
-    amount: Decimal
+    amount: Decimal  # quantity × unit price rounded half-up to the fen, for an item
     code: str | None = None  # catalogue code, when the bill came with one
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None  # as billed
+    cap: Decimal | None = None  # the item's price cap (最高限价) at this institution's level
+    ratio: Decimal | None = None  # first self-pay ratio (先行自付比例); None: the region's
+    outside_restriction: bool = False  # outside the item's payment restriction: all self-pay
+    name: str | None = None  # the item's name, for the explanation
+    entry: Ref | None = None  # the catalogue entry the facts came from
+    restriction: Text | None = None  # the restriction the bill fell outside, in words
+
+    @classmethod
+    def item(cls, klass: LineClass, quantity: Decimal, unit_price: Decimal, **facts: Any) -> Line:
+        """A catalogue item line; its amount is quantity × unit price, half-up to the fen."""
+        amount = round_fen(quantity * unit_price)
+        return cls(klass, amount, quantity=quantity, unit_price=unit_price, **facts)
+
+    @property
+    def itemised(self) -> bool:
+        """Carries catalogue facts of its own (explained line by line), rather than being
+        an amount of a class (explained by class)."""
+        return (
+            self.quantity is not None
+            or self.cap is not None
+            or self.ratio is not None
+            or self.outside_restriction
+            or self.entry is not None
+        )
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ def _encounter_json(r: EncounterResult, lang: str) -> dict[str, Any]:
     return {
         "id": r.encounter_id,
         "total": fmt(r.total),
+        "over_limit": fmt(r.over_limit),
+        "full_self_pay": fmt(r.self_pay),
+        "first_self_pay": fmt(r.first_self_pay),
         "eligible": fmt(r.eligible),
         "basic": fmt(r.basic),
         "assistance": fmt(r.assistance),
@@ -45,6 +48,20 @@ def to_json(result: YearResult, lang: str = "en") -> dict[str, Any]:
     }
 
 
+# Expectation fields and the result's attribute each is checked against.
+_CHECKED = (
+    ("total", "total"),
+    ("over_limit", "over_limit"),
+    ("full_self_pay", "self_pay"),
+    ("first_self_pay", "first_self_pay"),
+    ("eligible", "eligible"),
+    ("basic", "basic"),
+    ("assistance", "assistance"),
+    ("institution", "institution"),
+    ("personal", "personal"),
+)
+
+
 def check(scenario: Scenario, result: YearResult) -> list[str]:
     """Every difference between the scenario's `expect` block and the result, one line each."""
     if scenario.expect is None:
@@ -53,9 +70,9 @@ def check(scenario: Scenario, result: YearResult) -> list[str]:
     by_id = {r.encounter_id: r for r in result.encounters}
     for eid, want in scenario.expect.encounters.items():
         got = by_id[eid]
-        for name in ("eligible", "basic", "assistance", "institution", "personal"):
+        for name, attr in _CHECKED:
             expected = getattr(want, name)
-            actual = getattr(got, name)
+            actual = getattr(got, attr)
             if expected is not None and fmt(expected) != fmt(actual):
                 problems.append(
                     f"{scenario.name}: {eid}.{name}: expected {fmt(expected)}, got {fmt(actual)}"

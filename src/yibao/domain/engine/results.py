@@ -29,13 +29,28 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class LineResult:
+    """One bill line's parts (reference §1a): amount = over_limit + full_self_pay +
+    first_self_pay + eligible. Over-limit and full self-pay are whole fen; the first
+    self-pay and the eligible part are exact decimals."""
+
+    amount: Decimal
+    over_limit: Decimal  # 超限价自费: (unit price − cap) × quantity, half-up to the fen
+    full_self_pay: Decimal  # 全自费: outside the catalogues, its restriction, or the insurance
+    first_self_pay: Decimal  # 先行自付: the ratio's part of what is within the cap
+    eligible: Decimal  # 符合范围
+    ratio: Decimal | None = None  # the first self-pay ratio applied, for an eligible line
+    cap: Decimal | None = None  # the price cap applied
+    restricted: bool = False  # fell outside its payment restriction
+
+
+@dataclass(frozen=True)
 class EncounterResult:
     encounter_id: str
     scheme: str
     route: Route
     total: Decimal
     eligible: Decimal  # exact (a class B line's 90% may have a third decimal)
-    self_pay: Decimal  # wholly self-paid: lines outside the catalogues, or the whole bill
     threshold: Decimal  # the threshold charged by this encounter (exact)
     basic: Decimal
     assistance: Decimal
@@ -43,11 +58,30 @@ class EncounterResult:
     personal: Decimal
     refused: Refusal | None
     steps: tuple[Step, ...]
+    lines: tuple[LineResult, ...] = ()  # in the order of the bill
+
+    @property
+    def over_limit(self) -> Decimal:
+        """Over-limit self-pay of all lines (whole fen)."""
+        return sum((ln.over_limit for ln in self.lines), ZERO)
+
+    @property
+    def self_pay(self) -> Decimal:
+        """Full self-pay of all lines (whole fen): outside the catalogues or a restriction,
+        or the whole bill when it is refused or out of scope (less its over-limit part)."""
+        return sum((ln.full_self_pay for ln in self.lines), ZERO)
 
     @property
     def first_self_pay(self) -> Decimal:
-        """Class B first self-pay: what is neither wholly self-paid nor eligible (to the fen)."""
-        return self.total - self.self_pay - round_fen(self.eligible)
+        """First self-pay of all lines, exact."""
+        return sum((ln.first_self_pay for ln in self.lines), ZERO)
+
+    @property
+    def first_self_pay_balanced(self) -> Decimal:
+        """First self-pay to the fen such that over-limit + full self-pay + this + the
+        eligible cost rounded add up to the total exactly (the national interface's
+        medfee_sumamt); it differs from the rounded exact sum by a fen at most."""
+        return self.total - self.over_limit - self.self_pay - round_fen(self.eligible)
 
     @property
     def personal_on_eligible(self) -> Decimal:

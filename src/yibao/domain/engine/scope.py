@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from yibao.domain.engine.results import Refusal
-from yibao.domain.explain import CLASS_ZH, HOW_ZH, Step
+from yibao.domain.engine.lines import line_parts
+from yibao.domain.engine.results import LineResult, Refusal
+from yibao.domain.explain import HOW_ZH, Step
 from yibao.domain.model import Encounter, Kind, Person
 from yibao.domain.money import ONE, ZERO, fmt_points, fmt_rate
 from yibao.domain.parameters import ReductionMethod, Ref, RegionPolicy, SchemeRules, Text
@@ -97,34 +98,15 @@ def out_of_scope(enc: Encounter) -> Step | None:
     return None
 
 
-def eligible_cost(policy: RegionPolicy, enc: Encounter) -> tuple[Decimal, Decimal, list[Step]]:
-    """Eligible cost (exact) and wholly self-paid cost, by catalogue class."""
-    by_class: dict[str, Decimal] = {}
-    for line in enc.lines:
-        by_class[line.cls.value] = by_class.get(line.cls.value, ZERO) + line.amount
-    eligible = ZERO
-    self_pay = ZERO
-    steps: list[Step] = []
-    for cls in sorted(by_class):
-        amount = by_class[cls]
-        share = policy.eligible_share[cls].at(enc.date)
-        part = amount * share.value
-        eligible += part
-        if share.value == ZERO:
-            self_pay += amount
-        steps.append(
-            Step(
-                "eligible_share",
-                part,
-                ref=share.ref,
-                value=fmt_rate(share.value),
-                base=amount,
-                args={"cls": cls, "cls_zh": CLASS_ZH.get(cls, cls)},
-            )
-        )
+def eligible_cost(
+    policy: RegionPolicy, enc: Encounter
+) -> tuple[Decimal, tuple[LineResult, ...], list[Step]]:
+    """Eligible cost (exact) and each line's parts (the catalogue step, lines.py)."""
+    lines, steps = line_parts(policy, enc)
+    eligible = sum((ln.eligible for ln in lines), ZERO)
     if not enc.hospital.designated:  # only an emergency gets this far
         steps.insert(0, Step("emergency_anywhere", ZERO, args={"hospital": enc.hospital.id}))
-    return eligible, self_pay, steps
+    return eligible, lines, steps
 
 
 @dataclass(frozen=True)

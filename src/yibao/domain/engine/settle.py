@@ -7,12 +7,13 @@ from dataclasses import replace
 
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine.benefits import Benefit, inpatient_like, outpatient, pilot, pilot_disease
+from yibao.domain.engine.lines import all_self_paid
 from yibao.domain.engine.results import EncounterResult, Route, YearResult
 from yibao.domain.engine.scope import eligible_cost, out_of_scope, place_of, refusal_for
 from yibao.domain.engine.serious_illness import serious_illness
 from yibao.domain.explain import Step
-from yibao.domain.model import LEVELS, Encounter, Kind, Person
-from yibao.domain.money import ZERO, fmt_yuan
+from yibao.domain.model import LEVELS, Encounter, Kind, Line, Person
+from yibao.domain.money import ONE, ZERO, fmt_yuan, round_fen
 from yibao.domain.parameters import RegionPolicy
 
 
@@ -26,10 +27,31 @@ def _check(person: Person, enc: Encounter, acc: YearAccumulators) -> None:
         raise InputError(f"{where}: date {enc.date.isoformat()} is outside the year {acc.year}")
     if enc.hospital.level not in LEVELS:
         raise InputError(f"{where}: hospital level {enc.hospital.level} is not one of 0, 1, 2, 3")
-    if any(line.amount < ZERO for line in enc.lines):
-        raise InputError(f"{where}: a line amount is negative")
+    for no, line in enumerate(enc.lines, start=1):
+        _check_line(f"{where} line {no}", line)
     if enc.kind is Kind.SPECIAL_OUTPATIENT and not enc.disease:
         raise InputError(f"{where}: a special_outpatient encounter needs its disease")
+
+
+def _check_line(where: str, line: Line) -> None:
+    if line.amount < ZERO:
+        raise InputError(f"{where}: the amount is negative")
+    for name in ("quantity", "unit_price", "cap"):
+        value = getattr(line, name)
+        if value is not None and value < ZERO:
+            raise InputError(f"{where}: the {name} is negative")
+    if line.ratio is not None and not ZERO <= line.ratio <= ONE:
+        raise InputError(f"{where}: the ratio {line.ratio} is not between 0 and 1")
+    if (line.quantity is None) != (line.unit_price is None):
+        raise InputError(f"{where}: a quantity needs a unit price, and a unit price a quantity")
+    if line.cap is not None and line.unit_price is None:
+        raise InputError(f"{where}: a price cap needs a quantity and a unit price")
+    priced = line.quantity is not None and line.unit_price is not None
+    if priced and line.amount != round_fen(line.quantity * line.unit_price):  # type: ignore[operator]
+        raise InputError(
+            f"{where}: the amount {line.amount} is not quantity × unit price "
+            f"({line.quantity} × {line.unit_price}) to the fen"
+        )
 
 
 def settle_encounter(
@@ -48,7 +70,7 @@ def settle_encounter(
         result = _all_personal(person, enc, Route.OUT_OF_SCOPE, [scope_step])
         return result, _after(acc, result)
 
-    eligible, self_pay, steps = eligible_cost(policy, enc)
+    eligible, lines, steps = eligible_cost(policy, enc)
     place, place_step = place_of(policy, person, enc, enc.date)
     if place_step is not None:
         steps.append(place_step)
@@ -98,7 +120,6 @@ def settle_encounter(
         route=route,
         total=total,
         eligible=eligible,
-        self_pay=self_pay,
         threshold=benefit.threshold,
         basic=benefit.basic,
         assistance=benefit.assistance,
@@ -106,6 +127,7 @@ def settle_encounter(
         personal=personal,
         refused=None,
         steps=tuple(steps),
+        lines=lines,
     )
     return result, _after(acc, result)
 
@@ -119,7 +141,6 @@ def _all_personal(
         route=route,
         total=enc.total,
         eligible=ZERO,
-        self_pay=enc.total,
         threshold=ZERO,
         basic=ZERO,
         assistance=ZERO,
@@ -127,6 +148,7 @@ def _all_personal(
         personal=enc.total,
         refused=None,
         steps=tuple(steps),
+        lines=all_self_paid(enc),
     )
 
 

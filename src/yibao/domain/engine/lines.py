@@ -1,0 +1,160 @@
+"""The catalogue step: each bill line's parts (reference §1, §1a).
+
+Per line: `amount = over-limit self-pay + full self-pay + first self-pay + eligible`.
+
+- Over-limit self-pay (超限价自费): the part of the unit price above the item's cap, times
+  the quantity, half-up to the fen. A price at or below the cap is taken as billed.
+- Full self-pay (全自费): the rest of a line outside the catalogues (a class whose
+  eligible share is 0) or outside the item's payment restriction.
+- First self-pay (先行自付): the rest times the item's ratio, or the region's default for
+  its class (1 − the class's eligible share); exact.
+- Eligible (符合范围): what remains; exact.
+
+Plain lines (an amount of a class) are explained by class, as bills always were; lines
+that carry catalogue facts are explained one by one, citing the catalogue entry.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from yibao.domain.engine.results import LineResult
+from yibao.domain.explain import CLASS_ZH, Step
+from yibao.domain.model import Encounter, Line
+from yibao.domain.money import ONE, ZERO, fmt, fmt_rate, round_fen
+from yibao.domain.parameters import Param, RegionPolicy
+
+
+def over_limit(line: Line) -> Decimal:
+    """(unit price − cap) × quantity, half-up to the fen; 0 at or below the cap."""
+    if line.cap is None or line.unit_price is None or line.quantity is None:
+        return ZERO
+    if line.unit_price <= line.cap:
+        return ZERO
+    return round_fen((line.unit_price - line.cap) * line.quantity)
+
+
+def all_self_paid(enc: Encounter) -> tuple[LineResult, ...]:
+    """A refused or out-of-scope bill: each line's over-limit part as its price makes it,
+    and the rest full self-pay; nothing eligible."""
+    out = []
+    for line in enc.lines:
+        over = over_limit(line)
+        out.append(LineResult(line.amount, over, line.amount - over, ZERO, ZERO, cap=line.cap))
+    return tuple(out)
+
+
+def line_parts(policy: RegionPolicy, enc: Encounter) -> tuple[tuple[LineResult, ...], list[Step]]:
+    """Each line's parts, and the steps that explain them."""
+    results: list[LineResult] = []
+    steps: list[Step] = []
+    by_class: dict[str, Decimal] = {}
+    for no, line in enumerate(enc.lines, start=1):
+        share = policy.eligible_share[line.cls.value].at(enc.date)
+        result = _parts(line, share.value)
+        results.append(result)
+        if line.itemised:
+            steps.extend(_line_steps(no, line, result, share))
+        else:
+            by_class[line.cls.value] = by_class.get(line.cls.value, ZERO) + line.amount
+    steps[:0] = _class_steps(policy, enc, by_class)
+    return tuple(results), steps
+
+
+def _parts(line: Line, share: Decimal) -> LineResult:
+    over = over_limit(line)
+    rest = line.amount - over
+    if line.outside_restriction or share == ZERO:
+        return LineResult(
+            line.amount, over, rest, ZERO, ZERO, None, line.cap, line.outside_restriction
+        )
+    ratio = line.ratio if line.ratio is not None else ONE - share
+    first = rest * ratio
+    return LineResult(line.amount, over, ZERO, first, rest - first, ratio, line.cap, False)
+
+
+def _class_steps(policy: RegionPolicy, enc: Encounter, by_class: dict[str, Decimal]) -> list[Step]:
+    """Plain lines, by class: the class's eligible share of their sum."""
+    steps = []
+    for cls in sorted(by_class):
+        amount = by_class[cls]
+        share = policy.eligible_share[cls].at(enc.date)
+        steps.append(
+            Step(
+                "eligible_share",
+                amount * share.value,
+                ref=share.ref,
+                value=fmt_rate(share.value),
+                base=amount,
+                args={"cls": cls, "cls_zh": CLASS_ZH.get(cls, cls)},
+            )
+        )
+    return steps
+
+
+def _line_steps(no: int, line: Line, r: LineResult, share: Param[Decimal]) -> list[Step]:
+    """A catalogue item's parts, each citing the catalogue entry it came from."""
+    label = {
+        "no": str(no),
+        "item": f" {line.name} ({line.code})"
+        if line.name and line.code
+        else f" {line.code}"
+        if line.code
+        else "",
+        "cls": line.cls.value,
+        "cls_zh": CLASS_ZH.get(line.cls.value, line.cls.value),
+    }
+    ref = line.entry
+    steps = []
+    if r.over_limit > ZERO:
+        assert line.cap is not None
+        assert line.unit_price is not None
+        assert line.quantity is not None
+        steps.append(
+            Step(
+                "line_over_limit",
+                r.over_limit,
+                ref=ref,
+                value=fmt(line.cap),
+                base=line.amount,
+                args={**label, "price": fmt(line.unit_price), "quantity": f"{line.quantity:f}"},
+            )
+        )
+    rest = line.amount - r.over_limit
+    if r.restricted:
+        words = line.restriction
+        steps.append(
+            Step(
+                "line_restricted",
+                r.full_self_pay,
+                ref=ref,
+                base=rest,
+                args={
+                    **label,
+                    "restriction": f" ({words.en})" if words else "",
+                    "restriction_zh": f"（{words.zh}）" if words else "",
+                },
+            )
+        )
+    elif r.ratio is None:
+        steps.append(
+            Step("line_self_pay", r.full_self_pay, ref=ref or share.ref, base=rest, args=label)
+        )
+    else:
+        own = line.ratio is not None
+        steps.append(
+            Step(
+                "line_first_self_pay",
+                r.eligible,
+                ref=ref or (None if own else share.ref),
+                value=fmt_rate(r.ratio),
+                base=rest,
+                args={
+                    **label,
+                    "first": fmt(r.first_self_pay),
+                    "whose": "the item's own" if own else "the region's default",
+                    "whose_zh": "目录规定" if own else "本地区默认",
+                },
+            )
+        )
+    return steps
