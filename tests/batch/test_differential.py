@@ -70,7 +70,9 @@ def _columnar_rows(result: BatchResult) -> dict[int, dict[str, Any]]:
             "refused": r["refused"],
             "total": from_fen(r["total"]),
             "eligible": result.exact(r["eligible"]),
+            "over_limit": from_fen(r["over_limit"]),
             "self_pay": from_fen(r["self_pay"]),
+            "first_self_pay": result.exact(r["first_self_pay"]),
             "threshold": result.exact(r["threshold"]),
             "basic": from_fen(r["basic"]),
             "assistance": from_fen(r["assistance"]),
@@ -87,7 +89,9 @@ def _scalar_row(year: YearResult, index: int) -> dict[str, Any]:
         "refused": r.refused.code if r.refused is not None else None,
         "total": r.total,
         "eligible": r.eligible,
+        "over_limit": r.over_limit,
         "self_pay": r.self_pay,
+        "first_self_pay": r.first_self_pay,
         "threshold": r.threshold,
         "basic": r.basic,
         "assistance": r.assistance,
@@ -148,7 +152,36 @@ days = st.one_of(
     st.sampled_from((date(YEAR, 1, 1), date(YEAR, 6, 30), date(YEAR, 7, 1), date(YEAR, 12, 31))),
     st.integers(0, 364).map(lambda n: date(YEAR, 1, 1) + timedelta(days=n)),
 )
-lines = st.builds(Line, cls=st.sampled_from(list(LineClass)), amount=fen)
+plain_lines = st.builds(Line, cls=st.sampled_from(list(LineClass)), amount=fen)
+# Catalogue items (reference §1a): prices around their caps (a fen either side, half a fen
+# in the quantity's product), ratios of their own or the region's, restrictions.
+prices = st.integers(0, 2_000_000).map(lambda n: Decimal(n).scaleb(-4))
+item_lines = st.builds(
+    lambda cls, quantity, price, cap_delta, ratio, outside: Line.item(
+        cls,
+        quantity,
+        price,
+        cap=None if cap_delta is None else max(price + cap_delta, Decimal(0)),
+        ratio=ratio,
+        outside_restriction=outside,
+    ),
+    cls=st.sampled_from(list(LineClass)),
+    quantity=st.one_of(
+        st.sampled_from((Decimal("0.5"), Decimal(1), Decimal(3))),
+        st.integers(0, 100_000).map(lambda n: Decimal(n).scaleb(-3)),
+    ),
+    price=prices,
+    cap_delta=st.one_of(
+        st.none(),
+        st.sampled_from((Decimal("-0.01"), Decimal(0), Decimal("0.01"), Decimal("-0.005"))),
+        st.integers(-500_000, 500_000).map(lambda n: Decimal(n).scaleb(-4)),
+    ),
+    ratio=st.one_of(
+        st.none(), st.sampled_from((Decimal(0), Decimal("0.05"), Decimal("0.15"), Decimal(1)))
+    ),
+    outside=st.booleans(),
+)
+lines = st.one_of(plain_lines, plain_lines, item_lines)
 
 
 @st.composite
@@ -254,6 +287,7 @@ def test_frames_give_back_the_scalar_inputs(case: tuple[str, list[Person_year]])
             assert keys.encounters[int(other.id)] == (person.id, bill.id)
             assert other.total == bill.total
             assert _class_sums(other) == _class_sums(bill)
+            assert _items(other) == _items(bill)
             assert (other.date, other.kind, other.hospital) == (bill.date, bill.kind, bill.hospital)
             assert (other.diagnosis, other.disease, other.referral, other.prescription) == (
                 bill.diagnosis,
@@ -269,10 +303,32 @@ def _with_id(person: Person, pid: str) -> Person:
     return replace(person, id=pid)
 
 
+def _items(enc: Encounter) -> list[tuple[object, ...]]:
+    """The itemised lines' facts, in a comparable order (exact, scale aside)."""
+
+    def norm(value: Decimal | None) -> str:
+        return "-" if value is None else f"{value.normalize():f}"
+
+    return sorted(
+        (
+            ln.cls.value,
+            norm(ln.amount),
+            norm(ln.quantity),
+            norm(ln.unit_price),
+            norm(ln.cap),
+            norm(ln.ratio),
+            ln.outside_restriction,
+        )
+        for ln in enc.lines
+        if ln.itemised
+    )
+
+
 def _class_sums(enc: Encounter) -> dict[LineClass, Decimal]:
     sums = dict.fromkeys(LineClass, Decimal(0))
     for line in enc.lines:
-        sums[line.cls] += line.amount
+        if not line.itemised:
+            sums[line.cls] += line.amount
     return sums
 
 

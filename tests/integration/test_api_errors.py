@@ -259,11 +259,26 @@ def test_unknown_catalogue_codes_are_listed(
     assert body["details"] == {"codes": ["NOPE-1", "NOPE-2"]}
 
 
-def test_fixed_price_mismatch(engine: Engine, client: TestClient, world: World) -> None:
-    lines = [line(), line(code=FIXED_CODE, unit_price="26.00")]
+def test_a_price_above_the_cap_is_over_limit_self_pay_not_refused(
+    engine: Engine, client: TestClient, world: World
+) -> None:
+    """Reference §1a: the catalogue's price is a cap; the excess is the patient's."""
+    lines = [line(code=FIXED_CODE, quantity="3", unit_price="26.005")]
     with writes_nothing(engine):
-        answer = client.post("/v1/settlements", json=bill(lines=lines), headers=AT_CLINIC)
-    refused(answer, 422, "price_mismatch", "line 2", FIXED_CODE, "25.00", "26.00")
+        answer = client.post("/v1/quotes", json=bill(lines=lines), headers=AT_CLINIC)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    # 3 x 26.005 = 78.015 -> 78.02; (26.005 - 25.00) x 3 = 3.015 -> 3.02 over the cap
+    assert (body["total"], body["over_limit"], body["eligible"]) == ("78.02", "3.02", "75.00")
+    (only,) = body["lines"]
+    assert (only["cap"], only["over_limit"], only["eligible"], only["unit_price"]) == (
+        "25.00",
+        "3.02",
+        "75.00",
+        "26.005",
+    )
+    over = next(s for s in body["explanation"] if s["rule"] == "line_over_limit")
+    assert over["result"] == "3.02"
 
 
 def test_fixed_price_matched_is_accepted_by_a_quote(
@@ -354,7 +369,7 @@ def test_special_outpatient_without_disease(
     [
         ("unit_price", "-1.00", ("lines.0.unit_price", "negative")),
         ("unit_price", -1, ("lines.0.unit_price", "negative")),
-        ("unit_price", "1.005", ("lines.0.unit_price", "decimal places")),
+        ("unit_price", "1.0000005", ("lines.0.unit_price", "decimal places")),
         ("unit_price", 0.1 + 0.2, ("lines.0.unit_price", "0.30000000000000004")),
         ("unit_price", "1e3", ("lines.0.unit_price", "decimal")),
         ("unit_price", "", ("lines.0.unit_price", "decimal")),
@@ -372,7 +387,7 @@ def test_special_outpatient_without_disease(
     ids=[
         "negative-price-text",
         "negative-price-number",
-        "price-3-decimals",
+        "price-7-decimals",
         "price-inexact-float",
         "price-exponent",
         "price-empty",

@@ -21,7 +21,8 @@ from decimal import Decimal
 
 import polars as pl
 
-from yibao.batch.frames import RegionYear
+from yibao.batch import items
+from yibao.batch.frames import CLASS_COLUMNS, RegionYear
 from yibao.batch.params import PER_CODE, TOP_ON_CODE, Tables, UnsupportedError, build
 from yibao.batch.solver import capped_running, cum_sum_in, round_half_up
 from yibao.domain.engine.results import Route
@@ -38,9 +39,9 @@ class BatchResult:
     """The settled region-year.
 
     `encounters`: one row per bill in the order of settlement (`order`), with `route`,
-    `refused` (the refusal code or null), and `total`, `self_pay`, `basic`,
-    `assistance`, `institution`, `personal` in fen; `eligible` and `threshold` exact,
-    in units of 10**-(2 + places) yuan. `persons`: one row per person, with `si_base`
+    `refused` (the refusal code or null), and `total`, `over_limit`, `self_pay` (full
+    self-pay), `basic`, `assistance`, `institution`, `personal` in fen; `eligible`,
+    `first_self_pay` and `threshold` exact, in units of 10**-(2 + places) yuan. `persons`: one row per person, with `si_base`
     (the same exact units), `serious_illness` and `personal` (the year's, after the
     serious-illness layer) in fen.
     """
@@ -220,11 +221,20 @@ def _amounts_fit(frame: pl.DataFrame, one: int) -> None:
     """`check_supported`'s size check on the ordered bills (a person's year is a run)."""
     if not frame.height:
         return
-    total = pl.col("class_a") + pl.col("class_b") + pl.col("class_self_pay")
+    total = _total()
     largest, yearly = frame.select(
         total.max().alias("largest"), cum_sum_in(total, "person").max().alias("yearly")
     ).row(0)
     _refuse_large(int(largest), int(yearly), one)
+
+
+def _total() -> pl.Expr:
+    """A bill's total in fen: its plain lines (and items at the class's share), its items'
+    over-limit parts, those outside their restriction, and those with a ratio of their own."""
+    parts = [pl.col(c) for c in CLASS_COLUMNS.values()]
+    parts += [pl.col("over_limit"), pl.col("restricted")]
+    parts += [pl.col(f"ratio_rest_{c}") for c in CLASS_COLUMNS.values()]
+    return pl.sum_horizontal(parts)
 
 
 def _refuse_large(largest: int, yearly: int, one: int) -> None:
@@ -246,7 +256,10 @@ def check_supported(policy: RegionPolicy, data: RegionYear) -> Tables:
     one = tables.one
     enc = data.encounters
     if enc.height:
-        total = pl.col("class_a") + pl.col("class_b") + pl.col("class_self_pay")
+        enc = items.fold(
+            enc.with_row_index("order").with_columns(pl.col("order").cast(pl.Int64)), one
+        )
+        total = _total()
         largest = enc.select(total.max()).item()
         yearly = enc.group_by("person").agg(total.sum().alias("t")).get_column("t").max()
         assert isinstance(largest, int)
@@ -260,7 +273,7 @@ def settle(policy: RegionPolicy, data: RegionYear) -> BatchResult:
     _validate(policy, data)
     tables = build(policy, data.year)
     one = tables.one
-    frame = _ordered(data)
+    frame = items.fold(_ordered(data), one)
     _amounts_fit(frame, one)
     starts = pl.Series("starts", tables.starts, dtype=pl.Date)
     frame = frame.with_columns(
@@ -301,7 +314,11 @@ def settle(policy: RegionPolicy, data: RegionYear) -> BatchResult:
         .alias("refused"),
         "total",
         "eligible",
+        "over_limit",
         "self_pay",
+        (
+            (pl.col("total") - pl.col("over_limit") - pl.col("self_pay")) * one - pl.col("eligible")
+        ).alias("first_self_pay"),
         "threshold",
         "basic",
         "assistance",
@@ -378,21 +395,25 @@ def _scope_and_place(
     frame = frame.with_columns(
         out_of_scope.alias("out_of_scope"),
         settled.alias("settled"),
-        (pl.col("class_a") + pl.col("class_b") + pl.col("class_self_pay")).alias("total"),
+        _total().alias("total"),
     )
-    eligible = (
-        pl.col("class_a") * p("share_a")
-        + pl.col("class_b") * p("share_b")
-        + pl.col("class_self_pay") * p("share_self_pay")
-    )
-    self_pay = (
-        pl.when(p("share_a") == 0).then(pl.col("class_a")).otherwise(0)
-        + pl.when(p("share_b") == 0).then(pl.col("class_b")).otherwise(0)
-        + pl.when(p("share_self_pay") == 0).then(pl.col("class_self_pay")).otherwise(0)
-    )
+    # `lines.line_parts`: a class's share of its plain lines (and of items without a
+    # ratio of their own); an item's own ratio where the class's share is not 0; the
+    # rest of a class whose share is 0, and items outside their restriction, self-paid.
+    eligible = pl.lit(0, dtype=pl.Int64)
+    self_pay = pl.col("restricted")
+    for name, column in (("a", "class_a"), ("b", "class_b"), ("self_pay", "class_self_pay")):
+        share = p(f"share_{name}")
+        eligible = eligible + pl.col(column) * share
+        eligible = eligible + pl.when(share != 0).then(
+            pl.col(f"ratio_eligible_{column}")
+        ).otherwise(0)
+        zero = pl.col(column) + pl.col(f"ratio_rest_{column}")
+        self_pay = self_pay + pl.when(share == 0).then(zero).otherwise(0)
+    settled_self_pay = pl.col("total") - pl.col("over_limit")
     frame = frame.with_columns(
         pl.when(pl.col("settled")).then(eligible).otherwise(0).alias("eligible"),
-        pl.when(pl.col("settled")).then(self_pay).otherwise(pl.col("total")).alias("self_pay"),
+        pl.when(pl.col("settled")).then(self_pay).otherwise(settled_self_pay).alias("self_pay"),
     )
     # Place: the person's region, a filing covering the day (local rates), or a reduction.
     elsewhere = pl.col("hospital_region") != pl.lit(data.region)

@@ -4,9 +4,11 @@ The frames carry exactly what the scalar engine reads, nothing more, in the doma
 model's vocabulary (`Scheme`, `Kind`, `LineClass`, `Hospital`, `Approval`, `Filing`):
 
 - persons: one row per insured person; approvals and filings as lists of structs.
-- encounters: one row per bill, its lines summed by catalogue class in fen (the engine
-  only ever reads the sum of each class), `seq` the order given within the person
-  (the tie-break of `order_of_settlement` for bills of the same date).
+- encounters: one row per bill, its plain lines summed by catalogue class in fen (the
+  engine only ever reads the sum of each class), its catalogue items (a cap, a ratio of
+  their own, a restriction: reference §1a) as a list of `ITEM` structs, `seq` the order
+  given within the person (the tie-break of `order_of_settlement` for bills of the same
+  date).
 
 `to_scalar` turns the frames into the scalar engine's inputs exactly; `from_domain`
 does the reverse (scenario files and Hypothesis draws are written as domain objects).
@@ -60,6 +62,20 @@ CLASS_COLUMNS: dict[LineClass, str] = {
     LineClass.SELF_PAY: "class_self_pay",
 }
 
+# A catalogue item (reference §1a) as exact integers: quantity in 10**-3, unit price and
+# cap in 10**-4 yuan, ratio in 10**-4 (null: the region's default for the class).
+QUANTITY_SCALE, PRICE_SCALE, RATIO_SCALE = 1000, 10_000, 10_000
+ITEM = pl.Struct(
+    {
+        "cls": pl.String,
+        "quantity": pl.Int64,
+        "unit_price": pl.Int64,
+        "cap": pl.Int64,
+        "ratio": pl.Int64,
+        "outside": pl.Boolean,
+    }
+)
+
 ENCOUNTERS_SCHEMA: dict[str, pl.DataType] = {
     "encounter": pl.Int64(),
     "person": pl.Int64(),
@@ -78,7 +94,10 @@ ENCOUNTERS_SCHEMA: dict[str, pl.DataType] = {
     "class_a": pl.Int64(),
     "class_b": pl.Int64(),
     "class_self_pay": pl.Int64(),
+    "items": pl.List(ITEM),  # catalogue items; plain lines are in the class columns
 }
+# Columns that files written before they existed may lack, and what they then hold.
+OPTIONAL: dict[str, pl.Expr] = {"items": pl.lit([], dtype=pl.List(ITEM))}
 
 PERSONS_FILE = "persons.parquet"
 ENCOUNTERS_FILE = "encounters.parquet"
@@ -115,6 +134,11 @@ def read_region_year(folder: Path) -> RegionYear:
 
 def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> pl.DataFrame:
     """The columns of the schema, in its order and types; a missing column is an error."""
+    frame = frame.with_columns(
+        expr.alias(name)
+        for name, expr in OPTIONAL.items()
+        if name in schema and name not in frame.columns
+    )
     missing = [name for name in schema if name not in frame.columns]
     if missing:
         raise ValueError(f"{what}: missing columns {', '.join(missing)}")
@@ -172,8 +196,12 @@ def from_domain(
             e_key = len(encounter_rows)
             encounter_keys[e_key] = (person.id, enc.id)
             by_class = dict.fromkeys(LineClass, 0)
+            items = []
             for line in enc.lines:
-                by_class[line.cls] += to_fen(line.amount)
+                if line.itemised:
+                    items.append(_item(line))
+                else:
+                    by_class[line.cls] += to_fen(line.amount)
             encounter_rows.append(
                 {
                     "encounter": e_key,
@@ -191,6 +219,7 @@ def from_domain(
                     "referral": enc.referral,
                     "prescription": enc.prescription,
                     **{CLASS_COLUMNS[cls]: fen for cls, fen in by_class.items()},
+                    "items": items,
                 }
             )
     persons = pl.DataFrame(person_rows, schema=PERSONS_SCHEMA)
@@ -198,12 +227,45 @@ def from_domain(
     return RegionYear(region, year, persons, encounters), Keys(person_keys, encounter_keys)
 
 
+def _scaled(value: Decimal, scale: int, what: str) -> int:
+    scaled = value * scale
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"an item's {what} {value} is finer than 1/{scale}")
+    return int(scaled)
+
+
+def _item(line: Line) -> dict[str, Any]:
+    """An itemised line as an `ITEM`; an amount with catalogue facts is 1 × the amount."""
+    quantity = line.quantity if line.quantity is not None else Decimal(1)
+    price = line.unit_price if line.unit_price is not None else line.amount
+    return {
+        "cls": line.cls.value,
+        "quantity": _scaled(quantity, QUANTITY_SCALE, "quantity"),
+        "unit_price": _scaled(price, PRICE_SCALE, "unit price"),
+        "cap": None if line.cap is None else _scaled(line.cap, PRICE_SCALE, "cap"),
+        "ratio": None if line.ratio is None else _scaled(line.ratio, RATIO_SCALE, "ratio"),
+        "outside": line.outside_restriction,
+    }
+
+
+def _from_item(item: dict[str, Any]) -> Line:
+    cap, ratio = item["cap"], item["ratio"]
+    return Line.item(
+        LineClass(item["cls"]),
+        Decimal(item["quantity"]).scaleb(-3),
+        Decimal(item["unit_price"]).scaleb(-4),
+        cap=None if cap is None else Decimal(cap).scaleb(-4),
+        ratio=None if ratio is None else Decimal(ratio).scaleb(-4),
+        outside_restriction=bool(item["outside"]),
+    )
+
+
 def _lines(row: dict[str, Any]) -> tuple[Line, ...]:
     lines = tuple(
         Line(cls, from_fen(int(row[column])))
         for cls, column in CLASS_COLUMNS.items()
         if row[column] != 0
-    )
+    ) + tuple(_from_item(item) for item in row.get("items") or ())
     return lines or (Line(LineClass.A, Decimal("0.00")),)
 
 

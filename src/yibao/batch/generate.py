@@ -281,5 +281,33 @@ def generate(
         .otherwise(None)
         .alias("disease"),
     )
+    enc = enc.with_columns(_items(rng, m).alias("items"))
     encounters = enc.select(pl.col(name).cast(dtype) for name, dtype in ENCOUNTERS_SCHEMA.items())
     return RegionYear(region, year, person_frame, encounters)
+
+
+def _items(rng: np.random.Generator, m: int) -> pl.Series:
+    """One catalogue item on a fifth of the bills (reference §1a): a drug billed around
+    its price cap (a fen or a few yuan either side), half of them with a first self-pay
+    ratio of their own, a few outside their payment restriction."""
+    has = rng.random(m) < 0.2
+    price = rng.integers(1_000, 5_000_000, m)  # 10**-4 yuan: 0.10 to 500.00
+    delta = np.where(
+        rng.random(m) < 0.5, rng.integers(-2, 3, m) * 100, rng.integers(-50_000, 50_000, m)
+    )
+    capped = rng.random(m) < 0.7
+    ratios = np.array([500, 1_500, 2_000], dtype=np.int64)
+    own = rng.random(m) < 0.5
+    frame = pl.DataFrame(
+        {
+            "cls": _labels(["A", "B", "self_pay"], rng.choice(3, m, p=[0.4, 0.55, 0.05])),
+            "quantity": rng.integers(1, 40, m) * 500,  # 10**-3: half units
+            "unit_price": price,
+            "cap": pl.Series(np.maximum(price + delta, 0)).scatter(np.flatnonzero(~capped), None),
+            "ratio": pl.Series(ratios[rng.integers(0, 3, m)]).scatter(np.flatnonzero(~own), None),
+            "outside": rng.random(m) < 0.05,
+        }
+    )
+    one = frame.select(pl.concat_list(pl.struct(pl.all()))).to_series()
+    empty = pl.Series([[]] * m, dtype=one.dtype)
+    return pl.select(pl.when(pl.lit(pl.Series(has))).then(one).otherwise(empty)).to_series()

@@ -71,6 +71,16 @@ SPLIT = (
     "assistance_fen",
     "institution_fen",
     "personal_fen",
+    "over_limit_fen",
+)
+# A line's parts as the scalar engine settled them, stored with the line.
+PARTS = pl.Struct(
+    {
+        "over_limit_fen": pl.Int64,
+        "full_self_pay_fen": pl.Int64,
+        "first_self_pay": pl.String,
+        "eligible": pl.String,
+    }
 )
 
 
@@ -572,14 +582,14 @@ class _Loader:
                 round_half_up(pl.col("threshold"), one).alias("threshold_fen"),
                 *(pl.col(c.removesuffix("_fen")).alias(c) for c in SPLIT[4:]),
             )
-            _compare(columnar, scalar.drop("refused_reason", "explanation"))
+            _compare(columnar, scalar.drop("refused_reason", "explanation", "line_parts"))
             _compare_years(_between(year_of, lo, hi), years, places)
             rows = (
                 ours.select("encounter", "person", "order")
                 .join(mine, on="encounter", how="left", suffix="_e", maintain_order="left")
                 .join(people, on="person", how="left", maintain_order="left")
                 .hstack(columnar.drop("encounter"))
-                .hstack(scalar.select("refused_reason", "explanation"))
+                .hstack(scalar.select("refused_reason", "explanation", "line_parts"))
                 .with_columns(
                     pl.lit(ids).gather(pl.col("order")).alias("settlement_id")
                     if isinstance(ids, pl.Series)
@@ -704,6 +714,7 @@ def _scalar(policy: RegionPolicy, part: RegionYear) -> tuple[pl.DataFrame, pl.Da
     split: dict[str, list[int]] = {c: [] for c in SPLIT}
     reasons: list[str | None] = []
     explanations: list[str] = []
+    line_parts: list[list[dict[str, Any]]] = []
     years: dict[str, list[Any]] = {
         "person": [],
         "state": [],
@@ -727,6 +738,17 @@ def _scalar(policy: RegionPolicy, part: RegionYear) -> tuple[pl.DataFrame, pl.Da
                 else json.dumps(asdict(r.refused.reason), ensure_ascii=False)
             )
             explanations.append(json.dumps([s.to_dict() for s in r.steps], ensure_ascii=False))
+            line_parts.append(
+                [
+                    {
+                        "over_limit_fen": to_fen(ln.over_limit),
+                        "full_self_pay_fen": to_fen(ln.full_self_pay),
+                        "first_self_pay": str(ln.first_self_pay),
+                        "eligible": str(ln.eligible),
+                    }
+                    for ln in r.lines
+                ]
+            )
         years["person"].append(int(person.id))
         years["state"].append(year_state(acc))
         years["settled"].append(len(bills))
@@ -740,6 +762,7 @@ def _scalar(policy: RegionPolicy, part: RegionYear) -> tuple[pl.DataFrame, pl.Da
             **split,
             "refused_reason": reasons,
             "explanation": explanations,
+            "line_parts": line_parts,
         },
         schema_overrides={
             "encounter": pl.Int64,
@@ -748,6 +771,7 @@ def _scalar(policy: RegionPolicy, part: RegionYear) -> tuple[pl.DataFrame, pl.Da
             **dict.fromkeys(SPLIT, pl.Int64),
             "refused_reason": pl.String,
             "explanation": pl.String,
+            "line_parts": pl.List(PARTS),
         },
     )
     years_frame = pl.DataFrame(
@@ -804,31 +828,89 @@ def _between(frame: pl.DataFrame, lo: int, hi: int) -> pl.DataFrame:
 
 
 def _lines(rows: pl.DataFrame) -> pl.DataFrame:
-    """One line per catalogue class with an amount (a bill of nothing: one class-A line of
-    0), as `to_scalar` gives the engine; the code is unknown, the quantity 1."""
+    """The lines as `to_scalar` gives them to the engine: one per catalogue class with an
+    amount (a bill of nothing: one class-A line of 0), then the bill's catalogue items
+    (exact quantity, unit price, cap and ratio as text); each with its parts as the
+    scalar engine settled it. The code is unknown."""
     classes = list(CLASS_COLUMNS.items())
     nothing = pl.sum_horizontal([pl.col(c) for _, c in classes]) == 0
+    nothing = nothing & (pl.col("items").list.len() == 0)
     parts = [
         rows.select(
             pl.col("settlement_id"),
             pl.lit(i, dtype=pl.Int8).alias("_c"),
             pl.lit(cls.value).alias("cls"),
+            pl.lit("1").alias("quantity"),
+            pl.col(column).alias("unit_price_fen"),
             pl.col(column).alias("amount_fen"),
+            pl.lit(None, dtype=pl.String).alias("unit_price"),
+            pl.lit(None, dtype=pl.String).alias("cap"),
+            pl.lit(None, dtype=pl.String).alias("ratio"),
+            pl.lit(False).alias("restricted"),
             ((pl.col(column) != 0) | (nothing if i == 0 else pl.lit(False))).alias("_keep"),
         )
         for i, (cls, column) in enumerate(classes)
     ]
-    lines = pl.concat(parts).filter("_keep").sort("settlement_id", "_c")
-    return lines.select(
+    items = rows.select("settlement_id", "items").explode("items").drop_nulls("items")
+    if items.height:
+        items = items.unnest("items")
+        q, price = pl.col("quantity"), pl.col("unit_price")
+        parts.append(
+            items.select(
+                "settlement_id",
+                pl.lit(len(classes), dtype=pl.Int8).alias("_c"),
+                "cls",
+                _exact(q, 3).alias("quantity"),
+                round_half_up(price, 100).alias("unit_price_fen"),
+                round_half_up(q * price, 100_000).alias("amount_fen"),
+                _exact(price, 4).alias("unit_price"),
+                _exact(pl.col("cap"), 4).alias("cap"),
+                _exact(pl.col("ratio"), 4).alias("ratio"),
+                pl.col("outside").alias("restricted"),
+                pl.lit(True).alias("_keep"),
+            )
+        )
+    lines = pl.concat(parts).filter("_keep").sort("settlement_id", "_c", maintain_order=True)
+    lines = lines.with_columns(
+        (pl.int_range(pl.len()).over("settlement_id") + 1).cast(pl.Int16).alias("line_no")
+    )
+    settled = (
+        rows.select("settlement_id", "line_parts")
+        .explode("line_parts")
+        .with_columns(
+            (pl.int_range(pl.len()).over("settlement_id") + 1).cast(pl.Int16).alias("line_no")
+        )
+        .unnest("line_parts")
+    )
+    return lines.join(settled, on=["settlement_id", "line_no"], how="left").select(
         "settlement_id",
-        (pl.int_range(pl.len()).over("settlement_id") + 1).cast(pl.Int16).alias("line_no"),
+        "line_no",
         pl.lit(None, dtype=pl.String).alias("code"),
         pl.lit(None, dtype=pl.String).alias("name"),
         "cls",
-        pl.lit("1").alias("quantity"),
-        pl.col("amount_fen").alias("unit_price_fen"),
+        "quantity",
+        "unit_price_fen",
         "amount_fen",
+        "unit_price",
+        "cap",
+        "ratio",
+        "restricted",
+        "over_limit_fen",
+        "full_self_pay_fen",
+        "first_self_pay",
+        "eligible",
     )
+
+
+def _exact(scaled: pl.Expr, places: int) -> pl.Expr:
+    """A non-negative integer in 10**-places as exact decimal text ("1.500")."""
+    unit = 10**places
+    text = pl.format(
+        "{}.{}",
+        (scaled // unit).cast(pl.String),
+        (scaled % unit).cast(pl.String).str.zfill(places),
+    )
+    return pl.when(scaled.is_null()).then(None).otherwise(text)
 
 
 def _strings(values: set[str]) -> pl.Expr:

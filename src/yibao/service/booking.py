@@ -19,6 +19,7 @@ from yibao.domain.engine import EncounterResult, InputError, settle_encounter
 from yibao.domain.model import Encounter, Person
 from yibao.domain.money import fmt, round_fen, to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
+from yibao.service.catalogue_lines import line_views, with_parts
 from yibao.service.errors import ServiceError
 
 
@@ -85,7 +86,12 @@ def settlement_record(
     entries = ledger_entries(
         None, person.region, person.scheme.value, p.institution_id, enc.date, amounts, channel
     )
-    return SettlementRecord(values, list(p.lines), entries, person.id, after, seq)
+    return SettlementRecord(values, _line_rows(p, r), entries, person.id, after, seq)
+
+
+def _line_rows(p: Prepared, r: EncounterResult) -> list[dict[str, Any]]:
+    """The line rows to store, with each line's parts (claims and bills alike)."""
+    return with_parts(p.lines, r) if len(p.lines) == len(r.lines) else list(p.lines)
 
 
 def book(
@@ -112,6 +118,7 @@ def split_fen(r: EncounterResult) -> dict[str, int]:
         "assistance_fen": to_fen(r.assistance),
         "institution_fen": to_fen(r.institution),
         "personal_fen": to_fen(r.personal),
+        "over_limit_fen": to_fen(r.over_limit),
     }
 
 
@@ -165,8 +172,11 @@ def settlement_view(
         "referral": p.encounter.referral,
         "total": fmt(r.total),
         "eligible": fmt(r.eligible),
+        "over_limit": fmt(r.over_limit),
         "self_pay": fmt(r.self_pay),
-        "first_self_pay": fmt(r.first_self_pay),
+        # To the fen such that over_limit + self_pay + first_self_pay + eligible (each as
+        # shown) add up to the total (the national interface's medfee_sumamt).
+        "first_self_pay": fmt(r.first_self_pay_balanced),
         "threshold": fmt(r.threshold),
         "basic": fmt(r.basic),
         "assistance": fmt(r.assistance),
@@ -181,6 +191,7 @@ def settlement_view(
             "reason": {"zh": r.refused.reason.zh, "en": r.refused.reason.en},
         },
         "summary": {"zh": r.summary("zh"), "en": r.summary("en")},
+        "lines": line_views(p.lines, r) if len(p.lines) == len(r.lines) else [],
         "explanation": steps if steps is not None else [s.to_dict() for s in r.steps],
         "status": "settled" if settlement_id is not None else "quote",
     }

@@ -15,14 +15,15 @@ from typing import Any
 from yibao.adapters.db.repositories import now
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
-from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass
+from yibao.domain.catalogue import Visit
+from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Person
 from yibao.domain.money import ZERO, fmt, from_fen, to_fen
 from yibao.domain.registry import insured_person
 from yibao.service.access import person_visible, require, visible_person
 from yibao.service.booking import Prepared, book, run_engine, settlement_view
+from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import PolicySource, UowFactory
-from yibao.service.settlement import MAX_BILL
 
 
 class ClaimReason(StrEnum):
@@ -71,7 +72,7 @@ class ClaimsService:
                 raise ServiceError(
                     "not_enrolled", f"{record.id} is not enrolled on {claim.date.isoformat()}"
                 )
-            lines = self._classify(uow, record.region, claim.lines)
+            lines = self._classify(uow, record.region, claim)
             total = sum((Decimal(ln["amount"]) for ln in lines), ZERO)
             if total > MAX_BILL:
                 raise ServiceError(
@@ -236,21 +237,26 @@ class ClaimsService:
                 f"claim {row.id} is {row.status}: only a {status} claim can {action}",
             )
 
-    def _classify(
-        self, uow: UnitOfWork, region: str, lines: tuple[ClaimLine, ...]
-    ) -> list[dict[str, str]]:
-        codes = [ln.code for ln in lines if ln.code]
-        items = uow.registry.catalogue_items(region, codes) if codes else {}
+    def _classify(self, uow: UnitOfWork, region: str, claim: Claim) -> list[dict[str, str]]:
+        """Each receipt line with its class: the clerk's, or its catalogue code's on the
+        day (an institution's own code where the claim names a registered one)."""
+        codes = {ln.code for ln in claim.lines if ln.code}
+        mapped = (
+            uow.catalogue.mapped(claim.hospital_id, codes, claim.date) if claim.hospital_id else {}
+        )
+        entries = uow.catalogue.in_force(region, {mapped.get(c, c) for c in codes}, claim.date)
         out = []
-        for i, ln in enumerate(lines, start=1):
+        for i, ln in enumerate(claim.lines, start=1):
             if ln.code is not None:
-                item = items.get(ln.code)
-                if item is None:
+                entry = entries.get(mapped.get(ln.code, ln.code))
+                if entry is None:
                     raise ServiceError(
                         "unknown_catalogue_code",
-                        f"line {i}: {ln.code} is not in the {region} catalogue",
+                        f"line {i}: {ln.code} is not in the {region} catalogue on "
+                        f"{claim.date.isoformat()}, nor mapped",
+                        codes=[ln.code],
                     )
-                cls = item.cls
+                cls = entry.cls
             elif ln.cls is not None:
                 cls = ln.cls
             else:
@@ -268,11 +274,8 @@ class ClaimsService:
         enrolment = reg.enrolment(record.id, day.year)
         if enrolment is None or not enrolment.covers(day):
             raise ServiceError("not_enrolled", f"{record.id} is not enrolled on {day.isoformat()}")
-        lines = [
-            Line(LineClass(ln["cls"]), Decimal(ln["amount"]), ln["code"] or None)
-            for ln in json.loads(row.lines)
-        ]
         person = insured_person(record, enrolment, reg.approvals(record.id), reg.filings(record.id))
+        lines, rows = self._lines(uow, row, record, person)
         referral = any(r.covers(row.hospital_region, day) for r in reg.referrals(record.id))
         encounter = Encounter(
             id=f"claim-{row.id}",
@@ -291,19 +294,46 @@ class ClaimsService:
             referral=referral,
             prescription=row.prescription,
         )
-        rows = tuple(
-            {
-                "line_no": i,
-                "code": ln.code,
-                "name": None,
-                "cls": ln.cls.value,
-                "quantity": "1",
-                "unit_price_fen": to_fen(ln.amount),
-                "amount_fen": to_fen(ln.amount),
-            }
-            for i, ln in enumerate(lines, start=1)
+        return Prepared(person, encounter, None, self.policies(record.region), tuple(rows))
+
+    def _lines(
+        self, uow: UnitOfWork, row: Any, record: Any, person: Person
+    ) -> tuple[list[Line], list[dict[str, Any]]]:
+        """A receipt line with a code is that item under its entry on the day, 1 × its
+        amount (its cap, ratio and restriction apply); one with a class is that class."""
+        stored = json.loads(row.lines)
+        visit = Visit(
+            row.encounter_date,
+            Kind(row.kind),
+            row.hospital_level,
+            record.birth_date,
+            record.sex,
+            person.scheme.value,
+            person.approvals,
         )
-        return Prepared(person, encounter, None, self.policies(record.region), rows)
+        coded = [ln for ln in stored if ln["code"]]
+        billed = [Billed(ln["code"], Decimal(1), Decimal(ln["amount"])) for ln in coded]
+        items, item_rows = resolve(uow, record.region, row.hospital_id, visit, billed)
+        by_code = iter(zip(items, item_rows, strict=True))
+        lines: list[Line] = []
+        rows: list[dict[str, Any]] = []
+        for i, ln in enumerate(stored, start=1):
+            if ln["code"]:
+                line, line_row = next(by_code)
+            else:
+                amount = Decimal(ln["amount"])
+                line = Line(LineClass(ln["cls"]), amount)
+                line_row = {
+                    "code": None,
+                    "name": None,
+                    "cls": ln["cls"],
+                    "quantity": "1",
+                    "unit_price_fen": to_fen(amount),
+                    "amount_fen": to_fen(amount),
+                }
+            lines.append(line)
+            rows.append({**line_row, "line_no": i})
+        return lines, rows
 
 
 def claim_view(row: Any) -> dict[str, Any]:

@@ -56,6 +56,23 @@ def _split(row: Any, original: Any) -> Split:
     )
 
 
+def stored_line(ln: Any) -> Line:
+    """A stored line as the engine settled it: a catalogue item with the facts applied
+    then (whatever the catalogue says now), or an amount of its class."""
+    if ln.unit_price is None:
+        return Line(LineClass(ln.cls), from_fen(ln.amount_fen), ln.code)
+    return Line.item(
+        LineClass(ln.cls),
+        Decimal(ln.quantity),
+        Decimal(ln.unit_price),
+        code=ln.national_code or ln.code,
+        cap=None if ln.cap is None else Decimal(ln.cap),
+        ratio=None if ln.ratio is None else Decimal(ln.ratio),
+        outside_restriction=bool(ln.restricted),
+        name=ln.name,
+    )
+
+
 def stored_year(uow: UnitOfWork, person_id: str, year: int) -> list[Stored]:
     rows = uow.history.settlements(person_id, year)
     ids = [int(r.id) for r in rows]
@@ -74,10 +91,7 @@ def stored_year(uow: UnitOfWork, person_id: str, year: int) -> list[Stored]:
                 row.hospital_region,
                 row.hospital_pilot,
             ),
-            lines=tuple(
-                Line(LineClass(ln.cls), from_fen(ln.amount_fen), ln.code)
-                for ln in lines.get(row.id, [])
-            ),
+            lines=tuple(stored_line(ln) for ln in lines.get(row.id, [])),
             diagnosis=row.diagnosis,
             disease=row.disease,
             referral=row.referral,

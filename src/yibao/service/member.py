@@ -35,13 +35,13 @@ from yibao.service.access import (
 )
 from yibao.service.booking import Prepared, run_engine, settlement_view
 from yibao.service.cards import card_view, in_order
+from yibao.service.catalogue_lines import MAX_BILL
 from yibao.service.certificates_common import filing_view
 from yibao.service.claims import Claim, ClaimLine, ClaimReason, ClaimsService, claim_view
 from yibao.service.enrolment import enrolment_view, person_view
 from yibao.service.errors import ConflictError, ServiceError
 from yibao.service.ports import CHINA, Clock, PolicySource, UowFactory
 from yibao.service.queries import Queries
-from yibao.service.settlement import MAX_BILL
 
 VOUCHER_PREFIX = "yb1"
 VOUCHER_SECONDS = 300

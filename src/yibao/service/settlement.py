@@ -20,18 +20,17 @@ import orjson
 from yibao.adapters.db.counter import BillKeys, CounterFacts, KeyTakenError, NewAnswer, StoredAnswer
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal
-from yibao.domain.model import Encounter, Hospital, Kind, Line
-from yibao.domain.money import ZERO, fmt, round_fen, to_fen
+from yibao.domain.catalogue import Visit
+from yibao.domain.model import Encounter, Hospital, Kind
+from yibao.domain.money import ZERO, fmt
 from yibao.domain.registry import CardStatus, Enrolment, PersonRecord, insured_person
 from yibao.service.booking import Prepared, run_engine, settlement_record, settlement_view
+from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
 from yibao.service.certificates_pilot import treats_pilot
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import PolicySource, UowFactory
 from yibao.service.queries import settlement_visible
 from yibao.service.reversal import reverse
-
-# An input sanity bound, not policy: a single bill above this is a typing error.
-MAX_BILL = Decimal("10000000.00")
 
 
 @dataclass(frozen=True)
@@ -195,41 +194,11 @@ class SettlementService:
             policy = self.policies(record.region)
         except ValueError as exc:
             raise ServiceError("region_not_configured", str(exc), status=500) from None
-        items = facts.items
-        unknown = sorted({ln.code for ln in bill.lines} - items.keys())
-        if unknown:
-            raise ServiceError(
-                "unknown_catalogue_code",
-                f"not in the {record.region} catalogue: {', '.join(unknown)}",
-                codes=unknown,
-            )
-        lines: list[Line] = []
-        priced: list[dict[str, Any]] = []
-        for i, ln in enumerate(bill.lines, start=1):
-            item = items[ln.code]
-            if item.unit_price is not None and ln.unit_price != item.unit_price:
-                raise ServiceError(
-                    "price_mismatch",
-                    f"line {i}: {ln.code} has the fixed price {fmt(item.unit_price)}, not {fmt(ln.unit_price)}",
-                )
-            raw = ln.quantity * ln.unit_price
-            if raw > MAX_BILL:  # before rounding: an absurd product would overflow the context
-                raise ServiceError(
-                    "amount_too_large", f"line {i}: {raw:f} is above {fmt(MAX_BILL)}"
-                )
-            amount = round_fen(raw)
-            lines.append(Line(item.cls, amount, item.code))
-            priced.append(
-                {
-                    "line_no": i,
-                    "code": item.code,
-                    "name": item.name,
-                    "cls": item.cls.value,
-                    "quantity": str(ln.quantity),
-                    "unit_price_fen": to_fen(ln.unit_price),
-                    "amount_fen": to_fen(amount),
-                }
-            )
+        visit = Visit(
+            bill.date, bill.kind, inst.level, record.birth_date, record.sex, enrolment.scheme.value
+        )
+        billed = [Billed(ln.code, ln.quantity, ln.unit_price) for ln in bill.lines]
+        lines, priced = resolve(uow, record.region, inst.id, visit, billed, record.id)
         total = sum((ln.amount for ln in lines), ZERO)
         if total > MAX_BILL:
             raise ServiceError(

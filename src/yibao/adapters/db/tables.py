@@ -67,6 +67,59 @@ catalogue_items = Table(
     CheckConstraint("cls IN ('A', 'B', 'self_pay')", name="cls"),
 )
 
+# From migration 0009: the catalogues as dated entries (reference §1a), imported from the
+# national catalogue files; an update is a new row from its own date, never a change of
+# an old one. caps: {"0".."3": yuan} by institution level; ratios: {scheme or "*": ratio}.
+catalogue_entries = Table(
+    "catalogue_entries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("region", String(64), ForeignKey("regions.code"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    Column("name", String(200), nullable=False),
+    Column("catalogue", String(16), nullable=False),  # drug | service | consumable
+    Column("cls", String(16), nullable=False),
+    Column("caps", Text, nullable=False, server_default="{}"),
+    Column("ratios", Text, nullable=False, server_default="{}"),
+    Column("min_age", SmallInteger),
+    Column("max_age", SmallInteger),  # inclusive, in completed years
+    Column("sex", String(1)),
+    Column("min_level", SmallInteger),
+    Column("inpatient_only", Boolean, nullable=False, server_default="0"),
+    Column("special_disease", String(64)),
+    Column("restriction", String(500)),  # the catalogue's own wording
+    Column("source", String(200), nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("cls IN ('A', 'B', 'self_pay')", name="cls"),
+    CheckConstraint("catalogue IN ('drug', 'service', 'consumable')", name="catalogue"),
+    UniqueConstraint("region", "code", "valid_from"),
+)
+
+# An institution's own item codes mapped to national codes (目录对照), dated; a cancelled
+# mapping stays, marked.
+catalogue_mappings = Table(
+    "catalogue_mappings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("institution_id", String(32), ForeignKey("institutions.id"), nullable=False),
+    Column("own_code", String(64), nullable=False),
+    Column("own_name", String(200)),
+    Column("national_code", String(64), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    Column("status", String(16), nullable=False),  # active | cancelled
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("cancelled_at", DateTime(timezone=True)),
+    CheckConstraint("status IN ('active', 'cancelled')", name="status"),
+)
+Index(
+    "ix_catalogue_mappings_institution_code",
+    catalogue_mappings.c.institution_id,
+    catalogue_mappings.c.own_code,
+)
+
 persons = Table(
     "persons",
     metadata,
@@ -225,6 +278,8 @@ settlements = Table(
     Column("explanation", Text, nullable=False),  # JSON list of steps
     Column("status", String(16), nullable=False),  # settled | reversed
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # From migration 0009: the lines' over-limit self-pay (超限价自费), personal.
+    Column("over_limit_fen", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("person_id", "year", "seq"),
     CheckConstraint(
         "basic_fen + assistance_fen + institution_fen + personal_fen = total_fen", name="conserves"
@@ -243,6 +298,19 @@ settlement_lines = Table(
     Column("quantity", String(24), nullable=False),  # exact decimal text
     Column("unit_price_fen", BigInteger, nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
+    # From migration 0009: the catalogue facts applied and the line's parts (reference
+    # §1a), so that the line settles again exactly as it did, whatever the catalogue
+    # says later. Exact decimals as text.
+    Column("unit_price", String(24)),  # as billed, exact (unit_price_fen is to the fen)
+    Column("national_code", String(64)),
+    Column("entry_id", BigInteger),
+    Column("cap", String(24)),
+    Column("ratio", String(24)),
+    Column("restricted", Boolean, nullable=False, server_default="0"),
+    Column("over_limit_fen", BigInteger, nullable=False, server_default="0"),
+    Column("full_self_pay_fen", BigInteger, nullable=False, server_default="0"),
+    Column("first_self_pay", String(40)),
+    Column("eligible", String(40)),
 )
 
 reversals = Table(

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from yibao.adapters.db.access import Accounts, Audit
+from yibao.adapters.db.catalogue_repo import CatalogueRepo
 from yibao.adapters.db.certificates_repo import Certificates
 from yibao.adapters.db.collection_repo import Collection
 from yibao.adapters.db.console_repo import Console
@@ -48,6 +49,7 @@ class UnitOfWork:
         self._conn = self.engine.connect()
         self._conn.begin()
         self.registry = Registry(self._conn)
+        self.catalogue = CatalogueRepo(self._conn)
         self.ledger = Ledger(self._conn)
         self.claims = Claims(self._conn)
         self.history = History(self._conn)

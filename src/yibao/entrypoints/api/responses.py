@@ -53,6 +53,7 @@ SETTLEMENT_EXAMPLE: dict[str, Any] = {
     "referral": False,
     "total": "30500.00",
     "eligible": "30500.00",
+    "over_limit": "0.00",
     "self_pay": "0.00",
     "first_self_pay": "0.00",
     "threshold": "500.00",
@@ -71,6 +72,36 @@ SETTLEMENT_EXAMPLE: dict[str, Any] = {
     "explanation": [],
     "status": "settled",
 }
+
+
+class LineOut(BaseModel):
+    """A bill line and its four parts (reference §1a): amount = over_limit + full_self_pay
+    + first_self_pay + eligible (the last two exact in `*_exact`)."""
+
+    line_no: int
+    code: str | None = Field(description="As billed: the institution's own code or a national one")
+    national_code: str | None = Field(
+        description="The catalogue code it stands for (med_list_codg)"
+    )
+    name: str | None
+    cls: str = Field(description="A, B or self_pay (chrgitm_lv 01, 02, 03)")
+    quantity: str
+    unit_price: str = Field(description="As billed (pric)")
+    amount: Amount = Field(
+        description="quantity × unit price, half-up to the fen (det_item_fee_sumamt)"
+    )
+    over_limit: Amount = Field(description="Above the price cap (overlmt_amt)")
+    full_self_pay: Amount = Field(
+        description="Outside the catalogues or the restriction (fulamt_ownpay_amt)"
+    )
+    first_self_pay: Amount = Field(description="First self-pay (preselfpay_amt), rounded")
+    eligible: Amount = Field(description="Within the catalogue (inscp_scp_amt), rounded")
+    first_self_pay_exact: str
+    eligible_exact: str
+    cap: str | None = Field(description="The price cap applied (pric_uplmt_amt); null: none")
+    ratio: str | None = Field(description="The first self-pay ratio applied (selfpay_prop)")
+    restricted: bool = Field(description="Outside its payment restriction (lmt_used_flag)")
+    entry_id: int | None = Field(description="The dated catalogue entry applied")
 
 
 class SettlementOut(BaseModel):
@@ -92,8 +123,12 @@ class SettlementOut(BaseModel):
     referral: bool
     total: Amount
     eligible: Amount = Field(description="Within the catalogues (national inscp_scp_amt)")
+    over_limit: Amount = Field(description="Above the items' price caps (overlmt_selfpay)")
     self_pay: Amount = Field(description="Wholly self-paid (fulamt_ownpay_amt)")
-    first_self_pay: Amount = Field(description="Class B first self-pay (preselfpay_amt)")
+    first_self_pay: Amount = Field(
+        description="First self-pay (preselfpay_amt): with over_limit, self_pay and eligible "
+        "it adds up to the total"
+    )
     threshold: Amount = Field(description="Threshold charged by this bill (act_pay_dedc)")
     basic: Amount = Field(description="The basic fund's payment (hifp_pay)")
     assistance: Amount = Field(description="Medical assistance (maf_pay)")
@@ -103,6 +138,7 @@ class SettlementOut(BaseModel):
     fund_owes_institution: Amount
     refused: RefusalOut | None = None
     summary: Bilingual
+    lines: list[LineOut] = Field(default_factory=list)
     explanation: list[StepOut]
     status: str
 

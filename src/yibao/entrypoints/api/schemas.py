@@ -49,7 +49,16 @@ def _money(raw: object) -> Decimal:
     return parse_amount(repr(raw) if isinstance(raw, float) else raw)
 
 
+def _price(raw: object) -> Decimal:
+    """A unit price as hospitals bill it: up to 6 decimals (catalogue prices have 4)."""
+    value = parse_decimal(repr(raw) if isinstance(raw, float) else raw, max_places=6)
+    if value < 0:
+        raise ValueError(f"{raw!r} is negative")
+    return value
+
+
 Money = Annotated[Decimal, BeforeValidator(_money)]
+Price = Annotated[Decimal, BeforeValidator(_price)]
 Quantity = Annotated[Decimal, BeforeValidator(_quantity)]
 
 
@@ -67,7 +76,10 @@ class LineIn(Strict):
         min_length=1, max_length=64, description="Catalogue code; the system decides the class"
     )
     quantity: Quantity = Field(description="How many units, up to 4 decimals")
-    unit_price: Money = Field(description="Price per unit in yuan, at most 2 decimals")
+    unit_price: Price = Field(
+        description="Price per unit in yuan as billed, up to 6 decimals; above the item's "
+        "cap the excess is over-limit self-pay"
+    )
 
 
 class BillIn(Strict):

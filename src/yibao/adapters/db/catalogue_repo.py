@@ -1,0 +1,218 @@
+"""The catalogues in the database: dated entries, institutions' code mappings, and the
+region's base items (catalogue_items: the items a region was loaded with, undated, whose
+fixed price is read as the cap at every level).
+
+What a bill's code means on a day: an institution's own code mapped on that day stands
+for its national code; the national code's entry in force on that day (the latest
+`valid_from` not after it) decides; without dated entries the base item does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from yibao.adapters.db import tables as t
+from yibao.adapters.db.repositories import now
+from yibao.domain.catalogue import Entry, Restriction
+from yibao.domain.model import LEVELS, LineClass
+from yibao.domain.money import from_fen
+
+
+def _decimals(text: str) -> dict[str, Decimal]:
+    return {k: Decimal(v) for k, v in orjson.loads(text).items()}
+
+
+def entry_of(row: Any) -> Entry:
+    return Entry(
+        code=row.code,
+        name=row.name,
+        cls=LineClass(row.cls),
+        valid_from=row.valid_from,
+        catalogue=row.catalogue,
+        valid_to=row.valid_to,
+        caps={int(k): v for k, v in _decimals(row.caps).items()},
+        ratios=_decimals(row.ratios),
+        restriction=Restriction(
+            row.min_age,
+            row.max_age,
+            row.sex,
+            row.min_level,
+            bool(row.inpatient_only),
+            row.special_disease,
+            row.restriction,
+        ),
+        id=row.id,
+        source=row.source,
+    )
+
+
+def entry_values(region: str, e: Entry) -> dict[str, Any]:
+    r = e.restriction
+    return {
+        "region": region,
+        "code": e.code,
+        "valid_from": e.valid_from,
+        "valid_to": e.valid_to,
+        "name": e.name,
+        "catalogue": e.catalogue,
+        "cls": e.cls.value,
+        "caps": orjson.dumps({str(k): str(v) for k, v in sorted(e.caps.items())}).decode(),
+        "ratios": orjson.dumps({k: str(v) for k, v in sorted(e.ratios.items())}).decode(),
+        "min_age": r.min_age,
+        "max_age": r.max_age,
+        "sex": r.sex,
+        "min_level": r.min_level,
+        "inpatient_only": r.inpatient_only,
+        "special_disease": r.special_disease,
+        "restriction": r.wording,
+        "source": e.source,
+    }
+
+
+class CatalogueRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # --- reads ------------------------------------------------------------------------
+
+    def has_region(self, region: str) -> bool:
+        found = self.conn.execute(select(t.regions.c.code).where(t.regions.c.code == region))
+        return found.first() is not None
+
+    def entries(self, region: str, codes: Iterable[str]) -> dict[str, list[Entry]]:
+        """Every dated entry of the codes, oldest first."""
+        c = t.catalogue_entries.c
+        wanted = sorted(set(codes))
+        out: dict[str, list[Entry]] = {code: [] for code in wanted}
+        if not wanted:
+            return out
+        rows = self.conn.execute(
+            select(t.catalogue_entries)
+            .where(c.region == region, c.code.in_(wanted))
+            .order_by(c.code, c.valid_from)
+        )
+        for row in rows:
+            out[row.code].append(entry_of(row))
+        return out
+
+    def in_force(self, region: str, codes: Iterable[str], day: date) -> dict[str, Entry]:
+        """The entry of each code in force on the day: the dated one, else the base item."""
+        found: dict[str, Entry] = {}
+        dated = self.entries(region, codes)
+        for code, entries in dated.items():
+            current = [e for e in entries if e.valid_from <= day]
+            if current and current[-1].covers(day):
+                found[code] = current[-1]
+        base = [code for code, entries in dated.items() if not entries]
+        if base:
+            c = t.catalogue_items.c
+            for row in self.conn.execute(
+                select(t.catalogue_items).where(c.region == region, c.code.in_(base))
+            ):
+                fixed = None if row.unit_price_fen is None else from_fen(row.unit_price_fen)
+                found[row.code] = Entry(
+                    row.code,
+                    row.name,
+                    LineClass(row.cls),
+                    date.min,
+                    caps={} if fixed is None else dict.fromkeys(LEVELS, fixed),
+                    source="catalogue_items",
+                )
+        return found
+
+    def mapped(self, institution_id: str, codes: Iterable[str], day: date) -> dict[str, str]:
+        """Own code -> national code, for the institution's mappings active on the day."""
+        c = t.catalogue_mappings.c
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        rows = self.conn.execute(
+            select(c.own_code, c.national_code)
+            .where(
+                c.institution_id == institution_id,
+                c.own_code.in_(wanted),
+                c.status == "active",
+                c.valid_from <= day,
+                or_(c.valid_to.is_(None), c.valid_to >= day),
+            )
+            .order_by(c.valid_from)
+        )
+        return {r.own_code: r.national_code for r in rows}  # the latest start wins
+
+    def mappings(self, institution_id: str) -> list[Any]:
+        c = t.catalogue_mappings.c
+        return list(
+            self.conn.execute(
+                select(t.catalogue_mappings)
+                .where(c.institution_id == institution_id)
+                .order_by(c.own_code, c.valid_from, c.id)
+            )
+        )
+
+    def region_entries(self, region: str, on: date | None = None) -> list[Entry]:
+        """A region's dated entries (those in force on `on`, when given), by code."""
+        c = t.catalogue_entries.c
+        rows = self.conn.execute(
+            select(t.catalogue_entries).where(c.region == region).order_by(c.code, c.valid_from)
+        )
+        entries = [entry_of(r) for r in rows]
+        if on is None:
+            return entries
+        latest: dict[str, Entry] = {}
+        for e in entries:
+            if e.valid_from <= on:
+                latest[e.code] = e
+        return [e for e in latest.values() if e.covers(on)]
+
+    # --- writes -----------------------------------------------------------------------
+
+    def add_entries(self, region: str, entries: Sequence[Entry]) -> None:
+        if entries:
+            stamp = now()
+            self.conn.execute(
+                insert(t.catalogue_entries),
+                [{**entry_values(region, e), "imported_at": stamp} for e in entries],
+            )
+
+    def add_mapping(
+        self,
+        institution_id: str,
+        own_code: str,
+        own_name: str | None,
+        national_code: str,
+        valid_from: date,
+        valid_to: date | None,
+    ) -> int:
+        mid = self.conn.execute(
+            insert(t.catalogue_mappings)
+            .values(
+                institution_id=institution_id,
+                own_code=own_code,
+                own_name=own_name,
+                national_code=national_code,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                status="active",
+                created_at=now(),
+            )
+            .returning(t.catalogue_mappings.c.id)
+        ).scalar_one()
+        return int(mid)
+
+    def cancel_mapping(self, institution_id: str, own_code: str) -> int:
+        """Cancel the institution's active mappings of the code; how many were."""
+        c = t.catalogue_mappings.c
+        done = self.conn.execute(
+            update(t.catalogue_mappings)
+            .where(
+                and_(c.institution_id == institution_id, c.own_code == own_code),
+                c.status == "active",
+            )
+            .values(status="cancelled", cancelled_at=now())
+        )
+        return int(done.rowcount)

@@ -1,0 +1,142 @@
+"""Catalogue entries as real catalogues carry them (reference §1a), and how a billed line
+becomes the engine's `Line`: the entry in force on the day gives the class, the price cap
+at the institution's level, the first self-pay ratio for the person's scheme, and the
+payment restriction, which the bill's facts (the person's age and sex, the institution's
+level, the kind of visit, the person's approved special diseases) fall inside or outside.
+
+Pure: the service reads the entries and mappings, this decides."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from yibao.domain.model import Approval, Kind, Line, LineClass, age_on
+from yibao.domain.parameters import Ref, Text
+
+CATALOGUES = {"drug": "西药中成药目录", "service": "医疗服务项目目录", "consumable": "医用耗材目录"}
+ANY_SCHEME = "*"
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """A payment restriction (限定支付范围); None everywhere: none."""
+
+    min_age: int | None = None  # in completed years on the day, inclusive
+    max_age: int | None = None
+    sex: str | None = None  # "M" | "F", as the registry has it
+    min_level: int | None = None
+    inpatient_only: bool = False
+    special_disease: str | None = None  # an approved outpatient special disease
+    wording: str | None = None  # the catalogue's own words, e.g. 限儿童
+
+    @property
+    def any(self) -> bool:
+        return any(
+            (
+                self.min_age is not None,
+                self.max_age is not None,
+                self.sex is not None,
+                self.min_level is not None,
+                self.inpatient_only,
+                self.special_disease is not None,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One dated entry of a region's catalogue."""
+
+    code: str
+    name: str
+    cls: LineClass
+    valid_from: date
+    catalogue: str = "drug"  # drug | service | consumable
+    valid_to: date | None = None
+    caps: Mapping[int, Decimal] = field(default_factory=dict)  # by institution level
+    ratios: Mapping[str, Decimal] = field(default_factory=dict)  # by scheme, or ANY_SCHEME
+    restriction: Restriction = Restriction()
+    id: int | None = None
+    source: str = ""
+
+    def covers(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+    def cap(self, level: int) -> Decimal | None:
+        return self.caps.get(level)
+
+    def ratio(self, scheme: str) -> Decimal | None:
+        """The item's own first self-pay ratio for the scheme; None: the region's default."""
+        found = self.ratios.get(scheme)
+        return found if found is not None else self.ratios.get(ANY_SCHEME)
+
+    @property
+    def ref(self) -> Ref:
+        """The entry as an explanation cites it."""
+        book = CATALOGUES.get(self.catalogue, self.catalogue)
+        return Ref(
+            book, self.code, self.valid_from, f"[catalogue] {self.name} {self.source}".strip()
+        )
+
+
+@dataclass(frozen=True)
+class Visit:
+    """The facts of a bill a restriction is checked against."""
+
+    day: date
+    kind: Kind
+    level: int
+    birth_date: date
+    sex: str
+    scheme: str
+    approvals: tuple[Approval, ...] = ()
+
+
+def outside(restriction: Restriction, visit: Visit) -> Text | None:
+    """Why the visit falls outside the restriction, or None when it is within."""
+    r = restriction
+    age = age_on(visit.birth_date, visit.day)
+    reasons: list[tuple[str, str]] = []
+    if r.min_age is not None and age < r.min_age:
+        reasons.append((f"限{r.min_age}岁及以上", f"aged {r.min_age} or over only"))
+    if r.max_age is not None and age > r.max_age:
+        reasons.append((f"限{r.max_age}岁及以下", f"aged {r.max_age} or under only"))
+    if r.sex is not None and visit.sex != r.sex:
+        reasons.append(("限男性", "men only") if r.sex == "M" else ("限女性", "women only"))
+    if r.min_level is not None and visit.level < r.min_level:
+        reasons.append(
+            (f"限{r.min_level}级及以上医疗机构", f"institutions of level {r.min_level} or above")
+        )
+    if r.inpatient_only and visit.kind is not Kind.INPATIENT:
+        reasons.append(("限住院", "inpatient only"))
+    if r.special_disease is not None and not any(
+        a.disease == r.special_disease and a.covers(visit.day) for a in visit.approvals
+    ):
+        reasons.append((f"限{r.special_disease}门诊特殊疾病", f"approved {r.special_disease} only"))
+    if not reasons:
+        return None
+    zh = "；".join(z for z, _ in reasons)
+    en = "; ".join(e for _, e in reasons)
+    if r.wording:
+        zh = f"{r.wording}：{zh}"
+    return Text(zh=zh, en=en)
+
+
+def line_for(entry: Entry, visit: Visit, quantity: Decimal, unit_price: Decimal, code: str) -> Line:
+    """The engine's line for a billed item under its entry."""
+    why = outside(entry.restriction, visit)
+    return Line.item(
+        entry.cls,
+        quantity,
+        unit_price,
+        code=code,
+        cap=entry.cap(visit.level),
+        ratio=entry.ratio(visit.scheme),
+        outside_restriction=why is not None,
+        name=entry.name,
+        entry=entry.ref,
+        restriction=why,
+    )

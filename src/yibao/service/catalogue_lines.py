@@ -1,0 +1,130 @@
+"""A bill's lines against the catalogue (reference §1a): each billed code, an
+institution's own or a national one, becomes the engine's line under the entry in force
+on the day. An unknown or unmapped code refuses the whole bill, naming the code; an
+institution's price is never refused for differing from the cap (the excess is over-limit
+self-pay)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.catalogue import Entry, Visit, line_for
+from yibao.domain.engine import EncounterResult
+from yibao.domain.model import Line
+from yibao.domain.money import fmt, round_fen, to_fen
+from yibao.service.errors import ServiceError
+
+# An input sanity bound, not policy: a single bill above this is a typing error.
+MAX_BILL = Decimal("10000000.00")
+
+
+@dataclass(frozen=True)
+class Billed:
+    code: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+def resolve(
+    uow: UnitOfWork,
+    region: str,
+    institution_id: str | None,
+    visit: Visit,
+    billed: Sequence[Billed],
+    person_id: str | None = None,
+) -> tuple[list[Line], list[dict[str, Any]]]:
+    """The engine's lines and the rows to store for them (their parts are added once the
+    engine has settled: `with_parts`)."""
+    codes = {b.code for b in billed}
+    mapped = uow.catalogue.mapped(institution_id, codes, visit.day) if institution_id else {}
+    national = {code: mapped.get(code, code) for code in codes}
+    entries = uow.catalogue.in_force(region, set(national.values()), visit.day)
+    unknown = sorted(code for code in codes if national[code] not in entries)
+    if unknown:
+        raise ServiceError(
+            "unknown_catalogue_code",
+            f"not in the {region} catalogue on {visit.day.isoformat()}, nor mapped by the "
+            f"institution: {', '.join(unknown)}",
+            codes=unknown,
+        )
+    if person_id is not None and any(e.restriction.special_disease for e in entries.values()):
+        # Read only where an entry asks for an approved special disease.
+        visit = replace(visit, approvals=uow.registry.approvals(person_id))
+    lines: list[Line] = []
+    rows: list[dict[str, Any]] = []
+    for i, b in enumerate(billed, start=1):
+        raw = b.quantity * b.unit_price
+        if raw > MAX_BILL:  # before rounding: an absurd product would overflow the context
+            raise ServiceError("amount_too_large", f"line {i}: {raw:f} is above {fmt(MAX_BILL)}")
+        entry = entries[national[b.code]]
+        line = line_for(entry, visit, b.quantity, b.unit_price, national[b.code])
+        lines.append(line)
+        rows.append(_row(i, b, entry, line))
+    return lines, rows
+
+
+def _row(no: int, b: Billed, entry: Entry, line: Line) -> dict[str, Any]:
+    return {
+        "line_no": no,
+        "code": b.code,
+        "name": entry.name,
+        "cls": entry.cls.value,
+        "quantity": str(b.quantity),
+        "unit_price_fen": to_fen(round_fen(b.unit_price)),
+        "amount_fen": to_fen(line.amount),
+        "unit_price": str(b.unit_price),
+        "national_code": line.code,
+        "entry_id": entry.id,
+        "cap": None if line.cap is None else str(line.cap),
+        "ratio": None if line.ratio is None else str(line.ratio),
+        "restricted": line.outside_restriction,
+    }
+
+
+def with_parts(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[dict[str, Any]]:
+    """The stored rows with each line's parts as the engine settled them."""
+    if len(result.lines) != len(rows):  # pragma: no cover - one result per line, always
+        raise AssertionError("a line without its result")
+    return [
+        {
+            **row,
+            "over_limit_fen": to_fen(parts.over_limit),
+            "full_self_pay_fen": to_fen(parts.full_self_pay),
+            "first_self_pay": str(parts.first_self_pay),
+            "eligible": str(parts.eligible),
+        }
+        for row, parts in zip(rows, result.lines, strict=True)
+    ]
+
+
+def line_views(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[dict[str, Any]]:
+    """Each line as the API answers it (and the national interface reads it)."""
+    out = []
+    for row, parts in zip(rows, result.lines, strict=True):
+        out.append(
+            {
+                "line_no": row["line_no"],
+                "code": row["code"],
+                "national_code": row.get("national_code") or row["code"],
+                "name": row["name"],
+                "cls": row["cls"],
+                "quantity": row["quantity"],
+                "unit_price": row.get("unit_price") or fmt(Decimal(row["unit_price_fen"]) / 100),
+                "amount": fmt(parts.amount),
+                "over_limit": fmt(parts.over_limit),
+                "full_self_pay": fmt(parts.full_self_pay),
+                "first_self_pay": fmt(parts.first_self_pay),
+                "eligible": fmt(parts.eligible),
+                "first_self_pay_exact": str(parts.first_self_pay),
+                "eligible_exact": str(parts.eligible),
+                "cap": None if parts.cap is None else str(parts.cap),
+                "ratio": None if parts.ratio is None else str(parts.ratio),
+                "restricted": parts.restricted,
+                "entry_id": row.get("entry_id"),
+            }
+        )
+    return out
