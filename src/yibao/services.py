@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yibao.service.access import AccessService
+from yibao.service.catalogue import CatalogueService
 from yibao.service.certificates import CertificatesService
 from yibao.service.claims import ClaimsService
 from yibao.service.collection import CollectionService
@@ -30,6 +31,7 @@ class Services:
     schools: SchoolsService
     collection: CollectionService
     certificates: CertificatesService
+    catalogue: CatalogueService
     member: MemberService
     console: ConsoleService
     # Signs what leaves the system and comes back (insurance vouchers).
@@ -57,6 +59,7 @@ class Services:
             schools=SchoolsService(uow, policies, clock),
             collection=CollectionService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
+            catalogue=CatalogueService(uow),
             member=MemberService(uow, policies, clock, key, uploads),
             console=ConsoleService(uow, policies, clock),
             secret=key,

@@ -28,6 +28,7 @@ from yibao.domain.engine import InputError
 from yibao.domain.parameters import PolicyGapError
 from yibao.entrypoints import (
     cli_admin,
+    cli_catalogue,
     cli_certificates,
     cli_collection,
     cli_schools,
@@ -54,6 +55,7 @@ cli_admin.register(app)  # account, person, enrol, premiums, audit
 cli_schools.register(app)  # school
 cli_collection.register(app)  # collection, card
 cli_certificates.register(app)  # approval, filing, referral, pilot
+cli_catalogue.register(app)  # catalogue
 
 USER_ERRORS = (PolicyError, ScenarioError, YamlError, InputError, PolicyGapError)
 T = TypeVar("T")
