@@ -6,13 +6,15 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import load_region
 from yibao.adapters.scenario_files import Scenario
+from yibao.domain.catalogue import ANY_SCHEME, Entry, Restriction
 from yibao.domain.ids import make_resident_id, parse_resident_id
-from yibao.domain.model import Encounter, Kind, LineClass
+from yibao.domain.model import LEVELS, Encounter, Kind, Line, LineClass
 from yibao.domain.registry import (
     Card,
     CardStatus,
@@ -43,6 +45,7 @@ def register(uow: UnitOfWork, scenario: Scenario, policy_path: Any = None) -> Re
     reg.add_region(policy.code, policy.name.zh, policy.name.en, policy.admdvs)
     known = reg.catalogue_items(policy.code, CODES.values())
     reg.add_catalogue_items(policy.code, [i for i in catalogue() if i.code not in known])
+    uow.catalogue.add_entries(policy.code, item_entries(scenario))
     p = scenario.person
     hospitals = {e.hospital.id: e for e in scenario.encounters}
     for hid, enc in hospitals.items():
@@ -117,16 +120,51 @@ def register_person(
     return Registered(person_id, card)
 
 
+def item_code(enc: Encounter, no: int) -> str:
+    return f"ITEM-{enc.id}-{no}"
+
+
+def item_entries(scenario: Scenario) -> list[Entry]:
+    """A dated catalogue entry for each catalogue item of the scenario (reference §1a): its
+    class, its cap at every level, its ratio for every scheme, and a restriction nobody
+    meets where the bill falls outside it."""
+    out = []
+    for enc in scenario.encounters:
+        for no, ln in enumerate(enc.lines, start=1):
+            if not ln.itemised:
+                continue
+            out.append(
+                Entry(
+                    item_code(enc, no),
+                    f"item {no} of {enc.id}",
+                    ln.cls,
+                    date(scenario.year, 1, 1),
+                    caps={} if ln.cap is None else dict.fromkeys(LEVELS, ln.cap),
+                    ratios={} if ln.ratio is None else {ANY_SCHEME: ln.ratio},
+                    restriction=Restriction(min_age=200, wording="scenario")
+                    if ln.outside_restriction
+                    else Restriction(),
+                    source="scenario",
+                )
+            )
+    return out
+
+
+def _bill_line(enc: Encounter, no: int, ln: Line) -> dict[str, Any]:
+    if not ln.itemised:
+        return {"code": CODES[ln.cls], "quantity": "1", "unit_price": f"{ln.amount:.2f}"}
+    quantity = ln.quantity if ln.quantity is not None else Decimal(1)
+    price = ln.unit_price if ln.unit_price is not None else ln.amount
+    return {"code": item_code(enc, no), "quantity": f"{quantity:f}", "unit_price": f"{price:f}"}
+
+
 def bill_json(card: str, enc: Encounter) -> dict[str, Any]:
     body: dict[str, Any] = {
         "card_number": card,
         "kind": enc.kind.value,
         "date": enc.date.isoformat(),
         "prescription": enc.prescription,
-        "lines": [
-            {"code": CODES[ln.cls], "quantity": "1", "unit_price": f"{ln.amount:.2f}"}
-            for ln in enc.lines
-        ],
+        "lines": [_bill_line(enc, no, ln) for no, ln in enumerate(enc.lines, start=1)],
     }
     if enc.diagnosis:
         body["diagnosis"] = enc.diagnosis
@@ -149,7 +187,12 @@ def claim_json(person_id: str, region: str, enc: Encounter) -> dict[str, Any]:
         "hospital_designated": h.designated,
         "hospital_pilot": h.pilot,
         "prescription": enc.prescription,
-        "lines": [{"class": ln.cls.value, "amount": f"{ln.amount:.2f}"} for ln in enc.lines],
+        "lines": [
+            {"code": item_code(enc, no), "amount": f"{ln.amount:.2f}"}
+            if ln.itemised  # a receipt line is 1 x its amount under its entry
+            else {"class": ln.cls.value, "amount": f"{ln.amount:.2f}"}
+            for no, ln in enumerate(enc.lines, start=1)
+        ],
     }
     if enc.diagnosis:
         body["diagnosis"] = enc.diagnosis
