@@ -6,7 +6,7 @@ self-pay)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -16,6 +16,7 @@ from yibao.domain.catalogue import Entry, Visit, line_for
 from yibao.domain.engine import EncounterResult
 from yibao.domain.model import Line
 from yibao.domain.money import fmt, round_fen, to_fen
+from yibao.domain.registry import CatalogueItem
 from yibao.service.errors import ServiceError
 
 # An input sanity bound, not policy: a single bill above this is a typing error.
@@ -36,13 +37,14 @@ def resolve(
     visit: Visit,
     billed: Sequence[Billed],
     person_id: str | None = None,
+    known: Mapping[str, CatalogueItem] | None = None,
 ) -> tuple[list[Line], list[dict[str, Any]]]:
     """The engine's lines and the rows to store for them (their parts are added once the
-    engine has settled: `with_parts`)."""
+    engine has settled: `with_parts`). `known`: base items already read (the counter's)."""
     codes = {b.code for b in billed}
     mapped = uow.catalogue.mapped(institution_id, codes, visit.day) if institution_id else {}
     national = {code: mapped.get(code, code) for code in codes}
-    entries = uow.catalogue.in_force(region, set(national.values()), visit.day)
+    entries = uow.catalogue.in_force(region, set(national.values()), visit.day, known)
     unknown = sorted(code for code in codes if national[code] not in entries)
     if unknown:
         raise ServiceError(

@@ -198,7 +198,9 @@ class SettlementService:
             bill.date, bill.kind, inst.level, record.birth_date, record.sex, enrolment.scheme.value
         )
         billed = [Billed(ln.code, ln.quantity, ln.unit_price) for ln in bill.lines]
-        lines, priced = resolve(uow, record.region, inst.id, visit, billed, record.id)
+        lines, priced = resolve(
+            uow, record.region, inst.id, visit, billed, record.id, known=facts.items
+        )
         total = sum((ln.amount for ln in lines), ZERO)
         if total > MAX_BILL:
             raise ServiceError(

@@ -8,7 +8,7 @@ for its national code; the national code's entry in force on that day (the lates
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -21,6 +21,7 @@ from yibao.adapters.db.repositories import now
 from yibao.domain.catalogue import Entry, Restriction
 from yibao.domain.model import LEVELS, LineClass
 from yibao.domain.money import from_fen
+from yibao.domain.registry import CatalogueItem
 
 
 def _decimals(text: str) -> dict[str, Decimal]:
@@ -100,8 +101,15 @@ class CatalogueRepo:
             out[row.code].append(entry_of(row))
         return out
 
-    def in_force(self, region: str, codes: Iterable[str], day: date) -> dict[str, Entry]:
-        """The entry of each code in force on the day: the dated one, else the base item."""
+    def in_force(
+        self,
+        region: str,
+        codes: Iterable[str],
+        day: date,
+        known: Mapping[str, CatalogueItem] | None = None,
+    ) -> dict[str, Entry]:
+        """The entry of each code in force on the day: the dated one, else the base item
+        (from `known`, the base items the caller has read already, or read here)."""
         found: dict[str, Entry] = {}
         dated = self.entries(region, codes)
         for code, entries in dated.items():
@@ -109,20 +117,20 @@ class CatalogueRepo:
             if current and current[-1].covers(day):
                 found[code] = current[-1]
         base = [code for code, entries in dated.items() if not entries]
-        if base:
+        items = {code: known[code] for code in base if known and code in known}
+        unread = [code for code in base if code not in items]
+        if unread:
             c = t.catalogue_items.c
             for row in self.conn.execute(
-                select(t.catalogue_items).where(c.region == region, c.code.in_(base))
+                select(t.catalogue_items).where(c.region == region, c.code.in_(unread))
             ):
                 fixed = None if row.unit_price_fen is None else from_fen(row.unit_price_fen)
-                found[row.code] = Entry(
-                    row.code,
-                    row.name,
-                    LineClass(row.cls),
-                    date.min,
-                    caps={} if fixed is None else dict.fromkeys(LEVELS, fixed),
-                    source="catalogue_items",
-                )
+                items[row.code] = CatalogueItem(row.code, row.name, LineClass(row.cls), fixed)
+        for code, item in items.items():
+            caps = {} if item.unit_price is None else dict.fromkeys(LEVELS, item.unit_price)
+            found[code] = Entry(
+                code, item.name, item.cls, date.min, caps=caps, source="catalogue_items"
+            )
         return found
 
     def mapped(self, institution_id: str, codes: Iterable[str], day: date) -> dict[str, str]:
