@@ -397,19 +397,7 @@ def _scope_and_place(
         settled.alias("settled"),
         _total().alias("total"),
     )
-    # `lines.line_parts`: a class's share of its plain lines (and of items without a
-    # ratio of their own); an item's own ratio where the class's share is not 0; the
-    # rest of a class whose share is 0, and items outside their restriction, self-paid.
-    eligible = pl.lit(0, dtype=pl.Int64)
-    self_pay = pl.col("restricted")
-    for name, column in (("a", "class_a"), ("b", "class_b"), ("self_pay", "class_self_pay")):
-        share = p(f"share_{name}")
-        eligible = eligible + pl.col(column) * share
-        eligible = eligible + pl.when(share != 0).then(
-            pl.col(f"ratio_eligible_{column}")
-        ).otherwise(0)
-        zero = pl.col(column) + pl.col(f"ratio_rest_{column}")
-        self_pay = self_pay + pl.when(share == 0).then(zero).otherwise(0)
+    eligible, self_pay = _eligible_and_self_pay(p)
     settled_self_pay = pl.col("total") - pl.col("over_limit")
     frame = frame.with_columns(
         pl.when(pl.col("settled")).then(eligible).otherwise(0).alias("eligible"),
@@ -451,6 +439,21 @@ def _scope_and_place(
         pl.when(p("red_points")).then(amount).otherwise(0).fill_null(0).alias("points"),
         (one - pl.when(p("red_points")).then(0).otherwise(amount)).fill_null(one).alias("keep"),
     )
+
+
+def _eligible_and_self_pay(p: Params) -> tuple[pl.Expr, pl.Expr]:
+    """`lines.line_parts`: a class's share of its plain lines (and of items without a
+    ratio of their own); an item's own ratio where the class's share is not 0; the rest
+    of a class whose share is 0, and items outside their restriction, self-paid."""
+    eligible = pl.lit(0, dtype=pl.Int64)
+    self_pay = pl.col("restricted")
+    for name, column in (("a", "class_a"), ("b", "class_b"), ("self_pay", "class_self_pay")):
+        share = p(f"share_{name}")
+        own = pl.when(share != 0).then(pl.col(f"ratio_eligible_{column}")).otherwise(0)
+        eligible = eligible + pl.col(column) * share + own
+        zero = pl.col(column) + pl.col(f"ratio_rest_{column}")
+        self_pay = self_pay + pl.when(share == 0).then(zero).otherwise(0)
+    return eligible, self_pay
 
 
 def _routes(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:

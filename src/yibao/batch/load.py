@@ -851,25 +851,9 @@ def _lines(rows: pl.DataFrame) -> pl.DataFrame:
         )
         for i, (cls, column) in enumerate(classes)
     ]
-    items = rows.select("settlement_id", "items").explode("items").drop_nulls("items")
-    if items.height:
-        items = items.unnest("items")
-        q, price = pl.col("quantity"), pl.col("unit_price")
-        parts.append(
-            items.select(
-                "settlement_id",
-                pl.lit(len(classes), dtype=pl.Int8).alias("_c"),
-                "cls",
-                _exact(q, 3).alias("quantity"),
-                round_half_up(price, 100).alias("unit_price_fen"),
-                round_half_up(q * price, 100_000).alias("amount_fen"),
-                _exact(price, 4).alias("unit_price"),
-                _exact(pl.col("cap"), 4).alias("cap"),
-                _exact(pl.col("ratio"), 4).alias("ratio"),
-                pl.col("outside").alias("restricted"),
-                pl.lit(True).alias("_keep"),
-            )
-        )
+    items = _item_lines(rows, len(classes))
+    if items is not None:
+        parts.append(items)
     lines = pl.concat(parts).filter("_keep").sort("settlement_id", "_c", maintain_order=True)
     lines = lines.with_columns(
         (pl.int_range(pl.len()).over("settlement_id") + 1).cast(pl.Int16).alias("line_no")
@@ -899,6 +883,27 @@ def _lines(rows: pl.DataFrame) -> pl.DataFrame:
         "full_self_pay_fen",
         "first_self_pay",
         "eligible",
+    )
+
+
+def _item_lines(rows: pl.DataFrame, order: int) -> pl.DataFrame | None:
+    """The bills' catalogue items as lines (`frames.ITEM`'s integers as exact text)."""
+    items = rows.select("settlement_id", "items").explode("items").drop_nulls("items")
+    if not items.height:
+        return None
+    q, price = pl.col("quantity"), pl.col("unit_price")
+    return items.unnest("items").select(
+        "settlement_id",
+        pl.lit(order, dtype=pl.Int8).alias("_c"),
+        "cls",
+        _exact(q, 3).alias("quantity"),
+        round_half_up(price, 100).alias("unit_price_fen"),
+        round_half_up(q * price, 100_000).alias("amount_fen"),
+        _exact(price, 4).alias("unit_price"),
+        _exact(pl.col("cap"), 4).alias("cap"),
+        _exact(pl.col("ratio"), 4).alias("ratio"),
+        pl.col("outside").alias("restricted"),
+        pl.lit(True).alias("_keep"),
     )
 
 

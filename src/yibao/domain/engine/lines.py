@@ -92,6 +92,20 @@ def _class_steps(policy: RegionPolicy, enc: Encounter, by_class: dict[str, Decim
     return steps
 
 
+def _over_limit_step(line: Line, r: LineResult, label: dict[str, str]) -> Step:
+    assert line.cap is not None
+    assert line.unit_price is not None
+    assert line.quantity is not None
+    return Step(
+        "line_over_limit",
+        r.over_limit,
+        ref=line.entry,
+        value=fmt(line.cap),
+        base=line.amount,
+        args={**label, "price": fmt(line.unit_price), "quantity": f"{line.quantity:f}"},
+    )
+
+
 def _line_steps(no: int, line: Line, r: LineResult, share: Param[Decimal]) -> list[Step]:
     """A catalogue item's parts, each citing the catalogue entry it came from."""
     label = {
@@ -105,21 +119,7 @@ def _line_steps(no: int, line: Line, r: LineResult, share: Param[Decimal]) -> li
         "cls_zh": CLASS_ZH.get(line.cls.value, line.cls.value),
     }
     ref = line.entry
-    steps = []
-    if r.over_limit > ZERO:
-        assert line.cap is not None
-        assert line.unit_price is not None
-        assert line.quantity is not None
-        steps.append(
-            Step(
-                "line_over_limit",
-                r.over_limit,
-                ref=ref,
-                value=fmt(line.cap),
-                base=line.amount,
-                args={**label, "price": fmt(line.unit_price), "quantity": f"{line.quantity:f}"},
-            )
-        )
+    steps = [] if r.over_limit == ZERO else [_over_limit_step(line, r, label)]
     rest = line.amount - r.over_limit
     if r.restricted:
         words = line.restriction
