@@ -274,12 +274,17 @@ def test_a_claim_line_with_a_code_takes_its_cap(
         "hospital_level": 3,
         "hospital_region": CITY,
         "hospital_designated": True,
-        "lines": [{"code": DRUG, "amount": "250.00"}],
+        "lines": [{"code": DRUG, "amount": "250.00"}, {"class": "A", "amount": "10.00"}],
     }
     submitted = client.post("/v1/claims", json=body, headers={"X-Test-As": "clerk"})
     assert submitted.status_code == 201, submitted.text
     proposal = submitted.json()["proposal"]
-    assert (proposal["over_limit"], proposal["eligible"]) == ("50.00", "180.00")
+    assert (proposal["over_limit"], proposal["eligible"]) == ("50.00", "190.00")
+    approved = client.post(
+        f"/v1/claims/{submitted.json()['id']}/approval", headers={"X-Test-As": "clerk"}
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["settlement"]["over_limit"] == "50.00"
     unknown = client.post(
         "/v1/claims",
         json={**body, "lines": [{"code": "NOPE", "amount": "1.00"}]},
@@ -287,4 +292,4 @@ def test_a_claim_line_with_a_code_takes_its_cap(
     )
     assert unknown.status_code == 422
     assert unknown.json()["code"] == "unknown_catalogue_code"
-    assert Decimal(proposal["total"]) == Decimal("250.00")
+    assert Decimal(proposal["total"]) == Decimal("260.00")

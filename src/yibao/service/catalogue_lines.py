@@ -87,12 +87,25 @@ def _row(no: int, b: Billed, entry: Entry, line: Line) -> dict[str, Any]:
     }
 
 
+# The catalogue columns of a line without a catalogue entry (an amount of a class): every
+# row of one insert has the same columns.
+PLAIN = {
+    "unit_price": None,
+    "national_code": None,
+    "entry_id": None,
+    "cap": None,
+    "ratio": None,
+    "restricted": False,
+}
+
+
 def with_parts(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[dict[str, Any]]:
     """The stored rows with each line's parts as the engine settled them."""
     if len(result.lines) != len(rows):  # pragma: no cover - one result per line, always
         raise AssertionError("a line without its result")
     return [
         {
+            **PLAIN,
             **row,
             "over_limit_fen": to_fen(parts.over_limit),
             "full_self_pay_fen": to_fen(parts.full_self_pay),
