@@ -16,7 +16,12 @@ from decimal import Decimal
 from yibao.domain.model import Approval, Kind, Line, LineClass, age_on
 from yibao.domain.parameters import Ref, Text
 
-CATALOGUES = {"drug": "西药中成药目录", "service": "医疗服务项目目录", "consumable": "医用耗材目录"}
+# The three catalogues (西药中成药目录, 医疗服务项目目录, 医用耗材目录), as explanations cite them.
+CATALOGUES = {
+    "drug": "drug catalogue",
+    "service": "service-item catalogue",
+    "consumable": "consumables catalogue",
+}
 ANY_SCHEME = "*"
 
 

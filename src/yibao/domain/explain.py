@@ -25,22 +25,22 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "line_over_limit": {
         "en": "Line {no}{item}: unit price {price} above the price cap {value}: "
         "({price} − {value}) × {quantity} = {result} is over-limit self-pay, paid by you",
-        "zh": "第{no}项{item}：单价{price}元超过最高限价{value}元：({price} − {value}) × {quantity} = "
+        "zh": "第{no}项{item_zh}：单价{price}元超过最高限价{value}元：({price} − {value}) × {quantity} = "
         "{result}元为超限价自费，由个人支付",
     },
     "line_restricted": {
         "en": "Line {no}{item} is outside its payment restriction{restriction}: "
         "{result} is self-paid",
-        "zh": "第{no}项{item}不符合限定支付范围{restriction_zh}：{result}元全部自费",
+        "zh": "第{no}项{item_zh}不符合限定支付范围{restriction_zh}：{result}元全部自费",
     },
     "line_self_pay": {
         "en": "Line {no}{item} is outside the catalogues: {result} is self-paid",
-        "zh": "第{no}项{item}属目录外{cls_zh}项目：{result}元全部自费",
+        "zh": "第{no}项{item_zh}属目录外{cls_zh}项目：{result}元全部自费",
     },
     "line_first_self_pay": {
         "en": "Line {no}{item}, class {cls}: first self-pay {value} ({whose}) of {base} = {first} "
         "paid by you; {result} within the catalogue",
-        "zh": "第{no}项{item}（{cls_zh}）：先行自付比例{value}（{whose_zh}），{base}元中{first}元"
+        "zh": "第{no}项{item_zh}（{cls_zh}）：先行自付比例{value}（{whose_zh}），{base}元中{first}元"
         "由个人先行自付，{result}元属医保范围",
     },
     "not_designated": {

@@ -108,13 +108,12 @@ def _over_limit_step(line: Line, r: LineResult, label: dict[str, str]) -> Step:
 
 def _line_steps(no: int, line: Line, r: LineResult, share: Param[Decimal]) -> list[Step]:
     """A catalogue item's parts, each citing the catalogue entry it came from."""
+    code_zh = f" {line.code}" if line.code else ""
     label = {
         "no": str(no),
-        "item": f" {line.name} ({line.code})"
-        if line.name and line.code
-        else f" {line.code}"
-        if line.code
-        else "",
+        # The item's name is the catalogue's Chinese one: the English sentence names the code.
+        "item": f" {line.code}" if line.code else "",
+        "item_zh": f" {line.name}（{line.code}）" if line.name and line.code else code_zh,
         "cls": line.cls.value,
         "cls_zh": CLASS_ZH.get(line.cls.value, line.cls.value),
     }
