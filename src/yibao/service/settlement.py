@@ -17,8 +17,6 @@ from typing import Any
 
 import orjson
 
-from yibao.adapters.db.counter import BillKeys, CounterFacts, KeyTakenError, NewAnswer, StoredAnswer
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
 from yibao.domain.model import Encounter, Hospital, Kind
@@ -28,7 +26,14 @@ from yibao.service.booking import Prepared, run_engine, settlement_record, settl
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
 from yibao.service.certificates_pilot import treats_pilot
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
-from yibao.service.ports import PolicySource, UowFactory
+from yibao.service.ports import PolicySource, UnitOfWork, UowFactory
+from yibao.service.ports.records import (
+    BillKeys,
+    CounterFacts,
+    KeyTakenError,
+    NewAnswer,
+    StoredAnswer,
+)
 from yibao.service.queries import settlement_visible
 from yibao.service.reversal import reverse
 

@@ -17,11 +17,11 @@ import orjson
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from yibao.adapters.db import tables as t
-from yibao.adapters.db.repositories import now
 from yibao.domain.catalogue import Entry, Restriction
 from yibao.domain.model import LEVELS, LineClass
 from yibao.domain.money import from_fen
 from yibao.domain.registry import CatalogueItem
+from yibao.service.ports import now
 
 
 def _decimals(text: str) -> dict[str, Decimal]:

@@ -14,63 +14,19 @@ Both answer `open()` with the same `CounterFacts`, and write the same `Settlemen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy.exc import IntegrityError
 
-from yibao.adapters.db.repositories import Ledger, Registry, SettlementRecord
+from yibao.adapters.db.repositories import Ledger, Registry
 from yibao.domain.accumulators import YearAccumulators
-from yibao.domain.registry import Card, CatalogueItem, Enrolment, Institution, PersonRecord
-
-
-@dataclass(frozen=True)
-class StoredAnswer:
-    """The first answer to a request with an idempotency key."""
-
-    request_hash: str
-    status: int
-    response: str  # JSON
-
-
-@dataclass(frozen=True)
-class NewAnswer:
-    caller: str
-    key: str
-    request_hash: str
-    status: int
-    response: str  # JSON
-
-
-@dataclass(frozen=True)
-class CounterFacts:
-    """What the registry and the ledger hold for a bill, read with the person-year locked
-    (when the card or person is known). `person` is None for an unknown card or person."""
-
-    answer: StoredAnswer | None
-    institution: Institution | None
-    card: Card | None  # None when the bill names a person (an electronic voucher)
-    person: PersonRecord | None
-    enrolment: Enrolment | None
-    items: dict[str, CatalogueItem]  # the codes asked for, found in the person's region
-    year: YearAccumulators
-    settled: int  # the person-year's settlements so far
-
-
-class KeyTakenError(Exception):
-    """Another request with the same idempotency key committed first."""
-
-
-@dataclass(frozen=True)
-class BillKeys:
-    """What the counter looks a bill up by."""
-
-    institution_id: str
-    year: int
-    codes: tuple[str, ...]
-    card_number: str | None = None  # one of the two
-    person_id: str | None = None
-    caller: str | None = None  # with key: the idempotency key's owner
-    key: str | None = None
+from yibao.domain.registry import Card
+from yibao.service.ports.records import (
+    BillKeys,
+    CounterFacts,
+    KeyTakenError,
+    NewAnswer,
+    SettlementRecord,
+    StoredAnswer,
+)
 
 
 class Counter:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,10 +25,8 @@ from yibao.domain.registry import (
     PersonRecord,
     Referral,
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+from yibao.service.ports import now
+from yibao.service.ports.records import SettlementRecord
 
 
 def _insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> None:
@@ -500,20 +496,6 @@ def year_state(acc: YearAccumulators) -> str:
     """A person-year's accumulators as person_years.state holds them (JSON, exact decimal
     strings): the one way every writer of that column makes it."""
     return orjson.dumps(acc.to_dict()).decode()
-
-
-@dataclass(frozen=True)
-class SettlementRecord:
-    """Everything one settled encounter writes: the settlement row (without its id), its
-    lines, the person-year's new accumulators and the fund ledger entries. Made once
-    (service.booking.settlement_record) and written by whichever store books it."""
-
-    values: dict[str, Any]  # settlements' columns but id
-    lines: list[dict[str, Any]]  # settlement_lines' columns but settlement_id
-    ledger: list[dict[str, Any]]  # fund_ledger's columns but created_at; settlement_id None
-    person_id: str
-    year: YearAccumulators
-    settled: int  # the person-year's settlements with this one (= its seq)
 
 
 class Ledger:
