@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, s
 from sqlalchemy.dialects import postgresql, sqlite
 
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.errors import refused_as_duplicate
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.model import Approval, Filing, LineClass, Scheme
 from yibao.domain.money import from_fen, to_fen
@@ -601,16 +602,18 @@ class Ledger:
     def remember_answer(
         self, caller: str, key: str, request_hash: str, status_code: int, response: str
     ) -> None:
-        self.conn.execute(
-            insert(t.idempotency_keys).values(
-                caller=caller,
-                key=key,
-                request_hash=request_hash,
-                status_code=status_code,
-                response=response,
-                created_at=now(),
+        """DuplicateError when the caller's key is taken."""
+        with refused_as_duplicate():
+            self.conn.execute(
+                insert(t.idempotency_keys).values(
+                    caller=caller,
+                    key=key,
+                    request_hash=request_hash,
+                    status_code=status_code,
+                    response=response,
+                    created_at=now(),
+                )
             )
-        )
 
 
 class Claims:

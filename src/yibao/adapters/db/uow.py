@@ -20,12 +20,12 @@ from yibao.adapters.db.catalogue_repo import CatalogueRepo
 from yibao.adapters.db.certificates_repo import Certificates
 from yibao.adapters.db.collection_repo import Collection
 from yibao.adapters.db.console_repo import Console
-from yibao.adapters.db.counter import Counter
 from yibao.adapters.db.counter_pg import PgCounter
 from yibao.adapters.db.errors import duplicate, refused_as_duplicate
 from yibao.adapters.db.member_repo import Member
 from yibao.adapters.db.repositories import Claims, History, Ledger, Registry, Yearly
 from yibao.adapters.db.schools_repo import Schools
+from yibao.service.counter import StoreCounter
 
 
 class UnitOfWork:
@@ -41,7 +41,7 @@ class UnitOfWork:
     certificates: Certificates
     member: Member
     console: Console
-    counter: Counter | PgCounter  # card settlement's reads and writes (counter.py)
+    counter: StoreCounter | PgCounter  # card settlement's reads and writes (counter.py)
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -66,7 +66,7 @@ class UnitOfWork:
         self.counter = (
             PgCounter(self._conn)
             if self._conn.dialect.name == "postgresql"
-            else Counter(self.registry, self.ledger)
+            else StoreCounter(self.registry, self.ledger)
         )
         return self
 

@@ -187,16 +187,21 @@ class Yearly(Protocol):
 
 
 class Counter(Protocol):
-    """The counter over the ordinary repositories (one statement at a time)."""
+    """What a card settlement reads and writes, in the caller's unit of work (see
+    service/counter.py and adapters/db/counter_pg.py)."""
 
-    def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts: ...
+    def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts:
+        """Everything the bill needs, with the person's year locked when `lock`."""
 
-    def book(self, record: SettlementRecord) -> int: ...
+    def book(self, record: SettlementRecord) -> int:
+        """Write a settled encounter; its settlement id."""
 
-    def remember(self, answer: NewAnswer) -> None: ...
+    def remember(self, answer: NewAnswer) -> None:
+        """Keep the answer to an idempotency key, after book(); KeyTakenError (at the
+        latest at commit) when another request took the key first."""
 
     def flush(self) -> None:
-        """Nothing waits: every write went out when it was made."""
+        """Write what waits (called by the unit of work's commit)."""
 
     def discard(self) -> None:
-        """Nothing waits."""
+        """Forget what waits (called by the unit of work's rollback)."""

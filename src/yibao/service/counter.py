@@ -1,12 +1,13 @@
 """The counter: what a card settlement reads and writes, in the caller's unit of work.
 
 A settlement at a designated institution is the hot path of the whole system, so its
-reads and writes are their own repository with two implementations of one contract:
+reads and writes are their own port (ports.stores.Counter) with two implementations:
 
-- `Counter` (here), over the other repositories (SQLAlchemy Core), for SQLite;
-- `PgCounter` (counter_pg.py), for PostgreSQL: one statement reads everything a bill
-  needs with the person's year locked, and one statement writes everything it moves,
-  just before the COMMIT: four commands a settlement instead of fourteen.
+- `StoreCounter` (here), over the registry and the ledger ports, one call at a time: the
+  SQLite unit of work and the in-memory fakes use it;
+- `PgCounter` (adapters/db/counter_pg.py), for PostgreSQL: one statement reads everything
+  a bill needs with the person's year locked, and one statement writes everything it
+  moves, just before the COMMIT: four commands a settlement instead of fourteen.
 
 Both answer `open()` with the same `CounterFacts`, and write the same `SettlementRecord`
 (made once, by service.booking), so what is stored does not depend on the database.
@@ -14,23 +15,22 @@ Both answer `open()` with the same `CounterFacts`, and write the same `Settlemen
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
-
-from yibao.adapters.db.repositories import Ledger, Registry
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.registry import Card
 from yibao.service.ports.records import (
     BillKeys,
     CounterFacts,
+    DuplicateError,
     KeyTakenError,
     NewAnswer,
     SettlementRecord,
     StoredAnswer,
 )
+from yibao.service.ports.stores import Ledger, Registry
 
 
-class Counter:
-    """The counter over the ordinary repositories (one statement at a time)."""
+class StoreCounter:
+    """The counter over the registry and the ledger (one call at a time)."""
 
     def __init__(self, registry: Registry, ledger: Ledger) -> None:
         self.registry = registry
@@ -68,7 +68,7 @@ class Counter:
             self.ledger.remember_answer(
                 answer.caller, answer.key, answer.request_hash, answer.status, answer.response
             )
-        except IntegrityError as exc:
+        except DuplicateError as exc:
             raise KeyTakenError() from exc
 
     def flush(self) -> None:
