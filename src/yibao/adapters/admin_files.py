@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator
 
-from yibao.adapters.parameter_files import (
+from yibao.adapters.policy_values import (
     Amount,
     DatedCount,
     Entry,

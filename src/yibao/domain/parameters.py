@@ -8,12 +8,14 @@ explanation.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from yibao.domain.conditions import CodeSpan, Conditions, Facts, diagnosis_group
 from yibao.domain.money import ZERO, fmt, fmt_points, fmt_rate
 
 if TYPE_CHECKING:  # they build on Dated, defined here
@@ -35,9 +37,11 @@ class Ref:
     key: str
     since: date
     source: str
+    when: str = ""  # the row of a decision table that applied: its conditions in words
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.key}"
+        row = f" ({self.when})" if self.when else ""
+        return f"{self.file}: {self.key}{row}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Period(Generic[T]):
     end: date | None  # inclusive; None: until the next period starts, or for good
     value: T
     source: str
+    when: Conditions | None = None  # a row of a decision table: the bills it applies to
 
 
 @dataclass(frozen=True)
@@ -66,15 +71,55 @@ class Dated(Generic[T]):
     def describe(self, value: T) -> str:
         return describe_value(value, self.unit)
 
-    def at(self, day: date) -> Param[T]:
-        for i, period in enumerate(self.periods):
-            end = period.end
-            if end is None and i + 1 < len(self.periods):
+    @property
+    def conditional(self) -> bool:
+        """Some value varies by conditions on the bill (a decision table)."""
+        return any(p.when is not None for p in self.periods)
+
+    @cached_property
+    def _tables(self) -> tuple[tuple[date, date | None, tuple[Period[T], ...]], ...]:
+        """(first day, last day or None, rows) of each stretch, in date order."""
+        starts = sorted({p.start for p in self.periods})
+        out = []
+        for i, start in enumerate(starts):
+            rows = tuple(p for p in self.periods if p.start == start)
+            end = rows[0].end
+            if end is None and i + 1 < len(starts):
                 # An open-ended value lasts until the next value starts, and no longer.
-                end = self.periods[i + 1].start - timedelta(days=1)
-            if period.start <= day and (end is None or day <= end):
-                return Param(period.value, Ref(self.file, self.key, period.start, period.source))
-        raise PolicyGapError(f"{self.file}: {self.key}: no value in force on {day.isoformat()}")
+                end = starts[i + 1] - timedelta(days=1)
+            out.append((start, end, rows))
+        return tuple(out)
+
+    def rows_at(self, day: date) -> tuple[Period[T], ...]:
+        """The values in force on `day`: one, or the rows of a decision table."""
+        for start, end, rows in self._tables:
+            if start <= day and (end is None or day <= end):
+                return rows
+        return ()
+
+    def find(self, day: date, facts: Facts) -> Param[T] | None:
+        """A partial table's row that `facts` meet, or None (no row names such a bill)."""
+        for row in self.rows_at(day):
+            if row.when is None or row.when.matches(facts):
+                when = row.when.describe() if row.when is not None else ""
+                return Param(row.value, Ref(self.file, self.key, row.start, row.source, when))
+        return None
+
+    def at(self, day: date, facts: Facts | None = None) -> Param[T]:
+        """The value in force on `day`; for a decision table, the row that `facts` meet."""
+        rows = self.rows_at(day)
+        if not rows:
+            raise PolicyGapError(f"{self.file}: {self.key}: no value in force on {day.isoformat()}")
+        for row in rows:
+            if row.when is None or (facts is not None and row.when.matches(facts)):
+                when = row.when.describe() if row.when is not None else ""
+                return Param(row.value, Ref(self.file, self.key, row.start, row.source, when))
+        dims = sorted({d for r in rows if r.when is not None for d in r.when.dims})
+        what = facts.describe(dims) if facts is not None else "no facts given"
+        raise PolicyGapError(
+            f"{self.file}: {self.key}: no row in force on {day.isoformat()} applies to {what} "
+            f"(the value depends on {', '.join(dims)})"
+        )
 
 
 # --- value shapes -------------------------------------------------------------------
@@ -199,12 +244,21 @@ class OutpatientRules:
     fund_limit: Dated[Decimal]
 
 
+class ReferralThreshold(StrEnum):
+    SEPARATE = "separate"  # every stay charges its own threshold
+    # A stay referred up pays only what its threshold exceeds the thresholds charged in
+    # its episode; a stay referred down pays none.
+    CONTINUED = "continued"
+
+
 @dataclass(frozen=True)
 class InpatientRules:
     threshold: Dated[Threshold]
     rate: Dated[RateSpec]
     rate_retired: Dated[RateSpec] | None
     top_line: Dated[TopLine] | None
+    referral_threshold: Dated[ReferralThreshold] | None = None
+    rate_points: Dated[Decimal] | None = None  # percentage points added to every rate
 
 
 @dataclass(frozen=True)
@@ -222,6 +276,10 @@ class SchemeRules:
     inpatient: InpatientRules
     special_outpatient: SpecialOutpatientRules | None
     retiree_min_contribution_years: Dated[int] | None
+    # A partial table: the bills it names are paid a fixed sum, at most their eligible cost.
+    fixed_sum: Dated[Decimal] | None = None
+    # A partial table on the cause: the fund's yearly payments for that cause at most this.
+    cause_cap: Dated[Decimal] | None = None
 
 
 @dataclass(frozen=True)
@@ -248,7 +306,19 @@ class SeriousIllnessRules:
 
     schemes: Dated[frozenset[str]]
     scale: Dated[Scale]
-    top_line: Dated[Decimal]
+    top_line: Dated[Decimal | None]  # None: no top line
+    # Diagnosis groups whose personal payment is settled apart, on their own rows.
+    separate_groups: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class DiagnosisGroup:
+    """A region's named list of ICD-10 codes and ranges, for conditions on the diagnosis."""
+
+    code: str
+    name: Text
+    spans: tuple[CodeSpan, ...]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -265,6 +335,11 @@ class RegionPolicy:
     serious_illness: SeriousIllnessRules | None
     enrolment: EnrolmentRules | None = None  # enrolment.yaml: windows, premiums, cards
     calendar: WorkingCalendar | None = None  # calendar.yaml: working days
+    diagnosis_groups: Mapping[str, DiagnosisGroup] = field(default_factory=dict)
+
+    def diagnosis_group(self, code: str | None) -> str:
+        """The region's diagnosis group of an ICD-10 code, or "other"."""
+        return diagnosis_group({k: g.spans for k, g in self.diagnosis_groups.items()}, code)
 
     def all_dated(self) -> list[Dated[object]]:
         """Every dated parameter of the region, for listing (`yibao policy show`)."""
