@@ -103,6 +103,22 @@ def account_region(uow: UnitOfWork, row: Any) -> str | None:
     )
 
 
+def _check_subject(
+    uow: UnitOfWork, who: Principal, role: Role, subjects: dict[str, str | None]
+) -> None:
+    """The new account's subject exists, and is of the clerk's region (a school not yet
+    registered is of no region: only a clerk of every region may make its account)."""
+    institution_id, person_id = subjects["institution_id"], subjects["person_id"]
+    if institution_id is not None and uow.registry.institution(institution_id) is None:
+        raise NotFoundError(
+            "unknown_institution", f"institution {institution_id!r} is not registered"
+        )
+    if person_id is not None and uow.registry.person(person_id) is None:
+        raise NotFoundError("unknown_person", f"person {person_id!r} is not known")
+    others = {k: v for k, v in subjects.items() if k != "region"}
+    require_region(who, subject_region(uow, role, subjects["region"], **others))
+
+
 def _managed_account(uow: UnitOfWork, who: Principal, account_id: str) -> Any:
     """The account a clerk manages (tokens, password), refused unless of the clerk's region."""
     row = uow.accounts.get(account_id)
@@ -192,13 +208,7 @@ class AccessService:
         # hold the write lock every settlement waits for).
         password_hash = None if password is None else _hasher.hash(password)
         with self.uow() as uow:
-            require_region(who, subject_region(uow, role, region, **subjects_of(subjects)))
-            if role is Role.INSTITUTION and uow.registry.institution(str(institution_id)) is None:
-                raise NotFoundError(
-                    "unknown_institution", f"institution {institution_id!r} is not registered"
-                )
-            if person_id is not None and uow.registry.person(person_id) is None:
-                raise NotFoundError("unknown_person", f"person {person_id!r} is not known")
+            _check_subject(uow, who, role, subjects)
             if uow.accounts.get(account_id) is not None:
                 raise ConflictError("account_exists", f"account {account_id!r} already exists")
             values = {
@@ -336,10 +346,6 @@ class AccessService:
             uow.accounts.update(account_id, password_hash=password_hash)
             uow.audit.record(who, "account.password", "account", account_id)
             uow.commit()
-
-
-def subjects_of(subjects: dict[str, str | None]) -> dict[str, str | None]:
-    return {k: v for k, v in subjects.items() if k != "region"}
 
 
 def hash_password(password: str) -> str:
