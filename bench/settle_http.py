@@ -1,7 +1,7 @@
 """Load benchmark: real-time settlements per second through a real server on PostgreSQL.
 
     .venv/bin/python bench/settle_http.py [--persons 3000] [--seconds 30] [--clients 64] [--workers 2]
-                                          [--no-pgbench]
+                                          [--no-pgbench] [--profile]
 
 Creates a PostgreSQL database of its own (YIBAO_BENCH_POSTGRES_URL, default
 127.0.0.1:5432 as postgres), loads the demo population, starts `yibao serve` as a
@@ -41,6 +41,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from flame import Profiler  # bench/flame.py
 from pgbench import Pgbench, PgbenchRun, postgres_cpu_seconds  # bench/pgbench.py
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.service.access import OPERATOR, AccessService
@@ -280,6 +281,9 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
         cards, hospitals, items = population(url)
         before = stored_settlements(url)
         cpu_before = cpu_seconds(server.pid)
+        profiler = Profiler(server.pid, args.seconds, ROOT / "bench") if args.profile else None
+        if profiler:
+            profiler.__enter__()
         if shutil.which("wrk") and not args.python_clients:
             client = "wrk"
             requests, bad, elapsed, p50, p99 = fire_wrk(
@@ -300,6 +304,8 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
             q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
             p50, p99 = q[49] * 1000, q[98] * 1000
         cpu_after = cpu_seconds(server.pid)
+        if profiler:
+            profiler.__exit__(None, None, None)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -309,6 +315,8 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
     if stored < answered:
         others += f"; {answered - stored:,} answers stored nothing"
     per = max(stored, 1) / 1000  # CPU ms a settlement
+    if profiler:
+        profiler.print_breakdown((cpu_after[0] - cpu_before[0]) / per)
     return YibaoRun(
         client=client,
         requests=requests,
@@ -395,6 +403,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--python-clients", action="store_true", help="Use httpx even when wrk is installed."
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="Sample the server with py-spy: bench/flame-settle.svg and a table of where each settlement's CPU goes.",
     )
     parser.add_argument(
         "--no-pgbench",
