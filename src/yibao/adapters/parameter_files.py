@@ -20,13 +20,14 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from yibao.adapters.policy_tables import code_spans
-from yibao.adapters.policy_values import (
-    Amount,
-    DatedAmount,
-    DatedCount,
+from yibao.adapters.admin_files import (
+    CalendarFile,
+    EnrolmentFile,
+    enrolment_rules,
+    working_calendar,
+)
+from yibao.adapters.policy_shapes import (
     DatedLevelRate,
-    DatedRate,
     DatedRateSpec,
     DatedReduction,
     DatedReferral,
@@ -36,16 +37,20 @@ from yibao.adapters.policy_values import (
     DatedThreshold,
     DatedTopLine,
     DatedTopOrNone,
-    Entry,
-    PolicyError,
-    Source,
     TextModel,
-    _Builder,
     _by_level,
-    _periods,
     _rate_spec,
     _scale,
     _threshold,
+)
+from yibao.adapters.policy_tables import code_spans
+from yibao.adapters.policy_values import (
+    DatedAmount,
+    DatedBuilder,
+    DatedCount,
+    DatedRate,
+    Source,
+    TableError,
 )
 from yibao.adapters.strict_yaml import YamlError, load_file
 from yibao.adapters.validation import Strict, problems
@@ -65,23 +70,13 @@ from yibao.domain.parameters import (
     TopLine,
 )
 
-__all__ = [
-    "Amount",
-    "DatedCount",
-    "Entry",
-    "PolicyError",
-    "Source",
-    "_Builder",
-    "_periods",
-    "load_region",
-    "load_region_dir",
-    "region_names",
-    "search_path",
-]
-
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "policies"
 SCHEME_FILES = {s.value for s in Scheme}
 OPTIONAL_FILES = {"child_major_disease", "serious_illness", "enrolment", "calendar"}
+
+
+class PolicyError(ValueError):
+    """A policy folder or file that cannot be used; the message names file and key."""
 
 
 # --- files ----------------------------------------------------------------------------
@@ -179,7 +174,7 @@ class SeriousIllnessFile(Strict):
 # --- conversion to the domain ---------------------------------------------------------
 
 
-def _inpatient_rules(b: _Builder, inp: InpatientModel) -> InpatientRules:
+def _inpatient_rules(b: DatedBuilder, inp: InpatientModel) -> InpatientRules:
     def optional(key: str, entries: Any, convert: Any, unit: str = "") -> Any:
         return None if entries is None else b.dated(key, entries, convert, unit)
 
@@ -196,7 +191,7 @@ def _inpatient_rules(b: _Builder, inp: InpatientModel) -> InpatientRules:
 
 
 def _scheme_rules(name: str, f: SchemeFile, groups: Sequence[str] = ()) -> SchemeRules:
-    b = _Builder(name, groups)
+    b = DatedBuilder(name, groups)
     special = None
     if f.special_outpatient is not None:
         so = f.special_outpatient
@@ -207,7 +202,7 @@ def _scheme_rules(name: str, f: SchemeFile, groups: Sequence[str] = ()) -> Schem
             threshold=b.dated("special_outpatient.threshold", so.threshold, _threshold),
         )
     years = f.refusals.retiree_min_contribution_years
-    partial = _Builder(name, groups, partial=True)
+    partial = DatedBuilder(name, groups, partial=True)
     return SchemeRules(
         scheme=f.scheme.value,
         label=f.label.to_text(),
@@ -233,7 +228,7 @@ def _scheme_rules(name: str, f: SchemeFile, groups: Sequence[str] = ()) -> Schem
 
 
 def _pilot_rules(name: str, f: PilotFile, groups: Sequence[str] = ()) -> PilotRules:
-    b = _Builder(name, groups)
+    b = DatedBuilder(name, groups)
     return PilotRules(
         schemes=b.dated("schemes", f.schemes, lambda e: frozenset(s.value for s in e.value)),
         max_age=b.dated("max_age", f.max_age, lambda e: e.value),
@@ -253,7 +248,7 @@ def _pilot_rules(name: str, f: PilotFile, groups: Sequence[str] = ()) -> PilotRu
 def _serious_rules(
     name: str, f: SeriousIllnessFile, groups: Sequence[str] = ()
 ) -> SeriousIllnessRules:
-    b = _Builder(name, groups)
+    b = DatedBuilder(name, groups)
     unknown = sorted(set(f.separate_groups) - set(groups))
     if unknown:
         raise PolicyError(
@@ -349,14 +344,6 @@ def _scheme_files(
 
 def _optional_files(folder: Path, groups: Sequence[str]) -> dict[str, Any]:
     """The optional files' rules, each None where the file is absent."""
-    # Imported here: admin_files builds on this module's entry types.
-    from yibao.adapters.admin_files import (
-        CalendarFile,
-        EnrolmentFile,
-        enrolment_rules,
-        working_calendar,
-    )
-
     readers: dict[str, tuple[type[BaseModel], Any]] = {
         "child_major_disease": (PilotFile, lambda n, f: _pilot_rules(n, f, groups)),
         "serious_illness": (SeriousIllnessFile, lambda n, f: _serious_rules(n, f, groups)),
@@ -373,13 +360,20 @@ def _optional_files(folder: Path, groups: Sequence[str]) -> dict[str, Any]:
 
 def load_region_dir(folder: Path) -> RegionPolicy:
     """Load and cross-check one region folder."""
+    try:
+        return _region_dir(folder)
+    except TableError as exc:
+        raise PolicyError(str(exc)) from None
+
+
+def _region_dir(folder: Path) -> RegionPolicy:
     code = folder.name
     region = _region_file(folder)
     diagnosis_groups = _diagnosis_groups(code, region)
     groups = list(diagnosis_groups)
     schemes = _scheme_files(folder, region, groups)
     optional = _optional_files(folder, groups)
-    b = _Builder(f"{code}/region.yaml", groups)
+    b = DatedBuilder(f"{code}/region.yaml", groups)
     shares = region.catalogue.eligible_share
     return RegionPolicy(
         code=code,

@@ -9,118 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from functools import cached_property
-from typing import TYPE_CHECKING, Generic, TypeVar
 
-from yibao.domain.conditions import CodeSpan, Conditions, Facts, diagnosis_group
+from yibao.domain.calendar import WorkingCalendar
+from yibao.domain.conditions import CodeSpan, diagnosis_group
+from yibao.domain.dated import Dated as Dated
+from yibao.domain.dated import Param as Param
+from yibao.domain.dated import Period as Period
+from yibao.domain.dated import PolicyGapError as PolicyGapError
+from yibao.domain.dated import Ref as Ref
+from yibao.domain.enrolment import EnrolmentRules
 from yibao.domain.money import ZERO, fmt, fmt_points, fmt_rate
-
-if TYPE_CHECKING:  # they build on Dated, defined here
-    from yibao.domain.calendar import WorkingCalendar
-    from yibao.domain.enrolment import EnrolmentRules
-
-T = TypeVar("T")
-
-
-class PolicyGapError(LookupError):
-    """No value of a parameter is in force on the date asked for."""
-
-
-@dataclass(frozen=True)
-class Ref:
-    """Where a value comes from: file, key inside it, the date it took effect, its source note."""
-
-    file: str
-    key: str
-    since: date
-    source: str
-    when: str = ""  # the row of a decision table that applied: its conditions in words
-
-    def __str__(self) -> str:
-        row = f" ({self.when})" if self.when else ""
-        return f"{self.file}: {self.key}{row}"
-
-
-@dataclass(frozen=True)
-class Period(Generic[T]):
-    start: date
-    end: date | None  # inclusive; None: until the next period starts, or for good
-    value: T
-    source: str
-    when: Conditions | None = None  # a row of a decision table: the bills it applies to
-
-
-@dataclass(frozen=True)
-class Param(Generic[T]):
-    value: T
-    ref: Ref
-
-
-@dataclass(frozen=True)
-class Dated(Generic[T]):
-    """A parameter's values over time; periods are sorted and do not overlap (the loader checks)."""
-
-    file: str
-    key: str
-    periods: tuple[Period[T], ...]
-    unit: str = ""  # "yuan" or "share" for a bare Decimal, so it can be shown right
-
-    def describe(self, value: T) -> str:
-        return describe_value(value, self.unit)
-
-    @property
-    def conditional(self) -> bool:
-        """Some value varies by conditions on the bill (a decision table)."""
-        return any(p.when is not None for p in self.periods)
-
-    @cached_property
-    def _tables(self) -> tuple[tuple[date, date | None, tuple[Period[T], ...]], ...]:
-        """(first day, last day or None, rows) of each stretch, in date order."""
-        starts = sorted({p.start for p in self.periods})
-        out = []
-        for i, start in enumerate(starts):
-            rows = tuple(p for p in self.periods if p.start == start)
-            end = rows[0].end
-            if end is None and i + 1 < len(starts):
-                # An open-ended value lasts until the next value starts, and no longer.
-                end = starts[i + 1] - timedelta(days=1)
-            out.append((start, end, rows))
-        return tuple(out)
-
-    def rows_at(self, day: date) -> tuple[Period[T], ...]:
-        """The values in force on `day`: one, or the rows of a decision table."""
-        for start, end, rows in self._tables:
-            if start <= day and (end is None or day <= end):
-                return rows
-        return ()
-
-    def find(self, day: date, facts: Facts) -> Param[T] | None:
-        """A partial table's row that `facts` meet, or None (no row names such a bill)."""
-        for row in self.rows_at(day):
-            if row.when is None or row.when.matches(facts):
-                when = row.when.describe() if row.when is not None else ""
-                return Param(row.value, Ref(self.file, self.key, row.start, row.source, when))
-        return None
-
-    def at(self, day: date, facts: Facts | None = None) -> Param[T]:
-        """The value in force on `day`; for a decision table, the row that `facts` meet."""
-        rows = self.rows_at(day)
-        if not rows:
-            raise PolicyGapError(f"{self.file}: {self.key}: no value in force on {day.isoformat()}")
-        for row in rows:
-            if row.when is None or (facts is not None and row.when.matches(facts)):
-                when = row.when.describe() if row.when is not None else ""
-                return Param(row.value, Ref(self.file, self.key, row.start, row.source, when))
-        dims = sorted({d for r in rows if r.when is not None for d in r.when.dims})
-        what = facts.describe(dims) if facts is not None else "no facts given"
-        raise PolicyGapError(
-            f"{self.file}: {self.key}: no row in force on {day.isoformat()} applies to {what} "
-            f"(the value depends on {', '.join(dims)})"
-        )
-
 
 # --- value shapes -------------------------------------------------------------------
 
