@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 
 from yibao.adapters.db.engine import make_engine
 from yibao.entrypoints.api.app import create_app
-from yibao.services import Services
+from yibao.service.services import Services
 
 CHROMIUM = os.environ.get("YIBAO_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = [

@@ -17,8 +17,8 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Role
 from yibao.domain.ids import make_resident_id
 from yibao.domain.model import Kind
+from yibao.service.services import Services
 from yibao.service.settlement import Bill, BillLine
-from yibao.services import Services
 
 PASSWORD = "correct-horse"
 G1_NUMBER = make_resident_id("990100", date(1985, 7, 8), 11)

@@ -26,7 +26,7 @@ from yibao.entrypoints.web.session import (
     services_of,
 )
 from yibao.service.errors import ServiceError
-from yibao.services import Services
+from yibao.service.services import Services
 
 
 def _(message: str) -> str:
