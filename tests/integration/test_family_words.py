@@ -17,7 +17,7 @@ from yibao.domain.access import Role
 from yibao.entrypoints.api.app import create_app
 from yibao.entrypoints.web import i18n
 from yibao.entrypoints.web.session import SESSION_COOKIE
-from yibao.services import Services
+from yibao.service.services import Services
 
 ID_NUMBER = re.compile(r"\d{17}[\dX]")
 POLICY_KEY = re.compile(r"\.yaml|\[text\]|\[set\]")

@@ -178,9 +178,7 @@ def test_an_online_filing_then_visible(
     page.fill("#f-valid_to", "2026-12-31")
     page.click("main button[type=submit]")
     assert page.url.endswith("/app/services?done=filed")
-    assert (
-        "山县，2026-11-01 – 2026-12-31" in page.locator("[data-testid=filing]").inner_text()
-    )
+    assert "山县，2026-11-01 – 2026-12-31" in page.locator("[data-testid=filing]").inner_text()
     shoot(page, "member-services")
 
 
