@@ -69,6 +69,14 @@ def _ratio(raw: object) -> Decimal:
     return value
 
 
+def _kind(raw: object) -> str:
+    kinds = [k.value for k in Kind] + ["childbirth"]
+    if raw not in kinds:
+        raise ValueError(f"{raw!r} is not one of {', '.join(kinds)}")
+    return str(raw)
+
+
+KindIn = Annotated[str, BeforeValidator(_kind)]
 Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
 Quantity = Annotated[Decimal, BeforeValidator(_quantity)]
 Price = Annotated[Decimal, BeforeValidator(_price)]  # unit prices: the catalogues' 4-6 places
@@ -129,7 +137,7 @@ class LineIn(Strict):
 class EncounterIn(Strict):
     id: Name
     date: Day
-    kind: Kind | Literal["childbirth"]  # childbirth: an inpatient stay with its delivery
+    kind: KindIn  # or childbirth: an inpatient stay with its delivery
     hospital: HospitalIn
     lines: list[LineIn] = Field(min_length=1)
     diagnosis: Name | None = None
