@@ -198,8 +198,13 @@ class SettlementService:
             bill.date, bill.kind, inst.level, record.birth_date, record.sex, enrolment.scheme.value
         )
         billed = [Billed(ln.code, ln.quantity, ln.unit_price) for ln in bill.lines]
+        # The catalogue of the place of treatment (reference §9): a registered region's
+        # own; a place yibao does not know bills by the insured place's catalogue.
+        catalogue_region, known = record.region, facts.items
+        if inst.region != record.region and uow.regions.known(inst.region):
+            catalogue_region, known = inst.region, None
         lines, priced = resolve(
-            uow, record.region, inst.id, visit, billed, record.id, known=facts.items
+            uow, catalogue_region, inst.id, visit, billed, record.id, known=known
         )
         total = sum((ln.amount for ln in lines), ZERO)
         if total > MAX_BILL:
