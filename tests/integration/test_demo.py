@@ -343,7 +343,8 @@ def test_demo_regions_know_each_other(engine: Engine, policies: PolicyLoader) ->
         regions = {r.code: r.admdvs for r in conn.execute(select(t.regions))}
         assert regions == {"sample-city": "990100", "hill-county": "990200", "other-city": "990800"}
         by_region = Counter(i.region for i in conn.execute(select(t.institutions)))
-        assert by_region["hill-county"] == 6 and by_region["other-city"] == 3
+        assert by_region["hill-county"] == 6
+        assert by_region["other-city"] == 3
         hill = conn.execute(
             select(t.persons.c.id, t.cards.c.number)
             .join(t.cards, t.cards.c.person_id == t.persons.c.id)
@@ -356,7 +357,8 @@ def test_demo_regions_know_each_other(engine: Engine, policies: PolicyLoader) ->
             .where(t.persons.c.region == "hill-county")
         ).all()
     assert hill is not None
-    assert filed and {f.region for f in filed} == {"sample-city"}
+    assert filed
+    assert {f.region for f in filed} == {"sample-city"}
     blood = next(i for i in catalogue() if i.name == "血常规")
     assert blood.unit_price is not None
     day = date(YEAR, 3, 2)
