@@ -20,7 +20,7 @@ from yibao.fsi.fields import Fields, FsiError, invalid, parse_day, wrong_type
 from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.store import FsiStore
 from yibao.fsi.transactions import TRANSACTIONS, Call, Transactions, Work
-from yibao.services import Services
+from yibao.service.services import Services
 
 log = logging.getLogger(__name__)
 

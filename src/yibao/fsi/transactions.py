@@ -25,8 +25,8 @@ from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.setlinfo import NIL, amounts, money, setldetail
 from yibao.fsi.store import FsiStore
 from yibao.service.errors import ConflictError, ServiceError
+from yibao.service.services import Services
 from yibao.service.settlement import Bill, BillLine
-from yibao.services import Services
 
 
 def as_institution(code: str) -> Principal:
