@@ -9,7 +9,7 @@ from typing import Any
 
 from fakes.admin import FakeAudit, FakeCatalogue, FakeCertificates
 from fakes.ledger import FakeLedger
-from fakes.registry import FakeRegistry
+from fakes.registry import FakeRegions, FakeRegistry
 from fakes.tables import Tables
 from yibao.service.counter import StoreCounter
 
@@ -42,6 +42,7 @@ class FakeUnitOfWork:
     def __enter__(self) -> FakeUnitOfWork:
         self._tables = self.db.tables.copy()
         self.registry = FakeRegistry(self._tables)
+        self.regions = FakeRegions(self._tables)
         self.ledger = FakeLedger(self._tables)
         self.catalogue = FakeCatalogue(self._tables)
         self.audit = FakeAudit(self._tables)

@@ -96,7 +96,9 @@ class FakeRegistry:
     # --- writes -----------------------------------------------------------------------
 
     def add_region(self, code: str, name_zh: str, name_en: str, admdvs: str) -> None:
-        self.t.regions.setdefault(code, SimpleNamespace(code=code, admdvs=admdvs))
+        self.t.regions.setdefault(
+            code, SimpleNamespace(code=code, name_zh=name_zh, name_en=name_en, admdvs=admdvs)
+        )
 
     def add_institution(self, inst: Institution) -> None:
         insert(self.t.institutions, inst.id, inst, "institution")
@@ -146,3 +148,14 @@ class FakeRegistry:
 
     def add_referral(self, r: Referral) -> None:
         self.t.referrals.append(r)
+
+
+class FakeRegions:
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+
+    def known(self, code: str) -> bool:
+        return code in self.t.regions
+
+    def all(self) -> list[Any]:
+        return [self.t.regions[code] for code in sorted(self.t.regions)]

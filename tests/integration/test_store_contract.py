@@ -120,6 +120,8 @@ def test_the_registry_gives_back_what_was_registered(stores: Factory) -> None:
         }
         assert reg.enrolled_in(2025, ["P1", "P2"]) == {"P1"}
         assert reg.has_persons("sample-city")
+        assert uow.regions.known("sample-city")
+        assert not uow.regions.known("elsewhere")
         assert not reg.has_persons("elsewhere")
 
 

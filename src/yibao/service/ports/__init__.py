@@ -45,6 +45,9 @@ class UnitOfWork(Protocol):
     def counter(self) -> stores.Counter: ...
 
     @property
+    def regions(self) -> stores.Regions: ...
+
+    @property
     def accounts(self) -> admin.Accounts: ...
 
     @property

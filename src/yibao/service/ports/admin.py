@@ -18,7 +18,8 @@ from yibao.domain.registry import Card, CardStatus, CatalogueItem
 
 
 class Accounts(Protocol):
-    def add(self, values: dict[str, Any]) -> None: ...
+    def add(self, values: dict[str, Any]) -> None:
+        """Raises DuplicateError when the account exists."""
 
     def get(self, account_id: str, *, lock: bool = False) -> Any | None: ...
 
@@ -88,7 +89,8 @@ class Catalogue(Protocol):
         (from `known`, the base items the caller has read already, or read here)."""
 
     def mapped(self, institution_id: str, codes: Iterable[str], day: date) -> dict[str, str]:
-        """Own code -> national code, for the institution's mappings active on the day."""
+        """Own code -> national code, for the institution's mappings active on the day
+        (of several, the latest start wins)."""
 
     def mappings(self, institution_id: str) -> list[Any]: ...
 
@@ -166,7 +168,8 @@ class Certificates(Protocol):
 
     def count_registrations_at(self, hospital_id: str, year: int) -> int: ...
 
-    def add_registration(self, values: dict[str, Any]) -> int: ...
+    def add_registration(self, values: dict[str, Any]) -> int:
+        """The new registration's id; DuplicateError when it is registered already."""
 
     def registration(self, person_id: str, disease: str, year: int) -> Any | None: ...
 
@@ -294,6 +297,16 @@ class Member(Protocol):
         """Every region the system knows (code, names), by code."""
 
     def institution_names(self, ids: Sequence[str]) -> dict[str, str]: ...
+
+    def designated(
+        self, region: str | None, level: int | None, kind: str | None, words: str, limit: int
+    ) -> list[Any]:
+        """Designated institutions, by region, name: of a region, level and kind when
+        given, whose name contains the words."""
+
+    def catalogue_matches(self, region: str, words: str, limit: int) -> tuple[list[Any], list[Any]]:
+        """Catalogue entries (dated) and base items of a region whose name or code
+        contains the words: (entries, items), each by code."""
 
 
 class Schools(Protocol):

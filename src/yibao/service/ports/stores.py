@@ -138,7 +138,8 @@ class Ledger(Protocol):
 
     def remember_answer(
         self, caller: str, key: str, request_hash: str, status_code: int, response: str
-    ) -> None: ...
+    ) -> None:
+        """DuplicateError when the caller's key is taken."""
 
 
 class Claims(Protocol):
@@ -184,6 +185,13 @@ class Yearly(Protocol):
     def get(self, person_id: str, year: int) -> Any | None: ...
 
     def put(self, values: dict[str, Any]) -> None: ...
+
+
+class Regions(Protocol):
+    def known(self, code: str) -> bool:
+        """Whether the region is registered here (its catalogue is the one to bill by)."""
+
+    def all(self) -> list[Any]: ...
 
 
 class Counter(Protocol):
