@@ -284,6 +284,12 @@ class Console(Protocol):
 
     def ledger_years(self, region: str) -> list[int]: ...
 
+    def premiums_by_day(self, region: str, year: int) -> list[Any]:
+        """Premiums of a region's enrolments for the year, collected (or exempted) by day:
+        personal, subsidy and assistance parts (fen). Cancelled enrolments are not income."""
+
+    def institution_names(self, ids: Sequence[str]) -> dict[str, str]: ...
+
 
 class Member(Protocol):
     def minors_with_phone(self, phone: str, born_after: date) -> list[str]:
