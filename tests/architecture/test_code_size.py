@@ -26,11 +26,6 @@ ALLOWED: dict[str, set[str]] = {
     "yibao/batch/generate.py": {"generate"},
     "yibao/batch/load.py": {MODULE, "_Loader._institutions", "_Loader._chunks", "_scalar"},
     "yibao/batch/whatif.py": {"load_change", "chart_svg"},
-    "yibao/service/certificates.py": {
-        "CertificatesService.decide_approval",
-        "CertificatesService.issue_referral",
-    },
-    "yibao/service/certificates_pilot.py": {"PilotUseCases.register_pilot"},
     "yibao/service/collection.py": {
         "CollectionService.open_accounts",
         "CollectionService._apply",

@@ -10,6 +10,7 @@ from pathlib import Path
 from yibao.service.access import AccessService
 from yibao.service.catalogue import CatalogueService
 from yibao.service.certificates import CertificatesService
+from yibao.service.certificates_pilot import PilotService
 from yibao.service.claims import ClaimsService
 from yibao.service.collection import CollectionService
 from yibao.service.console import ConsoleService
@@ -30,7 +31,8 @@ class Services:
     enrolment: EnrolmentService
     schools: SchoolsService
     collection: CollectionService
-    certificates: CertificatesService
+    certificates: CertificatesService  # approvals, remote-treatment filings, referrals
+    pilot: PilotService  # the child major-disease pilot: hospitals' lists, registrations
     catalogue: CatalogueService
     member: MemberService
     console: ConsoleService
@@ -59,6 +61,7 @@ class Services:
             schools=SchoolsService(uow, policies, clock),
             collection=CollectionService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
+            pilot=PilotService(uow, policies, clock),
             catalogue=CatalogueService(uow),
             member=MemberService(uow, policies, clock, key, uploads),
             console=ConsoleService(uow, policies, clock),
