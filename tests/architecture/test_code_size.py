@@ -26,11 +26,6 @@ ALLOWED: dict[str, set[str]] = {
     "yibao/batch/generate.py": {"generate"},
     "yibao/batch/load.py": {MODULE, "_Loader._institutions", "_Loader._chunks", "_scalar"},
     "yibao/batch/whatif.py": {"load_change", "chart_svg"},
-    "yibao/service/collection.py": {
-        "CollectionService.open_accounts",
-        "CollectionService._apply",
-        "CollectionService._judge",
-    },
     # pol
     "yibao/batch/columnar.py": {MODULE, "_thresholds", "_payments"},
     "yibao/batch/params.py": {"build"},

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yibao.service.access import AccessService
+from yibao.service.cards import CardsService
 from yibao.service.catalogue import CatalogueService
 from yibao.service.certificates import CertificatesService
 from yibao.service.certificates_pilot import PilotService
@@ -31,6 +32,7 @@ class Services:
     enrolment: EnrolmentService
     schools: SchoolsService
     collection: CollectionService
+    cards: CardsService
     certificates: CertificatesService  # approvals, remote-treatment filings, referrals
     pilot: PilotService  # the child major-disease pilot: hospitals' lists, registrations
     catalogue: CatalogueService
@@ -60,6 +62,7 @@ class Services:
             enrolment=EnrolmentService(uow, policies, clock),
             schools=SchoolsService(uow, policies, clock),
             collection=CollectionService(uow, policies, clock),
+            cards=CardsService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
             pilot=PilotService(uow, policies, clock),
             catalogue=CatalogueService(uow),
