@@ -349,7 +349,7 @@ def _cards_page(page: ConsolePage, form: Form, status: int = 200) -> Response:
     overdue: list[dict[str, Any]] = []
     today = ""
     for region in regions:
-        found = page.services.collection.overdue_cards(page.staff, region["code"])
+        found = page.services.cards.overdue_cards(page.staff, region["code"])
         today = found["today"]
         overdue += [{**card, "region": region["code"]} for card in found["cards"]]
     overdue.sort(key=lambda c: (c["due_on"], c["number"]))
@@ -377,7 +377,7 @@ async def issue_card(request: Request, number: str) -> Response:
     page = ConsolePage(request)
     form = await page.form()
     try:
-        page.services.collection.issue_card(page.staff, number)
+        page.services.cards.issue_card(page.staff, number)
     except ServiceError as exc:
         page.refuse(form, exc)
         return _cards_page(page, form, status=422)

@@ -198,7 +198,7 @@ async def report_lost(request: Request, number: str) -> Response:
     if card is None:
         return page.render("error.html", status=404, kind="not_found")
     try:
-        page.services.collection.report_loss(who, number)
+        page.services.cards.report_loss(who, number)
     except NotFoundError:
         return page.render("error.html", status=404, kind="not_found")
     except ServiceError as exc:
