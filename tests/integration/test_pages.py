@@ -41,6 +41,8 @@ PAGES: dict[str, Any] = {
     "/app/claims": MEMBERS,
     "/app/claims/new": MEMBERS,
     "/app/claims/{claim_id}/receipts/{n}": MEMBERS,
+    "/app/institutions": MEMBERS,
+    "/app/catalogue": MEMBERS,
     "/console": STAFF,
     "/console/persons": STAFF,
     "/console/persons/{person_id}": STAFF,
@@ -54,6 +56,9 @@ PAGES: dict[str, Any] = {
     "/console/queues/cards": STAFF,
     "/console/dashboard": STAFF,
     "/console/dashboard.csv": STAFF,
+    "/console/settlements/{settlement_id}": STAFF,
+    "/console/audit": STAFF,
+    "/console/fund": STAFF,
 }
 VALUES = {
     "year": "2026",
@@ -62,10 +67,13 @@ VALUES = {
     "batch_id": "999999",
     "approval_id": "999999",
     "claim_id": "999999",
+    "settlement_id": "1",
     "n": "1",
 }
 QUERIES = {
     "/console/persons": {"q": "C1"},
+    "/app/institutions": {"q": "hospital"},
+    "/app/catalogue": {"q": "test"},
     "/console/dashboard.csv": {"region": "sample-city", "year": "2026"},
 }
 HAN = re.compile(r"[\u4e00-\u9fff]")

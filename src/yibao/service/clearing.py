@@ -22,13 +22,11 @@ import re
 from datetime import date
 from typing import Any
 
-from yibao.adapters.db.repositories import now
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.money import fmt, from_fen
 from yibao.service.access import Forbidden, require
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
-from yibao.service.ports import Clock, UowFactory, china_today
+from yibao.service.ports import Clock, UnitOfWork, UowFactory, china_today, now
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 STAFF = (Role.CLERK, Role.APPROVER)

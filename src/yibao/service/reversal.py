@@ -15,7 +15,6 @@ from dataclasses import astuple
 from datetime import date
 from typing import Any
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import settle_encounter
 from yibao.domain.money import fmt, to_fen
@@ -23,7 +22,7 @@ from yibao.service.booking import ledger_entries
 from yibao.service.clearing import book_change
 from yibao.service.errors import ConflictError, NotFoundError
 from yibao.service.history import Split, Stored, person_for_year, stored_year
-from yibao.service.ports import PolicySource, china_today
+from yibao.service.ports import PolicySource, UnitOfWork, china_today
 
 LAYERS = ("basic", "assistance")
 

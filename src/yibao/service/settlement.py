@@ -17,17 +17,16 @@ from typing import Any
 
 import orjson
 
-from yibao.adapters.db.counter import BillKeys, CounterFacts, KeyTakenError, NewAnswer, StoredAnswer
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
 from yibao.domain.engine import EncounterResult
-from yibao.domain.model import Encounter, Hospital, Kind
+from yibao.domain.model import Encounter, Hospital, Kind, Person
 from yibao.domain.money import ZERO, fmt, to_fen
 from yibao.domain.registry import (
     CardStatus,
     CatalogueItem,
     Enrolment,
+    Institution,
     PersonRecord,
     insured_person,
 )
@@ -36,7 +35,14 @@ from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
 from yibao.service.certificates_pilot import treats_pilot
 from yibao.service.clearing import book_settlement
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
-from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
+from yibao.service.ports import Clock, PolicySource, UnitOfWork, UowFactory, china_today
+from yibao.service.ports.records import (
+    BillKeys,
+    CounterFacts,
+    KeyTakenError,
+    NewAnswer,
+    StoredAnswer,
+)
 from yibao.service.queries import settlement_visible
 from yibao.service.reversal import reverse
 
@@ -182,7 +188,6 @@ class SettlementService:
     # --- steps ----------------------------------------------------------------------
 
     def _prepare(self, uow: UnitOfWork, bill: Bill, facts: CounterFacts) -> Prepared:
-        reg = uow.registry
         inst = facts.institution
         if inst is None:
             raise ServiceError(
@@ -222,16 +227,7 @@ class SettlementService:
             raise ServiceError(
                 "amount_too_large", f"a bill of {fmt(total)} is above {fmt(MAX_BILL)}"
             )
-        # Certificates are read only where the engine would look at them: approvals for a
-        # special disease, filings and referrals for treatment in another region.
-        elsewhere = inst.region != record.region
-        special = bill.kind is Kind.SPECIAL_OUTPATIENT
-        referral = elsewhere and any(
-            r.covers(inst.region, bill.date) for r in reg.referrals(record.id)
-        )
-        approvals = reg.approvals(record.id) if special else ()
-        filings = reg.filings(record.id) if elsewhere else ()
-        person = insured_person(record, enrolment, approvals, filings)
+        person, referral = _insured(uow, record, enrolment, inst, bill)
         pilot = treats_pilot(uow, inst, policy, bill.kind, bill.diagnosis, bill.date)
         encounter = Encounter(
             id=f"{bill.institution_id}:{bill.date.isoformat()}",
@@ -256,6 +252,21 @@ def _between_regions(
     if treated is not None and treated != p.person.region:
         fen = to_fen(result.basic + result.assistance)
         book_settlement(uow, sid, p.person.region, treated, p.encounter.date, fen, today)
+
+
+def _insured(
+    uow: UnitOfWork, record: PersonRecord, enrolment: Enrolment, inst: Institution, bill: Bill
+) -> tuple[Person, bool]:
+    """The engine's person, and whether the bill is under a referral. Certificates are
+    read only where the engine would look at them: approvals for a special disease,
+    filings and referrals for treatment in another region."""
+    reg = uow.registry
+    elsewhere = inst.region != record.region
+    special = bill.kind is Kind.SPECIAL_OUTPATIENT
+    referral = elsewhere and any(r.covers(inst.region, bill.date) for r in reg.referrals(record.id))
+    approvals = reg.approvals(record.id) if special else ()
+    filings = reg.filings(record.id) if elsewhere else ()
+    return insured_person(record, enrolment, approvals, filings), referral
 
 
 def _card_holder(facts: CounterFacts, bill: Bill) -> tuple[PersonRecord, Enrolment]:

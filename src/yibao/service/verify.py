@@ -7,12 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import settle_encounter
 from yibao.domain.money import ZERO, fmt, from_fen
 from yibao.service.history import Split, person_for_year, stored_year
-from yibao.service.ports import PolicySource, UowFactory
+from yibao.service.ports import PolicySource, UnitOfWork, UowFactory
 from yibao.service.verify_regions import FundBalance, check_regions
 
 CHUNK = 500
@@ -50,7 +49,7 @@ def verify(
             if progress is not None:
                 progress(len(ids))
     with uow() as u:  # between regions: receivables, payables, clearings, funds
-        problems, report.funds = check_regions(u.connection)
+        problems, report.funds = check_regions(u.regions)
     report.problems += problems
     return report
 

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from yibao.adapters.db import tables as t
-from yibao.adapters.db.repositories import now
+from yibao.adapters.db.regions_checks import RegionChecks
 from yibao.adapters.db.tables_clearing import clearings, region_ledger
+from yibao.service.ports import now
 
 RL = region_ledger.c
 MOVEMENTS = ("settlement", "reversal", "adjustment")
@@ -22,7 +23,7 @@ def pair(one: str, other: str) -> tuple[str, str]:
     return (one, other) if one < other else (other, one)
 
 
-class Regions:
+class Regions(RegionChecks):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
