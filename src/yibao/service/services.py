@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yibao.service.access import AccessService
+from yibao.service.cards import CardsService
 from yibao.service.catalogue import CatalogueService
 from yibao.service.certificates import CertificatesService
+from yibao.service.certificates_pilot import PilotService
 from yibao.service.claims import ClaimsService
 from yibao.service.clearing import ClearingService
 from yibao.service.collection import CollectionService
@@ -32,7 +34,9 @@ class Services:
     enrolment: EnrolmentService
     schools: SchoolsService
     collection: CollectionService
-    certificates: CertificatesService
+    cards: CardsService
+    certificates: CertificatesService  # approvals, remote-treatment filings, referrals
+    pilot: PilotService  # the child major-disease pilot: hospitals' lists, registrations
     catalogue: CatalogueService
     member: MemberService
     console: ConsoleService
@@ -61,7 +65,9 @@ class Services:
             enrolment=EnrolmentService(uow, policies, clock),
             schools=SchoolsService(uow, policies, clock),
             collection=CollectionService(uow, policies, clock),
+            cards=CardsService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
+            pilot=PilotService(uow, policies, clock),
             catalogue=CatalogueService(uow),
             member=MemberService(uow, policies, clock, key, uploads),
             console=ConsoleService(uow, policies, clock),
