@@ -485,9 +485,7 @@ class Transactions:
             ln = p["fields"]
             item = catalogue.get(p["code"])
             if item is None:
-                raise invalid(
-                    ln.at("med_list_codg"), f"{p['code']} 不在 {where} 医保目录中"
-                )
+                raise invalid(ln.at("med_list_codg"), f"{p['code']} 不在 {where} 医保目录中")
             if item.unit_price is not None and p["pric"] != item.unit_price:
                 raise invalid(
                     ln.at("pric"), f"{p['code']} 的限定价格为 {item.unit_price}，不是 {p['pric']}"
