@@ -290,6 +290,11 @@ class Console(Protocol):
 
     def institution_names(self, ids: Sequence[str]) -> dict[str, str]: ...
 
+    def correct_person(
+        self, person_id: str, name: str, phone: str | None, assistance: bool
+    ) -> None:
+        """A clerk's correction of a person's name, phone and assistance status."""
+
 
 class Member(Protocol):
     def minors_with_phone(self, phone: str, born_after: date) -> list[str]:
