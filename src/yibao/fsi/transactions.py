@@ -467,7 +467,13 @@ class Transactions:
             }
             new[sn] = entry
             parsed.append(entry)
-        catalogue = uow.registry.catalogue_items(record.region, (p["code"] for p in parsed))
+        # The place of treatment's catalogue (reference §9): the institution's region
+        # where yibao runs it, else the insured place's.
+        inst = uow.registry.institution(call.fixmedins_code)
+        where = record.region
+        if inst is not None and inst.region != where and uow.regions.known(inst.region):
+            where = inst.region
+        catalogue = uow.registry.catalogue_items(where, (p["code"] for p in parsed))
         try:
             policy = self.policies(record.region)
         except ValueError as exc:
@@ -479,9 +485,7 @@ class Transactions:
             ln = p["fields"]
             item = catalogue.get(p["code"])
             if item is None:
-                raise invalid(
-                    ln.at("med_list_codg"), f"{p['code']} 不在 {record.region} 医保目录中"
-                )
+                raise invalid(ln.at("med_list_codg"), f"{p['code']} 不在 {where} 医保目录中")
             if item.unit_price is not None and p["pric"] != item.unit_price:
                 raise invalid(
                     ln.at("pric"), f"{p['code']} 的限定价格为 {item.unit_price}，不是 {p['pric']}"
