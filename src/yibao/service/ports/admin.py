@@ -319,6 +319,9 @@ class Member(Protocol):
         """Catalogue entries (dated) and base items of a region whose name or code
         contains the words: (entries, items), each by code."""
 
+    def collection_accounts_of(self, person_id: str) -> list[Any]:
+        """The person's premium collection accounts (the number to pay at the bank), by year."""
+
 
 class Schools(Protocol):
     def add_school(self, school_id: str, region: str, name: str) -> None: ...
