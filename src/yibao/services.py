@@ -13,6 +13,7 @@ from yibao.service.certificates import CertificatesService
 from yibao.service.claims import ClaimsService
 from yibao.service.collection import CollectionService
 from yibao.service.console import ConsoleService
+from yibao.service.desk import HospitalDesk
 from yibao.service.enrolment import EnrolmentService
 from yibao.service.member import MemberService
 from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
@@ -34,6 +35,7 @@ class Services:
     catalogue: CatalogueService
     member: MemberService
     console: ConsoleService
+    desk: HospitalDesk  # the hospital systems' counter (the national interface)
     # Signs what leaves the system and comes back (insurance vouchers).
     secret: bytes
     upload_dir: Path
@@ -50,8 +52,10 @@ class Services:
     ) -> Services:
         key = secret or secrets.token_bytes(32)
         uploads = upload_dir or Path(tempfile.gettempdir()) / "yibao-uploads"
+        settlements = SettlementService(uow, policies)
+        member = MemberService(uow, policies, clock, key, uploads)
         return cls(
-            settlements=SettlementService(uow, policies),
+            settlements=settlements,
             claims=ClaimsService(uow, policies),
             queries=Queries(uow, policies),
             access=AccessService(uow),
@@ -60,8 +64,9 @@ class Services:
             collection=CollectionService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
             catalogue=CatalogueService(uow),
-            member=MemberService(uow, policies, clock, key, uploads),
+            member=member,
             console=ConsoleService(uow, policies, clock),
+            desk=HospitalDesk(settlements, member.voucher_person),
             secret=key,
             upload_dir=uploads,
         )
