@@ -37,7 +37,7 @@ from yibao.bootstrap import policy_source
 from yibao.domain.access import Role
 from yibao.domain.ids import make_resident_id
 from yibao.service.access import OPERATOR
-from yibao.services import Services
+from yibao.service.services import Services
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TODAY = date(2026, 10, 15)

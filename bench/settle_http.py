@@ -1,6 +1,7 @@
 """Load benchmark: real-time settlements per second through a real server on PostgreSQL.
 
     .venv/bin/python bench/settle_http.py [--persons 3000] [--seconds 30] [--clients 64] [--workers 2]
+                                          [--no-pgbench] [--profile]
 
 Creates a PostgreSQL database of its own (YIBAO_BENCH_POSTGRES_URL, default
 127.0.0.1:5432 as postgres), loads the demo population, starts `yibao serve` as a
@@ -10,6 +11,9 @@ installed, else Python (httpx), which takes a core of its own on a 2-core machin
 Prints a table (settlements/s counted from the database, p50/p99 latency, errors, and the
 CPU milliseconds each settlement cost the server and PostgreSQL, read from /proc, which
 other work on the machine does not disturb) and appends to bench/results.csv.
+Before and after the settlements it runs pgbench's tpcb-like transaction at the same
+client count on the same server (bench/pgbench.py) and prints the ratios: the machine is
+shared and noisy, so the settlement rate means something only beside PostgreSQL's own.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +41,8 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from flame import Profiler  # bench/flame.py
+from pgbench import Pgbench, PgbenchRun, postgres_cpu_seconds  # bench/pgbench.py
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.service.access import OPERATOR, AccessService
 
@@ -97,8 +104,8 @@ def _proc_stat(pid: int) -> tuple[str, int, float] | None:
 
 def cpu_seconds(server: int) -> tuple[float, float]:
     """CPU seconds used so far by the server (its process and every descendant) and by
-    PostgreSQL (every process named postgres): the machine's cost of the settlements,
-    whatever else shares the machine."""
+    PostgreSQL (bench/pgbench.py reads it the same way for pgbench): the machine's cost of
+    the settlements, whatever else shares the machine."""
     stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None:
@@ -110,8 +117,7 @@ def cpu_seconds(server: int) -> tuple[float, float]:
         ours |= more
         grew = bool(more)
     server_cpu = sum(stats[pid][2] for pid in ours if pid in stats)
-    database_cpu = sum(cpu for command, _, cpu in stats.values() if command == "postgres")
-    return server_cpu, database_cpu
+    return server_cpu, postgres_cpu_seconds()
 
 
 def stored_settlements(url: str) -> int:
@@ -238,22 +244,26 @@ end
     return int(done.group(1)), int(bad.group(1)) if bad else 0, elapsed, ms("50%"), ms("99%")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--persons", type=int, default=3000)
-    parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument(
-        "--python-clients", action="store_true", help="Use httpx even when wrk is installed."
-    )
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class YibaoRun:
+    client: str
+    requests: int
+    settled: int
+    others: str
+    seconds: float
+    p50: float
+    p99: float
+    server_cpu_ms: float
+    database_cpu_ms: float
 
-    url = make_database()
-    subprocess.run(
-        [YIBAO, "demo", "load", "--database", url, "--persons", str(args.persons)], check=True
-    )
+    @property
+    def per_second(self) -> float:
+        return self.settled / self.seconds
+
+
+def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
+    """Start `yibao serve` on the loaded database, fire settlements for args.seconds, and
+    measure what each settlement cost the server and PostgreSQL."""
     env = {**os.environ, "YIBAO_DATABASE_URL": url}
     server = subprocess.Popen(
         [YIBAO, "serve", "--port", str(args.port), "--workers", str(args.workers)],
@@ -271,6 +281,9 @@ def main() -> None:
         cards, hospitals, items = population(url)
         before = stored_settlements(url)
         cpu_before = cpu_seconds(server.pid)
+        profiler = Profiler(server.pid, args.seconds, ROOT / "bench") if args.profile else None
+        if profiler:
+            profiler.__enter__()
         if shutil.which("wrk") and not args.python_clients:
             client = "wrk"
             requests, bad, elapsed, p50, p99 = fire_wrk(
@@ -291,6 +304,8 @@ def main() -> None:
             q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
             p50, p99 = q[49] * 1000, q[98] * 1000
         cpu_after = cpu_seconds(server.pid)
+        if profiler:
+            profiler.__exit__(None, None, None)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -299,13 +314,25 @@ def main() -> None:
     settled = min(stored, answered)
     if stored < answered:
         others += f"; {answered - stored:,} answers stored nothing"
-
-    rate = settled / elapsed
     per = max(stored, 1) / 1000  # CPU ms a settlement
-    server_ms = (cpu_after[0] - cpu_before[0]) / per
-    database_ms = (cpu_after[1] - cpu_before[1]) / per
+    if profiler:
+        profiler.print_breakdown((cpu_after[0] - cpu_before[0]) / per)
+    return YibaoRun(
+        client=client,
+        requests=requests,
+        settled=settled,
+        others=others,
+        seconds=elapsed,
+        p50=p50,
+        p99=p99,
+        server_cpu_ms=(cpu_after[0] - cpu_before[0]) / per,
+        database_cpu_ms=(cpu_after[1] - cpu_before[1]) / per,
+    )
+
+
+def print_settlements(args: argparse.Namespace, run: YibaoRun) -> None:
     table = Table(
-        title=f"POST /v1/settlements: {args.clients} {client} clients, {args.workers} server workers, PostgreSQL"
+        title=f"POST /v1/settlements: {args.clients} {run.client} clients, {args.workers} server workers, PostgreSQL"
     )
     for col in (
         "requests",
@@ -320,29 +347,91 @@ def main() -> None:
     ):
         table.add_column(col, justify="right")
     table.add_row(
-        f"{requests:,}",
-        f"{settled:,}",
-        others,
-        f"{elapsed:.1f}",
-        f"{rate:,.0f}",
-        f"{p50:.1f}",
-        f"{p99:.1f}",
-        f"{server_ms:.2f}",
-        f"{database_ms:.2f}",
+        f"{run.requests:,}",
+        f"{run.settled:,}",
+        run.others,
+        f"{run.seconds:.1f}",
+        f"{run.per_second:,.0f}",
+        f"{run.p50:.1f}",
+        f"{run.p99:.1f}",
+        f"{run.server_cpu_ms:.2f}",
+        f"{run.database_cpu_ms:.2f}",
     )
     Console(width=160).print(table)
+
+
+def print_against_pgbench(run: YibaoRun, before: PgbenchRun, after: PgbenchRun) -> None:
+    """The settlement run beside pgbench's tpcb-like before and after it: the aim of the
+    settlement path is a ratio of at least 1 in throughput and at most 1 in PostgreSQL CPU."""
+    pg_rate = (before.per_second + after.per_second) / 2
+    pg_cpu = (before.database_cpu_ms + after.database_cpu_ms) / 2
+    table = Table(title="Settlements against pgbench tpcb-like, same clients, same run")
+    for col in ("", "per second", "PostgreSQL CPU ms each"):
+        table.add_column(col, justify="right")
+    table.add_row("pgbench before", f"{before.per_second:,.0f}", f"{before.database_cpu_ms:.2f}")
+    table.add_row("yibao settlements", f"{run.per_second:,.0f}", f"{run.database_cpu_ms:.2f}")
+    table.add_row("pgbench after", f"{after.per_second:,.0f}", f"{after.database_cpu_ms:.2f}")
+    table.add_row(
+        "yibao / pgbench",
+        f"{run.per_second / pg_rate:.2f}",
+        f"{run.database_cpu_ms / pg_cpu:.2f}" if pg_cpu else "-",
+    )
+    Console(width=160).print(table)
+
+
+def record(name: str, persons: int, requests: int, seconds: float, rate: float) -> None:
     with (ROOT / "bench" / "results.csv").open("a", newline="") as fh:
         csv.writer(fh).writerow(
             [
                 datetime.now(UTC).isoformat(timespec="seconds"),
-                f"settle-http-{client}",
+                name,
                 platform.node(),
-                args.persons,
+                persons,
                 requests,
-                f"{elapsed:.2f}",
+                f"{seconds:.2f}",
                 f"{rate:.0f}",
             ]
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--persons", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--python-clients", action="store_true", help="Use httpx even when wrk is installed."
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="Sample the server with py-spy: bench/flame-settle.svg and a table of where each settlement's CPU goes.",
+    )
+    parser.add_argument(
+        "--no-pgbench",
+        action="store_true",
+        help="Skip pgbench's tpcb-like runs before and after the settlements.",
+    )
+    args = parser.parse_args()
+
+    url = make_database()
+    subprocess.run(
+        [YIBAO, "demo", "load", "--database", url, "--persons", str(args.persons)], check=True
+    )
+    yardstick = None if args.no_pgbench or not Pgbench.available() else Pgbench(ADMIN, args.clients)
+    if yardstick:
+        yardstick.prepare()
+        before = yardstick.run(args.seconds)
+    run = serve_and_fire(args, url)
+    print_settlements(args, run)
+    record(f"settle-http-{run.client}", args.persons, run.requests, run.seconds, run.per_second)
+    if yardstick:
+        after = yardstick.run(args.seconds)
+        print_against_pgbench(run, before, after)
+        for name, pg in (("pgbench-before", before), ("pgbench-after", after)):
+            record(name, args.persons, pg.transactions, pg.seconds, pg.per_second)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from yibao.adapters.db.engine import make_engine
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import load_region, search_path
 from yibao.domain.parameters import RegionPolicy
-from yibao.services import Services
+from yibao.service.services import Services
 from yibao.settings import Settings
 
 

@@ -43,10 +43,10 @@ from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Perso
 from yibao.domain.money import from_fen
 from yibao.entrypoints.cli import app
 from yibao.service.demo import catalogue, load_demo
+from yibao.service.services import Services
 from yibao.service.settlement import Bill, BillLine
 from yibao.service.verify import verify
 from yibao.service.yearly import settle_serious_illness
-from yibao.services import Services
 
 TESTS = Path(__file__).resolve().parent.parent
 POLICY_PATH = [TESTS / "regions", *search_path()]

@@ -6,7 +6,7 @@ import itertools
 
 from yibao.domain.access import Role
 from yibao.service.access import OPERATOR
-from yibao.services import Services
+from yibao.service.services import Services
 
 _numbers = itertools.count(1)
 

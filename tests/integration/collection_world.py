@@ -16,7 +16,7 @@ from yibao.domain.ids import make_resident_id
 from yibao.domain.model import Scheme
 from yibao.service.access import OPERATOR
 from yibao.service.enrolment import NewPerson
-from yibao.services import Services
+from yibao.service.services import Services
 
 REGION = "sample-city"
 ADMDVS = "990100"

@@ -28,7 +28,7 @@ from yibao.bootstrap import PolicyLoader
 from yibao.domain.access import Role
 from yibao.entrypoints.api.app import create_app
 from yibao.service.access import new_token, token_hash
-from yibao.services import Services
+from yibao.service.services import Services
 
 TESTS = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(

@@ -29,7 +29,7 @@ from yibao.domain.registry import (
     PersonRecord,
     Referral,
 )
-from yibao.services import Services
+from yibao.service.services import Services
 
 YEAR = 2026
 CITY, COUNTY = "sample-city", "hill-county"

@@ -16,7 +16,7 @@ from yibao.domain.access import Role
 from yibao.domain.registry import Institution, InstitutionKind
 from yibao.service.access import MAX_FAILED_SIGN_INS, OPERATOR, token_hash
 from yibao.service.errors import ServiceError
-from yibao.services import Services
+from yibao.service.services import Services
 
 ANON = {"X-Test-As": "anonymous"}
 

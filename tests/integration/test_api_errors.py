@@ -40,7 +40,7 @@ from yibao.entrypoints.api.routers import claims as claims_api
 from yibao.entrypoints.api.routers import persons as persons_api
 from yibao.entrypoints.api.routers import settlements as settlements_api
 from yibao.entrypoints.api.schemas import BillIn
-from yibao.services import Services
+from yibao.service.services import Services
 
 TESTS = Path(__file__).resolve().parent.parent
 POLICY_PATH = search_path([TESTS / "regions"])

@@ -28,7 +28,7 @@ from yibao.domain.access import Role
 from yibao.domain.model import Scheme
 from yibao.domain.registry import Institution, InstitutionKind
 from yibao.service.access import OPERATOR
-from yibao.services import Services
+from yibao.service.services import Services
 
 CLINIC = {"X-Institution": "C1"}
 

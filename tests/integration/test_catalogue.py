@@ -33,7 +33,7 @@ from yibao.domain.access import Principal, Role
 from yibao.entrypoints.cli import app
 from yibao.service.access import OPERATOR
 from yibao.service.errors import NotFoundError, ServiceError
-from yibao.services import Services
+from yibao.service.services import Services
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "catalogue"
 DRUG = "XJ01DDA006I001010152252"  # class B, caps by level, ratios by scheme

@@ -42,7 +42,7 @@ from yibao.domain.registry import Enrolment
 from yibao.entrypoints.cli import app
 from yibao.service.access import OPERATOR
 from yibao.service.ports import china_today
-from yibao.services import Services
+from yibao.service.services import Services
 
 Headers = dict[str, str]
 

@@ -14,7 +14,7 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.ids import make_resident_id
 from yibao.entrypoints import cli_common
 from yibao.entrypoints.cli import app
-from yibao.services import Services
+from yibao.service.services import Services
 
 ADULT = make_resident_id("990100", date(1980, 4, 2), 11)
 CHILD = make_resident_id("990100", date(2016, 6, 1), 32)

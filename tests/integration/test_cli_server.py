@@ -30,8 +30,8 @@ from yibao.bootstrap import policy_source
 from yibao.domain.model import Kind
 from yibao.domain.money import fmt, from_fen
 from yibao.service.demo import load_demo
+from yibao.service.services import Services
 from yibao.service.settlement import Bill, BillLine
-from yibao.services import Services
 
 YIBAO = Path(sys.executable).parent / "yibao"
 ADMIN_URL = os.environ.get(

@@ -36,7 +36,7 @@ from yibao.domain.registry import Institution, InstitutionKind
 from yibao.entrypoints.cli import app as cli_app
 from yibao.service.access import OPERATOR
 from yibao.service.ports import china_today
-from yibao.services import Services
+from yibao.service.services import Services
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from yibao.service.access import OPERATOR, Forbidden
 from yibao.service.claims import Claim, ClaimLine, ClaimReason
 from yibao.service.console import dashboard_csv
 from yibao.service.errors import ServiceError
+from yibao.service.services import Services
 from yibao.service.settlement import Bill, BillLine
-from yibao.services import Services
 
 YEAR = 2026
 CITY_CLERK = Principal("city-clerk", Role.CLERK, region=CITY)

@@ -24,8 +24,8 @@ from yibao.adapters.db import tables as t
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.scenario_files import load_scenario
 from yibao.bootstrap import PolicyLoader
+from yibao.service.services import Services
 from yibao.service.verify import verify
-from yibao.services import Services
 
 ROOT = Path(__file__).resolve().parents[2]
 YIBAO = str(Path(sys.executable).parent / "yibao")

@@ -24,8 +24,8 @@ from yibao.domain.model import Kind
 from yibao.entrypoints.api.app import create_app
 from yibao.service.demo import DEMO_PASSWORD, DemoSummary, catalogue, load_demo
 from yibao.service.errors import ServiceError
+from yibao.service.services import Services
 from yibao.service.settlement import Bill, BillLine
-from yibao.services import Services
 
 PERSONS = 300
 YEAR = 2026

@@ -15,7 +15,7 @@ from integration.conftest import FakeClock
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Role
 from yibao.domain.ids import make_resident_id
-from yibao.services import Services
+from yibao.service.services import Services
 
 CITY = "sample-city"
 ADULT = make_resident_id("990100", date(1980, 4, 2), 11)  # odd sequence: male

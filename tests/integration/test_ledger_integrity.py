@@ -30,9 +30,9 @@ from yibao.service import settlement as settlement_module
 from yibao.service.access import OPERATOR
 from yibao.service.booking import run_engine
 from yibao.service.errors import ConflictError, NotFoundError
+from yibao.service.services import Services
 from yibao.service.settlement import Bill, BillLine
 from yibao.service.verify import verify
-from yibao.services import Services
 
 ROOT = Path(__file__).resolve().parents[2]
 SEGMENTS = ROOT / "examples" / "student-inpatient-segments.yaml"

@@ -20,7 +20,7 @@ from yibao.domain.access import Role
 from yibao.entrypoints.api.app import create_app
 from yibao.entrypoints.web import i18n
 from yibao.entrypoints.web.session import SESSION_COOKIE
-from yibao.services import Services
+from yibao.service.services import Services
 
 PUBLIC = "public"
 MEMBERS = frozenset({Role.INSURED, Role.GUARDIAN})

@@ -37,7 +37,7 @@ from yibao.domain.access import Role
 from yibao.domain.model import Kind, Scheme
 from yibao.service.access import OPERATOR
 from yibao.service.certificates_pilot import treats_pilot
-from yibao.services import Services
+from yibao.service.services import Services
 
 # Children at the age boundary on the admission day 2026-06-01, and one not yet paid up.
 AGED_14, AGED_15, PENDING = "K14", "K15", "KP"

@@ -21,7 +21,7 @@ from integration.auth import account
 from integration.roles_world import C1, C2, CITY, COUNTY, G2, I1, I2, S1, S2, YEAR, bill, build
 from yibao.domain.access import Role
 from yibao.entrypoints.api.app import create_app
-from yibao.services import Services
+from yibao.service.services import Services
 
 CLERK, APPROVER, SCHOOL = Role.CLERK, Role.APPROVER, Role.SCHOOL
 INSTITUTION, INSURED, GUARDIAN = Role.INSTITUTION, Role.INSURED, Role.GUARDIAN

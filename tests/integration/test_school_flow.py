@@ -22,7 +22,7 @@ from yibao.domain.model import LineClass
 from yibao.domain.registry import CatalogueItem, Institution, InstitutionKind
 from yibao.service.access import OPERATOR
 from yibao.service.enrolment import NewPerson
-from yibao.services import Services
+from yibao.service.services import Services
 
 REGION = "sample-city"
 YEAR = 2027

@@ -25,7 +25,7 @@ from yibao.domain.ids import make_resident_id
 from yibao.domain.registry import Institution, InstitutionKind
 from yibao.service.access import OPERATOR
 from yibao.service.enrolment import NewPerson
-from yibao.services import Services
+from yibao.service.services import Services
 
 HEADER = ["身份证号", "姓名", "班级", "监护人", "监护人电话", "困难家庭"]
 YEAR = 2027

@@ -13,7 +13,7 @@ from yibao.domain.access import Role
 from yibao.entrypoints.api.app import create_app
 from yibao.entrypoints.web.session import CSRF_COOKIE, SESSION_COOKIE
 from yibao.service.access import MAX_FAILED_SIGN_INS
-from yibao.services import Services
+from yibao.service.services import Services
 
 
 def browser(services: Services, base_url: str = "http://testserver") -> TestClient:

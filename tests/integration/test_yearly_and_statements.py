@@ -16,10 +16,10 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.scenario_files import load_scenario
 from yibao.bootstrap import PolicyLoader
 from yibao.domain.model import Kind, LineClass
+from yibao.service.services import Services
 from yibao.service.settlement import Bill, BillLine
 from yibao.service.verify import verify
 from yibao.service.yearly import settle_serious_illness
-from yibao.services import Services
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERRAL = ROOT / "examples" / "resident-serious-illness-referral.yaml"  # serious illness 58,809.00

@@ -9,13 +9,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator
 
-from yibao.adapters.parameter_files import (
+from yibao.adapters.policy_values import (
     Amount,
+    DatedBuilder,
     DatedCount,
     Entry,
     Source,
-    _Builder,
-    _periods,
+    ordered_periods,
 )
 from yibao.adapters.validation import Day, Strict, Whole
 from yibao.domain.calendar import CalendarYear, WorkingCalendar
@@ -54,9 +54,9 @@ class FlagValue(Entry):
     value: bool
 
 
-DatedWindow = Annotated[list[WindowValue], AfterValidator(_periods)]
-DatedPremium = Annotated[list[PremiumValue], AfterValidator(_periods)]
-DatedFlag = Annotated[list[FlagValue], AfterValidator(_periods)]
+DatedWindow = Annotated[list[WindowValue], AfterValidator(ordered_periods)]
+DatedPremium = Annotated[list[PremiumValue], AfterValidator(ordered_periods)]
+DatedFlag = Annotated[list[FlagValue], AfterValidator(ordered_periods)]
 
 
 class EnrolmentFile(Strict):
@@ -92,7 +92,7 @@ class CalendarFile(Strict):
 
 
 def enrolment_rules(name: str, f: EnrolmentFile) -> EnrolmentRules:
-    b = _Builder(name)
+    b = DatedBuilder(name)
     return EnrolmentRules(
         file=name,
         window=b.dated("window", f.window, lambda e: Window(e.opens, e.closes, e.years_before)),

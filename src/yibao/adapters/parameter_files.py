@@ -13,33 +13,44 @@ describes every key.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import cache
-from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     Field,
     ValidationError,
     model_validator,
 )
 
+from yibao.adapters.admin_files import (
+    CalendarFile,
+    EnrolmentFile,
+    enrolment_rules,
+    working_calendar,
+)
+from yibao.adapters.policy_values import (
+    Amount,
+    DatedAmount,
+    DatedBuilder,
+    DatedCount,
+    DatedRate,
+    Entry,
+    Rate,
+    ordered_periods,
+)
 from yibao.adapters.strict_yaml import YamlError, load_file
-from yibao.adapters.validation import Day, Strict, Whole, problems
+from yibao.adapters.validation import Strict, problems
 from yibao.domain.model import LEVELS, LineClass, Scheme
-from yibao.domain.money import AmountError, parse_amount, parse_decimal
 from yibao.domain.parameters import (
     Bracket,
     ByLevel,
-    Dated,
     InpatientRules,
     OutpatientRules,
-    Period,
     PilotDisease,
     PilotRules,
     RateSpec,
@@ -69,45 +80,12 @@ class PolicyError(ValueError):
 # --- value types ----------------------------------------------------------------------
 
 
-def _amount(raw: object) -> Decimal:
-    return parse_amount(raw)
-
-
-def _rate(raw: object) -> Decimal:
-    value = parse_decimal(raw)
-    if not Decimal(0) <= value <= Decimal(1):
-        raise AmountError(f"rate {raw} is not between 0 and 1")
-    return value
-
-
-def _source(raw: str) -> str:
-    if not (raw.startswith("[text]") or raw.startswith("[set]")):
-        raise ValueError(
-            "a source note starts with [text] (from the source text) or [set] (set by the region)"
-        )
-    return raw
-
-
-Amount = Annotated[Decimal, BeforeValidator(_amount)]
-Rate = Annotated[Decimal, BeforeValidator(_rate)]
-Count = Whole
-Source = Annotated[str, AfterValidator(_source)]
-
-
 class TextModel(Strict):
     zh: str
     en: str
 
     def to_text(self) -> Text:
         return Text(zh=self.zh, en=self.en)
-
-
-class Entry(Strict):
-    """One dated value: in force from `from` (inclusive) until `until` (inclusive) or the next value."""
-
-    start: Day = Field(alias="from")
-    until: Day | None = None
-    source: Source
 
 
 def _levels(by_level: dict[int, Decimal]) -> dict[int, Decimal]:
@@ -120,18 +98,6 @@ def _levels(by_level: dict[int, Decimal]) -> dict[int, Decimal]:
             f"by_level has unknown level {', '.join(map(str, extra))} (levels are 0–3)"
         )
     return by_level
-
-
-class AmountValue(Entry):
-    value: Amount
-
-
-class RateValue(Entry):
-    value: Rate
-
-
-class CountValue(Entry):
-    value: Count
 
 
 class SetValue(Entry):
@@ -214,33 +180,14 @@ class ReductionValue(Entry):
     unfiled: Rate
 
 
-E = TypeVar("E", bound=Entry)
-
-
-def _periods(entries: list[E]) -> list[E]:
-    if not entries:
-        raise ValueError("needs at least one dated value")
-    ordered = sorted(entries, key=lambda e: e.start)
-    for entry in ordered:
-        if entry.until is not None and entry.until < entry.start:
-            raise ValueError(f"value from {entry.start} ends before it starts ({entry.until})")
-    for a, b in pairwise(ordered):
-        if a.start == b.start or (a.until is not None and a.until >= b.start):
-            raise ValueError(f"values from {a.start} and from {b.start} overlap")
-    return ordered
-
-
-DatedAmount = Annotated[list[AmountValue], AfterValidator(_periods)]
-DatedRate = Annotated[list[RateValue], AfterValidator(_periods)]
-DatedCount = Annotated[list[CountValue], AfterValidator(_periods)]
-DatedSet = Annotated[list[SetValue], AfterValidator(_periods)]
-DatedSchemes = Annotated[list[SchemesValue], AfterValidator(_periods)]
-DatedLevelRate = Annotated[list[LevelRateValue], AfterValidator(_periods)]
-DatedThreshold = Annotated[list[ThresholdValue], AfterValidator(_periods)]
-DatedRateSpec = Annotated[list[RateSpecValue], AfterValidator(_periods)]
-DatedScale = Annotated[list[ScaleValue], AfterValidator(_periods)]
-DatedTopLine = Annotated[list[TopLineValue], AfterValidator(_periods)]
-DatedReduction = Annotated[list[ReductionValue], AfterValidator(_periods)]
+DatedSet = Annotated[list[SetValue], AfterValidator(ordered_periods)]
+DatedSchemes = Annotated[list[SchemesValue], AfterValidator(ordered_periods)]
+DatedLevelRate = Annotated[list[LevelRateValue], AfterValidator(ordered_periods)]
+DatedThreshold = Annotated[list[ThresholdValue], AfterValidator(ordered_periods)]
+DatedRateSpec = Annotated[list[RateSpecValue], AfterValidator(ordered_periods)]
+DatedScale = Annotated[list[ScaleValue], AfterValidator(ordered_periods)]
+DatedTopLine = Annotated[list[TopLineValue], AfterValidator(ordered_periods)]
+DatedReduction = Annotated[list[ReductionValue], AfterValidator(ordered_periods)]
 
 
 # --- files ----------------------------------------------------------------------------
@@ -323,27 +270,6 @@ class SeriousIllnessFile(Strict):
 
 # --- conversion to the domain ---------------------------------------------------------
 
-V = TypeVar("V")
-
-
-class _Builder:
-    """Turns validated entries into `Dated` values that cite `region/file: key`."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def dated(
-        self, key: str, entries: Sequence[E], convert: Callable[[E], V], unit: str = ""
-    ) -> Dated[V]:
-        periods = tuple(Period(e.start, e.until, convert(e), e.source) for e in entries)
-        return Dated(self.file, key, periods, unit)
-
-    def amount(self, key: str, entries: Sequence[AmountValue]) -> Dated[Decimal]:
-        return self.dated(key, entries, lambda e: e.value, "yuan")
-
-    def share(self, key: str, entries: Sequence[RateValue]) -> Dated[Decimal]:
-        return self.dated(key, entries, lambda e: e.value, "share")
-
 
 def _by_level(flat: Decimal | None, levels: dict[int, Decimal] | None) -> ByLevel:
     return ByLevel(flat=flat, levels=dict(levels or {}))
@@ -364,7 +290,7 @@ def _rate_spec(e: RateSpecValue) -> RateSpec:
 
 
 def _scheme_rules(name: str, f: SchemeFile) -> SchemeRules:
-    b = _Builder(name)
+    b = DatedBuilder(name)
     inp = f.inpatient
     special = None
     if f.special_outpatient is not None:
@@ -411,7 +337,7 @@ def _scheme_rules(name: str, f: SchemeFile) -> SchemeRules:
 
 
 def _pilot_rules(name: str, f: PilotFile) -> PilotRules:
-    b = _Builder(name)
+    b = DatedBuilder(name)
     return PilotRules(
         schemes=b.dated("schemes", f.schemes, lambda e: frozenset(s.value for s in e.value)),
         max_age=b.dated("max_age", f.max_age, lambda e: e.value),
@@ -429,7 +355,7 @@ def _pilot_rules(name: str, f: PilotFile) -> PilotRules:
 
 
 def _serious_rules(name: str, f: SeriousIllnessFile) -> SeriousIllnessRules:
-    b = _Builder(name)
+    b = DatedBuilder(name)
     return SeriousIllnessRules(
         schemes=b.dated("schemes", f.schemes, lambda e: frozenset(s.value for s in e.value)),
         scale=b.dated("scale", f.scale, lambda e: _scale(e.brackets)),
@@ -487,7 +413,7 @@ def load_region_dir(folder: Path) -> RegionPolicy:
                     f"{name}: scheme: says {parsed.scheme.value!r} but the file is {scheme}.yaml"
                 )
             schemes[scheme] = _scheme_rules(name, parsed)
-    b = _Builder(f"{code}/region.yaml")
+    b = DatedBuilder(f"{code}/region.yaml")
     for i, entry in enumerate(region.schemes):
         for scheme in entry.value:
             if scheme.value not in schemes:
@@ -505,14 +431,6 @@ def load_region_dir(folder: Path) -> RegionPolicy:
         serious = _serious_rules(
             name, _load(folder / "serious_illness.yaml", SeriousIllnessFile, name)
         )
-    # Imported here: admin_files builds on this module's entry types.
-    from yibao.adapters.admin_files import (
-        CalendarFile,
-        EnrolmentFile,
-        enrolment_rules,
-        working_calendar,
-    )
-
     enrolment = None
     if (folder / "enrolment.yaml").is_file():
         name = f"{code}/enrolment.yaml"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from yibao.domain.dated import Dated, Ref
 from yibao.domain.money import ZERO, fmt
-from yibao.domain.parameters import Dated, Ref
 
 
 @dataclass(frozen=True)

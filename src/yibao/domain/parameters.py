@@ -9,73 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Generic, TypeVar
 
+from yibao.domain.calendar import WorkingCalendar
+from yibao.domain.dated import Dated as Dated
+from yibao.domain.dated import Param as Param
+from yibao.domain.dated import Period as Period
+from yibao.domain.dated import PolicyGapError as PolicyGapError
+from yibao.domain.dated import Ref as Ref
+from yibao.domain.enrolment import EnrolmentRules
 from yibao.domain.money import ZERO, fmt, fmt_points, fmt_rate
-
-if TYPE_CHECKING:  # they build on Dated, defined here
-    from yibao.domain.calendar import WorkingCalendar
-    from yibao.domain.enrolment import EnrolmentRules
-
-T = TypeVar("T")
-
-
-class PolicyGapError(LookupError):
-    """No value of a parameter is in force on the date asked for."""
-
-
-@dataclass(frozen=True)
-class Ref:
-    """Where a value comes from: file, key inside it, the date it took effect, its source note."""
-
-    file: str
-    key: str
-    since: date
-    source: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.key}"
-
-
-@dataclass(frozen=True)
-class Period(Generic[T]):
-    start: date
-    end: date | None  # inclusive; None: until the next period starts, or for good
-    value: T
-    source: str
-
-
-@dataclass(frozen=True)
-class Param(Generic[T]):
-    value: T
-    ref: Ref
-
-
-@dataclass(frozen=True)
-class Dated(Generic[T]):
-    """A parameter's values over time; periods are sorted and do not overlap (the loader checks)."""
-
-    file: str
-    key: str
-    periods: tuple[Period[T], ...]
-    unit: str = ""  # "yuan" or "share" for a bare Decimal, so it can be shown right
-
-    def describe(self, value: T) -> str:
-        return describe_value(value, self.unit)
-
-    def at(self, day: date) -> Param[T]:
-        for i, period in enumerate(self.periods):
-            end = period.end
-            if end is None and i + 1 < len(self.periods):
-                # An open-ended value lasts until the next value starts, and no longer.
-                end = self.periods[i + 1].start - timedelta(days=1)
-            if period.start <= day and (end is None or day <= end):
-                return Param(period.value, Ref(self.file, self.key, period.start, period.source))
-        raise PolicyGapError(f"{self.file}: {self.key}: no value in force on {day.isoformat()}")
-
 
 # --- value shapes -------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from yibao.adapters.scenario_files import ScenarioError, load_scenario, scenario
 from yibao.adapters.strict_yaml import YamlError
 from yibao.batch import cli as batch_cli
 from yibao.domain.engine import InputError
-from yibao.domain.parameters import PolicyGapError
+from yibao.domain.parameters import PolicyGapError, describe_value
 from yibao.entrypoints import (
     cli_admin,
     cli_catalogue,
@@ -176,7 +176,11 @@ def policy_show(
             except PolicyGapError:
                 table.add_row(dated.file, dated.key, "(none in force)", "", "")
                 continue
-            cells = (dated.describe(param.value), str(param.ref.since), param.ref.source)
+            cells = (
+                describe_value(param.value, dated.unit),
+                str(param.ref.since),
+                param.ref.source,
+            )
             table.add_row(dated.file, dated.key, *(escape(c) for c in cells))
         return table
 

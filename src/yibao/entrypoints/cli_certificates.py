@@ -19,7 +19,7 @@ import typer
 from yibao.domain.access import Principal
 from yibao.entrypoints.cli_common import session
 from yibao.entrypoints.cli_server import DatabaseOpt
-from yibao.services import Services
+from yibao.service.services import Services
 
 approval_app = typer.Typer(no_args_is_help=True, help="Outpatient special-disease approvals.")
 filing_app = typer.Typer(no_args_is_help=True, help="Remote-treatment filings.")

@@ -18,7 +18,7 @@ from yibao.domain.access import Principal
 from yibao.entrypoints.cli_server import database_errors, fail, settings_for
 from yibao.service.access import OPERATOR
 from yibao.service.errors import ServiceError
-from yibao.services import Services
+from yibao.service.services import Services
 
 ActingAs = Annotated[
     str | None,

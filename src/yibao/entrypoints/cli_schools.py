@@ -19,7 +19,7 @@ from yibao.entrypoints.cli_server import (
     settings_for,
 )
 from yibao.service.errors import ServiceError
-from yibao.services import Services
+from yibao.service.services import Services
 
 app = typer.Typer(no_args_is_help=True, help="School batch enrolment.")
 

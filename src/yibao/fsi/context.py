@@ -18,7 +18,7 @@ from yibao.fsi.fields import Fields, FsiError, invalid
 from yibao.fsi.store import FsiStore
 from yibao.service.desk import CARD, ID_NUMBER, VOUCHER, Holder, HospitalDesk
 from yibao.service.errors import ServiceError
-from yibao.services import Services
+from yibao.service.services import Services
 
 DESK_CERT = {codes.VOUCHER: VOUCHER, codes.ID_CARD: ID_NUMBER, codes.SOCIAL_CARD: CARD}
 

@@ -23,7 +23,7 @@ from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.store import FsiStore
 from yibao.fsi.transactions import TRANSACTIONS, Call, Ctx
 from yibao.service.errors import ServiceError
-from yibao.services import Services
+from yibao.service.services import Services
 
 log = logging.getLogger(__name__)
 

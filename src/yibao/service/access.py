@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from yibao.adapters.db.access import principal_of
 from yibao.adapters.db.repositories import now
 from yibao.adapters.db.uow import UnitOfWork
-from yibao.domain.access import SUBJECT_OF, Principal, Role
+from yibao.domain.access import STAFF, SUBJECT_OF, Principal, Role
 from yibao.domain.registry import PersonRecord
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import UowFactory
@@ -59,10 +59,73 @@ def require(who: Principal, *roles: Role) -> None:
         )
 
 
-def require_region(who: Principal, region: str) -> None:
-    """Staff work for one region's agency; an operator without a region works for all."""
+def require_region(who: Principal, region: str | None) -> None:
+    """Staff work for one region's agency; an operator without a region works for all.
+    A regional account may never act on something of no region (that is every region's)."""
     if who.region is not None and who.region != region:
-        raise Forbidden("forbidden", f"account {who.account} works for {who.region}, not {region}")
+        where = region if region is not None else "every region"
+        raise Forbidden("forbidden", f"account {who.account} works for {who.region}, not {where}")
+
+
+def subject_region(
+    uow: UnitOfWork,
+    role: Role,
+    region: str | None,
+    *,
+    person_id: str | None = None,
+    school_id: str | None = None,
+    institution_id: str | None = None,
+) -> str | None:
+    """The region an account belongs to: a staff account's own, otherwise its subject's
+    (the institution's, the school's, the person's). None: every region (or unknown)."""
+    if role in STAFF:
+        return region
+    if role is Role.INSTITUTION and institution_id is not None:
+        found = uow.registry.institution(institution_id)
+        return None if found is None else found.region
+    if role is Role.SCHOOL and school_id is not None:
+        school = uow.schools.school(school_id)
+        return None if school is None else str(school.region)
+    if person_id is not None:
+        person = uow.registry.person(person_id)
+        return None if person is None else person.region
+    return None
+
+
+def account_region(uow: UnitOfWork, row: Any) -> str | None:
+    return subject_region(
+        uow,
+        Role(row.role),
+        row.region,
+        person_id=row.person_id,
+        school_id=row.school_id,
+        institution_id=row.institution_id,
+    )
+
+
+def _check_subject(
+    uow: UnitOfWork, who: Principal, role: Role, subjects: dict[str, str | None]
+) -> None:
+    """The new account's subject exists, and is of the clerk's region (a school not yet
+    registered is of no region: only a clerk of every region may make its account)."""
+    institution_id, person_id = subjects["institution_id"], subjects["person_id"]
+    if institution_id is not None and uow.registry.institution(institution_id) is None:
+        raise NotFoundError(
+            "unknown_institution", f"institution {institution_id!r} is not registered"
+        )
+    if person_id is not None and uow.registry.person(person_id) is None:
+        raise NotFoundError("unknown_person", f"person {person_id!r} is not known")
+    others = {k: v for k, v in subjects.items() if k != "region"}
+    require_region(who, subject_region(uow, role, subjects["region"], **others))
+
+
+def _managed_account(uow: UnitOfWork, who: Principal, account_id: str) -> Any:
+    """The account a clerk manages (tokens, password), refused unless of the clerk's region."""
+    row = uow.accounts.get(account_id)
+    if row is None:
+        raise NotFoundError("unknown_account", f"account {account_id!r} is not known")
+    require_region(who, account_region(uow, row))
+    return row
 
 
 def person_visible(uow: UnitOfWork, who: Principal, person: PersonRecord) -> bool:
@@ -141,15 +204,11 @@ class AccessService:
                 raise ServiceError("invalid_subject", f"a {role.value} account has no {key}")
         if password is not None:
             check_password(password)
+        # Hashing takes a tenth of a second: never inside a transaction (on SQLite it would
+        # hold the write lock every settlement waits for).
+        password_hash = None if password is None else _hasher.hash(password)
         with self.uow() as uow:
-            if who.region is not None and region not in (None, who.region):
-                require_region(who, region)
-            if role is Role.INSTITUTION and uow.registry.institution(str(institution_id)) is None:
-                raise NotFoundError(
-                    "unknown_institution", f"institution {institution_id!r} is not registered"
-                )
-            if person_id is not None and uow.registry.person(person_id) is None:
-                raise NotFoundError("unknown_person", f"person {person_id!r} is not known")
+            _check_subject(uow, who, role, subjects)
             if uow.accounts.get(account_id) is not None:
                 raise ConflictError("account_exists", f"account {account_id!r} already exists")
             values = {
@@ -157,7 +216,7 @@ class AccessService:
                 "role": role.value,
                 "name": name,
                 "phone": phone,
-                "password_hash": None if password is None else _hasher.hash(password),
+                "password_hash": password_hash,
                 **subjects,
             }
             try:
@@ -177,11 +236,7 @@ class AccessService:
     def issue_token(self, who: Principal, account_id: str, label: str = "") -> str:
         require(who, Role.CLERK)
         with self.uow() as uow:
-            row = uow.accounts.get(account_id)
-            if row is None:
-                raise NotFoundError("unknown_account", f"account {account_id!r} is not known")
-            if who.region is not None and row.region not in (None, who.region):
-                require_region(who, row.region)
+            _managed_account(uow, who, account_id)
             token = new_token()
             uow.accounts.add_token(token_hash(token), account_id, label, None)
             uow.audit.record(who, "token.issue", "account", account_id, None, {"label": label})
@@ -191,8 +246,7 @@ class AccessService:
     def revoke_tokens(self, who: Principal, account_id: str) -> int:
         require(who, Role.CLERK)
         with self.uow() as uow:
-            if uow.accounts.get(account_id) is None:
-                raise NotFoundError("unknown_account", f"account {account_id!r} is not known")
+            _managed_account(uow, who, account_id)
             count = uow.accounts.revoke_tokens(account_id)
             uow.audit.record(who, "token.revoke", "account", account_id, None, {"revoked": count})
             uow.commit()
@@ -213,9 +267,9 @@ class AccessService:
         require(who, Role.CLERK)
         with self.uow() as uow:
             rows = uow.accounts.list(role.value if role else None)
-        return [
-            account_view(r) for r in rows if who.region is None or r.region in (None, who.region)
-        ]
+            if who.region is not None:
+                rows = [r for r in rows if account_region(uow, r) == who.region]
+        return [account_view(r) for r in rows]
 
     # --- signing in -----------------------------------------------------------------
 
@@ -282,10 +336,14 @@ class AccessService:
         if who.account != account_id:
             require(who, Role.CLERK)
         check_password(password)
+        password_hash = _hasher.hash(password)
         with self.uow() as uow:
-            if uow.accounts.get(account_id) is None:
-                raise NotFoundError("unknown_account", f"account {account_id!r} is not known")
-            uow.accounts.update(account_id, password_hash=_hasher.hash(password))
+            if who.account == account_id:
+                if uow.accounts.get(account_id) is None:
+                    raise NotFoundError("unknown_account", f"account {account_id!r} is not known")
+            else:
+                _managed_account(uow, who, account_id)
+            uow.accounts.update(account_id, password_hash=password_hash)
             uow.audit.record(who, "account.password", "account", account_id)
             uow.commit()
 

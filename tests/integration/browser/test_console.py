@@ -20,7 +20,7 @@ from integration.test_console import YEAR, claim, settle, submitted_batch, world
 from yibao.domain.access import Principal, Role
 from yibao.domain.model import Kind
 from yibao.service.access import OPERATOR
-from yibao.services import Services
+from yibao.service.services import Services
 
 PASSWORD = "correct-horse"
 CITY_CLERK = Principal("clerk-web", Role.CLERK, region=CITY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from integration.auth import account
 from integration.browser.conftest import Opener, shoot
 from yibao.domain.access import Role
-from yibao.services import Services
+from yibao.service.services import Services
 
 
 def test_sign_in_refuses_a_wrong_password_next_to_the_form_and_keeps_the_account(

@@ -24,7 +24,7 @@ from yibao.entrypoints.api.routers import (
 from yibao.entrypoints.web import app as web
 from yibao.fsi import router as fsi_router
 from yibao.service.errors import ServiceError
-from yibao.services import Services
+from yibao.service.services import Services
 
 
 def create_app(services: Services, *, threads: int | None = None) -> FastAPI:

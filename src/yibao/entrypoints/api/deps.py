@@ -24,8 +24,8 @@ from yibao.service.access import Forbidden
 from yibao.service.claims import ClaimsService
 from yibao.service.errors import ServiceError
 from yibao.service.queries import Queries
+from yibao.service.services import Services
 from yibao.service.settlement import SettlementService
-from yibao.services import Services
 
 
 def services(request: Request) -> Services:

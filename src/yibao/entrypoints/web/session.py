@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from yibao.domain.access import Principal
 from yibao.entrypoints.web.i18n import DEFAULT_LANG, LANGS
-from yibao.services import Services
+from yibao.service.services import Services
 
 SESSION_COOKIE = "yb_session"
 CSRF_COOKIE = "yb_csrf"

@@ -1,0 +1,138 @@
+"""PostgreSQL's own yardstick beside a yibao benchmark: pgbench's tpcb-like transaction
+(five statements, one commit) at the same client count, run on the same server in the
+same run, so that a noisy shared machine moves both figures alike.
+
+    from pgbench import Pgbench
+    yardstick = Pgbench(admin_url, clients=64)
+    yardstick.prepare()             # pgbench -i at scale 64, once (the database is kept)
+    before = yardstick.run(30)      # transactions/s and PostgreSQL CPU ms a transaction
+
+PostgreSQL's CPU is read from /proc (every process named postgres), as bench/settle_http.py
+reads it for settlements, so that the two "CPU per transaction" figures are comparable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+DATABASE = "yibao_pgbench"
+SCALE = 64
+
+
+@dataclass(frozen=True)
+class PgbenchRun:
+    transactions: int
+    seconds: float
+    per_second: float
+    database_cpu_ms: float  # PostgreSQL's CPU milliseconds a transaction
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds used so far by every process named postgres, with the CPU of its ended
+    children: pgbench's backends exit when it disconnects, and their time then shows only
+    in the postmaster's cutime and cstime."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if raw[raw.index("(") + 1 : raw.rindex(")")] != "postgres":
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        total += sum(int(f) for f in fields[11:15]) / ticks
+    return total
+
+
+class Pgbench:
+    def __init__(self, admin_url: str, clients: int) -> None:
+        url = make_url(admin_url)
+        self.admin_url = admin_url
+        self.clients = clients
+        # pgbench speaks libpq: host, port and user from the SQLAlchemy URL.
+        self.connection = [
+            "-h",
+            url.host or "127.0.0.1",
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username or "postgres",
+        ]
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("pgbench") is not None
+
+    def prepare(self) -> None:
+        """Create and initialise the pgbench database unless a previous run left it at
+        this scale (initialising scale 64 writes 6.4 million rows: a minute)."""
+        admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE}
+            ).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+        admin.dispose()
+        if not exists or self._scale() != SCALE:
+            subprocess.run(
+                ["pgbench", *self.connection, "-i", "-q", "-s", str(SCALE), DATABASE],
+                check=True,
+                capture_output=True,
+            )
+
+    def _scale(self) -> int | None:
+        url = make_url(self.admin_url).set(database=DATABASE)
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(text("SELECT count(*) FROM pgbench_branches")).scalar_one())
+        except Exception:  # no tables yet: not initialised
+            return None
+        finally:
+            engine.dispose()
+
+    def run(self, seconds: float) -> PgbenchRun:
+        """pgbench tpcb-like for `seconds` with the benchmark's client count."""
+        cpu_before = postgres_cpu_seconds()
+        out = subprocess.run(
+            [
+                "pgbench",
+                *self.connection,
+                "-b",
+                "tpcb-like",
+                "-c",
+                str(self.clients),
+                "-j",
+                "2",
+                "-T",
+                str(max(1, int(seconds))),
+                DATABASE,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        cpu = postgres_cpu_seconds() - cpu_before
+        done = re.search(r"number of transactions actually processed: (\d+)", out)
+        tps = re.search(r"tps = ([\d.]+)", out)
+        if done is None or tps is None:
+            raise RuntimeError(f"pgbench printed no result:\n{out}")
+        transactions = int(done.group(1))
+        return PgbenchRun(
+            transactions=transactions,
+            seconds=seconds,
+            per_second=float(tps.group(1)),
+            database_cpu_ms=cpu * 1000 / max(transactions, 1),
+        )
