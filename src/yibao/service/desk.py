@@ -34,7 +34,7 @@ from yibao.service.catalogue_lines import Billed, resolve
 from yibao.service.errors import NotFoundError, ServiceError
 from yibao.service.history import stored_year
 from yibao.service.queries import settlement_visible, stored_view
-from yibao.service.settlement import Bill, SettlementService, usable_card
+from yibao.service.settlement import Bill, SettlementService, place_catalogue, usable_card
 
 # mdtrt_cert_type as the desk knows them
 VOUCHER, ID_NUMBER, CARD = "voucher", "id_number", "card"
@@ -144,7 +144,8 @@ class HospitalDesk:
         enrolment = self.enrolled(holder, day)
         policy = self._policy(record.region)
         visit = Visit(day, kind, inst.level, record.birth_date, record.sex, enrolment.scheme.value)
-        lines, _ = resolve(uow, record.region, inst.id, visit, billed, record.id)
+        region = place_catalogue(uow, inst, record)
+        lines, _ = resolve(uow, region, inst.id, visit, billed, record.id)
         enc = Encounter(
             id=f"{inst.id}:{day.isoformat()}",
             date=day,

@@ -23,7 +23,15 @@ from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
 from yibao.domain.model import Encounter, Hospital, Kind
 from yibao.domain.money import ZERO, fmt
-from yibao.domain.registry import Card, CardStatus, Enrolment, PersonRecord, insured_person
+from yibao.domain.registry import (
+    Card,
+    CardStatus,
+    CatalogueItem,
+    Enrolment,
+    Institution,
+    PersonRecord,
+    insured_person,
+)
 from yibao.service.booking import Prepared, run_engine, settlement_record, settlement_view
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
 from yibao.service.certificates_pilot import treats_pilot
@@ -215,8 +223,12 @@ class SettlementService:
             bill.date, bill.kind, inst.level, record.birth_date, record.sex, enrolment.scheme.value
         )
         billed = [Billed(ln.code, ln.quantity, ln.unit_price, ln.amount) for ln in bill.lines]
+        catalogue_region = place_catalogue(uow, inst, record)
+        known: dict[str, CatalogueItem] | None = facts.items
+        if catalogue_region != record.region:
+            known = None
         lines, priced = resolve(
-            uow, record.region, inst.id, visit, billed, record.id, known=facts.items
+            uow, catalogue_region, inst.id, visit, billed, record.id, known=known
         )
         total = sum((ln.amount for ln in lines), ZERO)
         if total > MAX_BILL:
@@ -246,6 +258,14 @@ class SettlementService:
             prescription=bill.prescription,
         )
         return Prepared(person, encounter, inst.id, policy, tuple(priced))
+
+
+def place_catalogue(uow: UnitOfWork, inst: Institution, record: PersonRecord) -> str:
+    """The region whose catalogue a bill is read by: the place of treatment's (reference
+    §9) when yibao knows that region; otherwise the insured place's."""
+    if inst.region != record.region and uow.regions.known(inst.region):
+        return inst.region
+    return record.region
 
 
 def _card_holder(facts: CounterFacts, bill: Bill) -> tuple[PersonRecord, Enrolment]:

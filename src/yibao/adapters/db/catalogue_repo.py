@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import Connection, and_, insert, select, update
 
 from yibao.adapters.db import tables as t
-from yibao.adapters.db.catalogue_cache import CatalogueCache, CodeMapping, bump, cache_for
+from yibao.adapters.db.catalogue_cache import CatalogueCache, CodeMapping, View, bump, cache_for
 from yibao.adapters.db.repositories import now
 from yibao.domain.catalogue import Entry, Restriction
 from yibao.domain.model import LEVELS, LineClass
@@ -84,6 +84,7 @@ class CatalogueRepo:
         # After this transaction writes the catalogue, its reads see rows that may never
         # commit: they bypass the shared copy, neither reading nor filling it.
         self.wrote = False
+        self._view: View | None = None  # the generation is read once a transaction
 
     # --- reads ------------------------------------------------------------------------
 
@@ -96,12 +97,17 @@ class CatalogueRepo:
         if self.wrote:
             region_entries = self._read_region(region)
         else:
-            view = self.cache.view(self.conn)
+            view = self._shared()
             cached = view.entries.get(region)
             if cached is None:
                 cached = view.entries[region] = self._read_region(region)
             region_entries = cached
         return {code: region_entries.get(code, []) for code in sorted(set(codes))}
+
+    def _shared(self) -> View:
+        if self._view is None:
+            self._view = self.cache.view(self.conn)
+        return self._view
 
     def _read_region(self, region: str) -> dict[str, list[Entry]]:
         c = t.catalogue_entries.c
@@ -150,7 +156,7 @@ class CatalogueRepo:
         if self.wrote:
             own = self._read_mappings(institution_id)
         else:
-            view = self.cache.view(self.conn)
+            view = self._shared()
             kept = view.mappings.get(institution_id)
             if kept is None:
                 kept = view.mappings[institution_id] = self._read_mappings(institution_id)
