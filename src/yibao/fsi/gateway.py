@@ -11,18 +11,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy.exc import IntegrityError
-
-from yibao.adapters.db.counter import KeyTakenError
+from yibao.adapters.db.uow import UnitOfWork
 from yibao.fsi.context import service_error
 from yibao.fsi.fields import Fields, FsiError, invalid, parse_day, wrong_type
 from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.store import FsiStore
 from yibao.fsi.transactions import TRANSACTIONS, Call, Ctx
 from yibao.service.errors import ServiceError
+from yibao.service.ports.records import DuplicateError, KeyTakenError
 from yibao.service.services import Services
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,9 @@ def _inf_time(raw: str, path: str) -> datetime:
 class Gateway:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.uow = services.settlements.uow
+        # The interface keeps its messages through the database's own connection (FsiStore):
+        # it is given the database's unit of work, not the service layer's port.
+        self.uow = cast(Callable[[], UnitOfWork], services.settlements.uow)
 
     def call(self, body: bytes) -> str:
         """Answer one message; returns the response envelope as JSON text."""
@@ -129,7 +131,7 @@ class Gateway:
                 store.add_message(fixmedins, msgid, infno, request_hash, text)
                 uow.commit()
                 return text
-        except (IntegrityError, KeyTakenError):
+        except (DuplicateError, KeyTakenError):
             # A concurrent message with the same msgid (or the same feedetl_sn) won.
             with self.uow() as uow:
                 first = self._first_answer(FsiStore(uow.connection), fixmedins, msgid, request_hash)

@@ -22,7 +22,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
 from yibao.domain.engine.lines import line_parts
@@ -33,6 +32,7 @@ from yibao.domain.registry import Enrolment, Institution, PersonRecord
 from yibao.service.catalogue_lines import Billed, resolve
 from yibao.service.errors import NotFoundError, ServiceError
 from yibao.service.history import stored_year
+from yibao.service.ports import UnitOfWork
 from yibao.service.queries import settlement_visible, stored_view
 from yibao.service.settlement import Bill, SettlementService, place_catalogue, usable_card
 
