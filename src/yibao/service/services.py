@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yibao.service.access import AccessService
+from yibao.service.cards import CardsService
 from yibao.service.catalogue import CatalogueService
 from yibao.service.certificates import CertificatesService
+from yibao.service.certificates_pilot import PilotService
 from yibao.service.claims import ClaimsService
+from yibao.service.clearing import ClearingService
 from yibao.service.collection import CollectionService
 from yibao.service.console import ConsoleService
 from yibao.service.desk import HospitalDesk
@@ -25,13 +28,16 @@ from yibao.service.settlement import SettlementService
 @dataclass(frozen=True)
 class Services:
     settlements: SettlementService
+    clearing: ClearingService  # money between regions (reference §9)
     claims: ClaimsService
     queries: Queries
     access: AccessService
     enrolment: EnrolmentService
     schools: SchoolsService
     collection: CollectionService
-    certificates: CertificatesService
+    cards: CardsService
+    certificates: CertificatesService  # approvals, remote-treatment filings, referrals
+    pilot: PilotService  # the child major-disease pilot: hospitals' lists, registrations
     catalogue: CatalogueService
     member: MemberService
     console: ConsoleService
@@ -52,17 +58,20 @@ class Services:
     ) -> Services:
         key = secret or secrets.token_bytes(32)
         uploads = upload_dir or Path(tempfile.gettempdir()) / "yibao-uploads"
-        settlements = SettlementService(uow, policies)
+        settlements = SettlementService(uow, policies, clock)
         member = MemberService(uow, policies, clock, key, uploads)
         return cls(
             settlements=settlements,
+            clearing=ClearingService(uow, clock),
             claims=ClaimsService(uow, policies),
             queries=Queries(uow, policies),
             access=AccessService(uow),
             enrolment=EnrolmentService(uow, policies, clock),
             schools=SchoolsService(uow, policies, clock),
             collection=CollectionService(uow, policies, clock),
+            cards=CardsService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
+            pilot=PilotService(uow, policies, clock),
             catalogue=CatalogueService(uow),
             member=member,
             console=ConsoleService(uow, policies, clock),
