@@ -15,7 +15,7 @@ from integration.roles_world import C1, CITY, COUNTY, build
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.catalogue import Entry, Restriction
-from yibao.domain.model import LineClass
+from yibao.domain.model import LineClass, Scheme
 from yibao.domain.registry import Institution, InstitutionKind
 from yibao.service.errors import ServiceError
 from yibao.service.services import Services
@@ -103,3 +103,29 @@ def test_the_year_carries_each_settlements_lines(
     lines = year["lines"][world.settlement]
     assert [(ln["code"], ln["cls"], ln["amount"]) for ln in lines] == [("TEST-A", "A", "100.00")]
     assert sum(Decimal(ln["amount"]) for ln in lines) == Decimal(year["settlements"][0]["total"])
+
+
+def test_premium_status_and_how_to_pay(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    world = build(engine, services, client)
+    clerk = services.access.authenticate(world.accounts["clerk"]["Authorization"].split()[1])
+    assert clerk is not None
+    first = {p["id"]: p["premiums"] for p in services.member.coverage(GUARDIAN)["persons"]}
+    assert [y["status"] for y in first["G1"]["years"]] == ["paid"]  # 2026, active
+    assert first["G1"]["next"] == {
+        "year": 2027,
+        "enrolled": False,
+        "open": True,  # today is 2026-10-15
+        "opens": "2026-09-01",
+        "closes": "2026-11-30",
+    }
+    services.enrolment.enrol(clerk, "G1", 2027, Scheme.RESIDENT)
+    services.collection.open_accounts(clerk, CITY, 2027)
+    after = {p["id"]: p["premiums"] for p in services.member.coverage(GUARDIAN)["persons"]}
+    due = after["G1"]["years"][-1]
+    assert (due["year"], due["status"], due["closes"]) == (2027, "pending", "2026-11-30")
+    assert Decimal(due["due"]) > 0
+    assert due["account"]
+    assert due["account_amount"] == due["due"]
+    assert after["G1"]["next"]["enrolled"] is True

@@ -46,6 +46,8 @@ PAGES: dict[str, Any] = {
     "/console": STAFF,
     "/console/persons": STAFF,
     "/console/persons/{person_id}": STAFF,
+    "/console/persons/new": frozenset({Role.CLERK}),
+    "/console/persons/{person_id}/work": frozenset({Role.CLERK}),
     "/console/queues/schools": STAFF,
     "/console/queues/schools/{batch_id}": STAFF,
     "/console/queues/approvals": STAFF,

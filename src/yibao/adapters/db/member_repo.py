@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.tables_collection import collection_accounts
 
 
 class Member:
@@ -88,3 +89,14 @@ class Member:
             .limit(limit)
         )
         return list(entries), list(items)
+
+    def collection_accounts_of(self, person_id: str) -> list[Any]:
+        """The person's premium collection accounts (the number to pay at the bank), by year."""
+        c = collection_accounts.c
+        return list(
+            self.conn.execute(
+                select(c.number, c.year, c.amount_fen, c.status, c.paid_on)
+                .where(c.person_id == person_id)
+                .order_by(c.year, c.number)
+            )
+        )
