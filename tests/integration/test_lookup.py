@@ -15,8 +15,9 @@ from integration.roles_world import C1, CITY, COUNTY, build
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.catalogue import Entry, Restriction
-from yibao.domain.model import LineClass, Scheme
+from yibao.domain.model import Kind, LineClass, Scheme
 from yibao.domain.registry import Institution, InstitutionKind
+from yibao.service.claims import Claim, ClaimLine, ClaimReason
 from yibao.service.errors import ServiceError
 from yibao.service.services import Services
 
@@ -129,3 +130,47 @@ def test_premium_status_and_how_to_pay(
     assert due["account"]
     assert due["account_amount"] == due["due"]
     assert after["G1"]["next"]["enrolled"] is True
+
+
+def test_notices_of_decisions_with_an_unread_count(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    world = build(engine, services, client)
+    token = world.accounts["guardian"]["Authorization"].split()[1]
+    guardian = services.access.authenticate(token)
+    clerk = services.access.authenticate(world.accounts["clerk"]["Authorization"].split()[1])
+    assert guardian is not None
+    assert clerk is not None
+    notices = services.member.notices
+    assert notices.unread(guardian) == 0
+    services.certificates.file_remote_treatment(
+        clerk, C1, COUNTY, date(2026, 11, 1), date(2026, 12, 31)
+    )
+    made = services.claims.submit(clerk, claim_for(C1))
+    services.claims.approve(clerk, made["id"])
+    services.claims.submit(clerk, claim_for("C2"))  # another family's: not a notice here
+    assert notices.unread(guardian) == 2
+    shown = notices.read(guardian)
+    assert [(n["action"], n["name"], n["new"]) for n in shown["items"]] == [
+        ("claim.approve", "person C1", True),
+        ("filing.create", "person C1", True),
+    ]
+    assert notices.unread(guardian) == 0  # read
+    services.claims.pay(clerk, made["id"])
+    assert notices.unread(guardian) == 1
+    again = notices.read(guardian)
+    assert [n["new"] for n in again["items"]] == [True, False, False]
+
+
+def claim_for(person: str) -> Claim:
+    return Claim(
+        person_id=person,
+        reason=ClaimReason.EMERGENCY_ELSEWHERE,
+        kind=Kind.EMERGENCY,
+        date=date(2026, 7, 3),
+        hospital_name="外地人民医院",
+        hospital_level=2,
+        hospital_region=COUNTY,
+        hospital_designated=True,
+        lines=(ClaimLine(Decimal("300.00"), cls=LineClass.A),),
+    )

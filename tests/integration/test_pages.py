@@ -43,6 +43,7 @@ PAGES: dict[str, Any] = {
     "/app/claims/{claim_id}/receipts/{n}": MEMBERS,
     "/app/institutions": MEMBERS,
     "/app/catalogue": MEMBERS,
+    "/app/notices": MEMBERS,
     "/console": STAFF,
     "/console/persons": STAFF,
     "/console/persons/{person_id}": STAFF,

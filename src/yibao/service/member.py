@@ -41,6 +41,7 @@ from yibao.service.claims import Claim, ClaimLine, ClaimReason, ClaimsService, c
 from yibao.service.enrolment import enrolment_view, person_view
 from yibao.service.errors import ConflictError, ServiceError
 from yibao.service.lookup import Lookup
+from yibao.service.notices import Notices
 from yibao.service.ports import CHINA, Clock, PolicySource, UnitOfWork, UowFactory
 from yibao.service.premiums_view import premium_status
 from yibao.service.queries import Queries
@@ -173,6 +174,7 @@ class MemberService:
         self.secret = secret
         self.upload_dir = upload_dir
         self.lookup = Lookup(uow, clock)  # institutions and the catalogue
+        self.notices = Notices(uow)  # decisions about the family's records
 
     # --- real-name sign-up and guardians ------------------------------------------------
 
