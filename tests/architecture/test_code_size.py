@@ -26,7 +26,6 @@ ALLOWED: dict[str, set[str]] = {
     # pol
     # fsi
     "yibao/fsi/his_sim.py": {"inpatient", "main"},
-    "yibao/fsi/transactions.py": {MODULE, "Transactions._upload", "Transactions._bill"},
     # sec
     "yibao/service/class_lists.py": {"check_row"},
     # ui

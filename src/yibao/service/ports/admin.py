@@ -319,6 +319,18 @@ class Member(Protocol):
         """Catalogue entries (dated) and base items of a region whose name or code
         contains the words: (entries, items), each by code."""
 
+    def collection_accounts_of(self, person_id: str) -> list[Any]:
+        """The person's premium collection accounts (the number to pay at the bank), by year."""
+
+    def notices(
+        self, objects: Sequence[tuple[str, str]], actions: Sequence[str], limit: int
+    ) -> list[Any]:
+        """Audit-log entries of these actions about these records, newest first."""
+
+    def seen_id(self, account: str) -> int: ...
+
+    def mark_seen(self, account: str, seen_id: int) -> None: ...
+
 
 class Schools(Protocol):
     def add_school(self, school_id: str, region: str, name: str) -> None: ...
