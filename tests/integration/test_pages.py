@@ -63,6 +63,9 @@ PAGES: dict[str, Any] = {
     "/console/settlements/{settlement_id}": STAFF,
     "/console/audit": STAFF,
     "/console/fund": STAFF,
+    "/console/clearing": STAFF,
+    "/console/clearing/{clearing_id}": STAFF,
+    "/console/clearing/{clearing_id}/export.{kind}": STAFF,
 }
 VALUES = {
     "year": "2026",
@@ -71,6 +74,8 @@ VALUES = {
     "batch_id": "999999",
     "approval_id": "999999",
     "claim_id": "999999",
+    "clearing_id": "999999",
+    "kind": "csv",
     "settlement_id": "1",
     "n": "1",
 }
