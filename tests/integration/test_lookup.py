@@ -15,8 +15,9 @@ from integration.roles_world import C1, CITY, COUNTY, build
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.catalogue import Entry, Restriction
-from yibao.domain.model import LineClass, Scheme
+from yibao.domain.model import Kind, LineClass, Scheme
 from yibao.domain.registry import Institution, InstitutionKind
+from yibao.service.claims import Claim, ClaimLine, ClaimReason
 from yibao.service.errors import ServiceError
 from yibao.service.services import Services
 
@@ -129,3 +130,93 @@ def test_premium_status_and_how_to_pay(
     assert due["account"]
     assert due["account_amount"] == due["due"]
     assert after["G1"]["next"]["enrolled"] is True
+
+
+def test_notices_of_decisions_with_an_unread_count(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    world = build(engine, services, client)
+    token = world.accounts["guardian"]["Authorization"].split()[1]
+    guardian = services.access.authenticate(token)
+    clerk = services.access.authenticate(world.accounts["clerk"]["Authorization"].split()[1])
+    assert guardian is not None
+    assert clerk is not None
+    notices = services.member.notices
+    assert notices.unread(guardian) == 0
+    services.certificates.file_remote_treatment(
+        clerk, C1, COUNTY, date(2026, 11, 1), date(2026, 12, 31)
+    )
+    made = services.claims.submit(clerk, claim_for(C1))
+    services.claims.approve(clerk, made["id"])
+    services.claims.submit(clerk, claim_for("C2"))  # another family's: not a notice here
+    assert notices.unread(guardian) == 2
+    shown = notices.read(guardian)
+    assert [(n["action"], n["name"], n["new"]) for n in shown["items"]] == [
+        ("claim.approve", "person C1", True),
+        ("filing.create", "person C1", True),
+    ]
+    assert notices.unread(guardian) == 0  # read
+    services.claims.pay(clerk, made["id"])
+    assert notices.unread(guardian) == 1
+    again = notices.read(guardian)
+    assert [n["new"] for n in again["items"]] == [True, False, False]
+
+
+def claim_for(person: str) -> Claim:
+    return Claim(
+        person_id=person,
+        reason=ClaimReason.EMERGENCY_ELSEWHERE,
+        kind=Kind.EMERGENCY,
+        date=date(2026, 7, 3),
+        hospital_name="外地人民医院",
+        hospital_level=2,
+        hospital_region=COUNTY,
+        hospital_designated=True,
+        lines=(ClaimLine(Decimal("300.00"), cls=LineClass.A),),
+    )
+
+
+def test_a_spouse_or_parent_is_bound_with_their_consent(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    build(engine, services, client)
+    links = services.member.links
+    other = Principal("g2", Role.GUARDIAN, person_id="G2")
+    with UnitOfWork(engine) as uow:
+        g2 = uow.registry.person("G2")
+        c2 = uow.registry.person("C2")
+    assert g2 is not None
+    assert c2 is not None
+    for number, name, code in (
+        (g2.id_number, "someone else", "real_name_mismatch"),
+        (c2.id_number, c2.name, "not_an_adult"),
+        ("123", g2.name, "invalid_id_number"),
+    ):
+        with pytest.raises(ServiceError) as refused:
+            links.request(GUARDIAN, number, name, "spouse")
+        assert refused.value.code == code
+    asked = links.request(GUARDIAN, g2.id_number, g2.name, "spouse")
+    with pytest.raises(ServiceError) as twice:
+        links.request(GUARDIAN, g2.id_number, g2.name, "spouse")
+    assert twice.value.code == "already_linked"
+    # Not before the consent.
+    assert [p["id"] for p in services.member.family(GUARDIAN)] == ["G1", "C1"]
+    with pytest.raises(ServiceError) as hidden:
+        services.member.year(GUARDIAN, "G2", 2026)
+    assert hidden.value.status == 404
+    with pytest.raises(ServiceError) as not_theirs:
+        links.respond(GUARDIAN, asked["id"], True)  # only the adult answers
+    assert not_theirs.value.status == 404
+    assert links.links(other)["asking"][0]["name"] == "person G1"
+    links.respond(other, asked["id"], True)
+    assert [p["id"] for p in services.member.family(GUARDIAN)] == ["G1", "C1", "G2"]
+    assert services.member.year(GUARDIAN, "G2", 2026)["name"] == "person G2"
+    assert "C2" not in [p["id"] for p in services.member.family(GUARDIAN)]  # not their child
+    links.respond(other, asked["id"], False)  # withdrawn
+    assert [p["id"] for p in services.member.family(GUARDIAN)] == ["G1", "C1"]
+    with UnitOfWork(engine) as uow:
+        actions = [
+            e["action"]
+            for e in uow.audit.entries(object_type="family_link", object_id=str(asked["id"]))
+        ]
+    assert actions == ["family.withdraw", "family.accept", "family.request"]

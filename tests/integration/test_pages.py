@@ -43,6 +43,8 @@ PAGES: dict[str, Any] = {
     "/app/claims/{claim_id}/receipts/{n}": MEMBERS,
     "/app/institutions": MEMBERS,
     "/app/catalogue": MEMBERS,
+    "/app/notices": MEMBERS,
+    "/app/family": MEMBERS,
     "/console": STAFF,
     "/console/persons": STAFF,
     "/console/persons/{person_id}": STAFF,
@@ -61,6 +63,9 @@ PAGES: dict[str, Any] = {
     "/console/settlements/{settlement_id}": STAFF,
     "/console/audit": STAFF,
     "/console/fund": STAFF,
+    "/console/clearing": STAFF,
+    "/console/clearing/{clearing_id}": STAFF,
+    "/console/clearing/{clearing_id}/export.{kind}": STAFF,
 }
 VALUES = {
     "year": "2026",
@@ -69,6 +74,8 @@ VALUES = {
     "batch_id": "999999",
     "approval_id": "999999",
     "claim_id": "999999",
+    "clearing_id": "999999",
+    "kind": "csv",
     "settlement_id": "1",
     "n": "1",
 }

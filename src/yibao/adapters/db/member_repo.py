@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.tables_collection import collection_accounts
+from yibao.adapters.db.tables_member import family_links, notice_marks
 
 
 class Member:
@@ -100,3 +101,79 @@ class Member:
                 .order_by(c.year, c.number)
             )
         )
+
+    def notices(
+        self, objects: Sequence[tuple[str, str]], actions: Sequence[str], limit: int
+    ) -> list[Any]:
+        """Audit-log entries of these actions about these records, newest first."""
+        if not objects:
+            return []
+        a = t.audit_log.c
+        about = or_(*(and_(a.object_type == kind, a.object_id == oid) for kind, oid in objects))
+        return list(
+            self.conn.execute(
+                select(t.audit_log)
+                .where(about, a.action.in_(list(actions)))
+                .order_by(a.id.desc())
+                .limit(limit)
+            )
+        )
+
+    def seen_id(self, account: str) -> int:
+        c = notice_marks.c
+        found = self.conn.execute(select(c.seen_id).where(c.account == account)).scalar()
+        return int(found or 0)
+
+    def mark_seen(self, account: str, seen_id: int) -> None:
+        c = notice_marks.c
+        done = self.conn.execute(
+            notice_marks.update().where(c.account == account).values(seen_id=seen_id)
+        )
+        if done.rowcount == 0:
+            self.conn.execute(notice_marks.insert().values(account=account, seen_id=seen_id))
+
+    def add_link(self, person_id: str, member_id: str, relation: str, at: Any) -> int:
+        c = family_links.c
+        made = self.conn.execute(
+            family_links.insert()
+            .values(
+                person_id=person_id,
+                member_id=member_id,
+                relation=relation,
+                status="pending",
+                requested_at=at,
+            )
+            .returning(c.id)
+        )
+        return int(made.scalar_one())
+
+    def links_of(self, person_id: str) -> list[Any]:
+        """Links the person asked for, or was asked to consent to, newest first."""
+        c = family_links.c
+        return list(
+            self.conn.execute(
+                select(family_links)
+                .where(or_(c.person_id == person_id, c.member_id == person_id))
+                .order_by(c.id.desc())
+            )
+        )
+
+    def link(self, link_id: int) -> Any | None:
+        return self.conn.execute(
+            select(family_links).where(family_links.c.id == link_id)
+        ).one_or_none()
+
+    def set_link(self, link_id: int, status: str, at: Any) -> None:
+        self.conn.execute(
+            family_links.update()
+            .where(family_links.c.id == link_id)
+            .values(status=status, decided_at=at)
+        )
+
+    def bound_to(self, person_id: str) -> set[str]:
+        """The adults who consented to this person seeing their records."""
+        c = family_links.c
+        rows = self.conn.execute(
+            select(c.member_id).where(c.person_id == person_id, c.status == "accepted")
+        )
+        return {r.member_id for r in rows}

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from yibao.entrypoints.web.console import dashboard, person_work, persons, queues, records
+from yibao.entrypoints.web.console import (
+    clearing,
+    dashboard,
+    person_work,
+    persons,
+    queues,
+    records,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -15,3 +22,4 @@ router.include_router(persons.router)
 router.include_router(queues.router)
 router.include_router(dashboard.router)
 router.include_router(records.router)
+router.include_router(clearing.router)  # between regions
