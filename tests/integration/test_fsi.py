@@ -767,7 +767,12 @@ def _valid(w: World) -> list[tuple[His, str, dict[str, Any], list[tuple[str | in
         (w.c1, "2206", {"data": settle_open}, [(*d, k) for k in [*settle_fields, "med_type"]]),
         (w.c1, "2207", {"data": settle_open}, [(*d, k) for k in [*settle_fields, "med_type"]]),
         (w.c1, "2208", {"data": setl}, [(*d, k) for k in setl]),
-        (w.c1, "5203", {"data": setl}, [(*d, k) for k in setl]),
+        (
+            w.c1,
+            "5203",
+            {"data": setl},
+            [(*d, k) for k in setl if k != "mdtrt_id"],
+        ),  # by psn_no + setl_id too
         (w.h3, "2401", _admission(who, 8), [(*info, k) for k in _admission(who, 8)["mdtrtinfo"]]),
         (
             w.h3,

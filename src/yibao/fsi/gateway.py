@@ -42,6 +42,20 @@ def _ms(moment: datetime) -> str:
     return moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}"
 
 
+def _input(head: Fields) -> None:
+    """`input`: a JSON object, or a JSON text holding one (as some clients send it)."""
+    raw = head.data.get("input")
+    if isinstance(raw, str):
+        try:
+            raw = head.data["input"] = loads(raw)
+        except ValueError:
+            raise wrong_type("input", "JSON对象（或其JSON文本）") from None
+    if not isinstance(raw, dict):
+        if raw is None:
+            raise FsiError("缺少必填字段 input（交易输入）")
+        raise wrong_type("input", "JSON对象")
+
+
 def _sign_no(head: Fields) -> str | None:
     """The message's sign_no; "null" (as some clients send before they keep one) and an
     absent one both mean: the institution's current sign-in."""
@@ -119,16 +133,7 @@ class Gateway:
         fixmedins = head.req("fixmedins_code", max_len=32)
         head.text("fixmedins_name", required=False, max_len=200)
         sign_no = None if infno == "9001" else _sign_no(head)
-        raw_input = head.data.get("input")
-        if isinstance(raw_input, str):  # the input as a JSON text, as some clients send it
-            try:
-                raw_input = head.data["input"] = loads(raw_input)
-            except ValueError:
-                raise wrong_type("input", "JSON对象（或其JSON文本）") from None
-        if not isinstance(raw_input, dict):
-            if raw_input is None:
-                raise FsiError("缺少必填字段 input（交易输入）")
-            raise wrong_type("input", "JSON对象")
+        _input(head)
         call = Call(
             infno,
             msgid,
