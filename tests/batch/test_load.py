@@ -25,6 +25,7 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import search_path
 from yibao.adapters.scenario_files import load_scenario, scenario_files
 from yibao.batch import load as load_module
+from yibao.batch import loader as loader_module
 from yibao.batch.columnar import BatchResult, settle
 from yibao.batch.frames import RegionYear, from_domain, to_scalar
 from yibao.batch.generate import generate
@@ -358,7 +359,7 @@ def test_a_row_the_database_refuses_loads_nothing(
 ) -> None:
     """A bulk write that fails in the middle of the bills (on PostgreSQL in the thread
     that COPYs them) is one error, and the transaction leaves no row behind."""
-    real = load_module._lines
+    real = loader_module.line_rows
 
     def dangling(rows: pl.DataFrame) -> pl.DataFrame:
         lines = real(rows)
@@ -366,7 +367,7 @@ def test_a_row_the_database_refuses_loads_nothing(
             return lines
         return lines.with_columns(pl.col("settlement_id") + 10**9)  # no such settlement
 
-    monkeypatch.setattr(load_module, "_lines", dangling)
+    monkeypatch.setattr(loader_module, "line_rows", dangling)
     before = _counts(engine)
     with pytest.raises(LoadError, match="refused a row"):
         load_region_year(engine, policies("sample-city"), year, chunk=100)
