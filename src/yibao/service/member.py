@@ -157,9 +157,8 @@ class ClaimForm:
     hospital_level: int
     hospital_region: str
     hospital_designated: bool
-    class_a: Decimal
-    class_b: Decimal
-    self_pay: Decimal
+    lines: tuple[tuple[str, Decimal], ...]  # each receipt line as printed: text, amount
+    confirm_duplicate: bool = False  # sent again knowingly, like an earlier claim
 
 
 class MemberService:
@@ -476,11 +475,6 @@ class MemberService:
                 tmp.replace(path)
                 written.append(path)
             refs.append(f"{form.person_id}/{name}")
-        lines = [
-            (LineClass.A, form.class_a),
-            (LineClass.B, form.class_b),
-            (LineClass.SELF_PAY, form.self_pay),
-        ]
         claim = Claim(
             person_id=form.person_id,
             reason=ClaimReason(form.reason),
@@ -490,11 +484,13 @@ class MemberService:
             hospital_level=form.hospital_level,
             hospital_region=form.hospital_region,
             hospital_designated=form.hospital_designated,
-            lines=tuple(ClaimLine(amount, cls) for cls, amount in lines if amount > ZERO),
+            lines=tuple(ClaimLine(amount, name=text) for text, amount in form.lines),
             receipts=tuple(dict.fromkeys(refs)),
         )
         try:
-            return ClaimsService(self.uow, self.policies).submit(who, claim)
+            return ClaimsService(self.uow, self.policies).submit(
+                who, claim, duplicate_ok=form.confirm_duplicate
+            )
         except Exception:
             for path in written:
                 path.unlink(missing_ok=True)
@@ -506,7 +502,15 @@ class MemberService:
         with self.uow() as uow:
             family = {p.id: p.name for p in self._family(uow, who)}
             rows = uow.member.claims_of(list(family))
-        return [{**claim_view(r), "name": family[r.person_id]} for r in rows]
+            refunds = {}
+            for r in rows:
+                booked = uow.ledger.settlement(r.settlement_id) if r.settlement_id else None
+                if booked is not None:  # what the fund and assistance pay back
+                    refunds[r.id] = fmt(from_fen(booked.basic_fen + booked.assistance_fen))
+        return [
+            {**claim_view(r), "name": family[r.person_id], "refund": refunds.get(r.id)}
+            for r in rows
+        ]
 
     def claim_receipt(self, who: Principal, claim_id: int, n: int) -> tuple[Path, str]:
         """The n-th receipt (from 1) of a claim, and its media type: for a clerk reviewing

@@ -13,6 +13,7 @@ from yibao.service.catalogue import CatalogueService
 from yibao.service.certificates import CertificatesService
 from yibao.service.certificates_pilot import PilotService
 from yibao.service.claims import ClaimsService
+from yibao.service.clearing import ClearingService
 from yibao.service.collection import CollectionService
 from yibao.service.console import ConsoleService
 from yibao.service.enrolment import EnrolmentService
@@ -26,6 +27,7 @@ from yibao.service.settlement import SettlementService
 @dataclass(frozen=True)
 class Services:
     settlements: SettlementService
+    clearing: ClearingService  # money between regions (reference §9)
     claims: ClaimsService
     queries: Queries
     access: AccessService
@@ -55,7 +57,8 @@ class Services:
         key = secret or secrets.token_bytes(32)
         uploads = upload_dir or Path(tempfile.gettempdir()) / "yibao-uploads"
         return cls(
-            settlements=SettlementService(uow, policies),
+            settlements=SettlementService(uow, policies, clock),
+            clearing=ClearingService(uow, clock),
             claims=ClaimsService(uow, policies),
             queries=Queries(uow, policies),
             access=AccessService(uow),

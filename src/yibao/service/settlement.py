@@ -19,8 +19,9 @@ import orjson
 
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
+from yibao.domain.engine import EncounterResult
 from yibao.domain.model import Encounter, Hospital, Kind, Person
-from yibao.domain.money import ZERO, fmt
+from yibao.domain.money import ZERO, fmt, to_fen
 from yibao.domain.registry import (
     CardStatus,
     CatalogueItem,
@@ -32,8 +33,9 @@ from yibao.domain.registry import (
 from yibao.service.booking import Prepared, run_engine, settlement_record, settlement_view
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
 from yibao.service.certificates_pilot import treats_pilot
+from yibao.service.clearing import book_settlement
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
-from yibao.service.ports import PolicySource, UnitOfWork, UowFactory
+from yibao.service.ports import Clock, PolicySource, UnitOfWork, UowFactory, china_today
 from yibao.service.ports.records import (
     BillKeys,
     CounterFacts,
@@ -101,9 +103,10 @@ class Bill:
 
 
 class SettlementService:
-    def __init__(self, uow: UowFactory, policies: PolicySource) -> None:
+    def __init__(self, uow: UowFactory, policies: PolicySource, clock: Clock = china_today) -> None:
         self.uow = uow
         self.policies = policies
+        self.clock = clock  # the month a movement between regions happens in
 
     # --- use cases ------------------------------------------------------------------
 
@@ -129,6 +132,7 @@ class SettlementService:
                 sid = uow.counter.book(
                     settlement_record(prepared, result, after, seq, "card", steps)
                 )
+                _between_regions(uow, sid, prepared, result, self.clock())
                 view = settlement_view(sid, prepared, result, seq, steps)
                 if idempotency_key:
                     uow.counter.remember(
@@ -161,7 +165,7 @@ class SettlementService:
                 raise NotFoundError(
                     "unknown_settlement", f"settlement {settlement_id} does not exist"
                 )
-            answer = reverse(uow, self.policies, settlement_id, reason, None)
+            answer = reverse(uow, self.policies, settlement_id, reason, None, today=self.clock())
             uow.audit.record(
                 who,
                 "settlement.reverse",
@@ -237,6 +241,17 @@ class SettlementService:
             prescription=bill.prescription,
         )
         return Prepared(person, encounter, inst.id, policy, tuple(priced))
+
+
+def _between_regions(
+    uow: UnitOfWork, sid: int, p: Prepared, result: EncounterResult, today: date
+) -> None:
+    """A bill elsewhere: the place of treatment advances the fund's part for the insured
+    place (a receivable there, a payable here; reference §9)."""
+    treated = p.encounter.hospital.region
+    if treated is not None and treated != p.person.region:
+        fen = to_fen(result.basic + result.assistance)
+        book_settlement(uow, sid, p.person.region, treated, p.encounter.date, fen, today)
 
 
 def _insured(

@@ -50,6 +50,10 @@ MEMBER_ERRORS: dict[str, str] = {
     "no_policy_in_force": _("No rules are in force on that date."),
     "invalid_bill": _("This cannot be computed: check the amounts."),
     "unclassified_line": _("Enter at least one amount."),
+    "duplicate_claim": _(
+        "You have claimed a bill of the same day, hospital and total already. If this is "
+        "another bill, tick the box and send it again."
+    ),
 }
 
 SCHEMES = {
