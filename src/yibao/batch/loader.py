@@ -33,6 +33,7 @@ from yibao.domain.enrolment import premium_for
 from yibao.domain.model import Kind, Scheme
 from yibao.domain.money import to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
+from yibao.service.booking import SETTLEMENT_COLUMNS
 from yibao.service.demo import catalogue, region_prefix
 
 
@@ -415,32 +416,27 @@ class Loader:
         return int(largest.scalar_one()) + 1
 
     def _settlement_rows(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """The settlements' rows, column for column as booking.settlement_record makes
+        one (SETTLEMENT_COLUMNS)."""
+        made = {
+            "person_id": pl.col("id"),
+            "year": pl.lit(self.year, dtype=pl.Int16),
+            "seq": pl.col("seq_in_year").cast(pl.Int32),
+            "channel": pl.lit("card"),
+            "institution_id": pl.col("hospital"),
+            "hospital_level": pl.col("level").cast(pl.Int16),
+            "hospital_region": pl.col("hospital_region").fill_null(self.region),
+            "hospital_designated": pl.col("designated"),
+            "hospital_pilot": pl.col("pilot"),
+            "region": pl.lit(self.region),
+            "encounter_date": pl.col("date"),
+            "refused_code": pl.col("refused"),
+            "status": pl.lit("settled"),
+            "created_at": self._created_at(),
+        }
         return rows.select(
             pl.col("settlement_id").alias("id"),
-            pl.col("id").alias("person_id"),
-            pl.lit(self.year, dtype=pl.Int16).alias("year"),
-            pl.col("seq_in_year").cast(pl.Int32).alias("seq"),
-            pl.lit("card").alias("channel"),
-            pl.col("hospital").alias("institution_id"),
-            pl.col("level").cast(pl.Int16).alias("hospital_level"),
-            pl.col("hospital_region").fill_null(self.region),
-            pl.col("designated").alias("hospital_designated"),
-            pl.col("pilot").alias("hospital_pilot"),
-            pl.lit(self.region).alias("region"),
-            "scheme",
-            "kind",
-            pl.col("date").alias("encounter_date"),
-            "diagnosis",
-            "disease",
-            "referral",
-            "prescription",
-            *SPLIT,
-            "route",
-            pl.col("refused").alias("refused_code"),
-            "refused_reason",
-            "explanation",
-            pl.lit("settled").alias("status"),
-            self._created_at(),
+            *(made.get(c, pl.col(c)).alias(c) for c in SETTLEMENT_COLUMNS),
         )
 
     def _ledger(self, rows: pl.DataFrame) -> pl.DataFrame:
