@@ -205,6 +205,11 @@ def test_every_scenario_loads_and_verifies(engine: Engine, policies: PolicyLoade
             continue  # river-county's rules: the scalar engine's only (batch/params.py)
         groups[s.region, s.year].append((s.person, list(s.encounters)))
     assert sum(len(g) for g in groups.values()) >= 87
+    with UnitOfWork(engine) as uow:  # the deployment's regions, known before any bill
+        for code in sorted({region for region, _ in groups}):
+            p = policies(code)
+            uow.registry.add_region(p.code, p.name.zh, p.name.en, p.admdvs)
+        uow.commit()
     for (region, y), people in sorted(groups.items()):
         data, _ = from_domain(region, y, people)
         result = settle(policies(region), data)

@@ -11,6 +11,7 @@ import polars as pl
 from sqlalchemy import Connection, func, insert, select, text
 
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.tables_clearing import clearings, region_ledger
 from yibao.batch.columnar import BatchResult
 from yibao.batch.frames import RegionYear
 from yibao.batch.load_common import SPLIT, WHO, LoadError
@@ -51,6 +52,8 @@ class Loader:
         self.writer = Writer(conn)
         self.persons = data.persons.sort("person")
         self.issuer: str | None = None
+        # The other registered regions and the clearings made (month|a|b), read once.
+        self._books: tuple[set[str], set[str]] | None = None
 
     def run(self, chunk: int, progress: Callable[[int, int], None] | None) -> dict[str, Any]:
         conn, region = self.conn, self.region
@@ -383,6 +386,7 @@ class Loader:
         writer.write(t.settlement_lines, line_rows(rows))
         ledger = self._ledger(rows)
         writer.write(t.fund_ledger, ledger)
+        writer.write(region_ledger, self._region_moves(rows))
         writer.write(
             t.person_years,
             years.join(people, on="person", how="left", maintain_order="left").select(
@@ -398,6 +402,54 @@ class Loader:
             totals[f"{layer}_fen"] += int(
                 ledger.filter(pl.col("layer") == layer).get_column("amount_fen").sum()
             )
+
+    def _region_moves(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """The regions' books for bills at a place of another registered region, as
+        clearing.book_settlement books them: the place of treatment's receivable and the
+        insured place's payable of the fund's part (basic and assistance), in the month of
+        the bill, or this month when that month's clearing of the pair is made already."""
+        if self._books is None:
+            regions = set(self.conn.execute(select(t.regions.c.code)).scalars())
+            c = clearings.c
+            cleared = {
+                f"{r.month}|{r.region_a}|{r.region_b}"
+                for r in self.conn.execute(select(c.month, c.region_a, c.region_b))
+            }
+            self._books = (regions - {self.region}, cleared)
+        others, cleared = self._books
+        treated = pl.col("hospital_region").fill_null(self.region)
+        month = pl.col("date").dt.strftime("%Y-%m")
+        a = pl.min_horizontal(treated, pl.lit(self.region))
+        b = pl.max_horizontal(treated, pl.lit(self.region))
+        moves = rows.filter(
+            treated.is_in(strings(others)) & ((pl.col("basic_fen") + pl.col("assistance_fen")) != 0)
+        ).select(
+            "settlement_id",
+            treated.alias("treated"),
+            pl.lit(self.region).alias("insured"),
+            pl.when(pl.concat_str(month, a, b, separator="|").is_in(strings(cleared)))
+            .then(pl.lit(f"{self.stamp:%Y-%m}"))
+            .otherwise(month)
+            .alias("month"),
+            (pl.col("basic_fen") + pl.col("assistance_fen")).alias("amount_fen"),
+        )
+        sides = [
+            moves.select(
+                pl.col(region).alias("region"),
+                pl.col(other).alias("counterparty"),
+                pl.lit(side).alias("side"),
+                "settlement_id",
+                pl.lit("settlement").alias("entry"),
+                "month",
+                "amount_fen",
+                self._created_at(),
+            )
+            for region, other, side in (
+                ("treated", "insured", "receivable"),
+                ("insured", "treated", "payable"),
+            )
+        ]
+        return pl.concat(sides)
 
     def _reserve_ids(self, n: int) -> pl.Series | int:
         """Settlement ids for n new rows: from the id sequence on PostgreSQL (other sessions
