@@ -36,7 +36,7 @@ from yibao.batch.load import (
     load_region_year,
     person_id,
 )
-from yibao.batch.params import new_rules
+from yibao.batch.params import fact_dims
 from yibao.bootstrap import PolicyLoader
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import settle_encounter, settle_year
@@ -201,8 +201,10 @@ def test_every_scenario_loads_and_verifies(engine: Engine, policies: PolicyLoade
     groups: dict[tuple[str, int], list[tuple[Person, list[Encounter]]]] = defaultdict(list)
     for path in scenario_files([TESTS / "scenarios", TESTS / "regions" / "test-town-scenarios"]):
         s = load_scenario(path)
-        if new_rules(policies(s.region)):
-            continue  # river-county's rules: the scalar engine's only (batch/params.py)
+        if fact_dims(policies(s.region)):
+            # Decision tables on facts the registry does not store yet (categories,
+            # hospital types), so the verification could not settle them again.
+            continue
         groups[s.region, s.year].append((s.person, list(s.encounters)))
     assert sum(len(g) for g in groups.values()) >= 87
     with UnitOfWork(engine) as uow:  # the deployment's regions, known before any bill

@@ -234,3 +234,30 @@ def test_verify_finds_a_payable_without_its_receivable(
 def _balances(client: TestClient) -> dict[tuple[str, str, str], str]:
     rows: list[dict[str, Any]] = client.get("/v1/clearings/balances").json()
     return {(r["region"], r["counterparty"], r["side"]): r["open"] for r in rows}
+
+
+def test_the_console_shows_a_statement_and_the_payer_confirms_it(
+    engine: Engine, client: TestClient, clock: FakeClock
+) -> None:
+    """The console's clearing pages: the month's statements, a statement with its lines
+    and the net in yuan, the confirmation offered to the payer only."""
+    from yibao.entrypoints.web.session import SESSION_COOKIE
+
+    build(engine)
+    settle(client, CITY3, stay(COUNTRYMAN, "2026-03-02", 10, "60.00", "1000.00"))
+    clock.today = date(2026, 4, 10)
+    [head] = client.post("/v1/clearings", json={"month": "2026-03"}).json()["statements"]
+    pages = TestClient(client.app, follow_redirects=False)
+    for region, offered in ((COUNTY, True), (CITY, False)):
+        token = clerk_of(engine, region)["Authorization"].split()[1]
+        pages.cookies.set(SESSION_COOKIE, token)
+        listed = pages.get("/console/clearing", params={"month": "2026-03", "lang": "en"})
+        assert listed.status_code == 200
+        assert f'data-clearing="{head["id"]}"' in listed.text
+        shown = pages.get(f"/console/clearing/{head['id']}", params={"lang": "zh"})
+        assert shown.status_code == 200
+        assert "550.00元" in shown.text
+        assert "山县支付给样本市" in shown.text
+        assert ('data-testid="confirm"' in shown.text) is offered
+        csv_file = pages.get(f"/console/clearing/{head['id']}/export.csv")
+        assert csv_file.headers["content-type"].startswith("text/csv")

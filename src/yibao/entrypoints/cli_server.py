@@ -113,7 +113,7 @@ def demo_load(
 
 
 def _demo_bills(engine: Engine, settings: Settings, region: str, count: int) -> None:
-    from yibao.service.demo_bills import settle_demo_bills
+    from yibao.service.demo_bills import settle_demo_bills, settle_elsewhere_bills
 
     if count == 0:
         return
@@ -127,6 +127,10 @@ def _demo_bills(engine: Engine, settings: Settings, region: str, count: int) -> 
             progress=lambda n, total: bar.update(task, completed=n, total=total),
         )
     typer.echo(f"{done.settled} demo bills settled ({done.refused} refused by the rules)")
+    elsewhere = settle_elsewhere_bills(
+        lambda: UnitOfWork(engine), policy_source(settings.policy_path), region=region
+    )
+    typer.echo(f"{elsewhere.settled} stays in the neighbouring region's hospitals settled")
 
 
 def settle_year(

@@ -24,7 +24,8 @@ from yibao.domain.access import MEMBERS, Principal, Role
 from yibao.domain.ids import ResidentIdError, parse_resident_id
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass
 from yibao.domain.money import ZERO, fmt, from_fen
-from yibao.domain.registry import PersonRecord, insured_person
+from yibao.domain.parameters import RegionPolicy
+from yibao.domain.registry import Enrolment, PersonRecord, insured_person
 from yibao.service.access import (
     account_view,
     check_password,
@@ -40,7 +41,9 @@ from yibao.service.claims import Claim, ClaimLine, ClaimReason, ClaimsService, c
 from yibao.service.enrolment import enrolment_view, person_view
 from yibao.service.errors import ConflictError, ServiceError
 from yibao.service.lookup import Lookup
+from yibao.service.notices import Notices
 from yibao.service.ports import CHINA, Clock, PolicySource, UnitOfWork, UowFactory
+from yibao.service.premiums_view import premium_status
 from yibao.service.queries import Queries
 
 VOUCHER_PREFIX = "yb1"
@@ -171,6 +174,7 @@ class MemberService:
         self.secret = secret
         self.upload_dir = upload_dir
         self.lookup = Lookup(uow, clock)  # institutions and the catalogue
+        self.notices = Notices(uow)  # decisions about the family's records
 
     # --- real-name sign-up and guardians ------------------------------------------------
 
@@ -292,6 +296,10 @@ class MemberService:
         require(who, Role.INSURED, Role.GUARDIAN)
         year = self.clock().year
         with self.uow() as uow:
+
+            def current(p: PersonRecord) -> list[Enrolment]:
+                return [e for e in uow.registry.enrolments_of(p.id) if e.year >= year]
+
             persons = []
             for p in self._family(uow, who):
                 persons.append(
@@ -299,11 +307,10 @@ class MemberService:
                         **person_view(p),
                         "is_me": p.id == who.person_id,
                         "school": _school_of(uow, p.id, year),
-                        "enrolments": [
-                            enrolment_view(e)
-                            for e in uow.registry.enrolments_of(p.id)
-                            if e.year >= year
-                        ],
+                        "enrolments": [enrolment_view(e) for e in current(p)],
+                        "premiums": premium_status(
+                            uow, self._policy_or_none(p.region), p, current(p), self.clock()
+                        ),
                         "cards": [card_view(c) for c in in_order(uow.collection.cards_of(p.id))],
                         "filings": [filing_view(r) for r in uow.certificates.filings_of(p.id)],
                         "voucher": self._voucher(p.id, now),
@@ -311,6 +318,12 @@ class MemberService:
                 )
             linkable = len(self._linkable(uow, who))
         return {"year": year, "persons": persons, "linkable": linkable}
+
+    def _policy_or_none(self, region: str) -> RegionPolicy | None:
+        try:
+            return self.policies(region)
+        except ValueError:
+            return None
 
     def voucher(self, who: Principal, person_id: str, now: float | None = None) -> dict[str, Any]:
         require(who, Role.INSURED, Role.GUARDIAN)

@@ -16,6 +16,7 @@ from yibao.service.claims import ClaimsService
 from yibao.service.clearing import ClearingService
 from yibao.service.collection import CollectionService
 from yibao.service.console import ConsoleService
+from yibao.service.desk import HospitalDesk
 from yibao.service.enrolment import EnrolmentService
 from yibao.service.member import MemberService
 from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
@@ -40,6 +41,7 @@ class Services:
     catalogue: CatalogueService
     member: MemberService
     console: ConsoleService
+    desk: HospitalDesk  # the hospital systems' counter (the national interface)
     # Signs what leaves the system and comes back (insurance vouchers).
     secret: bytes
     upload_dir: Path
@@ -56,8 +58,10 @@ class Services:
     ) -> Services:
         key = secret or secrets.token_bytes(32)
         uploads = upload_dir or Path(tempfile.gettempdir()) / "yibao-uploads"
+        settlements = SettlementService(uow, policies, clock)
+        member = MemberService(uow, policies, clock, key, uploads)
         return cls(
-            settlements=SettlementService(uow, policies, clock),
+            settlements=settlements,
             clearing=ClearingService(uow, clock),
             claims=ClaimsService(uow, policies),
             queries=Queries(uow, policies),
@@ -69,8 +73,9 @@ class Services:
             certificates=CertificatesService(uow, policies, clock),
             pilot=PilotService(uow, policies, clock),
             catalogue=CatalogueService(uow),
-            member=MemberService(uow, policies, clock, key, uploads),
+            member=member,
             console=ConsoleService(uow, policies, clock),
+            desk=HospitalDesk(settlements, member.voucher_person),
             secret=key,
             upload_dir=uploads,
         )

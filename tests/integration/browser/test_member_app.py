@@ -169,12 +169,11 @@ def test_an_online_filing_then_visible(
     world(engine, services)
     page = signed_in(open_page, services)
     page.goto("/app/filings/new")
-    page.select_option("#f-region", "sample-city")  # their own region: refused
+    page.select_option("#f-region", "hill-county")  # their own region is not offered
     page.fill("#f-valid_from", "2026-11-01")
-    page.fill("#f-valid_to", "2026-10-01")
+    page.fill("#f-valid_to", "2026-10-01")  # before the start: refused
     page.click("main button[type=submit]")
     assert page.locator("#e-valid_to").count() + page.locator("#e-region").count() >= 1
-    page.select_option("#f-region", "hill-county")
     page.fill("#f-valid_to", "2026-12-31")
     page.click("main button[type=submit]")
     assert page.url.endswith("/app/services?done=filed")

@@ -8,6 +8,7 @@ import yibao.fsi.tables  # noqa: F401
 from yibao.adapters.db import (  # noqa: F401
     tables_clearing,
     tables_collection,
+    tables_member,
     tables_pilot,
     tables_schools,
 )

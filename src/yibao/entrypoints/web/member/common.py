@@ -182,6 +182,10 @@ def render(page: Page, template: str, status: int = 200, **context: Any) -> Resp
     today = page.services.member.clock()
     context.setdefault("tab", "")
     regions = {r["code"]: r[page.lang] or r["zh"] for r in page.services.member.regions()}
+    unread = 0
+    if page.who is not None and page.who.role in MEMBER_ROLES:
+        unread = page.services.member.notices.unread(page.who)
+    context.setdefault("unread", unread)
     return page.render(
         template,
         status=status,

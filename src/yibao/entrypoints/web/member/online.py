@@ -4,6 +4,7 @@ reimbursement with receipt photos and its status."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
@@ -145,6 +146,13 @@ async def file_remote_treatment(request: Request) -> Response:
     return _filing_page(page, form, status=422)
 
 
+def _elsewhere(regions: list[dict[str, str]], family: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The regions a filing may name: every known region but the family's own (a family
+    insured in two regions sees them all; the service refuses a person's own)."""
+    homes = {p["region"] for p in family}
+    return [r for r in regions if r["code"] not in homes] if len(homes) == 1 else regions
+
+
 def _filing_page(page: Page, form: Form, status: int = 200) -> Response:
     who = member(page)
     family = page.services.member.family(who)
@@ -155,7 +163,7 @@ def _filing_page(page: Page, form: Form, status: int = 200) -> Response:
         tab="services",
         form=form,
         family=family,
-        regions=page.services.member.regions(),
+        regions=_elsewhere(page.services.member.regions(), family),
         home={p["id"]: p["region"] for p in family},
     )
 
