@@ -132,7 +132,11 @@ def person_visible(uow: UnitOfWork, who: Principal, person: PersonRecord) -> boo
         return who.region is None or who.region == person.region
     if who.is_member:
         return person.id == who.person_id or (
-            who.person_id is not None and person.id in uow.registry.children_of(who.person_id)
+            who.person_id is not None
+            and (
+                person.id in uow.registry.children_of(who.person_id)
+                or person.id in uow.member.bound_to(who.person_id)  # a spouse, parent: consented
+            )
         )
     if who.role is Role.SCHOOL and who.school_id is not None:
         return any(e.school_id == who.school_id for e in uow.registry.enrolments_of(person.id))
