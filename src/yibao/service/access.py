@@ -283,6 +283,12 @@ class AccessService:
             return cached[0]
         return None
 
+    def active_account(self, account_id: str) -> Principal | None:
+        """The principal of an active account (a command's --as), or None."""
+        with self.uow() as uow:
+            row = uow.accounts.get(account_id)
+        return None if row is None or not row.active else principal_of(row)
+
     def authenticate(self, token: str) -> Principal | None:
         """The principal behind a bearer token, or None for an unknown, expired or revoked one."""
         found = self.cached(token)
