@@ -25,6 +25,7 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import search_path
 from yibao.adapters.scenario_files import load_scenario, scenario_files
 from yibao.batch import load as load_module
+from yibao.batch import loader as loader_module
 from yibao.batch.columnar import BatchResult, settle
 from yibao.batch.frames import RegionYear, from_domain, to_scalar
 from yibao.batch.generate import generate
@@ -206,6 +207,11 @@ def test_every_scenario_loads_and_verifies(engine: Engine, policies: PolicyLoade
             continue
         groups[s.region, s.year].append((s.person, list(s.encounters)))
     assert sum(len(g) for g in groups.values()) >= 87
+    with UnitOfWork(engine) as uow:  # the deployment's regions, known before any bill
+        for code in sorted({region for region, _ in groups}):
+            p = policies(code)
+            uow.registry.add_region(p.code, p.name.zh, p.name.en, p.admdvs)
+        uow.commit()
     for (region, y), people in sorted(groups.items()):
         data, _ = from_domain(region, y, people)
         result = settle(policies(region), data)
@@ -360,7 +366,7 @@ def test_a_row_the_database_refuses_loads_nothing(
 ) -> None:
     """A bulk write that fails in the middle of the bills (on PostgreSQL in the thread
     that COPYs them) is one error, and the transaction leaves no row behind."""
-    real = load_module._lines
+    real = loader_module.line_rows
 
     def dangling(rows: pl.DataFrame) -> pl.DataFrame:
         lines = real(rows)
@@ -368,7 +374,7 @@ def test_a_row_the_database_refuses_loads_nothing(
             return lines
         return lines.with_columns(pl.col("settlement_id") + 10**9)  # no such settlement
 
-    monkeypatch.setattr(load_module, "_lines", dangling)
+    monkeypatch.setattr(loader_module, "line_rows", dangling)
     before = _counts(engine)
     with pytest.raises(LoadError, match="refused a row"):
         load_region_year(engine, policies("sample-city"), year, chunk=100)

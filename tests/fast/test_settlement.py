@@ -12,6 +12,7 @@ import pytest
 from fakes import FakeDatabase
 from fast.stores import POLICY_PATH, TESTS, bill, policies
 from integration.world import CODES, Registered, register
+from yibao.adapters.db.tables import settlements
 from yibao.adapters.scenario_files import Scenario, load_scenario
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import settle_year
@@ -19,6 +20,7 @@ from yibao.domain.engine.settle import order_of_settlement
 from yibao.domain.money import fmt, from_fen
 from yibao.domain.registry import CardStatus
 from yibao.service import scenarios
+from yibao.service.booking import SETTLEMENT_COLUMNS
 from yibao.service.errors import ServiceError
 from yibao.service.settlement import SettlementService
 
@@ -138,3 +140,18 @@ def test_a_card_that_is_lost_cannot_settle() -> None:
     with pytest.raises(ServiceError) as refused:
         service.settle(bill(who.card_number, scenario.encounters[0], CODES))
     assert refused.value.code == "card_lost"
+
+
+def test_every_writer_writes_the_settlement_columns_of_one_list() -> None:
+    """booking.SETTLEMENT_COLUMNS is the settlements table but its id, and what a settled
+    bill stores (the batch load selects the same list)."""
+    assert {c.name for c in settlements.columns} - {"id"} == set(SETTLEMENT_COLUMNS)
+    scenario = load_scenario(SAMPLE)
+    db = FakeDatabase()
+    who = registered(db, scenario)
+    SettlementService(db.unit_of_work, policies()).settle(
+        bill(who.card_number, scenario.encounters[0], CODES)
+    )
+    with db.unit_of_work() as uow:
+        (row,) = uow.ledger.settlements_of(who.person_id, scenario.year)
+    assert tuple(vars(row)) == ("id", *SETTLEMENT_COLUMNS)

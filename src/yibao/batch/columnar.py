@@ -27,7 +27,7 @@ from yibao.batch.ordering import KIND, SCHEMES, ordered, validate
 from yibao.batch.params import PER_CODE, TOP_ON_CODE, Tables, UnsupportedError, build
 from yibao.batch.solver import capped_running, cum_sum_in, round_half_up
 from yibao.batch.yearly import year_layer
-from yibao.domain.engine.results import Route
+from yibao.domain.engine.results import RefusalCode, Route
 from yibao.domain.model import Kind
 from yibao.domain.parameters import PolicyGapError, RegionPolicy, ThresholdPer, TopLineOn
 
@@ -59,19 +59,7 @@ class BatchResult:
 # Routes as small integers inside the engine (comparing text is slow).
 ROUTE = {r: i for i, r in enumerate(Route)}
 # Refusal codes (`scope.refusal_for`) as small integers inside the engine, text outside.
-REFUSAL = {
-    code: i
-    for i, code in enumerate(
-        (
-            "scheme_not_offered",
-            "contribution_years",
-            "special_not_offered",
-            "special_unknown_disease",
-            "special_no_approval",
-            "special_wrong_hospital",
-        )
-    )
-}
+REFUSAL = {code: i for i, code in enumerate(RefusalCode)}
 _OUTPATIENT_LIKE = [KIND[k] for k in Kind if k.outpatient_like]
 STAY = PER_CODE[ThresholdPer.STAY]
 YEAR = PER_CODE[ThresholdPer.YEAR]
@@ -195,7 +183,7 @@ def settle(policy: RegionPolicy, data: RegionYear) -> BatchResult:
         "person",
         "order",
         pl.lit(routes).gather(pl.col("rc")).alias("route"),
-        pl.lit(pl.Series(list(REFUSAL), dtype=pl.String))
+        pl.lit(pl.Series([c.value for c in REFUSAL], dtype=pl.String))
         .gather(pl.col("refused"))
         .alias("refused"),
         "total",
@@ -267,21 +255,21 @@ def _refusals(frame: pl.DataFrame, data: RegionYear, tables: Tables, p: Params) 
     is_special = _kind(Kind.SPECIAL_OUTPATIENT)
     refused = (
         pl.when(~p("offered"))
-        .then(REFUSAL["scheme_not_offered"])
+        .then(REFUSAL[RefusalCode.SCHEME_NOT_OFFERED])
         .when(
             pl.col("retired")
             & p("min_years").is_not_null()
             & (pl.col("contribution_years").fill_null(0) < p("min_years"))
         )
-        .then(REFUSAL["contribution_years"])
+        .then(REFUSAL[RefusalCode.CONTRIBUTION_YEARS])
         .when(is_special & ~p("sp_on"))
-        .then(REFUSAL["special_not_offered"])
+        .then(REFUSAL[RefusalCode.SPECIAL_NOT_OFFERED])
         .when(is_special & pl.col("listed").is_null())
-        .then(REFUSAL["special_unknown_disease"])
+        .then(REFUSAL[RefusalCode.SPECIAL_UNKNOWN_DISEASE])
         .when(is_special & pl.col("approved").is_null())
-        .then(REFUSAL["special_no_approval"])
+        .then(REFUSAL[RefusalCode.SPECIAL_NO_APPROVAL])
         .when(is_special & ~pl.col("right_hospital").fill_null(False))
-        .then(REFUSAL["special_wrong_hospital"])
+        .then(REFUSAL[RefusalCode.SPECIAL_WRONG_HOSPITAL])
     )
     return frame.with_columns(refused.cast(pl.Int8).alias("refused"))
 

@@ -40,6 +40,7 @@ from yibao.service.certificates_common import filing_view
 from yibao.service.claims import Claim, ClaimLine, ClaimReason, ClaimsService, claim_view
 from yibao.service.enrolment import enrolment_view, person_view
 from yibao.service.errors import ConflictError, ServiceError
+from yibao.service.family_links import FamilyLinks
 from yibao.service.lookup import Lookup
 from yibao.service.notices import Notices
 from yibao.service.ports import CHINA, Clock, PolicySource, UnitOfWork, UowFactory
@@ -175,6 +176,7 @@ class MemberService:
         self.upload_dir = upload_dir
         self.lookup = Lookup(uow, clock)  # institutions and the catalogue
         self.notices = Notices(uow)  # decisions about the family's records
+        self.links = FamilyLinks(uow, clock)  # a spouse or parent, with their consent
 
     # --- real-name sign-up and guardians ------------------------------------------------
 
@@ -288,6 +290,7 @@ class MemberService:
         if who.person_id is None:
             return []
         ids = [who.person_id, *sorted(uow.registry.children_of(who.person_id))]
+        ids += sorted(uow.member.bound_to(who.person_id) - set(ids))
         return [visible_person(uow, who, i) for i in ids]
 
     def coverage(self, who: Principal, now: float | None = None) -> dict[str, Any]:
