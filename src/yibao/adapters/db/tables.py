@@ -228,7 +228,7 @@ filings = Table(
     Column("created_at", DateTime(timezone=True)),
 )
 
-# A person's category (低保, 特困, 建档立卡) over dates (migration 0013): the fact the
+# A person's category (低保, 特困, 建档立卡) over dates (migration 0015): the fact the
 # decision tables of a region's policy read (docs/policies.md); general outside every span.
 person_categories = Table(
     "person_categories",
