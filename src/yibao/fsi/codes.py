@@ -82,6 +82,7 @@ LABELS = {
     "sign_no": "交易签到流水号",
     "input": "交易输入",
     "signIn": "签到信息",
+    "signOut": "签退信息",
     "opter_no": "操作员编号",
     "mac": "签到MAC地址",
     "ip": "签到IP地址",
