@@ -1,6 +1,7 @@
 """Card settlement and manual claims as use cases, on the in-memory stores (no database):
-every scenario's bills and claims settle as the engine settles the scenario, the fund ledger holds what the
-settlements paid, a retried key pays nothing again, and a refused bill writes nothing."""
+every scenario's bills and claims settle as the engine settles the scenario, the fund
+ledger holds what the settlements paid, a retried key pays nothing again, and a refused
+bill writes nothing."""
 
 from __future__ import annotations
 
