@@ -40,6 +40,7 @@ class Tables:
     settlements: dict[int, SimpleNamespace] = field(default_factory=dict)
     settlement_lines: dict[int, list[SimpleNamespace]] = field(default_factory=dict)
     fund_ledger: list[SimpleNamespace] = field(default_factory=list)
+    claims: dict[int, SimpleNamespace] = field(default_factory=dict)
     region_ledger: list[SimpleNamespace] = field(default_factory=list)  # between regions
     clearings: dict[int, SimpleNamespace] = field(default_factory=dict)
     answers: dict[tuple[str, str], tuple[str, int, str]] = field(default_factory=dict)
