@@ -168,3 +168,27 @@ def test_the_family_pages_hold_at_320_px(
             page.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
             wide = page.evaluate("document.documentElement.scrollWidth")
             assert wide <= 320, f"{path} [{lang}] is {wide} px wide"
+
+
+def test_an_estimate_and_a_claim_in_english(
+    open_page: Opener, services: Services, engine: Engine
+) -> None:
+    world(engine, services)
+    page = signed_in(open_page, services, lang="en", width="desktop")
+    page.goto("/app/estimate?lang=en")
+    page.fill("#f-amount", "12000")
+    page.select_option("#f-level", "3")
+    page.select_option("#f-kind", "inpatient")
+    page.click("main button[type=submit]")
+    summary = page.get_by_test_id("summary").inner_text()
+    assert "12,000.00" in summary
+    assert page.get_by_test_id("estimate-personal").inner_text().endswith(" yuan")
+    shoot(page, "family-estimate-en")
+    page.goto("/app/claims/new?lang=en")
+    page.fill("#f-day", "2026-07-02")
+    page.fill("#f-hospital_name", "County People's Hospital")
+    page.select_option("#f-region", "hill-county")
+    page.fill("#f-amount_1", "80.00")
+    page.click("main button[type=submit]")
+    assert page.locator("#e-item_1").inner_text() == "Write what the receipt says for this amount."
+    shoot(page, "family-claim-form-en")
