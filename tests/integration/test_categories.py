@@ -5,6 +5,7 @@ category is in force (the scenario rc-category-points-dated.yaml, through the AP
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import search_path
 from yibao.adapters.scenario_files import load_scenario
 from yibao.domain.access import Principal, Role
-from yibao.domain.model import CategorySpan
+from yibao.domain.model import CategorySpan, Kind
 from yibao.service.errors import ConflictError, ServiceError
 from yibao.service.services import Services
 
@@ -110,3 +111,27 @@ def test_1101_sends_the_categories_in_idetinfo(
             "endtime": None,
         }
     ]
+
+
+def test_the_member_app_estimates_and_shows_the_year_with_the_category(
+    world: str, services: Services, client: TestClient
+) -> None:
+    services.categories.record(CLERK, world, "low_income", date(2026, 7, 1), None)
+    me = Principal(account="member", role=Role.INSURED, person_id=world)
+    before = services.member.estimate(
+        me, world, Kind.INPATIENT, 0, Decimal(1200), date(2026, 6, 30)
+    )
+    after = services.member.estimate(me, world, Kind.INPATIENT, 0, Decimal(1200), date(2026, 7, 1))
+    assert (before["basic"], after["basic"]) == ("850.00", "900.00")
+    card = f"CARD-{world}"
+    scenario = load_scenario(SCENARIO)
+    enc = scenario.encounters[2]
+    answer = client.post(
+        "/v1/settlements", json=bill_json(card, enc), headers={"X-Institution": enc.hospital.id}
+    )
+    assert answer.status_code == 201, answer.text
+    year = services.member.year(me, world, 2026)  # river-county's rate is a decision table
+    names = [bar["name"] for bar in year["bars"]]
+    assert "serious_illness_deductible" in names
+    deductible = next(b for b in year["bars"] if b["name"] == "serious_illness_deductible")
+    assert deductible["limit"] == "7500.00"  # halved for the category
