@@ -74,7 +74,9 @@ class His:
 
     def send(self, message: Any) -> dict[str, Any]:
         body = message if isinstance(message, bytes) else dumps(message).encode()
-        answer = self.client.post(URL, content=body, headers={"Content-Type": "application/json"})
+        # Signed as an account of the institution (the test client's X-Institution).
+        headers = {"Content-Type": "application/json", "X-Institution": self.institution}
+        answer = self.client.post(URL, content=body, headers=headers)
         assert answer.status_code == 200, answer.text
         parsed: dict[str, Any] = loads(answer.content)
         return parsed

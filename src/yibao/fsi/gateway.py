@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -47,9 +48,19 @@ def _inf_time(raw: str, path: str) -> datetime:
 
 
 class Gateway:
-    def __init__(self, services: Services) -> None:
+    def __init__(
+        self, services: Services, admit: Callable[[str, str, str], None] | None = None
+    ) -> None:
         self.tx = Transactions(services)
         self.uow = services.settlements.uow
+        # Checks the message's fixmedins_code, infno and msgid against the caller's
+        # credential (fsi/auth.py); raises FsiError to refuse.
+        self.admit = admit
+
+    @staticmethod
+    def refusal(message: str) -> str:
+        """The answer to a message refused before it was read."""
+        return Gateway._answer(_now(), "000000", None, message)
 
     def call(self, body: bytes) -> str:
         """Answer one message; returns the response envelope as JSON text."""
@@ -88,6 +99,8 @@ class Gateway:
         head.req("opter_name", max_len=100)
         inf_time = _inf_time(head.req("inf_time", max_len=32), "inf_time")
         fixmedins = head.req("fixmedins_code", max_len=32)
+        if self.admit is not None:
+            self.admit(fixmedins, infno, msgid)
         head.text("fixmedins_name", required=False, max_len=200)
         sign_no = None if infno == "9001" else head.req("sign_no", max_len=40)
         if not isinstance(head.data.get("input"), dict):

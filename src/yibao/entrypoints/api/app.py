@@ -23,11 +23,15 @@ from yibao.entrypoints.api.routers import (
 )
 from yibao.entrypoints.web import app as web
 from yibao.fsi import router as fsi_router
+from yibao.fsi.auth import FsiAuth, ProxySettings
 from yibao.service.errors import ServiceError
 from yibao.service.services import Services
+from yibao.settings import Settings
 
 
-def create_app(services: Services, *, threads: int | None = None) -> FastAPI:
+def create_app(
+    services: Services, *, threads: int | None = None, settings: Settings | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if threads is not None:
@@ -44,6 +48,12 @@ def create_app(services: Services, *, threads: int | None = None) -> FastAPI:
         description="Social medical insurance for a pooling region: settlement, quotes, reversals.",
     )
     app.state.services = services
+    settings = settings or Settings()
+    app.state.fsi_auth = FsiAuth(
+        services.access,
+        services.secret,
+        ProxySettings(settings.fsi_cert_header, tuple(settings.fsi_trusted_proxies)),
+    )
     app.include_router(settlements.router)
     app.include_router(claims.router)
     app.include_router(persons.router)
