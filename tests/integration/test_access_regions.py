@@ -17,7 +17,7 @@ from yibao.domain.ids import make_resident_id, parse_resident_id
 from yibao.domain.registry import Institution, InstitutionKind, PersonRecord
 from yibao.service.access import OPERATOR
 from yibao.service.errors import ServiceError
-from yibao.services import Services
+from yibao.service.services import Services
 
 CITY, COUNTY = "sample-city", "hill-county"
 CLERK = Principal(account="city-clerk", role=Role.CLERK, region=CITY)

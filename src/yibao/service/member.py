@@ -266,9 +266,18 @@ class MemberService:
     def family(self, who: Principal) -> list[dict[str, Any]]:
         """The member and the children they are guardian of: id and name."""
         require(who, Role.INSURED, Role.GUARDIAN)
+        year = self.clock().year
         with self.uow() as uow:
             return [
-                {"id": p.id, "name": p.name, "region": p.region} for p in self._family(uow, who)
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "region": p.region,
+                    "birth_date": p.birth_date.isoformat(),
+                    "id_number": p.id_number,
+                    "school": _school_of(uow, p.id, year),
+                }
+                for p in self._family(uow, who)
             ]
 
     def _family(self, uow: UnitOfWork, who: Principal) -> list[PersonRecord]:
@@ -289,6 +298,7 @@ class MemberService:
                     {
                         **person_view(p),
                         "is_me": p.id == who.person_id,
+                        "school": _school_of(uow, p.id, year),
                         "enrolments": [
                             enrolment_view(e)
                             for e in uow.registry.enrolments_of(p.id)
@@ -517,6 +527,16 @@ class MemberService:
             name.rsplit(".", 1)[1]
         ]
         return path, kind
+
+
+def _school_of(uow: UnitOfWork, person_id: str, year: int) -> str | None:
+    """The name of the school a pupil is enrolled through in the year (telling two
+    children of the same name apart)."""
+    enrolment = uow.registry.enrolment(person_id, year)
+    if enrolment is None or enrolment.school_id is None:
+        return None
+    school = uow.schools.school(enrolment.school_id)
+    return None if school is None else str(school.name)
 
 
 def _bar(name: str, used: Decimal, limit: Decimal, args: dict[str, str]) -> dict[str, Any]:

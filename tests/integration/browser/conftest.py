@@ -3,7 +3,9 @@ Debian's chromium through Playwright. Never a downloaded browser: ./test install
 chromium with apt-get when it is missing, and a missing browser fails these tests.
 
 Screenshots of every page a test visits, at a phone's width and a desktop's, go to
-var/screenshots/<run>/ (the path is printed at the end of the run).
+var/screenshots/<run>/ (the path is printed at the end of the run). Every page shot is
+also checked with axe-core (the script axe-playwright-python ships) at both widths: a
+violation of serious or critical impact fails the test, naming the rule and the element.
 
 These tests run on the SQLite database of the main job; every service they call is
 tested on PostgreSQL by the integration tests beside them.
@@ -21,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import axe_playwright_python
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -41,7 +44,8 @@ ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "var" / "screenshots" / datetime.now().strftime("%Y%m%d-%H%M%S")  # noqa: DTZ005
-WIDTHS = {"mobile": (390, 844), "desktop": (1280, 900)}
+WIDTHS = {"mobile": (390, 844), "desktop": (1440, 900)}
+AXE_JS = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -114,15 +118,36 @@ def open_page(browser: Browser, server: str) -> Iterator[Opener]:
         context.close()
 
 
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's violations of serious or critical impact on the page as it is: one line
+    each, the rule, its help and the first elements."""
+    page.evaluate(AXE_JS)
+    found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(n["target"]) for n in v["nodes"][:3])
+        for v in found["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
 def shoot(page: Page, name: str) -> None:
-    """Screenshots of the page as it is, at a phone's width and at a desktop's."""
+    """Screenshots of the page as it is, at a phone's width and at a desktop's, each
+    checked with axe-core (no serious or critical violation) and for a page wider than
+    the screen (a layout that does not hold)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     before = page.viewport_size
+    problems: list[str] = []
     for label, (w, h) in WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
         page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+        problems += [f"{label}: {v}" for v in serious_violations(page)]
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        if wide > w:
+            problems.append(f"{label}: the page is {wide} px wide on a {w} px screen")
     if before:
         page.set_viewport_size(before)
+    assert not problems, f"{name}:\n" + "\n".join(problems)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -30,6 +30,11 @@ PNG = bytes.fromhex(
 )
 
 
+def yuan(shown: str) -> Decimal:
+    """An amount as a page shows it ("12,000.00元", "1,234.50 yuan")."""
+    return Decimal(shown.replace(",", "").removesuffix("元").removesuffix(" yuan"))
+
+
 def world(engine: Engine, services: Services) -> None:
     """sample-city 2026: guardian G1 with child C1 (settled once at I1), cards CARD-*."""
     build_registry(engine)
@@ -89,7 +94,9 @@ def test_sign_up_fails_the_real_name_check_then_succeeds(
     page.click("main button[type=submit]")
     assert page.url.endswith("/app")
     assert page.locator("h1").inner_text() == "我的参保"
-    assert page.locator(".who").inner_text() == G1_NUMBER
+    # The account is named by the ID number: the header masks it.
+    assert page.locator(".who").inner_text() == G1_NUMBER[:4] + "*" * 10 + G1_NUMBER[-4:]
+    assert G1_NUMBER not in page.content()
     assert page.locator("[data-testid=person-C1]").count() == 1  # the linked child
     assert page.locator("[data-testid=person-G1] [data-testid=voucher] svg").count() == 1
     shoot(page, "member-coverage")
@@ -126,6 +133,9 @@ def test_a_guardian_sees_a_childs_reimbursement_and_its_explanation(
     text = page.locator("[data-testid=explanation] ol").inner_text()
     assert "个人支付" in text
     assert "元" in text
+    assert ".yaml" not in text  # the family reads sentences, not the policy files' keys
+    summary = settlement.locator("[data-testid=summary]").inner_text()
+    assert summary.startswith("本次费用合计300.00元")
     shoot(page, "member-child-year")
 
 
@@ -142,11 +152,14 @@ def test_an_estimate(open_page: Opener, services: Services, engine: Engine) -> N
     page.select_option("#f-kind", "inpatient")
     page.click("main button[type=submit]")
     answer = page.locator("[data-testid=estimate-answer]")
-    personal = Decimal(page.locator("[data-testid=estimate-personal]").inner_text())
-    fund = Decimal(page.locator("[data-testid=estimate-fund]").inner_text())
+    personal = yuan(page.locator("[data-testid=estimate-personal]").inner_text())
+    fund = yuan(page.locator("[data-testid=estimate-fund]").inner_text())
     assert personal + fund == Decimal("12000.00")
     assert fund > 0
-    assert "个人支付" in answer.inner_text()
+    assert page.locator("[data-testid=estimate-personal]").inner_text().endswith("元")
+    assert "您需支付" in answer.locator("[data-testid=summary]").inner_text()
+    answer.locator("details summary").click()
+    assert "个人支付" in answer.locator("details ol").inner_text()
     shoot(page, "member-estimate")
 
 
@@ -165,9 +178,7 @@ def test_an_online_filing_then_visible(
     page.fill("#f-valid_to", "2026-12-31")
     page.click("main button[type=submit]")
     assert page.url.endswith("/app/services?done=filed")
-    assert (
-        "hill-county, 2026-11-01 – 2026-12-31" in page.locator("[data-testid=filing]").inner_text()
-    )
+    assert "山县，2026-11-01 – 2026-12-31" in page.locator("[data-testid=filing]").inner_text()
     shoot(page, "member-services")
 
 

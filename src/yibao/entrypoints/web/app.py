@@ -7,13 +7,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from yibao.entrypoints.web import console, member, routes_common
 from yibao.entrypoints.web.pages import BadForm, Page, PageForbidden, SignInNeeded
 
 STATIC = Path(__file__).resolve().parent / "static"
+# Paths whose callers are programs: their errors stay JSON.
+API_PREFIXES = ("/v1", "/fsi", "/docs", "/redoc", "/openapi.json", "/healthz")
+
+
+def is_page(request: Request) -> bool:
+    return not request.url.path.startswith(API_PREFIXES)
 
 
 def install(app: FastAPI) -> None:
@@ -29,6 +37,24 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PageForbidden)
     async def forbidden(request: Request, _exc: PageForbidden) -> Response:
         return Page(request).render("error.html", status=403, kind="forbidden")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        """Unknown addresses and wrong methods: the styled page for a person, JSON for
+        the API."""
+        if not is_page(request):
+            return await http_exception_handler(request, exc)
+        kind = "not_found" if exc.status_code in (404, 405) else "failed"
+        return Page(request).render("error.html", status=exc.status_code, kind=kind)
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, _exc: Exception) -> Response:
+        """Anything unexpected: a page that says so (the error is in the server's log)."""
+        if not is_page(request):
+            return JSONResponse(
+                {"code": "internal_error", "message": "internal error"}, status_code=500
+            )
+        return Page(request).render("error.html", status=500, kind="failed")
 
     @app.exception_handler(BadForm)
     async def bad_form(request: Request, _exc: BadForm) -> Response:

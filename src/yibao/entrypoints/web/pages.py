@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from yibao.domain.access import Principal, Role
+from yibao.entrypoints.web import words
 from yibao.entrypoints.web.i18n import LANG_NAMES, LANGS, Translator
 from yibao.entrypoints.web.session import (
     csrf_ok,
@@ -36,7 +37,7 @@ def _(message: str) -> str:
 
 @cache
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("yibao.entrypoints.web", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
@@ -44,6 +45,16 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals.update(
+        mask_id=words.mask_id,
+        mask_ids=words.mask_ids_in,
+        separated=words.separated,
+        age_on=words.age_on,
+        plain_step=words.plain_step,
+        citation=words.citation,
+        family_summary=words.family_summary,
+    )
+    return env
 
 
 class SignInNeeded(Exception):  # noqa: N818  (a redirect, not an error)
@@ -137,6 +148,7 @@ class Page:
             _=self.tr.gettext,
             t=self.t,
             url_in=lambda lang: f"{self.request.url.path}?lang={lang}",
+            money=lambda amount: words.yuan(amount, self.lang),
             quote=quote,
             **context,
         )

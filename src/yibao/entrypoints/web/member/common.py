@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from yibao.domain.access import Principal, Role
 from yibao.domain.money import AmountError, parse_amount
+from yibao.entrypoints.web import words
 from yibao.entrypoints.web.pages import Form, Page, _
 from yibao.service.errors import ServiceError
 
@@ -168,6 +169,25 @@ def person_choice(page: Page, form: Form, family: list[dict[str, str]]) -> str |
 
 def render(page: Page, template: str, status: int = 200, **context: Any) -> Response:
     """A member page: the tabs need this year, and which tab is open (none on sign-up)."""
-    year = page.services.member.clock().year
+    today = page.services.member.clock()
     context.setdefault("tab", "")
-    return page.render(template, status=status, current_year=year, **context)
+    regions = {r["code"]: r[page.lang] or r["zh"] for r in page.services.member.regions()}
+    return page.render(
+        template,
+        status=status,
+        current_year=today.year,
+        today=today,
+        region_names=regions,
+        **context,
+    )
+
+
+def person_label(page: Page, person: Mapping[str, Any]) -> str:
+    """A person as a family tells them apart in a list: name and age (and the school)."""
+    age = words.age_on(person.get("birth_date"), page.services.member.clock())
+    parts = [str(person["name"])]
+    if age is not None:
+        parts.append(page.t("{n} years old", n=age))
+    if person.get("school"):
+        parts.append(str(person["school"]))
+    return " · ".join(parts)
