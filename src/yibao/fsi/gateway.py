@@ -73,6 +73,8 @@ class Gateway:
                 envelope = loads(body)
             except (ValueError, UnicodeDecodeError):
                 raise FsiError("报文不是合法的JSON") from None
+            except RecursionError:  # nested deeper than any message is
+                raise FsiError("报文嵌套层次过深") from None
             head = Fields(envelope, "")
             admvs = str(envelope.get("mdtrtarea_admvs") or admvs)[:6]
             return self._call(head, received)

@@ -129,8 +129,13 @@ def _adult_cutoff(today: date) -> date:
 # --- receipts ---------------------------------------------------------------------------
 
 
+# Markup near the start of a "photo" is a page in disguise (a browser that sniffs would
+# run it): refused whatever its first bytes claim.
+_MARKUP = re.compile(rb"<\s*(html|script|svg|body|iframe|object|embed|!doctype|\?xml)", re.I)
+
+
 def receipt_kind(data: bytes) -> str:
-    """The file's extension by its first bytes (never by its name)."""
+    """The file's extension by its first bytes (never by its name); markup refused."""
     if not data:
         raise ServiceError("empty_receipt", "a receipt file is empty", field="receipts")
     if len(data) > MAX_RECEIPT_BYTES:
@@ -138,7 +143,7 @@ def receipt_kind(data: bytes) -> str:
             "receipt_too_large", "a receipt is above 5 MB", field="receipts", limit="5 MB"
         )
     for magic, ext in RECEIPT_KINDS:
-        if data.startswith(magic):
+        if data.startswith(magic) and not _MARKUP.search(data[:4096]):
             return ext
     raise ServiceError(
         "receipt_type", "a receipt must be a JPEG or PNG photo or a PDF", field="receipts"

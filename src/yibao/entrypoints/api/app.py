@@ -11,6 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from yibao.entrypoints.api import docs
+from yibao.entrypoints.api.errors import BodyLimit
 from yibao.entrypoints.api.routers import (
     admin,
     certificates,
@@ -22,6 +24,7 @@ from yibao.entrypoints.api.routers import (
     settlements,
 )
 from yibao.entrypoints.web import app as web
+from yibao.entrypoints.web.security import SecurityHeaders
 from yibao.fsi import router as fsi_router
 from yibao.fsi.auth import FsiAuth, ProxySettings
 from yibao.service.errors import ServiceError
@@ -46,6 +49,8 @@ def create_app(
         title="yibao",
         version="0.1.0",
         description="Social medical insurance for a pooling region: settlement, quotes, reversals.",
+        docs_url=None,  # served from the package instead (api/docs.py)
+        redoc_url=None,
     )
     app.state.services = services
     settings = settings or Settings()
@@ -85,6 +90,9 @@ def create_app(
         )
 
     web.install(app)
+    docs.install(app)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
