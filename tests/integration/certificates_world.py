@@ -77,6 +77,7 @@ def build(engine: Engine) -> None:
         reg.add_region(CITY, "样本市", "Sample City", "990100")
         reg.add_region(COUNTY, "山县", "Hill County", "990200")
         reg.add_catalogue_items(CITY, catalogue())
+        reg.add_catalogue_items(COUNTY, catalogue())  # bills there: its catalogue
         for inst in INSTITUTIONS:
             reg.add_institution(inst)
         add_person(uow, ADULT, date(1970, 3, 4), Scheme.RESIDENT, seq=11)

@@ -96,6 +96,7 @@ def build_registry(engine: Engine) -> None:
         reg.add_region(CITY, "样本市", "Sample City", "990100")
         reg.add_region(COUNTY, "山县", "Hill County", "990200")
         reg.add_catalogue_items(CITY, catalogue())
+        reg.add_catalogue_items(COUNTY, catalogue())  # bills there: its catalogue
         for inst in (I1, I2):
             reg.add_institution(
                 Institution(inst, CITY, f"hospital {inst}", 2, InstitutionKind.HOSPITAL, True)

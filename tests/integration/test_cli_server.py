@@ -159,7 +159,9 @@ def load_and_settle(engine: Engine) -> list[Settled]:
         holders = conn.execute(
             select(t.cards.c.number, t.cards.c.person_id, e.scheme)
             .join(t.enrolments, and_(e.person_id == t.cards.c.person_id, e.year == YEAR))
+            .join(t.persons, t.persons.c.id == t.cards.c.person_id)
             .where(t.cards.c.status == "active", e.status == "active", plain)
+            .where(t.persons.c.region == REGION)  # not the neighbouring demo region's
             .order_by(t.cards.c.person_id)
         ).all()
     residents = [h for h in holders if h.scheme in ("resident", "student")][:3]
@@ -236,7 +238,12 @@ def test_demo_load_fills_the_region_once_and_then_refuses(
     assert summary[1].endswith("try these cards:"), ran.show()
     assert len(summary) >= 4, ran.show()  # sample cards to try, one a line
     with db.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(t.persons)).scalar_one() == PERSONS
+        assert (
+            conn.execute(
+                select(func.count()).select_from(t.persons).where(t.persons.c.region == REGION)
+            ).scalar_one()
+            == PERSONS
+        )
 
     again = yibao(tmp_path, "demo", "load", "--database", url, "--persons", str(PERSONS))
     assert again.code == 2, again.show()
@@ -247,7 +254,12 @@ def test_demo_load_fills_the_region_once_and_then_refuses(
     assert REGION in errors[0] or "demo_exists" in errors[0], again.show()
     assert "demo region" not in again.out, again.show()
     with db.connect() as conn:  # nothing added the second time
-        assert conn.execute(select(func.count()).select_from(t.persons)).scalar_one() == PERSONS
+        assert (
+            conn.execute(
+                select(func.count()).select_from(t.persons).where(t.persons.c.region == REGION)
+            ).scalar_one()
+            == PERSONS
+        )
 
 
 def test_settle_year_books_the_layer_once(url: str, db: Engine, tmp_path: Path) -> None:

@@ -57,7 +57,8 @@ def test_demo_fills_a_region(engine: Engine, policies: PolicyLoader) -> None:
         region = conn.execute(select(t.regions).where(t.regions.c.code == "sample-city")).one()
         assert (region.name_zh, region.admdvs) == ("样本市", "990100")
 
-        # Institutions: about 25 in the region, 3 designated hospitals in other-city.
+        # Institutions: about 25 in the region, 6 in hill-county, 3 designated hospitals in
+        # other-city.
         places = rows(t.institutions)
         assert len(places) == summary.institutions
         local = [i for i in places if i.region == "sample-city"]
@@ -72,7 +73,7 @@ def test_demo_fills_a_region(engine: Engine, policies: PolicyLoader) -> None:
         assert all(i.level in (0, 1) for i in local if i.kind == "clinic")
 
         # The catalogue: a few hundred items of every class, fixed prices on the services.
-        items = rows(t.catalogue_items)
+        items = [i for i in rows(t.catalogue_items) if i.region == "sample-city"]
         assert len(items) == summary.catalogue_items >= 300
         assert {i.cls for i in items} == {"A", "B", "self_pay"}
         services = [i for i in items if i.code.startswith("00")]
@@ -85,7 +86,7 @@ def test_demo_fills_a_region(engine: Engine, policies: PolicyLoader) -> None:
         assert any(n.startswith("阿莫西林胶囊") for n in names)
 
         # Persons: valid ID numbers matching birth date and sex, a realistic mix.
-        persons = {p.id: p for p in rows(t.persons)}
+        persons = {p.id: p for p in rows(t.persons) if p.region == "sample-city"}
         assert len(persons) == summary.persons == PERSONS
         for p in persons.values():
             rid = parse_resident_id(p.id_number)
@@ -97,7 +98,7 @@ def test_demo_fills_a_region(engine: Engine, policies: PolicyLoader) -> None:
             assert p.phone
         assert len({p.id_number for p in persons.values()}) == PERSONS
 
-        enrolments = {e.person_id: e for e in rows(t.enrolments)}
+        enrolments = {e.person_id: e for e in rows(t.enrolments) if e.person_id in persons}
         assert enrolments.keys() == persons.keys()
         for e in enrolments.values():
             assert (e.year, e.status, e.valid_from, e.valid_to) == (YEAR, "active", jan1, dec31)
@@ -119,7 +120,7 @@ def test_demo_fills_a_region(engine: Engine, policies: PolicyLoader) -> None:
         assert 0.03 * PERSONS <= assistance <= 0.08 * PERSONS
 
         # Every child has a guardian, an adult.
-        guardians = rows(t.guardians)
+        guardians = [g for g in rows(t.guardians) if g.child_id in persons]
         assert len(guardians) == summary.guardians == len(students)
         guarded = {g.child_id: g.guardian_id for g in guardians}
         assert guarded.keys() == {p.id for p in students}
@@ -128,7 +129,7 @@ def test_demo_fills_a_region(engine: Engine, policies: PolicyLoader) -> None:
             assert persons[guardian_id].birth_date < persons[child_id].birth_date
 
         # A card for everyone, about 1% reported lost.
-        cards = rows(t.cards)
+        cards = [c for c in rows(t.cards) if c.person_id in persons]
         assert len(cards) == summary.cards == PERSONS
         assert {c.person_id for c in cards} == persons.keys()
         assert all(c.number.startswith("SC") and len(c.number) == 12 for c in cards)
@@ -139,7 +140,7 @@ def test_demo_fills_a_region(engine: Engine, policies: PolicyLoader) -> None:
 
         # Special diseases approved at level-3 hospitals of the region; filings elsewhere.
         level = {i.id: (i.level, i.region) for i in places}
-        approvals = rows(t.approvals)
+        approvals = [a for a in rows(t.approvals) if a.person_id in persons]
         assert len(approvals) == summary.approvals >= 2
         for a in approvals:
             assert level[a.hospital_id] == (3, "sample-city")
@@ -147,7 +148,7 @@ def test_demo_fills_a_region(engine: Engine, policies: PolicyLoader) -> None:
             assert enrolments[a.person_id].scheme in {"resident", "employee"}
             assert a.valid_from <= jan1
             assert a.valid_to >= dec31
-        filings = rows(t.filings)
+        filings = [f for f in rows(t.filings) if f.person_id in persons]
         assert len(filings) == summary.filings >= 1
         assert all(f.region == "other-city" for f in filings)
 
@@ -171,7 +172,9 @@ def test_demo_fills_a_region(engine: Engine, policies: PolicyLoader) -> None:
         _load(engine, policies)
     assert refused.value.code == "demo_exists"
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(t.persons)).scalar_one() == PERSONS
+        assert conn.execute(select(func.count()).select_from(t.persons)).scalar_one() == (
+            PERSONS + PERSONS // 10
+        )
 
 
 def test_demo_persons_can_settle(engine: Engine, policies: PolicyLoader) -> None:
@@ -224,7 +227,7 @@ def test_demo_persons_can_settle(engine: Engine, policies: PolicyLoader) -> None
 
 def _snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every demo table, without surrogate keys, in a stable order."""
-    keyed = {
+    keyed: dict[str, tuple[Table, Any]] = {
         "persons": (t.persons, t.persons.c.id),
         "guardians": (t.guardians, t.guardians.c.child_id),
         "enrolments": (t.enrolments, t.enrolments.c.person_id),
@@ -232,7 +235,7 @@ def _snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
         "approvals": (t.approvals, t.approvals.c.person_id),
         "filings": (t.filings, t.filings.c.person_id),
         "institutions": (t.institutions, t.institutions.c.id),
-        "catalogue": (t.catalogue_items, t.catalogue_items.c.code),
+        "catalogue": (t.catalogue_items, t.catalogue_items.c.region + t.catalogue_items.c.code),
     }
     out: dict[str, list[tuple[Any, ...]]] = {}
     with engine.connect() as conn:
@@ -257,7 +260,7 @@ def test_same_seed_same_persons(
             engine.dispose()
     first, again, other = snapshots
     assert first == again
-    assert len(first["persons"]) == PERSONS
+    assert len(first["persons"]) == PERSONS + PERSONS // 10  # and hill-county's tenth
     assert other["persons"] != first["persons"]
     assert other["catalogue"] == first["catalogue"]  # only the persons follow the seed
 
@@ -327,3 +330,49 @@ def test_demo_bills_make_a_year_under_way(engine: Engine, policies: PolicyLoader
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.settlements)).scalar_one() == 60
     assert verify(uow, policies).problems == []
+
+
+def test_demo_regions_know_each_other(engine: Engine, policies: PolicyLoader) -> None:
+    """Three regions, each with its admdvs, catalogue and institutions: a bill at a
+    neighbour's institution is priced by the neighbour's catalogue (its lower caps) and
+    settled by the insured place's policy (reference §9)."""
+    summary = _load(engine, policies)
+    assert len(summary.neighbours) == 2
+    services = Services.build(lambda: UnitOfWork(engine), policies)
+    with engine.connect() as conn:
+        regions = {r.code: r.admdvs for r in conn.execute(select(t.regions))}
+        assert regions == {"sample-city": "990100", "hill-county": "990200", "other-city": "990800"}
+        by_region = Counter(i.region for i in conn.execute(select(t.institutions)))
+        assert by_region["hill-county"] == 6
+        assert by_region["other-city"] == 3
+        hill = conn.execute(
+            select(t.persons.c.id, t.cards.c.number)
+            .join(t.cards, t.cards.c.person_id == t.persons.c.id)
+            .where(t.persons.c.region == "hill-county", t.cards.c.status == "active")
+            .order_by(t.persons.c.id)
+        ).first()
+        filed = conn.execute(
+            select(t.filings.c.region)
+            .join(t.persons, t.persons.c.id == t.filings.c.person_id)
+            .where(t.persons.c.region == "hill-county")
+        ).all()
+    assert hill is not None
+    assert filed
+    assert {f.region for f in filed} == {"sample-city"}
+    blood = next(i for i in catalogue() if i.name == "血常规")
+    assert blood.unit_price is not None
+    day = date(YEAR, 3, 2)
+    line = (BillLine(blood.code, Decimal(2), blood.unit_price),)
+    assert summary.child is not None
+    # A sample-city child at a hill-county clinic, billed at sample-city's price: above
+    # hill-county's cap (90% of it) the excess is over-limit self-pay.
+    there = services.settlements.quote(
+        Bill("HC-C1-001", summary.child.card_number, Kind.OUTPATIENT, day, line)
+    )
+    cap = (blood.unit_price * Decimal("0.90")).quantize(Decimal("0.01"))
+    assert Decimal(there["over_limit"]) == 2 * (blood.unit_price - cap)
+    assert there["lines"][0]["cap"] == str(cap)
+    # A hill-county resident at a sample-city clinic: sample-city's price is its cap.
+    here = services.settlements.quote(Bill("C1-001", hill.number, Kind.OUTPATIENT, day, line))
+    assert Decimal(here["over_limit"]) == 0
+    assert here["person_id"] == hill.id

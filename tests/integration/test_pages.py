@@ -41,6 +41,8 @@ PAGES: dict[str, Any] = {
     "/app/claims": MEMBERS,
     "/app/claims/new": MEMBERS,
     "/app/claims/{claim_id}/receipts/{n}": MEMBERS,
+    "/app/institutions": MEMBERS,
+    "/app/catalogue": MEMBERS,
     "/console": STAFF,
     "/console/persons": STAFF,
     "/console/persons/{person_id}": STAFF,
@@ -66,6 +68,8 @@ VALUES = {
 }
 QUERIES = {
     "/console/persons": {"q": "C1"},
+    "/app/institutions": {"q": "hospital"},
+    "/app/catalogue": {"q": "test"},
     "/console/dashboard.csv": {"region": "sample-city", "year": "2026"},
 }
 HAN = re.compile(r"[\u4e00-\u9fff]")

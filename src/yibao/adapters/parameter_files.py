@@ -14,18 +14,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BaseModel, Field, ValidationError
 
 from yibao.adapters.admin_files import (
     CalendarFile,
@@ -33,39 +26,48 @@ from yibao.adapters.admin_files import (
     enrolment_rules,
     working_calendar,
 )
+from yibao.adapters.policy_shapes import (
+    DatedLevelRate,
+    DatedRateSpec,
+    DatedReduction,
+    DatedReferral,
+    DatedScale,
+    DatedSchemes,
+    DatedSet,
+    DatedThreshold,
+    DatedTopLine,
+    DatedTopOrNone,
+    TextModel,
+    _by_level,
+    _rate_spec,
+    _scale,
+    _threshold,
+)
+from yibao.adapters.policy_tables import code_spans
 from yibao.adapters.policy_values import (
-    Amount,
     DatedAmount,
     DatedBuilder,
     DatedCount,
     DatedRate,
-    Entry,
-    Rate,
-    ordered_periods,
+    Source,
+    TableError,
 )
 from yibao.adapters.strict_yaml import YamlError, load_file
 from yibao.adapters.validation import Strict, problems
-from yibao.domain.model import LEVELS, LineClass, Scheme
+from yibao.domain.conditions import group_overlaps
+from yibao.domain.model import LineClass, Scheme
 from yibao.domain.parameters import (
-    Bracket,
-    ByLevel,
+    DiagnosisGroup,
     InpatientRules,
     OutpatientRules,
     PilotDisease,
     PilotRules,
-    RateSpec,
     Reduction,
-    ReductionMethod,
     RegionPolicy,
-    Scale,
     SchemeRules,
     SeriousIllnessRules,
     SpecialOutpatientRules,
-    Text,
-    Threshold,
-    ThresholdPer,
     TopLine,
-    TopLineOn,
 )
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "policies"
@@ -75,119 +77,6 @@ OPTIONAL_FILES = {"child_major_disease", "serious_illness", "enrolment", "calend
 
 class PolicyError(ValueError):
     """A policy folder or file that cannot be used; the message names file and key."""
-
-
-# --- value types ----------------------------------------------------------------------
-
-
-class TextModel(Strict):
-    zh: str
-    en: str
-
-    def to_text(self) -> Text:
-        return Text(zh=self.zh, en=self.en)
-
-
-def _levels(by_level: dict[int, Decimal]) -> dict[int, Decimal]:
-    missing = [lv for lv in LEVELS if lv not in by_level]
-    extra = [lv for lv in by_level if lv not in LEVELS]
-    if missing:
-        raise ValueError(f"by_level is missing level {', '.join(map(str, missing))}")
-    if extra:
-        raise ValueError(
-            f"by_level has unknown level {', '.join(map(str, extra))} (levels are 0–3)"
-        )
-    return by_level
-
-
-class SetValue(Entry):
-    value: list[str] = Field(min_length=1)
-
-
-class SchemesValue(Entry):
-    value: list[Scheme] = Field(min_length=1)
-
-
-class LevelRateValue(Entry):
-    value: Rate | None = None
-    by_level: Annotated[dict[int, Rate], AfterValidator(_levels)] | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> LevelRateValue:
-        if (self.value is None) == (self.by_level is None):
-            raise ValueError("give exactly one of value, by_level")
-        return self
-
-
-class ThresholdValue(Entry):
-    per: ThresholdPer
-    value: Amount | None = None
-    by_level: Annotated[dict[int, Amount], AfterValidator(_levels)] | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> ThresholdValue:
-        if (self.value is None) == (self.by_level is None):
-            raise ValueError("give exactly one of value, by_level")
-        return self
-
-
-class BracketModel(Strict):
-    lower: Amount = Field(alias="from")
-    rate: Rate
-
-
-def _brackets(brackets: list[BracketModel]) -> list[BracketModel]:
-    if not brackets:
-        raise ValueError("a scale needs at least one bracket")
-    if brackets[0].lower != 0:
-        raise ValueError("the first bracket must start from 0")
-    for i in range(1, len(brackets)):
-        if brackets[i].lower <= brackets[i - 1].lower:
-            raise ValueError(
-                f"bracket {i} must start above bracket {i - 1} ({brackets[i - 1].lower})"
-            )
-    return brackets
-
-
-Brackets = Annotated[list[BracketModel], AfterValidator(_brackets)]
-
-
-class RateSpecValue(Entry):
-    value: Rate | None = None
-    by_level: Annotated[dict[int, Rate], AfterValidator(_levels)] | None = None
-    brackets: Brackets | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> RateSpecValue:
-        if sum(x is not None for x in (self.value, self.by_level, self.brackets)) != 1:
-            raise ValueError("give exactly one of value, by_level, brackets")
-        return self
-
-
-class ScaleValue(Entry):
-    brackets: Brackets
-
-
-class TopLineValue(Entry):
-    on: TopLineOn
-    value: Amount
-
-
-class ReductionValue(Entry):
-    method: ReductionMethod
-    referral: Rate
-    emergency: Rate
-    unfiled: Rate
-
-
-DatedSet = Annotated[list[SetValue], AfterValidator(ordered_periods)]
-DatedSchemes = Annotated[list[SchemesValue], AfterValidator(ordered_periods)]
-DatedLevelRate = Annotated[list[LevelRateValue], AfterValidator(ordered_periods)]
-DatedThreshold = Annotated[list[ThresholdValue], AfterValidator(ordered_periods)]
-DatedRateSpec = Annotated[list[RateSpecValue], AfterValidator(ordered_periods)]
-DatedScale = Annotated[list[ScaleValue], AfterValidator(ordered_periods)]
-DatedTopLine = Annotated[list[TopLineValue], AfterValidator(ordered_periods)]
-DatedReduction = Annotated[list[ReductionValue], AfterValidator(ordered_periods)]
 
 
 # --- files ----------------------------------------------------------------------------
@@ -207,6 +96,14 @@ class OtherPlace(Strict):
     reduction: DatedReduction
 
 
+class DiagnosisGroupModel(Strict):
+    name: TextModel
+    codes: list[
+        Annotated[str, Field(pattern=r"^[A-Za-z]\d\d(\.\d{1,2})?(-[A-Za-z]\d\d(\.\d{1,2})?)?$")]
+    ] = Field(min_length=1)
+    source: Source
+
+
 class RegionFile(Strict):
     region: str
     name: TextModel
@@ -215,6 +112,7 @@ class RegionFile(Strict):
     not_offered_reason: TextModel
     catalogue: Catalogue
     other_place: OtherPlace
+    diagnosis_groups: dict[str, DiagnosisGroupModel] = Field(default_factory=dict)
 
 
 class OutpatientModel(Strict):
@@ -228,6 +126,8 @@ class InpatientModel(Strict):
     rate: DatedRateSpec
     rate_retired: DatedRateSpec | None = None
     top_line: DatedTopLine | None = None
+    referral_threshold: DatedReferral | None = None
+    rate_points: DatedRate | None = None
 
 
 class SpecialModel(Strict):
@@ -247,6 +147,8 @@ class SchemeFile(Strict):
     inpatient: InpatientModel
     special_outpatient: SpecialModel | None = None
     refusals: RefusalsModel = RefusalsModel()
+    fixed_sum: DatedAmount | None = None
+    cause_cap: DatedAmount | None = None
 
 
 class PilotDiseaseModel(Strict):
@@ -265,46 +167,42 @@ class PilotFile(Strict):
 class SeriousIllnessFile(Strict):
     schemes: DatedSchemes
     scale: DatedScale
-    top_line: DatedAmount
+    top_line: DatedTopOrNone
+    separate_groups: list[str] = Field(default_factory=list)
 
 
 # --- conversion to the domain ---------------------------------------------------------
 
 
-def _by_level(flat: Decimal | None, levels: dict[int, Decimal] | None) -> ByLevel:
-    return ByLevel(flat=flat, levels=dict(levels or {}))
+def _inpatient_rules(b: DatedBuilder, inp: InpatientModel) -> InpatientRules:
+    def optional(key: str, entries: Any, convert: Any, unit: str = "") -> Any:
+        return None if entries is None else b.dated(key, entries, convert, unit)
+
+    return InpatientRules(
+        threshold=b.dated("inpatient.threshold", inp.threshold, _threshold),
+        rate=b.dated("inpatient.rate", inp.rate, _rate_spec),
+        rate_retired=optional("inpatient.rate_retired", inp.rate_retired, _rate_spec),
+        top_line=optional("inpatient.top_line", inp.top_line, lambda e: TopLine(e.on, e.value)),
+        referral_threshold=optional(
+            "inpatient.referral_threshold", inp.referral_threshold, lambda e: e.value
+        ),
+        rate_points=optional("inpatient.rate_points", inp.rate_points, lambda e: e.value, "share"),
+    )
 
 
-def _threshold(e: ThresholdValue) -> Threshold:
-    return Threshold(per=e.per, amount=_by_level(e.value, e.by_level))
-
-
-def _scale(brackets: list[BracketModel]) -> Scale:
-    return Scale(tuple(Bracket(b.lower, b.rate) for b in brackets))
-
-
-def _rate_spec(e: RateSpecValue) -> RateSpec:
-    if e.brackets is not None:
-        return RateSpec(scale=_scale(e.brackets))
-    return RateSpec(by_level=_by_level(e.value, e.by_level))
-
-
-def _scheme_rules(name: str, f: SchemeFile) -> SchemeRules:
-    b = DatedBuilder(name)
-    inp = f.inpatient
+def _scheme_rules(name: str, f: SchemeFile, groups: Sequence[str] = ()) -> SchemeRules:
+    b = DatedBuilder(name, groups)
     special = None
     if f.special_outpatient is not None:
+        so = f.special_outpatient
         special = SpecialOutpatientRules(
             diseases=b.dated(
-                "special_outpatient.diseases",
-                f.special_outpatient.diseases,
-                lambda e: frozenset(e.value),
+                "special_outpatient.diseases", so.diseases, lambda e: frozenset(e.value)
             ),
-            threshold=b.dated(
-                "special_outpatient.threshold", f.special_outpatient.threshold, _threshold
-            ),
+            threshold=b.dated("special_outpatient.threshold", so.threshold, _threshold),
         )
     years = f.refusals.retiree_min_contribution_years
+    partial = DatedBuilder(name, groups, partial=True)
     return SchemeRules(
         scheme=f.scheme.value,
         label=f.label.to_text(),
@@ -319,25 +217,18 @@ def _scheme_rules(name: str, f: SchemeFile) -> SchemeRules:
             ),
             fund_limit=b.amount("outpatient.fund_limit", f.outpatient.fund_limit),
         ),
-        inpatient=InpatientRules(
-            threshold=b.dated("inpatient.threshold", inp.threshold, _threshold),
-            rate=b.dated("inpatient.rate", inp.rate, _rate_spec),
-            rate_retired=None
-            if inp.rate_retired is None
-            else b.dated("inpatient.rate_retired", inp.rate_retired, _rate_spec),
-            top_line=None
-            if inp.top_line is None
-            else b.dated("inpatient.top_line", inp.top_line, lambda e: TopLine(e.on, e.value)),
-        ),
+        inpatient=_inpatient_rules(b, f.inpatient),
         special_outpatient=special,
         retiree_min_contribution_years=None
         if years is None
         else b.dated("refusals.retiree_min_contribution_years", years, lambda e: e.value),
+        fixed_sum=None if f.fixed_sum is None else partial.amount("fixed_sum", f.fixed_sum),
+        cause_cap=None if f.cause_cap is None else partial.amount("cause_cap", f.cause_cap),
     )
 
 
-def _pilot_rules(name: str, f: PilotFile) -> PilotRules:
-    b = DatedBuilder(name)
+def _pilot_rules(name: str, f: PilotFile, groups: Sequence[str] = ()) -> PilotRules:
+    b = DatedBuilder(name, groups)
     return PilotRules(
         schemes=b.dated("schemes", f.schemes, lambda e: frozenset(s.value for s in e.value)),
         max_age=b.dated("max_age", f.max_age, lambda e: e.value),
@@ -354,13 +245,35 @@ def _pilot_rules(name: str, f: PilotFile) -> PilotRules:
     )
 
 
-def _serious_rules(name: str, f: SeriousIllnessFile) -> SeriousIllnessRules:
-    b = DatedBuilder(name)
+def _serious_rules(
+    name: str, f: SeriousIllnessFile, groups: Sequence[str] = ()
+) -> SeriousIllnessRules:
+    b = DatedBuilder(name, groups)
+    unknown = sorted(set(f.separate_groups) - set(groups))
+    if unknown:
+        raise PolicyError(
+            f"{name}: separate_groups: {', '.join(unknown)} is not one of the region's "
+            f"diagnosis groups ({', '.join(groups) or 'none'})"
+        )
     return SeriousIllnessRules(
         schemes=b.dated("schemes", f.schemes, lambda e: frozenset(s.value for s in e.value)),
         scale=b.dated("scale", f.scale, lambda e: _scale(e.brackets)),
-        top_line=b.amount("top_line", f.top_line),
+        top_line=b.dated("top_line", f.top_line, lambda e: e.value, "yuan"),
+        separate_groups=frozenset(f.separate_groups),
     )
+
+
+def _diagnosis_groups(code: str, region: RegionFile) -> dict[str, DiagnosisGroup]:
+    groups = {
+        key: DiagnosisGroup(key, g.name.to_text(), code_spans(g.codes), g.source)
+        for key, g in region.diagnosis_groups.items()
+    }
+    if "other" in groups:
+        raise PolicyError(f"{code}/region.yaml: diagnosis_groups: other is the name of the rest")
+    overlaps = group_overlaps({k: g.spans for k, g in groups.items()})
+    if overlaps:
+        raise PolicyError(f"{code}/region.yaml: diagnosis_groups: {'; '.join(overlaps)}")
+    return groups
 
 
 # --- loading --------------------------------------------------------------------------
@@ -385,8 +298,7 @@ def _load(path: Path, model: type[M], name: str) -> M:
     return _parse(model, data, name)
 
 
-def load_region_dir(folder: Path) -> RegionPolicy:
-    """Load and cross-check one region folder."""
+def _region_file(folder: Path) -> RegionFile:
     code = folder.name
     if not (folder / "region.yaml").is_file():
         raise PolicyError(f"{code}: no region.yaml in {folder}")
@@ -402,6 +314,13 @@ def load_region_dir(folder: Path) -> RegionPolicy:
         raise PolicyError(
             f"{code}/region.yaml: region: says {region.region!r} but the folder is {code!r}"
         )
+    return region
+
+
+def _scheme_files(
+    folder: Path, region: RegionFile, groups: Sequence[str]
+) -> dict[str, SchemeRules]:
+    code = folder.name
     schemes: dict[str, SchemeRules] = {}
     for scheme in sorted(SCHEME_FILES):
         path = folder / f"{scheme}.yaml"
@@ -412,33 +331,49 @@ def load_region_dir(folder: Path) -> RegionPolicy:
                 raise PolicyError(
                     f"{name}: scheme: says {parsed.scheme.value!r} but the file is {scheme}.yaml"
                 )
-            schemes[scheme] = _scheme_rules(name, parsed)
-    b = DatedBuilder(f"{code}/region.yaml")
+            schemes[scheme] = _scheme_rules(name, parsed, groups)
     for i, entry in enumerate(region.schemes):
-        for scheme in entry.value:
-            if scheme.value not in schemes:
+        for offered in entry.value:
+            if offered.value not in schemes:
                 raise PolicyError(
-                    f"{code}/region.yaml: schemes[{i}].value: {scheme.value!r} is offered "
-                    f"but there is no {scheme.value}.yaml"
+                    f"{code}/region.yaml: schemes[{i}].value: {offered.value!r} is offered "
+                    f"but there is no {offered.value}.yaml"
                 )
-    pilot = None
-    if (folder / "child_major_disease.yaml").is_file():
-        name = f"{code}/child_major_disease.yaml"
-        pilot = _pilot_rules(name, _load(folder / "child_major_disease.yaml", PilotFile, name))
-    serious = None
-    if (folder / "serious_illness.yaml").is_file():
-        name = f"{code}/serious_illness.yaml"
-        serious = _serious_rules(
-            name, _load(folder / "serious_illness.yaml", SeriousIllnessFile, name)
-        )
-    enrolment = None
-    if (folder / "enrolment.yaml").is_file():
-        name = f"{code}/enrolment.yaml"
-        enrolment = enrolment_rules(name, _load(folder / "enrolment.yaml", EnrolmentFile, name))
-    calendar = None
-    if (folder / "calendar.yaml").is_file():
-        name = f"{code}/calendar.yaml"
-        calendar = working_calendar(name, _load(folder / "calendar.yaml", CalendarFile, name))
+    return schemes
+
+
+def _optional_files(folder: Path, groups: Sequence[str]) -> dict[str, Any]:
+    """The optional files' rules, each None where the file is absent."""
+    readers: dict[str, tuple[type[BaseModel], Any]] = {
+        "child_major_disease": (PilotFile, lambda n, f: _pilot_rules(n, f, groups)),
+        "serious_illness": (SeriousIllnessFile, lambda n, f: _serious_rules(n, f, groups)),
+        "enrolment": (EnrolmentFile, enrolment_rules),
+        "calendar": (CalendarFile, working_calendar),
+    }
+    found: dict[str, Any] = {}
+    for stem, (model, convert) in readers.items():
+        path = folder / f"{stem}.yaml"
+        name = f"{folder.name}/{stem}.yaml"
+        found[stem] = convert(name, _load(path, model, name)) if path.is_file() else None
+    return found
+
+
+def load_region_dir(folder: Path) -> RegionPolicy:
+    """Load and cross-check one region folder."""
+    try:
+        return _region_dir(folder)
+    except TableError as exc:
+        raise PolicyError(str(exc)) from None
+
+
+def _region_dir(folder: Path) -> RegionPolicy:
+    code = folder.name
+    region = _region_file(folder)
+    diagnosis_groups = _diagnosis_groups(code, region)
+    groups = list(diagnosis_groups)
+    schemes = _scheme_files(folder, region, groups)
+    optional = _optional_files(folder, groups)
+    b = DatedBuilder(f"{code}/region.yaml", groups)
     shares = region.catalogue.eligible_share
     return RegionPolicy(
         code=code,
@@ -456,10 +391,11 @@ def load_region_dir(folder: Path) -> RegionPolicy:
             lambda e: Reduction(e.method, e.referral, e.emergency, e.unfiled),
         ),
         schemes=schemes,
-        pilot=pilot,
-        serious_illness=serious,
-        enrolment=enrolment,
-        calendar=calendar,
+        pilot=optional["child_major_disease"],
+        serious_illness=optional["serious_illness"],
+        enrolment=optional["enrolment"],
+        calendar=optional["calendar"],
+        diagnosis_groups=diagnosis_groups,
     )
 
 

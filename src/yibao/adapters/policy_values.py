@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from itertools import pairwise
 from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from yibao.adapters.policy_tables import WhenModel, check_rows, table_errors
 from yibao.adapters.validation import Day, Strict, Whole
 from yibao.domain.dated import Dated, Period
 from yibao.domain.money import AmountError, parse_amount, parse_decimal
@@ -47,6 +47,7 @@ class Entry(Strict):
 
     start: Day = Field(alias="from")
     until: Day | None = None
+    when: WhenModel | None = None  # a row of a decision table (policy_tables.py)
     source: Source
 
 
@@ -65,17 +66,19 @@ class CountValue(Entry):
 E = TypeVar("E", bound=Entry)
 
 
+class TableError(ValueError):
+    """A decision table with an overlap, a gap or an unknown diagnosis group; the message
+    names the file, the key and the rows (parameter_files raises it as a PolicyError)."""
+
+
 def ordered_periods(entries: list[E]) -> list[E]:
     if not entries:
         raise ValueError("needs at least one dated value")
-    ordered = sorted(entries, key=lambda e: e.start)
-    for entry in ordered:
+    for entry in entries:
         if entry.until is not None and entry.until < entry.start:
             raise ValueError(f"value from {entry.start} ends before it starts ({entry.until})")
-    for a, b in pairwise(ordered):
-        if a.start == b.start or (a.until is not None and a.until >= b.start):
-            raise ValueError(f"values from {a.start} and from {b.start} overlap")
-    return ordered
+    check_rows(entries)
+    return sorted(entries, key=lambda e: e.start)
 
 
 DatedAmount = Annotated[list[AmountValue], AfterValidator(ordered_periods)]
@@ -85,15 +88,31 @@ V = TypeVar("V")
 
 
 class DatedBuilder:
-    """Turns validated entries into `Dated` values that cite `region/file: key`."""
+    """Turns validated entries into `Dated` values that cite `region/file: key`; the rows
+    of a decision table are checked against each other (and the region's diagnosis
+    groups) here."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, groups: Sequence[str] = (), partial: bool = False) -> None:
         self.file = file
+        self.groups = tuple(groups)
+        self.partial = partial  # a table whose rows name the only bills it is for
 
     def dated(
         self, key: str, entries: Sequence[E], convert: Callable[[E], V], unit: str = ""
     ) -> Dated[V]:
-        periods = tuple(Period(e.start, e.until, convert(e), e.source) for e in entries)
+        errors = table_errors(self.file, key, entries, self.groups, self.partial)
+        if errors:
+            raise TableError("\n".join(errors))
+        periods = tuple(
+            Period(
+                e.start,
+                e.until,
+                convert(e),
+                e.source,
+                e.when.conditions() if e.when is not None else None,
+            )
+            for e in entries
+        )
         return Dated(self.file, key, periods, unit)
 
     def amount(self, key: str, entries: Sequence[AmountValue]) -> Dated[Decimal]:

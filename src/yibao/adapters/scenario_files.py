@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
@@ -19,6 +19,7 @@ from yibao.adapters.strict_yaml import YamlError, load_text
 from yibao.adapters.validation import Day, Strict, Whole, problems
 from yibao.domain.model import (
     Approval,
+    CategorySpan,
     Encounter,
     Filing,
     Hospital,
@@ -68,6 +69,14 @@ def _ratio(raw: object) -> Decimal:
     return value
 
 
+def _kind(raw: object) -> str:
+    kinds = [k.value for k in Kind] + ["childbirth"]
+    if raw not in kinds:
+        raise ValueError(f"{raw!r} is not one of {', '.join(kinds)}")
+    return str(raw)
+
+
+KindIn = Annotated[str, BeforeValidator(_kind)]
 Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
 Quantity = Annotated[Decimal, BeforeValidator(_quantity)]
 Price = Annotated[Decimal, BeforeValidator(_price)]  # unit prices: the catalogues' 4-6 places
@@ -83,6 +92,8 @@ class HospitalIn(Strict):
     designated: Flag = True
     region: Name | None = None
     pilot: Flag = False
+    type: Literal["general", "tcm"] = "general"
+    province: Literal["same", "other"] = "same"
 
 
 class LineIn(Strict):
@@ -126,13 +137,22 @@ class LineIn(Strict):
 class EncounterIn(Strict):
     id: Name
     date: Day
-    kind: Kind
+    kind: KindIn  # or childbirth: an inpatient stay with its delivery
     hospital: HospitalIn
     lines: list[LineIn] = Field(min_length=1)
     diagnosis: Name | None = None
     disease: Name | None = None
     referral: Flag = False
     prescription: Flag = True
+    referred_from: Name | None = None
+    accident: Flag = False
+    delivery: Literal["natural", "caesarean"] | None = None
+
+    @model_validator(mode="after")
+    def _delivery(self) -> EncounterIn:
+        if (self.kind == "childbirth") != (self.delivery is not None):
+            raise ValueError("a childbirth gives its delivery (natural or caesarean), and only it")
+        return self
 
 
 class ApprovalIn(Strict):
@@ -148,6 +168,15 @@ class FilingIn(Strict):
     valid_to: Day = Field(alias="to")
 
 
+Category = Literal["general", "low_income", "special_hardship", "poverty_registered"]
+
+
+class CategoryIn(Strict):
+    category: Category
+    valid_from: Day | None = Field(default=None, alias="from")
+    valid_to: Day | None = Field(default=None, alias="to")
+
+
 class PersonIn(Strict):
     id: Name
     birth_date: Day
@@ -157,6 +186,13 @@ class PersonIn(Strict):
     assistance: Flag = False
     approvals: list[ApprovalIn] = Field(default_factory=list)
     filings: list[FilingIn] = Field(default_factory=list)
+    category: Category | None = None  # for the whole year
+    categories: list[CategoryIn] = Field(default_factory=list)  # or dated
+
+    def spans(self) -> tuple[CategorySpan, ...]:
+        whole = [CategorySpan(self.category)] if self.category is not None else []
+        dated = [CategorySpan(c.category, c.valid_from, c.valid_to) for c in self.categories]
+        return (*dated, *whole)
 
 
 class ExpectEncounterIn(Strict):
@@ -228,6 +264,7 @@ def _to_domain(raw: ScenarioIn, name: str) -> Scenario:
             Approval(a.disease, a.hospital, a.valid_from, a.valid_to) for a in p.approvals
         ),
         filings=tuple(Filing(f.region, f.valid_from, f.valid_to) for f in p.filings),
+        categories=p.spans(),
     )
     for i, f in enumerate(p.filings):
         if f.valid_to < f.valid_from:
@@ -249,25 +286,36 @@ def _to_domain(raw: ScenarioIn, name: str) -> Scenario:
             raise ScenarioError(
                 f"{where}.disease: a special_outpatient encounter needs its disease"
             )
-        h = e.hospital
-        encounters.append(
-            Encounter(
-                id=e.id,
-                date=e.date,
-                kind=e.kind,
-                hospital=Hospital(h.id, h.level, h.designated, h.region or raw.region, h.pilot),
-                lines=tuple(ln.line() for ln in e.lines),
-                diagnosis=e.diagnosis,
-                disease=e.disease,
-                referral=e.referral,
-                prescription=e.prescription,
+        if e.referred_from is not None and e.referred_from not in seen - {e.id}:
+            raise ScenarioError(
+                f"{where}.referred_from: {e.referred_from!r} is not an earlier encounter of the file"
             )
-        )
+        encounters.append(_encounter(e, raw.region))
     if raw.expect is not None:
         for eid in raw.expect.encounters:
             if eid not in seen:
                 raise ScenarioError(f"{name}: expect.encounters.{eid}: no encounter has that id")
     return Scenario(name, raw.region, raw.year, person, tuple(encounters), raw.expect)
+
+
+def _encounter(e: EncounterIn, region: str) -> Encounter:
+    h = e.hospital
+    return Encounter(
+        id=e.id,
+        date=e.date,
+        kind=Kind.INPATIENT if e.kind == "childbirth" else Kind(e.kind),
+        hospital=Hospital(
+            h.id, h.level, h.designated, h.region or region, h.pilot, h.type, h.province
+        ),
+        lines=tuple(ln.line() for ln in e.lines),
+        diagnosis=e.diagnosis,
+        disease=e.disease,
+        referral=e.referral,
+        prescription=e.prescription,
+        cause="accident" if e.accident else "ordinary",
+        delivery=e.delivery,
+        referred_from=e.referred_from,
+    )
 
 
 def load_scenario(path: Path) -> Scenario:

@@ -709,7 +709,9 @@ def serious_illness_layer(
         covered = sorted(rules.schemes.at(day).value)
         if persons.filter(pl.col("scheme").is_in(covered)).height:
             brackets = rules.scale.at(day).value.brackets
-            top = int(rules.top_line.at(day).value * 100) * one * one
+            top_line = rules.top_line.at(day).value
+            assert top_line is not None  # params.build refuses a layer without a top line
+            top = int(top_line * 100) * one * one
             base = pl.col("si_base")
             parts: list[pl.Expr] = []
             for i, bracket in enumerate(brackets):

@@ -127,7 +127,38 @@ def _rate_brackets(spec: RateSpec, level: int) -> list[tuple[Decimal, Decimal]]:
     return [(Decimal(0), spec.by_level.for_level(level))]
 
 
+def new_rules(policy: RegionPolicy) -> list[str]:
+    """The rules of issue 14 a region uses that the columnar engine does not settle yet
+    (decision tables, referral chains, points on rates, fixed sums, cause caps, a
+    serious-illness layer by group or without a top line)."""
+    found = sorted({f"{d.file}: {d.key}" for d in policy.all_dated() if d.conditional})
+    found = [f"the decision table {name}" for name in found]
+    for rules in policy.schemes.values():
+        inp = rules.inpatient
+        for name, value in (
+            ("inpatient.referral_threshold", inp.referral_threshold),
+            ("inpatient.rate_points", inp.rate_points),
+            ("fixed_sum", rules.fixed_sum),
+            ("cause_cap", rules.cause_cap),
+        ):
+            if value is not None:
+                found.append(f"{rules.scheme}: {name}")
+    si = policy.serious_illness
+    if si is not None:
+        if si.separate_groups:
+            found.append("serious_illness: separate_groups")
+        if any(p.value is None for p in si.top_line.periods):
+            found.append("serious_illness: top_line none")
+    return found
+
+
 def build(policy: RegionPolicy, year: int) -> Tables:
+    unsupported = new_rules(policy)
+    if unsupported:
+        raise UnsupportedError(
+            f"{policy.code}: the columnar engine does not settle {'; '.join(unsupported)} "
+            "(the scalar engine does)"
+        )
     places = rate_places(policy)
     one = 10**places
 

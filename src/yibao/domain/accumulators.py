@@ -38,6 +38,14 @@ class YearAccumulators:
     personal_on_eligible: Decimal = ZERO
     # Everything the person paid for the year's bills, before the serious-illness layer.
     personal: Decimal = ZERO
+    # What the fund paid for each cause with a yearly cap ("accident", ...).
+    cause_paid: Mapping[str, Decimal] = field(default_factory=lambda: _frozen({}))
+    # Stays of a referral chain (where thresholds are continued): each stay's id, its
+    # institution level, and the thresholds charged in its episode up to and with it.
+    stays: Mapping[str, tuple[int, Decimal]] = field(default_factory=lambda: MappingProxyType({}))
+    # Personal payment on eligible cost of the bills of each diagnosis group settled apart
+    # by the serious-illness layer (also counted in `personal_on_eligible`).
+    si_groups: Mapping[str, Decimal] = field(default_factory=lambda: _frozen({}))
 
     def threshold_charged(self, key: str) -> Decimal:
         return self.thresholds.get(key, ZERO)
@@ -49,9 +57,26 @@ class YearAccumulators:
         updated[key] = updated.get(key, ZERO) + charged
         return replace(self, thresholds=_frozen(updated))
 
+    def with_amount(self, name: str, key: str, amount: Decimal) -> YearAccumulators:
+        """`cause_paid` or `si_groups` with `amount` added under `key`."""
+        if not amount:
+            return self
+        updated = dict(self.cause_paid if name == "cause_paid" else self.si_groups)
+        updated[key] = updated.get(key, ZERO) + amount
+        if name == "cause_paid":
+            return replace(self, cause_paid=_frozen(updated))
+        return replace(self, si_groups=_frozen(updated))
+
+    def with_stay(self, stay: str, level: int, chain: Decimal) -> YearAccumulators:
+        updated = dict(self.stays)
+        updated[stay] = (level, chain)
+        return replace(self, stays=MappingProxyType(updated))
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: amounts as exact strings (never rounded: sub-fen slices matter)."""
-        return {
+        """JSON-safe: amounts as exact strings (never rounded: sub-fen slices matter).
+        The counters of the later rules (cause caps, referral chains, diagnosis groups)
+        only where they hold something."""
+        out: dict[str, Any] = {
             "year": self.year,
             "pooled_cost": str(self.pooled_cost),
             "inpatient_fund_paid": str(self.inpatient_fund_paid),
@@ -60,6 +85,13 @@ class YearAccumulators:
             "personal_on_eligible": str(self.personal_on_eligible),
             "personal": str(self.personal),
         }
+        if self.cause_paid:
+            out["cause_paid"] = {k: str(v) for k, v in sorted(self.cause_paid.items())}
+        if self.stays:
+            out["stays"] = {k: [lv, str(c)] for k, (lv, c) in sorted(self.stays.items())}
+        if self.si_groups:
+            out["si_groups"] = {k: str(v) for k, v in sorted(self.si_groups.items())}
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> YearAccumulators:
@@ -71,4 +103,10 @@ class YearAccumulators:
             thresholds=_frozen({k: Decimal(v) for k, v in data["thresholds"].items()}),
             personal_on_eligible=Decimal(data["personal_on_eligible"]),
             personal=Decimal(data["personal"]),
+            # Stored before these rules existed: none of them.
+            cause_paid=_frozen({k: Decimal(v) for k, v in data.get("cause_paid", {}).items()}),
+            stays=MappingProxyType(
+                {k: (int(lv), Decimal(c)) for k, (lv, c) in data.get("stays", {}).items()}
+            ),
+            si_groups=_frozen({k: Decimal(v) for k, v in data.get("si_groups", {}).items()}),
         )

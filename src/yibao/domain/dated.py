@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Generic, TypeVar
+
+from yibao.domain.conditions import Conditions, Facts
 
 T = TypeVar("T")
 
@@ -23,9 +26,11 @@ class Ref:
     key: str
     since: date
     source: str
+    when: str = ""  # the row of a decision table that applied: its conditions in words
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.key}"
+        row = f" ({self.when})" if self.when else ""
+        return f"{self.file}: {self.key}{row}"
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class Period(Generic[T]):
     end: date | None  # inclusive; None: until the next period starts, or for good
     value: T
     source: str
+    when: Conditions | None = None  # a row of a decision table: the bills it applies to
 
 
 @dataclass(frozen=True)
@@ -44,19 +50,60 @@ class Param(Generic[T]):
 
 @dataclass(frozen=True)
 class Dated(Generic[T]):
-    """A parameter's values over time; periods are sorted and do not overlap (the loader checks)."""
+    """A parameter's values over time; periods do not overlap (the loader checks), except
+    the rows of a decision table: periods with the same start, each with its `when`."""
 
     file: str
     key: str
     periods: tuple[Period[T], ...]
     unit: str = ""  # "yuan" or "share" for a bare Decimal, so it can be shown right
 
-    def at(self, day: date) -> Param[T]:
-        for i, period in enumerate(self.periods):
-            end = period.end
-            if end is None and i + 1 < len(self.periods):
+    @property
+    def conditional(self) -> bool:
+        """Some value varies by conditions on the bill (a decision table)."""
+        return any(p.when is not None for p in self.periods)
+
+    @cached_property
+    def _tables(self) -> tuple[tuple[date, date | None, tuple[Period[T], ...]], ...]:
+        """(first day, last day or None, rows) of each stretch, in date order."""
+        starts = sorted({p.start for p in self.periods})
+        out = []
+        for i, start in enumerate(starts):
+            rows = tuple(p for p in self.periods if p.start == start)
+            end = rows[0].end
+            if end is None and i + 1 < len(starts):
                 # An open-ended value lasts until the next value starts, and no longer.
-                end = self.periods[i + 1].start - timedelta(days=1)
-            if period.start <= day and (end is None or day <= end):
-                return Param(period.value, Ref(self.file, self.key, period.start, period.source))
-        raise PolicyGapError(f"{self.file}: {self.key}: no value in force on {day.isoformat()}")
+                end = starts[i + 1] - timedelta(days=1)
+            out.append((start, end, rows))
+        return tuple(out)
+
+    def rows_at(self, day: date) -> tuple[Period[T], ...]:
+        """The values in force on `day`: one, or the rows of a decision table."""
+        for start, end, rows in self._tables:
+            if start <= day and (end is None or day <= end):
+                return rows
+        return ()
+
+    def find(self, day: date, facts: Facts) -> Param[T] | None:
+        """A partial table's row that `facts` meet, or None (no row names such a bill)."""
+        for row in self.rows_at(day):
+            if row.when is None or row.when.matches(facts):
+                when = row.when.describe() if row.when is not None else ""
+                return Param(row.value, Ref(self.file, self.key, row.start, row.source, when))
+        return None
+
+    def at(self, day: date, facts: Facts | None = None) -> Param[T]:
+        """The value in force on `day`; for a decision table, the row that `facts` meet."""
+        rows = self.rows_at(day)
+        if not rows:
+            raise PolicyGapError(f"{self.file}: {self.key}: no value in force on {day.isoformat()}")
+        for row in rows:
+            if row.when is None or (facts is not None and row.when.matches(facts)):
+                when = row.when.describe() if row.when is not None else ""
+                return Param(row.value, Ref(self.file, self.key, row.start, row.source, when))
+        dims = sorted({d for r in rows if r.when is not None for d in r.when.dims})
+        what = facts.describe(dims) if facts is not None else "no facts given"
+        raise PolicyGapError(
+            f"{self.file}: {self.key}: no row in force on {day.isoformat()} applies to {what} "
+            f"(the value depends on {', '.join(dims)})"
+        )

@@ -62,8 +62,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "zh": "不予支付：{reason_zh}。费用{base}元全部由个人支付",
     },
     "filed": {
-        "en": "Remote-treatment filing for {region} ({start} to {end}): local rates apply",
-        "zh": "已办理异地就医备案（{region}，{start}至{end}）：按参保地标准结算",
+        "en": "Remote-treatment filing for {region} ({start} to {end}): no reduction for treatment elsewhere",
+        "zh": "已办理异地就医备案（{region}，{start}至{end}）：不因异地就医降低待遇",
     },
     "elsewhere": {
         "en": "Treated in {region} ({how}): {method}",
@@ -140,6 +140,34 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "Serious-illness insurance pays {result} for the year",
         "zh": "大病保险本年度支付{result}元",
     },
+    "threshold_continued": {
+        "en": "Referred up from {origin} in the same episode: thresholds {before} already "
+        "charged count toward this stay's {value}: {result} of the eligible {base} is paid by you",
+        "zh": "同一疗程由{origin}向上转诊：已累计起付标准{before}元，本次起付标准{value}元，"
+        "{base}元中{result}元由个人支付",
+    },
+    "threshold_waived": {
+        "en": "Referred down from {origin} in the same episode: no threshold",
+        "zh": "同一疗程由{origin}向下转诊：不再计算起付标准",
+    },
+    "rate_points": {
+        "en": "Rates raised by {value} for this bill",
+        "zh": "支付比例提高{value}",
+    },
+    "fixed_sum": {
+        "en": "Fixed sum {value}, at most the eligible {base}: the fund pays {result}",
+        "zh": "定额支付{value}元，不超过医保范围费用{base}元：基金支付{result}元",
+    },
+    "cause_cap": {
+        "en": "Payments for {cause} at most {value} a year; {remaining} left: "
+        "the fund pays {result} of {base}",
+        "zh": "{cause_zh}基金年度最高支付{value}元，尚余{remaining}元：基金支付{base}元中的{result}元",
+    },
+    "si_group": {
+        "en": "Diagnosis group {group}: personal payment on eligible cost {base}, "
+        "settled on its own scale",
+        "zh": "{group}病种组：个人负担的医保范围费用{base}元，单独计算",
+    },
     "si_not_covered": {
         "en": "Serious-illness insurance does not cover the {scheme} scheme",
         "zh": "大病保险不覆盖{scheme_zh}",
@@ -153,7 +181,13 @@ SCHEME_ZH = {
     "employee": "职工基本医疗保险",
 }
 PER_ZH = {"stay": "每次住院", "year": "每年", "year_and_disease": "每年每病种"}
-HOW_ZH = {"referral": "转诊", "emergency": "急诊", "unfiled": "未备案、未转诊"}
+HOW_ZH = {
+    "filed": "已备案",
+    "referral": "转诊",
+    "emergency": "急诊",
+    "unfiled": "未备案、未转诊",
+}
+CAUSE_ZH = {"accident": "意外伤害", "ordinary": "普通疾病"}
 
 
 @dataclass(frozen=True)
@@ -190,6 +224,7 @@ class Step:
                 "key": self.ref.key,
                 "since": self.ref.since.isoformat(),
                 "source": self.ref.source,
+                "when": self.ref.when,
             },
             "value": self.value,
             "base": None if self.base is None else str(self.base),

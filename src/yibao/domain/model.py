@@ -51,6 +51,8 @@ class Hospital:
     designated: bool = True
     region: str | None = None  # None: the person's own region
     pilot: bool = False
+    type: str = "general"  # general | tcm (a traditional Chinese medicine hospital)
+    province: str = "same"  # same | other: the province of the person's region or another
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,9 @@ class Encounter:
     disease: str | None = None  # special_outpatient: the approved special disease
     referral: bool = False
     prescription: bool = True
+    cause: str = "ordinary"  # ordinary | accident (an accidental injury, no liable third party)
+    delivery: str | None = None  # a childbirth stay: natural | caesarean
+    referred_from: str | None = None  # the earlier stay of the same episode it was referred from
 
     @property
     def total(self) -> Decimal:
@@ -137,6 +142,24 @@ class Filing:
 
 
 @dataclass(frozen=True)
+class CategorySpan:
+    """A person's category (low-income, special hardship, poverty-registered) over dates,
+    inclusive; None: open at that end. Outside every span a person is `general`."""
+
+    category: str
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+
+GENERAL = "general"
+
+
+@dataclass(frozen=True)
 class Person:
     id: str
     birth_date: date
@@ -147,6 +170,13 @@ class Person:
     assistance: bool = False  # family in medical assistance (low-income, special hardship)
     approvals: tuple[Approval, ...] = field(default=())
     filings: tuple[Filing, ...] = field(default=())
+    categories: tuple[CategorySpan, ...] = field(default=())
+
+    def category_on(self, day: date) -> str:
+        for span in self.categories:
+            if span.covers(day):
+                return span.category
+        return GENERAL
 
     def age_on(self, day: date) -> int:
         return age_on(self.birth_date, day)

@@ -8,11 +8,12 @@ explanation.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
 from yibao.domain.calendar import WorkingCalendar
+from yibao.domain.conditions import CodeSpan, diagnosis_group
 from yibao.domain.dated import Dated as Dated
 from yibao.domain.dated import Param as Param
 from yibao.domain.dated import Period as Period
@@ -143,12 +144,21 @@ class OutpatientRules:
     fund_limit: Dated[Decimal]
 
 
+class ReferralThreshold(StrEnum):
+    SEPARATE = "separate"  # every stay charges its own threshold
+    # A stay referred up pays only what its threshold exceeds the thresholds charged in
+    # its episode; a stay referred down pays none.
+    CONTINUED = "continued"
+
+
 @dataclass(frozen=True)
 class InpatientRules:
     threshold: Dated[Threshold]
     rate: Dated[RateSpec]
     rate_retired: Dated[RateSpec] | None
     top_line: Dated[TopLine] | None
+    referral_threshold: Dated[ReferralThreshold] | None = None
+    rate_points: Dated[Decimal] | None = None  # percentage points added to every rate
 
 
 @dataclass(frozen=True)
@@ -166,6 +176,10 @@ class SchemeRules:
     inpatient: InpatientRules
     special_outpatient: SpecialOutpatientRules | None
     retiree_min_contribution_years: Dated[int] | None
+    # A partial table: the bills it names are paid a fixed sum, at most their eligible cost.
+    fixed_sum: Dated[Decimal] | None = None
+    # A partial table on the cause: the fund's yearly payments for that cause at most this.
+    cause_cap: Dated[Decimal] | None = None
 
 
 @dataclass(frozen=True)
@@ -192,7 +206,19 @@ class SeriousIllnessRules:
 
     schemes: Dated[frozenset[str]]
     scale: Dated[Scale]
-    top_line: Dated[Decimal]
+    top_line: Dated[Decimal | None]  # None: no top line
+    # Diagnosis groups whose personal payment is settled apart, on their own rows.
+    separate_groups: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class DiagnosisGroup:
+    """A region's named list of ICD-10 codes and ranges, for conditions on the diagnosis."""
+
+    code: str
+    name: Text
+    spans: tuple[CodeSpan, ...]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -209,6 +235,11 @@ class RegionPolicy:
     serious_illness: SeriousIllnessRules | None
     enrolment: EnrolmentRules | None = None  # enrolment.yaml: windows, premiums, cards
     calendar: WorkingCalendar | None = None  # calendar.yaml: working days
+    diagnosis_groups: Mapping[str, DiagnosisGroup] = field(default_factory=dict)
+
+    def diagnosis_group(self, code: str | None) -> str:
+        """The region's diagnosis group of an ICD-10 code, or "other"."""
+        return diagnosis_group({k: g.spans for k, g in self.diagnosis_groups.items()}, code)
 
     def all_dated(self) -> list[Dated[object]]:
         """Every dated parameter of the region, for listing (`yibao policy show`)."""

@@ -24,7 +24,7 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import MEMBERS, Principal, Role
 from yibao.domain.ids import ResidentIdError, parse_resident_id
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass
-from yibao.domain.money import ZERO, fmt
+from yibao.domain.money import ZERO, fmt, from_fen
 from yibao.domain.registry import PersonRecord, insured_person
 from yibao.service.access import (
     account_view,
@@ -40,6 +40,7 @@ from yibao.service.certificates_common import filing_view
 from yibao.service.claims import Claim, ClaimLine, ClaimReason, ClaimsService, claim_view
 from yibao.service.enrolment import enrolment_view, person_view
 from yibao.service.errors import ConflictError, ServiceError
+from yibao.service.lookup import Lookup
 from yibao.service.ports import CHINA, Clock, PolicySource, UowFactory
 from yibao.service.queries import Queries
 
@@ -176,6 +177,7 @@ class MemberService:
         self.clock = clock
         self.secret = secret
         self.upload_dir = upload_dir
+        self.lookup = Lookup(uow, clock)  # institutions and the catalogue
 
     # --- real-name sign-up and guardians ------------------------------------------------
 
@@ -351,6 +353,8 @@ class MemberService:
             names = uow.member.institution_names(
                 [s["institution_id"] for s in found["settlements"] if s["institution_id"]]
             )
+            stored = uow.history.lines([int(s["id"]) for s in found["settlements"]])
+        lines = {sid: [line_view(ln) for ln in rows] for sid, rows in stored.items()}
         bars = [
             _bar(x["name"], Decimal(x["used"]), Decimal(x["limit"]), {}) for x in found["limits"]
         ]
@@ -384,6 +388,7 @@ class MemberService:
             "name": person.name,
             "institutions": names,
             "bars": bars,
+            "lines": lines,  # settlement id -> its itemised lines
         }
 
     # --- estimate -----------------------------------------------------------------------
@@ -532,6 +537,24 @@ class MemberService:
             name.rsplit(".", 1)[1]
         ]
         return path, kind
+
+
+def line_view(ln: Any) -> dict[str, Any]:
+    """A stored bill line as the family reads it: the item, quantity and price, amount,
+    and the parts the family paid whole (over the price cap, outside the catalogue)."""
+    return {
+        "no": int(ln.line_no),
+        "code": ln.national_code or ln.code,
+        "name": ln.name,
+        "cls": ln.cls,
+        "quantity": ln.quantity,
+        "unit_price": ln.unit_price or fmt(from_fen(ln.unit_price_fen)),
+        "amount": fmt(from_fen(ln.amount_fen)),
+        "cap": ln.cap,
+        "over_limit": fmt(from_fen(ln.over_limit_fen or 0)),
+        "self_pay": fmt(from_fen(ln.full_self_pay_fen or 0)),
+        "restricted": bool(ln.restricted),
+    }
 
 
 def _school_of(uow: UnitOfWork, person_id: str, year: int) -> str | None:

@@ -23,7 +23,13 @@ from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
 from yibao.domain.model import Encounter, Hospital, Kind
 from yibao.domain.money import ZERO, fmt
-from yibao.domain.registry import CardStatus, Enrolment, PersonRecord, insured_person
+from yibao.domain.registry import (
+    CardStatus,
+    CatalogueItem,
+    Enrolment,
+    PersonRecord,
+    insured_person,
+)
 from yibao.service.booking import Prepared, run_engine, settlement_record, settlement_view
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
 from yibao.service.certificates_pilot import treats_pilot
@@ -198,8 +204,14 @@ class SettlementService:
             bill.date, bill.kind, inst.level, record.birth_date, record.sex, enrolment.scheme.value
         )
         billed = [Billed(ln.code, ln.quantity, ln.unit_price) for ln in bill.lines]
+        # The catalogue of the place of treatment (reference §9): a registered region's
+        # own; a place yibao does not know bills by the insured place's catalogue.
+        catalogue_region: str = record.region
+        known: dict[str, CatalogueItem] | None = facts.items
+        if inst.region != record.region and uow.regions.known(inst.region):
+            catalogue_region, known = inst.region, None
         lines, priced = resolve(
-            uow, record.region, inst.id, visit, billed, record.id, known=facts.items
+            uow, catalogue_region, inst.id, visit, billed, record.id, known=known
         )
         total = sum((ln.amount for ln in lines), ZERO)
         if total > MAX_BILL:

@@ -14,9 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, select, update
 
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.catalogue_cache import CatalogueCache, CodeMapping, View, bump, cache_for
 from yibao.adapters.db.repositories import now
 from yibao.domain.catalogue import Entry, Restriction
 from yibao.domain.model import LEVELS, LineClass
@@ -76,8 +77,14 @@ def entry_values(region: str, e: Entry) -> dict[str, Any]:
 
 
 class CatalogueRepo:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, cache: CatalogueCache | None = None) -> None:
         self.conn = conn
+        # Lookups of a bill's codes read the process's copy of the catalogue.
+        self.cache = cache or cache_for(conn.engine)
+        # After this transaction writes the catalogue, its reads see rows that may never
+        # commit: they bypass the shared copy, neither reading nor filling it.
+        self.wrote = False
+        self._view: View | None = None  # the generation is read once a transaction
 
     # --- reads ------------------------------------------------------------------------
 
@@ -87,19 +94,29 @@ class CatalogueRepo:
 
     def entries(self, region: str, codes: Iterable[str]) -> dict[str, list[Entry]]:
         """Every dated entry of the codes, oldest first."""
+        if self.wrote:
+            region_entries = self._read_region(region)
+        else:
+            view = self._shared()
+            cached = view.entries.get(region)
+            if cached is None:
+                cached = view.entries[region] = self._read_region(region)
+            region_entries = cached
+        return {code: region_entries.get(code, []) for code in sorted(set(codes))}
+
+    def _shared(self) -> View:
+        if self._view is None:
+            self._view = self.cache.view(self.conn)
+        return self._view
+
+    def _read_region(self, region: str) -> dict[str, list[Entry]]:
         c = t.catalogue_entries.c
-        wanted = sorted(set(codes))
-        out: dict[str, list[Entry]] = {code: [] for code in wanted}
-        if not wanted:
-            return out
-        rows = self.conn.execute(
-            select(t.catalogue_entries)
-            .where(c.region == region, c.code.in_(wanted))
-            .order_by(c.code, c.valid_from)
-        )
-        for row in rows:
-            out[row.code].append(entry_of(row))
-        return out
+        found: dict[str, list[Entry]] = {}
+        for row in self.conn.execute(
+            select(t.catalogue_entries).where(c.region == region).order_by(c.code, c.valid_from)
+        ):
+            found.setdefault(row.code, []).append(entry_of(row))
+        return found
 
     def in_force(
         self,
@@ -134,23 +151,35 @@ class CatalogueRepo:
         return found
 
     def mapped(self, institution_id: str, codes: Iterable[str], day: date) -> dict[str, str]:
-        """Own code -> national code, for the institution's mappings active on the day."""
+        """Own code -> national code, for the institution's mappings active on the day
+        (of several, the latest start wins)."""
+        if self.wrote:
+            own = self._read_mappings(institution_id)
+        else:
+            view = self._shared()
+            kept = view.mappings.get(institution_id)
+            if kept is None:
+                kept = view.mappings[institution_id] = self._read_mappings(institution_id)
+            own = kept
+        found = {}
+        for code in set(codes):
+            active = [m for m in own.get(code, ()) if m.covers(day)]
+            if active:
+                found[code] = active[-1].national_code
+        return found
+
+    def _read_mappings(self, institution_id: str) -> dict[str, list[CodeMapping]]:
         c = t.catalogue_mappings.c
-        wanted = sorted(set(codes))
-        if not wanted:
-            return {}
-        rows = self.conn.execute(
-            select(c.own_code, c.national_code)
-            .where(
-                c.institution_id == institution_id,
-                c.own_code.in_(wanted),
-                c.status == "active",
-                c.valid_from <= day,
-                or_(c.valid_to.is_(None), c.valid_to >= day),
+        found: dict[str, list[CodeMapping]] = {}
+        for row in self.conn.execute(
+            select(c.own_code, c.national_code, c.valid_from, c.valid_to)
+            .where(c.institution_id == institution_id, c.status == "active")
+            .order_by(c.valid_from, c.id)
+        ):
+            found.setdefault(row.own_code, []).append(
+                CodeMapping(row.national_code, row.valid_from, row.valid_to)
             )
-            .order_by(c.valid_from)
-        )
-        return {r.own_code: r.national_code for r in rows}  # the latest start wins
+        return found
 
     def mappings(self, institution_id: str) -> list[Any]:
         c = t.catalogue_mappings.c
@@ -179,8 +208,13 @@ class CatalogueRepo:
 
     # --- writes -----------------------------------------------------------------------
 
+    def _changed(self) -> None:
+        bump(self.conn)
+        self.wrote = True
+
     def add_entries(self, region: str, entries: Sequence[Entry]) -> None:
         if entries:
+            self._changed()
             stamp = now()
             self.conn.execute(
                 insert(t.catalogue_entries),
@@ -196,6 +230,7 @@ class CatalogueRepo:
         valid_from: date,
         valid_to: date | None,
     ) -> int:
+        self._changed()
         mid = self.conn.execute(
             insert(t.catalogue_mappings)
             .values(
@@ -215,6 +250,7 @@ class CatalogueRepo:
     def cancel_mapping(self, institution_id: str, own_code: str) -> int:
         """Cancel the institution's active mappings of the code; how many were."""
         c = t.catalogue_mappings.c
+        self._changed()
         done = self.conn.execute(
             update(t.catalogue_mappings)
             .where(

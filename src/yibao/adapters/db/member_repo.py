@@ -46,3 +46,45 @@ class Member:
         c = t.institutions.c
         rows = self.conn.execute(select(c.id, c.name).where(c.id.in_(sorted(set(ids)))))
         return {r.id: r.name for r in rows}
+
+    def designated(
+        self, region: str | None, level: int | None, kind: str | None, words: str, limit: int
+    ) -> list[Any]:
+        """Designated institutions, by region, name: of a region, level and kind when
+        given, whose name contains the words."""
+        c = t.institutions.c
+        query = select(t.institutions).where(c.designated.is_(True))
+        if region:
+            query = query.where(c.region == region)
+        if level is not None:
+            query = query.where(c.level == level)
+        if kind:
+            query = query.where(c.kind == kind)
+        if words:
+            query = query.where(c.name.contains(words, autoescape=True))
+        return list(self.conn.execute(query.order_by(c.region, c.name, c.id).limit(limit)))
+
+    def catalogue_matches(self, region: str, words: str, limit: int) -> tuple[list[Any], list[Any]]:
+        """Catalogue entries (dated) and base items of a region whose name or code
+        contains the words: (entries, items), each by code."""
+        e = t.catalogue_entries.c
+        i = t.catalogue_items.c
+        entries = self.conn.execute(
+            select(t.catalogue_entries)
+            .where(
+                e.region == region,
+                e.name.contains(words, autoescape=True) | e.code.contains(words, autoescape=True),
+            )
+            .order_by(e.code, e.valid_from)
+            .limit(limit * 4)
+        )
+        items = self.conn.execute(
+            select(t.catalogue_items)
+            .where(
+                i.region == region,
+                i.name.contains(words, autoescape=True) | i.code.contains(words, autoescape=True),
+            )
+            .order_by(i.code)
+            .limit(limit)
+        )
+        return list(entries), list(items)

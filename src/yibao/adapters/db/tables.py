@@ -97,6 +97,17 @@ catalogue_entries = Table(
     UniqueConstraint("region", "code", "valid_from"),
 )
 
+# From migration 0010: one row counting the catalogue's changes. Every write of entries or
+# mappings adds one in its transaction; each process keeps the catalogue in memory for as
+# long as the count it read with it stands (catalogue_cache.py).
+catalogue_generation = Table(
+    "catalogue_generation",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+)
+
 # An institution's own item codes mapped to national codes (目录对照), dated; a cancelled
 # mapping stays, marked.
 catalogue_mappings = Table(

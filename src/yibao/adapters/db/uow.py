@@ -22,6 +22,7 @@ from yibao.adapters.db.console_repo import Console
 from yibao.adapters.db.counter import Counter
 from yibao.adapters.db.counter_pg import PgCounter
 from yibao.adapters.db.member_repo import Member
+from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Claims, History, Ledger, Registry, Yearly
 from yibao.adapters.db.schools_repo import Schools
 
@@ -38,6 +39,7 @@ class UnitOfWork:
     collection: Collection
     certificates: Certificates
     member: Member
+    regions: Regions  # the regions and the money between them (clearing)
     console: Console
     counter: Counter | PgCounter  # card settlement's reads and writes (counter.py)
 
@@ -60,6 +62,7 @@ class UnitOfWork:
         self.collection = Collection(self._conn)
         self.certificates = Certificates(self._conn)
         self.member = Member(self._conn)
+        self.regions = Regions(self._conn)
         self.console = Console(self._conn)
         self.counter = (
             PgCounter(self._conn)

@@ -8,6 +8,16 @@ from datetime import date
 from decimal import Decimal
 
 from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.conditions import Facts
+from yibao.domain.engine.rules import (
+    cause_capped,
+    chain_before,
+    chain_rule,
+    continued_threshold,
+    pay_fixed_sum,
+    raised,
+    rate_points,
+)
 from yibao.domain.engine.scope import Place
 from yibao.domain.explain import HOW_ZH, PER_ZH, SCHEME_ZH, Step
 from yibao.domain.model import Encounter, Person
@@ -16,9 +26,11 @@ from yibao.domain.parameters import (
     Param,
     PilotDisease,
     PilotRules,
+    RateSpec,
     SchemeRules,
     Threshold,
     ThresholdPer,
+    TopLine,
     TopLineOn,
     points_off,
 )
@@ -101,6 +113,7 @@ def outpatient(
     eligible: Decimal,
     acc: YearAccumulators,
     place: Place,
+    facts: Facts,
 ) -> tuple[Benefit, YearAccumulators]:
     """General outpatient, emergency and prescribed pharmacy: a yearly threshold, a rate,
     and a yearly limit on the fund's outpatient payments."""
@@ -108,20 +121,20 @@ def outpatient(
     o = rules.outpatient
     out = Benefit()
     charged, acc, step = charge_threshold(
-        o.threshold.at(day), level, "outpatient", enc.diagnosis, eligible, acc
+        o.threshold.at(day, facts), level, "outpatient", enc.diagnosis, eligible, acc
     )
     out.threshold = charged
     if step:
         out.steps.append(step)
     pooled = eligible - charged
-    rate = o.rate.at(day)
+    rate = o.rate.at(day, facts)
     effective = points_off(rate.value.for_level(level), place.points)
     computed = pooled * effective
     if pooled > ZERO:
         out.steps.append(
             Step("outpatient_rate", computed, ref=rate.ref, value=fmt_rate(effective), base=pooled)
         )
-    limit = o.fund_limit.at(day)
+    limit = o.fund_limit.at(day, facts)
     remaining = max(limit.value - acc.outpatient_fund_paid, ZERO)
     paid = min(computed, remaining)
     if paid < computed:
@@ -135,42 +148,48 @@ def outpatient(
                 args={"remaining": fmt_yuan(remaining)},
             )
         )
-    out.basic = round_fen(_reduce(paid, place, out))
+    basic = round_fen(_reduce(paid, place, out))
+    out.basic, acc = cause_capped(rules, enc, facts, basic, acc, out.steps)
     out.steps.append(_basic_step(rules, out.basic))
     acc = replace(acc, outpatient_fund_paid=acc.outpatient_fund_paid + out.basic)
     return out, acc
 
 
-def inpatient_like(
+def stay_threshold(
     rules: SchemeRules,
-    person: Person,
     enc: Encounter,
     eligible: Decimal,
     acc: YearAccumulators,
-    place: Place,
     threshold: Param[Threshold],
     counter: str,
     disease: str | None,
-) -> tuple[Benefit, YearAccumulators]:
-    """An inpatient stay, or a special-disease visit settled like one: threshold, then the
-    rate (flat, by level, or marginal segments of the year's accumulated pooled cost),
-    then the top line on cost or on payments."""
-    day, level = enc.date, enc.hospital.level
-    inp = rules.inpatient
-    out = Benefit()
-    charged, acc, step = charge_threshold(threshold, level, counter, disease, eligible, acc)
-    out.threshold = charged
-    if step:
-        out.steps.append(step)
-    pooled = eligible - charged
-    before = acc.pooled_cost
-    after = before + pooled
-    paid_to = after
-    top = inp.top_line.at(day) if inp.top_line is not None else None
-    if top is not None and top.value.on is TopLineOn.POOLED_COST:
-        paid_to = max(min(after, top.value.amount), before)
-    rate_param = inp.rate_retired if person.retired and inp.rate_retired is not None else inp.rate
-    rate = rate_param.at(day)
+    facts: Facts,
+) -> tuple[Decimal, YearAccumulators, Step | None]:
+    """The threshold of a stay (or a special-disease visit): per stay, year or disease,
+    or continued along the stay's referral chain where the region says so."""
+    level = enc.hospital.level
+    chain = chain_rule(rules, enc, facts) if counter == "inpatient" else None
+    if chain is None or threshold.value.per is not ThresholdPer.STAY:
+        return charge_threshold(threshold, level, counter, disease, eligible, acc)
+    before = chain_before(enc, acc)
+    if enc.referred_from is None:
+        charged, acc, step = charge_threshold(threshold, level, counter, disease, eligible, acc)
+    else:
+        charged, step = continued_threshold(enc, chain, threshold, eligible, acc)
+    return charged, acc.with_stay(enc.id, level, before + charged), step
+
+
+def _segments(
+    rate: Param[RateSpec],
+    level: int,
+    before: Decimal,
+    paid_to: Decimal,
+    place: Place,
+    points: Decimal,
+    out: Benefit,
+) -> Decimal:
+    """The rate on the slice [before, paid_to) of the year's pooled cost: flat, by level,
+    or a marginal scale, raised by the bill's points and lowered by the place's."""
     spec = rate.value
     if spec.scale is not None:
         slices = spec.scale.slices(before, paid_to)
@@ -179,7 +198,7 @@ def inpatient_like(
         slices = [(before, paid_to, spec.by_level.for_level(level))] if paid_to > before else []
     computed = ZERO
     for lower, upper, bracket_rate in slices:
-        effective = points_off(bracket_rate, place.points)
+        effective = points_off(raised(bracket_rate, points), place.points)
         part = (upper - lower) * effective
         computed += part
         out.steps.append(
@@ -192,46 +211,100 @@ def inpatient_like(
                 args={"lower": fmt_yuan(lower), "upper": fmt_yuan(upper)},
             )
         )
-    if top is not None and after > paid_to:
-        unpaid = after - paid_to
+    return computed
+
+
+def _payment_top_line(
+    top: Param[TopLine] | None, computed: Decimal, acc: YearAccumulators, out: Benefit
+) -> Decimal:
+    """A top line on the fund's payments: what is left of it for the year."""
+    if top is None or top.value.on is not TopLineOn.FUND_PAYMENT:
+        return computed
+    remaining = max(top.value.amount - acc.inpatient_fund_paid, ZERO)
+    paid = min(computed, remaining)
+    if paid < computed:
         out.steps.append(
-            Step("top_line_cost", ZERO, ref=top.ref, value=fmt_yuan(top.value.amount), base=unpaid)
-        )
-    paid = computed
-    if top is not None and top.value.on is TopLineOn.FUND_PAYMENT:
-        remaining = max(top.value.amount - acc.inpatient_fund_paid, ZERO)
-        paid = min(computed, remaining)
-        if paid < computed:
-            out.steps.append(
-                Step(
-                    "top_line_payment",
-                    paid,
-                    ref=top.ref,
-                    value=fmt_yuan(top.value.amount),
-                    base=computed,
-                    args={"remaining": fmt_yuan(remaining)},
-                )
+            Step(
+                "top_line_payment",
+                paid,
+                ref=top.ref,
+                value=fmt_yuan(top.value.amount),
+                base=computed,
+                args={"remaining": fmt_yuan(remaining)},
             )
-    out.basic = round_fen(_reduce(paid, place, out))
-    out.steps.append(_basic_step(rules, out.basic))
-    acc = replace(
-        acc,
-        pooled_cost=after,
-        inpatient_fund_paid=acc.inpatient_fund_paid + out.basic,
+        )
+    return paid
+
+
+def inpatient_like(
+    rules: SchemeRules,
+    person: Person,
+    enc: Encounter,
+    eligible: Decimal,
+    acc: YearAccumulators,
+    place: Place,
+    threshold: Param[Threshold],
+    counter: str,
+    disease: str | None,
+    facts: Facts,
+) -> tuple[Benefit, YearAccumulators]:
+    """An inpatient stay, or a special-disease visit settled like one: threshold, then the
+    rate (flat, by level, or marginal segments of the year's accumulated pooled cost),
+    then the top line on cost or on payments."""
+    day, inp = enc.date, rules.inpatient
+    out = Benefit()
+    charged, acc, step = stay_threshold(
+        rules, enc, eligible, acc, threshold, counter, disease, facts
     )
+    out.threshold = charged
+    if step:
+        out.steps.append(step)
+    before = acc.pooled_cost
+    after = before + eligible - charged
+    paid_to = after
+    top = inp.top_line.at(day, facts) if inp.top_line is not None else None
+    if top is not None and top.value.on is TopLineOn.POOLED_COST:
+        paid_to = max(min(after, top.value.amount), before)
+    rate_param = inp.rate_retired if person.retired and inp.rate_retired is not None else inp.rate
+    points = rate_points(rules, enc, facts, out.steps)
+    rate = rate_param.at(day, facts)
+    computed = _segments(rate, enc.hospital.level, before, paid_to, place, points, out)
+    if top is not None and after > paid_to:
+        out.steps.append(
+            Step(
+                "top_line_cost", ZERO, ref=top.ref, value=fmt_yuan(top.value.amount),
+                base=after - paid_to,
+            )
+        )  # fmt: skip
+    paid = _payment_top_line(top, computed, acc, out)
+    basic = round_fen(_reduce(paid, place, out))
+    out.basic, acc = cause_capped(rules, enc, facts, basic, acc, out.steps)
+    out.steps.append(_basic_step(rules, out.basic))
+    acc = replace(acc, pooled_cost=after, inpatient_fund_paid=acc.inpatient_fund_paid + out.basic)
     return out, acc
 
 
-def pilot_disease(rules: PilotRules | None, person: Person, enc: Encounter) -> PilotDisease | None:
+def fixed_sum_benefit(rules: SchemeRules, found: Param[Decimal], eligible: Decimal) -> Benefit:
+    """A bill paid a fixed sum (for example a delivery): at most its eligible cost, no
+    threshold, counted toward no limit or top line."""
+    out = Benefit()
+    out.basic, step = pay_fixed_sum(found, eligible)
+    out.steps.extend([step, _basic_step(rules, out.basic)])
+    return out
+
+
+def pilot_disease(
+    rules: PilotRules | None, person: Person, enc: Encounter, facts: Facts | None = None
+) -> PilotDisease | None:
     """The pilot disease this stay is treated under, or None when the pilot does not apply."""
     if rules is None or enc.diagnosis is None or enc.diagnosis not in rules.diseases:
         return None
     day = enc.date
     if not (enc.hospital.pilot and enc.hospital.designated):
         return None
-    if person.scheme not in rules.schemes.at(day).value:
+    if person.scheme not in rules.schemes.at(day, facts).value:
         return None
-    if person.age_on(day) > rules.max_age.at(day).value:
+    if person.age_on(day) > rules.max_age.at(day, facts).value:
         return None
     return rules.diseases[enc.diagnosis]
 
@@ -244,10 +317,11 @@ def pilot(
     day: date,
     eligible: Decimal,
     place: Place,
+    facts: Facts | None = None,
 ) -> Benefit:
     """Children's major-disease pilot: fixed-cost payment on min(eligible, limited cost)."""
     out = Benefit()
-    limited = disease.limited_cost.at(day)
+    limited = disease.limited_cost.at(day, facts)
     base = min(eligible, limited.value)
     out.steps.append(
         Step(
@@ -259,7 +333,7 @@ def pilot(
             args={"disease": disease.name.en, "disease_zh": disease.name.zh, "code": disease.code},
         )
     )
-    rate = rules.rate.at(day)
+    rate = rules.rate.at(day, facts)
     effective = points_off(rate.value, place.points)
     computed = base * effective
     out.steps.append(
@@ -268,7 +342,7 @@ def pilot(
     out.basic = round_fen(_reduce(computed, place, out))
     out.steps.append(_basic_step(scheme, out.basic))
     if person.assistance:
-        share = rules.assistance_share.at(day)
+        share = rules.assistance_share.at(day, facts)
         out.assistance = round_fen(base * share.value)
         out.steps.append(
             Step(

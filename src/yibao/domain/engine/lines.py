@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from yibao.domain.conditions import Facts
 from yibao.domain.engine.results import LineResult
 from yibao.domain.explain import CLASS_ZH, Step
 from yibao.domain.model import Encounter, Line
@@ -44,20 +45,22 @@ def all_self_paid(enc: Encounter) -> tuple[LineResult, ...]:
     return tuple(out)
 
 
-def line_parts(policy: RegionPolicy, enc: Encounter) -> tuple[tuple[LineResult, ...], list[Step]]:
+def line_parts(
+    policy: RegionPolicy, enc: Encounter, facts: Facts | None = None
+) -> tuple[tuple[LineResult, ...], list[Step]]:
     """Each line's parts, and the steps that explain them."""
     results: list[LineResult] = []
     steps: list[Step] = []
     by_class: dict[str, Decimal] = {}
     for no, line in enumerate(enc.lines, start=1):
-        share = policy.eligible_share[line.cls.value].at(enc.date)
+        share = policy.eligible_share[line.cls.value].at(enc.date, facts)
         result = _parts(line, share.value)
         results.append(result)
         if line.itemised:
             steps.extend(_line_steps(no, line, result, share))
         else:
             by_class[line.cls.value] = by_class.get(line.cls.value, ZERO) + line.amount
-    steps[:0] = _class_steps(policy, enc, by_class)
+    steps[:0] = _class_steps(policy, enc, by_class, facts)
     return tuple(results), steps
 
 
@@ -73,12 +76,14 @@ def _parts(line: Line, share: Decimal) -> LineResult:
     return LineResult(line.amount, over, ZERO, first, rest - first, ratio, line.cap, False)
 
 
-def _class_steps(policy: RegionPolicy, enc: Encounter, by_class: dict[str, Decimal]) -> list[Step]:
+def _class_steps(
+    policy: RegionPolicy, enc: Encounter, by_class: dict[str, Decimal], facts: Facts | None
+) -> list[Step]:
     """Plain lines, by class: the class's eligible share of their sum."""
     steps = []
     for cls in sorted(by_class):
         amount = by_class[cls]
-        share = policy.eligible_share[cls].at(enc.date)
+        share = policy.eligible_share[cls].at(enc.date, facts)
         steps.append(
             Step(
                 "eligible_share",

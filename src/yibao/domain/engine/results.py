@@ -20,6 +20,7 @@ class Route(StrEnum):
     INPATIENT = "inpatient"
     SPECIAL_OUTPATIENT = "special_outpatient"
     PILOT = "child_major_disease"
+    FIXED_SUM = "fixed_sum"  # a fixed sum for the bill (for example a delivery)
 
 
 @dataclass(frozen=True)

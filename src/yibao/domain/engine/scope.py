@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
+from yibao.domain.conditions import Facts
 from yibao.domain.engine.lines import line_parts
 from yibao.domain.engine.results import LineResult, Refusal
 from yibao.domain.explain import HOW_ZH, Step
@@ -15,10 +15,10 @@ from yibao.domain.parameters import ReductionMethod, Ref, RegionPolicy, SchemeRu
 
 
 def refusal_for(
-    policy: RegionPolicy, person: Person, enc: Encounter
+    policy: RegionPolicy, person: Person, enc: Encounter, facts: Facts | None = None
 ) -> tuple[Refusal, Step] | None:
     """The reasons a whole bill is refused, in the order a clerk checks them."""
-    offered = policy.offered.at(enc.date)
+    offered = policy.offered.at(enc.date, facts)
     if person.scheme not in offered.value:
         reason = policy.not_offered_reason
         return _refuse(
@@ -26,7 +26,7 @@ def refusal_for(
         )
     rules = policy.schemes[person.scheme]
     if person.retired and rules.retiree_min_contribution_years is not None:
-        need = rules.retiree_min_contribution_years.at(enc.date)
+        need = rules.retiree_min_contribution_years.at(enc.date, facts)
         have = person.contribution_years or 0
         if have < need.value:
             reason = Text(
@@ -36,12 +36,12 @@ def refusal_for(
             )
             return _refuse("contribution_years", reason, enc, need.ref, str(need.value))
     if enc.kind is Kind.SPECIAL_OUTPATIENT:
-        return _special_refusal(rules, person, enc)
+        return _special_refusal(rules, person, enc, facts)
     return None
 
 
 def _special_refusal(
-    rules: SchemeRules, person: Person, enc: Encounter
+    rules: SchemeRules, person: Person, enc: Encounter, facts: Facts | None
 ) -> tuple[Refusal, Step] | None:
     special = rules.special_outpatient
     if special is None:
@@ -49,7 +49,7 @@ def _special_refusal(
             zh="本险种不设门诊特殊疾病待遇", en="this scheme has no outpatient special diseases"
         )
         return _refuse("special_not_offered", reason, enc, None, "")
-    diseases = special.diseases.at(enc.date)
+    diseases = special.diseases.at(enc.date, facts)
     if enc.disease not in diseases.value:
         reason = Text(
             zh=f"{enc.disease}不是门诊特殊疾病病种",
@@ -99,10 +99,10 @@ def out_of_scope(enc: Encounter) -> Step | None:
 
 
 def eligible_cost(
-    policy: RegionPolicy, enc: Encounter
+    policy: RegionPolicy, enc: Encounter, facts: Facts | None = None
 ) -> tuple[Decimal, tuple[LineResult, ...], list[Step]]:
     """Eligible cost (exact) and each line's parts (the catalogue step, lines.py)."""
-    lines, steps = line_parts(policy, enc)
+    lines, steps = line_parts(policy, enc, facts)
     eligible = sum((ln.eligible for ln in lines), ZERO)
     if not enc.hospital.designated:  # only an emergency gets this far
         steps.insert(0, Step("emergency_anywhere", ZERO, args={"hospital": enc.hospital.id}))
@@ -122,18 +122,18 @@ class Place:
         return ONE - self.share
 
 
-def place_of(
-    policy: RegionPolicy, person: Person, enc: Encounter, day: date
-) -> tuple[Place, Step | None]:
+def place_class(person: Person, enc: Encounter) -> tuple[str, Step | None]:
+    """Where the bill was treated: local, filed, referral, emergency or unfiled (with the
+    filing's step when a filing applies)."""
     region = enc.hospital.region or person.region
     if region == person.region:
-        return Place(), None
+        return "local", None
     # An emergency is settled by the emergency rule even when the person also holds a
     # filing or a referral certificate (reference §6): a certificate never turns an
     # emergency into something else.
     emergency = enc.kind is Kind.EMERGENCY
     for filing in () if emergency else person.filings:
-        if filing.covers(region, day):
+        if filing.covers(region, enc.date):
             step = Step(
                 "filed",
                 ZERO,
@@ -143,9 +143,18 @@ def place_of(
                     "end": filing.valid_to.isoformat(),
                 },
             )
-            return Place(how="filed"), step
-    how = "emergency" if emergency else "referral" if enc.referral else "unfiled"
-    reduction = policy.reduction.at(day)
+            return "filed", step
+    return ("emergency" if emergency else "referral" if enc.referral else "unfiled"), None
+
+
+def place_of(
+    policy: RegionPolicy, person: Person, enc: Encounter, how: str, facts: Facts
+) -> tuple[Place, Step | None]:
+    """What treatment elsewhere takes off (the region's reduction for the place class)."""
+    if how in ("local", "filed"):
+        return Place(how=how), None
+    region = enc.hospital.region or person.region
+    reduction = policy.reduction.at(enc.date, facts)
     amount: Decimal = getattr(reduction.value, how)
     if reduction.value.method is ReductionMethod.POINTS:
         place = Place(points=amount, how=how)

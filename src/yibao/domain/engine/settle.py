@@ -4,12 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from decimal import Decimal
 
 from yibao.domain.accumulators import YearAccumulators
-from yibao.domain.engine.benefits import Benefit, inpatient_like, outpatient, pilot, pilot_disease
+from yibao.domain.conditions import OTHER_DIAGNOSIS, Facts
+from yibao.domain.engine.benefits import (
+    Benefit,
+    fixed_sum_benefit,
+    inpatient_like,
+    outpatient,
+    pilot,
+    pilot_disease,
+)
+from yibao.domain.engine.facts import encounter_facts
 from yibao.domain.engine.lines import all_self_paid
 from yibao.domain.engine.results import EncounterResult, Route, YearResult
-from yibao.domain.engine.scope import eligible_cost, out_of_scope, place_of, refusal_for
+from yibao.domain.engine.rules import chain_rule, fixed_sum
+from yibao.domain.engine.scope import (
+    Place,
+    eligible_cost,
+    out_of_scope,
+    place_class,
+    place_of,
+    refusal_for,
+)
 from yibao.domain.engine.serious_illness import serious_illness
 from yibao.domain.explain import Step
 from yibao.domain.model import LEVELS, Encounter, Kind, Line, Person
@@ -59,45 +77,25 @@ def settle_encounter(
 ) -> tuple[EncounterResult, YearAccumulators]:
     """Settle one bill. Returns its split and the year's accumulators after it."""
     _check(person, enc, acc)
-    total = enc.total
-    refusal = refusal_for(policy, person, enc)
+    how, filed_step = place_class(person, enc)
+    facts = encounter_facts(policy, person, enc, how)
+    _check_referral(policy, person, enc, acc, facts)
+    refusal = refusal_for(policy, person, enc, facts)
     if refusal is not None:
         reason, step = refusal
         result = _all_personal(person, enc, Route.REFUSED, [step])
-        return replace(result, refused=reason), _after(acc, result)
+        return replace(result, refused=reason), _after(acc, result, facts)
     scope_step = out_of_scope(enc)
     if scope_step is not None:
         result = _all_personal(person, enc, Route.OUT_OF_SCOPE, [scope_step])
-        return result, _after(acc, result)
+        return result, _after(acc, result, facts)
 
-    eligible, lines, steps = eligible_cost(policy, enc)
-    place, place_step = place_of(policy, person, enc, enc.date)
-    if place_step is not None:
-        steps.append(place_step)
-    rules = policy.schemes[person.scheme]
-    disease = pilot_disease(policy.pilot, person, enc) if enc.kind is Kind.INPATIENT else None
-    benefit: Benefit
-    if enc.kind.outpatient_like:
-        route = Route.OUTPATIENT
-        benefit, acc = outpatient(rules, enc, eligible, acc, place)
-    elif disease is not None and policy.pilot is not None:
-        route = Route.PILOT
-        benefit = pilot(policy.pilot, rules, disease, person, enc.date, eligible, place)
-    elif enc.kind is Kind.SPECIAL_OUTPATIENT:
-        route = Route.SPECIAL_OUTPATIENT
-        special = rules.special_outpatient
-        assert special is not None  # refusal_for refuses a scheme without special diseases
-        threshold = special.threshold.at(enc.date)
-        benefit, acc = inpatient_like(
-            rules, person, enc, eligible, acc, place, threshold, "special_outpatient", enc.disease
-        )
-    else:
-        route = Route.INPATIENT
-        threshold = rules.inpatient.threshold.at(enc.date)
-        benefit, acc = inpatient_like(
-            rules, person, enc, eligible, acc, place, threshold, "inpatient", enc.diagnosis
-        )
+    eligible, lines, steps = eligible_cost(policy, enc, facts)
+    place, place_step = place_of(policy, person, enc, how, facts)
+    steps.extend(s for s in (filed_step, place_step) if s is not None)
+    route, benefit, acc = _benefit(policy, person, enc, eligible, acc, place, facts)
     steps.extend(benefit.steps)
+    total = enc.total
     personal = total - benefit.basic - benefit.assistance - benefit.institution
     # Conservation holds by construction; a negative personal part would mean a rate
     # above 1 slipped past the loader, so fail loudly rather than pay it.
@@ -129,7 +127,62 @@ def settle_encounter(
         steps=tuple(steps),
         lines=lines,
     )
-    return result, _after(acc, result)
+    return result, _after(acc, result, facts)
+
+
+def _benefit(
+    policy: RegionPolicy,
+    person: Person,
+    enc: Encounter,
+    eligible: Decimal,
+    acc: YearAccumulators,
+    place: Place,
+    facts: Facts,
+) -> tuple[Route, Benefit, YearAccumulators]:
+    """Which rules settle the bill, and what they pay."""
+    rules = policy.schemes[person.scheme]
+    inpatient = enc.kind is Kind.INPATIENT
+    disease = pilot_disease(policy.pilot, person, enc, facts) if inpatient else None
+    fixed = fixed_sum(rules, enc, facts)
+    if fixed is not None:
+        return Route.FIXED_SUM, fixed_sum_benefit(rules, fixed, eligible), acc
+    if enc.kind.outpatient_like:
+        benefit, acc = outpatient(rules, enc, eligible, acc, place, facts)
+        return Route.OUTPATIENT, benefit, acc
+    if disease is not None and policy.pilot is not None:
+        benefit = pilot(policy.pilot, rules, disease, person, enc.date, eligible, place, facts)
+        return Route.PILOT, benefit, acc
+    if enc.kind is Kind.SPECIAL_OUTPATIENT:
+        special = rules.special_outpatient
+        assert special is not None  # refusal_for refuses a scheme without special diseases
+        threshold = special.threshold.at(enc.date, facts)
+        benefit, acc = inpatient_like(
+            rules, person, enc, eligible, acc, place, threshold, "special_outpatient",
+            enc.disease, facts,
+        )  # fmt: skip
+        return Route.SPECIAL_OUTPATIENT, benefit, acc
+    threshold = rules.inpatient.threshold.at(enc.date, facts)
+    benefit, acc = inpatient_like(
+        rules, person, enc, eligible, acc, place, threshold, "inpatient", enc.diagnosis, facts
+    )
+    return Route.INPATIENT, benefit, acc
+
+
+def _check_referral(
+    policy: RegionPolicy, person: Person, enc: Encounter, acc: YearAccumulators, facts: Facts
+) -> None:
+    """A stay referred from another must name an earlier stay of the year (where the
+    region continues thresholds along referral chains)."""
+    if enc.referred_from is None or enc.kind is not Kind.INPATIENT:
+        return
+    rules = policy.schemes.get(person.scheme)
+    if rules is None or chain_rule(rules, enc, facts) is None:
+        return
+    if enc.referred_from not in acc.stays:
+        raise InputError(
+            f"encounter {enc.id}: referred_from {enc.referred_from} is not an earlier "
+            "inpatient stay of the year"
+        )
 
 
 def _all_personal(
@@ -152,12 +205,16 @@ def _all_personal(
     )
 
 
-def _after(acc: YearAccumulators, result: EncounterResult) -> YearAccumulators:
-    return replace(
+def _after(acc: YearAccumulators, result: EncounterResult, facts: Facts) -> YearAccumulators:
+    acc = replace(
         acc,
         personal=acc.personal + result.personal,
         personal_on_eligible=acc.personal_on_eligible + result.personal_on_eligible,
     )
+    group = facts.diagnosis
+    if group is not None and group != OTHER_DIAGNOSIS:
+        acc = acc.with_amount("si_groups", group, result.personal_on_eligible)
+    return acc
 
 
 def order_of_settlement(encounters: Iterable[Encounter]) -> list[Encounter]:

@@ -100,7 +100,13 @@ LEVELS = {
     2: _("Level 2"),
     3: _("Level 3"),
 }
+LINE_CLASSES = {
+    "A": _("Class A items"),
+    "B": _("Class B items"),
+    "self_pay": _("Items outside the catalogue"),
+}
 LABELS = {
+    "line_classes": LINE_CLASSES,
     "schemes": SCHEMES,
     "kinds": KINDS,
     "enrolment": ENROLMENT_STATUSES,

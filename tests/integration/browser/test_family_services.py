@@ -1,0 +1,87 @@
+"""A family's look-ups and reading through the browser, in both languages (every page shot
+at 390 px and 1440 px and checked with axe-core): designated institutions, the catalogue,
+a settlement's lines and plain summary, the styled 404 page."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from integration.browser.conftest import Opener, shoot
+from integration.browser.test_member_app import signed_in, world
+from yibao.service.services import Services
+
+WORDS = {
+    "zh": {
+        "services": "业务办理",
+        "institutions": "定点医药机构",
+        "catalogue": "医保目录",
+        "class_a": "甲类",
+        "found": "找到",
+        "not_found": "未找到",
+    },
+    "en": {
+        "services": "Services",
+        "institutions": "Designated institutions",
+        "catalogue": "The catalogue",
+        "class_a": "Class A",
+        "found": "Found",
+        "not_found": "Not found",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_designated_institutions_and_the_catalogue(
+    open_page: Opener, services: Services, engine: Engine, lang: str
+) -> None:
+    world(engine, services)
+    w = WORDS[lang]
+    page = signed_in(open_page, services, lang=lang)
+    page.click(f"nav.tabs a:has-text('{w['services']}')")
+    page.click(f"main a.button:has-text('{w['institutions']}')")
+    found = page.locator("[data-testid=institution]")
+    assert found.count() == 2  # the region's two designated hospitals
+    page.fill("#f-q", "I2")
+    page.click("[data-testid=institution-search] button")
+    assert found.count() == 1
+    assert "hospital I2" in found.inner_text()
+    assert "I2" in page.url  # a search is an address: it can be shared or bookmarked
+    shoot(page, f"family-institutions-{lang}")
+    page.goto(f"/app/catalogue?lang={lang}")
+    page.fill("#f-q", "t")
+    page.click("[data-testid=catalogue-search] button")
+    assert page.locator("#e-q").is_visible()  # one character is too little
+    page.fill("#f-q", "test item")
+    page.click("[data-testid=catalogue-search] button")
+    items = page.locator("[data-testid=catalogue-item]")
+    assert items.count() == 3
+    assert w["class_a"] in items.first.inner_text()
+    shoot(page, f"family-catalogue-{lang}")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_settlements_lines_and_summary_and_the_404_page(
+    open_page: Opener, services: Services, engine: Engine, lang: str
+) -> None:
+    world(engine, services)
+    page = signed_in(open_page, services, lang=lang, width="desktop")
+    page.goto(f"/app/persons/C1/years/2026?lang={lang}")
+    summary = page.locator("[data-testid=summary]").inner_text()
+    assert ("300.00元" if lang == "zh" else "300.00 yuan") in summary
+    page.click("[data-testid=lines] summary")
+    lines = page.locator("[data-testid=line]")
+    assert lines.count() == 1
+    assert "test item A" in lines.inner_text()
+    page.click("[data-testid=explanation] summary")
+    assert ".yaml" not in page.locator("main").inner_text()
+    shoot(page, f"family-year-lines-{lang}")
+    answer = page.goto(f"/app/no-such-page?lang={lang}")
+    assert answer is not None
+    assert answer.status == 404
+    assert page.locator("h1").inner_text() == WORDS[lang]["not_found"]
+    assert page.locator("a.skip").count() == 1
+    shoot(page, f"not-found-{lang}")
+    api = page.request.get("/v1/no-such-thing")
+    assert api.status == 404
+    assert api.headers["content-type"].startswith("application/json")

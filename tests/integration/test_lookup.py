@@ -1,0 +1,105 @@
+"""A family's look-ups on both databases: designated institutions by region, level, kind
+and name; catalogue items by name or code as in force on a day; the itemised lines of
+each settlement in the member's year."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from integration.roles_world import C1, CITY, COUNTY, build
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.access import Principal, Role
+from yibao.domain.catalogue import Entry, Restriction
+from yibao.domain.model import LineClass
+from yibao.domain.registry import Institution, InstitutionKind
+from yibao.service.errors import ServiceError
+from yibao.service.services import Services
+
+GUARDIAN = Principal("g1", Role.GUARDIAN, person_id="G1")
+
+
+def more(engine: Engine) -> None:
+    with UnitOfWork(engine) as uow:
+        reg = uow.registry
+        reg.add_institution(Institution("P1", CITY, "中心药店", 0, InstitutionKind.PHARMACY, True))
+        reg.add_institution(Institution("X1", CITY, "私立诊所", 1, InstitutionKind.CLINIC, False))
+        reg.add_institution(
+            Institution("K1", COUNTY, "山县人民医院", 2, InstitutionKind.HOSPITAL, True)
+        )
+        uow.catalogue.add_entries(
+            CITY,
+            [
+                Entry(
+                    "XJ01DDA006",
+                    "头孢曲松钠注射剂",
+                    LineClass.B,
+                    date(2026, 1, 1),
+                    caps={2: Decimal("180.00"), 3: Decimal("200.00")},
+                    ratios={"*": Decimal("0.1")},
+                    restriction=Restriction(max_age=17, wording="限儿童"),
+                    source="test",
+                ),
+                Entry(
+                    "XJ01DDA006", "头孢曲松钠注射剂", LineClass.A, date(2027, 1, 1), source="test"
+                ),
+            ],
+        )
+        uow.commit()
+
+
+def test_designated_institutions_by_region_level_kind_and_name(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    build(engine, services, client)
+    more(engine)
+    lookup = services.member.lookup
+    everywhere = {i["name"] for i in lookup.institutions(GUARDIAN)}
+    assert everywhere == {"hospital I1", "hospital I2", "中心药店", "山县人民医院"}  # not X1
+    assert [i["id"] for i in lookup.institutions(GUARDIAN, region=COUNTY)] == ["K1"]
+    assert [i["id"] for i in lookup.institutions(GUARDIAN, kind="pharmacy")] == ["P1"]
+    assert {i["id"] for i in lookup.institutions(GUARDIAN, level=2)} == {"I1", "I2", "K1"}
+    assert [i["id"] for i in lookup.institutions(GUARDIAN, words="人民")] == ["K1"]
+    assert lookup.institutions(GUARDIAN, words="100%") == []  # a wildcard is a character
+    with pytest.raises(ServiceError) as refused:
+        lookup.institutions(GUARDIAN, level=7)
+    assert refused.value.code == "invalid_field"
+    with pytest.raises(ServiceError) as refused:
+        lookup.institutions(Principal("i1", Role.INSTITUTION, institution_id="I1"))
+    assert refused.value.code == "forbidden"
+
+
+def test_catalogue_items_as_in_force_on_a_day(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    build(engine, services, client)
+    more(engine)
+    lookup = services.member.lookup
+    [found] = lookup.catalogue(GUARDIAN, CITY, "头孢", date(2026, 6, 1))
+    assert found["cls"] == "B"
+    assert found["caps"] == {2: "180.00", 3: "200.00"}
+    assert found["ratios"] == {"*": "0.1"}
+    assert found["restriction"]["max_age"] == 17
+    assert found["restriction"]["wording"] == "限儿童"
+    [later] = lookup.catalogue(GUARDIAN, CITY, "DDA006", date(2027, 3, 1))
+    assert later["cls"] == "A"
+    assert later["restriction"] is None
+    base = lookup.catalogue(GUARDIAN, CITY, "test item", date(2026, 6, 1))
+    assert {b["cls"] for b in base} == {"A", "B", "self_pay"}  # the base items, undated
+    with pytest.raises(ServiceError) as refused:
+        lookup.catalogue(GUARDIAN, CITY, "头")
+    assert refused.value.code == "too_short"
+
+
+def test_the_year_carries_each_settlements_lines(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    world = build(engine, services, client)
+    year = services.member.year(GUARDIAN, C1, 2026)
+    lines = year["lines"][world.settlement]
+    assert [(ln["code"], ln["cls"], ln["amount"]) for ln in lines] == [("TEST-A", "A", "100.00")]
+    assert sum(Decimal(ln["amount"]) for ln in lines) == Decimal(year["settlements"][0]["total"])
