@@ -43,6 +43,8 @@ from yibao.service.errors import ConflictError, ServiceError
 from yibao.service.lookup import Lookup
 from yibao.service.ports import CHINA, Clock, PolicySource, UowFactory
 from yibao.service.queries import Queries
+from yibao.service.sms import SmsSender, code_matches, current_window, masked, one_time_code
+from yibao.service.throttle import SignInThrottle
 
 VOUCHER_PREFIX = "yb1"
 VOUCHER_SECONDS = 300
@@ -170,13 +172,21 @@ class ClaimForm:
 
 class MemberService:
     def __init__(
-        self, uow: UowFactory, policies: PolicySource, clock: Clock, secret: bytes, upload_dir: Path
+        self,
+        uow: UowFactory,
+        policies: PolicySource,
+        clock: Clock,
+        secret: bytes,
+        upload_dir: Path,
+        sms: SmsSender,
     ) -> None:
         self.uow = uow
         self.policies = policies
         self.clock = clock
         self.secret = secret
         self.upload_dir = upload_dir
+        self.sms = sms
+        self.code_throttle = SignInThrottle()
         self.lookup = Lookup(uow, clock)  # institutions and the catalogue
 
     # --- real-name sign-up and guardians ------------------------------------------------
@@ -222,12 +232,51 @@ class MemberService:
             uow.commit()
         return view
 
-    def linkable_children(self, who: Principal) -> list[dict[str, Any]]:
-        """Under-18 persons registered with the account's phone, not yet linked."""
+    def linkable_children(self, who: Principal) -> dict[str, Any]:
+        """How many under-18 persons are registered with the account's phone and not yet
+        linked, and the phone (masked): nothing of the children before the proof."""
         require(who, Role.INSURED, Role.GUARDIAN)
         with self.uow() as uow:
             found = self._linkable(uow, who)
-            return [person_view(p) for p in found]
+            row = uow.accounts.get(who.account)
+        return {"count": len(found), "phone": masked(row.phone) if row and row.phone else None}
+
+    def send_guardian_code(self, who: Principal) -> dict[str, Any]:
+        """Send a one-time code to the phone on file (the phone the children were
+        registered with): typing it back proves the member holds that phone."""
+        require(who, Role.INSURED, Role.GUARDIAN)
+        with self.uow() as uow:
+            found = self._linkable(uow, who)
+            row = uow.accounts.get(who.account)
+            if not found or row is None or not row.phone:
+                raise ServiceError(
+                    "nothing_to_link", "no child is registered with this account's phone"
+                )
+            uow.audit.record(who, "guardian.code_sent", "account", who.account, None, None)
+            uow.commit()
+        code = one_time_code(self.secret, "guardian", who.account, row.phone, current_window())
+        self.sms.send(
+            row.phone, f"【医保】验证码 {code}，用于关联您的子女，20分钟内有效，请勿告诉他人。"
+        )
+        return {"phone": masked(row.phone)}
+
+    def _check_guardian_code(self, uow: UnitOfWork, who: Principal, code: str) -> None:
+        wait = self.code_throttle.wait(who.account, "guardian-code")
+        if wait > 0:
+            raise ServiceError(
+                "code_delayed",
+                f"too many wrong codes: try again in {wait} seconds",
+                status=429,
+                retry_after=wait,
+            )
+        row = uow.accounts.get(who.account)
+        phone = row.phone if row is not None and row.phone else ""
+        if not phone or not code_matches(self.secret, "guardian", who.account, phone, code):
+            self.code_throttle.failed(who.account, "guardian-code")
+            raise ServiceError(
+                "invalid_code", "code: the code is wrong or has expired", field="code"
+            )
+        self.code_throttle.succeeded(who.account, "guardian-code")
 
     def _linkable(self, uow: UnitOfWork, who: Principal) -> list[PersonRecord]:
         row = uow.accounts.get(who.account)
@@ -238,12 +287,15 @@ class MemberService:
         persons = [uow.registry.person(i) for i in ids if i not in linked and i != who.person_id]
         return [p for p in persons if p is not None]
 
-    def link_children(self, who: Principal) -> list[dict[str, Any]]:
-        """Link the children registered with the account's phone; the account becomes a
-        guardian's. Returns the children linked now."""
+    def link_children(self, who: Principal, code: str) -> list[dict[str, Any]]:
+        """Link the children registered with the account's phone, given the one-time code
+        sent to that phone (send_guardian_code); the account becomes a guardian's.
+        Returns the children linked now. (The agency links a guardian on its own
+        confirmation: enrolment of a household, `yibao enrol-household --guardian`.)"""
         require(who, Role.INSURED, Role.GUARDIAN)
         assert who.person_id is not None
         with self.uow() as uow:
+            self._check_guardian_code(uow, who, code)
             found = self._linkable(uow, who)
             for child in found:
                 uow.registry.add_guardian(child.id, who.person_id)
@@ -253,7 +305,7 @@ class MemberService:
                     "person",
                     child.id,
                     None,
-                    {"guardian": who.person_id, "channel": "online"},
+                    {"guardian": who.person_id, "channel": "online, SMS code"},
                 )
             if found and who.role is Role.INSURED:
                 uow.accounts.update(who.account, role=Role.GUARDIAN.value)

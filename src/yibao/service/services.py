@@ -7,6 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from yibao.adapters.sms_log import LogSms
 from yibao.service.access import AccessService
 from yibao.service.catalogue import CatalogueService
 from yibao.service.certificates import CertificatesService
@@ -19,6 +20,7 @@ from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
 from yibao.service.queries import Queries
 from yibao.service.schools import SchoolsService
 from yibao.service.settlement import SettlementService
+from yibao.service.sms import SmsSender
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Services:
         *,
         secret: bytes | None = None,
         upload_dir: Path | None = None,
+        sms: SmsSender | None = None,
     ) -> Services:
         key = secret or secrets.token_bytes(32)
         uploads = upload_dir or Path(tempfile.gettempdir()) / "yibao-uploads"
@@ -60,7 +63,7 @@ class Services:
             collection=CollectionService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
             catalogue=CatalogueService(uow),
-            member=MemberService(uow, policies, clock, key, uploads),
+            member=MemberService(uow, policies, clock, key, uploads, sms or LogSms()),
             console=ConsoleService(uow, policies, clock),
             secret=key,
             upload_dir=uploads,

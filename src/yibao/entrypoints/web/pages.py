@@ -173,7 +173,7 @@ class Page:
 # the error's details. An unknown code shows a generic, translated sentence.
 ERROR_MESSAGES: dict[str, str] = {
     "sign_in_failed": _("The account or the password is wrong."),
-    "account_locked": _("Too many failed sign-ins: wait 15 minutes and try again."),
+    "sign_in_delayed": _("Too many failed sign-ins from here: try again in {retry_after} seconds."),
     "weak_password": _("The password needs at least 8 characters."),
     "invalid_id_number": _("This is not a valid resident ID number: check every digit."),
     "unknown_person": _("No such person."),
