@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from yibao.domain.model import (
     Approval,
+    CategorySpan,
     Encounter,
     Filing,
     Hospital,
@@ -20,7 +22,8 @@ from yibao.domain.model import (
 )
 
 YEAR = 2026
-REGIONS = ("sample-city", "hill-county")
+REGIONS = ("sample-city", "hill-county", "river-county")
+CATEGORIES = ("general", "low_income", "special_hardship", "poverty_registered")
 SPECIAL = ("malignant_tumor", "dialysis", "kidney_transplant")
 PILOT_CODES = ("C91.0", "C92.4", "Q21.1", "Q21.0", "Q25.0", "Q22.1")
 HOSPITALS = ("H1", "H2", "H3", "C1")
@@ -61,6 +64,10 @@ def persons(draw: st.DrawFn, region: str) -> Person:
         start = draw(days)
         end = draw(st.dates(start, date(YEAR, 12, 31)))
         filings.append(Filing(ELSEWHERE, start, end))
+    categories = []
+    if draw(st.booleans()):  # a category, all year or from a day on
+        start = draw(st.one_of(st.none(), days))
+        categories.append(CategorySpan(draw(st.sampled_from(CATEGORIES)), start))
     return Person(
         id="P",
         birth_date=birth,
@@ -71,6 +78,7 @@ def persons(draw: st.DrawFn, region: str) -> Person:
         assistance=draw(st.booleans()),
         approvals=tuple(approvals),
         filings=tuple(filings),
+        categories=tuple(categories),
     )
 
 
@@ -78,6 +86,9 @@ def persons(draw: st.DrawFn, region: str) -> Person:
 def encounters(draw: st.DrawFn, region: str, index: int) -> Encounter:
     kind = draw(st.sampled_from(list(Kind)))
     elsewhere = draw(st.integers(0, 4)) == 0
+    delivery = None
+    if kind is Kind.INPATIENT and draw(st.integers(0, 5)) == 0:
+        delivery = draw(st.sampled_from(("natural", "caesarean")))
     return Encounter(
         id=f"E{index}",
         date=draw(days),
@@ -88,12 +99,16 @@ def encounters(draw: st.DrawFn, region: str, index: int) -> Encounter:
             designated=draw(st.integers(0, 9)) > 0,
             region=ELSEWHERE if elsewhere else region,
             pilot=draw(st.booleans()),
+            type=draw(st.sampled_from(("general", "tcm"))),
+            province="other" if elsewhere and draw(st.booleans()) else "same",
         ),
         lines=tuple(draw(st.lists(lines, min_size=1, max_size=4))),
         diagnosis=draw(st.one_of(st.none(), st.sampled_from((*PILOT_CODES, "K35.8", "I21.0")))),
         disease=draw(st.sampled_from(SPECIAL)) if kind is Kind.SPECIAL_OUTPATIENT else None,
         referral=draw(st.booleans()),
         prescription=draw(st.integers(0, 4)) > 0,
+        cause="accident" if draw(st.integers(0, 3)) == 0 else "ordinary",
+        delivery=delivery,
     )
 
 
@@ -105,4 +120,9 @@ def years(draw: st.DrawFn, max_encounters: int = 10) -> tuple[str, Person, list[
     n = draw(st.integers(1, max_encounters))
     bills = [draw(encounters(region, i)) for i in range(n)]
     bills.sort(key=lambda e: e.date)
+    # Referral chains: now and then a stay is referred from an earlier stay.
+    for i, bill in enumerate(bills):
+        earlier = [b.id for b in bills[:i] if b.kind is Kind.INPATIENT]
+        if bill.kind is Kind.INPATIENT and earlier and draw(st.booleans()):
+            bills[i] = replace(bill, referred_from=draw(st.sampled_from(earlier)))
     return region, person, bills

@@ -405,6 +405,18 @@ def test_policy_show_one_scheme() -> None:
     assert "2026-03-01" in done.stdout
 
 
+def test_policy_show_prints_a_decision_table_row_by_row() -> None:
+    done = yibao("policy", "show", "river-county", "--scheme", "resident", "--on", "2026-03-01")
+    assert done.returncode == 0, done.stderr
+    lines = [" ".join(line.split()) for line in done.stdout.splitlines()]
+    assert any("┃ when ┃" in line for line in lines)
+    # (a long condition wraps within its cell)
+    assert any("│ level 2, type tcm, place │ 400.00 per stay │" in line for line in lines)
+    assert any("│ place unfiled │ 1500.00 per stay │" in line for line in lines)
+    assert any("│ category general │ 300000.00 │" in line for line in lines)
+    assert any("│ category low_income or │ none │" in line for line in lines)
+
+
 def test_policy_show_test_town_on_the_switch() -> None:
     before = yibao("policy", "show", "test-town", "--policies", TEST_REGIONS, "--on", "2026-06-30")
     after = yibao("policy", "show", "test-town", "--policies", TEST_REGIONS, "--on", "2026-07-01")

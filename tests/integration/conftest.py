@@ -50,6 +50,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database of its own for this test session, migrated, dropped at the end."""
+    if os.environ.get("YIBAO_FAST"):
+        pytest.fail(
+            "the fast tier (./test --fast) must not touch PostgreSQL: mark the test `database`"
+        )
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     name = f"yibao_test_{uuid.uuid4().hex[:10]}"
     try:
@@ -79,16 +83,28 @@ EMPTY_POSTGRES = "; ".join(
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
+# The database tests: `./test --fast` leaves out what is marked `database`.
+DATABASES = [
+    pytest.param("sqlite", marks=pytest.mark.database),
+    pytest.param("postgresql", marks=pytest.mark.database),
+]
+
+
+def make_test_engine(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    """An empty, migrated database of the kind ("sqlite" or "postgresql") for one test."""
+    if kind == "sqlite":
         path = tmp_path / "yibao.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        db = make_engine(f"sqlite:///{path}")
-    else:
-        db = make_engine(request.getfixturevalue("postgres_url"), pool_size=60)
-        with db.begin() as conn:
-            conn.execute(text(EMPTY_POSTGRES))
+        return make_engine(f"sqlite:///{path}")
+    db = make_engine(request.getfixturevalue("postgres_url"), pool_size=60)
+    with db.begin() as conn:
+        conn.execute(text(EMPTY_POSTGRES))
+    return db
+
+
+@pytest.fixture(params=DATABASES)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    db = make_test_engine(request.param, request, tmp_path)
     yield db
     db.dispose()
 

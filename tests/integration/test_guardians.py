@@ -17,7 +17,6 @@ from sqlalchemy.engine import Engine
 from integration.roles_world import build_registry
 from yibao.adapters.db.tables import audit_log
 from yibao.adapters.db.uow import UnitOfWork
-from yibao.adapters.sms_log import LogSms
 from yibao.domain.access import Principal, Role
 from yibao.domain.ids import make_resident_id, parse_resident_id
 from yibao.domain.registry import PersonRecord
@@ -26,7 +25,7 @@ from yibao.entrypoints.web.session import SESSION_COOKIE
 from yibao.service.errors import ServiceError
 from yibao.service.member import SignUp
 from yibao.service.services import Services
-from yibao.service.sms import WINDOW_SECONDS, code_matches, one_time_code
+from yibao.service.sms import WINDOW_SECONDS, LogSms, code_matches, one_time_code
 
 PHONE = "13812345678"  # the phone the school's class list gave for child K1
 ADULT = make_resident_id("990100", date(1980, 5, 6), 41)

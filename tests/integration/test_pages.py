@@ -56,6 +56,9 @@ PAGES: dict[str, Any] = {
     "/console/queues/cards": STAFF,
     "/console/dashboard": STAFF,
     "/console/dashboard.csv": STAFF,
+    "/console/settlements/{settlement_id}": STAFF,
+    "/console/audit": STAFF,
+    "/console/fund": STAFF,
 }
 VALUES = {
     "year": "2026",
@@ -64,6 +67,7 @@ VALUES = {
     "batch_id": "999999",
     "approval_id": "999999",
     "claim_id": "999999",
+    "settlement_id": "1",
     "n": "1",
 }
 QUERIES = {

@@ -255,10 +255,12 @@ def _serious_rules(
             f"{name}: separate_groups: {', '.join(unknown)} is not one of the region's "
             f"diagnosis groups ({', '.join(groups) or 'none'})"
         )
+    # The layer tells apart only the groups it settles apart (the rest is "other").
+    layer = DatedBuilder(name, f.separate_groups)
     return SeriousIllnessRules(
         schemes=b.dated("schemes", f.schemes, lambda e: frozenset(s.value for s in e.value)),
-        scale=b.dated("scale", f.scale, lambda e: _scale(e.brackets)),
-        top_line=b.dated("top_line", f.top_line, lambda e: e.value, "yuan"),
+        scale=layer.dated("scale", f.scale, lambda e: _scale(e.brackets)),
+        top_line=layer.dated("top_line", f.top_line, lambda e: e.value, "yuan"),
         separate_groups=frozenset(f.separate_groups),
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -60,3 +61,15 @@ SUBJECT_OF: dict[Role, str | None] = {
     Role.INSURED: "person_id",
     Role.GUARDIAN: "person_id",
 }
+
+
+def principal_of(row: Any) -> Principal:
+    """The principal of an account (anything with the accounts' columns as attributes)."""
+    return Principal(
+        account=row.id,
+        role=Role(row.role),
+        region=row.region,
+        person_id=row.person_id,
+        school_id=row.school_id,
+        institution_id=row.institution_id,
+    )

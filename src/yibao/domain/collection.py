@@ -22,6 +22,17 @@ MAX_AMOUNT = Decimal(1_000_000)
 ACCOUNT_LENGTH = 18  # admdvs (6) + year (4) + sequence (7) + check digit
 CARD_LENGTH = 15  # admdvs (6) + sequence (8) + check digit
 
+# What became of one line of a bank result file.
+LINE_OUTCOMES = (
+    "paid",
+    "already_paid",
+    "unknown_account",
+    "amount_mismatch",
+    "failed_at_bank",
+    "enrolment_cancelled",
+    "invalid",
+)
+
 
 class BankFileError(ValueError):
     """The file as a whole is not a bank result file."""

@@ -266,6 +266,8 @@ def points_off(rate: Decimal, points: Decimal) -> Decimal:
 
 def describe_value(value: object, unit: str = "") -> str:
     """A parameter value as a person reads it in a table."""
+    if value is None:  # a serious-illness top line of `none`
+        return "none"
     if isinstance(value, Decimal):
         return fmt_rate(value) if unit == "share" else fmt(value)
     if isinstance(value, frozenset):

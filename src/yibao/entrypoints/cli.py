@@ -165,23 +165,24 @@ def policy_show(
             known = ", ".join(sorted(policy.schemes))
             raise PolicyError(f"--scheme: {region} has no scheme {scheme!r} (it has {known})")
         table = Table(title=f"{policy.name.en} ({policy.name.zh}) — parameters in force on {day}")
-        for col in ("file", "key", "value", "since", "source"):
+        for col in ("file", "key", "when", "value", "since", "source"):
             table.add_column(col, overflow="fold")
         for dated in policy.all_dated():
             stem = dated.file.split("/")[-1].removesuffix(".yaml")
             if scheme is not None and stem in policy.schemes and stem != scheme:
                 continue
-            try:
-                param = dated.at(day)
-            except PolicyGapError:
-                table.add_row(dated.file, dated.key, "(none in force)", "", "")
-                continue
-            cells = (
-                describe_value(param.value, dated.unit),
-                str(param.ref.since),
-                param.ref.source,
-            )
-            table.add_row(dated.file, dated.key, *(escape(c) for c in cells))
+            rows = dated.rows_at(day)
+            if not rows:
+                table.add_row(dated.file, dated.key, "", "(none in force)", "", "")
+            # A decision table: one line per row, with the bills it applies to.
+            for row in rows:
+                cells = (
+                    row.when.describe() if row.when is not None else "",
+                    describe_value(row.value, dated.unit),
+                    str(row.start),
+                    row.source,
+                )
+                table.add_row(dated.file, dated.key, *(escape(c) for c in cells))
         return table
 
     table = _guard(go)

@@ -11,10 +11,9 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import Engine
 
-from yibao.adapters.db.access import principal_of
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import engine_from, policy_source, services
-from yibao.domain.access import Principal
+from yibao.domain.access import Principal, principal_of
 from yibao.entrypoints.cli_server import database_errors, fail, settings_for
 from yibao.service.access import OPERATOR
 from yibao.service.errors import ServiceError

@@ -36,9 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
-from yibao.adapters.db.access import principal_of
-from yibao.adapters.db.repositories import now
-from yibao.domain.access import Principal, Role
+from yibao.domain.access import Principal, Role, principal_of
 from yibao.service.access import (
     OPERATOR,
     AccessService,
@@ -48,6 +46,7 @@ from yibao.service.access import (
     require_region,
 )
 from yibao.service.errors import NotFoundError, ServiceError
+from yibao.service.ports import now
 from yibao.settings import Settings
 
 CLOCK_SKEW_SECONDS = 300

@@ -13,14 +13,14 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy.exc import IntegrityError
-
+from yibao.adapters.db.uow import UnitOfWork
 from yibao.fsi.fields import Fields, FsiError, invalid, parse_day, wrong_type
 from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.store import FsiStore
 from yibao.fsi.transactions import TRANSACTIONS, Call, Transactions, Work
+from yibao.service.ports.records import DuplicateError
 from yibao.service.services import Services
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,9 @@ class Gateway:
         self, services: Services, admit: Callable[[str, str, str], None] | None = None
     ) -> None:
         self.tx = Transactions(services)
-        self.uow = services.settlements.uow
+        # The interface keeps its messages through the database's own connection (FsiStore):
+        # it is given the database's unit of work, not the service layer's port.
+        self.uow = cast(Callable[[], UnitOfWork], services.settlements.uow)
         # Checks the message's fixmedins_code, infno and msgid against the caller's
         # credential (fsi/auth.py); raises FsiError to refuse.
         self.admit = admit
@@ -135,7 +137,7 @@ class Gateway:
                 store.add_message(fixmedins, msgid, infno, request_hash, text)
                 uow.commit()
                 return text
-        except IntegrityError:
+        except DuplicateError:
             # A concurrent message with the same msgid (or the same feedetl_sn) won.
             with self.uow() as uow:
                 first = self._first_answer(FsiStore(uow.connection), fixmedins, msgid, request_hash)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
@@ -98,7 +98,8 @@ def service_error(exc: ServiceError) -> FsiError:
 class Transactions:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.uow = services.settlements.uow
+        # The database's unit of work (FsiStore writes through its connection).
+        self.uow = cast(Callable[[], UnitOfWork], services.settlements.uow)
         self.policies = services.settlements.policies
 
     # --- people --------------------------------------------------------------------

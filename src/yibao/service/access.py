@@ -17,15 +17,12 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy.exc import IntegrityError
 
-from yibao.adapters.db.access import principal_of
-from yibao.adapters.db.repositories import now
-from yibao.adapters.db.uow import UnitOfWork
-from yibao.domain.access import STAFF, SUBJECT_OF, Principal, Role
+from yibao.domain.access import STAFF, SUBJECT_OF, Principal, Role, principal_of
 from yibao.domain.registry import PersonRecord
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
-from yibao.service.ports import UowFactory
+from yibao.service.ports import UnitOfWork, UowFactory, now
+from yibao.service.ports.records import DuplicateError
 from yibao.service.throttle import SignInThrottle
 
 # Tokens made for an account (its first, and those issued later) last this long; a
@@ -225,7 +222,7 @@ class AccessService:
             }
             try:
                 uow.accounts.add(values)
-            except IntegrityError:
+            except DuplicateError:
                 raise ConflictError(
                     "account_exists", f"account {account_id!r} already exists"
                 ) from None

@@ -12,8 +12,6 @@ from typing import Any
 
 import orjson
 
-from yibao.adapters.db.repositories import SettlementRecord, now
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import EncounterResult, InputError, settle_encounter
 from yibao.domain.model import Encounter, Person
@@ -21,6 +19,8 @@ from yibao.domain.money import fmt, round_fen, to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.service.catalogue_lines import line_views, with_parts
 from yibao.service.errors import ServiceError
+from yibao.service.ports import UnitOfWork, now
+from yibao.service.ports.records import SettlementRecord
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.calendar import CalendarGapError
 from yibao.domain.collection import CARD_LENGTH, card_number
@@ -17,6 +16,7 @@ from yibao.domain.registry import Card, CardStatus
 from yibao.service.access import require, require_region, visible_person
 from yibao.service.base import UseCases
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
+from yibao.service.ports import UnitOfWork
 
 MAX_OVERDUE = 5000
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.catalogue import Entry, Visit, line_for
 from yibao.domain.engine import EncounterResult
 from yibao.domain.model import Line
 from yibao.domain.money import fmt, round_fen, to_fen
 from yibao.domain.registry import CatalogueItem
 from yibao.service.errors import ServiceError
+from yibao.service.ports import UnitOfWork
 
 # An input sanity bound, not policy: a single bill above this is a typing error.
 MAX_BILL = Decimal("10000000.00")

@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from yibao.adapters.db.repositories import now
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.parameters import PolicyGapError
 from yibao.domain.registry import InstitutionKind, PersonRecord
@@ -26,6 +24,7 @@ from yibao.service.certificates_common import (
 )
 from yibao.service.certificates_pilot import PilotUseCases
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
+from yibao.service.ports import UnitOfWork, now
 
 APPROVAL_STATUSES = ("applied", "approved", "rejected")
 # Who may read a person's certificates: staff of the region, the person, a guardian.

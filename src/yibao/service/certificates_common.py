@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal
 from yibao.domain.money import fmt, from_fen
 from yibao.domain.registry import PersonRecord
 from yibao.service.access import visible_person
 from yibao.service.base import UseCases
 from yibao.service.errors import ServiceError
+from yibao.service.ports import UnitOfWork
 
 # Certificates are asked for a few years at most; a year outside this is a typing error.
 FIRST_YEAR, LAST_YEAR = 2000, 2100

@@ -7,9 +7,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.model import Kind, age_on
 from yibao.domain.money import fmt, fmt_rate, to_fen
@@ -24,6 +21,8 @@ from yibao.service.certificates_common import (
     text_field,
 )
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
+from yibao.service.ports import UnitOfWork
+from yibao.service.ports.records import DuplicateError
 
 
 def pilot_rules(policy: RegionPolicy) -> PilotRules:
@@ -235,7 +234,7 @@ class PilotUseCases(CertificatesBase):
             }
             try:
                 new_id = uow.certificates.add_registration(values)
-            except IntegrityError:  # the same registration sent twice at once
+            except DuplicateError:  # the same registration sent twice at once
                 raise _already(person, disease, year) from None
             row = uow.certificates.registration_by_id(new_id)
             view = registration_view(row)

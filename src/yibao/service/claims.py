@@ -12,8 +12,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from yibao.adapters.db.repositories import now
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.catalogue import Visit
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Person
@@ -23,7 +21,7 @@ from yibao.service.access import person_visible, require, visible_person
 from yibao.service.booking import Prepared, book, run_engine, settlement_view
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
-from yibao.service.ports import PolicySource, UowFactory
+from yibao.service.ports import PolicySource, UnitOfWork, UowFactory, now
 
 
 class ClaimReason(StrEnum):

@@ -19,14 +19,10 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
-from yibao.adapters.db.repositories import now
-from yibao.adapters.db.tables_collection import LINE_OUTCOMES
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.collection import (
     ACCOUNT_LENGTH,
+    LINE_OUTCOMES,
     BankFileError,
     BankLine,
     BankStatus,
@@ -39,6 +35,8 @@ from yibao.domain.registry import Card, CardStatus
 from yibao.service.access import require, require_region
 from yibao.service.cards import CardNumbers, CardsService, card_view, due_date, order_card
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
+from yibao.service.ports import UnitOfWork, now
+from yibao.service.ports.records import DuplicateError
 
 Progress = Callable[[int, int], None]
 
@@ -156,7 +154,7 @@ class CollectionService(CardsService):
                         cards += 1
                 counts = uow.collection.account_counts(region, year)
                 uow.commit()
-        except IntegrityError:
+        except DuplicateError:
             raise ConflictError(
                 "busy",
                 f"accounts of {region} {year} were opened by someone else at the same moment: try again",
@@ -254,7 +252,7 @@ class CollectionService(CardsService):
                     r for r in uow.collection.import_lines(import_id) if r.outcome != "paid"
                 ]
                 uow.commit()
-        except IntegrityError:
+        except DuplicateError:
             # The same file imported by another clerk at the same moment, or cards ordered
             # by another import at that moment: nothing of this one was written.
             with self.uow() as uow:

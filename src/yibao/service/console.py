@@ -22,6 +22,7 @@ from yibao.domain.parameters import PolicyGapError, RegionPolicy, TopLineOn
 from yibao.service.access import require, require_region, visible_person
 from yibao.service.certificates_common import check_year
 from yibao.service.claims import claim_view
+from yibao.service.console_records import ConsoleRecords
 from yibao.service.errors import NotFoundError, ServiceError
 from yibao.service.ports import Clock, PolicySource, UowFactory
 
@@ -38,6 +39,7 @@ class ConsoleService:
         self.uow = uow
         self.policies = policies
         self.clock = clock
+        self.records = ConsoleRecords(uow, policies, clock)  # a settlement, the fund by month
 
     def _policy(self, region: str) -> RegionPolicy:
         try:

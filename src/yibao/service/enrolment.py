@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.enrolment import premium_for, window_for
 from yibao.domain.ids import ResidentIdError, parse_resident_id
@@ -25,6 +24,7 @@ from yibao.service.access import require, require_region, visible_person
 from yibao.service.base import UseCases
 from yibao.service.cards import in_order
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
+from yibao.service.ports import UnitOfWork
 
 # Schemes enrolled at the agency or through schools; employees enrol through their employer.
 RESIDENT_SCHEMES = (Scheme.STUDENT, Scheme.RESIDENT)

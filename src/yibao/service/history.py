@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.engine import EncounterResult
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Person
 from yibao.domain.money import from_fen, round_fen
 from yibao.domain.registry import insured_person
 from yibao.service.errors import ServiceError
+from yibao.service.ports import UnitOfWork
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from typing import Any
 
 import segno
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import MEMBERS, Principal, Role
 from yibao.domain.ids import ResidentIdError, parse_resident_id
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass
@@ -41,7 +40,7 @@ from yibao.service.claims import Claim, ClaimLine, ClaimReason, ClaimsService, c
 from yibao.service.enrolment import enrolment_view, person_view
 from yibao.service.errors import ConflictError, ServiceError
 from yibao.service.lookup import Lookup
-from yibao.service.ports import CHINA, Clock, PolicySource, UowFactory
+from yibao.service.ports import CHINA, Clock, PolicySource, UnitOfWork, UowFactory
 from yibao.service.queries import Queries
 from yibao.service.sms import SmsSender, code_matches, current_window, masked, one_time_code
 from yibao.service.throttle import SignInThrottle

@@ -7,7 +7,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.engine import serious_illness
 from yibao.domain.money import ZERO, fmt, from_fen
@@ -15,7 +14,7 @@ from yibao.domain.parameters import ThresholdPer, TopLineOn
 from yibao.service.access import require, visible_person
 from yibao.service.errors import NotFoundError
 from yibao.service.history import Stored, person_for_year, stored_year
-from yibao.service.ports import PolicySource, UowFactory
+from yibao.service.ports import PolicySource, UnitOfWork, UowFactory
 
 
 def stored_view(s: Stored) -> dict[str, Any]:

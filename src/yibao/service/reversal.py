@@ -14,14 +14,13 @@ import json
 from dataclasses import astuple
 from typing import Any
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import settle_encounter
 from yibao.domain.money import fmt, to_fen
 from yibao.service.booking import ledger_entries
 from yibao.service.errors import ConflictError, NotFoundError
 from yibao.service.history import Split, Stored, person_for_year, stored_year
-from yibao.service.ports import PolicySource
+from yibao.service.ports import PolicySource, UnitOfWork
 
 LAYERS = ("basic", "assistance")
 

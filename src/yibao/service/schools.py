@@ -16,8 +16,6 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from yibao.adapters.db.repositories import now
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.model import Scheme
 from yibao.domain.parameters import RegionPolicy
@@ -45,6 +43,7 @@ from yibao.service.enrolment import (
     record_for,
 )
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
+from yibao.service.ports import UnitOfWork, now
 
 SCHOOL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}")
 ROW_FIELDS = ("id_number", "name", "class_name", "guardian_name", "guardian_phone", "assistance")

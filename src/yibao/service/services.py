@@ -7,7 +7,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from yibao.adapters.sms_log import LogSms
 from yibao.service.access import AccessService
 from yibao.service.catalogue import CatalogueService
 from yibao.service.certificates import CertificatesService
@@ -20,7 +19,7 @@ from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
 from yibao.service.queries import Queries
 from yibao.service.schools import SchoolsService
 from yibao.service.settlement import SettlementService
-from yibao.service.sms import SmsSender
+from yibao.service.sms import LogSms, SmsSender
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,15 @@ from typing import Any
 
 import orjson
 
-from yibao.adapters.db.counter import BillKeys, CounterFacts, KeyTakenError, NewAnswer, StoredAnswer
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
-from yibao.domain.model import Encounter, Hospital, Kind
+from yibao.domain.model import Encounter, Hospital, Kind, Person
 from yibao.domain.money import ZERO, fmt
 from yibao.domain.registry import (
     CardStatus,
     CatalogueItem,
     Enrolment,
+    Institution,
     PersonRecord,
     insured_person,
 )
@@ -34,7 +33,14 @@ from yibao.service.booking import Prepared, run_engine, settlement_record, settl
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
 from yibao.service.certificates_pilot import treats_pilot
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
-from yibao.service.ports import PolicySource, UowFactory
+from yibao.service.ports import PolicySource, UnitOfWork, UowFactory
+from yibao.service.ports.records import (
+    BillKeys,
+    CounterFacts,
+    KeyTakenError,
+    NewAnswer,
+    StoredAnswer,
+)
 from yibao.service.queries import settlement_visible
 from yibao.service.reversal import reverse
 
@@ -178,7 +184,6 @@ class SettlementService:
     # --- steps ----------------------------------------------------------------------
 
     def _prepare(self, uow: UnitOfWork, bill: Bill, facts: CounterFacts) -> Prepared:
-        reg = uow.registry
         inst = facts.institution
         if inst is None:
             raise ServiceError(
@@ -218,16 +223,7 @@ class SettlementService:
             raise ServiceError(
                 "amount_too_large", f"a bill of {fmt(total)} is above {fmt(MAX_BILL)}"
             )
-        # Certificates are read only where the engine would look at them: approvals for a
-        # special disease, filings and referrals for treatment in another region.
-        elsewhere = inst.region != record.region
-        special = bill.kind is Kind.SPECIAL_OUTPATIENT
-        referral = elsewhere and any(
-            r.covers(inst.region, bill.date) for r in reg.referrals(record.id)
-        )
-        approvals = reg.approvals(record.id) if special else ()
-        filings = reg.filings(record.id) if elsewhere else ()
-        person = insured_person(record, enrolment, approvals, filings)
+        person, referral = _insured(uow, record, enrolment, inst, bill)
         pilot = treats_pilot(uow, inst, policy, bill.kind, bill.diagnosis, bill.date)
         encounter = Encounter(
             id=f"{bill.institution_id}:{bill.date.isoformat()}",
@@ -241,6 +237,21 @@ class SettlementService:
             prescription=bill.prescription,
         )
         return Prepared(person, encounter, inst.id, policy, tuple(priced))
+
+
+def _insured(
+    uow: UnitOfWork, record: PersonRecord, enrolment: Enrolment, inst: Institution, bill: Bill
+) -> tuple[Person, bool]:
+    """The engine's person, and whether the bill is under a referral. Certificates are
+    read only where the engine would look at them: approvals for a special disease,
+    filings and referrals for treatment in another region."""
+    reg = uow.registry
+    elsewhere = inst.region != record.region
+    special = bill.kind is Kind.SPECIAL_OUTPATIENT
+    referral = elsewhere and any(r.covers(inst.region, bill.date) for r in reg.referrals(record.id))
+    approvals = reg.approvals(record.id) if special else ()
+    filings = reg.filings(record.id) if elsewhere else ()
+    return insured_person(record, enrolment, approvals, filings), referral
 
 
 def _card_holder(facts: CounterFacts, bill: Bill) -> tuple[PersonRecord, Enrolment]:

@@ -1,7 +1,8 @@
 """Proof that a member holds a phone: a one-time code sent by SMS.
 
 The service owns the port (`SmsSender`); a deployment plugs in its SMS gateway, and
-development runs with `adapters/sms_log.py`, which writes the message to the log.
+development runs with `LogSms`, which writes the message to the log (logger yibao.sms)
+for a developer or a test to read the code there; never for production.
 
 A code is not stored: it is an HMAC, under the server's key, of the account, the phone
 and the ten-minute window it was sent in, cut to six digits; it is accepted in that
@@ -13,11 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from typing import Protocol
 
 WINDOW_SECONDS = 600
 DIGITS = 6
+
+
+log = logging.getLogger("yibao.sms")
 
 
 class SmsSender(Protocol):
@@ -49,3 +54,15 @@ def code_matches(
 def masked(phone: str) -> str:
     """138****8000: enough for the member to know which phone, no more."""
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+class LogSms:
+    """The development gateway: each message to the log; the latest kept for tests."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, phone: str, text: str) -> None:
+        log.warning("SMS to %s: %s", phone, text)
+        self.sent.append((phone, text))
+        del self.sent[:-100]

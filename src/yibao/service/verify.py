@@ -7,12 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import settle_encounter
 from yibao.domain.money import ZERO, fmt, from_fen
 from yibao.service.history import Split, person_for_year, stored_year
-from yibao.service.ports import PolicySource, UowFactory
+from yibao.service.ports import PolicySource, UnitOfWork, UowFactory
 
 CHUNK = 500
 

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from yibao.adapters.db import tables as t
-from yibao.adapters.db.repositories import now
+from yibao.adapters.db.errors import refused_as_duplicate
 from yibao.adapters.db.tables_schools import schools
-from yibao.domain.access import Principal, Role
+from yibao.domain.access import Principal
+from yibao.service.ports import now
 
 _BY_TOKEN = (
     select(t.accounts, t.api_tokens.c.expires_at, t.api_tokens.c.revoked_at)
@@ -20,23 +21,14 @@ _BY_TOKEN = (
 )
 
 
-def principal_of(row: Any) -> Principal:
-    return Principal(
-        account=row.id,
-        role=Role(row.role),
-        region=row.region,
-        person_id=row.person_id,
-        school_id=row.school_id,
-        institution_id=row.institution_id,
-    )
-
-
 class Accounts:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def add(self, values: dict[str, Any]) -> None:
-        self.conn.execute(insert(t.accounts).values(created_at=now(), **values))
+        """Raises DuplicateError when the account exists."""
+        with refused_as_duplicate():
+            self.conn.execute(insert(t.accounts).values(created_at=now(), **values))
 
     def get(self, account_id: str, *, lock: bool = False) -> Any | None:
         query = select(t.accounts).where(t.accounts.c.id == account_id)

@@ -18,11 +18,11 @@ from sqlalchemy import Connection, and_, insert, select, update
 
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.catalogue_cache import CatalogueCache, CodeMapping, View, bump, cache_for
-from yibao.adapters.db.repositories import now
 from yibao.domain.catalogue import Entry, Restriction
 from yibao.domain.model import LEVELS, LineClass
 from yibao.domain.money import from_fen
 from yibao.domain.registry import CatalogueItem
+from yibao.service.ports import now
 
 
 def _decimals(text: str) -> dict[str, Decimal]:

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import Connection, delete, exists, func, insert, select, update
 
 from yibao.adapters.db import tables as t
-from yibao.adapters.db.repositories import now
+from yibao.adapters.db.errors import refused_as_duplicate
 from yibao.adapters.db.tables_pilot import pilot_hospitals, pilot_registrations
+from yibao.service.ports import now
 
 
 class Certificates:
@@ -207,11 +208,13 @@ class Certificates:
         )
 
     def add_registration(self, values: dict[str, Any]) -> int:
-        new_id = self.conn.execute(
-            insert(pilot_registrations)
-            .values(registered_at=now(), **values)
-            .returning(pilot_registrations.c.id)
-        ).scalar_one()
+        """The new registration's id; DuplicateError when it is registered already."""
+        with refused_as_duplicate():
+            new_id = self.conn.execute(
+                insert(pilot_registrations)
+                .values(registered_at=now(), **values)
+                .returning(pilot_registrations.c.id)
+            ).scalar_one()
         return int(new_id)
 
     def registration(self, person_id: str, disease: str, year: int) -> Any | None:

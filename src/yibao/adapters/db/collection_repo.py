@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, select, update
 
 from yibao.adapters.db import tables as t
-from yibao.adapters.db.repositories import now
 from yibao.adapters.db.tables_collection import (
     bank_import_lines,
     bank_imports,
     collection_accounts,
 )
 from yibao.domain.registry import Card, CardStatus
+from yibao.service.ports import now
 
 _CHUNK = 500  # numbers per IN (...) list
 

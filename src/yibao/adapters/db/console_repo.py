@@ -233,3 +233,35 @@ class Console:
             select(f.year).where(f.region == region).group_by(f.year).order_by(f.year)
         )
         return [int(r.year) for r in rows]
+
+    def premiums_by_day(self, region: str, year: int) -> list[Any]:
+        """Premiums of a region's enrolments for the year, collected (or exempted) by day:
+        personal, subsidy and assistance parts (fen). Cancelled enrolments are not income."""
+        e = t.enrolments.c
+        p = t.persons.c
+        return list(
+            self.conn.execute(
+                select(
+                    e.paid_on,
+                    func.sum(e.personal_fen).label("personal_fen"),
+                    func.sum(e.subsidy_fen).label("subsidy_fen"),
+                    func.sum(e.assistance_fen).label("assistance_fen"),
+                )
+                .join(t.persons, p.id == e.person_id)
+                .where(
+                    p.region == region,
+                    e.year == year,
+                    e.paid_on.is_not(None),
+                    e.status != "cancelled",
+                )
+                .group_by(e.paid_on)
+                .order_by(e.paid_on)
+            )
+        )
+
+    def institution_names(self, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        c = t.institutions.c
+        rows = self.conn.execute(select(c.id, c.name).where(c.id.in_(sorted(set(ids)))))
+        return {r.id: r.name for r in rows}

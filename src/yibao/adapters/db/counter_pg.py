@@ -37,14 +37,7 @@ import psycopg.errors
 from sqlalchemy import Connection
 
 from yibao.adapters.db import tables as t
-from yibao.adapters.db.counter import (
-    BillKeys,
-    CounterFacts,
-    KeyTakenError,
-    NewAnswer,
-    StoredAnswer,
-)
-from yibao.adapters.db.repositories import SettlementRecord, now, year_state
+from yibao.adapters.db.repositories import year_state
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.model import LineClass, Scheme
 from yibao.domain.money import from_fen
@@ -56,6 +49,15 @@ from yibao.domain.registry import (
     Institution,
     InstitutionKind,
     PersonRecord,
+)
+from yibao.service.ports import now
+from yibao.service.ports.records import (
+    BillKeys,
+    CounterFacts,
+    KeyTakenError,
+    NewAnswer,
+    SettlementRecord,
+    StoredAnswer,
 )
 
 

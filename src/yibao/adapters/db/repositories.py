@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +12,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, s
 from sqlalchemy.dialects import postgresql, sqlite
 
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.errors import refused_as_duplicate
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.model import Approval, Filing, LineClass, Scheme
 from yibao.domain.money import from_fen, to_fen
@@ -27,10 +26,8 @@ from yibao.domain.registry import (
     PersonRecord,
     Referral,
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+from yibao.service.ports import now
+from yibao.service.ports.records import SettlementRecord
 
 
 def _insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> None:
@@ -502,20 +499,6 @@ def year_state(acc: YearAccumulators) -> str:
     return orjson.dumps(acc.to_dict()).decode()
 
 
-@dataclass(frozen=True)
-class SettlementRecord:
-    """Everything one settled encounter writes: the settlement row (without its id), its
-    lines, the person-year's new accumulators and the fund ledger entries. Made once
-    (service.booking.settlement_record) and written by whichever store books it."""
-
-    values: dict[str, Any]  # settlements' columns but id
-    lines: list[dict[str, Any]]  # settlement_lines' columns but settlement_id
-    ledger: list[dict[str, Any]]  # fund_ledger's columns but created_at; settlement_id None
-    person_id: str
-    year: YearAccumulators
-    settled: int  # the person-year's settlements with this one (= its seq)
-
-
 class Ledger:
     """Person-years, settlements, the fund ledger and idempotency keys."""
 
@@ -619,16 +602,18 @@ class Ledger:
     def remember_answer(
         self, caller: str, key: str, request_hash: str, status_code: int, response: str
     ) -> None:
-        self.conn.execute(
-            insert(t.idempotency_keys).values(
-                caller=caller,
-                key=key,
-                request_hash=request_hash,
-                status_code=status_code,
-                response=response,
-                created_at=now(),
+        """DuplicateError when the caller's key is taken."""
+        with refused_as_duplicate():
+            self.conn.execute(
+                insert(t.idempotency_keys).values(
+                    caller=caller,
+                    key=key,
+                    request_hash=request_hash,
+                    status_code=status_code,
+                    response=response,
+                    created_at=now(),
+                )
             )
-        )
 
 
 class Claims:

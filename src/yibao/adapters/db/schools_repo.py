@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from yibao.adapters.db import tables as t
-from yibao.adapters.db.repositories import now
 from yibao.adapters.db.tables_schools import school_batch_rows, school_batches, schools
+from yibao.service.ports import now
 
 # Rows still on their way to the agency: a pupil on one of these may not be on another list.
 OPEN_ROW_STATUSES = ("imported", "declared", "submitted")

@@ -23,17 +23,9 @@ from sqlalchemy import (
 )
 
 from yibao.adapters.db.tables import Id, metadata
+from yibao.domain.collection import LINE_OUTCOMES
 
 ACCOUNT_STATUSES = ("open", "paid", "exempt")
-LINE_OUTCOMES = (
-    "paid",
-    "already_paid",
-    "unknown_account",
-    "amount_mismatch",
-    "failed_at_bank",
-    "enrolment_cancelled",
-    "invalid",
-)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

@@ -13,18 +13,20 @@ from types import TracebackType
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from yibao.adapters.db.access import Accounts, Audit
 from yibao.adapters.db.catalogue_repo import CatalogueRepo
 from yibao.adapters.db.certificates_repo import Certificates
 from yibao.adapters.db.collection_repo import Collection
 from yibao.adapters.db.console_repo import Console
-from yibao.adapters.db.counter import Counter
 from yibao.adapters.db.counter_pg import PgCounter
+from yibao.adapters.db.errors import duplicate, refused_as_duplicate
 from yibao.adapters.db.member_repo import Member
 from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Claims, History, Ledger, Registry, Yearly
 from yibao.adapters.db.schools_repo import Schools
+from yibao.service.counter import StoreCounter
 
 
 class UnitOfWork:
@@ -41,7 +43,7 @@ class UnitOfWork:
     member: Member
     regions: Regions  # the regions and the money between them (clearing)
     console: Console
-    counter: Counter | PgCounter  # card settlement's reads and writes (counter.py)
+    counter: StoreCounter | PgCounter  # card settlement's reads and writes (counter.py)
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -67,7 +69,7 @@ class UnitOfWork:
         self.counter = (
             PgCounter(self._conn)
             if self._conn.dialect.name == "postgresql"
-            else Counter(self.registry, self.ledger)
+            else StoreCounter(self.registry, self.ledger)
         )
         return self
 
@@ -84,6 +86,8 @@ class UnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+        if isinstance(exc, IntegrityError):  # in the service layer's terms
+            raise duplicate(exc) from exc
 
     @property
     def connection(self) -> Connection:
@@ -91,10 +95,13 @@ class UnitOfWork:
         return self._conn
 
     def commit(self) -> None:
-        self.audit.flush()  # the change and its audit entries in one transaction
-        # A card settlement's write, kept by the counter until now, in the same transaction.
-        self.counter.flush()
-        self.connection.commit()
+        """Write the transaction; DuplicateError if the database refused a key."""
+        with refused_as_duplicate():
+            self.audit.flush()  # the change and its audit entries in one transaction
+            # A card settlement's write, kept by the counter until now, in the same
+            # transaction.
+            self.counter.flush()
+            self.connection.commit()
 
     def rollback(self) -> None:
         self.audit.discard()

@@ -172,7 +172,9 @@ def stay_threshold(
     if chain is None or threshold.value.per is not ThresholdPer.STAY:
         return charge_threshold(threshold, level, counter, disease, eligible, acc)
     before = chain_before(enc, acc)
-    if enc.referred_from is None:
+    # A stay referred from a bill not settled as a stay of a chain (refused, out of scope,
+    # a fixed sum) starts its own episode.
+    if enc.referred_from not in acc.stays:
         charged, acc, step = charge_threshold(threshold, level, counter, disease, eligible, acc)
     else:
         charged, step = continued_threshold(enc, chain, threshold, eligible, acc)

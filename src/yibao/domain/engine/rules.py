@@ -33,7 +33,7 @@ def continued_threshold(
     """A stay referred from an earlier stay of its episode: referred up (a level as high or
     higher), it pays what its threshold exceeds the thresholds already charged in the
     episode; referred down, none."""
-    # settle._check refuses a referred_from that names no earlier stay of the year.
+    # benefits.stay_threshold: only for a stay referred from a stay of a chain.
     assert enc.referred_from is not None
     assert enc.referred_from in acc.stays
     level = enc.hospital.level

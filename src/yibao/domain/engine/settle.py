@@ -19,7 +19,7 @@ from yibao.domain.engine.benefits import (
 from yibao.domain.engine.facts import encounter_facts
 from yibao.domain.engine.lines import all_self_paid
 from yibao.domain.engine.results import EncounterResult, Route, YearResult
-from yibao.domain.engine.rules import chain_rule, fixed_sum
+from yibao.domain.engine.rules import fixed_sum
 from yibao.domain.engine.scope import (
     Place,
     eligible_cost,
@@ -79,7 +79,6 @@ def settle_encounter(
     _check(person, enc, acc)
     how, filed_step = place_class(person, enc)
     facts = encounter_facts(policy, person, enc, how)
-    _check_referral(policy, person, enc, acc, facts)
     refusal = refusal_for(policy, person, enc, facts)
     if refusal is not None:
         reason, step = refusal
@@ -166,23 +165,6 @@ def _benefit(
         rules, person, enc, eligible, acc, place, threshold, "inpatient", enc.diagnosis, facts
     )
     return Route.INPATIENT, benefit, acc
-
-
-def _check_referral(
-    policy: RegionPolicy, person: Person, enc: Encounter, acc: YearAccumulators, facts: Facts
-) -> None:
-    """A stay referred from another must name an earlier stay of the year (where the
-    region continues thresholds along referral chains)."""
-    if enc.referred_from is None or enc.kind is not Kind.INPATIENT:
-        return
-    rules = policy.schemes.get(person.scheme)
-    if rules is None or chain_rule(rules, enc, facts) is None:
-        return
-    if enc.referred_from not in acc.stays:
-        raise InputError(
-            f"encounter {enc.id}: referred_from {enc.referred_from} is not an earlier "
-            "inpatient stay of the year"
-        )
 
 
 def _all_personal(

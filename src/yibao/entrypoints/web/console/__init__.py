@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from yibao.entrypoints.web.console import dashboard, persons, queues
+from yibao.entrypoints.web.console import dashboard, persons, queues, records
 
 router = APIRouter(include_in_schema=False)
 
 router.include_router(persons.router)
 router.include_router(queues.router)
 router.include_router(dashboard.router)
+router.include_router(records.router)

@@ -91,6 +91,7 @@ LABELS: dict[str, dict[str, str]] = {
         "inpatient": _("inpatient"),
         "special_outpatient": _("special-disease outpatient"),
         "child_major_disease": _("children's major disease"),
+        "fixed_sum": _("fixed sum"),
     },
     "settlement": {
         "settled": _("settled"),

@@ -82,8 +82,12 @@ def person(request: Request, person_id: str) -> Response:
         except ServiceError as exc:
             year_error = page.refusal(exc)
     regions = services.console.regions(who)
+    names = services.console.records.institution_names(
+        who, [s["institution_id"] for s in (year_view or {}).get("settlements", [])]
+    )
     return page.render(
         "console/person.html",
+        institution_names=names,
         status=200 if form.ok else 422,
         person=found,
         approvals=services.certificates.approvals_of(who, found["id"]),

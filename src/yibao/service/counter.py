@@ -1,12 +1,13 @@
 """The counter: what a card settlement reads and writes, in the caller's unit of work.
 
 A settlement at a designated institution is the hot path of the whole system, so its
-reads and writes are their own repository with two implementations of one contract:
+reads and writes are their own port (ports.stores.Counter) with two implementations:
 
-- `Counter` (here), over the other repositories (SQLAlchemy Core), for SQLite;
-- `PgCounter` (counter_pg.py), for PostgreSQL: one statement reads everything a bill
-  needs with the person's year locked, and one statement writes everything it moves,
-  just before the COMMIT: four commands a settlement instead of fourteen.
+- `StoreCounter` (here), over the registry and the ledger ports, one call at a time: the
+  SQLite unit of work and the in-memory fakes use it;
+- `PgCounter` (adapters/db/counter_pg.py), for PostgreSQL: one statement reads everything
+  a bill needs with the person's year locked, and one statement writes everything it
+  moves, just before the COMMIT: four commands a settlement instead of fourteen.
 
 Both answer `open()` with the same `CounterFacts`, and write the same `SettlementRecord`
 (made once, by service.booking), so what is stored does not depend on the database.
@@ -14,67 +15,22 @@ Both answer `open()` with the same `CounterFacts`, and write the same `Settlemen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy.exc import IntegrityError
-
-from yibao.adapters.db.repositories import Ledger, Registry, SettlementRecord
 from yibao.domain.accumulators import YearAccumulators
-from yibao.domain.registry import Card, CatalogueItem, Enrolment, Institution, PersonRecord
+from yibao.domain.registry import Card
+from yibao.service.ports.records import (
+    BillKeys,
+    CounterFacts,
+    DuplicateError,
+    KeyTakenError,
+    NewAnswer,
+    SettlementRecord,
+    StoredAnswer,
+)
+from yibao.service.ports.stores import Ledger, Registry
 
 
-@dataclass(frozen=True)
-class StoredAnswer:
-    """The first answer to a request with an idempotency key."""
-
-    request_hash: str
-    status: int
-    response: str  # JSON
-
-
-@dataclass(frozen=True)
-class NewAnswer:
-    caller: str
-    key: str
-    request_hash: str
-    status: int
-    response: str  # JSON
-
-
-@dataclass(frozen=True)
-class CounterFacts:
-    """What the registry and the ledger hold for a bill, read with the person-year locked
-    (when the card or person is known). `person` is None for an unknown card or person."""
-
-    answer: StoredAnswer | None
-    institution: Institution | None
-    card: Card | None  # None when the bill names a person (an electronic voucher)
-    person: PersonRecord | None
-    enrolment: Enrolment | None
-    items: dict[str, CatalogueItem]  # the codes asked for, found in the person's region
-    year: YearAccumulators
-    settled: int  # the person-year's settlements so far
-
-
-class KeyTakenError(Exception):
-    """Another request with the same idempotency key committed first."""
-
-
-@dataclass(frozen=True)
-class BillKeys:
-    """What the counter looks a bill up by."""
-
-    institution_id: str
-    year: int
-    codes: tuple[str, ...]
-    card_number: str | None = None  # one of the two
-    person_id: str | None = None
-    caller: str | None = None  # with key: the idempotency key's owner
-    key: str | None = None
-
-
-class Counter:
-    """The counter over the ordinary repositories (one statement at a time)."""
+class StoreCounter:
+    """The counter over the registry and the ledger (one call at a time)."""
 
     def __init__(self, registry: Registry, ledger: Ledger) -> None:
         self.registry = registry
@@ -112,7 +68,7 @@ class Counter:
             self.ledger.remember_answer(
                 answer.caller, answer.key, answer.request_hash, answer.status, answer.response
             )
-        except IntegrityError as exc:
+        except DuplicateError as exc:
             raise KeyTakenError() from exc
 
     def flush(self) -> None:

@@ -1,0 +1,78 @@
+"""The fake database and its unit of work: a unit of work works on a copy of the tables
+and puts it back at commit, so leaving without commit() writes nothing, as a rolled-back
+transaction. One unit of work at a time (the fakes are for single-threaded tests)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from fakes.admin import FakeAudit, FakeCatalogue, FakeCertificates
+from fakes.ledger import FakeLedger
+from fakes.registry import FakeRegions, FakeRegistry
+from fakes.tables import Tables
+from yibao.service.counter import StoreCounter
+
+NOT_FAKED = (
+    "claims",
+    "history",
+    "yearly",
+    "accounts",
+    "schools",
+    "collection",
+    "member",
+    "console",
+)
+
+
+class FakeDatabase:
+    def __init__(self) -> None:
+        self.tables = Tables()
+        self.commits = 0
+
+    def unit_of_work(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+
+class FakeUnitOfWork:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+        self._tables: Tables | None = None
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._tables = self.db.tables.copy()
+        self.registry = FakeRegistry(self._tables)
+        self.regions = FakeRegions(self._tables)
+        self.ledger = FakeLedger(self._tables)
+        self.catalogue = FakeCatalogue(self._tables)
+        self.audit = FakeAudit(self._tables)
+        self.certificates = FakeCertificates(self._tables)
+        self.counter = StoreCounter(self.registry, self.ledger)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._tables = None  # what was not committed is gone
+
+    def __getattr__(self, name: str) -> Any:
+        if name in NOT_FAKED:
+            raise NotImplementedError(f"the {name} store is not faked (tests/fakes)")
+        raise AttributeError(name)
+
+    def commit(self) -> None:
+        assert self._tables is not None, "use the unit of work in a with block"
+        self.audit.flush()
+        self.counter.flush()
+        self.db.tables = self._tables
+        self.db.commits += 1
+        # Later writes in the same block go on a copy again, as a new transaction.
+        self.__enter__()
+
+    def rollback(self) -> None:
+        self.audit.discard()
+        self.counter.discard()
+        self.__enter__()

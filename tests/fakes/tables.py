@@ -1,0 +1,68 @@
+"""What the fake database holds: one dictionary a table, keyed as the table is."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.catalogue import Entry
+from yibao.domain.model import Approval, Filing
+from yibao.domain.registry import (
+    Card,
+    CatalogueItem,
+    Enrolment,
+    Institution,
+    PersonRecord,
+    Referral,
+)
+from yibao.service.ports.records import DuplicateError
+
+
+@dataclass
+class Tables:
+    regions: dict[str, SimpleNamespace] = field(default_factory=dict)
+    institutions: dict[str, Institution] = field(default_factory=dict)
+    catalogue_items: dict[tuple[str, str], CatalogueItem] = field(default_factory=dict)
+    catalogue_entries: dict[tuple[str, str], list[Entry]] = field(default_factory=dict)
+    mappings: list[SimpleNamespace] = field(default_factory=list)
+    persons: dict[str, PersonRecord] = field(default_factory=dict)
+    enrolments: dict[tuple[str, int], Enrolment] = field(default_factory=dict)
+    cards: dict[str, Card] = field(default_factory=dict)
+    guardians: set[tuple[str, str]] = field(default_factory=set)  # (child, guardian)
+    approvals: list[tuple[str, Approval]] = field(default_factory=list)
+    filings: list[tuple[str, Filing]] = field(default_factory=list)
+    referrals: list[Referral] = field(default_factory=list)
+    person_years: dict[tuple[str, int], tuple[YearAccumulators, int]] = field(default_factory=dict)
+    settlements: dict[int, SimpleNamespace] = field(default_factory=dict)
+    settlement_lines: dict[int, list[SimpleNamespace]] = field(default_factory=dict)
+    fund_ledger: list[SimpleNamespace] = field(default_factory=list)
+    answers: dict[tuple[str, str], tuple[str, int, str]] = field(default_factory=dict)
+    pilot_hospitals: dict[tuple[str, int, str], SimpleNamespace] = field(default_factory=dict)
+    audit_log: list[SimpleNamespace] = field(default_factory=list)
+    sequences: dict[str, int] = field(default_factory=dict)
+
+    def copy(self) -> Tables:
+        """The tables a transaction works on: new containers, the same rows (rows are
+        frozen values, or namespaces the fakes never change in place)."""
+        copied: dict[str, Any] = {}
+        for name, value in vars(self).items():
+            if isinstance(value, dict) and any(isinstance(v, list) for v in value.values()):
+                copied[name] = {k: list(v) for k, v in value.items()}
+            else:
+                copied[name] = copy.copy(value)
+        return Tables(**copied)
+
+    def next_id(self, table: str) -> int:
+        """The next id of a table, from 1, as a new database's sequences give them."""
+        self.sequences[table] = self.sequences.get(table, 0) + 1
+        return self.sequences[table]
+
+
+def insert(table: dict[Any, Any], key: Any, value: Any, what: str) -> None:
+    """Add a row under a unique key; DuplicateError when the key is taken."""
+    if key in table:
+        raise DuplicateError(f"{what} {key!r} exists")
+    table[key] = value

@@ -1,0 +1,41 @@
+"""Helpers of the fast tier: a scenario's person and places registered through any unit
+of work, and its encounters as the bills an institution presents."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from yibao.adapters.parameter_files import search_path
+from yibao.bootstrap import PolicyLoader
+from yibao.domain.model import Encounter, Line
+from yibao.service.settlement import Bill, BillLine
+
+TESTS = Path(__file__).resolve().parent.parent
+POLICY_PATH = search_path([TESTS / "regions"])
+
+
+def policies() -> PolicyLoader:
+    return PolicyLoader(POLICY_PATH)
+
+
+def bill_line(enc: Encounter, no: int, ln: Line, codes: dict[object, str]) -> BillLine:
+    if not ln.itemised:
+        return BillLine(codes[ln.cls], Decimal(1), Decimal(f"{ln.amount:.2f}"))
+    quantity = ln.quantity if ln.quantity is not None else Decimal(1)
+    price = ln.unit_price if ln.unit_price is not None else ln.amount
+    return BillLine(f"ITEM-{enc.id}-{no}", quantity, price)
+
+
+def bill(card: str, enc: Encounter, codes: dict[object, str]) -> Bill:
+    """The encounter as its institution's bill (world.bill_json, as a service value)."""
+    return Bill(
+        institution_id=enc.hospital.id,
+        card_number=card,
+        kind=enc.kind,
+        date=enc.date,
+        lines=tuple(bill_line(enc, no, ln, codes) for no, ln in enumerate(enc.lines, start=1)),
+        diagnosis=enc.diagnosis or None,
+        disease=enc.disease or None,
+        prescription=enc.prescription,
+    )

@@ -1,0 +1,246 @@
+"""The stores' contract: the in-memory fakes (tests/fakes) and the database's stores
+(SQLite, PostgreSQL) answer the same calls the same way, so a use-case test on the
+fakes says what the service does on a database. `./test --fast` runs the fake's column."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fakes import FakeDatabase
+from integration.conftest import DATABASES, make_test_engine
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.adapters.parameter_files import search_path
+from yibao.bootstrap import PolicyLoader
+from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.catalogue import Entry
+from yibao.domain.ids import make_resident_id, parse_resident_id
+from yibao.domain.model import Approval, Filing, Kind, LineClass, Scheme
+from yibao.domain.money import from_fen
+from yibao.domain.registry import (
+    Card,
+    CardStatus,
+    CatalogueItem,
+    Enrolment,
+    Institution,
+    InstitutionKind,
+    PersonRecord,
+    Referral,
+)
+from yibao.service.ports.records import BillKeys, DuplicateError
+from yibao.service.settlement import Bill, BillLine, SettlementService
+
+Factory = Callable[[], Any]
+
+
+@pytest.fixture(params=["fake", *DATABASES])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
+    if request.param == "fake":
+        yield FakeDatabase().unit_of_work
+        return
+    engine = make_test_engine(request.param, request, tmp_path)
+    yield lambda: UnitOfWork(engine)
+    engine.dispose()
+
+
+def in_one_unit(stores: Factory, write: Callable[[Any], None]) -> None:
+    """`write` in a unit of work, committed."""
+    with stores() as uow:
+        write(uow)
+        uow.commit()
+
+
+def person(n: int, region: str = "sample-city") -> PersonRecord:
+    number = make_resident_id("110101", date(1980, 1, n), n)
+    return PersonRecord(
+        f"P{n}", number, f"person {n}", date(1980, 1, n), parse_resident_id(number).sex, region
+    )
+
+
+def registry_world(uow: Any) -> None:
+    reg = uow.registry
+    reg.add_region("sample-city", "样例市", "Sample City", "110101")
+    reg.add_institution(
+        Institution("H1", "sample-city", "hospital 1", 2, InstitutionKind.HOSPITAL, True)
+    )
+    reg.add_catalogue_items(
+        "sample-city",
+        [
+            CatalogueItem("A1", "item a", LineClass.A, None),
+            CatalogueItem("F1", "fixed", LineClass.B, Decimal("12.50")),
+        ],
+    )
+    reg.add_person(person(1))
+    reg.add_person(person(2))
+    for year in (2026, 2025):
+        reg.add_enrolment(
+            Enrolment("P1", year, Scheme.RESIDENT, "active", date(year, 1, 1), date(year, 12, 31))
+        )
+    reg.add_card(Card("C-NEW", "P1", CardStatus.ORDERED, ordered_on=date(2026, 3, 1)))
+    reg.add_card(Card("C-OLD", "P1", CardStatus.ACTIVE, issued_on=date(2025, 1, 1)))
+
+
+def test_the_registry_gives_back_what_was_registered(stores: Factory) -> None:
+    with stores() as uow:
+        registry_world(uow)
+        uow.commit()
+    with stores() as uow:
+        reg = uow.registry
+        assert reg.institution("H1") == Institution(
+            "H1", "sample-city", "hospital 1", 2, InstitutionKind.HOSPITAL, True
+        )
+        assert reg.institution("H9") is None
+        items = reg.catalogue_items("sample-city", ["A1", "F1", "ZZ"])
+        assert items["F1"].unit_price == Decimal("12.50")
+        assert set(items) == {"A1", "F1"}
+        assert reg.catalogue_items("elsewhere", ["A1"]) == {}
+        assert reg.person("P1") == person(1)
+        assert reg.person_by_id_number(person(2).id_number) == person(2)
+        assert reg.person("P9") is None
+        assert [e.year for e in reg.enrolments_of("P1")] == [2025, 2026]
+        assert reg.enrolment("P1", 2026).scheme is Scheme.RESIDENT
+        assert reg.enrolment("P2", 2026) is None
+        assert [c.number for c in reg.cards_of("P1")] == ["C-OLD", "C-NEW"]
+        card, holder, enrolment = reg.holder("C-OLD", 2026)
+        assert (card.number, card.status, holder.id, enrolment.year) == (
+            "C-OLD",
+            CardStatus.ACTIVE,
+            "P1",
+            2026,
+        )
+        assert reg.holder("C-OLD", 2030)[2] is None
+        assert reg.holder("NOPE", 2026) is None
+        assert reg.persons_by_id_number([person(1).id_number, "x"]) == {
+            person(1).id_number: person(1)
+        }
+        assert reg.enrolled_in(2025, ["P1", "P2"]) == {"P1"}
+        assert reg.has_persons("sample-city")
+        assert uow.regions.known("sample-city")
+        assert not uow.regions.known("elsewhere")
+        assert not reg.has_persons("elsewhere")
+
+
+def test_card_status_guardians_and_certificates(stores: Factory) -> None:
+    with stores() as uow:
+        registry_world(uow)
+        reg = uow.registry
+        reg.set_card_status("C-OLD", CardStatus.LOST)
+        reg.add_guardian("P2", "P1")
+        reg.add_guardian("P2", "P1")  # a link already there stays as it is
+        reg.add_approval("P1", Approval("diabetes", "H1", date(2026, 1, 1), date(2026, 12, 31)))
+        reg.add_filing("P1", Filing("other-town", date(2026, 2, 1), date(2026, 8, 1)))
+        reg.add_referral(Referral("P1", "H1", "other-town", date(2026, 3, 1), date(2026, 3, 9)))
+        uow.commit()
+    with stores() as uow:
+        reg = uow.registry
+        assert reg.card("C-OLD").status is CardStatus.LOST
+        assert reg.children_of("P1") == ["P2"]
+        assert reg.guardians_of("P2") == ["P1"]
+        assert reg.approvals("P1")[0].disease == "diabetes"
+        assert reg.filings("P1") == (Filing("other-town", date(2026, 2, 1), date(2026, 8, 1)),)
+        assert reg.referrals("P1")[0].covers("other-town", date(2026, 3, 5))
+        assert reg.approvals("P2") == ()
+        assert reg.referrals("P2") == ()
+
+
+def test_nothing_stays_without_commit_and_a_taken_key_is_refused(stores: Factory) -> None:
+    with stores() as uow:
+        uow.registry.add_region("sample-city", "样例市", "Sample City", "110101")
+        uow.registry.add_person(person(1))
+    with stores() as uow:
+        assert uow.registry.person("P1") is None
+        uow.registry.add_region("sample-city", "样例市", "Sample City", "110101")
+        uow.registry.add_person(person(1))
+        uow.commit()
+    with pytest.raises(DuplicateError):
+        in_one_unit(stores, lambda uow: uow.registry.add_person(person(1)))
+    with stores() as uow:
+        assert uow.registry.person("P1") == person(1)
+
+
+def test_the_ledgers_years_and_answers(stores: Factory) -> None:
+    with stores() as uow:
+        registry_world(uow)
+        acc, settled = uow.ledger.lock_person_year("P1", 2026)
+        assert (acc.year, settled) == (2026, 0)
+        assert uow.ledger.read_person_year("P2", 2026).year == 2026
+        uow.ledger.remember_answer("H1", "k1", "hash", 201, '{"id": 1}')
+        uow.commit()
+    with stores() as uow:
+        assert uow.ledger.idempotent_answer("H1", "k1") == ("hash", 201, '{"id": 1}')
+        assert uow.ledger.idempotent_answer("H1", "k2") is None
+        assert uow.ledger.settlements_of("P1", 2026) == []
+        assert uow.ledger.settlement(1) is None
+        assert uow.ledger.ledger_sum(layer="basic") == 0
+    with pytest.raises(DuplicateError):
+        in_one_unit(stores, lambda uow: uow.ledger.remember_answer("H1", "k1", "x", 201, "{}"))
+
+
+def test_the_counter_reads_a_bill_and_books_its_settlement(stores: Factory) -> None:
+    with stores() as uow:
+        registry_world(uow)
+        uow.commit()
+    keys = BillKeys("H1", 2026, ("A1", "F1"), card_number="C-OLD", caller="H1", key="k")
+    with stores() as uow:
+        facts = uow.counter.open(keys)
+        assert facts.person == person(1)
+        assert facts.card.number == "C-OLD"
+        assert facts.institution.id == "H1"
+        assert facts.enrolment.year == 2026
+        assert set(facts.items) == {"A1", "F1"}
+        assert (facts.year.year, facts.settled, facts.answer) == (2026, 0, None)
+    service = SettlementService(stores, PolicyLoader(search_path([])))
+    bill = Bill(
+        "H1",
+        "C-OLD",
+        Kind.OUTPATIENT,
+        date(2026, 3, 2),
+        (BillLine("A1", Decimal(2), Decimal(150)),),
+    )
+    status, view = service.settle(bill, "k")
+    assert service.settle(bill, "k") == (status, view)  # the answer, kept by the counter
+    with stores() as uow:
+        assert uow.counter.open(keys, lock=False).answer.status == 201
+        (row,) = uow.ledger.settlements_of("P1", 2026)
+        assert row == uow.ledger.settlement(view["id"])
+        assert (row.seq, row.total_fen, row.institution_id) == (1, 30000, "H1")
+        paid = row.basic_fen + row.assistance_fen
+        assert uow.ledger.ledger_sum(institution_id="H1") == from_fen(paid)
+        assert uow.ledger.read_person_year("P1", 2026) != YearAccumulators(year=2026)
+        unknown = uow.counter.open(BillKeys("H1", 2026, (), card_number="NOPE"))
+        assert (unknown.person, unknown.card) == (None, None)
+
+
+def test_the_catalogue_in_force_on_a_day(stores: Factory) -> None:
+    with stores() as uow:
+        registry_world(uow)
+        uow.catalogue.add_entries(
+            "sample-city",
+            [
+                Entry("D1", "dated", LineClass.B, date(2026, 1, 1), valid_to=date(2026, 6, 30)),
+                Entry("D1", "dated again", LineClass.A, date(2026, 7, 1)),
+            ],
+        )
+        uow.catalogue.add_mapping("H1", "OWN-1", "own", "D1", date(2026, 1, 1), None)
+        uow.commit()
+    with stores() as uow:
+        cat = uow.catalogue
+        assert cat.has_region("sample-city")
+        assert not cat.has_region("elsewhere")
+        assert [e.name for e in cat.entries("sample-city", ["D1"])["D1"]] == [
+            "dated",
+            "dated again",
+        ]
+        found = cat.in_force("sample-city", ["D1", "F1", "ZZ"], date(2026, 3, 1))
+        assert set(found) == {"D1", "F1"}
+        assert found["D1"].name == "dated"
+        assert found["F1"].caps[2] == Decimal("12.50")
+        assert cat.in_force("sample-city", ["D1"], date(2026, 8, 1))["D1"].name == "dated again"
+        assert cat.mapped("H1", ["OWN-1", "OWN-2"], date(2026, 3, 1)) == {"OWN-1": "D1"}
+        assert cat.mapped("H1", ["OWN-1"], date(2025, 3, 1)) == {}
+        assert [e.name for e in cat.region_entries("sample-city", date(2026, 3, 1))] == ["dated"]
