@@ -1,13 +1,16 @@
-"""The API's documentation at /docs: Swagger UI served from the installed package
-(swagger-ui-bundle), so the console's origin loads no script from elsewhere, and started
-from a static file, so the Content-Security-Policy needs no inline script."""
+"""The API's documentation at /docs: Swagger UI 5 (it reads OpenAPI 3.1) served from the
+installed package fastapi-offline's static files, so the console's origin loads no script
+from elsewhere, and started from a static file, so the Content-Security-Policy needs no
+inline script."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -27,7 +30,8 @@ PAGE = """<!doctype html>
 
 def install(app: FastAPI) -> None:
     """Call with an app made with docs_url=None and redoc_url=None."""
-    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    assets = Path(fastapi_offline.__file__).resolve().parent / "static"
+    app.mount("/docs/assets", StaticFiles(directory=assets), name="docs-assets")
 
     page = PAGE.format(title=app.title)
 
