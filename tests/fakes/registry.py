@@ -159,3 +159,41 @@ class FakeRegions:
 
     def all(self) -> list[Any]:
         return [self.t.regions[code] for code in sorted(self.t.regions)]
+
+    # The money between regions: movements are booked (a settlement elsewhere, its
+    # reversal); clearing itself is tested on the databases (test_clearing.py).
+    def book(
+        self, settlement_id: int, insured: str, treated: str, entry: str, month: str, fen: int
+    ) -> None:
+        for region, other, side in (
+            (treated, insured, "receivable"),
+            (insured, treated, "payable"),
+        ):
+            self.t.region_ledger.append(
+                SimpleNamespace(
+                    region=region,
+                    counterparty=other,
+                    side=side,
+                    settlement_id=settlement_id,
+                    entry=entry,
+                    month=month,
+                    amount_fen=fen,
+                    clearing_id=None,
+                )
+            )
+
+    def moved(self, settlement_id: int) -> bool:
+        return any(r.settlement_id == settlement_id for r in self.t.region_ledger)
+
+    def clearing_of(self, month: str, a: str, b: str) -> Any | None:
+        return next(
+            (
+                c
+                for c in self.t.clearings.values()
+                if (c.month, c.region_a, c.region_b) == (month, a, b)
+            ),
+            None,
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotImplementedError(f"the fake regions do not clear ({name}): see test_clearing.py")

@@ -39,6 +39,8 @@ class Tables:
     settlements: dict[int, SimpleNamespace] = field(default_factory=dict)
     settlement_lines: dict[int, list[SimpleNamespace]] = field(default_factory=dict)
     fund_ledger: list[SimpleNamespace] = field(default_factory=list)
+    region_ledger: list[SimpleNamespace] = field(default_factory=list)  # between regions
+    clearings: dict[int, SimpleNamespace] = field(default_factory=dict)
     answers: dict[tuple[str, str], tuple[str, int, str]] = field(default_factory=dict)
     pilot_hospitals: dict[tuple[str, int, str], SimpleNamespace] = field(default_factory=dict)
     audit_log: list[SimpleNamespace] = field(default_factory=list)

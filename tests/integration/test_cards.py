@@ -46,7 +46,7 @@ def pay(
         OPERATOR, f"{person_id}.csv", bank_file((number, "400.00", paid_on.isoformat(), "success"))
     )
     assert r["counts"]["paid"] == 1, r
-    [card] = services.collection.cards_of(OPERATOR, person_id)
+    [card] = services.cards.cards_of(OPERATOR, person_id)
     return card
 
 
@@ -122,9 +122,7 @@ def test_a_person_with_a_card_gets_no_second_one(
     [line] = services.collection.bank_import(OPERATOR, r["id"])["report"]
     assert line["outcome"] == "paid"
     assert line["message"].endswith("the person has a card")
-    assert [c["number"] for c in services.collection.cards_of(OPERATOR, person)] == [
-        first["number"]
-    ]
+    assert [c["number"] for c in services.cards.cards_of(OPERATOR, person)] == [first["number"]]
 
 
 # --- issue, loss, replacement ----------------------------------------------------------
@@ -242,7 +240,7 @@ def test_a_member_reports_only_their_own_or_their_childs_card_lost(
     assert (
         client.post(f"/v1/cards/{number}/loss", headers=clerk(services, OTHER)).status_code == 404
     )
-    assert services.collection.cards_of(OPERATOR, child)[0]["status"] == "active"
+    assert services.cards.cards_of(OPERATOR, child)[0]["status"] == "active"
 
     guardian = account(services, Role.GUARDIAN, person_id=parent)
     assert client.get(f"/v1/persons/{child}/cards", headers=guardian).status_code == 200
@@ -311,4 +309,4 @@ def test_overdue_cards_with_the_clock_moved_forward(
     clock.today = date(2026, 11, 20)
     elsewhere = client.get("/v1/cards/overdue", params={"region": OTHER}, headers=staff)
     assert elsewhere.status_code == 403  # a sample-city clerk
-    assert services.collection.overdue_cards(OPERATOR, OTHER)["cards"] == []
+    assert services.cards.overdue_cards(OPERATOR, OTHER)["cards"] == []

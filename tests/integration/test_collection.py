@@ -59,7 +59,7 @@ def enrolment(services: Services, person_id: str) -> dict[str, Any]:
 
 
 def cards(services: Services, person_id: str) -> list[dict[str, Any]]:
-    return services.collection.cards_of(OPERATOR, person_id)
+    return services.cards.cards_of(OPERATOR, person_id)
 
 
 def rows(engine: Engine, table: Any) -> int:
@@ -470,7 +470,7 @@ def test_the_command_line(
     assert again.output.startswith("error: result.csv: this file was imported already")
 
     # The paid person's card through its life; the table of overdue cards.
-    [card] = services.collection.cards_of(OPERATOR, world["A"])
+    [card] = services.cards.cards_of(OPERATOR, world["A"])
     number = card["number"]
     overdue = runner.invoke(cli_app, ["card", "overdue", "--region", REGION])
     assert overdue.exit_code == 0, overdue.output
@@ -486,7 +486,7 @@ def test_the_command_line(
     refused = runner.invoke(cli_app, ["card", "issue", number])
     assert refused.exit_code == 2
     assert refused.output.startswith(f"error: card {number} is replaced")
-    [old, new] = services.collection.cards_of(OPERATOR, world["A"])
+    [old, new] = services.cards.cards_of(OPERATOR, world["A"])
     assert (old["status"], old["replaced_by"], new["replaces"]) == (
         "replaced",
         new["number"],

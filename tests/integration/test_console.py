@@ -195,7 +195,7 @@ def test_the_queue_counts_follow_the_queues(engine: Engine, services: Services) 
 
     services.claims.approve(CITY_CLERK, made["id"])
     services.schools.review(CITY_CLERK, batch, accept_all=True)
-    services.collection.issue_card(CITY_CLERK, "NEW-G2")
+    services.cards.issue_card(CITY_CLERK, "NEW-G2")
     after = console.queue_counts(CITY_CLERK)
     assert after == {"schools": 0, "approvals": 1, "claims": 0, "cards": 0}
 

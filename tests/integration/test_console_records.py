@@ -140,3 +140,35 @@ def test_income_spending_and_balance_by_month(
             Principal("clerk-x", Role.CLERK, region="hill-county"), CITY, 2026
         )
     assert refused.value.code == "forbidden"
+
+
+def test_a_clerk_corrects_a_person_in_the_audit_log(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    world = build(engine, services, client)
+    clerk = services.access.authenticate(world.accounts["clerk"]["Authorization"].split()[1])
+    assert clerk is not None
+    records = services.console.records
+    after = records.correct_person(clerk, "G1", "  张  伟 ", "13900000001", True)
+    assert (after["name"], after["phone"], after["assistance"]) == ("张 伟", "13900000001", True)
+    with UnitOfWork(engine) as uow:
+        stored = uow.registry.person("G1")
+        assert stored is not None
+        assert (stored.name, stored.phone, stored.assistance) == ("张 伟", "13900000001", True)
+    [entry] = services.enrolment.audit(clerk, object_type="person", object_id="G1")
+    assert entry["action"] == "person.update"
+    assert entry["before"]["name"] == "person G1"
+    assert entry["after"]["name"] == "张 伟"
+    for name, phone, code in (("", None, "invalid_name"), ("x", "12345", "invalid_phone")):
+        with pytest.raises(ServiceError) as refused:
+            records.correct_person(CLERK, "G1", name, phone, False)
+        assert refused.value.code == code
+    approver = Principal("approver", Role.APPROVER, region=CITY)
+    with pytest.raises(ServiceError) as refused:
+        records.correct_person(approver, "G1", "x", None, False)
+    assert refused.value.code == "forbidden"
+    with pytest.raises(ServiceError) as hidden:
+        records.correct_person(
+            Principal("c", Role.CLERK, region="hill-county"), "G1", "x", None, False
+        )
+    assert hidden.value.status == 404

@@ -19,7 +19,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from integration.world import CODES, bill_json, claim_json, register, register_person
+from integration.world import (
+    CODES,
+    bill_json,
+    claim_json,
+    item_code,
+    register,
+    register_person,
+)
 from yibao.adapters.db.tables import metadata, person_years, settlements
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import search_path
@@ -142,22 +149,32 @@ def cert(who: Insured, by_card: bool | str) -> dict[str, str]:
 def fee_lines(
     mdtrt_id: str, psn_no: str, enc: Encounter, prefix: str, refund: bool
 ) -> list[dict[str, Any]]:
-    """The bill's lines; with `refund`, the first line is charged twice and one is refunded."""
+    """The bill's lines: a catalogue item by its code, quantity and the institution's own
+    price (above the cap, in the over-limit scenarios), a plain line as one of its class.
+    With `refund`, the first line is charged twice and one is refunded."""
     rows: list[dict[str, Any]] = []
     for i, ln in enumerate(enc.lines, start=1):
-        cnt = Decimal(2) if refund and i == 1 else Decimal(1)
-        rows.append(_line(mdtrt_id, psn_no, enc, f"{prefix}{i:03d}", CODES[ln.cls], cnt, ln.amount))
+        code, cnt, pric = _billed(enc, i, ln)
+        if refund and i == 1:
+            cnt *= 2
+        rows.append(_line(mdtrt_id, psn_no, enc, f"{prefix}{i:03d}", code, cnt, pric))
     if refund and enc.lines:
-        ln = enc.lines[0]
+        code, cnt, pric = _billed(enc, 1, enc.lines[0])
         rows.append(
             {
-                **_line(
-                    mdtrt_id, psn_no, enc, f"{prefix}R01", CODES[ln.cls], Decimal(-1), ln.amount
-                ),
+                **_line(mdtrt_id, psn_no, enc, f"{prefix}R01", code, -cnt, pric),
                 "init_feedetl_sn": f"{prefix}001",
             }
         )
     return rows
+
+
+def _billed(enc: Encounter, no: int, ln: Line) -> tuple[str, Decimal, Decimal]:
+    if not ln.itemised:
+        return CODES[ln.cls], Decimal(1), ln.amount
+    quantity = ln.quantity if ln.quantity is not None else Decimal(1)
+    price = ln.unit_price if ln.unit_price is not None else ln.amount
+    return item_code(enc, no), quantity, price
 
 
 def _line(
@@ -171,7 +188,7 @@ def _line(
         "fee_ocur_time": f"{enc.date.isoformat()} 10:00:00",
         "med_list_codg": code,
         "medins_list_codg": f"HIS-{code}",
-        "det_item_fee_sumamt": (cnt * pric).quantize(Decimal("0.01")),
+        "det_item_fee_sumamt": round_fen(cnt * pric),
         "cnt": cnt,
         "pric": pric,
         "bilg_dept_codg": "D01",
@@ -340,16 +357,11 @@ TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
 POLICY_PATH = search_path([TESTS / "regions"])
 FILES = sorted(
-    path
-    for path in [
+    [
         *(ROOT / "examples").glob("*.yaml"),
         *(TESTS / "scenarios").glob("*.yaml"),
         *(TESTS / "regions" / "test-town-scenarios").glob("*.yaml"),
     ]
-    # Scenarios of catalogue items (caps, ratios, restrictions: reference §1a) go through
-    # the API (test_api_scenarios.py); the fee upload here bills plain class lines only,
-    # until the national interface carries the items' catalogue entries (issue 13 part 2).
-    if not any(ln.itemised for e in load_scenario(path).encounters for ln in e.lines)
 )
 SPLIT = ("basic", "assistance", "institution", "personal")
 
@@ -367,6 +379,7 @@ def _check(p: Played, want: EncounterResult, native: dict[str, Any]) -> None:
     a = _amounts(s)
     assert a["medfee_sumamt"] == want.total
     assert a["fulamt_ownpay_amt"] == want.self_pay
+    assert a["overlmt_selfpay"] == want.over_limit
     assert a["preselfpay_amt"] == want.first_self_pay_balanced
     assert a["inscp_scp_amt"] == round_fen(want.eligible)
     assert a["act_pay_dedc"] == round_fen(want.threshold)
@@ -393,11 +406,13 @@ def _check(p: Played, want: EncounterResult, native: dict[str, Any]) -> None:
     assert sum((d["fund_payamt"] for d in p.setldetail), Decimal(0)) == a["fund_pay_sumamt"]
     assert sum((u["det_item_fee_sumamt"] for u in p.uploads), Decimal(0)) == a["medfee_sumamt"]
     for u in p.uploads:
-        parts = u["inscp_scp_amt"] + u["preselfpay_amt"] + u["fulamt_ownpay_amt"]
+        parts = u["inscp_scp_amt"] + u["preselfpay_amt"] + u["fulamt_ownpay_amt"] + u["overlmt_amt"]
         assert parts == u["det_item_fee_sumamt"], u
     if want.route not in (Route.REFUSED, Route.OUT_OF_SCOPE):  # else the whole bill is self-paid
-        fulamt = sum((u["fulamt_ownpay_amt"] for u in p.uploads), Decimal(0))
-        assert fulamt == a["fulamt_ownpay_amt"]
+        # Each line's result (before settlement) is the settlement's line step.
+        for key, part in (("fulamt_ownpay_amt", "full_self_pay"), ("overlmt_amt", "over_limit")):
+            got = sum((u[key] for u in p.uploads), Decimal(0))
+            assert got == sum((getattr(r, part) for r in want.lines), Decimal(0)), key
 
 
 def _claim_both(client: TestClient, scenario: Scenario, enc: Encounter, ids: list[str]) -> None:

@@ -15,8 +15,9 @@ from integration.roles_world import C1, CITY, COUNTY, build
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.catalogue import Entry, Restriction
-from yibao.domain.model import LineClass
+from yibao.domain.model import Kind, LineClass, Scheme
 from yibao.domain.registry import Institution, InstitutionKind
+from yibao.service.claims import Claim, ClaimLine, ClaimReason
 from yibao.service.errors import ServiceError
 from yibao.service.services import Services
 
@@ -103,3 +104,73 @@ def test_the_year_carries_each_settlements_lines(
     lines = year["lines"][world.settlement]
     assert [(ln["code"], ln["cls"], ln["amount"]) for ln in lines] == [("TEST-A", "A", "100.00")]
     assert sum(Decimal(ln["amount"]) for ln in lines) == Decimal(year["settlements"][0]["total"])
+
+
+def test_premium_status_and_how_to_pay(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    world = build(engine, services, client)
+    clerk = services.access.authenticate(world.accounts["clerk"]["Authorization"].split()[1])
+    assert clerk is not None
+    first = {p["id"]: p["premiums"] for p in services.member.coverage(GUARDIAN)["persons"]}
+    assert [y["status"] for y in first["G1"]["years"]] == ["paid"]  # 2026, active
+    assert first["G1"]["next"] == {
+        "year": 2027,
+        "enrolled": False,
+        "open": True,  # today is 2026-10-15
+        "opens": "2026-09-01",
+        "closes": "2026-11-30",
+    }
+    services.enrolment.enrol(clerk, "G1", 2027, Scheme.RESIDENT)
+    services.collection.open_accounts(clerk, CITY, 2027)
+    after = {p["id"]: p["premiums"] for p in services.member.coverage(GUARDIAN)["persons"]}
+    due = after["G1"]["years"][-1]
+    assert (due["year"], due["status"], due["closes"]) == (2027, "pending", "2026-11-30")
+    assert Decimal(due["due"]) > 0
+    assert due["account"]
+    assert due["account_amount"] == due["due"]
+    assert after["G1"]["next"]["enrolled"] is True
+
+
+def test_notices_of_decisions_with_an_unread_count(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    world = build(engine, services, client)
+    token = world.accounts["guardian"]["Authorization"].split()[1]
+    guardian = services.access.authenticate(token)
+    clerk = services.access.authenticate(world.accounts["clerk"]["Authorization"].split()[1])
+    assert guardian is not None
+    assert clerk is not None
+    notices = services.member.notices
+    assert notices.unread(guardian) == 0
+    services.certificates.file_remote_treatment(
+        clerk, C1, COUNTY, date(2026, 11, 1), date(2026, 12, 31)
+    )
+    made = services.claims.submit(clerk, claim_for(C1))
+    services.claims.approve(clerk, made["id"])
+    services.claims.submit(clerk, claim_for("C2"))  # another family's: not a notice here
+    assert notices.unread(guardian) == 2
+    shown = notices.read(guardian)
+    assert [(n["action"], n["name"], n["new"]) for n in shown["items"]] == [
+        ("claim.approve", "person C1", True),
+        ("filing.create", "person C1", True),
+    ]
+    assert notices.unread(guardian) == 0  # read
+    services.claims.pay(clerk, made["id"])
+    assert notices.unread(guardian) == 1
+    again = notices.read(guardian)
+    assert [n["new"] for n in again["items"]] == [True, False, False]
+
+
+def claim_for(person: str) -> Claim:
+    return Claim(
+        person_id=person,
+        reason=ClaimReason.EMERGENCY_ELSEWHERE,
+        kind=Kind.EMERGENCY,
+        date=date(2026, 7, 3),
+        hospital_name="外地人民医院",
+        hospital_level=2,
+        hospital_region=COUNTY,
+        hospital_designated=True,
+        lines=(ClaimLine(Decimal("300.00"), cls=LineClass.A),),
+    )

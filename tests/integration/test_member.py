@@ -211,9 +211,7 @@ def test_a_claim_keeps_its_receipts_checked_by_their_first_bytes(
         2,
         "hill-county",
         False,
-        Decimal("500.00"),
-        Decimal(0),
-        Decimal(0),
+        (("急诊诊查费", Decimal("20.00")), ("头孢克肟片", Decimal("480.00"))),
     )
     for files, code in (
         ([], "missing_receipts"),
@@ -228,19 +226,53 @@ def test_a_claim_keeps_its_receipts_checked_by_their_first_bytes(
     made = member.submit_claim(me, form, [PNG, b"\xff\xd8\xff\xe0jpeg"])
     assert made["status"] == "submitted"
     assert len(made["receipts"]) == 2
+    # The lines as printed, not classed yet: no proposal until a clerk classes them.
+    assert [(ln["name"], ln["cls"], ln["amount"]) for ln in made["lines"]] == [
+        ("急诊诊查费", "", "20.00"),
+        ("头孢克肟片", "", "480.00"),
+    ]
+    assert made["unclassified"] == 2
+    assert "proposal" not in made
+    # The same bill again is refused as a duplicate, naming the first claim; confirmed, kept.
+    with pytest.raises(ServiceError) as twice:
+        member.submit_claim(me, form, [PNG])
+    assert twice.value.code == "duplicate_claim"
+    assert twice.value.details["claim_id"] == made["id"]
+    again = member.submit_claim(
+        me, ClaimForm(**{**form.__dict__, "confirm_duplicate": True}), [PNG]
+    )
+    assert again["id"] != made["id"]
     for ref in made["receipts"]:
         assert (tmp_path / "up" / ref).is_file()
     listed = member.claims(me)
-    assert [(c["id"], c["name"]) for c in listed] == [(made["id"], "person C1")]
+    assert [(c["id"], c["name"]) for c in listed] == [
+        (again["id"], "person C1"),
+        (made["id"], "person C1"),
+    ]
     # A claim the service refuses leaves no new file.
     late = ClaimForm(**{**form.__dict__, "day": date(2025, 1, 1)})
     with pytest.raises(ServiceError):
         member.submit_claim(me, late, [b"%PDF-other"])
     assert len(list((tmp_path / "up").rglob("*.*"))) == 2
+    # A clerk classes the lines (a class, or a catalogue code), then the proposal is there
+    # and the claim can be approved; the family sees what is paid back.
+    clerk = Principal(account="c", role=Role.CLERK, region="sample-city")
+    claims = services.claims
+    with pytest.raises(ServiceError) as early:
+        claims.approve(clerk, made["id"])
+    assert early.value.code == "unclassified_line"
+    classed = claims.classify(clerk, made["id"], ["A", "TEST-B"])
+    assert [ln["cls"] for ln in classed["lines"]] == ["A", "B"]
+    assert classed["unclassified"] == 0
+    assert classed["proposal"]["total"] == "500.00"
+    settled = claims.approve(clerk, made["id"])["settlement"]
+    back = Decimal(settled["basic"]) + Decimal(settled["assistance"])
+    mine = next(c for c in member.claims(me) if c["id"] == made["id"])
+    assert mine["status"] == "approved"
+    assert Decimal(mine["refund"]) == back
     # The receipts are shown again: to the family and to a clerk reviewing the claim.
     path, kind = member.claim_receipt(me, made["id"], 1)
     assert (path.read_bytes(), kind) == (PNG, "image/png")
-    clerk = Principal(account="c", role=Role.CLERK, region="sample-city")
     assert member.claim_receipt(clerk, made["id"], 2)[1] == "image/jpeg"
     stranger = Principal(account="s", role=Role.GUARDIAN, person_id="G2")
     for who, n in ((stranger, 1), (me, 3), (me, 0)):

@@ -43,9 +43,12 @@ PAGES: dict[str, Any] = {
     "/app/claims/{claim_id}/receipts/{n}": MEMBERS,
     "/app/institutions": MEMBERS,
     "/app/catalogue": MEMBERS,
+    "/app/notices": MEMBERS,
     "/console": STAFF,
     "/console/persons": STAFF,
     "/console/persons/{person_id}": STAFF,
+    "/console/persons/new": frozenset({Role.CLERK}),
+    "/console/persons/{person_id}/work": frozenset({Role.CLERK}),
     "/console/queues/schools": STAFF,
     "/console/queues/schools/{batch_id}": STAFF,
     "/console/queues/approvals": STAFF,
@@ -59,6 +62,9 @@ PAGES: dict[str, Any] = {
     "/console/settlements/{settlement_id}": STAFF,
     "/console/audit": STAFF,
     "/console/fund": STAFF,
+    "/console/clearing": STAFF,
+    "/console/clearing/{clearing_id}": STAFF,
+    "/console/clearing/{clearing_id}/export.{kind}": STAFF,
 }
 VALUES = {
     "year": "2026",
@@ -67,6 +73,8 @@ VALUES = {
     "batch_id": "999999",
     "approval_id": "999999",
     "claim_id": "999999",
+    "clearing_id": "999999",
+    "kind": "csv",
     "settlement_id": "1",
     "n": "1",
 }

@@ -210,7 +210,7 @@ def test_the_settlement_can_ask_for_the_years_list(world: Engine, services: Serv
     """`treats_pilot` is what the settlement would ask (see docs/certificates.md): the
     year's list decides for an inpatient stay with a pilot diagnosis, and nothing else
     reads it."""
-    services.certificates.add_pilot_hospital(OPERATOR, CITY, 2026, H3)
+    services.pilot.add_pilot_hospital(OPERATOR, CITY, 2026, H3)
     policy = services.certificates.policies(CITY)
     with UnitOfWork(world) as uow:
         h3 = uow.registry.institution(H3)

@@ -143,6 +143,28 @@ def _load(data: RegionYear, policy: RegionPolicy, database: str | None) -> None:
     typer.echo(f"{summary.describe()} into {settings.database_url}")
 
 
+def _by_route(data: RegionYear, result: BatchResult) -> Table:
+    """The year's totals by route, a table."""
+    import polars as pl
+
+    layers = ("total", "basic", "assistance", "institution", "personal")
+    by_route = (
+        result.encounters.group_by("route")
+        .agg(pl.len().alias("encounters"), *(pl.col(c).sum() for c in layers))
+        .sort("route")
+    )
+    table = Table(title=f"{data.region} {data.year}: {result.encounters.height:,} encounters")
+    for column in ("route", "encounters", *layers):
+        table.add_column(column, justify="right")
+    for row in by_route.iter_rows(named=True):
+        table.add_row(
+            row["route"],
+            f"{row['encounters']:,}",
+            *(fmt_yuan(from_fen(row[c])) for c in layers),
+        )
+    return table
+
+
 @batch_app.command("settle")
 def settle(
     folder: Annotated[Path, typer.Argument(help="A folder written by `yibao demo generate`.")],
@@ -160,8 +182,6 @@ def settle(
 
     A folder of partitions (`yibao batch partition`): each partition is settled on its own
     (one Dask task each with --dask) and its results written beside it."""
-    import polars as pl  # here, so that other yibao commands do not load it
-
     from yibao.batch.frames import PERSONS_FILE, read_region_year
     from yibao.batch.params import UnsupportedError
 
@@ -180,23 +200,8 @@ def settle(
     except (OSError, ValueError, PolicyGapError) as exc:  # PolicyError, InputError too
         raise _fail(str(exc)) from None
     seconds = time.perf_counter() - started
-    layers = ("total", "basic", "assistance", "institution", "personal")
-    by_route = (
-        result.encounters.group_by("route")
-        .agg(pl.len().alias("encounters"), *(pl.col(c).sum() for c in layers))
-        .sort("route")
-    )
-    table = Table(title=f"{data.region} {data.year}: {result.encounters.height:,} encounters")
-    for column in ("route", "encounters", *layers):
-        table.add_column(column, justify="right")
-    for row in by_route.iter_rows(named=True):
-        table.add_row(
-            row["route"],
-            f"{row['encounters']:,}",
-            *(fmt_yuan(from_fen(row[c])) for c in layers),
-        )
     console = Console()
-    console.print(table)
+    console.print(_by_route(data, result))
     si = int(result.persons.get_column("serious_illness").sum())
     console.print(
         f"serious illness: {fmt_yuan(from_fen(si))} for {result.persons.height:,} persons"
@@ -277,12 +282,6 @@ def _on_scheduler(policy: RegionPolicy, parts: list[Path], dask: str) -> list[Pa
         raise ValueError(f"Dask scheduler {dask}: {exc}") from None
 
 
-def _signed(fen: int) -> str:
-    from yibao.batch.whatif import _yuan
-
-    return _yuan(fen)
-
-
 def whatif(
     change: Annotated[Path, typer.Option(help="The change file (YAML; see docs/batch.md).")],
     base: Annotated[str, typer.Option(help="The base region.")] = "sample-city",
@@ -306,14 +305,8 @@ def whatif(
     from yibao.batch.frames import read_region_year
     from yibao.batch.generate import generate as make
     from yibao.batch.params import UnsupportedError
-    from yibao.batch.whatif import (
-        AGE_BANDS,
-        LAYER_NAMES,
-        LAYERS,
-        chart_svg,
-        compare,
-        load_change,
-    )
+    from yibao.batch.whatif import chart_svg, compare, load_change
+    from yibao.batch.whatif_report import print_report
 
     path = [*(policies or []), *search_path()]
     started = time.perf_counter()
@@ -339,69 +332,7 @@ def whatif(
         f"{changed.title} — {base} {year}: {region_year.persons.height:,} persons, "
         f"{region_year.encounters.height:,} encounters"
     )
-    table = Table(title=heading)
-    for column in ("layer", "base", "changed", "difference"):
-        table.add_column(column, justify="right")
-    for row in result.layers.iter_rows(named=True):
-        table.add_row(
-            LAYER_NAMES[row["layer"]],
-            fmt_yuan(from_fen(row["base"])),
-            fmt_yuan(from_fen(row["changed"])),
-            _signed(row["difference"]),
-        )
-    console.print(table)
-    d_layers = [f"d_{c}" for c in LAYERS]
-    for title, frame, key in (
-        ("difference by scheme", result.by_scheme, "scheme"),
-        ("difference by age band (age on 31 December)", result.by_age, "age_band"),
-    ):
-        table = Table(title=title)
-        for column in (key.replace("_", " "), "persons", *(LAYER_NAMES[c] for c in LAYERS)):
-            table.add_column(column, justify="right")
-        rows = {r[key]: r for r in frame.iter_rows(named=True)}
-        order = AGE_BANDS if key == "age_band" else sorted(rows)
-        for name in order:
-            if name in rows:
-                r = rows[name]
-                table.add_row(name, f"{r['persons']:,}", *(_signed(r[c]) for c in d_layers))
-        console.print(table)
-    table = Table(
-        title="difference by institution level (the bills' layers, before serious illness)"
-    )
-    for column in ("level", "encounters", "basic", "assistance", "institution (pilot)", "personal"):
-        table.add_column(column, justify="right")
-    for r in result.by_level.iter_rows(named=True):
-        table.add_row(
-            str(r["level"]),
-            f"{r['encounters']:,}",
-            *(_signed(r[f"d_{c}"]) for c in ("basic", "assistance", "institution", "personal")),
-        )
-    console.print(table)
-    table = Table(title="the 10 persons most affected (largest change of their personal payment)")
-    for column in (
-        "person",
-        "scheme",
-        "age",
-        "basic",
-        "assistance",
-        "serious illness",
-        "personal",
-        "personal: base → changed",
-    ):
-        table.add_column(column, justify="right")
-    for r in result.most_affected.iter_rows(named=True):
-        table.add_row(
-            str(r["person"]),
-            r["scheme"],
-            str(r["age"]),
-            _signed(r["d_basic"]),
-            _signed(r["d_assistance"]),
-            _signed(r["d_serious_illness"]),
-            _signed(r["d_personal"]),
-            f"{fmt_yuan(from_fen(r['personal_base']))} → "
-            f"{fmt_yuan(from_fen(r['personal_changed']))}",
-        )
-    console.print(table)
+    print_report(console, result, heading)
     if chart is not None:
         chart.write_text(chart_svg(result, changed.title), encoding="utf-8")
         console.print(f"chart written to {chart}")

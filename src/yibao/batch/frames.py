@@ -168,63 +168,70 @@ def from_domain(
         if person.region != region:
             raise ValueError(f"person {person.id} is of {person.region}, not {region}")
         person_keys[p_key] = person.id
-        person_rows.append(
-            {
-                "person": p_key,
-                "region": person.region,
-                "scheme": person.scheme.value,
-                "birth_date": person.birth_date,
-                "retired": person.retired,
-                "contribution_years": person.contribution_years,
-                "assistance": person.assistance,
-                "approvals": [
-                    {
-                        "disease": a.disease,
-                        "hospital": a.hospital,
-                        "valid_from": a.valid_from,
-                        "valid_to": a.valid_to,
-                    }
-                    for a in person.approvals
-                ],
-                "filings": [
-                    {"region": f.region, "valid_from": f.valid_from, "valid_to": f.valid_to}
-                    for f in person.filings
-                ],
-            }
-        )
+        person_rows.append(_person_row(p_key, person))
         for seq, enc in enumerate(bills):
             e_key = len(encounter_rows)
             encounter_keys[e_key] = (person.id, enc.id)
-            by_class = dict.fromkeys(LineClass, 0)
-            items = []
-            for line in enc.lines:
-                if line.itemised:
-                    items.append(_item(line))
-                else:
-                    by_class[line.cls] += to_fen(line.amount)
-            encounter_rows.append(
-                {
-                    "encounter": e_key,
-                    "person": p_key,
-                    "seq": seq,
-                    "date": enc.date,
-                    "kind": enc.kind.value,
-                    "hospital": enc.hospital.id,
-                    "level": enc.hospital.level,
-                    "designated": enc.hospital.designated,
-                    "hospital_region": enc.hospital.region or person.region,
-                    "pilot": enc.hospital.pilot,
-                    "diagnosis": enc.diagnosis,
-                    "disease": enc.disease,
-                    "referral": enc.referral,
-                    "prescription": enc.prescription,
-                    **{CLASS_COLUMNS[cls]: fen for cls, fen in by_class.items()},
-                    "items": items,
-                }
-            )
+            encounter_rows.append(_encounter_row(e_key, p_key, seq, person, enc))
     persons = pl.DataFrame(person_rows, schema=PERSONS_SCHEMA)
     encounters = pl.DataFrame(encounter_rows, schema=ENCOUNTERS_SCHEMA)
     return RegionYear(region, year, persons, encounters), Keys(person_keys, encounter_keys)
+
+
+def _person_row(p_key: int, person: Person) -> dict[str, Any]:
+    return {
+        "person": p_key,
+        "region": person.region,
+        "scheme": person.scheme.value,
+        "birth_date": person.birth_date,
+        "retired": person.retired,
+        "contribution_years": person.contribution_years,
+        "assistance": person.assistance,
+        "approvals": [
+            {
+                "disease": a.disease,
+                "hospital": a.hospital,
+                "valid_from": a.valid_from,
+                "valid_to": a.valid_to,
+            }
+            for a in person.approvals
+        ],
+        "filings": [
+            {"region": f.region, "valid_from": f.valid_from, "valid_to": f.valid_to}
+            for f in person.filings
+        ],
+    }
+
+
+def _encounter_row(
+    e_key: int, p_key: int, seq: int, person: Person, enc: Encounter
+) -> dict[str, Any]:
+    """A bill's row: its class lines summed by class, its itemised lines as items."""
+    by_class = dict.fromkeys(LineClass, 0)
+    items = []
+    for line in enc.lines:
+        if line.itemised:
+            items.append(_item(line))
+        else:
+            by_class[line.cls] += to_fen(line.amount)
+    return {
+        "encounter": e_key,
+        "person": p_key,
+        "seq": seq,
+        "date": enc.date,
+        "kind": enc.kind.value,
+        "hospital": enc.hospital.id,
+        "level": enc.hospital.level,
+        "designated": enc.hospital.designated,
+        "hospital_region": enc.hospital.region or person.region,
+        "pilot": enc.hospital.pilot,
+        "diagnosis": enc.diagnosis,
+        "disease": enc.disease,
+        "referral": enc.referral,
+        "prescription": enc.prescription,
+        **{CLASS_COLUMNS[cls]: fen for cls, fen in by_class.items()},
+        "items": items,
+    }
 
 
 def _scaled(value: Decimal, scale: int, what: str) -> int:

@@ -44,7 +44,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from yibao.adapters.db import tables as t
-from yibao.adapters.db.repositories import year_state
+from yibao.adapters.db.ledger_repo import year_state
 from yibao.batch.cluster import GOLDEN
 from yibao.batch.columnar import BatchResult, settle
 from yibao.batch.frames import CLASS_COLUMNS, RegionYear, to_scalar

@@ -130,6 +130,26 @@ class Change:
 def load_change(path: Path, base: str, policy_path: Sequence[Path] | None = None) -> Change:
     """The base region's policy with the change file applied, or one `WhatIfError`."""
     name = path.name
+    title, changes = _read_change_file(path)
+    folder = region_folder(base, policy_path)
+    files = {p.name: p for p in sorted(folder.glob("*.yaml"))}
+    contents: dict[str, Any] = {}
+    for i, change in enumerate(changes):
+        where = f"{name}: changes[{i}]"
+        file, start, fields, segments = _checked_change(change, where, files, base)
+        if file not in contents:
+            try:
+                contents[file] = load_file(files[file], f"{base}/{file}")
+            except YamlError as exc:  # pragma: no cover - the base region loads
+                raise WhatIfError(str(exc)) from None
+        parent, node = _dated_parameter(contents[file], segments, f"{where}.key: {base}/{file}")
+        parent[segments[-1]] = _apply(node, start, fields, f"{name} changes[{i}]")
+    return Change(title, _changed_policy(folder, base, contents, name))
+
+
+def _read_change_file(path: Path) -> tuple[str, list[Any]]:
+    """The change file's title and its list of changes, as written."""
+    name = path.name
     try:
         raw = load_file(path, name)
     except YamlError as exc:
@@ -145,60 +165,62 @@ def load_change(path: Path, base: str, policy_path: Sequence[Path] | None = None
     title = raw.get("title", name)
     if not isinstance(title, str):
         raise WhatIfError(f"{name}: title: a text")
-    folder = region_folder(base, policy_path)
-    files = {p.name: p for p in sorted(folder.glob("*.yaml"))}
-    contents: dict[str, Any] = {}
-    for i, change in enumerate(changes):
-        where = f"{name}: changes[{i}]"
-        if not isinstance(change, dict):
-            raise WhatIfError(f"{where}: a mapping with file, key, from and the new fields")
-        missing = [k for k in ("file", "key", "from") if k not in change]
-        if missing:
-            raise WhatIfError(f"{where}: missing {', '.join(missing)}")
-        file = change["file"]
-        if isinstance(file, str) and not file.endswith(".yaml"):
-            file = f"{file}.yaml"
-        if not isinstance(file, str) or file not in files:
+    return title, changes
+
+
+def _checked_change(
+    change: Any, where: str, files: dict[str, Path], base: str
+) -> tuple[str, date, dict[str, Any], list[str]]:
+    """One change's file, start date, new fields and key path, checked."""
+    if not isinstance(change, dict):
+        raise WhatIfError(f"{where}: a mapping with file, key, from and the new fields")
+    missing = [k for k in ("file", "key", "from") if k not in change]
+    if missing:
+        raise WhatIfError(f"{where}: missing {', '.join(missing)}")
+    file = change["file"]
+    if isinstance(file, str) and not file.endswith(".yaml"):
+        file = f"{file}.yaml"
+    if not isinstance(file, str) or file not in files:
+        raise WhatIfError(
+            f"{where}.file: {change['file']!r} is not a file of {base} "
+            f"(its files: {', '.join(files)})"
+        )
+    start = change["from"]
+    if not isinstance(start, date):
+        raise WhatIfError(f"{where}.from: {start!r} is not a date (write YYYY-MM-DD)")
+    fields = {k: v for k, v in change.items() if k not in CHANGE_KEYS}
+    if not fields:
+        raise WhatIfError(f"{where}: no field of the new entry (value, brackets, ...)")
+    bad = sorted(ENTRY_BOOKKEEPING & fields.keys())
+    if bad:
+        raise WhatIfError(f"{where}: {', '.join(bad)} cannot be changed (the change sets them)")
+    return file, start, fields, _segments(change["key"], where)
+
+
+def _dated_parameter(content: Any, segments: list[str], where: str) -> tuple[Any, Any]:
+    """The dated parameter at the key path of a policy file, and the mapping holding it."""
+    key = ".".join(segments)
+    node: Any = content
+    parent: Any = None
+    for depth, segment in enumerate(segments):
+        if not isinstance(node, dict) or segment not in node:
+            here = ".".join(segments[:depth]) or "the top"
+            known = ", ".join(map(str, node)) if isinstance(node, dict) else "none"
             raise WhatIfError(
-                f"{where}.file: {change['file']!r} is not a file of {base} "
-                f"(its files: {', '.join(files)})"
+                f"{where} has no {key!r} (no {segment!r} under {here}; keys there: {known})"
             )
-        start = change["from"]
-        if not isinstance(start, date):
-            raise WhatIfError(f"{where}.from: {start!r} is not a date (write YYYY-MM-DD)")
-        fields = {k: v for k, v in change.items() if k not in CHANGE_KEYS}
-        if not fields:
-            raise WhatIfError(f"{where}: no field of the new entry (value, brackets, ...)")
-        bad = sorted(ENTRY_BOOKKEEPING & fields.keys())
-        if bad:
-            raise WhatIfError(f"{where}: {', '.join(bad)} cannot be changed (the change sets them)")
-        segments = _segments(change["key"], where)
-        key = ".".join(segments)
-        if file not in contents:
-            try:
-                contents[file] = load_file(files[file], f"{base}/{file}")
-            except YamlError as exc:  # pragma: no cover - the base region loads
-                raise WhatIfError(str(exc)) from None
-        node: Any = contents[file]
-        for depth, segment in enumerate(segments):
-            if not isinstance(node, dict) or segment not in node:
-                here = ".".join(segments[:depth]) or "the top"
-                known = ", ".join(map(str, node)) if isinstance(node, dict) else "none"
-                raise WhatIfError(
-                    f"{where}.key: {base}/{file} has no {key!r} "
-                    f"(no {segment!r} under {here}; keys there: {known})"
-                )
-            parent, node = node, node[segment]
-        if not (
-            isinstance(node, list)
-            and node
-            and all(isinstance(e, dict) and isinstance(e.get("from"), date) for e in node)
-        ):
-            raise WhatIfError(
-                f"{where}.key: {base}/{file} {key} is not a dated parameter "
-                "(a list of entries with from:)"
-            )
-        parent[segments[-1]] = _apply(node, start, fields, f"{name} changes[{i}]")
+        parent, node = node, node[segment]
+    if not (
+        isinstance(node, list)
+        and node
+        and all(isinstance(e, dict) and isinstance(e.get("from"), date) for e in node)
+    ):
+        raise WhatIfError(f"{where} {key} is not a dated parameter (a list of entries with from:)")
+    return parent, node
+
+
+def _changed_policy(folder: Path, base: str, contents: dict[str, Any], name: str) -> RegionPolicy:
+    """The region's policy loaded from a copy of its folder with the changed files."""
     with tempfile.TemporaryDirectory() as tmp:
         changed = Path(tmp) / base
         shutil.copytree(folder, changed)
@@ -208,10 +230,9 @@ def load_change(path: Path, base: str, policy_path: Sequence[Path] | None = None
                 encoding="utf-8",
             )
         try:
-            policy = load_region_dir(changed)
+            return load_region_dir(changed)
         except PolicyError as exc:
             raise WhatIfError(f"{name}: the changed policy is not valid: {exc}") from None
-    return Change(title, policy)
 
 
 # --- comparing two settled years ------------------------------------------------------
@@ -315,14 +336,14 @@ def compare(data: RegionYear, base: BatchResult, changed: BatchResult) -> Compar
 # --- the chart ------------------------------------------------------------------------
 
 
-def _yuan(fen: int) -> str:
+def signed_yuan(fen: int) -> str:
     sign = "−" if fen < 0 else ("+" if fen > 0 else "")
     return f"{sign}{abs(Decimal(fen).scaleb(-2)):,.2f}"
 
 
-def chart_svg(comparison: Comparison, title: str) -> str:
-    """A hand-written SVG: horizontal bars of the fund's difference in four panels."""
-    panels: list[tuple[str, list[tuple[str, int]]]] = [
+def _panels(comparison: Comparison) -> list[tuple[str, list[tuple[str, int]]]]:
+    """The chart's four panels: a heading and its bars (label, difference in fen)."""
+    return [
         (
             "by layer (yuan)",
             [
@@ -346,6 +367,11 @@ def chart_svg(comparison: Comparison, title: str) -> str:
             ],
         ),
     ]
+
+
+def chart_svg(comparison: Comparison, title: str) -> str:
+    """A hand-written SVG: horizontal bars of the fund's difference in four panels."""
+    panels = _panels(comparison)
     width, label_w, value_w, bar_h, gap = 860, 300, 130, 20, 6
     plot_w = width - label_w - value_w - 20
     largest = max([abs(v) for _, bars in panels for _, v in bars] + [1])
@@ -372,11 +398,11 @@ def chart_svg(comparison: Comparison, title: str) -> str:
             )
             parts.append(
                 f'<rect x="{x:.1f}" y="{y}" width="{length:.1f}" height="{bar_h}" '
-                f'fill="{colour}"><title>{escape(label)}: {_yuan(value)}</title></rect>'
+                f'fill="{colour}"><title>{escape(label)}: {signed_yuan(value)}</title></rect>'
             )
             parts.append(
                 f'<text x="{label_w + plot_w + 10}" y="{y + 15}" font-size="12">'
-                f"{_yuan(value)}</text>"
+                f"{signed_yuan(value)}</text>"
             )
             y += bar_h + gap
         parts.append(

@@ -30,6 +30,7 @@ from yibao.entrypoints import (
     cli_admin,
     cli_catalogue,
     cli_certificates,
+    cli_clearing,
     cli_collection,
     cli_schools,
     cli_server,
@@ -56,6 +57,7 @@ cli_schools.register(app)  # school
 cli_collection.register(app)  # collection, card
 cli_certificates.register(app)  # approval, filing, referral, pilot
 cli_catalogue.register(app)  # catalogue
+cli_clearing.register(app)  # clearing between regions
 
 USER_ERRORS = (PolicyError, ScenarioError, YamlError, InputError, PolicyGapError)
 T = TypeVar("T")

@@ -190,7 +190,7 @@ def pilot_hospital_add(
     _act(
         database,
         actor,
-        lambda s, who: s.certificates.add_pilot_hospital(who, region, year, institution),
+        lambda s, who: s.pilot.add_pilot_hospital(who, region, year, institution),
     )
 
 
@@ -206,7 +206,7 @@ def pilot_hospital_remove(
     _act(
         database,
         actor,
-        lambda s, who: s.certificates.remove_pilot_hospital(who, region, year, institution),
+        lambda s, who: s.pilot.remove_pilot_hospital(who, region, year, institution),
     )
 
 
@@ -215,7 +215,7 @@ def pilot_hospital_list(
     region: Region, year: Year, actor: ActorOpt = None, database: DatabaseOpt = None
 ) -> None:
     """The pilot of a region's year: diseases with limited costs, and the hospitals."""
-    _act(database, actor, lambda s, who: s.certificates.pilot_year(who, region, year))
+    _act(database, actor, lambda s, who: s.pilot.pilot_year(who, region, year))
 
 
 @pilot_app.command("register")
@@ -233,9 +233,7 @@ def pilot_register(
     _act(
         database,
         actor,
-        lambda s, who: s.certificates.register_pilot(
-            who, person, disease, hospital, _day(admission)
-        ),
+        lambda s, who: s.pilot.register_pilot(who, person, disease, hospital, _day(admission)),
     )
 
 

@@ -24,6 +24,7 @@ from yibao.entrypoints.cli_server import (
     DatabaseOpt,
     progress_bar,
 )
+from yibao.service.cards import CardsService
 from yibao.service.collection import CollectionService
 
 app = typer.Typer(no_args_is_help=True, help="Premium collection.")
@@ -40,6 +41,15 @@ def session(
     """The collection service and who the command acts as (see cli_common.session)."""
     with common_session(database, acting_as) as (built, who):
         yield built.collection, who
+
+
+@contextmanager
+def card_session(
+    database: str | None, acting_as: str | None
+) -> Iterator[tuple[CardsService, Principal]]:
+    """The card service and who the command acts as (see cli_common.session)."""
+    with common_session(database, acting_as) as (built, who):
+        yield built.cards, who
 
 
 def _json(data: object) -> None:
@@ -143,7 +153,7 @@ def issue(
     database: DatabaseOpt = None,
 ) -> None:
     """Hand an ordered card to its holder (active from today)."""
-    with session(database, acting_as) as (service, who):
+    with card_session(database, acting_as) as (service, who):
         c = service.issue_card(who, number)
     typer.echo(f"card {c['number']} issued on {c['issued_on']} to {c['person_id']}")
 
@@ -155,7 +165,7 @@ def lost(
     database: DatabaseOpt = None,
 ) -> None:
     """Report an issued card lost: settlements by it are refused from now on."""
-    with session(database, acting_as) as (service, who):
+    with card_session(database, acting_as) as (service, who):
         c = service.report_loss(who, number)
     typer.echo(f"card {c['number']} reported lost on {c['lost_on']}")
 
@@ -167,7 +177,7 @@ def replace(
     database: DatabaseOpt = None,
 ) -> None:
     """Replace a lost card: a new number is ordered."""
-    with session(database, acting_as) as (service, who):
+    with card_session(database, acting_as) as (service, who):
         r = service.replace_card(who, number)
     new = r["new"]
     typer.echo(
@@ -184,7 +194,7 @@ def overdue(
     database: DatabaseOpt = None,
 ) -> None:
     """Ordered cards not issued by their due date, the longest overdue first."""
-    with session(database, acting_as) as (service, who):
+    with card_session(database, acting_as) as (service, who):
         r = service.overdue_cards(who, region, limit)
     if as_json:
         _json(r)
@@ -212,7 +222,7 @@ def list_cards(
     database: DatabaseOpt = None,
 ) -> None:
     """Every card the person has had, oldest first (JSON)."""
-    with session(database, acting_as) as (service, who):
+    with card_session(database, acting_as) as (service, who):
         _json(service.cards_of(who, person))
 
 

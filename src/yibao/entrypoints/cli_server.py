@@ -160,10 +160,12 @@ def settle_year(
 def verify_command(
     year: Annotated[int | None, typer.Option(help="Only this year.")] = None,
     region: Annotated[str | None, typer.Option(help="Only this region.")] = None,
+    funds: Annotated[bool, typer.Option(help="Print each fund's balance too.")] = False,
     database: DatabaseOpt = None,
 ) -> None:
     """Settle every stored person-year again and report each difference with what is
-    stored (splits, accumulators, ledger); exit 1 if there is any."""
+    stored (splits, accumulators, ledger); check the money between regions (receivables
+    and payables, clearings, each fund's balance); exit 1 if there is any."""
     from yibao.service.verify import verify
 
     settings = settings_for(database)
@@ -180,6 +182,8 @@ def verify_command(
             )
         for line in report.problems:
             typer.echo(line)
+        for fund in report.funds if funds else ():
+            typer.echo(fund.describe())
         typer.echo(
             f"{report.person_years} person-years, {report.settlements} settlements, {len(report.problems)} problems"
         )

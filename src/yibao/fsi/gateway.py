@@ -16,11 +16,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
 from yibao.adapters.db.uow import UnitOfWork
+from yibao.fsi.context import service_error
 from yibao.fsi.fields import Fields, FsiError, invalid, parse_day, wrong_type
 from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.store import FsiStore
-from yibao.fsi.transactions import TRANSACTIONS, Call, Transactions, Work
-from yibao.service.ports.records import DuplicateError
+from yibao.fsi.transactions import TRANSACTIONS, Call, Ctx
+from yibao.service.errors import ServiceError
+from yibao.service.ports.records import DuplicateError, KeyTakenError
 from yibao.service.services import Services
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ class Gateway:
     def __init__(
         self, services: Services, admit: Callable[[str, str, str], None] | None = None
     ) -> None:
-        self.tx = Transactions(services)
+        self.services = services
         # The interface keeps its messages through the database's own connection (FsiStore):
         # it is given the database's unit of work, not the service layer's port.
         self.uow = cast(Callable[[], UnitOfWork], services.settlements.uow)
@@ -94,7 +96,7 @@ class Gateway:
         if found is None:
             supported = "、".join(sorted(TRANSACTIONS))
             raise invalid("infno", f"不支持的交易 {infno}（支持：{supported}）")
-        _, prepare, apply = found
+        _, handler = found
         msgid = head.req("msgid", max_len=64)
         admvs = head.req("mdtrtarea_admvs", max_len=6, pattern=r"\d{6}")
         head.text("insuplc_admdvs", required=False, max_len=6, pattern=r"\d{6}")
@@ -112,32 +114,38 @@ class Gateway:
                 raise FsiError("缺少必填字段 input（交易输入）")
             raise wrong_type("input", "JSON对象")
         call = Call(
-            infno, msgid, fixmedins, opter, inf_time, admvs, Fields(head.data["input"], "input")
+            infno,
+            msgid,
+            fixmedins,
+            opter,
+            inf_time,
+            admvs,
+            Fields(head.data["input"], "input"),
+            sign_no,
         )
         request_hash = hashlib.sha256(
             dumps({"infno": infno, "input": head.data["input"]}, sort_keys=True).encode()
         ).hexdigest()
-
-        with self.uow() as uow:
-            store = FsiStore(uow.connection)
-            first = self._first_answer(store, fixmedins, msgid, request_hash)
-            if first is not None:
-                return first
-            if sign_no is not None:
-                signed = store.sign_in(sign_no)
-                if signed is None or signed.fixmedins_code != fixmedins:
-                    raise invalid("sign_no", "签到流水号无效，请先签到（9001）")
-
-        work = prepare(self.tx, call) if prepare is not None else Work()
         try:
+            # One unit of work: what the message changes and its stored answer.
             with self.uow() as uow:
                 store = FsiStore(uow.connection)
-                output = apply(self.tx, call, uow, store, work)
+                first = self._first_answer(store, fixmedins, msgid, request_hash)
+                if first is not None:
+                    return first
+                if sign_no is not None:
+                    signed = store.sign_in(sign_no)
+                    if signed is None or signed.fixmedins_code != fixmedins:
+                        raise invalid("sign_no", "签到流水号无效，请先签到（9001）")
+                try:
+                    output = handler(Ctx(call, uow, store, self.services))
+                except ServiceError as exc:
+                    raise service_error(exc) from None
                 text = self._answer(received, admvs, output, None)
                 store.add_message(fixmedins, msgid, infno, request_hash, text)
                 uow.commit()
                 return text
-        except DuplicateError:
+        except (DuplicateError, KeyTakenError):
             # A concurrent message with the same msgid (or the same feedetl_sn) won.
             with self.uow() as uow:
                 first = self._first_answer(FsiStore(uow.connection), fixmedins, msgid, request_hash)

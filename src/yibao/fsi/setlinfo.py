@@ -2,7 +2,7 @@
 amount of the mapping table, and `setldetail` per fund.
 
 The identities a hospital reconciles on hold by construction, to the fen:
-    medfee_sumamt   = fulamt_ownpay_amt + preselfpay_amt + inscp_scp_amt
+    medfee_sumamt   = fulamt_ownpay_amt + overlmt_selfpay + preselfpay_amt + inscp_scp_amt
     fund_pay_sumamt = hifp_pay + hifmi_pay + maf_pay
     psn_part_amt    = medfee_sumamt − fund_pay_sumamt − hosp_part_amt
 """
@@ -57,6 +57,7 @@ def amounts(view: dict[str, Any]) -> dict[str, Decimal]:
     return split_amounts(
         total,
         self_pay,
+        money(view["over_limit"]),
         first,
         eligible,
         threshold,
@@ -70,6 +71,7 @@ def amounts(view: dict[str, Any]) -> dict[str, Decimal]:
 def split_amounts(
     total: Decimal,
     self_pay: Decimal,
+    over_limit: Decimal,
     first_self_pay: Decimal,
     eligible: Decimal,
     threshold: Decimal,
@@ -86,6 +88,7 @@ def split_amounts(
     out.update(
         medfee_sumamt=total,
         fulamt_ownpay_amt=self_pay,
+        overlmt_selfpay=over_limit,
         preselfpay_amt=first_self_pay,
         inscp_scp_amt=eligible,
         act_pay_dedc=threshold,
@@ -131,8 +134,9 @@ def arithmetic_problems(s: dict[str, Any]) -> list[str]:
     """What does not add up in a setlinfo (empty when the identities hold to the fen)."""
     d = {k: Decimal(str(s[k])) for k in AMOUNTS if k in s}
     problems = []
-    if d["medfee_sumamt"] != d["fulamt_ownpay_amt"] + d["preselfpay_amt"] + d["inscp_scp_amt"]:
-        problems.append("medfee_sumamt ≠ fulamt_ownpay_amt + preselfpay_amt + inscp_scp_amt")
+    parts = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt")
+    if d["medfee_sumamt"] != sum((d.get(k, ZERO) for k in parts), ZERO):
+        problems.append("medfee_sumamt ≠ " + " + ".join(parts))
     if d["fund_pay_sumamt"] != d["hifp_pay"] + d["hifmi_pay"] + d["maf_pay"]:
         problems.append("fund_pay_sumamt ≠ hifp_pay + hifmi_pay + maf_pay")
     if d["psn_part_amt"] != d["medfee_sumamt"] - d["fund_pay_sumamt"] - d["hosp_part_amt"]:

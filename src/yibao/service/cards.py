@@ -124,7 +124,7 @@ def order_card(
 
 
 class CardsService(UseCases):
-    """The card use cases; CollectionService (services.collection) is one of these."""
+    """The card use cases (services.cards): issue, loss, replacement, overdue cards."""
 
     def _card(self, uow: UnitOfWork, who: Principal, number: str) -> tuple[Card, Any]:
         """The card, locked, and its holder, if the caller may see the holder; otherwise

@@ -28,6 +28,7 @@ class Billed:
     code: str
     quantity: Decimal
     unit_price: Decimal
+    amount: Decimal | None = None  # the billed line total, when it is not quantity × price
 
 
 def resolve(
@@ -64,6 +65,8 @@ def resolve(
             raise ServiceError("amount_too_large", f"line {i}: {raw:f} is above {fmt(MAX_BILL)}")
         entry = entries[national[b.code]]
         line = line_for(entry, visit, b.quantity, b.unit_price, national[b.code])
+        if b.amount is not None:
+            line = replace(line, amount=b.amount)
         lines.append(line)
         rows.append(_row(i, b, entry, line))
     return lines, rows

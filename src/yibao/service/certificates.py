@@ -13,16 +13,17 @@ from typing import Any
 
 from yibao.domain.access import Principal, Role
 from yibao.domain.parameters import PolicyGapError
-from yibao.domain.registry import InstitutionKind, PersonRecord
+from yibao.domain.registry import Institution, InstitutionKind, PersonRecord
 from yibao.service.access import require, require_region
+from yibao.service.base import UseCases
 from yibao.service.certificates_common import (
     approval_view,
     check_period,
     filing_view,
+    person_of,
     referral_view,
     text_field,
 )
-from yibao.service.certificates_pilot import PilotUseCases
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import UnitOfWork, now
 
@@ -33,7 +34,81 @@ READERS = (Role.CLERK, Role.APPROVER, Role.INSURED, Role.GUARDIAN)
 APPLICANTS = (Role.CLERK, Role.INSURED, Role.GUARDIAN)
 
 
-class CertificatesService(PilotUseCases):
+def _check_decision(
+    approve: bool, valid_from: date | None, valid_to: date | None, reason: str | None
+) -> str | None:
+    """An approval has a period and no reason, a rejection a reason and no period; the
+    reason, cleaned."""
+    if approve:
+        if valid_from is None or valid_to is None:
+            missing = "valid_from" if valid_from is None else "valid_to"
+            raise ServiceError(
+                "missing_field", f"{missing}: an approval needs its period", field=missing
+            )
+        if reason:
+            raise ServiceError(
+                "invalid_field", "reason: only a rejection has a reason", field="reason"
+            )
+        check_period(valid_from, valid_to)
+        return None
+    if valid_from is not None or valid_to is not None:
+        raise ServiceError(
+            "invalid_field",
+            "valid_from: a rejection has no period",
+            field="valid_from" if valid_from is not None else "valid_to",
+        )
+    return text_field(reason or "", "reason", 500)
+
+
+def _decision(
+    row: Any, approve: bool, valid_from: date | None, valid_to: date | None, reason: str | None
+) -> dict[str, Any]:
+    """What the decision writes; an approval starts on the application day or later."""
+    if not approve:
+        return {"status": "rejected", "rejection_reason": reason}
+    assert valid_from is not None  # _check_decision, before the transaction
+    if row.applied_on is not None and valid_from < row.applied_on:
+        raise ServiceError(
+            "before_application",
+            f"valid_from: {valid_from.isoformat()} is before the application of "
+            f"{row.applied_on.isoformat()}",
+            field="valid_from",
+        )
+    return {"status": "approved", "valid_from": valid_from, "valid_to": valid_to}
+
+
+def _issuer(issuer: Institution | None, who: Principal) -> Institution:
+    """The institution issuing a referral, which must be a designated hospital."""
+    if issuer is None:  # the account outlived its institution
+        raise NotFoundError(
+            "unknown_institution", f"institution {who.institution_id!r} is not registered"
+        )
+    if issuer.kind is not InstitutionKind.HOSPITAL or not issuer.designated:
+        raise ServiceError(
+            "not_a_designated_hospital",
+            f"{issuer.id} is a {issuer.kind.value}: referrals are issued by designated hospitals",
+        )
+    return issuer
+
+
+def _check_regions(issuer: Institution, person: PersonRecord, to_region: str) -> None:
+    """A hospital of the patient's insured region refers them to another region."""
+    if issuer.region != person.region:
+        raise ServiceError(
+            "not_insured_here",
+            f"{person.id} is insured in {person.region}: a referral is issued by a hospital "
+            f"of that region, and {issuer.id} is in {issuer.region}",
+        )
+    if to_region == person.region:
+        raise ServiceError(
+            "same_region",
+            f"to_region: {person.id} is insured in {to_region}; a referral is for "
+            "treatment in another region",
+            field="to_region",
+        )
+
+
+class CertificatesService(UseCases):
     # --- outpatient special-disease approvals -----------------------------------------
 
     def apply_for_approval(
@@ -51,7 +126,7 @@ class CertificatesService(PilotUseCases):
         certificate_ref = text_field(certificate_ref, "certificate_ref", 64)
         today = self.clock()
         with self.uow() as uow:
-            person = self._person(uow, who, person_id)
+            person = person_of(uow, who, person_id)
             self._check_special_disease(uow, person, disease, today)
             inst = uow.registry.institution(hospital_id)
             if inst is None:
@@ -104,25 +179,7 @@ class CertificatesService(PilotUseCases):
         """The district centre's decision: approved for a period (from the application on),
         or rejected with a reason. Only an approver of the person's region decides, once."""
         require(who, Role.APPROVER)
-        if approve:
-            if valid_from is None or valid_to is None:
-                missing = "valid_from" if valid_from is None else "valid_to"
-                raise ServiceError(
-                    "missing_field", f"{missing}: an approval needs its period", field=missing
-                )
-            if reason:
-                raise ServiceError(
-                    "invalid_field", "reason: only a rejection has a reason", field="reason"
-                )
-            check_period(valid_from, valid_to)
-        else:
-            if valid_from is not None or valid_to is not None:
-                raise ServiceError(
-                    "invalid_field",
-                    "valid_from: a rejection has no period",
-                    field="valid_from" if valid_from is not None else "valid_to",
-                )
-            reason = text_field(reason or "", "reason", 500)
+        reason = _check_decision(approve, valid_from, valid_to, reason)
         with self.uow() as uow:
             row = self._visible_approval(uow, who, approval_id, lock=True)
             if row.status != "applied":
@@ -131,22 +188,7 @@ class CertificatesService(PilotUseCases):
                     f"approval {approval_id} is {row.status} already: a decision is final",
                     status_now=row.status,
                 )
-            if approve:
-                assert valid_from is not None  # checked above, before the transaction
-                if row.applied_on is not None and valid_from < row.applied_on:
-                    raise ServiceError(
-                        "before_application",
-                        f"valid_from: {valid_from.isoformat()} is before the application of "
-                        f"{row.applied_on.isoformat()}",
-                        field="valid_from",
-                    )
-                values: dict[str, Any] = {
-                    "status": "approved",
-                    "valid_from": valid_from,
-                    "valid_to": valid_to,
-                }
-            else:
-                values = {"status": "rejected", "rejection_reason": reason}
+            values = _decision(row, approve, valid_from, valid_to, reason)
             before = approval_view(row)
             uow.certificates.update_approval(
                 approval_id, decided_by=who.account, decided_at=now(), **values
@@ -187,7 +229,7 @@ class CertificatesService(PilotUseCases):
     def approvals_of(self, who: Principal, person_id: str) -> list[dict[str, Any]]:
         require(who, *READERS)
         with self.uow() as uow:
-            person = self._person(uow, who, person_id)
+            person = person_of(uow, who, person_id)
             rows = uow.certificates.approvals_of(person.id)
         return [approval_view(r) for r in rows]
 
@@ -204,7 +246,7 @@ class CertificatesService(PilotUseCases):
         check_period(valid_from, valid_to)
         channel = "agency" if who.role is Role.CLERK else "online"
         with self.uow() as uow:
-            person = self._person(uow, who, person_id)
+            person = person_of(uow, who, person_id)
             if region == person.region:
                 raise ServiceError(
                     "same_region",
@@ -240,7 +282,7 @@ class CertificatesService(PilotUseCases):
     def filings_of(self, who: Principal, person_id: str) -> list[dict[str, Any]]:
         require(who, *READERS)
         with self.uow() as uow:
-            person = self._person(uow, who, person_id)
+            person = person_of(uow, who, person_id)
             rows = uow.certificates.filings_of(person.id)
         return [filing_view(r) for r in rows]
 
@@ -271,30 +313,9 @@ class CertificatesService(PilotUseCases):
         diagnosis = text_field(diagnosis, "diagnosis", 16)
         check_period(valid_from, valid_to)
         with self.uow() as uow:
-            issuer = uow.registry.institution(str(who.institution_id))
-            if issuer is None:  # the account outlived its institution
-                raise NotFoundError(
-                    "unknown_institution", f"institution {who.institution_id!r} is not registered"
-                )
-            if issuer.kind is not InstitutionKind.HOSPITAL or not issuer.designated:
-                raise ServiceError(
-                    "not_a_designated_hospital",
-                    f"{issuer.id} is a {issuer.kind.value}: referrals are issued by designated hospitals",
-                )
+            issuer = _issuer(uow.registry.institution(str(who.institution_id)), who)
             person = self._patient_by(uow, person_id, card_number)
-            if issuer.region != person.region:
-                raise ServiceError(
-                    "not_insured_here",
-                    f"{person.id} is insured in {person.region}: a referral is issued by a hospital "
-                    f"of that region, and {issuer.id} is in {issuer.region}",
-                )
-            if to_region == person.region:
-                raise ServiceError(
-                    "same_region",
-                    f"to_region: {person.id} is insured in {to_region}; a referral is for "
-                    "treatment in another region",
-                    field="to_region",
-                )
+            _check_regions(issuer, person, to_region)
             new_id = uow.certificates.add_referral(
                 {
                     "person_id": person.id,
@@ -325,7 +346,7 @@ class CertificatesService(PilotUseCases):
                     raise missing
             else:
                 try:
-                    self._person(uow, who, row.person_id)
+                    person_of(uow, who, row.person_id)
                 except NotFoundError:
                     raise missing from None
         return referral_view(row)
@@ -343,7 +364,7 @@ class CertificatesService(PilotUseCases):
     def referrals_of(self, who: Principal, person_id: str) -> list[dict[str, Any]]:
         require(who, *READERS)
         with self.uow() as uow:
-            person = self._person(uow, who, person_id)
+            person = person_of(uow, who, person_id)
             rows = uow.certificates.referrals_of(person.id)
         return [referral_view(r) for r in rows]
 
@@ -359,7 +380,7 @@ class CertificatesService(PilotUseCases):
         if row is None:
             raise missing
         try:
-            self._person(uow, who, row.person_id)
+            person_of(uow, who, row.person_id)
         except NotFoundError:
             raise missing from None
         return row

@@ -1,4 +1,4 @@
-"""What the certificate and pilot use cases share: the service's base, date checks, and the
+"""What the certificate and pilot use cases share: who may see a person, date checks, and the
 views of stored rows (plain JSON-able dicts, for the API, the CLI and the audit log)."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from yibao.domain.access import Principal
 from yibao.domain.money import fmt, from_fen
 from yibao.domain.registry import PersonRecord
 from yibao.service.access import visible_person
-from yibao.service.base import UseCases
 from yibao.service.errors import ServiceError
 from yibao.service.ports import UnitOfWork
 
@@ -18,11 +17,10 @@ from yibao.service.ports import UnitOfWork
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
-class CertificatesBase(UseCases):
-    def _person(self, uow: UnitOfWork, who: Principal, person_id: str) -> PersonRecord:
-        """The person, for a caller who may see them (staff of the region, the person, a
-        guardian); 404 otherwise, so nobody learns who is registered."""
-        return visible_person(uow, who, person_id)
+def person_of(uow: UnitOfWork, who: Principal, person_id: str) -> PersonRecord:
+    """The person, for a caller who may see them (staff of the region, the person, a
+    guardian); 404 otherwise, so nobody learns who is registered."""
+    return visible_person(uow, who, person_id)
 
 
 def check_period(valid_from: date, valid_to: date) -> None:

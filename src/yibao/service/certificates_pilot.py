@@ -5,6 +5,7 @@ the registration of a child's pilot treatment (reference §3)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from yibao.domain.access import Principal, Role
@@ -13,9 +14,10 @@ from yibao.domain.money import fmt, fmt_rate, to_fen
 from yibao.domain.parameters import PilotRules, PolicyGapError, RegionPolicy
 from yibao.domain.registry import Institution, InstitutionKind, PersonRecord
 from yibao.service.access import Forbidden, require, require_region
+from yibao.service.base import UseCases
 from yibao.service.certificates_common import (
-    CertificatesBase,
     check_year,
+    person_of,
     pilot_hospital_view,
     registration_view,
     text_field,
@@ -51,7 +53,45 @@ def _institution(uow: UnitOfWork, institution_id: str, field: str) -> Institutio
     return inst
 
 
-class PilotUseCases(CertificatesBase):
+def _registering_hospital(who: Principal, hospital_id: str | None) -> str:
+    """The hospital a registration is at: an institution registers at itself only."""
+    if who.role is Role.INSTITUTION:
+        if hospital_id is None:
+            hospital_id = who.institution_id
+        elif hospital_id != who.institution_id:
+            raise Forbidden(
+                "forbidden",
+                f"hospital_id: institution {who.institution_id} registers treatment at "
+                f"itself, not at {hospital_id}",
+                field="hospital_id",
+            )
+    if not hospital_id:
+        raise ServiceError("missing_field", "hospital_id: the pilot hospital is needed")
+    return hospital_id
+
+
+def _pilot_terms(
+    policy: RegionPolicy, person: PersonRecord, disease: str, admission: date
+) -> tuple[Decimal, int, frozenset[str]]:
+    """The disease's limited cost, the pilot's maximum age and its schemes, in force on
+    the admission date; the disease must be one of the region's pilot diseases."""
+    rules = pilot_rules(policy)
+    known = rules.diseases.get(disease)
+    if known is None:
+        raise ServiceError(
+            "not_a_pilot_disease",
+            f"disease: {disease} is not a pilot disease of {person.region} "
+            f"(the list: {', '.join(sorted(rules.diseases))})",
+            field="disease",
+        )
+    what = f"the pilot of {person.region} on {admission.isoformat()}"
+    limited = _in_force(what, lambda: known.limited_cost.at(admission).value)
+    max_age = _in_force(what, lambda: rules.max_age.at(admission).value)
+    schemes = _in_force(what, lambda: rules.schemes.at(admission).value)
+    return limited, max_age, schemes
+
+
+class PilotService(UseCases):
     # --- the pilot hospitals of a year -------------------------------------------------
 
     def add_pilot_hospital(
@@ -180,36 +220,13 @@ class PilotUseCases(CertificatesBase):
         hospital itself (which registers at itself only)."""
         require(who, Role.CLERK, Role.INSTITUTION)
         disease = text_field(disease, "disease", 16)
-        if who.role is Role.INSTITUTION:
-            if hospital_id is None:
-                hospital_id = who.institution_id
-            elif hospital_id != who.institution_id:
-                raise Forbidden(
-                    "forbidden",
-                    f"hospital_id: institution {who.institution_id} registers treatment at "
-                    f"itself, not at {hospital_id}",
-                    field="hospital_id",
-                )
-        if not hospital_id:
-            raise ServiceError("missing_field", "hospital_id: the pilot hospital is needed")
+        hospital_id = _registering_hospital(who, hospital_id)
         year = admission_date.year
         check_year(year, "admission_date")
         with self.uow() as uow:
             person = self._patient(uow, who, person_id)
             policy = self._policy(person.region)
-            rules = pilot_rules(policy)
-            known = rules.diseases.get(disease)
-            if known is None:
-                raise ServiceError(
-                    "not_a_pilot_disease",
-                    f"disease: {disease} is not a pilot disease of {person.region} "
-                    f"(the list: {', '.join(sorted(rules.diseases))})",
-                    field="disease",
-                )
-            what = f"the pilot of {person.region} on {admission_date.isoformat()}"
-            limited = _in_force(what, lambda: known.limited_cost.at(admission_date).value)
-            max_age = _in_force(what, lambda: rules.max_age.at(admission_date).value)
-            schemes = _in_force(what, lambda: rules.schemes.at(admission_date).value)
+            limited, max_age, schemes = _pilot_terms(policy, person, disease, admission_date)
             inst = _institution(uow, hospital_id, "hospital_id")
             if not uow.certificates.is_pilot_hospital(inst.id, inst.region, year):
                 raise ServiceError(
@@ -245,7 +262,7 @@ class PilotUseCases(CertificatesBase):
     def pilot_registrations_of(self, who: Principal, person_id: str) -> list[dict[str, Any]]:
         require(who, Role.CLERK, Role.APPROVER, Role.INSURED, Role.GUARDIAN)
         with self.uow() as uow:
-            person = self._person(uow, who, person_id)
+            person = person_of(uow, who, person_id)
             rows = uow.certificates.registrations_of(person.id)
         return [registration_view(r) for r in rows]
 
@@ -271,7 +288,7 @@ class PilotUseCases(CertificatesBase):
             if person is None:
                 raise NotFoundError("unknown_person", f"person {person_id!r} is not known")
             return person
-        return self._person(uow, who, person_id)
+        return person_of(uow, who, person_id)
 
     @staticmethod
     def _check_child(

@@ -35,6 +35,7 @@ class ClaimLine:
     amount: Decimal
     cls: LineClass | None = None  # the clerk's classification of a receipt line
     code: str | None = None  # or a catalogue code, which decides the class
+    name: str | None = None  # a line as the receipt prints it: classed by a clerk on review
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,11 @@ class ClaimsService:
         self.uow = uow
         self.policies = policies
 
-    def submit(self, who: Principal, claim: Claim) -> dict[str, Any]:
+    def submit(self, who: Principal, claim: Claim, *, duplicate_ok: bool = True) -> dict[str, Any]:
+        """A claim, kept when the engine can settle it (a claim whose receipt lines are
+        not classed yet is settled once a clerk has classed them). With duplicate_ok
+        False, a claim like one of the person's not rejected (same day, hospital and
+        total) is refused as `duplicate_claim`, naming it: the family confirms first."""
         require(who, Role.CLERK, Role.INSURED, Role.GUARDIAN)
         with self.uow() as uow:
             record = visible_person(uow, who, claim.person_id)
@@ -90,6 +95,8 @@ class ClaimsService:
                 raise ServiceError(
                     "missing_disease", "a special_outpatient claim needs its disease"
                 )
+            if not duplicate_ok:
+                _refuse_duplicate(uow, record.id, claim, to_fen(total))
             claim_id = uow.claims.add(
                 {
                     "person_id": record.id,
@@ -114,9 +121,11 @@ class ClaimsService:
             )
             # The engine must be able to settle it (the clerk's proposal) before it is kept.
             row = self._row(uow, claim_id)
-            run_engine(
-                self._prepare(uow, row), uow.ledger.read_person_year(record.id, claim.date.year)
-            )
+            if not _unclassified(row):
+                run_engine(
+                    self._prepare(uow, row),
+                    uow.ledger.read_person_year(record.id, claim.date.year),
+                )
             uow.audit.record(
                 who, "claim.submit", "claim", str(claim_id), None, {"total": fmt(total)}
             )
@@ -131,7 +140,7 @@ class ClaimsService:
             if person is None or not person_visible(uow, who, person) or who.role is Role.SCHOOL:
                 raise NotFoundError("unknown_claim", f"claim {claim_id} does not exist")
             view = claim_view(row)
-            if row.status == "submitted":
+            if row.status == "submitted" and not _unclassified(row):
                 prepared = self._prepare(uow, row)
                 acc = uow.ledger.read_person_year(row.person_id, row.encounter_date.year)
                 result, _ = run_engine(prepared, acc)
@@ -153,6 +162,10 @@ class ClaimsService:
             require(who, Role.CLERK)
             row = self._staff_row(uow, who, claim_id)
             self._expect(row, "submitted", "approve")
+            if _unclassified(row):
+                raise ServiceError(
+                    "unclassified_line", f"claim {claim_id}: class every receipt line first"
+                )
             prepared = self._prepare(uow, row)
             acc, settled = uow.ledger.lock_person_year(row.person_id, row.encounter_date.year)
             result, after = run_engine(prepared, acc)
@@ -196,6 +209,45 @@ class ClaimsService:
                 str(claim_id),
                 {"status": "submitted"},
                 {"status": "rejected", "reason": reason},
+            )
+            uow.commit()
+        return self.get(who, claim_id)
+
+    def classify(self, who: Principal, claim_id: int, classes: list[str]) -> dict[str, Any]:
+        """A clerk classes a submitted claim's receipt lines as printed: for each line in
+        order, a class (A, B, self_pay) or a catalogue code, which decides the class. The
+        claim must then settle (the proposal); in the audit log."""
+        require(who, Role.CLERK)
+        with self.uow() as uow:
+            row = self._staff_row(uow, who, claim_id)
+            self._expect(row, "submitted", "be classed")
+            before = json.loads(row.lines)
+            if len(classes) != len(before):
+                raise ServiceError(
+                    "invalid_field", f"classes: one for each of the {len(before)} lines"
+                )
+            person = uow.registry.person(row.person_id)
+            assert person is not None
+            given = [
+                ClaimLine(
+                    Decimal(ln["amount"]),
+                    LineClass(c) if c in LineClass.__members__.values() else None,
+                    None if c in LineClass.__members__.values() or not c else c,
+                    ln.get("name") or None,
+                )
+                for ln, c in zip(before, classes, strict=True)
+            ]
+            claim = _claim_of(row, tuple(given))
+            after = self._classify(uow, person.region, claim)
+            if _unclassified_lines(after):
+                raise ServiceError("unclassified_line", "class every receipt line")
+            uow.claims.update(claim_id, lines=json.dumps(after))
+            run_engine(
+                self._prepare(uow, self._row(uow, claim_id)),
+                uow.ledger.read_person_year(row.person_id, row.encounter_date.year),
+            )
+            uow.audit.record(
+                who, "claim.classify", "claim", str(claim_id), {"lines": before}, {"lines": after}
             )
             uow.commit()
         return self.get(who, claim_id)
@@ -257,11 +309,15 @@ class ClaimsService:
                 cls = entry.cls
             elif ln.cls is not None:
                 cls = ln.cls
+            elif ln.name:  # as printed: the clerk classes it on review
+                out.append({"code": "", "cls": "", "amount": str(ln.amount), "name": ln.name})
+                continue
             else:
                 raise ServiceError(
                     "unclassified_line", f"line {i}: give a catalogue code or a class"
                 )
-            out.append({"code": ln.code or "", "cls": cls.value, "amount": str(ln.amount)})
+            line = {"code": ln.code or "", "cls": cls.value, "amount": str(ln.amount)}
+            out.append({**line, "name": ln.name} if ln.name else line)
         return out
 
     def _prepare(self, uow: UnitOfWork, row: Any) -> Prepared:
@@ -334,6 +390,47 @@ class ClaimsService:
         return lines, rows
 
 
+def _unclassified_lines(lines: list[dict[str, Any]]) -> int:
+    return sum(1 for ln in lines if not ln.get("cls"))
+
+
+def _unclassified(row: Any) -> int:
+    """Receipt lines of a claim that a clerk has not classed yet."""
+    return _unclassified_lines(json.loads(row.lines))
+
+
+def _claim_of(row: Any, lines: tuple[ClaimLine, ...]) -> Claim:
+    return Claim(
+        person_id=row.person_id,
+        reason=ClaimReason(row.reason),
+        kind=Kind(row.kind),
+        date=row.encounter_date,
+        hospital_name=row.hospital_name,
+        hospital_level=row.hospital_level,
+        hospital_region=row.hospital_region,
+        hospital_designated=row.hospital_designated,
+        lines=lines,
+        hospital_id=row.hospital_id,
+    )
+
+
+def _refuse_duplicate(uow: UnitOfWork, person_id: str, claim: Claim, total_fen: int) -> None:
+    same = " ".join(claim.hospital_name.split()).casefold()
+    for other in uow.member.claims_of([person_id]):
+        if (
+            other.status != "rejected"
+            and other.encounter_date == claim.date
+            and other.total_fen == total_fen
+            and " ".join(other.hospital_name.split()).casefold() == same
+        ):
+            raise ConflictError(
+                "duplicate_claim",
+                f"claim {other.id} has the same day, hospital and total",
+                claim_id=int(other.id),
+                field="confirm_duplicate",
+            )
+
+
 def claim_view(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -356,4 +453,7 @@ def claim_view(row: Any) -> dict[str, Any]:
         "settlement_id": row.settlement_id,
         "reviewer": row.reviewer,
         "rejection_reason": row.rejection_reason,
+        "unclassified": _unclassified(row),
+        "reviewed_at": None if row.reviewed_at is None else row.reviewed_at.isoformat(),
+        "paid_at": None if row.paid_at is None else row.paid_at.isoformat(),
     }

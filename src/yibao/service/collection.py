@@ -15,7 +15,7 @@ import hashlib
 import io
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -33,7 +33,8 @@ from yibao.domain.money import fmt, from_fen
 from yibao.domain.parameters import RegionPolicy
 from yibao.domain.registry import Card, CardStatus
 from yibao.service.access import require, require_region
-from yibao.service.cards import CardNumbers, CardsService, card_view, due_date, order_card
+from yibao.service.base import UseCases
+from yibao.service.cards import CardNumbers, card_view, due_date, order_card
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import UnitOfWork, now
 from yibao.service.ports.records import DuplicateError
@@ -92,7 +93,122 @@ def line_view(r: Any) -> dict[str, Any]:
     }
 
 
-class CollectionService(CardsService):
+def _account_rows(
+    who: Principal,
+    region: str,
+    year: int,
+    today: date,
+    numbers: AccountNumbers,
+    pending: Iterable[Any],
+) -> list[dict[str, Any]]:
+    """A new account for each pending enrolment: open for its personal part, or exempt
+    (and paid today) when that part is 0."""
+    opened_at = now()
+    rows = []
+    for e in pending:
+        free = e.personal_fen == 0
+        rows.append(
+            {
+                "number": numbers.next(),
+                "region": region,
+                "person_id": e.person_id,
+                "year": year,
+                "amount_fen": e.personal_fen,
+                "status": "exempt" if free else "open",
+                "opened_by": who.account,
+                "opened_at": opened_at,
+                "opened_on": today,
+                "paid_on": today if free else None,
+            }
+        )
+    return rows
+
+
+def _judge_payment(
+    where: str,
+    line: BankLine,
+    account: Any,
+    statuses: dict[tuple[str, int], str],
+    paying: dict[str, BankLine],
+) -> tuple[str, str]:
+    """The outcome of a well-formed line for an account of the region: paid, or why not."""
+    assert line.amount is not None
+    if line.status is BankStatus.FAILED:
+        return (
+            "failed_at_bank",
+            f"{where}: the bank could not collect {fmt(line.amount)}; the account stays open",
+        )
+    if account.status != "open":
+        paid = (
+            "exempt (nothing is due)"
+            if account.status == "exempt"
+            else f"paid on {account.paid_on}"
+        )
+        return "already_paid", f"{where} is {paid}: not paid twice; refund {fmt(line.amount)}"
+    if line.amount_fen != account.amount_fen:
+        due = fmt(from_fen(account.amount_fen))
+        return (
+            "amount_mismatch",
+            f"{where}: paid {fmt(line.amount)}, {due} is due; nothing changed",
+        )
+    if statuses.get((account.person_id, account.year), "cancelled") == "cancelled":
+        return (
+            "enrolment_cancelled",
+            f"{where}: the enrolment for {account.year} is cancelled; refund {fmt(line.amount)}",
+        )
+    earlier = paying.get(line.account)
+    if earlier is not None:
+        return (
+            "already_paid",
+            f"{where} is paid by line {earlier.line_no} of this file: not paid twice; "
+            f"refund {fmt(line.amount)}",
+        )
+    return "paid", ""
+
+
+def _outcome_row(
+    import_id: int,
+    line: BankLine,
+    outcome: str,
+    message: str,
+    paying: dict[str, BankLine],
+    paid: Iterable[str],
+    cards: dict[str, Card],
+    accounts: dict[str, Any],
+) -> dict[str, Any]:
+    """A line's stored outcome: a paid line says what its payment did, or that another
+    import paid the account meanwhile."""
+    if outcome == "paid" and paying.get(line.account) is line:
+        where = f"line {line.line_no}: account {line.account}"
+        if line.account not in paid:
+            outcome = "already_paid"
+            message = f"{where} was paid by another import meanwhile: not paid twice"
+        else:
+            card = cards.get(accounts[line.account].person_id)
+            tail = (
+                f"; card {card.number} ordered, due {card.due_on}"
+                if card
+                else "; the person has a card"
+            )
+            assert line.amount is not None
+            assert line.paid_on is not None
+            message = (
+                f"{where}: {fmt(line.amount)} paid on {line.paid_on.isoformat()}, "
+                f"enrolment active{tail}"
+            )
+    return {
+        "import_id": import_id,
+        "line_no": line.line_no,
+        "account": line.account,
+        "amount_fen": line.amount_fen,
+        "paid_on": line.paid_on,
+        "bank_status": line.bank_status,
+        "outcome": outcome,
+        "message": message,
+    }
+
+
+class CollectionService(UseCases):
     """services.collection: premium collection, and the card use cases of CardsService."""
 
     # --- accounts -------------------------------------------------------------------
@@ -104,38 +220,13 @@ class CollectionService(CardsService):
         require_region(who, region)
         policy = self._policy(region)
         today = self.clock()
-        opened = exempt = cards = 0
-        due_fen = 0
-        opened_at = now()
+        cards = 0
         try:
             with self.uow() as uow:
                 numbers = AccountNumbers(uow, policy.admdvs, year)
                 card_numbers = CardNumbers(uow)
-                rows: list[dict[str, Any]] = []
-                activate: list[tuple[str, str]] = []
-                for e in uow.collection.pending_without_account(region, year):
-                    number = numbers.next()
-                    free = e.personal_fen == 0
-                    rows.append(
-                        {
-                            "number": number,
-                            "region": region,
-                            "person_id": e.person_id,
-                            "year": year,
-                            "amount_fen": e.personal_fen,
-                            "status": "exempt" if free else "open",
-                            "opened_by": who.account,
-                            "opened_at": opened_at,
-                            "opened_on": today,
-                            "paid_on": today if free else None,
-                        }
-                    )
-                    if free:
-                        exempt += 1
-                        activate.append((e.person_id, number))
-                    else:
-                        opened += 1
-                        due_fen += e.personal_fen
+                pending = uow.collection.pending_without_account(region, year)
+                rows = _account_rows(who, region, year, today, numbers, pending)
                 uow.collection.add_accounts(rows)
                 for row in rows:
                     uow.audit.record(
@@ -146,7 +237,8 @@ class CollectionService(CardsService):
                         None,
                         {k: _plain(v) for k, v in row.items() if k != "opened_at"},
                     )
-                for person_id, number in activate:
+                for row in (r for r in rows if r["status"] == "exempt"):
+                    person_id, number = row["person_id"], row["number"]
                     self._activate(uow, who, person_id, year, today, number, None)
                     if order_card(
                         uow, who, policy, card_numbers, person_id, today, date(year, 1, 1)
@@ -162,10 +254,10 @@ class CollectionService(CardsService):
         return {
             "region": region,
             "year": year,
-            "opened": opened,
-            "exempt": exempt,
+            "opened": sum(1 for r in rows if r["status"] == "open"),
+            "exempt": sum(1 for r in rows if r["status"] == "exempt"),
             "cards_ordered": cards,
-            "amount_due": fmt(from_fen(due_fen)),
+            "amount_due": fmt(from_fen(sum(r["amount_fen"] for r in rows))),
             "accounts": {s: counts.get(s, 0) for s in ("open", "paid", "exempt")},
         }
 
@@ -301,39 +393,10 @@ class CollectionService(CardsService):
             [(number, line.paid_on) for number, line in paying.items() if line.paid_on], import_id
         )
         cards = self._settle_payments(uow, who, import_id, [accounts[n] for n in paid], paying)
-        out: list[dict[str, Any]] = []
-        for line, outcome, message in judged:
-            if outcome == "paid" and paying.get(line.account) is line:
-                where = f"line {line.line_no}: account {line.account}"
-                if line.account not in paid:
-                    outcome = "already_paid"
-                    message = f"{where} was paid by another import meanwhile: not paid twice"
-                else:
-                    card = cards.get(accounts[line.account].person_id)
-                    tail = (
-                        f"; card {card.number} ordered, due {card.due_on}"
-                        if card
-                        else "; the person has a card"
-                    )
-                    assert line.amount is not None
-                    assert line.paid_on is not None
-                    message = (
-                        f"{where}: {fmt(line.amount)} paid on {line.paid_on.isoformat()}, "
-                        f"enrolment active{tail}"
-                    )
-            out.append(
-                {
-                    "import_id": import_id,
-                    "line_no": line.line_no,
-                    "account": line.account,
-                    "amount_fen": line.amount_fen,
-                    "paid_on": line.paid_on,
-                    "bank_status": line.bank_status,
-                    "outcome": outcome,
-                    "message": message,
-                }
-            )
-        return out
+        return [
+            _outcome_row(import_id, line, outcome, message, paying, paid, cards, accounts)
+            for line, outcome, message in judged
+        ]
 
     def _settle_payments(
         self,
@@ -422,37 +485,7 @@ class CollectionService(CardsService):
                 f"{where}: date {line.paid_on.isoformat()} is before the account was opened "
                 f"({account.opened_on.isoformat()})",
             )
-        if line.status is BankStatus.FAILED:
-            return (
-                "failed_at_bank",
-                f"{where}: the bank could not collect {fmt(line.amount)}; the account stays open",
-            )
-        if account.status != "open":
-            paid = (
-                "exempt (nothing is due)"
-                if account.status == "exempt"
-                else f"paid on {account.paid_on}"
-            )
-            return "already_paid", f"{where} is {paid}: not paid twice; refund {fmt(line.amount)}"
-        if line.amount_fen != account.amount_fen:
-            due = fmt(from_fen(account.amount_fen))
-            return (
-                "amount_mismatch",
-                f"{where}: paid {fmt(line.amount)}, {due} is due; nothing changed",
-            )
-        if statuses.get((account.person_id, account.year), "cancelled") == "cancelled":
-            return (
-                "enrolment_cancelled",
-                f"{where}: the enrolment for {account.year} is cancelled; refund {fmt(line.amount)}",
-            )
-        earlier = paying.get(line.account)
-        if earlier is not None:
-            return (
-                "already_paid",
-                f"{where} is paid by line {earlier.line_no} of this file: not paid twice; "
-                f"refund {fmt(line.amount)}",
-            )
-        return "paid", ""
+        return _judge_payment(where, line, account, statuses, paying)
 
     def bank_import(
         self, who: Principal, import_id: int, outcome: str | None = None

@@ -6,14 +6,17 @@ ledger, and the balance. Staff only, their region (every region for the operator
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 from yibao.domain.access import Principal, Role
 from yibao.domain.money import fmt, from_fen
-from yibao.service.access import require, require_region
+from yibao.service.access import require, require_region, visible_person
 from yibao.service.certificates_common import check_year
-from yibao.service.errors import NotFoundError
+from yibao.service.enrolment import person_view
+from yibao.service.errors import NotFoundError, ServiceError
 from yibao.service.ports import Clock, PolicySource, UowFactory
 from yibao.service.queries import Queries
 
@@ -65,6 +68,30 @@ class ConsoleRecords:
                 "reason": (reversal["after"] or {}).get("reason", ""),
             },
         }
+
+    def correct_person(
+        self, who: Principal, person_id: str, name: str, phone: str | None, assistance: bool
+    ) -> dict[str, Any]:
+        """A clerk corrects a person's name, mobile number and medical-assistance status
+        (the ID number, and so birth date and sex, are the registry's key: a wrong one is
+        a new registration). Before and after are in the audit log."""
+        require(who, Role.CLERK)
+        name = " ".join(name.split())
+        if not name or len(name) > 100:
+            raise ServiceError("invalid_name", "name: 1 to 100 characters", field="name")
+        if phone is not None and not re.fullmatch(r"1\d{10}", phone):
+            raise ServiceError("invalid_phone", "phone: 11 digits starting with 1", field="phone")
+        with self.uow() as uow:
+            before = visible_person(uow, who, person_id)
+            after = replace(before, name=name, phone=phone, assistance=assistance)
+            if after == before:
+                return person_view(before)
+            uow.console.correct_person(person_id, name, phone, assistance)
+            uow.audit.record(
+                who, "person.update", "person", person_id, person_view(before), person_view(after)
+            )
+            uow.commit()
+        return person_view(after)
 
     def fund_months(self, who: Principal, region: str, year: int) -> dict[str, Any]:
         """The fund's money for a region's year, by month: income from premiums (by the

@@ -24,7 +24,8 @@ from yibao.domain.access import MEMBERS, Principal, Role
 from yibao.domain.ids import ResidentIdError, parse_resident_id
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass
 from yibao.domain.money import ZERO, fmt, from_fen
-from yibao.domain.registry import PersonRecord, insured_person
+from yibao.domain.parameters import RegionPolicy
+from yibao.domain.registry import Enrolment, PersonRecord, insured_person
 from yibao.service.access import (
     account_view,
     check_password,
@@ -40,7 +41,9 @@ from yibao.service.claims import Claim, ClaimLine, ClaimReason, ClaimsService, c
 from yibao.service.enrolment import enrolment_view, person_view
 from yibao.service.errors import ConflictError, ServiceError
 from yibao.service.lookup import Lookup
+from yibao.service.notices import Notices
 from yibao.service.ports import CHINA, Clock, PolicySource, UnitOfWork, UowFactory
+from yibao.service.premiums_view import premium_status
 from yibao.service.queries import Queries
 from yibao.service.sms import SmsSender, code_matches, current_window, masked, one_time_code
 from yibao.service.throttle import SignInThrottle
@@ -164,9 +167,8 @@ class ClaimForm:
     hospital_level: int
     hospital_region: str
     hospital_designated: bool
-    class_a: Decimal
-    class_b: Decimal
-    self_pay: Decimal
+    lines: tuple[tuple[str, Decimal], ...]  # each receipt line as printed: text, amount
+    confirm_duplicate: bool = False  # sent again knowingly, like an earlier claim
 
 
 class MemberService:
@@ -187,6 +189,7 @@ class MemberService:
         self.sms = sms
         self.code_throttle = SignInThrottle()
         self.lookup = Lookup(uow, clock)  # institutions and the catalogue
+        self.notices = Notices(uow)  # decisions about the family's records
 
     # --- real-name sign-up and guardians ------------------------------------------------
 
@@ -350,6 +353,10 @@ class MemberService:
         require(who, Role.INSURED, Role.GUARDIAN)
         year = self.clock().year
         with self.uow() as uow:
+
+            def current(p: PersonRecord) -> list[Enrolment]:
+                return [e for e in uow.registry.enrolments_of(p.id) if e.year >= year]
+
             persons = []
             for p in self._family(uow, who):
                 persons.append(
@@ -357,11 +364,10 @@ class MemberService:
                         **person_view(p),
                         "is_me": p.id == who.person_id,
                         "school": _school_of(uow, p.id, year),
-                        "enrolments": [
-                            enrolment_view(e)
-                            for e in uow.registry.enrolments_of(p.id)
-                            if e.year >= year
-                        ],
+                        "enrolments": [enrolment_view(e) for e in current(p)],
+                        "premiums": premium_status(
+                            uow, self._policy_or_none(p.region), p, current(p), self.clock()
+                        ),
                         "cards": [card_view(c) for c in in_order(uow.collection.cards_of(p.id))],
                         "filings": [filing_view(r) for r in uow.certificates.filings_of(p.id)],
                         "voucher": self._voucher(p.id, now),
@@ -369,6 +375,12 @@ class MemberService:
                 )
             linkable = len(self._linkable(uow, who))
         return {"year": year, "persons": persons, "linkable": linkable}
+
+    def _policy_or_none(self, region: str) -> RegionPolicy | None:
+        try:
+            return self.policies(region)
+        except ValueError:
+            return None
 
     def voucher(self, who: Principal, person_id: str, now: float | None = None) -> dict[str, Any]:
         require(who, Role.INSURED, Role.GUARDIAN)
@@ -533,11 +545,6 @@ class MemberService:
                 tmp.replace(path)
                 written.append(path)
             refs.append(f"{form.person_id}/{name}")
-        lines = [
-            (LineClass.A, form.class_a),
-            (LineClass.B, form.class_b),
-            (LineClass.SELF_PAY, form.self_pay),
-        ]
         claim = Claim(
             person_id=form.person_id,
             reason=ClaimReason(form.reason),
@@ -547,11 +554,13 @@ class MemberService:
             hospital_level=form.hospital_level,
             hospital_region=form.hospital_region,
             hospital_designated=form.hospital_designated,
-            lines=tuple(ClaimLine(amount, cls) for cls, amount in lines if amount > ZERO),
+            lines=tuple(ClaimLine(amount, name=text) for text, amount in form.lines),
             receipts=tuple(dict.fromkeys(refs)),
         )
         try:
-            return ClaimsService(self.uow, self.policies).submit(who, claim)
+            return ClaimsService(self.uow, self.policies).submit(
+                who, claim, duplicate_ok=form.confirm_duplicate
+            )
         except Exception:
             for path in written:
                 path.unlink(missing_ok=True)
@@ -563,7 +572,15 @@ class MemberService:
         with self.uow() as uow:
             family = {p.id: p.name for p in self._family(uow, who)}
             rows = uow.member.claims_of(list(family))
-        return [{**claim_view(r), "name": family[r.person_id]} for r in rows]
+            refunds = {}
+            for r in rows:
+                booked = uow.ledger.settlement(r.settlement_id) if r.settlement_id else None
+                if booked is not None:  # what the fund and assistance pay back
+                    refunds[r.id] = fmt(from_fen(booked.basic_fen + booked.assistance_fen))
+        return [
+            {**claim_view(r), "name": family[r.person_id], "refund": refunds.get(r.id)}
+            for r in rows
+        ]
 
     def claim_receipt(self, who: Principal, claim_id: int, n: int) -> tuple[Path, str]:
         """The n-th receipt (from 1) of a claim, and its media type: for a clerk reviewing

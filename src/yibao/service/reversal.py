@@ -12,22 +12,33 @@ from __future__ import annotations
 
 import json
 from dataclasses import astuple
+from datetime import date
 from typing import Any
 
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import settle_encounter
 from yibao.domain.money import fmt, to_fen
 from yibao.service.booking import ledger_entries
+from yibao.service.clearing import book_change
 from yibao.service.errors import ConflictError, NotFoundError
 from yibao.service.history import Split, Stored, person_for_year, stored_year
-from yibao.service.ports import PolicySource, UnitOfWork
+from yibao.service.ports import PolicySource, UnitOfWork, china_today
 
 LAYERS = ("basic", "assistance")
 
 
 def reverse(
-    uow: UnitOfWork, policies: PolicySource, settlement_id: int, reason: str, caller: str | None
+    uow: UnitOfWork,
+    policies: PolicySource,
+    settlement_id: int,
+    reason: str,
+    caller: str | None,
+    *,
+    today: date | None = None,
 ) -> dict[str, Any]:
+    """`today`: the day of the reversal, the month its movement between regions (if the
+    settlement was elsewhere) is cleared in."""
+    today = today or china_today()
     row = uow.ledger.settlement(settlement_id)
     # An institution sees only its own settlements: someone else's is "not found".
     if row is None or (caller is not None and row.institution_id != caller):
@@ -41,6 +52,7 @@ def reverse(
     target = next(s for s in year if s.row.id == settlement_id)
     reversal_id = uow.history.add_reversal(settlement_id, reason)
     _ledger(uow, target, target.split, "reversal", sign=-1)
+    book_change(uow, target.row, "reversal", -_fund_fen(target.split), today)
 
     person = person_for_year(uow, row.person_id, row.year)
     policy = policies(person.region)
@@ -70,6 +82,7 @@ def reverse(
             }
         )
         _ledger(uow, stored, delta, "adjustment")
+        book_change(uow, stored.row, "adjustment", _fund_fen(delta), today)
         adjustments.append(
             {
                 "settlement_id": stored.row.id,
@@ -86,6 +99,11 @@ def reverse(
         "reversed": _money(target.split),
         "adjustments": adjustments,
     }
+
+
+def _fund_fen(split: Split) -> int:
+    """The fund's part an institution was advanced (basic and assistance), in fen."""
+    return to_fen(split.basic + split.assistance)
 
 
 def _money(split: Split) -> dict[str, str]:

@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from yibao.domain.access import Principal, Role
-from yibao.domain.model import Scheme
-from yibao.domain.parameters import RegionPolicy
-from yibao.domain.registry import Enrolment, PersonRecord
 from yibao.service.access import require, require_region
 from yibao.service.base import UseCases
 from yibao.service.class_lists import (
@@ -33,66 +29,34 @@ from yibao.service.class_lists import (
     template_xlsx,
 )
 from yibao.service.enrolment import (
-    NewPerson,
-    already_enrolled,
     check_window,
     enrolment_rules_of,
-    new_enrolment,
-    person_view,
-    record_enrolment,
-    record_for,
 )
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import UnitOfWork, now
+from yibao.service.school_review import accept_rows, return_rows, review_plan
+from yibao.service.school_views import batch_view, row_view, school_view
 
 SCHOOL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}")
 ROW_FIELDS = ("id_number", "name", "class_name", "guardian_name", "guardian_phone", "assistance")
-ADULT_AGE = 18
 
 # progress(done, total, stage): stage is "checking" or "storing".
 Progress = Callable[[int, int, str], None]
 
 
-def school_view(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "region": row.region, "name": row.name}
-
-
-def batch_view(row: Any, counts: dict[str, int]) -> dict[str, Any]:
+def _refused(errors: list[RowError], total: int) -> dict[str, Any]:
+    """The report of a class list with bad rows: every error, nothing stored."""
+    ordered = sorted(errors, key=lambda e: e.row)
+    bad = len({e.row for e in ordered})
     return {
-        "id": row.id,
-        "school_id": row.school_id,
-        "year": row.year,
-        "status": row.status,
-        "file_name": row.file_name,
-        "rows": row.rows,
-        "created_by": row.created_by,
-        "created_at": row.created_at.isoformat(),
-        "submitted_at": None if row.submitted_at is None else row.submitted_at.isoformat(),
-        "reviewed_at": None if row.reviewed_at is None else row.reviewed_at.isoformat(),
-        "counts": {
-            status: counts.get(status, 0)
-            for status in ("imported", "declared", "submitted", "accepted", "returned")
-        },
-    }
-
-
-def row_view(row: Any) -> dict[str, Any]:
-    return {
-        "batch_id": row.batch_id,
-        "row": row.row_no,
-        "id_number": row.id_number,
-        "name": row.name,
-        "birth_date": row.birth_date.isoformat(),
-        "sex": row.sex,
-        "class_name": row.class_name,
-        "guardian_name": row.guardian_name,
-        "guardian_phone": row.guardian_phone,
-        "assistance": bool(row.assistance),
-        "status": row.status,
-        "return_reason": row.return_reason,
-        "person_id": row.person_id,
-        "declared_by": row.declared_by,
-        "declared_at": None if row.declared_at is None else row.declared_at.isoformat(),
+        "ok": False,
+        "code": "invalid_rows",
+        "message": f"{bad} of {total} rows have errors; nothing was imported: "
+        "correct them and upload the whole list again",
+        "rows": total,
+        "bad_rows": bad,
+        "errors": [e.to_dict() for e in ordered],
+        "batch": None,
     }
 
 
@@ -108,24 +72,6 @@ def _pupil_values(p: Pupil) -> dict[str, Any]:
         "guardian_phone": p.guardian_phone,
         "assistance": p.assistance,
     }
-
-
-def _guardians(row: Any, declarers: dict[str, Any], adults: dict[str, list[str]]) -> list[str]:
-    """The guardian to link: the registered person whose account declared the row, or
-    else the one registered adult with the row's phone (none if several share it)."""
-    account = declarers.get(row.declared_by) if row.declared_by else None
-    if account is not None and account.person_id and account.role in ("guardian", "insured"):
-        return [account.person_id]
-    found = adults.get(row.guardian_phone, [])
-    return found if len(found) == 1 else []
-
-
-def _adult_cutoff(today: date) -> date:
-    """Born on or before this day: an adult today."""
-    try:
-        return today.replace(year=today.year - ADULT_AGE)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - ADULT_AGE, day=28)
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -256,48 +202,8 @@ class SchoolsService(UseCases):
             if progress is not None:
                 progress(total, total, "checking")
             if checked.errors:
-                errors = sorted(checked.errors, key=lambda e: e.row)
-                bad = len({e.row for e in errors})
-                return {
-                    "ok": False,
-                    "code": "invalid_rows",
-                    "message": f"{bad} of {total} rows have errors; nothing was imported: "
-                    "correct them and upload the whole list again",
-                    "rows": total,
-                    "bad_rows": bad,
-                    "errors": [e.to_dict() for e in errors],
-                    "batch": None,
-                }
-            batch_id = uow.schools.add_batch(
-                {
-                    "school_id": school.id,
-                    "year": year,
-                    "status": "open",
-                    "file_name": file_name[-200:] or "class list",
-                    "rows": total,
-                    "created_by": who.account,
-                }
-            )
-            uow.schools.add_rows(
-                batch_id,
-                [_pupil_values(p) for p in checked.pupils],
-                progress=None if progress is None else lambda n: progress(n, total, "storing"),
-            )
-            view = self._view(uow, batch_id)
-            uow.audit.record(
-                who,
-                "batch.upload",
-                "school_batch",
-                str(batch_id),
-                None,
-                {
-                    "school_id": school.id,
-                    "year": year,
-                    "file_name": view["file_name"],
-                    "rows": total,
-                    "assistance": sum(1 for p in checked.pupils if p.assistance),
-                },
-            )
+                return _refused(checked.errors, total)
+            view = self._store(uow, who, school, year, file_name, checked.pupils, progress)
             uow.commit()
         return {
             "ok": True,
@@ -307,6 +213,50 @@ class SchoolsService(UseCases):
             "errors": [],
             "batch": view,
         }
+
+    def _store(
+        self,
+        uow: UnitOfWork,
+        who: Principal,
+        school: Any,
+        year: int,
+        file_name: str,
+        pupils: list[Pupil],
+        progress: Progress | None,
+    ) -> dict[str, Any]:
+        """A checked class list stored as a new batch; its view."""
+        total = len(pupils)
+        batch_id = uow.schools.add_batch(
+            {
+                "school_id": school.id,
+                "year": year,
+                "status": "open",
+                "file_name": file_name[-200:] or "class list",
+                "rows": total,
+                "created_by": who.account,
+            }
+        )
+        uow.schools.add_rows(
+            batch_id,
+            [_pupil_values(p) for p in pupils],
+            progress=None if progress is None else lambda n: progress(n, total, "storing"),
+        )
+        view = self._view(uow, batch_id)
+        uow.audit.record(
+            who,
+            "batch.upload",
+            "school_batch",
+            str(batch_id),
+            None,
+            {
+                "school_id": school.id,
+                "year": year,
+                "file_name": view["file_name"],
+                "rows": total,
+                "assistance": sum(1 for p in pupils if p.assistance),
+            },
+        )
+        return view
 
     @staticmethod
     def _registry_errors(
@@ -513,174 +463,16 @@ class SchoolsService(UseCases):
             batch, school = self._batch(uow, who, batch_id, lock=True)
             require_region(who, school.region)
             submitted = {r.row_no: r for r in uow.schools.rows(batch_id, status="submitted")}
-            returned: dict[int, str] = {}
-            for row_no, reason in returns:
-                if not reason.strip():
-                    raise ServiceError(
-                        "missing_reason", f"return: row {row_no} needs a reason", row=row_no
-                    )
-                returned[row_no] = reason.strip()
-            accepted = list(dict.fromkeys(accept))
-            if accept_all:
-                accepted += [n for n in submitted if n not in returned and n not in accepted]
-            for row_no in [*accepted, *returned]:
-                if row_no not in submitted:
-                    row = uow.schools.row(batch_id, row_no)
-                    state = "not on this list" if row is None else row.status
-                    raise ServiceError(
-                        "not_reviewable",
-                        f"row {row_no}: only submitted rows are reviewed (it is {state})",
-                        row=row_no,
-                    )
-            both = sorted(set(accepted) & set(returned))
-            if both:
-                raise ServiceError(
-                    "accepted_and_returned",
-                    f"row {both[0]} is both accepted and returned",
-                    row=both[0],
-                )
-            if not accepted and not returned:
-                raise ServiceError(
-                    "nothing_to_review", f"batch {batch_id} has no submitted rows to review"
-                )
+            accepted, returned = review_plan(uow, batch_id, submitted, accept, returns, accept_all)
             policy = self._policy(school.region)
-            persons = self._accept(
-                uow, who, policy, school, batch, [submitted[n] for n in accepted], today, progress
-            )
-            for row_no, reason in returned.items():
-                before = row_view(submitted[row_no])
-                uow.schools.update_row(batch_id, row_no, status="returned", return_reason=reason)
-                uow.audit.record(
-                    who,
-                    "row.return",
-                    "school_batch_row",
-                    f"{batch_id}/{row_no}",
-                    before,
-                    {**before, "status": "returned", "return_reason": reason},
-                )
+            rows = [submitted[n] for n in accepted]
+            persons = accept_rows(uow, who, policy, school, batch, rows, today, progress)
+            return_rows(uow, who, batch_id, submitted, returned)
             if len(submitted) == len(accepted) + len(returned):
                 uow.schools.update_batch(batch_id, status="reviewed", reviewed_at=now())
             view = self._view(uow, batch_id)
             uow.commit()
         return {"batch": view, "accepted": persons, "returned": sorted(returned)}
-
-    def _accept(
-        self,
-        uow: UnitOfWork,
-        who: Principal,
-        policy: RegionPolicy,
-        school: Any,
-        batch: Any,
-        rows: list[Any],
-        today: date,
-        progress: Callable[[int, int], None] | None,
-    ) -> list[dict[str, Any]]:
-        """Accept rows as a set: what the registry knows of them is read in a few queries,
-        each row checked as enrol_in would, and the new persons, enrolments, guardians and
-        row states written in one statement each. A row that fails stops it all."""
-        known = uow.registry.persons_by_id_number(r.id_number for r in rows)
-        enrolled = uow.registry.enrolled_in(batch.year, (p.id for p in known.values()))
-        declarers = uow.accounts.get_many({r.declared_by for r in rows if r.declared_by})
-        adults = uow.schools.adults_with_phones(
-            {r.guardian_phone for r in rows}, _adult_cutoff(today)
-        )
-        new_persons: list[PersonRecord] = []
-        assistance: list[tuple[str, bool]] = []
-        enrolments: list[Enrolment] = []
-        guardians: list[tuple[str, str]] = []
-        accepted: list[dict[str, Any]] = []
-        for done, row in enumerate(rows, start=1):
-            try:
-                person = self._person_for(who, uow, school, row, known, new_persons, assistance)
-                if person.id in enrolled:
-                    raise already_enrolled(person, batch.year)
-                enrolments.append(
-                    new_enrolment(
-                        policy,
-                        person,
-                        batch.year,
-                        Scheme.STUDENT,
-                        today,
-                        channel="school",
-                        school_id=school.id,
-                    )
-                )
-            except ServiceError as exc:
-                raise type(exc)(
-                    exc.code,
-                    f"row {row.row_no}: {exc.message}",
-                    status=exc.status,
-                    **{**exc.details, "row": row.row_no},
-                ) from None
-            enrolled.add(person.id)
-            record_enrolment(who, uow, enrolments[-1])
-            guardians += [
-                (person.id, g) for g in _guardians(row, declarers, adults) if g != person.id
-            ]
-            accepted.append({"row": row.row_no, "person_id": person.id})
-            uow.audit.record(
-                who,
-                "row.accept",
-                "school_batch_row",
-                f"{batch.id}/{row.row_no}",
-                row_view(row),
-                {**row_view(row), "status": "accepted", "person_id": person.id},
-            )
-            if progress is not None and done % 500 == 0:
-                progress(done, len(rows))
-        uow.registry.add_persons(new_persons)
-        uow.schools.set_assistance(assistance)
-        uow.registry.add_enrolments(enrolments)
-        uow.registry.add_guardians(guardians)
-        uow.schools.accept_rows(batch.id, [(a["row"], a["person_id"]) for a in accepted])
-        if progress is not None:
-            progress(len(rows), len(rows))
-        return accepted
-
-    @staticmethod
-    def _person_for(
-        who: Principal,
-        uow: UnitOfWork,
-        school: Any,
-        row: Any,
-        known: dict[str, PersonRecord],
-        new_persons: list[PersonRecord],
-        assistance: list[tuple[str, bool]],
-    ) -> PersonRecord:
-        """The pupil's registry record: made from the row if new; an existing one takes
-        the row's assistance flag (the family's status is declared each year)."""
-        existing = known.get(row.id_number)
-        if existing is None:
-            record = record_for(
-                NewPerson(
-                    row.id_number,
-                    row.name,
-                    school.region,
-                    phone=row.guardian_phone,
-                    assistance=bool(row.assistance),
-                )
-            )
-            new_persons.append(record)
-            uow.audit.record(who, "person.create", "person", record.id, None, person_view(record))
-            return record
-        if existing.region != school.region:
-            raise ServiceError(
-                "registered_elsewhere",
-                f"{existing.name} is registered in {existing.region}: the pupil enrols there",
-            )
-        if existing.assistance != bool(row.assistance):
-            updated = replace(existing, assistance=bool(row.assistance))
-            assistance.append((existing.id, updated.assistance))
-            uow.audit.record(
-                who,
-                "person.update",
-                "person",
-                existing.id,
-                person_view(existing),
-                person_view(updated),
-            )
-            return updated
-        return existing
 
     # --- corrections ---------------------------------------------------------------------------
 

@@ -8,11 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yibao.service.access import AccessService
+from yibao.service.cards import CardsService
 from yibao.service.catalogue import CatalogueService
 from yibao.service.certificates import CertificatesService
+from yibao.service.certificates_pilot import PilotService
 from yibao.service.claims import ClaimsService
+from yibao.service.clearing import ClearingService
 from yibao.service.collection import CollectionService
 from yibao.service.console import ConsoleService
+from yibao.service.desk import HospitalDesk
 from yibao.service.enrolment import EnrolmentService
 from yibao.service.member import MemberService
 from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
@@ -25,16 +29,20 @@ from yibao.service.sms import LogSms, SmsSender
 @dataclass(frozen=True)
 class Services:
     settlements: SettlementService
+    clearing: ClearingService  # money between regions (reference §9)
     claims: ClaimsService
     queries: Queries
     access: AccessService
     enrolment: EnrolmentService
     schools: SchoolsService
     collection: CollectionService
-    certificates: CertificatesService
+    cards: CardsService
+    certificates: CertificatesService  # approvals, remote-treatment filings, referrals
+    pilot: PilotService  # the child major-disease pilot: hospitals' lists, registrations
     catalogue: CatalogueService
     member: MemberService
     console: ConsoleService
+    desk: HospitalDesk  # the hospital systems' counter (the national interface)
     # Signs what leaves the system and comes back (insurance vouchers).
     secret: bytes
     upload_dir: Path
@@ -52,18 +60,24 @@ class Services:
     ) -> Services:
         key = secret or secrets.token_bytes(32)
         uploads = upload_dir or Path(tempfile.gettempdir()) / "yibao-uploads"
+        settlements = SettlementService(uow, policies, clock)
+        member = MemberService(uow, policies, clock, key, uploads, sms or LogSms())
         return cls(
-            settlements=SettlementService(uow, policies),
+            settlements=settlements,
+            clearing=ClearingService(uow, clock),
             claims=ClaimsService(uow, policies),
             queries=Queries(uow, policies),
             access=AccessService(uow),
             enrolment=EnrolmentService(uow, policies, clock),
             schools=SchoolsService(uow, policies, clock),
             collection=CollectionService(uow, policies, clock),
+            cards=CardsService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
+            pilot=PilotService(uow, policies, clock),
             catalogue=CatalogueService(uow),
-            member=MemberService(uow, policies, clock, key, uploads, sms or LogSms()),
+            member=member,
             console=ConsoleService(uow, policies, clock),
+            desk=HospitalDesk(settlements, member.voucher_person),
             secret=key,
             upload_dir=uploads,
         )

@@ -19,9 +19,11 @@ import orjson
 
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
+from yibao.domain.engine import EncounterResult
 from yibao.domain.model import Encounter, Hospital, Kind, Person
-from yibao.domain.money import ZERO, fmt
+from yibao.domain.money import ZERO, fmt, to_fen
 from yibao.domain.registry import (
+    Card,
     CardStatus,
     CatalogueItem,
     Enrolment,
@@ -32,8 +34,9 @@ from yibao.domain.registry import (
 from yibao.service.booking import Prepared, run_engine, settlement_record, settlement_view
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
 from yibao.service.certificates_pilot import treats_pilot
+from yibao.service.clearing import book_settlement
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
-from yibao.service.ports import PolicySource, UnitOfWork, UowFactory
+from yibao.service.ports import Clock, PolicySource, UnitOfWork, UowFactory, china_today
 from yibao.service.ports.records import (
     BillKeys,
     CounterFacts,
@@ -50,6 +53,9 @@ class BillLine:
     code: str
     quantity: Decimal
     unit_price: Decimal
+    # The line total as the institution billed it, when its unit price is rounded (to 4
+    # places, say) so that quantity × price misses the total by a fen: the total counts.
+    amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -76,10 +82,7 @@ class Bill:
             "card_number": self.card_number,
             "kind": self.kind,
             "date": self.date,
-            "lines": [
-                {"code": ln.code, "quantity": ln.quantity, "unit_price": ln.unit_price}
-                for ln in self.lines
-            ],
+            "lines": [_line_data(ln) for ln in self.lines],
             "diagnosis": self.diagnosis,
             "disease": self.disease,
             "prescription": self.prescription,
@@ -100,10 +103,18 @@ class Bill:
         )
 
 
+def _line_data(ln: BillLine) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": ln.code, "quantity": ln.quantity, "unit_price": ln.unit_price}
+    if ln.amount is not None:
+        out["amount"] = ln.amount  # lines without a total of their own hash as they did
+    return out
+
+
 class SettlementService:
-    def __init__(self, uow: UowFactory, policies: PolicySource) -> None:
+    def __init__(self, uow: UowFactory, policies: PolicySource, clock: Clock = china_today) -> None:
         self.uow = uow
         self.policies = policies
+        self.clock = clock  # the month a movement between regions happens in
 
     # --- use cases ------------------------------------------------------------------
 
@@ -116,32 +127,11 @@ class SettlementService:
         settlement, its lines, the year, the fund ledger and the answer are written and
         committed together. A retry that raced its first attempt past that read finds the
         key taken when it stores its own answer: it rolls back and replays the first."""
-        fingerprint = bill.fingerprint() if idempotency_key else ""
         try:
             with self.uow() as uow:
-                facts = uow.counter.open(bill.keys(idempotency_key))
-                if facts.answer is not None:
-                    return _replay(facts.answer, fingerprint, idempotency_key)
-                prepared = self._prepare(uow, bill, facts)
-                result, after = run_engine(prepared, facts.year)
-                seq = facts.settled + 1
-                steps = [s.to_dict() for s in result.steps]  # stored and answered: made once
-                sid = uow.counter.book(
-                    settlement_record(prepared, result, after, seq, "card", steps)
-                )
-                view = settlement_view(sid, prepared, result, seq, steps)
-                if idempotency_key:
-                    uow.counter.remember(
-                        NewAnswer(
-                            bill.institution_id,
-                            idempotency_key,
-                            fingerprint,
-                            201,
-                            orjson.dumps(view).decode(),
-                        )
-                    )
+                answer = self.settle_in(uow, bill, idempotency_key)
                 uow.commit()
-                return 201, view
+                return answer
         except KeyTakenError:
             # Two first attempts with one key raced past each other: the loser rolled back
             # and takes the winner's answer.
@@ -150,36 +140,68 @@ class SettlementService:
                 facts = uow.counter.open(bill.keys(idempotency_key), lock=False)
             if facts.answer is None:
                 raise
+            return _replay(facts.answer, bill.fingerprint(), idempotency_key)
+
+    def settle_in(
+        self, uow: UnitOfWork, bill: Bill, idempotency_key: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """`settle` in the caller's unit of work, which commits it together with whatever
+        else the caller writes (the national interface: its visit and stored answer)."""
+        fingerprint = bill.fingerprint() if idempotency_key else ""
+        facts = uow.counter.open(bill.keys(idempotency_key))
+        if facts.answer is not None:
             return _replay(facts.answer, fingerprint, idempotency_key)
+        prepared = self._prepare(uow, bill, facts)
+        result, after = run_engine(prepared, facts.year)
+        seq = facts.settled + 1
+        steps = [s.to_dict() for s in result.steps]  # stored and answered: made once
+        sid = uow.counter.book(settlement_record(prepared, result, after, seq, "card", steps))
+        _between_regions(uow, sid, prepared, result, self.clock())
+        view = settlement_view(sid, prepared, result, seq, steps)
+        if idempotency_key:
+            uow.counter.remember(
+                NewAnswer(
+                    bill.institution_id,
+                    idempotency_key,
+                    fingerprint,
+                    201,
+                    orjson.dumps(view).decode(),
+                )
+            )
+        return 201, view
 
     def reverse(self, settlement_id: int, reason: str, who: Principal) -> dict[str, Any]:
         """Reverse a settlement and re-settle the rest of the person's year (see reversal.py).
         An institution reverses its own settlements; a clerk those of the region."""
         with self.uow() as uow:
-            row = uow.ledger.settlement(settlement_id)
-            if row is None or not settlement_visible(uow, who, row):
-                raise NotFoundError(
-                    "unknown_settlement", f"settlement {settlement_id} does not exist"
-                )
-            answer = reverse(uow, self.policies, settlement_id, reason, None)
-            uow.audit.record(
-                who,
-                "settlement.reverse",
-                "settlement",
-                str(settlement_id),
-                None,
-                {"reason": reason},
-            )
+            answer = self.reverse_in(uow, settlement_id, reason, who)
             uow.commit()
             return answer
+
+    def reverse_in(
+        self, uow: UnitOfWork, settlement_id: int, reason: str, who: Principal
+    ) -> dict[str, Any]:
+        """`reverse` in the caller's unit of work (committed by the caller)."""
+        row = uow.ledger.settlement(settlement_id)
+        if row is None or not settlement_visible(uow, who, row):
+            raise NotFoundError("unknown_settlement", f"settlement {settlement_id} does not exist")
+        answer = reverse(uow, self.policies, settlement_id, reason, None, today=self.clock())
+        uow.audit.record(
+            who, "settlement.reverse", "settlement", str(settlement_id), None, {"reason": reason}
+        )
+        return answer
 
     def quote(self, bill: Bill) -> dict[str, Any]:
         """The same settlement, computed against the stored year and not stored."""
         with self.uow() as uow:
-            facts = uow.counter.open(bill.keys(None), lock=False)
-            prepared = self._prepare(uow, bill, facts)
-            result, _ = run_engine(prepared, facts.year)
-            return settlement_view(None, prepared, result, seq=None)
+            return self.quote_in(uow, bill)
+
+    def quote_in(self, uow: UnitOfWork, bill: Bill) -> dict[str, Any]:
+        """`quote` in the caller's unit of work."""
+        facts = uow.counter.open(bill.keys(None), lock=False)
+        prepared = self._prepare(uow, bill, facts)
+        result, _ = run_engine(prepared, facts.year)
+        return settlement_view(None, prepared, result, seq=None)
 
     # --- steps ----------------------------------------------------------------------
 
@@ -208,13 +230,11 @@ class SettlementService:
         visit = Visit(
             bill.date, bill.kind, inst.level, record.birth_date, record.sex, enrolment.scheme.value
         )
-        billed = [Billed(ln.code, ln.quantity, ln.unit_price) for ln in bill.lines]
-        # The catalogue of the place of treatment (reference §9): a registered region's
-        # own; a place yibao does not know bills by the insured place's catalogue.
-        catalogue_region: str = record.region
+        billed = [Billed(ln.code, ln.quantity, ln.unit_price, ln.amount) for ln in bill.lines]
+        catalogue_region = place_catalogue(uow, inst, record)
         known: dict[str, CatalogueItem] | None = facts.items
-        if inst.region != record.region and uow.regions.known(inst.region):
-            catalogue_region, known = inst.region, None
+        if catalogue_region != record.region:
+            known = None
         lines, priced = resolve(
             uow, catalogue_region, inst.id, visit, billed, record.id, known=known
         )
@@ -239,6 +259,25 @@ class SettlementService:
         return Prepared(person, encounter, inst.id, policy, tuple(priced))
 
 
+def place_catalogue(uow: UnitOfWork, inst: Institution, record: PersonRecord) -> str:
+    """The region whose catalogue a bill is read by: the place of treatment's (reference
+    §9) when yibao knows that region; otherwise the insured place's."""
+    if inst.region != record.region and uow.regions.known(inst.region):
+        return inst.region
+    return record.region
+
+
+def _between_regions(
+    uow: UnitOfWork, sid: int, p: Prepared, result: EncounterResult, today: date
+) -> None:
+    """A bill elsewhere: the place of treatment advances the fund's part for the insured
+    place (a receivable there, a payable here; reference §9)."""
+    treated = p.encounter.hospital.region
+    if treated is not None and treated != p.person.region:
+        fen = to_fen(result.basic + result.assistance)
+        book_settlement(uow, sid, p.person.region, treated, p.encounter.date, fen, today)
+
+
 def _insured(
     uow: UnitOfWork, record: PersonRecord, enrolment: Enrolment, inst: Institution, bill: Bill
 ) -> tuple[Person, bool]:
@@ -259,6 +298,19 @@ def _card_holder(facts: CounterFacts, bill: Bill) -> tuple[PersonRecord, Enrolme
     card, record, enrolment = facts.card, facts.person, facts.enrolment
     if card is None or record is None:
         raise ServiceError("unknown_card", f"card {bill.card_number!r} is not known")
+    usable_card(card)
+    if enrolment is None or not enrolment.covers(bill.date):
+        raise ServiceError(
+            "not_enrolled",
+            f"the holder of card {card.number} is not enrolled on {bill.date.isoformat()}",
+        )
+    return record, enrolment
+
+
+def usable_card(card: Card) -> None:
+    """A card settles only while it is active: lost, replaced or not yet issued, it is
+    refused, and the insured pays first and claims manual reimbursement (one rule for the
+    native API and the hospital desk)."""
     if card.status is CardStatus.LOST:
         raise ServiceError(
             "card_lost",
@@ -267,7 +319,8 @@ def _card_holder(facts: CounterFacts, bill: Bill) -> tuple[PersonRecord, Enrolme
         )
     if card.status is CardStatus.REPLACED:
         raise ServiceError(
-            "card_replaced", f"card {card.number} was replaced by {card.replaced_by}"
+            "card_replaced",
+            f"card {card.number} was replaced by {card.replaced_by}",
         )
     if card.status is CardStatus.ORDERED:
         raise ServiceError(
@@ -275,12 +328,6 @@ def _card_holder(facts: CounterFacts, bill: Bill) -> tuple[PersonRecord, Enrolme
             f"card {card.number} is ordered and not yet issued (due {card.due_on}): the insured "
             "pays first and claims manual reimbursement",
         )
-    if enrolment is None or not enrolment.covers(bill.date):
-        raise ServiceError(
-            "not_enrolled",
-            f"the holder of card {card.number} is not enrolled on {bill.date.isoformat()}",
-        )
-    return record, enrolment
 
 
 def _voucher_holder(facts: CounterFacts, day: date) -> tuple[PersonRecord, Enrolment]:

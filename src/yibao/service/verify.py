@@ -12,6 +12,7 @@ from yibao.domain.engine import settle_encounter
 from yibao.domain.money import ZERO, fmt, from_fen
 from yibao.service.history import Split, person_for_year, stored_year
 from yibao.service.ports import PolicySource, UnitOfWork, UowFactory
+from yibao.service.verify_regions import FundBalance, check_regions
 
 CHUNK = 500
 
@@ -21,6 +22,7 @@ class Report:
     person_years: int = 0
     settlements: int = 0
     problems: list[str] = field(default_factory=list)
+    funds: list[FundBalance] = field(default_factory=list)  # each fund's balance
 
 
 def verify(
@@ -46,6 +48,9 @@ def verify(
             after = ids[-1]
             if progress is not None:
                 progress(len(ids))
+    with uow() as u:  # between regions: receivables, payables, clearings, funds
+        problems, report.funds = check_regions(u.regions)
+    report.problems += problems
     return report
 
 

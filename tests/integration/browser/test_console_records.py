@@ -5,17 +5,21 @@ income, spending and balance by month."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from integration.browser.conftest import Opener, shoot
-from integration.browser.test_console import sign_in, staff  # noqa: F401  (the fixture)
+from integration.browser.test_console import CITY_CLERK, sign_in, staff  # noqa: F401  (the fixture)
 from integration.roles_world import C1
-from integration.test_console import settle
+from integration.test_console import claim, settle
 from integration.test_console_records import payers
+from yibao.domain.ids import make_resident_id
 from yibao.domain.model import Kind
+from yibao.service.claims import ClaimLine
 from yibao.service.services import Services
 
 WORDS = {
@@ -80,3 +84,73 @@ def test_the_funds_income_and_balance(
     assert page.get_by_test_id("month-2025-11").is_visible()
     assert WORDS[lang]["balance"] in page.locator("main").inner_text()
     shoot(page, f"console-fund-{lang}")
+
+
+@pytest.mark.usefixtures("staff")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_clerk_classes_a_receipt_as_printed(
+    open_page: Opener, services: Services, engine: Engine, lang: str
+) -> None:
+    printed = replace(
+        claim(),
+        lines=(
+            ClaimLine(Decimal("20.00"), name="急诊诊查费"),
+            ClaimLine(Decimal("280.00"), name="头孢克肟片"),
+        ),
+    )
+    made = services.claims.submit(CITY_CLERK, printed)
+    assert made["unclassified"] == 2
+    page = sign_in(
+        open_page, "clerk-web", f"/console/queues/claims/{made['id']}?lang={lang}", lang=lang
+    )
+    assert page.get_by_test_id("review-form").count() == 0  # not before the lines are classed
+    page.select_option("#f-cls_1", "A")
+    page.click("[data-testid=classify-form] button")  # line 2 has neither class nor code
+    assert page.locator("#e-cls_2").is_visible()
+    shoot(page, f"console-claim-classify-{lang}")
+    page.select_option("#f-cls_1", "A")
+    page.fill("#f-code_2", "TEST-B")
+    page.click("[data-testid=classify-form] button")
+    assert page.get_by_test_id("p-total").inner_text() == "300.00"
+    page.click("[data-testid=review-form] button")
+    assert services.claims.get(CITY_CLERK, made["id"])["status"] == "approved"
+
+
+@pytest.mark.usefixtures("staff")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_clerk_registers_enrols_files_and_corrects(
+    open_page: Opener, services: Services, engine: Engine, lang: str
+) -> None:
+    number = make_resident_id("990100", date(1980, 4, 5), 77)
+    page = sign_in(open_page, "clerk-web", f"/console/persons?lang={lang}", lang=lang)
+    page.get_by_test_id("register").click()
+    page.fill("#f-id_number", number[:-1] + ("0" if number[-1] != "0" else "1"))  # wrong check
+    page.fill("#f-name", "王芳")
+    page.click("[data-testid=register-form] button")
+    assert page.locator("#e-id_number").is_visible()
+    shoot(page, f"console-register-{lang}")
+    page.fill("#f-id_number", number)
+    page.click("[data-testid=register-form] button")
+    assert page.get_by_test_id("done").is_visible()
+    assert page.input_value("[data-testid=enrol-form] #f-year") == "2027"  # the coming year
+    page.click("[data-testid=enrol-form] button")
+    assert page.get_by_test_id("done").is_visible()
+    page.select_option("[data-testid=filing-form] #f-region", "hill-county")
+    page.fill("[data-testid=filing-form] #f-valid_from", "2027-01-01")
+    page.fill("[data-testid=filing-form] #f-valid_to", "2026-12-01")  # before the start
+    page.click("[data-testid=filing-form] button")
+    assert page.locator("[data-testid=filing-form] .error").count() == 1
+    page.fill("[data-testid=filing-form] #f-valid_to", "2027-06-30")
+    page.click("[data-testid=filing-form] button")
+    assert page.get_by_test_id("done").is_visible()
+    page.fill("[data-testid=correct-form] #f-name", "王 芳")
+    page.fill("[data-testid=correct-form] #f-phone", "13900000002")
+    page.click("[data-testid=correct-form] button")
+    assert page.get_by_test_id("done").is_visible()
+    shoot(page, f"console-person-work-{lang}")
+    person = services.enrolment.person(CITY_CLERK, f"P{number}")
+    assert person["name"] == "王 芳"
+    assert [e["year"] for e in person["enrolments"]] == [2027]
+    assert [f["region"] for f in services.certificates.filings_of(CITY_CLERK, person["id"])] == [
+        "hill-county"
+    ]

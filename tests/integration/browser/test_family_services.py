@@ -9,6 +9,9 @@ from sqlalchemy.engine import Engine
 
 from integration.browser.conftest import Opener, shoot
 from integration.browser.test_member_app import signed_in, world
+from integration.roles_world import C1, CITY
+from integration.test_lookup import claim_for
+from yibao.domain.access import Principal, Role
 from yibao.service.services import Services
 
 WORDS = {
@@ -85,3 +88,23 @@ def test_a_settlements_lines_and_summary_and_the_404_page(
     api = page.request.get("/v1/no-such-thing")
     assert api.status == 404
     assert api.headers["content-type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_notices_with_an_unread_count(
+    open_page: Opener, services: Services, engine: Engine, lang: str
+) -> None:
+    world(engine, services)
+    clerk = Principal("clerk-n", Role.CLERK, region=CITY)
+    made = services.claims.submit(clerk, claim_for(C1))
+    services.claims.approve(clerk, made["id"])
+    page = signed_in(open_page, services, lang=lang)
+    assert page.get_by_test_id("unread").inner_text().startswith("1")
+    shoot(page, f"family-coverage-unread-{lang}")
+    page.get_by_test_id("notices-tab").click()
+    notice = page.get_by_test_id("notice")
+    assert notice.count() == 1
+    assert ("已审核通过" if lang == "zh" else "approved") in notice.inner_text()
+    shoot(page, f"family-notices-{lang}")
+    page.reload()
+    assert page.get_by_test_id("unread").count() == 0  # read now

@@ -169,12 +169,11 @@ def test_an_online_filing_then_visible(
     world(engine, services)
     page = signed_in(open_page, services)
     page.goto("/app/filings/new")
-    page.select_option("#f-region", "sample-city")  # their own region: refused
+    page.select_option("#f-region", "hill-county")  # their own region is not offered
     page.fill("#f-valid_from", "2026-11-01")
-    page.fill("#f-valid_to", "2026-10-01")
+    page.fill("#f-valid_to", "2026-10-01")  # before the start: refused
     page.click("main button[type=submit]")
     assert page.locator("#e-valid_to").count() + page.locator("#e-region").count() >= 1
-    page.select_option("#f-region", "hill-county")
     page.fill("#f-valid_to", "2026-12-31")
     page.click("main button[type=submit]")
     assert page.url.endswith("/app/services?done=filed")
@@ -207,18 +206,42 @@ def test_submit_a_claim_with_a_receipt_photo(
     page.fill("#f-day", "2026-07-02")
     page.fill("#f-hospital_name", "外地人民医院")
     page.select_option("#f-region", "hill-county")
-    page.fill("#f-class_a", "800.00")
-    page.click("main button[type=submit]")  # no receipt yet
+    # The receipt as the hospital printed it: no class to choose.
+    page.fill("#f-item_1", "急诊诊查费")
+    page.fill("#f-amount_1", "20.00")
+    page.fill("#f-amount_2", "780.00")  # an amount without its words
+    page.click("main button[type=submit]")  # and no receipt photo yet
     assert page.locator("#e-receipts").inner_text() == "请上传每张票据的照片。"
-    assert page.input_value("#f-class_a") == "800.00"
-    page.set_input_files(
-        "#f-receipts", {"name": "receipt.png", "mimeType": "image/png", "buffer": PNG}
-    )
-    page.click("main button[type=submit]")
+    assert page.locator("#e-item_2").inner_text() == "请填写票据上这一金额对应的项目。"
+    assert page.input_value("#f-item_1") == "急诊诊查费"
+    shoot(page, "member-claim-form-errors")
+    page.fill("#f-item_2", "头孢克肟片")
+
+    def send() -> None:
+        page.set_input_files(
+            "#f-receipts", {"name": "receipt.png", "mimeType": "image/png", "buffer": PNG}
+        )
+        page.click("main button[type=submit]")
+
+    send()
     assert page.url.endswith("/app/claims?done=submitted"), page.locator(".error").all_inner_texts()
     status = page.locator("[data-testid=claim-status]")
     assert status.inner_text() == "已提交，待审核"
     shoot(page, "member-claims")
+    # The same bill again: a warning, and a box to tick if it is really another bill.
+    page.goto("/app/claims/new")
+    page.fill("#f-day", "2026-07-02")
+    page.fill("#f-hospital_name", "外地人民医院")
+    page.select_option("#f-region", "hill-county")
+    page.fill("#f-item_1", "急诊诊查费及药费")
+    page.fill("#f-amount_1", "800.00")
+    send()
+    assert page.get_by_test_id("duplicate").is_visible()
+    shoot(page, "member-claim-duplicate")
+    page.check("input[name=confirm_duplicate]")
+    send()
+    assert page.url.endswith("/app/claims?done=submitted")
+    assert page.locator("[data-testid=claim-status]").count() == 2
     stored = list(services.upload_dir.joinpath("G1").glob("*.png"))
     assert any(p.read_bytes() == PNG for p in stored)
 

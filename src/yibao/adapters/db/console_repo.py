@@ -265,3 +265,13 @@ class Console:
         c = t.institutions.c
         rows = self.conn.execute(select(c.id, c.name).where(c.id.in_(sorted(set(ids)))))
         return {r.id: r.name for r in rows}
+
+    def correct_person(
+        self, person_id: str, name: str, phone: str | None, assistance: bool
+    ) -> None:
+        """A clerk's correction of a person's name, phone and assistance status."""
+        self.conn.execute(
+            t.persons.update()
+            .where(t.persons.c.id == person_id)
+            .values(name=name, phone=phone, assistance=assistance)
+        )

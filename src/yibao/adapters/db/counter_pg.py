@@ -37,7 +37,7 @@ import psycopg.errors
 from sqlalchemy import Connection
 
 from yibao.adapters.db import tables as t
-from yibao.adapters.db.repositories import year_state
+from yibao.adapters.db.ledger_repo import year_state
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.model import LineClass, Scheme
 from yibao.domain.money import from_fen
@@ -191,6 +191,45 @@ _WRITE_WITH_ANSWER = (
 )
 
 
+def _facts(row: Any, year: int) -> CounterFacts:
+    """The facts of a bill from the row the counter's read returns."""
+    (state, settled, k_hash, k_status, k_response) = row[0:5]
+    inst = row[5:12]
+    card_row, person_row, enrolment_row = row[12:17], row[17:27], row[27:31]
+    items = row[31]
+
+    person = None if person_row[0] is None else PersonRecord(*person_row)
+    card = None
+    if card_row[0] is not None and person is not None:
+        number, status, issued_on, replaced_by, due_on = card_row
+        card = Card(number, person.id, CardStatus(status), issued_on, replaced_by, due_on=due_on)
+    scheme, enrolment_status, valid_from, valid_to = enrolment_row
+    enrolment = (
+        None
+        if person is None or scheme is None
+        else Enrolment(person.id, year, Scheme(scheme), enrolment_status, valid_from, valid_to)
+    )
+    return CounterFacts(
+        answer=None if k_hash is None else StoredAnswer(k_hash, k_status, k_response),
+        institution=None
+        if inst[0] is None
+        else Institution(
+            inst[0], inst[1], inst[2], inst[3], InstitutionKind(inst[4]), inst[5], inst[6]
+        ),
+        card=card,
+        person=person,
+        enrolment=enrolment,
+        items={
+            code: CatalogueItem(code, name, LineClass(cls), None if fen is None else from_fen(fen))
+            for code, name, cls, fen in items or ()
+        },
+        year=YearAccumulators(year=year)
+        if state is None
+        else YearAccumulators.from_dict(orjson.loads(state)),
+        settled=0 if settled is None else int(settled),
+    )
+
+
 class PgCounter:
     """The counter on PostgreSQL, in the unit of work's own connection and transaction."""
 
@@ -224,48 +263,9 @@ class PgCounter:
             cursor.execute(sql, numbered.values(params), prepare=True)
             row = cursor.fetchone()
         assert row is not None  # FROM (SELECT 1): always one row
-        (state, settled, k_hash, k_status, k_response) = row[0:5]
-        inst = row[5:12]
-        card_row, person_row, enrolment_row = row[12:17], row[17:27], row[27:31]
-        items, next_id = row[31], row[32]
+        next_id = row[32]
         self._next_id = None if next_id is None else int(next_id)
-
-        person = None if person_row[0] is None else PersonRecord(*person_row)
-        card = None
-        if card_row[0] is not None and person is not None:
-            number, status, issued_on, replaced_by, due_on = card_row
-            card = Card(
-                number, person.id, CardStatus(status), issued_on, replaced_by, due_on=due_on
-            )
-        scheme, enrolment_status, valid_from, valid_to = enrolment_row
-        enrolment = (
-            None
-            if person is None or scheme is None
-            else Enrolment(
-                person.id, bill.year, Scheme(scheme), enrolment_status, valid_from, valid_to
-            )
-        )
-        return CounterFacts(
-            answer=None if k_hash is None else StoredAnswer(k_hash, k_status, k_response),
-            institution=None
-            if inst[0] is None
-            else Institution(
-                inst[0], inst[1], inst[2], inst[3], InstitutionKind(inst[4]), inst[5], inst[6]
-            ),
-            card=card,
-            person=person,
-            enrolment=enrolment,
-            items={
-                code: CatalogueItem(
-                    code, name, LineClass(cls), None if fen is None else from_fen(fen)
-                )
-                for code, name, cls, fen in items or ()
-            },
-            year=YearAccumulators(year=bill.year)
-            if state is None
-            else YearAccumulators.from_dict(orjson.loads(state)),
-            settled=0 if settled is None else int(settled),
-        )
+        return _facts(row, bill.year)
 
     def book(self, record: SettlementRecord) -> int:
         """Keep the record for the write that goes out with the COMMIT; its id was drawn by

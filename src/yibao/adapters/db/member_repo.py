@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.tables_collection import collection_accounts
+from yibao.adapters.db.tables_member import notice_marks
 
 
 class Member:
@@ -88,3 +90,44 @@ class Member:
             .limit(limit)
         )
         return list(entries), list(items)
+
+    def collection_accounts_of(self, person_id: str) -> list[Any]:
+        """The person's premium collection accounts (the number to pay at the bank), by year."""
+        c = collection_accounts.c
+        return list(
+            self.conn.execute(
+                select(c.number, c.year, c.amount_fen, c.status, c.paid_on)
+                .where(c.person_id == person_id)
+                .order_by(c.year, c.number)
+            )
+        )
+
+    def notices(
+        self, objects: Sequence[tuple[str, str]], actions: Sequence[str], limit: int
+    ) -> list[Any]:
+        """Audit-log entries of these actions about these records, newest first."""
+        if not objects:
+            return []
+        a = t.audit_log.c
+        about = or_(*(and_(a.object_type == kind, a.object_id == oid) for kind, oid in objects))
+        return list(
+            self.conn.execute(
+                select(t.audit_log)
+                .where(about, a.action.in_(list(actions)))
+                .order_by(a.id.desc())
+                .limit(limit)
+            )
+        )
+
+    def seen_id(self, account: str) -> int:
+        c = notice_marks.c
+        found = self.conn.execute(select(c.seen_id).where(c.account == account)).scalar()
+        return int(found or 0)
+
+    def mark_seen(self, account: str, seen_id: int) -> None:
+        c = notice_marks.c
+        done = self.conn.execute(
+            notice_marks.update().where(c.account == account).values(seen_id=seen_id)
+        )
+        if done.rowcount == 0:
+            self.conn.execute(notice_marks.insert().values(account=account, seen_id=seen_id))

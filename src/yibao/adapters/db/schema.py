@@ -5,7 +5,13 @@ table is left out of a comparison or a TRUNCATE."""
 from __future__ import annotations
 
 import yibao.fsi.tables  # noqa: F401
-from yibao.adapters.db import tables_collection, tables_pilot, tables_schools  # noqa: F401
+from yibao.adapters.db import (  # noqa: F401
+    tables_clearing,
+    tables_collection,
+    tables_member,
+    tables_pilot,
+    tables_schools,
+)
 from yibao.adapters.db.tables import metadata
 
 __all__ = ["metadata"]

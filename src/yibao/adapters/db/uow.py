@@ -22,9 +22,10 @@ from yibao.adapters.db.collection_repo import Collection
 from yibao.adapters.db.console_repo import Console
 from yibao.adapters.db.counter_pg import PgCounter
 from yibao.adapters.db.errors import duplicate, refused_as_duplicate
+from yibao.adapters.db.ledger_repo import Claims, History, Ledger, Yearly
 from yibao.adapters.db.member_repo import Member
 from yibao.adapters.db.regions_repo import Regions
-from yibao.adapters.db.repositories import Claims, History, Ledger, Registry, Yearly
+from yibao.adapters.db.repositories import Registry
 from yibao.adapters.db.schools_repo import Schools
 from yibao.service.counter import StoreCounter
 

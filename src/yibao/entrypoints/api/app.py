@@ -17,6 +17,7 @@ from yibao.entrypoints.api.routers import (
     admin,
     certificates,
     claims,
+    clearing,
     collection,
     institutions,
     persons,
@@ -67,6 +68,7 @@ def create_app(
     app.include_router(schools.router)
     app.include_router(collection.router)
     app.include_router(certificates.router)
+    app.include_router(clearing.router)
     app.include_router(fsi_router.router)
 
     @app.exception_handler(ServiceError)

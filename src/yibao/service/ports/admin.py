@@ -290,6 +290,11 @@ class Console(Protocol):
 
     def institution_names(self, ids: Sequence[str]) -> dict[str, str]: ...
 
+    def correct_person(
+        self, person_id: str, name: str, phone: str | None, assistance: bool
+    ) -> None:
+        """A clerk's correction of a person's name, phone and assistance status."""
+
 
 class Member(Protocol):
     def minors_with_phone(self, phone: str, born_after: date) -> list[str]:
@@ -313,6 +318,18 @@ class Member(Protocol):
     def catalogue_matches(self, region: str, words: str, limit: int) -> tuple[list[Any], list[Any]]:
         """Catalogue entries (dated) and base items of a region whose name or code
         contains the words: (entries, items), each by code."""
+
+    def collection_accounts_of(self, person_id: str) -> list[Any]:
+        """The person's premium collection accounts (the number to pay at the bank), by year."""
+
+    def notices(
+        self, objects: Sequence[tuple[str, str]], actions: Sequence[str], limit: int
+    ) -> list[Any]:
+        """Audit-log entries of these actions about these records, newest first."""
+
+    def seen_id(self, account: str) -> int: ...
+
+    def mark_seen(self, account: str, seen_id: int) -> None: ...
 
 
 class Schools(Protocol):

@@ -188,10 +188,66 @@ class Yearly(Protocol):
 
 
 class Regions(Protocol):
+    """The regions, and the money between them: both books' receivables and payables
+    (adapters/db/regions_repo.py, tables_clearing.py) and the monthly clearings."""
+
     def known(self, code: str) -> bool:
         """Whether the region is registered here (its catalogue is the one to bill by)."""
 
     def all(self) -> list[Any]: ...
+
+    def book(
+        self, settlement_id: int, insured: str, treated: str, entry: str, month: str, fen: int
+    ) -> None:
+        """One movement: the place of treatment's receivable and the insured place's payable."""
+
+    def moved(self, settlement_id: int) -> bool: ...
+
+    def balances(self) -> list[Any]:
+        """(region, counterparty, side, fen) open in every book."""
+
+    def clearing(self, clearing_id: int) -> Any | None: ...
+
+    def clearing_of(self, month: str, a: str, b: str) -> Any | None: ...
+
+    def clearings(self, month: str | None = None, region: str | None = None) -> list[Any]: ...
+
+    def uncleared_pairs(self, month: str) -> list[tuple[str, str]]: ...
+
+    def add_clearing(self, month: str, a: str, b: str) -> int:
+        """A clearing of the pair's uncleared movements of the month, each assigned to it."""
+
+    def move_late(self, month: str, a: str, b: str, to_month: str) -> int: ...
+
+    def set_clearing(self, clearing_id: int, **values: Any) -> None: ...
+
+    def lock_clearing(self, clearing_id: int) -> Any | None: ...
+
+    def close(self, clearing_id: int, month: str) -> None:
+        """Closing rows: the clearing's receivables and payables back to zero."""
+
+    def statement_lines(self, clearing_ids: Sequence[int]) -> list[Any]: ...
+
+    # What verify reads (adapters/db/regions_checks.py).
+    def book_sums(self) -> dict[tuple[str, str, str], int]: ...
+
+    def movement_imbalances(self) -> list[tuple[int, str, int]]: ...
+
+    def moved_by_settlement(self) -> dict[int, int]: ...
+
+    def owed_elsewhere(self) -> dict[int, int]: ...
+
+    def uncleared_in_cleared_months(self) -> list[Any]: ...
+
+    def clearing_holdings(self) -> dict[tuple[int, str], int]: ...
+
+    def premiums_by_region(self) -> dict[str, int]: ...
+
+    def borne_by_region(self) -> dict[str, int]: ...
+
+    def paid_by_region(self) -> dict[str, int]: ...
+
+    def region_codes(self) -> list[str]: ...
 
 
 class Counter(Protocol):

@@ -26,6 +26,7 @@ from yibao.entrypoints.api.certificates_schemas import (
 from yibao.entrypoints.api.deps import Anyone, Approver, Clerk, InstitutionCaller, allow, services
 from yibao.entrypoints.api.schemas import DbId, Name
 from yibao.service.certificates import CertificatesService
+from yibao.service.certificates_pilot import PilotService
 
 router = APIRouter(prefix="/v1", tags=["certificates"])
 
@@ -34,7 +35,12 @@ def certificates(request: Request) -> CertificatesService:
     return services(request).certificates
 
 
+def pilot(request: Request) -> PilotService:
+    return services(request).pilot
+
+
 Service = Annotated[CertificatesService, Depends(certificates)]
+Pilot = Annotated[PilotService, Depends(pilot)]
 Readers = Annotated[
     Principal, Depends(allow(Role.CLERK, Role.APPROVER, Role.INSURED, Role.GUARDIAN))
 ]
@@ -154,7 +160,7 @@ def referrals_of(person_id: Name, service: Service, who: Readers) -> list[dict[s
 
 
 @router.get("/pilot/{region}/{year}", responses=ERRORS, response_model=PilotYearOut)
-def pilot_year(region: Region, year: Year, service: Service, who: Anyone) -> dict[str, Any]:
+def pilot_year(region: Region, year: Year, service: Pilot, who: Anyone) -> dict[str, Any]:
     """The pilot of a region's year: who qualifies, the diseases with their limited costs
     (policy data), and the pilot hospitals."""
     return service.pilot_year(who, region, year)
@@ -166,7 +172,7 @@ def pilot_year(region: Region, year: Year, service: Service, who: Anyone) -> dic
     response_model=PilotHospitalChangeOut,
 )
 def add_pilot_hospital(
-    region: Region, year: Year, institution_id: Name, service: Service, who: Clerk
+    region: Region, year: Year, institution_id: Name, service: Pilot, who: Clerk
 ) -> dict[str, Any]:
     """Put a designated hospital of the region on the year's pilot list (again: no change)."""
     return service.add_pilot_hospital(who, region, year, institution_id)
@@ -178,7 +184,7 @@ def add_pilot_hospital(
     response_model=PilotHospitalOut,
 )
 def remove_pilot_hospital(
-    region: Region, year: Year, institution_id: Name, service: Service, who: Clerk
+    region: Region, year: Year, institution_id: Name, service: Pilot, who: Clerk
 ) -> dict[str, Any]:
     """Take a hospital off the year's pilot list (not while registrations name it: 409)."""
     return service.remove_pilot_hospital(who, region, year, institution_id)
@@ -192,7 +198,7 @@ def remove_pilot_hospital(
 )
 def register_pilot(
     body: PilotRegistrationIn,
-    service: Service,
+    service: Pilot,
     who: Annotated[Principal, Depends(allow(Role.CLERK, Role.INSTITUTION))],
 ) -> dict[str, Any]:
     """Register a child's pilot treatment: a clerk, or the pilot hospital itself. One per
@@ -204,7 +210,7 @@ def register_pilot(
 
 @router.get("/pilot/registrations", responses=ERRORS, response_model=list[PilotRegistrationOut])
 def pilot_registrations(
-    service: Service,
+    service: Pilot,
     who: Annotated[Principal, Depends(allow(Role.CLERK, Role.APPROVER, Role.INSTITUTION))],
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> list[dict[str, Any]]:
@@ -217,6 +223,6 @@ def pilot_registrations(
     responses=ERRORS,
     response_model=list[PilotRegistrationOut],
 )
-def pilot_registrations_of(person_id: Name, service: Service, who: Readers) -> list[dict[str, Any]]:
+def pilot_registrations_of(person_id: Name, service: Pilot, who: Readers) -> list[dict[str, Any]]:
     """A child's pilot registrations."""
     return service.pilot_registrations_of(who, person_id)

@@ -21,6 +21,7 @@ from yibao.entrypoints.api.collection_schemas import (
 )
 from yibao.entrypoints.api.deps import Clerk, Staff, allow, services
 from yibao.entrypoints.api.schemas import DbId, ErrorOut, Name
+from yibao.service.cards import CardsService
 from yibao.service.collection import CollectionService
 from yibao.service.errors import ServiceError
 
@@ -47,6 +48,13 @@ def _service(request: Request) -> CollectionService:
 
 
 Service = Annotated[CollectionService, Depends(_service)]
+
+
+def _cards(request: Request) -> CardsService:
+    return services(request).cards
+
+
+Cards = Annotated[CardsService, Depends(_cards)]
 
 
 @router.post("/collection/accounts", responses=ERRORS, response_model=OpenAccountsOut)
@@ -106,20 +114,20 @@ def bank_import(
 
 
 @router.post("/cards/{number}/issue", responses=ERRORS, response_model=CardOut)
-def issue_card(number: CardNumber, service: Service, who: Clerk) -> dict[str, Any]:
+def issue_card(number: CardNumber, service: Cards, who: Clerk) -> dict[str, Any]:
     """Hand an ordered card to its holder: active from today."""
     return service.issue_card(who, number)
 
 
 @router.post("/cards/{number}/loss", responses=ERRORS, response_model=CardOut)
-def report_loss(number: CardNumber, service: Service, who: LossReporter) -> dict[str, Any]:
+def report_loss(number: CardNumber, service: Cards, who: LossReporter) -> dict[str, Any]:
     """Report an issued card lost (a clerk, the holder or their guardian). Settlements by
     it are refused from now on; the holder claims manual reimbursement until it is replaced."""
     return service.report_loss(who, number)
 
 
 @router.post("/cards/{number}/replacement", responses=ERRORS, response_model=ReplacementOut)
-def replace_card(number: CardNumber, service: Service, who: Clerk) -> dict[str, Any]:
+def replace_card(number: CardNumber, service: Cards, who: Clerk) -> dict[str, Any]:
     """Replace a lost card: a new number is ordered, the old card points to it."""
     return service.replace_card(who, number)
 
@@ -127,7 +135,7 @@ def replace_card(number: CardNumber, service: Service, who: Clerk) -> dict[str, 
 @router.get("/cards/overdue", responses=ERRORS, response_model=OverdueOut)
 def overdue_cards(
     region: RegionQuery,
-    service: Service,
+    service: Cards,
     who: Staff,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
@@ -136,6 +144,6 @@ def overdue_cards(
 
 
 @router.get("/persons/{person_id}/cards", responses=ERRORS, response_model=list[CardOut])
-def cards_of(person_id: Name, service: Service, who: CardReader) -> list[dict[str, Any]]:
+def cards_of(person_id: Name, service: Cards, who: CardReader) -> list[dict[str, Any]]:
     """Every card the person has had (staff of the region, the holder, their guardian)."""
     return service.cards_of(who, person_id)

@@ -37,6 +37,14 @@ CONSOLE_ERRORS: dict[str, str] = {
     "unknown_card": _("No such card."),
     "card_not_ordered": _("This card is not waiting to be issued."),
     "card_changed": _("The card changed meanwhile: look at it again."),
+    "person_exists": _("A person with this ID number is registered already: find them instead."),
+    "invalid_name": _("Enter the name: at most 100 characters."),
+    "invalid_phone": _("A mobile number has 11 digits and starts with 1."),
+    "filing_overlaps": _("The person has a filing for some of these dates already."),
+    "same_region": _("Choose a region other than the one the person is insured in."),
+    "already_enrolled": _("The person is enrolled for that year already."),
+    "unclassified_line": _("Class every line first."),
+    "already_reversed": _("This settlement is reversed already."),
 }
 
 LABELS: dict[str, dict[str, str]] = {

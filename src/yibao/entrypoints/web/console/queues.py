@@ -119,6 +119,7 @@ def _claim_page(page: ConsolePage, claim_id: int, form: Form, status: int = 200)
         status=status,
         claim=claim,
         name=_names(page, [claim["person_id"]])[claim["person_id"]],
+        region_names={r["code"]: r[page.lang] or r["zh"] for r in page.services.member.regions()},
         form=form,
         may_review=page.staff.role is Role.CLERK,
         section="claims",
@@ -161,6 +162,33 @@ async def review_claim(request: Request, claim_id: int) -> Response:
         else:
             done = "claim_approved" if decision == "approve" else "claim_rejected"
             return page.redirect(f"/console/queues/claims?done={done}&id={claim_id}")
+    return _claim_page(page, claim_id, form, status=422)
+
+
+@router.post("/console/queues/claims/{claim_id}/lines")
+async def classify_claim(request: Request, claim_id: int) -> Response:
+    """The clerk classes the receipt lines as printed: a class, or a catalogue code."""
+    page = ConsolePage(request)
+    form = await page.form()
+    try:
+        lines = page.services.claims.get(page.staff, claim_id)["lines"]
+    except NotFoundError:
+        return _not_found(page)
+    classes = []
+    for n in range(1, len(lines) + 1):
+        code, cls = form.get(f"code_{n}"), form.get(f"cls_{n}")
+        if not code and cls not in ("A", "B", "self_pay"):
+            form.error(f"cls_{n}", page.t("Choose a class, or give a catalogue code."))
+        classes.append(code or cls)
+    if form.ok:
+        try:
+            page.services.claims.classify(page.staff, claim_id, classes)
+        except NotFoundError:
+            return _not_found(page)
+        except ServiceError as exc:
+            page.refuse(form, exc)
+        else:
+            return page.redirect(f"/console/queues/claims/{claim_id}")
     return _claim_page(page, claim_id, form, status=422)
 
 
@@ -322,7 +350,7 @@ def _cards_page(page: ConsolePage, form: Form, status: int = 200) -> Response:
     overdue: list[dict[str, Any]] = []
     today = ""
     for region in regions:
-        found = page.services.collection.overdue_cards(page.staff, region["code"])
+        found = page.services.cards.overdue_cards(page.staff, region["code"])
         today = found["today"]
         overdue += [{**card, "region": region["code"]} for card in found["cards"]]
     overdue.sort(key=lambda c: (c["due_on"], c["number"]))
@@ -350,7 +378,7 @@ async def issue_card(request: Request, number: str) -> Response:
     page = ConsolePage(request)
     form = await page.form()
     try:
-        page.services.collection.issue_card(page.staff, number)
+        page.services.cards.issue_card(page.staff, number)
     except ServiceError as exc:
         page.refuse(form, exc)
         return _cards_page(page, form, status=422)

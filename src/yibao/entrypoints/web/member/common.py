@@ -50,6 +50,10 @@ MEMBER_ERRORS: dict[str, str] = {
     "no_policy_in_force": _("No rules are in force on that date."),
     "invalid_bill": _("This cannot be computed: check the amounts."),
     "unclassified_line": _("Enter at least one amount."),
+    "duplicate_claim": _(
+        "You have claimed a bill of the same day, hospital and total already. If this is "
+        "another bill, tick the box and send it again."
+    ),
 }
 
 SCHEMES = {
@@ -178,6 +182,10 @@ def render(page: Page, template: str, status: int = 200, **context: Any) -> Resp
     today = page.services.member.clock()
     context.setdefault("tab", "")
     regions = {r["code"]: r[page.lang] or r["zh"] for r in page.services.member.regions()}
+    unread = 0
+    if page.who is not None and page.who.role in MEMBER_ROLES:
+        unread = page.services.member.notices.unread(page.who)
+    context.setdefault("unread", unread)
     return page.render(
         template,
         status=status,

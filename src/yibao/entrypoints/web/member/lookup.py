@@ -90,3 +90,33 @@ def catalogue(request: Request) -> Response:
         found=found,
         rate=lambda v: fmt_rate(Decimal(str(v))),
     )
+
+
+NOTICES = {
+    "claim.approve": _("The claim for {name} is approved."),
+    "claim.reject": _("The claim for {name} is rejected."),
+    "claim.pay": _("The claim for {name} is paid."),
+    "card.issue": _("The card of {name} is ready: it can be used now."),
+    "approval.approve": _("The special-disease application of {name} is approved."),
+    "approval.reject": _("The special-disease application of {name} is rejected."),
+    "filing.create": _("The remote-treatment filing of {name} is registered."),
+    "referral.create": _("A hospital referred {name} for treatment in another region."),
+}
+LINKS = {"claim": "/app/claims", "card": "/app/cards", "filing": "/app/services"}
+
+
+@router.get("/notices")
+def notices(request: Request) -> Response:
+    """The family's notices, newest first; opening the page marks them read."""
+    page = Page(request)
+    who = member(page)
+    found = page.services.member.notices.read(who)
+    return render(
+        page,
+        "member/notices.html",
+        tab="notices",
+        notices=found["items"],
+        texts=NOTICES,
+        links=LINKS,
+        unread=0,
+    )

@@ -4,6 +4,7 @@ reimbursement with receipt photos and its status."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
@@ -29,6 +30,7 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 
 ESTIMATE_KINDS = ("inpatient", "outpatient")
 CLAIM_KINDS = ("outpatient", "emergency", "inpatient")
+RECEIPT_LINES = 8  # lines of a receipt the form takes, as printed
 
 
 # --- estimate ---------------------------------------------------------------------------
@@ -145,6 +147,13 @@ async def file_remote_treatment(request: Request) -> Response:
     return _filing_page(page, form, status=422)
 
 
+def _elsewhere(regions: list[dict[str, str]], family: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The regions a filing may name: every known region but the family's own (a family
+    insured in two regions sees them all; the service refuses a person's own)."""
+    homes = {p["region"] for p in family}
+    return [r for r in regions if r["code"] not in homes] if len(homes) == 1 else regions
+
+
 def _filing_page(page: Page, form: Form, status: int = 200) -> Response:
     who = member(page)
     family = page.services.member.family(who)
@@ -155,7 +164,7 @@ def _filing_page(page: Page, form: Form, status: int = 200) -> Response:
         tab="services",
         form=form,
         family=family,
-        regions=page.services.member.regions(),
+        regions=_elsewhere(page.services.member.regions(), family),
         home={p["id"]: p["region"] for p in family},
     )
 
@@ -198,7 +207,7 @@ async def report_lost(request: Request, number: str) -> Response:
     if card is None:
         return page.render("error.html", status=404, kind="not_found")
     try:
-        page.services.collection.report_loss(who, number)
+        page.services.cards.report_loss(who, number)
     except NotFoundError:
         return page.render("error.html", status=404, kind="not_found")
     except ServiceError as exc:
@@ -260,29 +269,15 @@ async def submit_claim(request: Request) -> Response:
     page = Page(request)
     who = member(page)
     form = await page.form()
-    for name in ("hospital_name", "region", "day", "class_a", "class_b", "self_pay"):
+    for name in ("hospital_name", "region", "day", "confirm_duplicate"):
         form.values.setdefault(name, "")
     family = page.services.member.family(who)
     person = person_choice(page, form, family)
-    if form.get("reason") not in CLAIM_REASONS:
-        form.error("reason", page.t("Choose a reason."))
-    if form.get("kind") not in CLAIM_KINDS:
-        form.error("kind", page.t("Choose the kind of treatment."))
+    _check_claim_fields(page, form)
     day = day_of(page, form, "day")
-    if not form.get("hospital_name"):
-        form.error("hospital_name", page.t("Enter the hospital's name."))
-    elif len(form.get("hospital_name")) > 200:
-        form.error("hospital_name", page.t("At most 200 characters."))
-    if form.get("level") not in ("0", "1", "2", "3"):
-        form.error("level", page.t("Choose the hospital's level."))
-    if form.get("region") not in {r["code"] for r in page.services.member.regions()}:
-        form.error("region", page.t("Choose the hospital's region."))
-    amounts = [amount_of(page, form, n, required=False) for n in ("class_a", "class_b", "self_pay")]
-    if all(a is not None for a in amounts) and sum(a or Decimal(0) for a in amounts) <= 0:
-        form.error("class_a", page.t("Enter at least one amount."))
+    lines = _receipt_lines(page, form)
     receipts = await _receipts(request, page, form)
-    if form.ok and person and day and receipts is not None:
-        a, b, s = (x or Decimal(0) for x in amounts)
+    if form.ok and person and day and lines and receipts is not None:
         claim = ClaimForm(
             person_id=person,
             reason=form.get("reason"),
@@ -292,9 +287,8 @@ async def submit_claim(request: Request) -> Response:
             hospital_level=int(form.get("level")),
             hospital_region=form.get("region"),
             hospital_designated=form.get("designated") == "yes",
-            class_a=a,
-            class_b=b,
-            self_pay=s,
+            lines=lines,
+            confirm_duplicate=form.get("confirm_duplicate") == "yes",
         )
         try:
             page.services.member.submit_claim(who, claim, receipts)
@@ -303,6 +297,45 @@ async def submit_claim(request: Request) -> Response:
         else:
             return page.redirect("/app/claims?done=submitted")
     return _claim_page(page, form, status=422)
+
+
+def _check_claim_fields(page: Page, form: Form) -> None:
+    if form.get("reason") not in CLAIM_REASONS:
+        form.error("reason", page.t("Choose a reason."))
+    if form.get("kind") not in CLAIM_KINDS:
+        form.error("kind", page.t("Choose the kind of treatment."))
+    if not form.get("hospital_name"):
+        form.error("hospital_name", page.t("Enter the hospital's name."))
+    elif len(form.get("hospital_name")) > 200:
+        form.error("hospital_name", page.t("At most 200 characters."))
+    if form.get("level") not in ("0", "1", "2", "3"):
+        form.error("level", page.t("Choose the hospital's level."))
+    if form.get("region") not in {r["code"] for r in page.services.member.regions()}:
+        form.error("region", page.t("Choose the hospital's region."))
+
+
+def _receipt_lines(page: Page, form: Form) -> tuple[tuple[str, Decimal], ...] | None:
+    """The receipt's lines as printed (what it says, and the amount): the clerk classes
+    them on review. A line needs both; empty lines are left out; one at least."""
+    found: list[tuple[str, Decimal]] = []
+    for n in range(1, RECEIPT_LINES + 1):
+        text, amount = f"item_{n}", f"amount_{n}"
+        form.values.setdefault(text, "")
+        form.values.setdefault(amount, "")
+        if not form.get(text) and not form.get(amount):
+            continue
+        if not form.get(text):
+            form.error(text, page.t("Write what the receipt says for this amount."))
+        elif len(form.get(text)) > 100:
+            form.error(text, page.t("At most 100 characters."))
+        value = amount_of(page, form, amount)
+        if value is not None and value <= 0:
+            form.error(amount, page.t("Enter an amount in yuan, such as 1200.50."))
+        elif value is not None and form.get(text):
+            found.append((form.get(text), value))
+    if not found and form.ok:
+        form.error("item_1", page.t("Copy at least one line of the receipt."))
+    return tuple(found) if form.ok else None
 
 
 async def _receipts(request: Request, page: Page, form: Form) -> list[bytes] | None:
@@ -338,4 +371,5 @@ def _claim_page(page: Page, form: Form, status: int = 200) -> Response:
         family=page.services.member.family(who),
         regions=page.services.member.regions(),
         kinds=CLAIM_KINDS,
+        receipt_lines=RECEIPT_LINES,
     )

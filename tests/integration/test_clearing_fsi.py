@@ -1,0 +1,165 @@
+"""Treatment in another region at the national interface (reference §9), on SQLite and
+PostgreSQL: the envelope names the insured place (insuplc_admdvs, hill-county's 990200)
+and the place of treatment (mdtrtarea_admvs, sample-city's 990100); the pre-settlement
+and the settlement give the card API's answer (the city's caps and classes, the county's
+rates), the settlement books the receivable and the payable, and a cancellation the
+opposite."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from integration.certificates_world import card_of
+from integration.clearing_world import BED, CITY, CITY3, COUNTRYMAN, COUNTY, DRUG, build, stay
+from integration.test_fsi import His, insured
+from yibao.adapters.db.tables_clearing import region_ledger
+from yibao.adapters.db.uow import UnitOfWork
+
+
+class Elsewhere(His):
+    """A sample-city hospital's system sending for a hill-county patient."""
+
+    def envelope(
+        self, infno: str, input_: dict[str, Any], msgid: str | None = None
+    ) -> dict[str, Any]:
+        message = super().envelope(infno, input_, msgid)
+        message["insuplc_admdvs"] = "990200"
+        return message
+
+
+def _visit(his: His, who: Any, day: str) -> tuple[str, dict[str, Any]]:
+    """Register an outpatient visit, its diagnosis and its fee lines; the settle data."""
+    out = his.ok(
+        "2201",
+        {
+            "data": {
+                "psn_no": who.person_id,
+                "insutype": who.insutype,
+                "begntime": f"{day} 08:00:00",
+                "mdtrt_cert_type": "03",
+                "mdtrt_cert_no": who.card,
+                "ipt_otp_no": "OTP1",
+                "atddr_no": "DR01",
+                "dr_name": "医生",
+                "dept_code": "D01",
+                "dept_name": "内科",
+                "caty": "A03",
+            }
+        },
+    )
+    mdtrt_id = out["data"]["mdtrt_id"]
+    his.ok(
+        "2203",
+        {
+            "mdtrtinfo": {
+                "mdtrt_id": mdtrt_id,
+                "psn_no": who.person_id,
+                "med_type": "11",
+                "begntime": f"{day} 08:00:00",
+                "main_cond_dscr": "",
+                "dise_codg": "",
+                "dise_name": "",
+            },
+            "diseinfo": [
+                {
+                    "psn_no": who.person_id,
+                    "diag_type": "1",
+                    "diag_srt_no": "1",
+                    "diag_code": "J06.9",
+                    "diag_name": "诊断",
+                    "diag_dept": "内科",
+                    "dise_dor_no": "DR01",
+                    "dise_dor_name": "医生",
+                    "diag_time": f"{day} 08:00:00",
+                    "vali_flag": "1",
+                }
+            ],
+        },
+    )
+    # The bed day at the city's price (the county's cap is lower: the county's catalogue
+    # would refuse it at upload); the drug is class A in the city, self-pay in the county.
+    lines = [(BED, Decimal(10), Decimal("50.00")), (DRUG, Decimal(1), Decimal("300.00"))]
+    his.ok(
+        "2204",
+        {
+            "feedetail": [
+                {
+                    "feedetl_sn": f"L{i}",
+                    "mdtrt_id": mdtrt_id,
+                    "psn_no": who.person_id,
+                    "chrg_bchno": "B1",
+                    "fee_ocur_time": f"{day} 10:00:00",
+                    "med_list_codg": code,
+                    "medins_list_codg": f"HIS-{code}",
+                    "det_item_fee_sumamt": cnt * pric,
+                    "cnt": cnt,
+                    "pric": pric,
+                    "bilg_dept_codg": "D01",
+                    "bilg_dept_name": "内科",
+                    "bilg_dr_codg": "DR01",
+                    "bilg_dr_name": "医生",
+                }
+                for i, (code, cnt, pric) in enumerate(lines, start=1)
+            ]
+        },
+    )
+    total = sum((cnt * pric for _, cnt, pric in lines), Decimal(0))
+    return mdtrt_id, {
+        "psn_no": who.person_id,
+        "mdtrt_cert_type": "03",
+        "mdtrt_cert_no": who.card,
+        "medfee_sumamt": total,
+        "psn_setlway": "01",
+        "mdtrt_id": mdtrt_id,
+        "chrg_bchno": "B1",
+        "insutype": who.insutype,
+        "acct_used_flag": "0",
+        "med_type": "11",
+    }
+
+
+def test_a_county_patient_at_a_city_hospital_through_the_interface(
+    engine: Engine, client: TestClient
+) -> None:
+    build(engine)
+    body = stay(COUNTRYMAN, "2026-03-02", 10, "50.00", "300.00", kind="outpatient")
+    api = client.post("/v1/quotes", json=body, headers={"X-Institution": CITY3})
+    assert api.status_code == 200, api.text
+    want = api.json()
+    assert (want["over_limit"], want["self_pay"]) == ("0.00", "0.00")  # the city's cap, class
+    assert Decimal(want["basic"]) > 0
+    with UnitOfWork(engine) as uow:
+        who = insured(uow, COUNTRYMAN, card_of(COUNTRYMAN))
+    his = Elsewhere(client, CITY3, admvs="990100")
+    his.day = his.day.replace(month=3, day=2)
+    his.sign_in()
+    info = his.ok("1101", {"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": who.card}})
+    assert {i["insuplc_admdvs"] for i in info["insuinfo"]} == {"990200"}
+    mdtrt_id, data = _visit(his, who, "2026-03-02")
+    quote = his.ok("2206", {"data": data})["setlinfo"]
+    settled = his.ok("2207", {"data": data})["setlinfo"]
+    for answer in (quote, settled):
+        assert Decimal(str(answer["hifp_pay"])) == Decimal(want["basic"])
+        assert Decimal(str(answer["overlmt_selfpay"])) == Decimal(want["over_limit"])
+        assert Decimal(str(answer["medfee_sumamt"])) == Decimal(want["total"])
+    with engine.connect() as conn:
+        books = conn.execute(
+            select(region_ledger.c.region, region_ledger.c.side, region_ledger.c.amount_fen)
+        ).all()
+    fen = int(Decimal(want["basic"]) * 100)
+    assert sorted(tuple(r) for r in books) == [(COUNTY, "payable", fen), (CITY, "receivable", fen)]
+
+    cancelled = his.ok(
+        "2208",
+        {"data": {"setl_id": settled["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": who.person_id}},
+    )
+    assert cancelled
+    with engine.connect() as conn:
+        open_ = conn.execute(select(region_ledger.c.region, region_ledger.c.amount_fen)).all()
+    assert sum(int(r.amount_fen) for r in open_ if r.region == CITY) == 0
+    assert sum(int(r.amount_fen) for r in open_ if r.region == COUNTY) == 0
