@@ -34,9 +34,7 @@ FORM = ClaimForm(
     2,
     "hill-county",
     False,
-    Decimal("500.00"),
-    Decimal(0),
-    Decimal(0),
+    (("急诊诊查费", Decimal("500.00")),),
 )
 
 
