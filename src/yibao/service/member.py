@@ -45,7 +45,7 @@ from yibao.service.notices import Notices
 from yibao.service.ports import CHINA, Clock, PolicySource, UnitOfWork, UowFactory
 from yibao.service.premiums_view import premium_status
 from yibao.service.queries import Queries
-from yibao.service.sms import SmsSender, code_matches, current_window, masked, one_time_code
+from yibao.service.sms import LogSms, SmsSender, code_matches, current_window, masked, one_time_code
 from yibao.service.throttle import SignInThrottle
 
 VOUCHER_PREFIX = "yb1"
@@ -179,14 +179,14 @@ class MemberService:
         clock: Clock,
         secret: bytes,
         upload_dir: Path,
-        sms: SmsSender,
+        sms: SmsSender | None = None,
     ) -> None:
         self.uow = uow
         self.policies = policies
         self.clock = clock
         self.secret = secret
         self.upload_dir = upload_dir
-        self.sms = sms
+        self.sms = sms or LogSms()  # the development gateway unless one is given
         self.code_throttle = SignInThrottle()
         self.lookup = Lookup(uow, clock)  # institutions and the catalogue
         self.notices = Notices(uow)  # decisions about the family's records
