@@ -28,6 +28,7 @@ from yibao.batch.params import UnsupportedError
 from yibao.domain.engine import YearResult, settle_year
 from yibao.domain.model import (
     Approval,
+    CategorySpan,
     Encounter,
     Filing,
     Hospital,
@@ -44,9 +45,12 @@ TESTS = Path(__file__).resolve().parent.parent
 POLICY_PATH = [TESTS / "regions", *search_path()]
 SHARED = TESTS.parent.parent / "shared" / "scenarios"
 SCENARIO_FOLDERS = [TESTS / "scenarios", TESTS / "regions" / "test-town-scenarios"]
-MIN_COMPARED = 87  # tests/scenarios (77) and test-town's (10); the shared ones come on top
+MIN_COMPARED = (
+    102  # tests/scenarios (77, river-county 15 of 18) and test-town's (10); shared on top
+)
 YEAR = 2026
-REGIONS = ("sample-city", "hill-county", "test-town")
+REGIONS = ("sample-city", "hill-county", "test-town", "river-county")
+CATEGORIES = ("general", "low_income", "special_hardship", "poverty_registered")
 ELSEWHERE = "other-city"
 SPECIAL = ("malignant_tumor", "dialysis", "kidney_transplant", "hepatitis")
 HOSPITALS = ("H1", "H2", "H3")
@@ -212,11 +216,17 @@ def persons(draw: st.DrawFn, region: str, pid: str) -> Person:
     if draw(st.booleans()):
         start = draw(days)
         filings.append(Filing(ELSEWHERE, start, draw(st.dates(start, date(YEAR, 12, 31)))))
+    categories = []
+    if draw(st.booleans()):  # river-county's categories: all year, or from a day, or a span
+        start = draw(st.one_of(st.none(), days))
+        end = draw(st.one_of(st.none(), days))
+        categories.append(CategorySpan(draw(st.sampled_from(CATEGORIES)), start, end))
     return Person(
         id=pid,
         birth_date=birth,
         scheme=scheme,
         region=region,
+        categories=tuple(categories),
         retired=employee and draw(st.booleans()),
         contribution_years=draw(st.one_of(st.none(), st.integers(15, 30), st.just(35)))
         if employee
@@ -235,6 +245,10 @@ def encounters(draw: st.DrawFn, person: Person, eid: str) -> Encounter:
     if kind is Kind.SPECIAL_OUTPATIENT and person.approvals and draw(st.integers(0, 3)):
         approval = draw(st.sampled_from(person.approvals))  # mostly where it is approved
         hospital, disease = approval.hospital, approval.disease
+    elsewhere = draw(st.integers(0, 3)) == 0
+    delivery = None
+    if kind is Kind.INPATIENT and draw(st.integers(0, 4)) == 0:  # river-county's fixed sums
+        delivery = draw(st.sampled_from(("natural", "caesarean")))
     return Encounter(
         id=eid,
         date=draw(days),
@@ -243,14 +257,17 @@ def encounters(draw: st.DrawFn, person: Person, eid: str) -> Encounter:
             id=hospital,
             level=draw(st.integers(0, 3)),
             designated=draw(st.integers(0, 9)) > 0,
-            region=ELSEWHERE if draw(st.integers(0, 3)) == 0 else region,
+            region=ELSEWHERE if elsewhere else region,
             pilot=draw(st.booleans()),
+            type=draw(st.sampled_from(("general", "tcm"))),
+            province="other" if elsewhere and draw(st.booleans()) else "same",
         ),
         lines=tuple(draw(st.lists(lines, min_size=1, max_size=3))),
         diagnosis=draw(st.one_of(st.none(), st.sampled_from(DIAGNOSES))),
         disease=disease if kind is Kind.SPECIAL_OUTPATIENT else None,
         referral=draw(st.booleans()),
         prescription=draw(st.integers(0, 4)) > 0,
+        delivery=delivery,
     )
 
 
@@ -289,6 +306,7 @@ def test_frames_give_back_the_scalar_inputs(case: tuple[str, list[Person_year]])
             assert _class_sums(other) == _class_sums(bill)
             assert _items(other) == _items(bill)
             assert (other.date, other.kind, other.hospital) == (bill.date, bill.kind, bill.hospital)
+            assert (other.cause, other.delivery) == (bill.cause, bill.delivery)
             assert (other.diagnosis, other.disease, other.referral, other.prescription) == (
                 bill.diagnosis,
                 bill.disease,
@@ -362,10 +380,11 @@ def test_every_scenario_file_agrees() -> None:
 # --- generated region-years -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("region", ["sample-city", "hill-county"])
+@pytest.mark.parametrize("region", ["sample-city", "hill-county", "river-county"])
 def test_a_generated_region_year_agrees(region: str) -> None:
     data = generate(1500, YEAR, seed=3, region=region)
     people = to_scalar(data)
     assert compare(region, people, data) > 3000
     kinds = set(data.encounters.get_column("kind").to_list())
-    assert kinds == {k.value for k in Kind}
+    special = any(r.special_outpatient for r in policy(region).schemes.values())
+    assert kinds == {k.value for k in Kind if special or k is not Kind.SPECIAL_OUTPATIENT}

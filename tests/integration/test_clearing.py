@@ -261,3 +261,24 @@ def test_the_console_shows_a_statement_and_the_payer_confirms_it(
         assert ('data-testid="confirm"' in shown.text) is offered
         csv_file = pages.get(f"/console/clearing/{head['id']}/export.csv")
         assert csv_file.headers["content-type"].startswith("text/csv")
+
+
+def test_a_referral_to_the_city_lowers_the_county_rate_by_ten_points(
+    engine: Engine, client: TestClient
+) -> None:
+    """Hill-county's resident referred to sample-city: the county's rate lowered 10 points
+    (not 15); the stay is advanced by the city for the county like any other."""
+    from integration.clearing_world import COUNTRYMAN2
+    from yibao.adapters.db.uow import UnitOfWork
+    from yibao.domain.registry import Referral
+
+    build(engine)
+    with UnitOfWork(engine) as uow:
+        uow.registry.add_referral(
+            Referral(COUNTRYMAN2, COUNTY2, CITY, date(2026, 3, 1), date(2026, 3, 31))
+        )
+        uow.commit()
+    view = settle(client, CITY3, stay(COUNTRYMAN2, "2026-03-02", 10, "60.00", "1000.00"))
+    assert view["referral"] is True
+    assert view["basic"] == "600.00"  # (1500 - 500) x (70% - 10 points)
+    assert _balances(client)[(CITY, COUNTY, "receivable")] == "600.00"

@@ -376,3 +376,26 @@ def test_demo_regions_know_each_other(engine: Engine, policies: PolicyLoader) ->
     here = services.settlements.quote(Bill("C1-001", hill.number, Kind.OUTPATIENT, day, line))
     assert Decimal(here["over_limit"]) == 0
     assert here["person_id"] == hill.id
+
+
+def test_demo_stays_elsewhere_are_cleared(engine: Engine, policies: PolicyLoader) -> None:
+    """The demo's stays across its regions book receivables and payables that a clearing
+    run of a month takes, and verify finds the books in order."""
+    from yibao.service.demo_bills import settle_elsewhere_bills
+    from yibao.service.verify import verify
+
+    _load(engine, policies)
+    uow = lambda: UnitOfWork(engine)  # noqa: E731
+    done = settle_elsewhere_bills(uow, policies, count=12)
+    assert (done.settled, done.refused) == (12, 0)
+    services = Services.build(uow, policies, lambda: date(2026, 12, 2))
+    with UnitOfWork(engine) as u:
+        open_books = {(r.region, r.side) for r in u.regions.balances()}
+    assert ("sample-city", "receivable") in open_books
+    assert ("hill-county", "receivable") in open_books
+    for month in range(1, 12):
+        services.clearing.run(f"2026-{month:02d}")
+    with UnitOfWork(engine) as u:
+        assert u.regions.uncleared_pairs("2026-05") == []
+        assert len(u.regions.clearings()) >= 3
+    assert verify(uow, policies).problems == []

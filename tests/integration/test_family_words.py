@@ -35,6 +35,7 @@ def leaks(text: str, names: list[str]) -> list[str]:
     found = [m.group(0) for m in POLICY_KEY.finditer(text)]
     found += [m.group(0) for m in ID_NUMBER.finditer(text)]
     found += [code for code in (CITY, COUNTY) if code in text]
+    found += re.findall(r"\((?:student|resident|employee)\)", text)  # a scheme's code
     for name in names:  # an institution's name may contain its code ("hospital I1")
         text = text.replace(name, " ")
     found += [code for code in (I1, I2) if re.search(rf"\b{code}\b", text)]
@@ -81,4 +82,5 @@ def test_the_check_finds_what_it_looks_for() -> None:
     assert leaks("hospital I2 and I1", ["hospital I2"]) == ["I1"]
     assert leaks("990100201405010215", [])
     assert leaks("filed for hill-county", [])
+    assert leaks("Basic fund (student) pays 150.00", [])
     assert not leaks("hospital I1 · 9901**********0215", ["hospital I1"])

@@ -769,7 +769,12 @@ def _valid(w: World) -> list[tuple[His, str, dict[str, Any], list[tuple[str | in
         (w.c1, "2206", {"data": settle_open}, [(*d, k) for k in [*settle_fields, "med_type"]]),
         (w.c1, "2207", {"data": settle_open}, [(*d, k) for k in [*settle_fields, "med_type"]]),
         (w.c1, "2208", {"data": setl}, [(*d, k) for k in setl]),
-        (w.c1, "5203", {"data": setl}, [(*d, k) for k in setl]),
+        (
+            w.c1,
+            "5203",
+            {"data": setl},
+            [(*d, k) for k in setl if k != "mdtrt_id"],
+        ),  # by psn_no + setl_id too
         (w.h3, "2401", _admission(who, 8), [(*info, k) for k in _admission(who, 8)["mdtrtinfo"]]),
         (
             w.h3,
@@ -825,7 +830,6 @@ ENVELOPE = [
     "opter_name",
     "inf_time",
     "fixmedins_code",
-    "sign_no",
     "input",
 ]
 
@@ -883,15 +887,16 @@ def test_wrong_types_unknown_codes_and_wrong_states_are_refused_and_change_nothi
     refused("2204", (*line0, "cnt"), "three", "input.feedetail[0].cnt", "类型错误")
     refused("2204", (*line0, "pric"), True, "input.feedetail[0].pric", "类型错误")
     refused("2204", (*line0, "det_item_fee_sumamt"), "24,69", "det_item_fee_sumamt")
-    refused("2204", (*line0, "psn_no"), 123, "input.feedetail[0].psn_no", "类型错误")
+    refused("2204", (*line0, "psn_no"), 123, "input.feedetail[0].psn_no", "不符")
+    refused("2204", (*line0, "psn_no"), True, "input.feedetail[0].psn_no", "类型错误")
     refused("2204", ("input", "feedetail"), "lines", "input.feedetail", "类型错误")
     refused("2204", ("input", "feedetail", 0), "line", "input.feedetail[0]", "类型错误")
     refused("2206", d, ["not", "an", "object"], "input.data", "类型错误")
     refused("2207", (*d, "medfee_sumamt"), {"x": 1}, "input.data.medfee_sumamt", "类型错误")
     refused("2207", (*d, "medfee_sumamt"), Decimal("80.001"), "input.data.medfee_sumamt")
     refused("2201", (*d, "begntime"), "2026-13-45", "input.data.begntime")
-    refused("2201", ("infno",), 2201, "infno", "类型错误")
-    refused("2201", ("msgid",), 42, "msgid", "类型错误")
+    refused("2201", ("infno",), [2201], "infno", "类型错误")
+    refused("2201", ("msgid",), {"id": 42}, "msgid", "类型错误")
     refused("1101", ("input",), "data", "input", "类型错误")
     refused("1101", ("inf_time",), "yesterday", "inf_time")
     refused("1101", ("mdtrtarea_admvs",), "99010", "mdtrtarea_admvs")

@@ -174,3 +174,49 @@ def claim_for(person: str) -> Claim:
         hospital_designated=True,
         lines=(ClaimLine(Decimal("300.00"), cls=LineClass.A),),
     )
+
+
+def test_a_spouse_or_parent_is_bound_with_their_consent(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    build(engine, services, client)
+    links = services.member.links
+    other = Principal("g2", Role.GUARDIAN, person_id="G2")
+    with UnitOfWork(engine) as uow:
+        g2 = uow.registry.person("G2")
+        c2 = uow.registry.person("C2")
+    assert g2 is not None
+    assert c2 is not None
+    for number, name, code in (
+        (g2.id_number, "someone else", "real_name_mismatch"),
+        (c2.id_number, c2.name, "not_an_adult"),
+        ("123", g2.name, "invalid_id_number"),
+    ):
+        with pytest.raises(ServiceError) as refused:
+            links.request(GUARDIAN, number, name, "spouse")
+        assert refused.value.code == code
+    asked = links.request(GUARDIAN, g2.id_number, g2.name, "spouse")
+    with pytest.raises(ServiceError) as twice:
+        links.request(GUARDIAN, g2.id_number, g2.name, "spouse")
+    assert twice.value.code == "already_linked"
+    # Not before the consent.
+    assert [p["id"] for p in services.member.family(GUARDIAN)] == ["G1", "C1"]
+    with pytest.raises(ServiceError) as hidden:
+        services.member.year(GUARDIAN, "G2", 2026)
+    assert hidden.value.status == 404
+    with pytest.raises(ServiceError) as not_theirs:
+        links.respond(GUARDIAN, asked["id"], True)  # only the adult answers
+    assert not_theirs.value.status == 404
+    assert links.links(other)["asking"][0]["name"] == "person G1"
+    links.respond(other, asked["id"], True)
+    assert [p["id"] for p in services.member.family(GUARDIAN)] == ["G1", "C1", "G2"]
+    assert services.member.year(GUARDIAN, "G2", 2026)["name"] == "person G2"
+    assert "C2" not in [p["id"] for p in services.member.family(GUARDIAN)]  # not their child
+    links.respond(other, asked["id"], False)  # withdrawn
+    assert [p["id"] for p in services.member.family(GUARDIAN)] == ["G1", "C1"]
+    with UnitOfWork(engine) as uow:
+        actions = [
+            e["action"]
+            for e in uow.audit.entries(object_type="family_link", object_id=str(asked["id"]))
+        ]
+    assert actions == ["family.withdraw", "family.accept", "family.request"]

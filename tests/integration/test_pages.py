@@ -44,6 +44,7 @@ PAGES: dict[str, Any] = {
     "/app/institutions": MEMBERS,
     "/app/catalogue": MEMBERS,
     "/app/notices": MEMBERS,
+    "/app/family": MEMBERS,
     "/console": STAFF,
     "/console/persons": STAFF,
     "/console/persons/{person_id}": STAFF,

@@ -16,18 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 import polars as pl
 
 from yibao.batch import items
+from yibao.batch.factkey import category_on_the_day, check_rules, place_class, with_key
 from yibao.batch.frames import CLASS_COLUMNS, RegionYear
+from yibao.batch.ordering import KIND, SCHEMES, ordered, validate
 from yibao.batch.params import PER_CODE, TOP_ON_CODE, Tables, UnsupportedError, build
 from yibao.batch.solver import capped_running, cum_sum_in, round_half_up
-from yibao.domain.engine.results import Route
-from yibao.domain.engine.settle import InputError
-from yibao.domain.model import LEVELS, Kind, Scheme
+from yibao.batch.yearly import year_layer
+from yibao.domain.engine.results import RefusalCode, Route
+from yibao.domain.model import Kind
 from yibao.domain.parameters import PolicyGapError, RegionPolicy, ThresholdPer, TopLineOn
 
 SAFE = 2**62  # every intermediate product stays below this
@@ -55,25 +56,10 @@ class BatchResult:
         return Decimal(value).scaleb(-(2 + self.places))
 
 
-_SCHEMES = [s.value for s in Scheme]
-_SCHEMES_INDEX = {name: i for i, name in enumerate(_SCHEMES)}
-# Kinds and routes as small integers inside the engine (comparing text is slow).
-KIND = {k: i for i, k in enumerate(Kind)}
+# Routes as small integers inside the engine (comparing text is slow).
 ROUTE = {r: i for i, r in enumerate(Route)}
 # Refusal codes (`scope.refusal_for`) as small integers inside the engine, text outside.
-REFUSAL = {
-    code: i
-    for i, code in enumerate(
-        (
-            "scheme_not_offered",
-            "contribution_years",
-            "special_not_offered",
-            "special_unknown_disease",
-            "special_no_approval",
-            "special_wrong_hospital",
-        )
-    )
-}
+REFUSAL = {code: i for i, code in enumerate(RefusalCode)}
 _OUTPATIENT_LIKE = [KIND[k] for k in Kind if k.outpatient_like]
 STAY = PER_CODE[ThresholdPer.STAY]
 YEAR = PER_CODE[ThresholdPer.YEAR]
@@ -98,111 +84,6 @@ class Params:
 
     def __call__(self, name: str) -> pl.Expr:
         return pl.lit(self.columns[name]).gather(pl.col("k"))
-
-
-def _validate(policy: RegionPolicy, data: RegionYear) -> None:
-    """The scalar engine's `_check`, and what the frames themselves must hold.
-
-    (A bill of an unknown person and a person key used twice are found by `_ordered`.)
-    """
-    persons, encounters = data.persons, data.encounters
-    if data.region != policy.code:
-        raise InputError(f"the region-year is of {data.region}, the policy of {policy.code}")
-    other = persons.filter(pl.col("region") != policy.code).get_column("region").unique()
-    if other.len():
-        regions = sorted(map(str, {*other.to_list(), policy.code}))
-        raise InputError(f"persons of regions {regions}, not only {policy.code}")
-    keys = encounters.get_column("encounter")
-    if keys.is_sorted():
-        duplicated = bool((keys == keys.shift(1)).any())
-    else:
-        duplicated = bool(keys.is_duplicated().any())
-    if duplicated:
-        raise InputError("an encounter key is used twice")
-    bad_scheme = persons.filter(~pl.col("scheme").is_in(_SCHEMES))
-    if bad_scheme.height:
-        raise InputError(f"person {bad_scheme['person'][0]}: unknown scheme")
-    checks: list[tuple[pl.Expr, str]] = [
-        (pl.col("date").dt.year() != data.year, f"date outside the year {data.year}"),
-        (~pl.col("level").is_in(list(LEVELS)), "hospital level is not one of 0, 1, 2, 3"),
-        (
-            (pl.col("class_a") < 0) | (pl.col("class_b") < 0) | (pl.col("class_self_pay") < 0),
-            "a line amount is negative",
-        ),
-        (
-            (pl.col("kind") == Kind.SPECIAL_OUTPATIENT.value) & pl.col("disease").is_null(),
-            "a special_outpatient encounter needs its disease",
-        ),
-        (~pl.col("kind").is_in([k.value for k in Kind]), "unknown encounter kind"),
-    ]
-    failing = encounters.select(
-        bad.fill_null(True).any().alias(str(i)) for i, (bad, _) in enumerate(checks)
-    ).row(0)
-    for (bad, what), fails in zip(checks, failing, strict=True):
-        if fails:
-            found = encounters.filter(bad.fill_null(True))
-            raise InputError(f"encounter {found['encounter'][0]}: {what}")
-
-
-def _ordered(data: RegionYear) -> pl.DataFrame:
-    """The bills in the order of settlement (`order_of_settlement`: by person, date, then
-    `seq`, ties as given), each with its person's columns and its row number `order`.
-
-    One sort by a single integer key (person rank, day of the year, seq), skipped when the
-    bills already come in that order; the person's columns are gathered by the person's
-    row in the persons frame sorted by key (`search_sorted`), not joined.
-    """
-    persons = data.persons
-    if not persons.get_column("person").is_sorted():
-        persons = persons.sort("person")
-    pk = persons.get_column("person")
-    if pk.len() and bool((pk == pk.shift(1)).any()):
-        raise InputError("a person key is used twice")
-    n_persons = persons.height
-    enc = data.encounters.with_columns(
-        pl.lit(pk).search_sorted(pl.col("person"), side="left").cast(pl.Int64).alias("_p"),
-        pl.col("kind")
-        .replace_strict({k.value: i for k, i in KIND.items()}, return_dtype=pl.Int8)
-        .alias("kc"),
-    ).drop("kind")
-    if enc.height:
-        found = pl.col("_p") < n_persons
-        if n_persons:
-            found = found & (
-                pl.lit(pk).gather(pl.col("_p").clip(upper_bound=n_persons - 1)) == pl.col("person")
-            )
-        unknown = enc.filter(~found)
-        if unknown.height:
-            raise InputError(f"encounter {unknown['encounter'][0]}: unknown person")
-    low, high = enc.select(
-        pl.col("seq").min().fill_null(0).cast(pl.Int64).alias("low"),
-        pl.col("seq").max().fill_null(0).cast(pl.Int64).alias("high"),
-    ).row(0)
-    span = int(high) - int(low) + 1
-    day = (pl.col("date") - pl.date(data.year, 1, 1)).dt.total_days().cast(pl.Int64)
-    if (n_persons + 1) * 367 * span < 2**62:
-        key = (pl.col("_p") * 367 + day) * span + (pl.col("seq").cast(pl.Int64) - low)
-        enc = enc.with_columns(key.alias("_key"))
-        if not enc.get_column("_key").is_sorted():
-            enc = enc.sort("_key", maintain_order=True)
-        enc = enc.drop("_key")
-    else:  # pragma: no cover - a seq range of billions
-        enc = enc.sort("_p", "date", "seq", maintain_order=True)
-    person_columns = persons.select(
-        pl.col("scheme").replace_strict(_SCHEMES_INDEX, return_dtype=pl.Int64).alias("sc"),
-        "birth_date",
-        "retired",
-        "contribution_years",
-        "assistance",
-    )
-    gathered = person_columns.select(pl.all().gather(enc.get_column("_p")))
-    return (
-        enc.drop("_p")
-        .hstack(gathered)
-        .with_columns(
-            pl.int_range(pl.len(), dtype=pl.Int64).alias("order"),
-        )
-    )
 
 
 def _put(frame: pl.DataFrame, part: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
@@ -253,6 +134,7 @@ def check_supported(policy: RegionPolicy, data: RegionYear) -> Tables:
     not fit 64-bit integers.
     """
     tables = build(policy, data.year)
+    check_rules(policy, data)
     one = tables.one
     enc = data.encounters
     if enc.height:
@@ -270,21 +152,13 @@ def check_supported(policy: RegionPolicy, data: RegionYear) -> Tables:
 
 def settle(policy: RegionPolicy, data: RegionYear) -> BatchResult:
     """Settle every person's year: each bill in date order, then the serious-illness layer."""
-    _validate(policy, data)
+    validate(policy, data)
     tables = build(policy, data.year)
+    check_rules(policy, data)
     one = tables.one
-    frame = items.fold(_ordered(data), one)
+    frame = items.fold(ordered(data), one)
     _amounts_fit(frame, one)
-    starts = pl.Series("starts", tables.starts, dtype=pl.Date)
-    frame = frame.with_columns(
-        (pl.lit(starts).search_sorted(pl.col("date"), side="right").cast(pl.Int64) - 1).alias(
-            "epoch"
-        )
-    )
-    key = (
-        (pl.col("epoch") * len(_SCHEMES) + pl.col("sc")) * 4 + pl.col("level").cast(pl.Int64)
-    ) * 2 + pl.col("retired").cast(pl.Int64)
-    frame = frame.with_columns(key.alias("k"))
+    frame = _keyed(frame, policy, data, tables)
     p = Params(tables)
     gaps = frame.select(p("gap").drop_nulls().first()).item()
     if gaps is not None:
@@ -309,7 +183,7 @@ def settle(policy: RegionPolicy, data: RegionYear) -> BatchResult:
         "person",
         "order",
         pl.lit(routes).gather(pl.col("rc")).alias("route"),
-        pl.lit(pl.Series(list(REFUSAL), dtype=pl.String))
+        pl.lit(pl.Series([c.value for c in REFUSAL], dtype=pl.String))
         .gather(pl.col("refused"))
         .alias("refused"),
         "total",
@@ -325,7 +199,24 @@ def settle(policy: RegionPolicy, data: RegionYear) -> BatchResult:
         "institution",
         "personal",
     )
-    return BatchResult(tables.places, encounters, _year(policy, data, encounters, one))
+    return BatchResult(tables.places, encounters, year_layer(policy, data, encounters, one))
+
+
+def _keyed(
+    frame: pl.DataFrame, policy: RegionPolicy, data: RegionYear, tables: Tables
+) -> pl.DataFrame:
+    """Each bill's epoch, place class, category (where the tables name it) and row `k` of
+    the parameter tables (factkey.py)."""
+    starts = pl.Series("starts", tables.starts, dtype=pl.Date)
+    frame = frame.with_columns(
+        (pl.lit(starts).search_sorted(pl.col("date"), side="right").cast(pl.Int64) - 1).alias(
+            "epoch"
+        )
+    )
+    frame = place_class(frame, data)
+    if any(dim.name == "category" for dim in tables.dims):
+        frame = category_on_the_day(frame, data)
+    return with_key(frame, policy, data, tables)
 
 
 def _refusals(frame: pl.DataFrame, data: RegionYear, tables: Tables, p: Params) -> pl.DataFrame:
@@ -334,7 +225,7 @@ def _refusals(frame: pl.DataFrame, data: RegionYear, tables: Tables, p: Params) 
         frame,
         _kind(Kind.SPECIAL_OUTPATIENT),
         ["order", "person", "disease", "date", "hospital", "epoch", "sc"],
-    ).with_columns(pl.lit(pl.Series(_SCHEMES)).gather(pl.col("sc")).alias("scheme"))
+    ).with_columns(pl.lit(pl.Series(SCHEMES)).gather(pl.col("sc")).alias("scheme"))
     approvals = (
         data.persons.select("person", "approvals")
         .explode("approvals")
@@ -364,21 +255,21 @@ def _refusals(frame: pl.DataFrame, data: RegionYear, tables: Tables, p: Params) 
     is_special = _kind(Kind.SPECIAL_OUTPATIENT)
     refused = (
         pl.when(~p("offered"))
-        .then(REFUSAL["scheme_not_offered"])
+        .then(REFUSAL[RefusalCode.SCHEME_NOT_OFFERED])
         .when(
             pl.col("retired")
             & p("min_years").is_not_null()
             & (pl.col("contribution_years").fill_null(0) < p("min_years"))
         )
-        .then(REFUSAL["contribution_years"])
+        .then(REFUSAL[RefusalCode.CONTRIBUTION_YEARS])
         .when(is_special & ~p("sp_on"))
-        .then(REFUSAL["special_not_offered"])
+        .then(REFUSAL[RefusalCode.SPECIAL_NOT_OFFERED])
         .when(is_special & pl.col("listed").is_null())
-        .then(REFUSAL["special_unknown_disease"])
+        .then(REFUSAL[RefusalCode.SPECIAL_UNKNOWN_DISEASE])
         .when(is_special & pl.col("approved").is_null())
-        .then(REFUSAL["special_no_approval"])
+        .then(REFUSAL[RefusalCode.SPECIAL_NO_APPROVAL])
         .when(is_special & ~pl.col("right_hospital").fill_null(False))
-        .then(REFUSAL["special_wrong_hospital"])
+        .then(REFUSAL[RefusalCode.SPECIAL_WRONG_HOSPITAL])
     )
     return frame.with_columns(refused.cast(pl.Int8).alias("refused"))
 
@@ -403,35 +294,14 @@ def _scope_and_place(
         pl.when(pl.col("settled")).then(eligible).otherwise(0).alias("eligible"),
         pl.when(pl.col("settled")).then(self_pay).otherwise(settled_self_pay).alias("self_pay"),
     )
-    # Place: the person's region, a filing covering the day (local rates), or a reduction.
-    elsewhere = pl.col("hospital_region") != pl.lit(data.region)
-    filings = (
-        data.persons.select("person", "filings")
-        .explode("filings")
-        .filter(pl.col("filings").is_not_null())
-        .unnest("filings")
-    )
-    filed = (
-        _rows(frame, elsewhere & pl.col("settled"), ["order", "person", "hospital_region", "date"])
-        .join(
-            filings,
-            left_on=["person", "hospital_region"],
-            right_on=["person", "region"],
-            how="inner",
-        )
-        .filter((pl.col("valid_from") <= pl.col("date")) & (pl.col("date") <= pl.col("valid_to")))
-        .select(pl.col("order").unique(), pl.lit(True).alias("filed"))
-    )
-    frame = _put(frame, filed, ["filed"])
-    # An emergency elsewhere takes the emergency rule, filing or certificate or not (§6).
+    # Place (factkey.place_class): at home or filed, no reduction; else the region's.
+    place = pl.col("place")
     amount = (
-        pl.when(~elsewhere)
+        pl.when(place.is_in(["local", "filed"]))
         .then(0)
-        .when(_kind(Kind.EMERGENCY))
+        .when(place == "emergency")
         .then(p("red_emergency"))
-        .when(pl.col("filed").fill_null(False))
-        .then(0)
-        .when(pl.col("referral"))
+        .when(place == "referred")
         .then(p("red_referral"))
         .otherwise(p("red_unfiled"))
     )
@@ -484,6 +354,8 @@ def _routes(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
         .then(ROUTE[Route.REFUSED])
         .when(pl.col("out_of_scope"))
         .then(ROUTE[Route.OUT_OF_SCOPE])
+        .when(p("fixed").is_not_null())
+        .then(ROUTE[Route.FIXED_SUM])
         .when(pl.col("kc").is_in(_OUTPATIENT_LIKE))
         .then(ROUTE[Route.OUTPATIENT])
         .when(pilot.fill_null(False))
@@ -528,34 +400,7 @@ def _thresholds(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
             (p(amount) * one).alias("t_cap"),
             pl.col(disease).alias("t_disease"),
         )
-        is_yearly = pl.col("t_per").is_not_null() & (pl.col("t_per") != STAY)
-        yearly = _rows(
-            rows, is_yearly, ["_row", "person", "eligible", "t_cap", "t_per", "t_disease"]
-        )
-        if yearly.height:
-            if yearly.select((pl.col("t_per") == YEAR).all()).item():
-                yearly = yearly.with_columns(pl.col("person").alias("t_group"))
-            else:
-                key = (
-                    pl.when(pl.col("t_per") == YEAR)
-                    .then(pl.lit(""))
-                    .otherwise(pl.lit(":") + pl.col("t_disease").fill_null("-"))
-                )
-                yearly = yearly.with_columns(
-                    (
-                        pl.col("person") * KEYS
-                        + key.cast(pl.Categorical).to_physical().cast(pl.Int64)
-                    ).alias("t_group")
-                ).sort("t_group", "_row")
-            charged = yearly.select(
-                pl.col("_row").alias("order"),
-                capped_running(
-                    yearly, group="t_group", amount="eligible", cap="t_cap", scale=1
-                ).alias("t_yearly"),
-            )
-            rows = _put(rows, charged, ["t_yearly"])
-        else:
-            rows = rows.with_columns(pl.lit(None, dtype=pl.Int64).alias("t_yearly"))
+        rows = _yearly_thresholds(rows)
         threshold = (
             pl.when(pl.col("t_per").is_null())
             .then(0)
@@ -573,24 +418,45 @@ def _thresholds(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
     )
 
 
-def _payments(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
-    """`benefits.outpatient`, `benefits.inpatient_like` and `benefits.pilot`, each on its
-    own bills; one capped counter per person for outpatient payments, one for inpatient
-    and special ones (each counter's bills are in date order within the person: no sort)."""
-    one = tables.one
-
-    def eff(rate: pl.Expr) -> pl.Expr:  # `points_off`
-        return (rate - pl.col("points")).clip(lower_bound=0)
-
-    need = ["order", "person", "k", "points", "keep", "pooled"]
-    outpatient = _rows(frame, _route(Route.OUTPATIENT), need).select(
-        "order",
-        "person",
-        "keep",
-        (pl.col("pooled") * eff(p("out_rate"))).alias("computed"),
-        p("out_limit").alias("cap"),
+def _yearly_thresholds(rows: pl.DataFrame) -> pl.DataFrame:
+    """`t_yearly`: what a yearly threshold charges each bill, against its counter."""
+    is_yearly = pl.col("t_per").is_not_null() & (pl.col("t_per") != STAY)
+    yearly = _rows(rows, is_yearly, ["_row", "person", "eligible", "t_cap", "t_per", "t_disease"])
+    if not yearly.height:
+        return rows.with_columns(pl.lit(None, dtype=pl.Int64).alias("t_yearly"))
+    if yearly.select((pl.col("t_per") == YEAR).all()).item():
+        yearly = yearly.with_columns(pl.col("person").alias("t_group"))
+    else:
+        key = (
+            pl.when(pl.col("t_per") == YEAR)
+            .then(pl.lit(""))
+            .otherwise(pl.lit(":") + pl.col("t_disease").fill_null("-"))
+        )
+        yearly = yearly.with_columns(
+            (pl.col("person") * KEYS + key.cast(pl.Categorical).to_physical().cast(pl.Int64)).alias(
+                "t_group"
+            )
+        ).sort("t_group", "_row")
+    charged = yearly.select(
+        pl.col("_row").alias("order"),
+        capped_running(yearly, group="t_group", amount="eligible", cap="t_cap", scale=1).alias(
+            "t_yearly"
+        ),
     )
-    # The year's pooled cost before and after each stay (inpatient and special together).
+    return _put(rows, charged, ["t_yearly"])
+
+
+def _eff(rate: pl.Expr) -> pl.Expr:
+    """`points_off`: a rate lowered by the place's points, never below 0."""
+    return (rate - pl.col("points")).clip(lower_bound=0)
+
+
+def _in_like(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
+    """`benefits.inpatient_like` before its caps: the segments of the year's pooled cost
+    (inpatient and special together) each stay covers, at rates raised by the bill's
+    points (`rules.raised`) and lowered by the place's."""
+    one = tables.one
+    need = ["order", "person", "k", "points", "keep", "pooled"]
     in_like = _rows(
         frame, _route(Route.INPATIENT) | _route(Route.SPECIAL_OUTPATIENT), need
     ).with_columns((cum_sum_in(pl.col("pooled"), "person") - pl.col("pooled")).alias("before"))
@@ -609,15 +475,29 @@ def _payments(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
         hi = p(f"in_hi_{j}") * one
         upper = pl.min_horizontal(pl.col("paid_to"), hi.fill_null(pl.col("paid_to")))
         width = (upper - pl.max_horizontal(before, lo)).clip(lower_bound=0)
-        segments.append(
-            pl.when(p(f"in_lo_{j}").is_null()).then(0).otherwise(width * eff(p(f"in_rate_{j}")))
-        )
-    in_like = in_like.select(
+        raised = pl.min_horizontal(p(f"in_rate_{j}") + p("in_points"), pl.lit(one))
+        segments.append(pl.when(p(f"in_lo_{j}").is_null()).then(0).otherwise(width * _eff(raised)))
+    return in_like.select(
         "order",
         "person",
         "keep",
         pl.sum_horizontal(segments).alias("computed"),
         pl.when(p("in_top_on") == ON_PAYMENT).then(p("in_top")).alias("cap"),
+    )
+
+
+def _capped_paid(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
+    """`benefits.outpatient` and `benefits.inpatient_like`: one capped counter per person
+    for outpatient payments, one for inpatient and special ones (each counter's bills
+    are in date order within the person: no sort)."""
+    one = tables.one
+    need = ["order", "person", "k", "points", "keep", "pooled"]
+    outpatient = _rows(frame, _route(Route.OUTPATIENT), need).select(
+        "order",
+        "person",
+        "keep",
+        (pl.col("pooled") * _eff(p("out_rate"))).alias("computed"),
+        p("out_limit").alias("cap"),
     )
     paid = [
         capped.select(
@@ -632,108 +512,53 @@ def _payments(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
                 keep_one=one,
             ).alias("paid"),
         )
-        for capped in (outpatient, in_like)
+        for capped in (outpatient, _in_like(frame, tables, p))
     ]
-    # The pilot: fixed-cost payment on min(eligible, limited cost).
+    return pl.concat(paid)
+
+
+def _pilot_paid(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
+    """`benefits.pilot`: fixed-cost payment on min(eligible, limited cost)."""
+    one = tables.one
     pilot = _rows(
         frame,
         _route(Route.PILOT),
         ["order", "k", "points", "keep", "eligible", "pilot_limited", "assistance"],
     )
     base = pl.min_horizontal("eligible", pl.col("pilot_limited") * one)
-    pilot = pilot.select(
+    return pilot.select(
         "order",
-        round_half_up(base * eff(p("pilot_rate")) * pl.col("keep"), one**3).alias("p_basic"),
+        round_half_up(base * _eff(p("pilot_rate")) * pl.col("keep"), one**3).alias("p_basic"),
         pl.when(pl.col("assistance"))
         .then(round_half_up(base * p("pilot_assist"), one * one))
         .otherwise(0)
         .alias("p_assistance"),
         round_half_up(pl.col("eligible") - base, one).alias("p_institution"),
     )
-    frame = _put(frame, pl.concat(paid), ["paid"])
-    frame = _put(frame, pilot, ["p_basic", "p_assistance", "p_institution"])
+
+
+def _payments(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
+    """What the fund pays each bill, by its route."""
+    one = tables.one
+    # A fixed sum: at most the eligible cost (`rules.pay_fixed_sum`).
+    fixed = _rows(frame, _route(Route.FIXED_SUM), ["order", "k", "eligible"]).select(
+        "order",
+        round_half_up(pl.min_horizontal(p("fixed") * one, pl.col("eligible")), one).alias(
+            "f_basic"
+        ),
+    )
+    frame = _put(frame, _capped_paid(frame, tables, p), ["paid"])
+    frame = _put(frame, _pilot_paid(frame, tables, p), ["p_basic", "p_assistance", "p_institution"])
+    frame = _put(frame, fixed, ["f_basic"])
     is_pilot = _route(Route.PILOT)
     return frame.with_columns(
         pl.when(is_pilot)
         .then(pl.col("p_basic"))
+        .when(_route(Route.FIXED_SUM))
+        .then(pl.col("f_basic"))
         .otherwise(pl.col("paid").fill_null(0))
         .alias("basic"),
         pl.when(is_pilot).then(pl.col("p_assistance")).otherwise(0).alias("assistance"),
         pl.when(is_pilot).then(pl.col("p_institution")).otherwise(0).alias("institution"),
         pl.when(is_pilot).then(0).otherwise(pl.col("threshold")).alias("threshold"),
-    )
-
-
-def _year(
-    policy: RegionPolicy, data: RegionYear, encounters: pl.DataFrame, one: int
-) -> pl.DataFrame:
-    """`serious_illness.serious_illness`: once a year, parameters in force on 31 December."""
-    # Each person's bills are one run (in the order of settlement): the year's sums are
-    # the running sums on each run's last row, put on the person's row by position.
-    last = (pl.col("person") != pl.col("person").shift(-1)).fill_null(True)
-    base = (
-        pl.col("eligible") - (pl.col("basic") + pl.col("assistance") + pl.col("institution")) * one
-    )
-    sums = encounters.select(
-        "person",
-        cum_sum_in(base, "person").alias("si_base"),
-        cum_sum_in(pl.col("personal"), "person").alias("paid"),
-        last.alias("_last"),
-    ).filter("_last")
-    persons = data.persons.select("person", "scheme")
-    if not persons.get_column("person").is_sorted():
-        persons = persons.sort("person")
-    at = persons.get_column("person").search_sorted(sums.get_column("person"), side="left")
-    persons = persons.with_columns(
-        pl.repeat(0, persons.height, dtype=pl.Int64, eager=True)
-        .alias(name)
-        .scatter(at, sums.get_column(name))
-        for name in ("si_base", "paid")
-    )
-    return serious_illness_layer(policy, data.year, persons, one)
-
-
-def serious_illness_layer(
-    policy: RegionPolicy, year: int, persons: pl.DataFrame, one: int
-) -> pl.DataFrame:
-    """The yearly layer over per-person accumulators, parameters in force on 31 December.
-
-    `persons`: `person`, `scheme`, `si_base` (the year's eligible − basic − assistance −
-    institution, in fen × `one`) and `paid` (the year's personal payment before the layer,
-    in fen). Gives `person`, `si_base`, `serious_illness` and `personal` in fen.
-    """
-    day = date(year, 12, 31)
-    rules = policy.serious_illness
-    payment: pl.Expr = pl.lit(0, dtype=pl.Int64)
-    if rules is not None and persons.height:
-        covered = sorted(rules.schemes.at(day).value)
-        if persons.filter(pl.col("scheme").is_in(covered)).height:
-            brackets = rules.scale.at(day).value.brackets
-            top_line = rules.top_line.at(day).value
-            assert top_line is not None  # params.build refuses a layer without a top line
-            top = int(top_line * 100) * one * one
-            base = pl.col("si_base")
-            parts: list[pl.Expr] = []
-            for i, bracket in enumerate(brackets):
-                rate = int(bracket.rate * one)
-                if rate == 0:
-                    continue
-                lo = int(bracket.lower * 100) * one
-                upper = (
-                    base
-                    if i + 1 == len(brackets)
-                    else pl.min_horizontal(base, pl.lit(int(brackets[i + 1].lower * 100) * one))
-                )
-                parts.append((upper - lo).clip(lower_bound=0) * rate)
-            computed = pl.sum_horizontal(parts) if parts else pl.lit(0, dtype=pl.Int64)
-            payment = (
-                pl.when(pl.col("scheme").is_in(covered))
-                .then(round_half_up(pl.min_horizontal(computed, pl.lit(top)), one * one))
-                .otherwise(0)
-            )
-    return persons.select(
-        "person",
-        "si_base",
-        payment.alias("serious_illness"),
-        (pl.col("paid") - payment).alias("personal"),
     )

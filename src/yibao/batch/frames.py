@@ -27,6 +27,7 @@ import polars as pl
 
 from yibao.domain.model import (
     Approval,
+    CategorySpan,
     Encounter,
     Filing,
     Hospital,
@@ -99,6 +100,19 @@ ENCOUNTERS_SCHEMA: dict[str, pl.DataType] = {
 # Columns that files written before they existed may lack, and what they then hold.
 OPTIONAL: dict[str, pl.Expr] = {"items": pl.lit([], dtype=pl.List(ITEM))}
 
+# The facts of real regions' rules (docs/policies.md, decision tables and rule kinds): a
+# frame made by `from_domain` carries them; one without them holds the defaults (general
+# category and hospital, the same province, an ordinary cause, no delivery or referral).
+CATEGORY = pl.Struct({"category": pl.String, "valid_from": pl.Date, "valid_to": pl.Date})
+EXTRA_PERSONS: dict[str, pl.DataType] = {"categories": pl.List(CATEGORY)}
+EXTRA_ENCOUNTERS: dict[str, pl.DataType] = {
+    "hospital_type": pl.String(),
+    "province": pl.String(),
+    "cause": pl.String(),
+    "delivery": pl.String(),
+    "referred_from": pl.Int64(),  # the encounter key of the stay it was referred from
+}
+
 PERSONS_FILE = "persons.parquet"
 ENCOUNTERS_FILE = "encounters.parquet"
 
@@ -169,12 +183,22 @@ def from_domain(
             raise ValueError(f"person {person.id} is of {person.region}, not {region}")
         person_keys[p_key] = person.id
         person_rows.append(_person_row(p_key, person))
+        own: dict[str, int] = {}  # the person's encounter ids: a referral names one
         for seq, enc in enumerate(bills):
             e_key = len(encounter_rows)
             encounter_keys[e_key] = (person.id, enc.id)
-            encounter_rows.append(_encounter_row(e_key, p_key, seq, person, enc))
-    persons = pl.DataFrame(person_rows, schema=PERSONS_SCHEMA)
-    encounters = pl.DataFrame(encounter_rows, schema=ENCOUNTERS_SCHEMA)
+            own[enc.id] = e_key
+            row = _encounter_row(e_key, p_key, seq, person, enc)
+            row.update(
+                hospital_type=enc.hospital.type,
+                province=enc.hospital.province,
+                cause=enc.cause,
+                delivery=enc.delivery,
+                referred_from=own.get(enc.referred_from or ""),
+            )
+            encounter_rows.append(row)
+    persons = pl.DataFrame(person_rows, schema=PERSONS_SCHEMA | EXTRA_PERSONS)
+    encounters = pl.DataFrame(encounter_rows, schema=ENCOUNTERS_SCHEMA | EXTRA_ENCOUNTERS)
     return RegionYear(region, year, persons, encounters), Keys(person_keys, encounter_keys)
 
 
@@ -199,6 +223,10 @@ def _person_row(p_key: int, person: Person) -> dict[str, Any]:
         "filings": [
             {"region": f.region, "valid_from": f.valid_from, "valid_to": f.valid_to}
             for f in person.filings
+        ],
+        "categories": [
+            {"category": c.category, "valid_from": c.valid_from, "valid_to": c.valid_to}
+            for c in person.categories
         ],
     }
 
@@ -300,12 +328,19 @@ def to_scalar(data: RegionYear) -> list[tuple[Person, list[Encounter]]]:
                     designated=bool(row["designated"]),
                     region=region,
                     pilot=bool(row["pilot"]),
+                    type=row.get("hospital_type") or "general",
+                    province=row.get("province") or "same",
                 ),
                 lines=_lines(row),
                 diagnosis=row["diagnosis"],
                 disease=row["disease"],
                 referral=bool(row["referral"]),
                 prescription=bool(row["prescription"]),
+                cause=row.get("cause") or "ordinary",
+                delivery=row.get("delivery"),
+                referred_from=None
+                if row.get("referred_from") is None
+                else str(row["referred_from"]),
             )
         )
     out: list[tuple[Person, list[Encounter]]] = []
@@ -325,6 +360,10 @@ def to_scalar(data: RegionYear) -> list[tuple[Person, list[Encounter]]]:
             ),
             filings=tuple(
                 Filing(f["region"], f["valid_from"], f["valid_to"]) for f in row["filings"] or ()
+            ),
+            categories=tuple(
+                CategorySpan(c["category"], _day(c["valid_from"]), _day(c["valid_to"]))
+                for c in row.get("categories") or ()
             ),
         )
         out.append((person, bills.get(key, [])))

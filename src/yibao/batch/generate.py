@@ -17,8 +17,10 @@ a third of bills, a self-paid part.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -32,6 +34,7 @@ from yibao.batch.frames import (
     RegionYear,
 )
 from yibao.domain.model import Kind, Scheme
+from yibao.domain.parameters import RegionPolicy
 
 OTHER_REGION = "other-city"
 MEAN_ENCOUNTERS = 2.5
@@ -66,6 +69,24 @@ def _choice(rng: np.random.Generator, weights: Sequence[float], size: int) -> np
     return rng.choice(len(p), size=size, p=p / p.sum())
 
 
+@dataclass(frozen=True)
+class _Calendar:
+    jan1: date
+    days: int  # in the year
+    epoch: np.datetime64  # 1 January, as numpy counts days
+
+
+@dataclass(frozen=True)
+class _People:
+    """What was drawn per person (arrays of length n)."""
+
+    scheme: np.ndarray
+    age_days: np.ndarray
+    approved: np.ndarray
+    frame: pl.DataFrame  # the persons frame, certificates included
+    approvals: pl.DataFrame  # person, disease, hospital
+
+
 def generate(
     persons: int,
     year: int,
@@ -77,13 +98,25 @@ def generate(
     policy = load_region(region, policy_path)
     rng = np.random.default_rng(seed)
     jan1 = date(year, 1, 1)
-    days_in_year = (date(year + 1, 1, 1) - jan1).days
-    epoch_jan1 = np.datetime64(jan1.isoformat(), "D")
+    cal = _Calendar(jan1, (date(year + 1, 1, 1) - jan1).days, np.datetime64(jan1.isoformat(), "D"))
+    people = _people(rng, policy, region, persons, cal)
+    draws = _encounter_draws(rng, policy, people, cal)
+    enc = _encounter_frame(draws, people.approvals)
+    pilot_codes = sorted(policy.pilot.diseases) if policy.pilot is not None else []
+    enc = _encounter_columns(enc, region, pilot_codes)
+    enc = enc.with_columns(_items(rng, enc.height).alias("items"))
+    encounters = enc.select(pl.col(name).cast(dtype) for name, dtype in ENCOUNTERS_SCHEMA.items())
+    return RegionYear(region, year, people.frame, encounters)
+
+
+def _people(
+    rng: np.random.Generator, policy: RegionPolicy, region: str, n: int, cal: _Calendar
+) -> _People:
+    """The persons: scheme, birth date, assistance, retirement, contribution years, an
+    approved special disease and a remote-treatment filing, drawn in this order."""
+    jan1, days_in_year, epoch_jan1 = cal.jan1, cal.days, cal.epoch
     offered = sorted(policy.offered.at(jan1).value, key=[s.value for s in Scheme].index)
     weights = {Scheme.STUDENT.value: 3.0, Scheme.RESIDENT.value: 4.0, Scheme.EMPLOYEE.value: 3.0}
-
-    # --- persons -------------------------------------------------------------------------
-    n = persons
     scheme_code = _choice(rng, [weights[s] for s in offered], n)
     scheme = np.array(offered, dtype=object)[scheme_code]
     child = scheme == Scheme.STUDENT.value
@@ -113,44 +146,44 @@ def generate(
     filing_start = rng.integers(0, days_in_year, n)
     filing_len = rng.integers(30, days_in_year, n)
 
+    frame, approvals = _person_frames(
+        region,
+        n,
+        cal,
+        {
+            "scheme": scheme,
+            "birth": birth,
+            "retired": retired,
+            "contribution": contribution,
+            "assistance": assistance,
+            "special_lists": special_lists,
+            "approved": approved,
+            "approval_pick": approval_pick,
+            "approval_hospital": approval_hospital,
+            "filed": filed,
+            "filing_start": filing_start,
+            "filing_len": filing_len,
+        },
+    )
+    return _People(scheme, age_days, approved, frame, approvals)
+
+
+def _person_frames(
+    region: str, n: int, cal: _Calendar, d: dict[str, Any]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The persons frame (with their approvals and filings) and the approvals frame."""
     person_frame = pl.DataFrame(
         {
             "person": np.arange(n, dtype=np.int64),
             "region": pl.repeat(region, n, dtype=pl.String, eager=True),
-            "scheme": pl.Series(scheme.tolist(), dtype=pl.String),
-            "birth_date": birth,
-            "retired": retired,
-            "contribution_years": contribution,
-            "assistance": assistance,
+            "scheme": pl.Series(d["scheme"].tolist(), dtype=pl.String),
+            "birth_date": d["birth"],
+            "retired": d["retired"],
+            "contribution_years": d["contribution"],
+            "assistance": d["assistance"],
         }
     )
-    approval_rows = [
-        {
-            "person": int(p),
-            "disease": (lst := special_lists[str(scheme[p])])[int(approval_pick[p]) % len(lst)],
-            "hospital": f"H3-{int(approval_hospital[p]):03d}",
-            "valid_from": None,
-            "valid_to": None,
-        }
-        for p in np.flatnonzero(approved)
-        if special_lists[str(scheme[p])]
-    ]
-    filing_rows = [
-        {
-            "person": int(p),
-            "region": OTHER_REGION,
-            "valid_from": (epoch_jan1 + int(filing_start[p])).item(),
-            "valid_to": (
-                epoch_jan1 + min(int(filing_start[p] + filing_len[p]), days_in_year - 1)
-            ).item(),
-        }
-        for p in np.flatnonzero(filed)
-    ]
-    approvals = pl.DataFrame(
-        approval_rows,
-        schema={"person": pl.Int64, **APPROVAL.to_schema()},
-    )
-    filings = pl.DataFrame(filing_rows, schema={"person": pl.Int64, **FILING.to_schema()})
+    approvals, filings = _approvals(d), _filings(d, cal)
     person_frame = (
         person_frame.with_columns(
             pl.when(pl.col("contribution_years") >= 0).then(pl.col("contribution_years"))
@@ -172,28 +205,55 @@ def generate(
         .sort("person")
         .select(pl.col(name).cast(dtype) for name, dtype in PERSONS_SCHEMA.items())
     )
+    return person_frame, approvals
 
-    # --- encounters ----------------------------------------------------------------------
+
+def _approvals(d: dict[str, Any]) -> pl.DataFrame:
+    """An approved special disease of the scheme's list, at a level-3 hospital."""
+    scheme, special_lists = d["scheme"], d["special_lists"]
+    approval_pick, approval_hospital = d["approval_pick"], d["approval_hospital"]
+    rows = [
+        {
+            "person": int(p),
+            "disease": (lst := special_lists[str(scheme[p])])[int(approval_pick[p]) % len(lst)],
+            "hospital": f"H3-{int(approval_hospital[p]):03d}",
+            "valid_from": None,
+            "valid_to": None,
+        }
+        for p in np.flatnonzero(d["approved"])
+        if special_lists[str(scheme[p])]
+    ]
+    return pl.DataFrame(rows, schema={"person": pl.Int64, **APPROVAL.to_schema()})
+
+
+def _filings(d: dict[str, Any], cal: _Calendar) -> pl.DataFrame:
+    """A remote-treatment filing for part of the year."""
+    start, length, epoch = d["filing_start"], d["filing_len"], cal.epoch
+    rows = [
+        {
+            "person": int(p),
+            "region": OTHER_REGION,
+            "valid_from": (epoch + int(start[p])).item(),
+            "valid_to": (epoch + min(int(start[p] + length[p]), cal.days - 1)).item(),
+        }
+        for p in np.flatnonzero(d["filed"])
+    ]
+    return pl.DataFrame(rows, schema={"person": pl.Int64, **FILING.to_schema()})
+
+
+def _encounter_draws(
+    rng: np.random.Generator, policy: RegionPolicy, people: _People, cal: _Calendar
+) -> dict[str, Any]:
+    """The bills' columns drawn per bill: owner, kind, day, level, designation, place,
+    cost and its split, pilot cases (in this order: the stream depends on it)."""
+    n, days_in_year, epoch_jan1 = len(people.scheme), cal.days, cal.epoch
+    approved, age_days = people.approved, people.age_days
     counts = np.minimum(rng.geometric(1 / (MEAN_ENCOUNTERS + 1), n) - 1, MAX_ENCOUNTERS)
     m = int(counts.sum())
     owner = np.repeat(np.arange(n, dtype=np.int64), counts)
     first = np.repeat(np.cumsum(counts) - counts, counts)
     seq = np.arange(m, dtype=np.int64) - first
-    kind_weights = np.tile(KIND_WEIGHTS, (m, 1))
-    kind_weights[~approved[owner], 3] = 0.0  # special-disease visits need an approval
-    kind_weights[approved[owner], 3] = 40.0  # and those with one come often
-    cumulative = np.cumsum(kind_weights / kind_weights.sum(axis=1, keepdims=True), axis=1)
-    kind = (rng.random(m)[:, None] > cumulative).sum(axis=1).clip(0, len(KINDS) - 1)
-    day = rng.integers(0, days_in_year, m)
-    level = np.zeros(m, dtype=np.int64)
-    mu = np.zeros(m)
-    sigma = np.zeros(m)
-    level_draw = rng.random(m)
-    for code, k in enumerate(KINDS):
-        mask = kind == code
-        cum = np.cumsum(LEVEL_WEIGHTS[k]) / sum(LEVEL_WEIGHTS[k])
-        level[mask] = (level_draw[mask][:, None] > cum).sum(axis=1).clip(0, 3)
-        mu[mask], sigma[mask] = COST[k]
+    kind, day, level, mu, sigma = _kinds_days_levels(rng, approved[owner], days_in_year)
     number = rng.integers(1, 6, m)
     special = kind == KINDS.index(Kind.SPECIAL_OUTPATIENT)
     pharmacy = kind == KINDS.index(Kind.PHARMACY)
@@ -215,36 +275,67 @@ def generate(
     diagnosis_pick = rng.integers(0, 1 << 30, m)
     wrong_disease = rng.integers(0, 3, m)
 
-    enc = pl.DataFrame(
-        {
-            "encounter": np.arange(m, dtype=np.int64),
-            "person": owner,
-            "seq": seq,
-            "date": epoch_jan1 + day.astype("timedelta64[D]"),
-            "kind": _labels([k.value for k in KINDS], kind),
-            "level": level,
-            "number": number,
-            "pharmacy": pharmacy,
-            "designated": designated,
-            "elsewhere": elsewhere,
-            "referral": referral,
-            "prescription": prescription,
-            "class_a": class_a,
-            "class_b": class_b,
-            "class_self_pay": self_pay,
-            "pilot_case": pilot_case,
-            "diagnosis_pick": diagnosis_pick,
-            "special": special,
-            "at_approved": at_approved,
-            "wrong_disease": wrong_disease,
-        }
-    ).join(
+    return {
+        "encounter": np.arange(m, dtype=np.int64),
+        "person": owner,
+        "seq": seq,
+        "date": epoch_jan1 + day.astype("timedelta64[D]"),
+        "kind": _labels([k.value for k in KINDS], kind),
+        "level": level,
+        "number": number,
+        "pharmacy": pharmacy,
+        "designated": designated,
+        "elsewhere": elsewhere,
+        "referral": referral,
+        "prescription": prescription,
+        "class_a": class_a,
+        "class_b": class_b,
+        "class_self_pay": self_pay,
+        "pilot_case": pilot_case,
+        "diagnosis_pick": diagnosis_pick,
+        "special": special,
+        "at_approved": at_approved,
+        "wrong_disease": wrong_disease,
+    }
+
+
+def _kinds_days_levels(
+    rng: np.random.Generator, approved: np.ndarray, days_in_year: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each bill's kind (special-disease visits only with an approval), day and
+    institution level, with the lognormal cost parameters of its kind."""
+    m = len(approved)
+    kind_weights = np.tile(KIND_WEIGHTS, (m, 1))
+    kind_weights[~approved, 3] = 0.0  # special-disease visits need an approval
+    kind_weights[approved, 3] = 40.0  # and those with one come often
+    cumulative = np.cumsum(kind_weights / kind_weights.sum(axis=1, keepdims=True), axis=1)
+    kind = (rng.random(m)[:, None] > cumulative).sum(axis=1).clip(0, len(KINDS) - 1)
+    day = rng.integers(0, days_in_year, m)
+    level = np.zeros(m, dtype=np.int64)
+    mu = np.zeros(m)
+    sigma = np.zeros(m)
+    level_draw = rng.random(m)
+    for code, k in enumerate(KINDS):
+        mask = kind == code
+        cum = np.cumsum(LEVEL_WEIGHTS[k]) / sum(LEVEL_WEIGHTS[k])
+        level[mask] = (level_draw[mask][:, None] > cum).sum(axis=1).clip(0, 3)
+        mu[mask], sigma[mask] = COST[k]
+    return kind, day, level, mu, sigma
+
+
+def _encounter_frame(draws: dict[str, Any], approvals: pl.DataFrame) -> pl.DataFrame:
+    """The drawn bills, each with its owner's approval (disease, hospital) if any."""
+    return pl.DataFrame(draws).join(
         approvals.select(
             "person", pl.col("disease").alias("a_disease"), pl.col("hospital").alias("a_hospital")
         ),
         on="person",
         how="left",
     )
+
+
+def _encounter_columns(enc: pl.DataFrame, region: str, pilot_codes: list[str]) -> pl.DataFrame:
+    """Hospital, place, pilot, diagnosis and disease of each bill, from what was drawn."""
     pick = pl.col("diagnosis_pick")
     pilot_list = pl.lit(pl.Series(pilot_codes or ["-"], dtype=pl.String))
     common = pl.lit(pl.Series(COMMON_DIAGNOSES, dtype=pl.String))
@@ -262,7 +353,7 @@ def generate(
         )
     )
     other_disease = pl.lit(pl.Series(["malignant_tumor", "dialysis", "kidney_transplant"]))
-    enc = enc.sort("encounter").with_columns(
+    return enc.sort("encounter").with_columns(
         hospital.alias("hospital"),
         pl.when(pl.col("elsewhere"))
         .then(pl.lit(OTHER_REGION))
@@ -281,9 +372,6 @@ def generate(
         .otherwise(None)
         .alias("disease"),
     )
-    enc = enc.with_columns(_items(rng, m).alias("items"))
-    encounters = enc.select(pl.col(name).cast(dtype) for name, dtype in ENCOUNTERS_SCHEMA.items())
-    return RegionYear(region, year, person_frame, encounters)
 
 
 def _items(rng: np.random.Generator, m: int) -> pl.Series:

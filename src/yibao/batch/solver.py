@@ -80,59 +80,68 @@ def capped_running(
     )
     out = pl.repeat(0, work.height, dtype=pl.Int64, eager=True).alias("out")
     while work.height:
-        phase = work.with_columns(
-            round_half_up(pl.col("_x") * pl.col("_k"), divisor).alias("_b"),
-        ).with_columns(
-            (pl.col("_s0") + cum_sum_in(pl.col("_b"), "_g") - pl.col("_b")).alias("_before"),
-        )
-        bind = pl.col("_cap").is_not_null() & (
-            pl.col("_x") > (pl.col("_cap") - pl.col("_before")) * scale
-        )
-        phase = phase.with_columns(bind.alias("_bind")).with_columns(
-            cum_sum_in(pl.col("_bind").cast(pl.Int64), "_g").alias("_binds")
-        )
-        at = pl.col("_bind") & (pl.col("_binds") == 1)
-        paid_at = round_half_up(
-            (pl.col("_cap") - pl.col("_before")).clip(lower_bound=0) * scale * pl.col("_k"),
-            divisor,
-        )
-        # Rows before their group's first binding row pay what they computed; the binding
-        # row pays what is left under its cap.
-        settled = phase.select(
-            "_row",
-            pl.when(at).then(paid_at).otherwise(pl.col("_b")).alias("_out"),
-            (pl.col("_binds") == 0).alias("_before_bind"),
-            at.alias("_at"),
-        ).filter(pl.col("_before_bind") | pl.col("_at"))
+        settled, rest = _phase(work, scale, divisor)
         out.scatter(settled.get_column("_row"), settled.get_column("_out"))
-        if settled.height == phase.height:  # no group met its cap (or every one on its last row)
+        if rest is None:  # no group met its cap (or every one on its last row)
             break
-        # The rest: each binding row and the rows after it. The counter after the binding
-        # row is carried to the rows after it (the forward fill stays within the group:
-        # each group's rest starts at its binding row). A group is done when that counter
-        # stands at or above every cap still ahead of it (null: an uncapped row, never
-        # done): its rows pay 0. The others start a new phase from that counter.
-        rest = (
-            phase.select(
-                "_row",
-                "_g",
-                "_x",
-                "_cap",
-                "_k",
-                at.alias("_at"),
-                pl.when(at).then(pl.col("_before") + paid_at).alias("_s_at"),
-                (pl.col("_binds") >= 1).alias("_rest"),
-            )
-            .filter("_rest")
-            .with_columns(pl.col("_s_at").forward_fill())
-            .filter(~pl.col("_at"))
-        )
-        rest = rest.with_columns(
-            (pl.col("_s_at") >= pl.col("_cap").fill_null(UNCAPPED).max().over("_g")).alias(
-                "_closed"
-            )
-        )
-        work = rest.filter(~pl.col("_closed")).select(
-            "_row", "_g", "_x", "_cap", "_k", pl.col("_s_at").alias("_s0")
-        )
+        work = rest
     return out
+
+
+def _phase(
+    work: pl.DataFrame, scale: int, divisor: int
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """One pass over the rows still open: the rows settled (`_row`, `_out`), and the rows
+    of the groups that start a new phase from their binding row's counter (None: none)."""
+    phase = work.with_columns(
+        round_half_up(pl.col("_x") * pl.col("_k"), divisor).alias("_b"),
+    ).with_columns(
+        (pl.col("_s0") + cum_sum_in(pl.col("_b"), "_g") - pl.col("_b")).alias("_before"),
+    )
+    bind = pl.col("_cap").is_not_null() & (
+        pl.col("_x") > (pl.col("_cap") - pl.col("_before")) * scale
+    )
+    phase = phase.with_columns(bind.alias("_bind")).with_columns(
+        cum_sum_in(pl.col("_bind").cast(pl.Int64), "_g").alias("_binds")
+    )
+    at = pl.col("_bind") & (pl.col("_binds") == 1)
+    paid_at = round_half_up(
+        (pl.col("_cap") - pl.col("_before")).clip(lower_bound=0) * scale * pl.col("_k"),
+        divisor,
+    )
+    # Rows before their group's first binding row pay what they computed; the binding
+    # row pays what is left under its cap.
+    settled = phase.select(
+        "_row",
+        pl.when(at).then(paid_at).otherwise(pl.col("_b")).alias("_out"),
+        (pl.col("_binds") == 0).alias("_before_bind"),
+        at.alias("_at"),
+    ).filter(pl.col("_before_bind") | pl.col("_at"))
+    if settled.height == phase.height:
+        return settled, None
+    # The rest: each binding row and the rows after it. The counter after the binding
+    # row is carried to the rows after it (the forward fill stays within the group:
+    # each group's rest starts at its binding row). A group is done when that counter
+    # stands at or above every cap still ahead of it (null: an uncapped row, never
+    # done): its rows pay 0. The others start a new phase from that counter.
+    rest = (
+        phase.select(
+            "_row",
+            "_g",
+            "_x",
+            "_cap",
+            "_k",
+            at.alias("_at"),
+            pl.when(at).then(pl.col("_before") + paid_at).alias("_s_at"),
+            (pl.col("_binds") >= 1).alias("_rest"),
+        )
+        .filter("_rest")
+        .with_columns(pl.col("_s_at").forward_fill())
+        .filter(~pl.col("_at"))
+    )
+    rest = rest.with_columns(
+        (pl.col("_s_at") >= pl.col("_cap").fill_null(UNCAPPED).max().over("_g")).alias("_closed")
+    )
+    return settled, rest.filter(~pl.col("_closed")).select(
+        "_row", "_g", "_x", "_cap", "_k", pl.col("_s_at").alias("_s0")
+    )

@@ -11,9 +11,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import Engine
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import engine_from, policy_source, services
-from yibao.domain.access import Principal, principal_of
+from yibao.domain.access import Principal
 from yibao.entrypoints.cli_server import database_errors, fail, settings_for
 from yibao.service.access import OPERATOR
 from yibao.service.errors import ServiceError
@@ -29,23 +28,22 @@ ActingAs = Annotated[
 ]
 
 
-def acting(engine: Engine, actor: str | None) -> Principal:
+def acting(built: Services, actor: str | None) -> Principal:
     """The principal of an active account, or the operator; an unknown one ends the command."""
     if not actor:
         return OPERATOR
-    with UnitOfWork(engine) as uow:
-        row = uow.accounts.get(actor)
-    if row is None or not row.active:
+    principal = built.access.active_account(actor)
+    if principal is None:
         typer.echo(f"error: --as: no active account {actor!r}", err=True)
         raise typer.Exit(2)
-    return principal_of(row)
+    return principal
 
 
 def open_services(database: str | None, actor: str | None) -> tuple[Engine, Services, Principal]:
     settings = settings_for(database)
     engine = engine_from(settings)
     built = services(engine, policy_source(settings.policy_path), settings)
-    return engine, built, acting(engine, actor)
+    return engine, built, acting(built, actor)
 
 
 @contextmanager

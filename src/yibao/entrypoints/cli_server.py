@@ -113,7 +113,7 @@ def demo_load(
 
 
 def _demo_bills(engine: Engine, settings: Settings, region: str, count: int) -> None:
-    from yibao.service.demo_bills import settle_demo_bills
+    from yibao.service.demo_bills import settle_demo_bills, settle_elsewhere_bills
 
     if count == 0:
         return
@@ -127,6 +127,10 @@ def _demo_bills(engine: Engine, settings: Settings, region: str, count: int) -> 
             progress=lambda n, total: bar.update(task, completed=n, total=total),
         )
     typer.echo(f"{done.settled} demo bills settled ({done.refused} refused by the rules)")
+    elsewhere = settle_elsewhere_bills(
+        lambda: UnitOfWork(engine), policy_source(settings.policy_path), region=region
+    )
+    typer.echo(f"{elsewhere.settled} stays in the neighbouring region's hospitals settled")
 
 
 def settle_year(
@@ -135,13 +139,12 @@ def settle_year(
     database: DatabaseOpt = None,
 ) -> None:
     """Settle the residents' serious-illness layer of a region's year (idempotent, resumable)."""
-    from yibao.service.yearly import settle_serious_illness
+    from yibao.service.yearly import person_years, settle_serious_illness
 
     settings = settings_for(database)
     with database_errors(settings):
         engine = engine_from(settings)
-        with UnitOfWork(engine) as u:
-            total = u.history.count_person_years(year, region)
+        total = person_years(lambda: UnitOfWork(engine), region, year)
         with progress_bar() as bar:
             task = bar.add_task(f"{region} {year}", total=total)
             summary = settle_serious_illness(
@@ -201,21 +204,18 @@ def serve(
     """Run the HTTP API, the member app (/app) and the staff console (/console)."""
     import uvicorn
 
-    from yibao.service.demo import load_demo
+    from yibao.service.demo import has_persons, load_demo
 
     settings = settings_for(database)
     with database_errors(settings):
         engine = engine_from(settings)
         upgrade(engine)
         secret_from(settings)  # made once here, before the workers read it
-        if demo:
-            with UnitOfWork(engine) as u:
-                empty = not u.registry.has_persons("sample-city")
-            if empty:
-                typer.echo("loading the demo region sample-city ...")
-                summary = load_demo(lambda: UnitOfWork(engine), policy_source(settings.policy_path))
-                typer.echo(summary.describe())
-                _demo_bills(engine, settings, "sample-city", 400)
+        if demo and not has_persons(lambda: UnitOfWork(engine), "sample-city"):
+            typer.echo("loading the demo region sample-city ...")
+            summary = load_demo(lambda: UnitOfWork(engine), policy_source(settings.policy_path))
+            typer.echo(summary.describe())
+            _demo_bills(engine, settings, "sample-city", 400)
         engine.dispose()
     uvicorn.run(
         "yibao.entrypoints.api.main:app_from_env",

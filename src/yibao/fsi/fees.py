@@ -38,6 +38,7 @@ class Upload:
     sumamt: Decimal
     init: str | None
     rxno: str | None
+    batch: str | None
 
 
 def _read_line(ln: Fields, row: Any) -> Upload:
@@ -54,7 +55,7 @@ def _read_line(ln: Fields, row: Any) -> Upload:
     sumamt = ln.amount("det_item_fee_sumamt", places=2, negative=True)
     init = ln.text("init_feedetl_sn", required=False, max_len=40)
     rxno = ln.text("rxno", required=False, max_len=40)
-    ln.text("chrg_bchno", required=False, max_len=40)
+    batch = ln.text("chrg_bchno", required=False, max_len=40)
     if cnt == 0:
         raise invalid(ln.at("cnt"), "数量不能为0")
     if cnt < 0 and init is None:  # a refund names the line it refunds
@@ -66,7 +67,7 @@ def _read_line(ln: Fields, row: Any) -> Upload:
     product = round_fen(cnt * pric)
     if abs(sumamt - product) > FEN:
         raise invalid(ln.at("det_item_fee_sumamt"), f"{sumamt} 不等于 数量×单价 = {product}")
-    return Upload(ln, sn, code, medins, cnt, pric, sumamt, init, rxno)
+    return Upload(ln, sn, code, medins, cnt, pric, sumamt, init, rxno, batch)
 
 
 def _check_refund(up: Upload, original: Any, refunded: Decimal) -> None:
@@ -170,6 +171,7 @@ def upload(ctx: Ctx, inpatient: bool) -> dict[str, Any]:
                 "pric": str(u.pric),
                 "amount_fen": to_fen(u.sumamt),
                 "rxno": u.rxno,
+                "chrg_bchno": u.batch,
             }
             for i, u in enumerate(ups)
         ]
@@ -186,21 +188,49 @@ def upload_inpatient(ctx: Ctx) -> dict[str, Any]:
 
 
 def cancel_lines(ctx: Ctx, inpatient: bool) -> dict[str, Any]:
-    data = ctx.call.input.obj("data")
-    assert data is not None
-    row = visit(ctx, data, inpatient=inpatient)
-    unsettled(row, data)
-    sn = data.text("feedetl_sn", required=False, max_len=40)
-    if sn is None or sn == "0000":
-        ctx.store.delete_lines(row.mdtrt_id, None)
-        return {}
+    """2205 / 2302: `data` one object or a list of them, each naming a line (`feedetl_sn`),
+    a charge batch (`chrg_bchno`: that batch's lines only) or, with "0000" in either, all
+    of the visit's lines."""
+    items = ctx.call.input.items("data", max_items=1000)
+    for data in items:
+        row = visit(ctx, data, inpatient=inpatient)
+        unsettled(row, data)
+        sn = data.text("feedetl_sn", required=False, max_len=40)
+        batch = data.text("chrg_bchno", required=False, max_len=40)
+        if sn is None and batch is None:
+            raise missing(data.at("feedetl_sn"))
+        if "0000" in (sn, batch):
+            ctx.store.delete_lines(row.mdtrt_id, None)
+        elif sn is not None:
+            _cancel_line(ctx, row, data, sn)
+        else:
+            assert batch is not None
+            _cancel_batch(ctx, row, data, batch)
+    return {}
+
+
+def _cancel_line(ctx: Ctx, row: Any, data: Fields, sn: str) -> None:
     lines = ctx.store.lines(row.mdtrt_id)
     if all(ln.feedetl_sn != sn for ln in lines):
         raise invalid(data.at("feedetl_sn"), f"费用明细 {sn} 不存在")
     if any(ln.init_feedetl_sn == sn for ln in lines):
         raise invalid(data.at("feedetl_sn"), f"费用明细 {sn} 有退费明细，请先撤销退费明细")
     ctx.store.delete_lines(row.mdtrt_id, [sn])
-    return {}
+
+
+def _cancel_batch(ctx: Ctx, row: Any, data: Fields, batch: str) -> None:
+    """A charge batch's lines; never another batch's, and not a line another batch refunds."""
+    lines = ctx.store.lines(row.mdtrt_id)
+    doomed = {ln.feedetl_sn for ln in lines if ln.chrg_bchno == batch}
+    if not doomed:
+        raise invalid(data.at("chrg_bchno"), f"就诊 {row.mdtrt_id} 没有收费批次 {batch} 的费用明细")
+    kept = [ln for ln in lines if ln.feedetl_sn not in doomed and ln.init_feedetl_sn in doomed]
+    if kept:
+        raise invalid(
+            data.at("chrg_bchno"),
+            f"批次 {batch} 的明细 {kept[0].init_feedetl_sn} 被批次 {kept[0].chrg_bchno} 的退费明细引用，请先撤销该批次",
+        )
+    ctx.store.delete_lines(row.mdtrt_id, sorted(doomed))
 
 
 def cancel_outpatient_lines(ctx: Ctx) -> dict[str, Any]:

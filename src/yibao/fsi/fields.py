@@ -59,6 +59,10 @@ class Fields:
         value = self._raw(name, required)
         if value is None:
             return None
+        if isinstance(value, Decimal):  # a number where the spec has a string: its digits
+            value = format(value, "f")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
         if not isinstance(value, str):
             raise wrong_type(self.at(name), "字符串")
         value = value.strip()
@@ -138,7 +142,7 @@ class Fields:
                 raise missing(self.at(name))
             return []
         if isinstance(value, dict):  # a single object where a list is meant: common in HIS code
-            value = [value]
+            return [Fields(value, self.at(name))]
         if not isinstance(value, list):
             raise wrong_type(self.at(name), "JSON数组")
         if len(value) > max_items:

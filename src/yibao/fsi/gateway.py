@@ -12,6 +12,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 BEIJING = timezone(timedelta(hours=8))  # China keeps no daylight saving time
 MAX_BODY = 5_000_000
+SIGN_IN_HOURS = 24  # a sign-in (9001) serves a working day; 9002 ends it sooner
 
 
 def _now() -> datetime:
@@ -36,7 +38,43 @@ def _now() -> datetime:
 
 
 def _ms(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    """yyyyMMddHHmmssSSS, as the interface writes refmsg_time and respond_time."""
+    return moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}"
+
+
+def _input(head: Fields) -> None:
+    """`input`: a JSON object, or a JSON text holding one (as some clients send it)."""
+    raw = head.data.get("input")
+    if isinstance(raw, str):
+        try:
+            raw = head.data["input"] = loads(raw)
+        except ValueError:
+            raise wrong_type("input", "JSON对象（或其JSON文本）") from None
+    if not isinstance(raw, dict):
+        if raw is None:
+            raise FsiError("缺少必填字段 input（交易输入）")
+        raise wrong_type("input", "JSON对象")
+
+
+def _sign_no(head: Fields) -> str | None:
+    """The message's sign_no; "null" (as some clients send before they keep one) and an
+    absent one both mean: the institution's current sign-in."""
+    raw = head.text("sign_no", required=False, max_len=40)
+    return None if raw is None or raw.lower() == "null" else raw
+
+
+def _signed_in(store: FsiStore, fixmedins: str, sign_no: str | None, now: datetime) -> str:
+    """The sign-in a message runs under: the one it names, or the institution's current
+    one; signed out (9002) or older than SIGN_IN_HOURS, it is over."""
+    row = store.sign_in(sign_no) if sign_no is not None else store.current_sign_in(fixmedins)
+    if row is None or row.fixmedins_code != fixmedins:
+        raise invalid("sign_no", "签到流水号无效，请先签到（9001）")
+    if row.signed_out_at is not None:
+        raise invalid("sign_no", f"签到 {row.sign_no} 已签退（9002），请重新签到（9001）")
+    signed_at = row.signed_at if row.signed_at.tzinfo else row.signed_at.replace(tzinfo=UTC)
+    if now - signed_at > timedelta(hours=SIGN_IN_HOURS):
+        raise invalid("sign_no", f"签到已超过 {SIGN_IN_HOURS} 小时失效，请重新签到（9001）")
+    return str(row.sign_no)
 
 
 def _inf_time(raw: str, path: str) -> datetime:
@@ -108,11 +146,8 @@ class Gateway:
         if self.admit is not None:
             self.admit(fixmedins, infno, msgid)
         head.text("fixmedins_name", required=False, max_len=200)
-        sign_no = None if infno == "9001" else head.req("sign_no", max_len=40)
-        if not isinstance(head.data.get("input"), dict):
-            if head.data.get("input") is None:
-                raise FsiError("缺少必填字段 input（交易输入）")
-            raise wrong_type("input", "JSON对象")
+        sign_no = None if infno == "9001" else _sign_no(head)
+        _input(head)
         call = Call(
             infno,
             msgid,
@@ -133,12 +168,11 @@ class Gateway:
                 first = self._first_answer(store, fixmedins, msgid, request_hash)
                 if first is not None:
                     return first
-                if sign_no is not None:
-                    signed = store.sign_in(sign_no)
-                    if signed is None or signed.fixmedins_code != fixmedins:
-                        raise invalid("sign_no", "签到流水号无效，请先签到（9001）")
+                signed = (
+                    _signed_in(store, fixmedins, sign_no, received) if infno != "9001" else None
+                )
                 try:
-                    output = handler(Ctx(call, uow, store, self.services))
+                    output = handler(Ctx(replace(call, sign_no=signed), uow, store, self.services))
                 except ServiceError as exc:
                     raise service_error(exc) from None
                 text = self._answer(received, admvs, output, None)

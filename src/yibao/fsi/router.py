@@ -58,6 +58,7 @@ REQUEST: dict[str, Any] = {
 }
 
 
+@router.post("/rsfComIfsService/callService", response_model=None, include_in_schema=False)
 @router.post(
     "/callService",
     response_model=None,
@@ -65,8 +66,8 @@ REQUEST: dict[str, Any] = {
     openapi_extra=REQUEST,
 )
 async def call_service(request: Request) -> Response:
-    """Every transaction of the national interface (infno 9001, 1101, 2201–2208, 2301–2305,
-    2401–2402, 5203). Always HTTP 200: success or failure is `infcode` (0 / -1), and a
+    """Every transaction of the national interface (see docs/national-interface.md; also
+    at `/fsi/api/rsfComIfsService/callService`, where some hospital systems post). Always HTTP 200: success or failure is `infcode` (0 / -1), and a
     failure's `err_msg` says, in Chinese, which field is wrong. A repeated `msgid` gets
     the first answer. The caller proves its institution first (fsi/auth.py: a bearer
     token, the x-tif-* signed headers, or a client certificate through a trusted proxy),

@@ -16,6 +16,7 @@ from yibao.domain.money import ZERO, round_fen
 from yibao.fsi.codes import FUND_ASSISTANCE, FUND_BASIC
 
 NIL = Decimal("0.00")
+RATIO = Decimal("0.0001")
 
 # The amounts of setlinfo, in the order the interface lists them.
 AMOUNTS = (
@@ -26,7 +27,6 @@ AMOUNTS = (
     "inscp_scp_amt",
     "act_pay_dedc",
     "hifp_pay",
-    "pool_prop_selfpay",
     "cvlserv_pay",
     "hifes_pay",
     "hifmi_pay",
@@ -82,9 +82,7 @@ def split_amounts(
 ) -> dict[str, Decimal]:
     serious_illness = NIL  # the yearly layer pays the person after the year, not per bill
     fund = basic + serious_illness + assistance
-    # Within scope, above the threshold, what the person bears (never below zero).
-    copay = max(eligible - threshold - basic - assistance - institution, ZERO)
-    out = dict.fromkeys(AMOUNTS, NIL)
+    out: dict[str, Decimal] = dict.fromkeys(AMOUNTS, NIL)
     out.update(
         medfee_sumamt=total,
         fulamt_ownpay_amt=self_pay,
@@ -93,7 +91,7 @@ def split_amounts(
         inscp_scp_amt=eligible,
         act_pay_dedc=threshold,
         hifp_pay=basic,
-        pool_prop_selfpay=round_fen(copay),
+        pool_prop_selfpay=pool_ratio(eligible, threshold, basic),
         hifmi_pay=serious_illness,
         maf_pay=assistance,
         fund_pay_sumamt=fund,
@@ -102,6 +100,15 @@ def split_amounts(
         hosp_part_amt=institution,
     )
     return out
+
+
+def pool_ratio(eligible: Decimal, threshold: Decimal, basic: Decimal) -> Decimal:
+    """pool_prop_selfpay as clients read it: a ratio, the basic fund's share of what is
+    within scope above the threshold (4 places; 0 when nothing is above the threshold)."""
+    base = eligible - threshold
+    if base <= ZERO:
+        return Decimal("0.0000")
+    return min(basic / base, Decimal(1)).quantize(RATIO)
 
 
 def setldetail(insutype: str, a: dict[str, Decimal]) -> list[dict[str, Any]]:

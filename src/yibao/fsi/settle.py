@@ -12,12 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from yibao.domain.model import Kind, age_on
-from yibao.domain.money import ZERO, round_fen
+from yibao.domain.money import ZERO, round_fen, to_fen
 from yibao.fsi import codes
 from yibao.fsi.context import Ctx, gend, holder, insured, stamp, unsettled, visit
 from yibao.fsi.fields import Fields, FsiError, invalid
 from yibao.fsi.jsontext import dumps, loads
-from yibao.fsi.setlinfo import amounts, money, setldetail
+from yibao.fsi.setlinfo import amounts, money, pool_ratio, setldetail
 from yibao.service.errors import ConflictError
 from yibao.service.settlement import Bill, BillLine
 
@@ -167,14 +167,22 @@ def settle(ctx: Ctx, inpatient: bool) -> dict[str, Any]:
     view = ctx.desk.settle(ctx.uow, b.bill, b.key)
     out = _output(ctx, b, view)
     row = b.visit
+    info = out["setlinfo"]
     ctx.store.add_settlement(
         {
             "setl_id": int(view["id"]),
             "mdtrt_id": row.mdtrt_id,
             "fixmedins_code": ctx.call.fixmedins_code,
             "psn_no": row.psn_no,
-            "setlinfo": dumps(out["setlinfo"]),
+            "setlinfo": dumps(info),
             "status": "settled",
+            # What the hospital was answered, for its reconciliation (3201 / 3202).
+            "setl_date": ctx.call.inf_time.date(),
+            "insutype": info["insutype"],
+            "clr_type": info["clr_type"],
+            "medfee_fen": to_fen(info["medfee_sumamt"]),
+            "fund_fen": to_fen(info["fund_pay_sumamt"]),
+            "cash_fen": to_fen(info["psn_cash_pay"]),
         }
     )
     values: dict[str, Any] = {"status": "settled"}
@@ -211,7 +219,9 @@ def own_settlement(ctx: Ctx, data: Fields) -> Any:
     # Another institution's settlement is "not found", as in the native API.
     if found is None or found.fixmedins_code != ctx.call.fixmedins_code:
         raise invalid(data.at("setl_id"), f"结算 {raw} 不存在")
-    if data.req("mdtrt_id", max_len=40) != found.mdtrt_id:
+    # 5203 may name the settlement by psn_no and setl_id alone.
+    mdtrt_id = data.text("mdtrt_id", required=ctx.call.infno != "5203", max_len=40)
+    if mdtrt_id is not None and mdtrt_id != found.mdtrt_id:
         raise invalid(data.at("mdtrt_id"), f"与结算 {raw} 的就诊ID不符")
     if data.req("psn_no", max_len=32) != found.psn_no:
         raise invalid(data.at("psn_no"), f"与结算 {raw} 的人员编号不符")
@@ -259,7 +269,7 @@ def reverse(ctx: Ctx, found: Any, row: Any, reason: str) -> dict[str, Any]:
         }
         for adj in adjustments
     ]
-    ctx.store.cancel_settlement(int(found.setl_id), reversal_id)
+    ctx.store.cancel_settlement(int(found.setl_id), reversal_id, ctx.call.inf_time.date())
     ctx.store.update_visit(row.mdtrt_id, status="open", settle_attempts=row.settle_attempts + 1)
     negated = {k: v for k, v in info.items() if isinstance(v, Decimal)}
     return {
@@ -300,7 +310,6 @@ def current_split(setl: dict[str, Any], split: dict[str, Any]) -> dict[str, Deci
     basic, assistance = money(split["basic"]), money(split["assistance"])
     institution, personal = money(split["institution"]), money(split["personal"])
     threshold = money(split["threshold"])  # a re-settlement may charge another threshold
-    copay = setl["inscp_scp_amt"] - threshold - basic - assistance - institution
     return {
         "act_pay_dedc": threshold,
         "hifp_pay": basic,
@@ -309,5 +318,5 @@ def current_split(setl: dict[str, Any], split: dict[str, Any]) -> dict[str, Deci
         "hosp_part_amt": institution,
         "psn_part_amt": personal,
         "psn_cash_pay": personal,
-        "pool_prop_selfpay": round_fen(max(copay, ZERO)),
+        "pool_prop_selfpay": pool_ratio(setl["inscp_scp_amt"], threshold, basic),
     }

@@ -3,7 +3,7 @@ does not offer (a person's active card, a region's division code)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -52,6 +52,23 @@ class FsiStore:
         return self.conn.execute(
             select(f.fsi_sign_ins).where(f.fsi_sign_ins.c.sign_no == sign_no)
         ).first()
+
+    def current_sign_in(self, fixmedins_code: str) -> Any | None:
+        """The institution's latest sign-in that is not signed out."""
+        c = f.fsi_sign_ins.c
+        return self.conn.execute(
+            select(f.fsi_sign_ins)
+            .where(c.fixmedins_code == fixmedins_code, c.signed_out_at.is_(None))
+            .order_by(c.signed_at.desc())
+            .limit(1)
+        ).first()
+
+    def sign_out(self, sign_no: str) -> None:
+        self.conn.execute(
+            update(f.fsi_sign_ins)
+            .where(f.fsi_sign_ins.c.sign_no == sign_no)
+            .values(signed_out_at=now())
+        )
 
     def message(self, fixmedins_code: str, msgid: str) -> Any | None:
         c = f.fsi_messages.c
@@ -132,9 +149,9 @@ class FsiStore:
             select(f.fsi_settlements).where(c.mdtrt_id == mdtrt_id, c.status == "settled")
         ).first()
 
-    def cancel_settlement(self, setl_id: int, reversal_id: int | None) -> None:
+    def cancel_settlement(self, setl_id: int, reversal_id: int | None, day: date) -> None:
         self.conn.execute(
             update(f.fsi_settlements)
             .where(f.fsi_settlements.c.setl_id == setl_id)
-            .values(status="cancelled", reversal_id=reversal_id)
+            .values(status="cancelled", reversal_id=reversal_id, cancel_date=day)
         )

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Table,
@@ -32,6 +33,7 @@ fsi_sign_ins = Table(
     Column("fixmedins_code", String(32), nullable=False, index=True),
     Column("opter", String(64), nullable=False),
     Column("signed_at", DateTime(timezone=True), nullable=False),
+    Column("signed_out_at", DateTime(timezone=True)),  # 9002
 )
 
 # A visit (mdtrt): an outpatient registration (2201) or an inpatient admission (2401).
@@ -75,6 +77,8 @@ fsi_fee_lines = Table(
     Column("amount_fen", BigInteger, nullable=False),  # det_item_fee_sumamt
     Column("rxno", String(40)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("chrg_bchno", String(40)),  # the charge batch (2302 / 2205 cancel by batch)
+    Column("setl_id", Id),  # the (interim) settlement that took the line
 )
 
 # A settlement made through the interface (2207 / 2304): setl_id is the yibao settlement.
@@ -89,6 +93,15 @@ fsi_settlements = Table(
     Column("status", String(16), nullable=False),  # settled | cancelled
     Column("reversal_id", Id),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # For reconciliation (3201 / 3202): the day and the amounts the hospital was answered.
+    Column("setl_date", Date),
+    Column("cancel_date", Date),
+    Column("insutype", String(6)),
+    Column("clr_type", String(4)),
+    Column("medfee_fen", BigInteger),
+    Column("fund_fen", BigInteger),
+    Column("cash_fen", BigInteger),
+    Column("mid_setl_flag", SmallInteger, nullable=False, server_default="0"),
 )
 
 # Every answered message, for msgid idempotency: a repeated msgid gets the first answer.
@@ -100,5 +113,16 @@ fsi_messages = Table(
     Column("infno", String(4), nullable=False),
     Column("request_hash", String(64), nullable=False),
     Column("response", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Files a hospital uploads (9101) for a detail reconciliation (3202), or downloads (9102).
+fsi_files = Table(
+    "fsi_files",
+    metadata,
+    Column("file_qury_no", String(64), primary_key=True),
+    Column("fixmedins_code", String(32), nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("content", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )

@@ -12,6 +12,7 @@ __all__ = ["TRANSACTIONS", "Call", "Ctx", "Handler", "as_institution"]
 
 TRANSACTIONS: dict[str, tuple[str, Handler]] = {
     "9001": ("签到", visits.sign_in),
+    "9002": ("签退", visits.sign_out),
     "1101": ("人员信息获取", visits.person_info),
     "2201": ("门诊挂号", visits.register),
     "2202": ("门诊挂号撤销", visits.cancel_registration),

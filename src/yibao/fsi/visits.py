@@ -32,6 +32,24 @@ def sign_in(ctx: Ctx) -> dict[str, Any]:
     return {"signinoutb": {"sign_time": stamp(call.inf_time), "sign_no": sign_no}}
 
 
+# --- 9002 sign-out -----------------------------------------------------------------------
+
+
+def sign_out(ctx: Ctx) -> dict[str, Any]:
+    """Ends a sign-in: later messages under its sign_no are refused until 9001 again."""
+    data = ctx.call.input.obj("signOut")
+    assert data is not None
+    sign_no = data.req("sign_no", max_len=40)
+    data.req("opter_no")
+    row = ctx.store.sign_in(sign_no)
+    if row is None or row.fixmedins_code != ctx.call.fixmedins_code:
+        raise invalid(data.at("sign_no"), f"签到 {sign_no} 不存在")
+    if row.signed_out_at is not None:
+        raise invalid(data.at("sign_no"), f"签到 {sign_no} 已签退")
+    ctx.store.sign_out(sign_no)
+    return {"signoutoutb": {"sign_time": stamp(ctx.call.inf_time)}}
+
+
 # --- 1101 person info ---------------------------------------------------------------------
 
 
@@ -66,6 +84,17 @@ def person_info(ctx: Ctx) -> dict[str, Any]:
                 "memo": "医疗救助对象家庭",
                 "begntime": None,
                 "endtime": None,
+            }
+        )
+    for span in ctx.uow.registry.categories(r.id):  # dated, as recorded (service/categories)
+        code, memo = codes.CATEGORY_IDET_TYPE[span.category]
+        idetinfo.append(
+            {
+                "psn_idet_type": code,
+                "psn_type_lv": "",
+                "memo": memo,
+                "begntime": None if span.valid_from is None else span.valid_from.isoformat(),
+                "endtime": None if span.valid_to is None else span.valid_to.isoformat(),
             }
         )
     return {

@@ -135,7 +135,11 @@ def person_visible(uow: UnitOfWork, who: Principal, person: PersonRecord) -> boo
         return who.region is None or who.region == person.region
     if who.is_member:
         return person.id == who.person_id or (
-            who.person_id is not None and person.id in uow.registry.children_of(who.person_id)
+            who.person_id is not None
+            and (
+                person.id in uow.registry.children_of(who.person_id)
+                or person.id in uow.member.bound_to(who.person_id)  # a spouse, parent: consented
+            )
         )
     if who.role is Role.SCHOOL and who.school_id is not None:
         return any(e.school_id == who.school_id for e in uow.registry.enrolments_of(person.id))
@@ -282,6 +286,12 @@ class AccessService:
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         return None
+
+    def active_account(self, account_id: str) -> Principal | None:
+        """The principal of an active account (a command's --as), or None."""
+        with self.uow() as uow:
+            row = uow.accounts.get(account_id)
+        return None if row is None or not row.active else principal_of(row)
 
     def authenticate(self, token: str) -> Principal | None:
         """The principal behind a bearer token, or None for an unknown, expired or revoked one."""

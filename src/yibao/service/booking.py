@@ -43,6 +43,46 @@ def run_engine(p: Prepared, acc: YearAccumulators) -> tuple[EncounterResult, Yea
         raise ServiceError("no_policy_in_force", str(exc)) from None
 
 
+# A settlement row's columns (the settlements table's but id), as every writer writes
+# them: settlement_record below for the counter and the ledger (card settlements,
+# claims), and the batch load (batch/loader.py), which selects its frame's columns in
+# this order.
+SETTLEMENT_COLUMNS = (
+    "person_id",
+    "year",
+    "seq",
+    "channel",
+    "institution_id",
+    "hospital_level",
+    "hospital_region",
+    "hospital_designated",
+    "hospital_pilot",
+    "region",
+    "scheme",
+    "kind",
+    "encounter_date",
+    "diagnosis",
+    "disease",
+    "referral",
+    "prescription",
+    "total_fen",
+    "eligible_fen",
+    "self_pay_fen",
+    "threshold_fen",
+    "basic_fen",
+    "assistance_fen",
+    "institution_fen",
+    "personal_fen",
+    "over_limit_fen",
+    "route",
+    "refused_code",
+    "refused_reason",
+    "explanation",
+    "status",
+    "created_at",
+)
+
+
 def settlement_record(
     p: Prepared,
     r: EncounterResult,

@@ -21,6 +21,7 @@ from yibao.service.ports import UnitOfWork
 
 # An input sanity bound, not policy: a single bill above this is a typing error.
 MAX_BILL = Decimal("10000000.00")
+PRICE_PLACES = Decimal("1E-10")
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,20 @@ def resolve(
         if raw > MAX_BILL:  # before rounding: an absurd product would overflow the context
             raise ServiceError("amount_too_large", f"line {i}: {raw:f} is above {fmt(MAX_BILL)}")
         entry = entries[national[b.code]]
-        line = line_for(entry, visit, b.quantity, b.unit_price, national[b.code])
-        if b.amount is not None:
-            line = replace(line, amount=b.amount)
+        line = line_for(entry, visit, b.quantity, _price(b), national[b.code])
         lines.append(line)
         rows.append(_row(i, b, entry, line))
     return lines, rows
+
+
+def _price(b: Billed) -> Decimal:
+    """The unit price the line settles at: as billed, or, where the billed total is not
+    quantity × price to the fen (a price rounded to 4 places), the total's own unit price,
+    so that the line is its total and the cap's excess is counted on it."""
+    if b.amount is None or b.quantity == 0 or round_fen(b.quantity * b.unit_price) == b.amount:
+        return b.unit_price
+    own = (b.amount / b.quantity).quantize(PRICE_PLACES)
+    return own if round_fen(b.quantity * own) == b.amount else b.unit_price
 
 
 def _row(no: int, b: Billed, entry: Entry, line: Line) -> dict[str, Any]:

@@ -238,6 +238,12 @@ class _Region:
     people: list[DemoPerson]
 
 
+def has_persons(uow_factory: Callable[[], UnitOfWork], region: str) -> bool:
+    """Whether the region has persons registered (the demo loads into an empty one)."""
+    with uow_factory() as uow:
+        return uow.registry.has_persons(region)
+
+
 def load_demo(
     uow_factory: Callable[[], UnitOfWork],
     policies: Callable[[str], RegionPolicy],

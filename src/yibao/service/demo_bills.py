@@ -17,7 +17,7 @@ from sqlalchemy import select
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.model import Kind
-from yibao.service.demo import catalogue
+from yibao.service.demo import DEMO_REGIONS, catalogue, region_prefix
 from yibao.service.errors import ServiceError
 from yibao.service.ports import PolicySource
 from yibao.service.settlement import Bill, BillLine, SettlementService
@@ -106,4 +106,57 @@ def settle_demo_bills(
             refused += 1  # a demo bill the rules refuse (the person's scheme, a date)
         if progress is not None:
             progress(n + 1, count)
+    return DemoBills(settled, refused)
+
+
+def settle_elsewhere_bills(
+    uow_factory: Callable[[], UnitOfWork],
+    policies: PolicySource,
+    *,
+    region: str = "sample-city",
+    year: int = 2026,
+    count: int = 24,
+) -> DemoBills:
+    """Stays across the demo's regions (reference §9), for the clearing to have something
+    to clear: half the neighbour's residents in the region's hospitals, half the region's
+    in the neighbour's county hospital, on days from January to October."""
+    places: dict[str, tuple[str, ...]] = {region: INPATIENT_PLACES}
+    with uow_factory() as uow:
+        c, p = t.cards.c, t.persons.c
+        holders: dict[str, list[str]] = {}
+        for code in DEMO_REGIONS:
+            rows = uow.connection.execute(
+                select(c.number)
+                .join(t.persons, p.id == c.person_id)
+                .where(p.region == code, c.status == "active")
+                .order_by(p.id)
+                .limit(count)
+            ).all()
+            holders[code] = [r.number for r in rows]
+            if code != region:
+                places[code] = (f"{region_prefix(code)}-H2-001",)
+    pairs = [(r, where) for r in holders for where in places if r != where and holders[r]]
+    bed, ceftriaxone = _price("普通病房床位费(三人间)"), _price("注射用头孢曲松钠(1.0g)")
+    service = SettlementService(uow_factory, policies)
+    rng = random.Random(f"elsewhere:{region}:{year}:{count}")
+    settled = refused = 0
+    for n in range(count if pairs else 0):
+        insured, where = pairs[n % len(pairs)]
+        nights = rng.randint(3, 10)
+        bill = Bill(
+            rng.choice(places[where]),
+            holders[insured][n // len(pairs) % len(holders[insured])],
+            Kind.INPATIENT,
+            date(year, 1, 1) + timedelta(days=rng.randint(0, 300)),
+            (
+                BillLine(bed[0], Decimal(nights), bed[1]),
+                BillLine(ceftriaxone[0], Decimal(nights * 2), Decimal("38.50")),
+            ),
+            diagnosis="J18.9",
+        )
+        try:
+            service.settle(bill, idempotency_key=f"demo-elsewhere:{region}:{year}:{n}")
+            settled += 1
+        except ServiceError:
+            refused += 1
     return DemoBills(settled, refused)

@@ -53,7 +53,13 @@ def settlement_visible(uow: UnitOfWork, who: Principal, row: Any) -> bool:
         person = uow.registry.person(row.person_id)
         return person is not None and (
             person.id == who.person_id
-            or (who.person_id is not None and person.id in uow.registry.children_of(who.person_id))
+            or (
+                who.person_id is not None
+                and (
+                    person.id in uow.registry.children_of(who.person_id)
+                    or person.id in uow.member.bound_to(who.person_id)
+                )
+            )
         )
     return False
 

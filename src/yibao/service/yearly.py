@@ -32,6 +32,12 @@ class YearlySummary:
     total: Decimal = ZERO  # the layer's payments for the year, as they now stand
 
 
+def person_years(uow: UowFactory, region: str, year: int) -> int:
+    """How many person-years of the region's year the yearly run goes through."""
+    with uow() as u:
+        return u.history.count_person_years(year, region)
+
+
 def settle_serious_illness(
     uow: UowFactory,
     policies: PolicySource,

@@ -70,11 +70,19 @@ def test_sign_up_fails_the_real_name_check_then_succeeds(
     page.fill("#f-name", "person G1")
     page.fill("#f-id_number", G1_NUMBER)
     page.fill("#f-birth_date", "1985-07-09")  # not the birth date in the number
+    page.fill("#f-phone", "1380013")  # too short
+    page.fill("#f-password", PASSWORD)
+    page.fill("#f-password2", PASSWORD)
+    page.click("main button[type=submit]")
+    # Every mistake at once, each next to its field.
+    assert page.locator("#e-birth_date").inner_text() == "出生日期与身份证号码不一致。"
+    assert page.locator("#e-phone").is_visible()
     page.fill("#f-phone", PHONE)
     page.fill("#f-password", PASSWORD)
     page.fill("#f-password2", PASSWORD)
     page.click("main button[type=submit]")
     assert page.locator("#e-birth_date").inner_text() == "出生日期与身份证号码不一致。"
+    assert page.locator("#e-phone").count() == 0
     assert page.input_value("#f-name") == "person G1"  # what was typed stays
     assert page.input_value("#f-password") == ""
     # A consistent birth date but a name that is not the record's: one message that does

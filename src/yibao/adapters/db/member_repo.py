@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, or_, select
 
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.tables_collection import collection_accounts
-from yibao.adapters.db.tables_member import notice_marks
+from yibao.adapters.db.tables_member import family_links, notice_marks
 
 
 class Member:
@@ -131,3 +131,49 @@ class Member:
         )
         if done.rowcount == 0:
             self.conn.execute(notice_marks.insert().values(account=account, seen_id=seen_id))
+
+    def add_link(self, person_id: str, member_id: str, relation: str, at: Any) -> int:
+        c = family_links.c
+        made = self.conn.execute(
+            family_links.insert()
+            .values(
+                person_id=person_id,
+                member_id=member_id,
+                relation=relation,
+                status="pending",
+                requested_at=at,
+            )
+            .returning(c.id)
+        )
+        return int(made.scalar_one())
+
+    def links_of(self, person_id: str) -> list[Any]:
+        """Links the person asked for, or was asked to consent to, newest first."""
+        c = family_links.c
+        return list(
+            self.conn.execute(
+                select(family_links)
+                .where(or_(c.person_id == person_id, c.member_id == person_id))
+                .order_by(c.id.desc())
+            )
+        )
+
+    def link(self, link_id: int) -> Any | None:
+        return self.conn.execute(
+            select(family_links).where(family_links.c.id == link_id)
+        ).one_or_none()
+
+    def set_link(self, link_id: int, status: str, at: Any) -> None:
+        self.conn.execute(
+            family_links.update()
+            .where(family_links.c.id == link_id)
+            .values(status=status, decided_at=at)
+        )
+
+    def bound_to(self, person_id: str) -> set[str]:
+        """The adults who consented to this person seeing their records."""
+        c = family_links.c
+        rows = self.conn.execute(
+            select(c.member_id).where(c.person_id == person_id, c.status == "accepted")
+        )
+        return {r.member_id for r in rows}

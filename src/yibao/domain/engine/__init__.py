@@ -3,6 +3,7 @@
 from yibao.domain.engine.results import (
     EncounterResult,
     Refusal,
+    RefusalCode,
     Route,
     SeriousIllnessResult,
     YearResult,
@@ -14,6 +15,7 @@ __all__ = [
     "EncounterResult",
     "InputError",
     "Refusal",
+    "RefusalCode",
     "Route",
     "SeriousIllnessResult",
     "YearResult",

@@ -23,9 +23,21 @@ class Route(StrEnum):
     FIXED_SUM = "fixed_sum"  # a fixed sum for the bill (for example a delivery)
 
 
+class RefusalCode(StrEnum):
+    """Why a whole bill is refused (scope.refusal_for), in the order a clerk checks; both
+    engines use these, and they are what the API answers and the database stores."""
+
+    SCHEME_NOT_OFFERED = "scheme_not_offered"
+    CONTRIBUTION_YEARS = "contribution_years"
+    SPECIAL_NOT_OFFERED = "special_not_offered"
+    SPECIAL_UNKNOWN_DISEASE = "special_unknown_disease"
+    SPECIAL_NO_APPROVAL = "special_no_approval"
+    SPECIAL_WRONG_HOSPITAL = "special_wrong_hospital"
+
+
 @dataclass(frozen=True)
 class Refusal:
-    code: str  # machine-readable: scheme_not_offered, contribution_years, ...
+    code: RefusalCode
     reason: Text
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from yibao.domain.conditions import Facts
 from yibao.domain.engine.lines import line_parts
-from yibao.domain.engine.results import LineResult, Refusal
+from yibao.domain.engine.results import LineResult, Refusal, RefusalCode
 from yibao.domain.explain import HOW_ZH, Step
 from yibao.domain.model import Encounter, Kind, Person
 from yibao.domain.money import ONE, ZERO, fmt_points, fmt_rate
@@ -22,7 +22,11 @@ def refusal_for(
     if person.scheme not in offered.value:
         reason = policy.not_offered_reason
         return _refuse(
-            "scheme_not_offered", reason, enc, offered.ref, ", ".join(sorted(offered.value))
+            RefusalCode.SCHEME_NOT_OFFERED,
+            reason,
+            enc,
+            offered.ref,
+            ", ".join(sorted(offered.value)),
         )
     rules = policy.schemes[person.scheme]
     if person.retired and rules.retiree_min_contribution_years is not None:
@@ -34,7 +38,7 @@ def refusal_for(
                 en=f"a retiree needs {need.value} contribution years to enjoy benefits "
                 f"without further contributions, and has {have}",
             )
-            return _refuse("contribution_years", reason, enc, need.ref, str(need.value))
+            return _refuse(RefusalCode.CONTRIBUTION_YEARS, reason, enc, need.ref, str(need.value))
     if enc.kind is Kind.SPECIAL_OUTPATIENT:
         return _special_refusal(rules, person, enc, facts)
     return None
@@ -48,7 +52,7 @@ def _special_refusal(
         reason = Text(
             zh="本险种不设门诊特殊疾病待遇", en="this scheme has no outpatient special diseases"
         )
-        return _refuse("special_not_offered", reason, enc, None, "")
+        return _refuse(RefusalCode.SPECIAL_NOT_OFFERED, reason, enc, None, "")
     diseases = special.diseases.at(enc.date, facts)
     if enc.disease not in diseases.value:
         reason = Text(
@@ -56,7 +60,11 @@ def _special_refusal(
             en=f"{enc.disease} is not an outpatient special disease",
         )
         return _refuse(
-            "special_unknown_disease", reason, enc, diseases.ref, ", ".join(sorted(diseases.value))
+            RefusalCode.SPECIAL_UNKNOWN_DISEASE,
+            reason,
+            enc,
+            diseases.ref,
+            ", ".join(sorted(diseases.value)),
         )
     approvals = [a for a in person.approvals if a.disease == enc.disease and a.covers(enc.date)]
     if not approvals:
@@ -64,19 +72,19 @@ def _special_refusal(
             zh=f"无{enc.disease}门诊特殊疾病审批备案",
             en=f"no approved special-disease record for {enc.disease}",
         )
-        return _refuse("special_no_approval", reason, enc, None, "")
+        return _refuse(RefusalCode.SPECIAL_NO_APPROVAL, reason, enc, None, "")
     if all(a.hospital != enc.hospital.id for a in approvals):
         named = ", ".join(a.hospital for a in approvals)
         reason = Text(
             zh=f"门诊特殊疾病只能在审批指定的医院（{named}）就医",
             en=f"a special disease is treated only at the hospital named in the approval ({named})",
         )
-        return _refuse("special_wrong_hospital", reason, enc, None, "")
+        return _refuse(RefusalCode.SPECIAL_WRONG_HOSPITAL, reason, enc, None, "")
     return None
 
 
 def _refuse(
-    code: str, reason: Text, enc: Encounter, ref: Ref | None, value: str
+    code: RefusalCode, reason: Text, enc: Encounter, ref: Ref | None, value: str
 ) -> tuple[Refusal, Step]:
     step = Step(
         "refused",

@@ -331,6 +331,18 @@ class Member(Protocol):
 
     def mark_seen(self, account: str, seen_id: int) -> None: ...
 
+    def add_link(self, person_id: str, member_id: str, relation: str, at: Any) -> int: ...
+
+    def links_of(self, person_id: str) -> list[Any]:
+        """Links the person asked for, or was asked to consent to, newest first."""
+
+    def link(self, link_id: int) -> Any | None: ...
+
+    def set_link(self, link_id: int, status: str, at: Any) -> None: ...
+
+    def bound_to(self, person_id: str) -> set[str]:
+        """The adults who consented to this person seeing their records."""
+
 
 class Schools(Protocol):
     def add_school(self, school_id: str, region: str, name: str) -> None: ...

@@ -132,6 +132,11 @@ LABELS: dict[str, dict[str, str]] = {
         "top_line_pooled_cost": _("Top line of pooled cost"),
         "top_line_fund_payment": _("Top line of fund payments"),
     },
+    "disease": {
+        "malignant_tumor": _("malignant tumour (radiotherapy, chemotherapy)"),
+        "dialysis": _("renal dialysis"),
+        "kidney_transplant": _("anti-rejection after a kidney transplant"),
+    },
     "top_line": {
         "pooled_cost": _("pooled cost"),
         "fund_payment": _("fund payments"),
@@ -146,6 +151,7 @@ class ConsolePage(Page):
     def __init__(self, request: Request, *roles: Role) -> None:
         super().__init__(request)
         self.staff: Principal = self.require(*(roles or STAFF))
+        self._institutions: dict[str, str] = {}
 
     def label(self, kind: str, code: str | None) -> str:
         """A stored code (a scheme, a status...) in the page's language; an unknown code as is."""
@@ -168,8 +174,21 @@ class ConsolePage(Page):
         for r in regions:
             if r["code"] == code:
                 return r["name_zh"] if self.lang == "zh" else r["name_en"]
+        for known in self.services.member.regions():  # another region (a filing's, a claim's)
+            if known["code"] == code:
+                return str(known[self.lang] or known["zh"])
         return code
+
+    def institution_name(self, institution_id: str | None) -> str:
+        """An institution's name for a page (its id when it is not in the registry)."""
+        if not institution_id:
+            return ""
+        if institution_id not in self._institutions:
+            names = self.services.console.records.institution_names(self.staff, [institution_id])
+            self._institutions[institution_id] = names.get(institution_id, institution_id)
+        return self._institutions[institution_id]
 
     def render(self, template: str, status: int = 200, **context: Any) -> Response:
         context.setdefault("section", "")
+        context.setdefault("institution_name", self.institution_name)
         return super().render(template, status=status, label=self.label, **context)

@@ -50,6 +50,11 @@ MEMBER_ERRORS: dict[str, str] = {
     "no_policy_in_force": _("No rules are in force on that date."),
     "invalid_bill": _("This cannot be computed: check the amounts."),
     "unclassified_line": _("Enter at least one amount."),
+    "not_an_adult": _(
+        "Bind an adult other than yourself: children are linked on your coverage page."
+    ),
+    "already_linked": _("This person is bound already, or asked."),
+    "link_status": _("This request was answered already."),
     "duplicate_claim": _(
         "You have claimed a bill of the same day, hospital and total already. If this is "
         "another bill, tick the box and send it again."

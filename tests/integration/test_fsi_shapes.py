@@ -1,0 +1,165 @@
+"""The message shapes real hospital systems send, on SQLite and PostgreSQL: each is taken
+as the spec allows it, and what is wrong is refused naming the field."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from integration.test_fsi import (
+    World,
+    _admission,
+    _line_of,
+    _refused,
+    _register_data,
+    _world,
+    settle_data,
+)
+from yibao.fsi.jsontext import dumps, loads
+from yibao.fsi.setlinfo import arithmetic_problems
+from yibao.fsi.tables import fsi_fee_lines
+
+
+def _new_visit(w: World, n: int) -> str:
+    out: str = w.c1.ok("2201", {"data": _register_data(w.who, n)})["data"]["mdtrt_id"]
+    return out
+
+
+def _sns(engine: Engine, mdtrt_id: str) -> list[str]:
+    with engine.connect() as conn:
+        c = fsi_fee_lines.c
+        rows = conn.execute(select(c.feedetl_sn).where(c.mdtrt_id == mdtrt_id).order_by(c.seq))
+        return [r.feedetl_sn for r in rows]
+
+
+def test_numbers_for_strings_input_as_text_and_the_other_url(
+    engine: Engine, client: TestClient
+) -> None:
+    w = _world(engine, client)
+    c1 = w.c1
+    message = c1.envelope("1101", {"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": w.who.card}})
+    plain = c1.send(message)
+    assert plain["infcode"] == 0
+    # infno and msgid as numbers, input as a JSON text: the same answer.
+    shaped = {**message, "infno": 1101, "msgid": 990100202603010001}
+    shaped["input"] = json.dumps({"data": message["input"]["data"]})
+    answer = c1.send(shaped)
+    assert answer["infcode"] == 0, answer["err_msg"]
+    assert answer["output"] == plain["output"]
+    # The same message at /fsi/api/rsfComIfsService/callService.
+    alias = c1.client.post(
+        "/fsi/api/rsfComIfsService/callService",
+        content=dumps(c1.envelope("1101", message["input"])).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert loads(alias.content)["output"] == plain["output"]
+    # Times as clients read them: yyyyMMddHHmmssSSS.
+    assert re.fullmatch(r"\d{17}", plain["refmsg_time"])
+    assert re.fullmatch(r"\d{17}", plain["respond_time"])
+    # An input text that is not JSON, a bool for a string: refused naming the field.
+    _refused(c1, {**message, "input": "{data"}, "input", "类型错误")
+    _refused(
+        c1,
+        c1.envelope("1101", {"data": {**message["input"]["data"], "mdtrt_cert_no": True}}),
+        "mdtrt_cert_no",
+        "类型错误",
+    )
+
+
+def test_sign_no_null_runs_under_the_current_sign_in_until_sign_out(
+    engine: Engine, client: TestClient
+) -> None:
+    w = _world(engine, client)
+    c1 = w.c1
+    data = {"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": w.who.card}}
+    assert c1.send({**c1.envelope("1101", data), "sign_no": "null"})["infcode"] == 0
+    old = c1.sign_no
+    c1.ok("9002", {"signOut": {"sign_no": old, "opter_no": "001"}})
+    _refused(c1, c1.envelope("1101", data), "sign_no", "签退")
+    _refused(c1, {**c1.envelope("1101", data), "sign_no": "null"}, "sign_no", "9001")
+    _refused(c1, c1.envelope("9002", {"signOut": {"sign_no": old, "opter_no": "001"}}), "sign_no")
+    c1.sign_in()
+    assert c1.send({**c1.envelope("1101", data), "sign_no": "null"})["infcode"] == 0
+
+
+def test_cancel_by_charge_batch_leaves_other_batches_and_data_may_be_a_list(
+    engine: Engine, client: TestClient
+) -> None:
+    w = _world(engine, client)
+    mdtrt_id = _new_visit(w, 7)
+    lines = [
+        _line_of(w, mdtrt_id, "A1", chrg_bchno="B1"),
+        _line_of(w, mdtrt_id, "A2", chrg_bchno="B1"),
+        _line_of(w, mdtrt_id, "C1", chrg_bchno="B2"),
+        _line_of(w, mdtrt_id, "C2", chrg_bchno="B2"),
+        _line_of(w, mdtrt_id, "D1", chrg_bchno="B3"),
+    ]
+    w.c1.ok("2204", {"feedetail": lines})
+    pid = w.who.person_id
+    w.c1.ok("2205", {"data": {"mdtrt_id": mdtrt_id, "psn_no": pid, "chrg_bchno": "B1"}})
+    assert _sns(engine, mdtrt_id) == ["C1", "C2", "D1"]
+    both = [{"mdtrt_id": mdtrt_id, "psn_no": pid, "feedetl_sn": sn} for sn in ("C1", "D1")]
+    w.c1.ok("2205", {"data": both})
+    assert _sns(engine, mdtrt_id) == ["C2"]
+    gone = {"mdtrt_id": mdtrt_id, "psn_no": pid, "chrg_bchno": "B1"}
+    _refused(w.c1, w.c1.envelope("2205", {"data": gone}), "chrg_bchno", "B1")
+    nothing = {"mdtrt_id": mdtrt_id, "psn_no": pid}
+    _refused(w.c1, w.c1.envelope("2205", {"data": nothing}), "feedetl_sn")
+    w.c1.ok("2205", {"data": {**nothing, "chrg_bchno": "0000"}})
+    assert _sns(engine, mdtrt_id) == []
+
+
+def test_a_price_rounded_to_four_places_settles_the_line_total(
+    engine: Engine, client: TestClient
+) -> None:
+    """3 × 8.2333 is 24.6999: a hospital bills 24.69 (a fen off), settled as 24.69; two fen
+    off is a wrong total."""
+    w = _world(engine, client)
+    mdtrt_id = _new_visit(w, 8)
+    rounded = {"pric": Decimal("8.2333"), "det_item_fee_sumamt": Decimal("24.69")}
+    wrong = {"pric": Decimal("8.2333"), "det_item_fee_sumamt": Decimal("24.68")}
+    _refused(
+        w.c1,
+        w.c1.envelope("2204", {"feedetail": [_line_of(w, mdtrt_id, "W", **wrong)]}),
+        "det_item_fee_sumamt",
+        "24.70",
+    )
+    result = w.c1.ok("2204", {"feedetail": [_line_of(w, mdtrt_id, "R", **rounded)]})["result"][0]
+    assert result["det_item_fee_sumamt"] == Decimal("24.69")
+    data = settle_data(w.who, mdtrt_id, Decimal("24.69"), by_card=True, med_type="11")
+    out = w.c1.ok("2207", {"data": data})
+    info = out["setlinfo"]
+    assert info["medfee_sumamt"] == Decimal("24.69")
+    assert arithmetic_problems(info) == []
+    # pool_prop_selfpay is a ratio: the basic fund's share above the threshold.
+    ratio = info["pool_prop_selfpay"]
+    assert Decimal(0) <= ratio <= Decimal(1)
+    above = info["inscp_scp_amt"] - info["act_pay_dedc"]
+    if above > 0:
+        assert abs(ratio * above - info["hifp_pay"]) < Decimal("0.01")
+    # 5203 by psn_no and setl_id alone.
+    found = w.c1.ok("5203", {"data": {"psn_no": w.who.person_id, "setl_id": info["setl_id"]}})
+    assert found["setlinfo"]["medfee_sumamt"] == Decimal("24.69")
+
+
+def test_discharge_with_the_diagnosis_in_diseinfo(engine: Engine, client: TestClient) -> None:
+    w = _world(engine, client)
+    stay = w.h3.ok("2401", _admission(w.who, 9))["result"]["mdtrt_id"]
+    dscg: dict[str, Any] = {
+        "mdtrt_id": stay,
+        "psn_no": w.who.person_id,
+        "insutype": w.who.insutype,
+        "endtime": "2026-03-05 10:00:00",
+        "dscg_way": "1",
+    }
+    disease = {"diag_type": "1", "diag_srt_no": 1, "diag_code": "K35.8", "diag_name": "阑尾炎"}
+    _refused(w.h3, w.h3.envelope("2402", {"dscginfo": dscg}), "dise_codg")
+    w.h3.ok("2402", {"dscginfo": dscg, "diseinfo": [disease]})
+    stay_data = settle_data(w.who, stay, Decimal("0.00"), by_card=False, med_type=None)
+    assert stay_data["mdtrt_id"] == stay
