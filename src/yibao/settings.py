@@ -27,3 +27,8 @@ class Settings(BaseSettings):
     secret_key_file: Path = Path("var/secret.key")
     # Where receipt photos of manual reimbursement claims are kept.
     upload_dir: Path = Path("var/uploads")
+    # The national interface behind a TLS proxy that verifies hospitals' client
+    # certificates: the header the proxy puts the certificate's SHA-256 fingerprint in, and
+    # the proxy's addresses (CIDR); the header from any other address is ignored.
+    fsi_cert_header: str = ""
+    fsi_trusted_proxies: list[str] = []

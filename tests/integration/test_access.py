@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,9 +15,11 @@ from yibao.adapters.db.tables import accounts, api_tokens, audit_log
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Role
 from yibao.domain.registry import Institution, InstitutionKind
-from yibao.service.access import MAX_FAILED_SIGN_INS, OPERATOR, token_hash
+from yibao.service import access as access_module
+from yibao.service.access import OPERATOR, token_hash
 from yibao.service.errors import ServiceError
 from yibao.service.services import Services
+from yibao.service.throttle import FREE_FAILURES, SignInThrottle
 
 ANON = {"X-Test-As": "anonymous"}
 
@@ -105,7 +108,7 @@ def test_a_clerk_of_one_region_cannot_make_staff_of_another(
     assert answer.status_code == 403, answer.text
 
 
-def test_sign_in_locks_the_account_after_five_wrong_passwords(
+def test_wrong_passwords_slow_down_their_source_never_lock_the_account(
     engine: Engine, client: TestClient, services: Services
 ) -> None:
     account(services, Role.CLERK, account_id="wang", password="right-password")
@@ -114,26 +117,106 @@ def test_sign_in_locks_the_account_after_five_wrong_passwords(
     signed = client.post("/v1/auth/tokens", json=good, headers=ANON)
     assert signed.status_code == 201, signed.text
     assert client.get("/v1/me", headers=bearer(signed.json()["token"])).status_code == 200
-    for _ in range(MAX_FAILED_SIGN_INS):
+    for _ in range(FREE_FAILURES):
         wrong = client.post("/v1/auth/tokens", json=bad, headers=ANON)
         assert wrong.status_code == 401
         assert wrong.json()["code"] == "sign_in_failed"
-    locked = client.post("/v1/auth/tokens", json=good, headers=ANON)
-    assert locked.status_code == 403
-    assert locked.json()["code"] == "account_locked"
+    # This source now waits, even with the right password...
+    for body in (bad, good):
+        delayed = client.post("/v1/auth/tokens", json=body, headers=ANON)
+        assert delayed.status_code == 429
+        assert delayed.json()["code"] == "sign_in_delayed"
+        assert int(delayed.headers["Retry-After"]) >= 1
+    # ...but the account's owner, from their own desk, signs in at once: a stranger
+    # cannot lock a clerk out.
+    assert services.access.sign_in("wang", "right-password", source="10.0.0.9")["token"]
     # An unknown account answers like a wrong password: no hint of who exists.
     nobody = client.post(
         "/v1/auth/tokens", json={"account": "li", "password": "x" * 9}, headers=ANON
     )
     assert nobody.json() == wrong.json()
-    # When the lock-out has passed, the right password works again.
-    with engine.begin() as conn:
-        conn.execute(
-            update(accounts)
-            .where(accounts.c.id == "wang")
-            .values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
-        )
+    # When the delay has passed, the right password works from here again.
+    later = time.monotonic() + 3600
+    services.access.throttle.clock = lambda: later
     assert client.post("/v1/auth/tokens", json=good, headers=ANON).status_code == 201
+
+
+def test_each_further_failure_doubles_the_wait_up_to_15_minutes() -> None:
+    moment = [0.0]
+    throttle = SignInThrottle(lambda: moment[0])
+    waits = []
+    for _ in range(FREE_FAILURES + 12):
+        throttle.failed("a", "1.2.3.4")
+        waits.append(throttle.wait("a", "1.2.3.4"))
+    assert waits[: FREE_FAILURES - 1] == [0] * (FREE_FAILURES - 1)
+    assert waits[FREE_FAILURES - 1 : FREE_FAILURES + 3] == [2, 4, 8, 16]
+    assert waits[-1] == 900
+    assert throttle.wait("a", "5.6.7.8") == 0
+    assert throttle.wait("b", "1.2.3.4") == 0
+    throttle.succeeded("a", "1.2.3.4")
+    assert throttle.wait("a", "1.2.3.4") == 0
+
+
+def test_known_and_unknown_accounts_take_the_same_time_and_no_transaction_waits_for_the_hash(
+    engine: Engine, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account(services, Role.CLERK, account_id="chen", password="right-password")
+    open_units = [0]
+    during_hash: list[int] = []
+    made = services.access.uow
+
+    class Counted:
+        def __enter__(self) -> UnitOfWork:
+            open_units[0] += 1
+            self.uow = made()
+            return self.uow.__enter__()
+
+        def __exit__(self, *exc: object) -> None:
+            open_units[0] -= 1
+            self.uow.__exit__(*exc)
+
+    real = access_module._hasher
+
+    class Spy:
+        """The hasher, noting how many units of work are open when a hash is checked."""
+
+        def verify(self, stored: str, password: str) -> bool:
+            during_hash.append(open_units[0])
+            return bool(real.verify(stored, password))
+
+        def hash(self, password: str) -> str:
+            return real.hash(password)
+
+    monkeypatch.setattr(services.access, "uow", Counted)
+    monkeypatch.setattr(access_module, "_hasher", Spy())
+
+    def timed(account_id: str) -> float:
+        start = time.perf_counter()
+        with pytest.raises(ServiceError):
+            services.access.sign_in(account_id, "wrong-password", source=account_id)
+        return time.perf_counter() - start
+
+    timed("nobody")  # the dummy hash is made on first use
+    known = sorted(timed("chen") for _ in range(3))[1]
+    unknown = sorted(timed("nobody") for _ in range(3))[1]
+    assert 0.5 < unknown / known < 2, (known, unknown)
+    assert services.access.sign_in("chen", "right-password")["token"]
+    assert during_hash
+    assert set(during_hash) == {0}  # never inside a transaction
+
+
+def test_tokens_made_for_an_account_expire(engine: Engine, services: Services) -> None:
+    made = services.access.create_account(OPERATOR, "sun", Role.CLERK, "孙")
+    further = services.access.issue_token(OPERATOR, "sun")
+    with engine.connect() as conn:
+        expiries = (
+            conn.execute(select(api_tokens.c.expires_at).where(api_tokens.c.account_id == "sun"))
+            .scalars()
+            .all()
+        )
+    assert len(expiries) == 2
+    assert all(e is not None for e in expiries)
+    assert made["token"] != further
 
 
 def test_revoked_and_expired_tokens_stop_working(

@@ -81,7 +81,9 @@ class His:
 
     def send(self, message: Any) -> dict[str, Any]:
         body = message if isinstance(message, bytes) else dumps(message).encode()
-        answer = self.client.post(URL, content=body, headers={"Content-Type": "application/json"})
+        # Signed as an account of the institution (the test client's X-Institution).
+        headers = {"Content-Type": "application/json", "X-Institution": self.institution}
+        answer = self.client.post(URL, content=body, headers=headers)
         assert answer.status_code == 200, answer.text
         parsed: dict[str, Any] = loads(answer.content)
         return parsed
@@ -974,23 +976,26 @@ def test_wrong_types_unknown_codes_and_wrong_states_are_refused_and_change_nothi
     assert _snapshot(engine) == before
 
 
+SIGNED = {"X-Institution": "C1"}  # the test client's bearer token of an account of C1
+
+
 def test_a_repeated_msgid_gets_the_first_answer_and_pays_once(
     engine: Engine, client: TestClient
 ) -> None:
     w = _world(engine, client)
     c1, who = w.c1, w.who
     register_again = c1.envelope("2201", {"data": _register_data(who, 7)})
-    first = client.post(URL, content=dumps(register_again)).content
+    first = client.post(URL, content=dumps(register_again), headers=SIGNED).content
     before = _snapshot(engine)
-    assert client.post(URL, content=dumps(register_again)).content == first
+    assert client.post(URL, content=dumps(register_again), headers=SIGNED).content == first
     assert _snapshot(engine) == before
     data = settle_data(who, w.open_visit, Decimal("80.00"), by_card=True, med_type="11")
     settle = c1.envelope("2207", {"data": data})
-    answer = client.post(URL, content=dumps(settle)).content
+    answer = client.post(URL, content=dumps(settle), headers=SIGNED).content
     assert loads(answer)["infcode"] == 0
     before = _snapshot(engine)
     again = {**settle, "inf_time": "2026-03-01 09:05:00"}  # a retry: same msgid, same input
-    assert client.post(URL, content=dumps(again)).content == answer
+    assert client.post(URL, content=dumps(again), headers=SIGNED).content == answer
     assert _snapshot(engine) == before
     # A new msgid for the same visit is a second settlement: refused.
     _refused(c1, c1.envelope("2207", {"data": data}), "已结算")

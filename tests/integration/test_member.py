@@ -3,6 +3,7 @@ and the settlement API's electronic voucher, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 from decimal import Decimal
@@ -95,13 +96,15 @@ def test_an_insured_links_the_children_registered_with_their_phone(
     )
     assert made["role"] == "guardian"  # C2 is linked already
     me = Principal(account=number, role=Role.GUARDIAN, person_id="G2")
-    assert services.member.linkable_children(me) == []
+    assert services.member.linkable_children(me)["count"] == 0
     with UnitOfWork(engine) as uow:
         uow.accounts.update(number, phone=PHONE)
         uow.commit()
-    assert [c["id"] for c in services.member.linkable_children(me)] == ["K1"]
-    assert [c["id"] for c in services.member.link_children(me)] == ["K1"]
-    assert services.member.link_children(me) == []  # once
+    assert services.member.linkable_children(me)["count"] == 1
+    services.member.send_guardian_code(me)  # proof of the phone: tests/…/test_guardians.py
+    code = re.findall(r"\d{6}", services.member.sms.sent[-1][1])[0]  # type: ignore[attr-defined]
+    assert [c["id"] for c in services.member.link_children(me, code)] == ["K1"]
+    assert services.member.link_children(me, code) == []  # once
     ids = [p["id"] for p in services.member.coverage(me)["persons"]]
     assert ids == ["G2", "C2", "K1"]
 

@@ -12,8 +12,8 @@ from integration.auth import account
 from yibao.domain.access import Role
 from yibao.entrypoints.api.app import create_app
 from yibao.entrypoints.web.session import CSRF_COOKIE, SESSION_COOKIE
-from yibao.service.access import MAX_FAILED_SIGN_INS
 from yibao.service.services import Services
+from yibao.service.throttle import FREE_FAILURES
 
 
 def browser(services: Services, base_url: str = "http://testserver") -> TestClient:
@@ -39,8 +39,10 @@ def test_a_form_without_its_csrf_token_does_nothing(services: Services) -> None:
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie
     token = form_token(page)
-    assert web.cookies.get(CSRF_COOKIE) == token
-    for sent in ({}, {"csrf": "forged"}):
+    cookie_value = web.cookies.get(CSRF_COOKIE)
+    assert cookie_value
+    assert cookie_value != token  # the form's token is derived, not a copy of the cookie
+    for sent in ({}, {"csrf": "forged"}, {"csrf": cookie_value}):
         answer = web.post(
             "/sign-in", data={"account": "qian", "password": "right-password", **sent}
         )
@@ -74,7 +76,9 @@ def test_signing_out_revokes_the_session(services: Services) -> None:
     session = web.cookies.get(SESSION_COOKIE)
     assert session
     assert web.get("/console").status_code == 200
-    out = web.post("/sign-out", data={"csrf": token})
+    # The token from before signing in is void now: the session changed.
+    assert web.post("/sign-out", data={"csrf": token}).status_code == 400
+    out = web.post("/sign-out", data={"csrf": form_token(web.get("/console"))})
     assert out.status_code == 303
     # The old cookie's token is dead, even if someone kept a copy.
     api = TestClient(create_app(services))
@@ -96,19 +100,75 @@ def test_sign_in_never_sends_you_to_another_site(services: Services) -> None:
         assert signed.headers["location"] == "/console", target
 
 
-def test_the_sign_in_form_locks_out_after_repeated_failures(services: Services) -> None:
+def test_the_sign_in_form_slows_down_repeated_failures(services: Services) -> None:
     account(services, Role.CLERK, account_id="zheng", password="right-password")
     web = browser(services)
     token = form_token(web.get("/sign-in"))
-    for _ in range(MAX_FAILED_SIGN_INS):
+    for _ in range(FREE_FAILURES):
         wrong = web.post(
             "/sign-in", data={"account": "zheng", "password": "nope-nope", "csrf": token}
         )
         assert wrong.status_code == 422
         assert "账号或密码错误" in wrong.text
-    locked = web.post(
+    delayed = web.post(
         "/sign-in", data={"account": "zheng", "password": "right-password", "csrf": token}
     )
-    assert locked.status_code == 422
-    assert "15 分钟" in locked.text
-    assert SESSION_COOKIE not in set_cookies(locked)
+    assert delayed.status_code == 422
+    assert "秒后再试" in delayed.text
+    assert SESSION_COOKIE not in set_cookies(delayed)
+
+
+def test_a_form_posted_from_another_site_is_refused(services: Services) -> None:
+    account(services, Role.CLERK, account_id="feng", password="right-password")
+    web = browser(services)
+    token = form_token(web.get("/sign-in"))
+    good = {"account": "feng", "password": "right-password", "csrf": token}
+    for origin in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "http://evil.example/x"},
+    ):
+        refused = web.post("/sign-in", data=good, headers=origin)
+        assert refused.status_code == 400, origin
+        assert SESSION_COOKIE not in set_cookies(refused)
+    same = web.post("/sign-in", data=good, headers={"Origin": "http://testserver"})
+    assert same.status_code == 303
+
+
+def test_every_page_and_answer_carries_the_security_headers(services: Services) -> None:
+    web = browser(services)
+    for path in (
+        "/sign-in",
+        "/v1/me",
+        "/no-such-page",
+        "/docs",
+        "/openapi.json",
+        "/static/app.css",
+    ):
+        answer = web.get(path)
+        csp = answer.headers.get("content-security-policy", "")
+        assert "frame-ancestors 'none'" in csp, path
+        assert "'unsafe-inline'" not in csp, path
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        assert answer.headers["x-frame-options"] == "DENY", path
+        assert answer.headers["referrer-policy"] == "same-origin", path
+        assert "strict-transport-security" not in answer.headers, path  # plain http
+    secure = browser(services, "https://testserver").get("/sign-in")
+    assert "max-age=" in secure.headers["strict-transport-security"]
+
+
+def test_the_pages_and_the_api_docs_have_no_inline_script_and_load_nothing_from_elsewhere(
+    services: Services,
+) -> None:
+    web = browser(services)
+    for path in ("/sign-in", "/docs", "/"):
+        text = web.get(path).text
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), path  # inline script
+        assert not re.search(r"<style|\sstyle=|\son[a-z]+=", text), path
+        assert not re.search(r"(src|href)=\"(https?:)?//", text), path
+    for asset in (
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-ui.css",
+        "/static/api-docs.js",
+    ):
+        assert web.get(asset).status_code == 200, asset

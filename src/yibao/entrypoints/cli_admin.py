@@ -15,6 +15,7 @@ from yibao.domain.access import Role
 from yibao.domain.model import Scheme
 from yibao.entrypoints.cli_common import ActingAs, session
 from yibao.entrypoints.cli_server import DatabaseOpt
+from yibao.fsi.auth import issue_credential
 from yibao.service.enrolment import NewPerson
 
 account_app = typer.Typer(no_args_is_help=True, help="Accounts and their API tokens.")
@@ -69,11 +70,28 @@ def account_token(
         typer.echo(svc.access.issue_token(who, account_id, "issued on the command line"))
 
 
+@account_app.command("fsi-credential")
+def account_fsi_credential(
+    account_id: Annotated[str, typer.Argument(help="An institution's account.")],
+    certificate: Annotated[
+        list[str] | None,
+        typer.Option(help="A client certificate's SHA-256 fingerprint (mTLS behind a proxy)."),
+    ] = None,
+    acting_as: ActingAs = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Print a paasid and paasToken for the national interface's x-tif-* signed headers
+    (valid a year, shown this once), registering client certificates if given."""
+    with session(database, acting_as) as (svc, who):
+        made = issue_credential(svc.access, svc.secret, who, account_id, certificate or ())
+    show(made)
+
+
 @account_app.command("revoke")
 def account_revoke(
     account_id: str, acting_as: ActingAs = None, database: DatabaseOpt = None
 ) -> None:
-    """Revoke every token of an account."""
+    """Revoke every token of an account (national-interface credentials too)."""
     with session(database, acting_as) as (svc, who):
         count = svc.access.revoke_tokens(who, account_id)
     typer.echo(f"{count} token(s) of {account_id} revoked")

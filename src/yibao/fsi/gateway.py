@@ -88,11 +88,21 @@ def _inf_time(raw: str, path: str) -> datetime:
 
 
 class Gateway:
-    def __init__(self, services: Services) -> None:
+    def __init__(
+        self, services: Services, admit: Callable[[str, str, str], None] | None = None
+    ) -> None:
         self.services = services
         # The interface keeps its messages through the database's own connection (FsiStore):
         # it is given the database's unit of work, not the service layer's port.
         self.uow = cast(Callable[[], UnitOfWork], services.settlements.uow)
+        # Checks the message's fixmedins_code, infno and msgid against the caller's
+        # credential (fsi/auth.py); raises FsiError to refuse.
+        self.admit = admit
+
+    @staticmethod
+    def refusal(message: str) -> str:
+        """The answer to a message refused before it was read."""
+        return Gateway._answer(_now(), "000000", None, message)
 
     def call(self, body: bytes) -> str:
         """Answer one message; returns the response envelope as JSON text."""
@@ -105,6 +115,8 @@ class Gateway:
                 envelope = loads(body)
             except (ValueError, UnicodeDecodeError):
                 raise FsiError("报文不是合法的JSON") from None
+            except RecursionError:  # nested deeper than any message is
+                raise FsiError("报文嵌套层次过深") from None
             head = Fields(envelope, "")
             admvs = str(envelope.get("mdtrtarea_admvs") or admvs)[:6]
             return self._call(head, received)
@@ -131,6 +143,8 @@ class Gateway:
         head.req("opter_name", max_len=100)
         inf_time = _inf_time(head.req("inf_time", max_len=32), "inf_time")
         fixmedins = head.req("fixmedins_code", max_len=32)
+        if self.admit is not None:
+            self.admit(fixmedins, infno, msgid)
         head.text("fixmedins_name", required=False, max_len=200)
         sign_no = None if infno == "9001" else _sign_no(head)
         _input(head)

@@ -9,6 +9,10 @@ upload lines with a refund (2301), pre-settle and settle (2303, 2304) and discha
 (2402). Every settlement is queried back (5203). It reports throughput, latency
 percentiles, and any answer that failed or whose arithmetic does not hold.
 
+Each institution signs its messages with the x-tif-* headers of a credential issued for
+an account `his-sim-<code>` (made if missing), with the server's secret key (the same
+var/secret.key or YIBAO_SECRET_KEY the server uses).
+
 Patients and institutions come from the server's database (`--database-url`, the same
 YIBAO_DATABASE_URL the server uses): active cards of persons enrolled in the year, and
 designated hospitals and clinics. Catalogue codes are those of the person's region.
@@ -33,6 +37,7 @@ from sqlalchemy import and_, select
 
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.engine import make_engine
+from yibao.fsi.auth import Credential, simulator_credentials
 from yibao.fsi.codes import INSUTYPE
 from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.setlinfo import arithmetic_problems
@@ -64,9 +69,12 @@ class Stats:
 
 
 class Client:
-    def __init__(self, url: str, institution: str, stats: Stats) -> None:
+    def __init__(
+        self, url: str, institution: str, stats: Stats, credential: Credential | None = None
+    ) -> None:
         self.url = url.rstrip("/") + PATH
         self.institution = institution
+        self.credential = credential  # the x-tif-* signed headers of each message
         self.stats = stats
         self.sign_no = ""
         self.day = _today()
@@ -90,9 +98,10 @@ class Client:
             "sign_no": self.sign_no,
             "input": input_,
         }
-        request = urllib.request.Request(
-            self.url, dumps(message).encode(), {"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json"}
+        if self.credential is not None:
+            headers.update(self.credential.headers())
+        request = urllib.request.Request(self.url, dumps(message).encode(), headers)
         start = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=60) as answer:
@@ -358,7 +367,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rng = random.Random(args.seed)
     stats = Stats()
-    clients = {i: Client(args.url, i, stats) for i in institutions}
+    settings = Settings()
+    if args.database_url:
+        settings = Settings(database_url=args.database_url)
+    # Each institution signs its messages with a credential of its own (fsi/auth.py).
+    credentials = simulator_credentials(settings, institutions)
+    clients = {i: Client(args.url, i, stats, credentials[i]) for i in institutions}
     start = time.perf_counter()
     visits = args.patients * args.days
     with Progress(console=console) as progress:

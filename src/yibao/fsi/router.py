@@ -9,8 +9,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from yibao.fsi.auth import FsiAuth, Refused
+from yibao.fsi.fields import FsiError
 from yibao.fsi.gateway import Gateway
+from yibao.fsi.jsontext import loads
 
+JSON = "application/json; charset=utf-8"
 router = APIRouter(prefix="/fsi/api", tags=["national interface"])
 
 
@@ -65,8 +69,30 @@ async def call_service(request: Request) -> Response:
     """Every transaction of the national interface (see docs/national-interface.md; also
     at `/fsi/api/rsfComIfsService/callService`, where some hospital systems post). Always HTTP 200: success or failure is `infcode` (0 / -1), and a
     failure's `err_msg` says, in Chinese, which field is wrong. A repeated `msgid` gets
-    the first answer."""
+    the first answer. The caller proves its institution first (fsi/auth.py: a bearer
+    token, the x-tif-* signed headers, or a client certificate through a trusted proxy),
+    and `fixmedins_code` must be that institution."""
+    auth: FsiAuth = request.app.state.fsi_auth
+    host = request.client.host if request.client else None
+    try:
+        who = await run_in_threadpool(auth.authenticate, request.headers, host)
+    except Refused as refused:  # before the body is read
+        await run_in_threadpool(auth.refused, refused.claimed, refused.message, {"source": host})
+        return Response(Gateway.refusal(refused.message), media_type=JSON)
+
+    signing_in: list[str] = []
+
+    def admit(fixmedins_code: str, infno: str, msgid: str) -> None:
+        try:
+            auth.admit(who, fixmedins_code, infno)
+        except Refused as refused:
+            raise FsiError(refused.message) from None
+        if infno == "9001":
+            signing_in.append(msgid)
+
     body = await request.body()
-    gateway = Gateway(request.app.state.services)
+    gateway = Gateway(request.app.state.services, admit)
     text = await run_in_threadpool(gateway.call, body)
-    return Response(text, media_type="application/json; charset=utf-8")
+    if signing_in:
+        await run_in_threadpool(auth.signed_in, who, signing_in[0], loads(text))
+    return Response(text, media_type=JSON)

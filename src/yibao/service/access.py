@@ -2,7 +2,8 @@
 
 API callers send `Authorization: Bearer <token>`; a token is shown once when made and
 only its SHA-256 is stored. People with passwords (members, school staff) exchange
-them for a token; five failures in a row lock the account for 15 minutes.
+them for a token; repeated failures slow down the source that makes them
+(service/throttle.py). Every token expires.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from yibao.domain.registry import PersonRecord
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import UnitOfWork, UowFactory, now
 from yibao.service.ports.records import DuplicateError
+from yibao.service.throttle import SignInThrottle
 
-MAX_FAILED_SIGN_INS = 5
-LOCK_OUT = timedelta(minutes=15)
+# Tokens made for an account (its first, and those issued later) last this long; a
+# sign-in's token lasts its hours.
+API_TOKEN_DAYS = 366
 # A revoked token stops working within this long (the price of not asking the database
 # on every settlement).
 TOKEN_CACHE_SECONDS = 30.0
@@ -172,6 +175,7 @@ class AccessService:
         self.uow = uow
         self._cache: dict[str, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
+        self.throttle = SignInThrottle()
 
     # --- accounts -------------------------------------------------------------------
 
@@ -227,7 +231,7 @@ class AccessService:
                     "account_exists", f"account {account_id!r} already exists"
                 ) from None
             token = new_token()
-            uow.accounts.add_token(token_hash(token), account_id, "first token", None)
+            uow.accounts.add_token(token_hash(token), account_id, "first token", _token_expiry())
             row = uow.accounts.get(account_id)
             view = account_view(row)
             uow.audit.record(who, "account.create", "account", account_id, None, view)
@@ -239,7 +243,7 @@ class AccessService:
         with self.uow() as uow:
             _managed_account(uow, who, account_id)
             token = new_token()
-            uow.accounts.add_token(token_hash(token), account_id, label, None)
+            uow.accounts.add_token(token_hash(token), account_id, label, _token_expiry())
             uow.audit.record(who, "token.issue", "account", account_id, None, {"label": label})
             uow.commit()
         return token
@@ -308,34 +312,33 @@ class AccessService:
             self._cache[key] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
         return principal
 
-    def sign_in(self, account_id: str, password: str, *, hours: int = 12) -> dict[str, Any]:
-        """A password for a token that expires. Wrong passwords count; the fifth in a row
-        locks the account for 15 minutes. The message never says which part was wrong."""
-        wrong = ServiceError("sign_in_failed", "the account or the password is wrong", status=401)
+    def sign_in(
+        self, account_id: str, password: str, *, hours: int = 12, source: str = ""
+    ) -> dict[str, Any]:
+        """A password for a token that expires. Failures slow down further attempts from
+        the same source for the same account (service/throttle.py), never the account's
+        owner elsewhere. Known and unknown accounts take the same time (a password hash is
+        checked either way, outside any transaction); the message never says which part
+        was wrong."""
+        wait = self.throttle.wait(account_id, source)
+        if wait > 0:
+            raise ServiceError(
+                "sign_in_delayed",
+                f"too many failed sign-ins from here: try again in {wait} seconds",
+                status=429,
+                retry_after=wait,
+            )
         with self.uow() as uow:
-            row = uow.accounts.get(account_id, lock=True)
-            if row is None or row.password_hash is None or not row.active:
-                raise wrong
-            if row.locked_until is not None and _aware(row.locked_until) > now():
-                raise ServiceError(
-                    "account_locked",
-                    f"too many failed sign-ins: try again after {_aware(row.locked_until).isoformat(timespec='minutes')}",
-                    status=403,
-                )
-            try:
-                _hasher.verify(row.password_hash, password)
-            except (VerifyMismatchError, InvalidHashError):
-                failed = row.failed_sign_ins + 1
-                values: dict[str, Any] = {"failed_sign_ins": failed}
-                if failed >= MAX_FAILED_SIGN_INS:
-                    values = {"failed_sign_ins": 0, "locked_until": now() + LOCK_OUT}
-                uow.accounts.update(account_id, **values)
-                uow.commit()
-                raise wrong from None
-            token = new_token()
-            expires = now() + timedelta(hours=hours)
+            row = uow.accounts.get(account_id)
+        stored = row.password_hash if row is not None and row.active else None
+        if not _password_matches(stored, password):
+            self.throttle.failed(account_id, source)
+            raise ServiceError("sign_in_failed", "the account or the password is wrong", status=401)
+        self.throttle.succeeded(account_id, source)
+        token = new_token()
+        expires = now() + timedelta(hours=hours)
+        with self.uow() as uow:
             uow.accounts.add_token(token_hash(token), account_id, "sign-in", expires)
-            uow.accounts.update(account_id, failed_sign_ins=0, locked_until=None)
             uow.commit()
         return {"token": token, "expires_at": expires.isoformat(), "account": account_id}
 
@@ -355,6 +358,20 @@ class AccessService:
             uow.commit()
 
 
+_DUMMY_HASH: list[str] = []
+
+
+def _password_matches(stored: str | None, password: str) -> bool:
+    """Whether the password is the stored hash's; with no hash (an unknown account, one
+    without a password) a dummy hash is checked, so that both take the same time."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(_hasher.hash(secrets.token_urlsafe(16)))
+    try:
+        return bool(_hasher.verify(stored or _DUMMY_HASH[0], password)) and stored is not None
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -364,6 +381,10 @@ def check_password(password: str) -> None:
         raise ServiceError("weak_password", "password: at least 8 characters", field="password")
     if len(password) > 200:
         raise ServiceError("weak_password", "password: at most 200 characters", field="password")
+
+
+def _token_expiry() -> datetime:
+    return now() + timedelta(days=API_TOKEN_DAYS)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -19,10 +19,17 @@ from typing import Any
 
 from yibao.domain.ids import ResidentIdError, parse_resident_id
 from yibao.domain.model import age_on
+from yibao.domain.text import text_problem
 from yibao.service.errors import ServiceError
 
 MAX_ROWS = 50_000  # a very large school; more is a mistake (or not a class list)
 MAX_BYTES = 20 * 1024 * 1024
+# Bounds on what a file may make the reader do, whatever it claims: records read (blank
+# ones too), columns read of each, the workbook's size unpacked and its parts.
+MAX_RECORDS = MAX_ROWS + 10_000
+MAX_COLUMNS = 64
+MAX_UNPACKED = 100 * 1024 * 1024
+MAX_PARTS = 200
 
 # The fields of a row, each with the headers that name it (Chinese or English; matched
 # case-insensitively, ignoring spaces, and either part of "身份证号 (id_number)").
@@ -160,6 +167,7 @@ def _csv_records(content: bytes) -> Iterator[list[Any]]:
 def _xlsx_records(content: bytes) -> Iterator[list[Any]]:
     from openpyxl import load_workbook  # type: ignore[import-untyped]
 
+    _check_zip(content)
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -168,10 +176,32 @@ def _xlsx_records(content: bytes) -> Iterator[list[Any]]:
         ) from None
     try:
         sheet = book.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
+        # The sheet's own <dimension> is not believed: A1:XFD1048576 in a 5 KB file would
+        # have the reader pad billions of empty cells. Rows are read as stored.
+        sheet.reset_dimensions()
+        for values in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
             yield list(values)
     finally:
         book.close()
+
+
+def _check_zip(content: bytes) -> None:
+    """An .xlsx is a zip: refuse one that unpacks to more than a class list could be."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ServiceError(
+            "unreadable_class_list", f"file: not a readable .xlsx workbook ({exc})"
+        ) from None
+    unpacked = sum(p.file_size for p in parts)
+    if len(parts) > MAX_PARTS or unpacked > MAX_UNPACKED:
+        raise ServiceError(
+            "file_too_large",
+            f"file: the workbook unpacks to {unpacked // 1024 // 1024} MB in {len(parts)} "
+            f"parts, more than a class list may be ({MAX_UNPACKED // 1024 // 1024} MB)",
+            status=413,
+        )
 
 
 def _cell(value: Any) -> tuple[str, bool]:
@@ -206,7 +236,11 @@ def _rows(records: Iterator[list[Any]]) -> list[RawRow]:
     header: dict[int, str] | None = None
     rows: list[RawRow] = []
     for number, record in enumerate(records, start=1):
-        cells = [_cell(v) for v in record]
+        if number > MAX_RECORDS:  # blank rows count: 5 MB of them is no class list
+            raise ServiceError(
+                "too_many_rows", f"file: more than {MAX_RECORDS} rows: split the list by grade"
+            )
+        cells = [_cell(v) for v in record[:MAX_COLUMNS]]
         if not any(text for text, _ in cells):
             continue
         if header is None:
@@ -358,6 +392,10 @@ def check_row(
     for key, limit in _LIMITS.items():
         if len(cells.get(key, "").strip()) > limit:
             error(key, "too_long", f"{key}: at most {limit} characters")
+    for key, text in cells.items():
+        problem = text_problem(text)
+        if problem is not None:
+            error(key, "invalid_text", f"{key}: {problem}")
 
     phone = normal_phone(cells.get("guardian_phone", ""))
     if "guardian_phone" in raw.lossy or (phone and not _MOBILE.fullmatch(phone)):

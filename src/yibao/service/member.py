@@ -47,6 +47,8 @@ from yibao.service.notices import Notices
 from yibao.service.ports import CHINA, Clock, PolicySource, UnitOfWork, UowFactory
 from yibao.service.premiums_view import premium_status
 from yibao.service.queries import Queries
+from yibao.service.sms import LogSms, SmsSender, code_matches, current_window, masked, one_time_code
+from yibao.service.throttle import SignInThrottle
 
 VOUCHER_PREFIX = "yb1"
 VOUCHER_SECONDS = 300
@@ -134,8 +136,13 @@ def _adult_cutoff(today: date) -> date:
 # --- receipts ---------------------------------------------------------------------------
 
 
+# Markup near the start of a "photo" is a page in disguise (a browser that sniffs would
+# run it): refused whatever its first bytes claim.
+_MARKUP = re.compile(rb"<\s*(html|script|svg|body|iframe|object|embed|!doctype|\?xml)", re.I)
+
+
 def receipt_kind(data: bytes) -> str:
-    """The file's extension by its first bytes (never by its name)."""
+    """The file's extension by its first bytes (never by its name); markup refused."""
     if not data:
         raise ServiceError("empty_receipt", "a receipt file is empty", field="receipts")
     if len(data) > MAX_RECEIPT_BYTES:
@@ -143,7 +150,7 @@ def receipt_kind(data: bytes) -> str:
             "receipt_too_large", "a receipt is above 5 MB", field="receipts", limit="5 MB"
         )
     for magic, ext in RECEIPT_KINDS:
-        if data.startswith(magic):
+        if data.startswith(magic) and not _MARKUP.search(data[:4096]):
             return ext
     raise ServiceError(
         "receipt_type", "a receipt must be a JPEG or PNG photo or a PDF", field="receipts"
@@ -168,13 +175,21 @@ class ClaimForm:
 
 class MemberService:
     def __init__(
-        self, uow: UowFactory, policies: PolicySource, clock: Clock, secret: bytes, upload_dir: Path
+        self,
+        uow: UowFactory,
+        policies: PolicySource,
+        clock: Clock,
+        secret: bytes,
+        upload_dir: Path,
+        sms: SmsSender | None = None,
     ) -> None:
         self.uow = uow
         self.policies = policies
         self.clock = clock
         self.secret = secret
         self.upload_dir = upload_dir
+        self.sms = sms or LogSms()  # the development gateway unless one is given
+        self.code_throttle = SignInThrottle()
         self.lookup = Lookup(uow, clock)  # institutions and the catalogue
         self.notices = Notices(uow)  # decisions about the family's records
         self.links = FamilyLinks(uow, clock)  # a spouse or parent, with their consent
@@ -222,12 +237,51 @@ class MemberService:
             uow.commit()
         return view
 
-    def linkable_children(self, who: Principal) -> list[dict[str, Any]]:
-        """Under-18 persons registered with the account's phone, not yet linked."""
+    def linkable_children(self, who: Principal) -> dict[str, Any]:
+        """How many under-18 persons are registered with the account's phone and not yet
+        linked, and the phone (masked): nothing of the children before the proof."""
         require(who, Role.INSURED, Role.GUARDIAN)
         with self.uow() as uow:
             found = self._linkable(uow, who)
-            return [person_view(p) for p in found]
+            row = uow.accounts.get(who.account)
+        return {"count": len(found), "phone": masked(row.phone) if row and row.phone else None}
+
+    def send_guardian_code(self, who: Principal) -> dict[str, Any]:
+        """Send a one-time code to the phone on file (the phone the children were
+        registered with): typing it back proves the member holds that phone."""
+        require(who, Role.INSURED, Role.GUARDIAN)
+        with self.uow() as uow:
+            found = self._linkable(uow, who)
+            row = uow.accounts.get(who.account)
+            if not found or row is None or not row.phone:
+                raise ServiceError(
+                    "nothing_to_link", "no child is registered with this account's phone"
+                )
+            uow.audit.record(who, "guardian.code_sent", "account", who.account, None, None)
+            uow.commit()
+        code = one_time_code(self.secret, "guardian", who.account, row.phone, current_window())
+        self.sms.send(
+            row.phone, f"【医保】验证码 {code}，用于关联您的子女，20分钟内有效，请勿告诉他人。"
+        )
+        return {"phone": masked(row.phone)}
+
+    def _check_guardian_code(self, uow: UnitOfWork, who: Principal, code: str) -> None:
+        wait = self.code_throttle.wait(who.account, "guardian-code")
+        if wait > 0:
+            raise ServiceError(
+                "code_delayed",
+                f"too many wrong codes: try again in {wait} seconds",
+                status=429,
+                retry_after=wait,
+            )
+        row = uow.accounts.get(who.account)
+        phone = row.phone if row is not None and row.phone else ""
+        if not phone or not code_matches(self.secret, "guardian", who.account, phone, code):
+            self.code_throttle.failed(who.account, "guardian-code")
+            raise ServiceError(
+                "invalid_code", "code: the code is wrong or has expired", field="code"
+            )
+        self.code_throttle.succeeded(who.account, "guardian-code")
 
     def _linkable(self, uow: UnitOfWork, who: Principal) -> list[PersonRecord]:
         row = uow.accounts.get(who.account)
@@ -238,12 +292,15 @@ class MemberService:
         persons = [uow.registry.person(i) for i in ids if i not in linked and i != who.person_id]
         return [p for p in persons if p is not None]
 
-    def link_children(self, who: Principal) -> list[dict[str, Any]]:
-        """Link the children registered with the account's phone; the account becomes a
-        guardian's. Returns the children linked now."""
+    def link_children(self, who: Principal, code: str) -> list[dict[str, Any]]:
+        """Link the children registered with the account's phone, given the one-time code
+        sent to that phone (send_guardian_code); the account becomes a guardian's.
+        Returns the children linked now. (The agency links a guardian on its own
+        confirmation: enrolment of a household, `yibao enrol-household --guardian`.)"""
         require(who, Role.INSURED, Role.GUARDIAN)
         assert who.person_id is not None
         with self.uow() as uow:
+            self._check_guardian_code(uow, who, code)
             found = self._linkable(uow, who)
             for child in found:
                 uow.registry.add_guardian(child.id, who.person_id)
@@ -253,7 +310,7 @@ class MemberService:
                     "person",
                     child.id,
                     None,
-                    {"guardian": who.person_id, "channel": "online"},
+                    {"guardian": who.person_id, "channel": "online, SMS code"},
                 )
             if found and who.role is Role.INSURED:
                 uow.accounts.update(who.account, role=Role.GUARDIAN.value)

@@ -177,12 +177,16 @@ class SchoolsService(UseCases):
         require(who, Role.SCHOOL, Role.CLERK)
         today = self.clock()
         with self.uow() as uow:
+            self._school(uow, who, school_id)  # the caller's school, before any work
+        # Read and bounded outside any transaction: a hostile file costs its reader
+        # time, never the database's write lock.
+        raw = read_class_list(file_name, content)
+        total = len(raw)
+        with self.uow() as uow:
             school = self._school(uow, who, school_id)
             policy = self._policy(school.region)
             check_window(policy, year, today)
             max_age = enrolment_rules_of(policy).max_student_age.at(date(year, 1, 1)).value
-            raw = read_class_list(file_name, content)
-            total = len(raw)
 
             def checking(done: int, _total: int) -> None:
                 if progress is not None:

@@ -24,6 +24,7 @@ from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
 from yibao.service.queries import Queries
 from yibao.service.schools import SchoolsService
 from yibao.service.settlement import SettlementService
+from yibao.service.sms import LogSms, SmsSender
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,12 @@ class Services:
         *,
         secret: bytes | None = None,
         upload_dir: Path | None = None,
+        sms: SmsSender | None = None,
     ) -> Services:
         key = secret or secrets.token_bytes(32)
         uploads = upload_dir or Path(tempfile.gettempdir()) / "yibao-uploads"
         settlements = SettlementService(uow, policies, clock)
-        member = MemberService(uow, policies, clock, key, uploads)
+        member = MemberService(uow, policies, clock, key, uploads, sms or LogSms())
         return cls(
             settlements=settlements,
             clearing=ClearingService(uow, clock),

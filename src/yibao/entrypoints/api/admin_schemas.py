@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from yibao.domain.access import Role
 from yibao.domain.model import Scheme
+from yibao.entrypoints.api.schemas import Strict
 
 Text64 = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class AccountIn(Strict):

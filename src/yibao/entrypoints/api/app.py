@@ -11,6 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from yibao.entrypoints.api import docs
+from yibao.entrypoints.api.errors import BodyLimit
 from yibao.entrypoints.api.routers import (
     admin,
     certificates,
@@ -23,12 +25,17 @@ from yibao.entrypoints.api.routers import (
     settlements,
 )
 from yibao.entrypoints.web import app as web
+from yibao.entrypoints.web.security import SecurityHeaders
 from yibao.fsi import router as fsi_router
+from yibao.fsi.auth import FsiAuth, ProxySettings
 from yibao.service.errors import ServiceError
 from yibao.service.services import Services
+from yibao.settings import Settings
 
 
-def create_app(services: Services, *, threads: int | None = None) -> FastAPI:
+def create_app(
+    services: Services, *, threads: int | None = None, settings: Settings | None = None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if threads is not None:
@@ -43,8 +50,16 @@ def create_app(services: Services, *, threads: int | None = None) -> FastAPI:
         title="yibao",
         version="0.1.0",
         description="Social medical insurance for a pooling region: settlement, quotes, reversals.",
+        docs_url=None,  # served from the package instead (api/docs.py)
+        redoc_url=None,
     )
     app.state.services = services
+    settings = settings or Settings()
+    app.state.fsi_auth = FsiAuth(
+        services.access,
+        services.secret,
+        ProxySettings(settings.fsi_cert_header, tuple(settings.fsi_trusted_proxies)),
+    )
     app.include_router(settlements.router)
     app.include_router(claims.router)
     app.include_router(persons.router)
@@ -58,7 +73,9 @@ def create_app(services: Services, *, threads: int | None = None) -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status)
+        retry = exc.details.get("retry_after")
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -77,6 +94,9 @@ def create_app(services: Services, *, threads: int | None = None) -> FastAPI:
         )
 
     web.install(app)
+    docs.install(app)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -15,4 +15,5 @@ def app_from_env() -> FastAPI:
     return create_app(
         services(engine, policy_source(settings.policy_path), settings),
         threads=settings.threads,
+        settings=settings,
     )

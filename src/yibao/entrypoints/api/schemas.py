@@ -3,16 +3,23 @@ JSON numbers are accepted when they are exact to the fen."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from yibao.domain.model import Kind, LineClass
 from yibao.domain.money import parse_amount, parse_decimal
+from yibao.domain.text import check_text
 from yibao.service.claims import Claim, ClaimLine, ClaimReason
 from yibao.service.settlement import Bill, BillLine
 
@@ -24,24 +31,6 @@ def _quantity(raw: object) -> Decimal:
     if not 0 < value <= MAX_QUANTITY:
         raise ValueError(f"a quantity must be above 0 and at most {MAX_QUANTITY:,}")
     return value
-
-
-_CONTROL = re.compile(r"[\x00-\x1f]")
-
-
-def _no_control_characters(data: Any) -> Any:
-    """Text with NUL or other control characters is refused at the edge (PostgreSQL cannot
-    store NUL, and no field of ours has a use for any of them)."""
-    if isinstance(data, str):
-        if _CONTROL.search(data):
-            raise ValueError("text may not contain control characters")
-    elif isinstance(data, dict):
-        for value in data.values():
-            _no_control_characters(value)
-    elif isinstance(data, list):
-        for value in data:
-            _no_control_characters(value)
-    return data
 
 
 def _money(raw: object) -> Decimal:
@@ -63,12 +52,15 @@ Quantity = Annotated[Decimal, BeforeValidator(_quantity)]
 
 
 class Strict(BaseModel):
+    """A request body: unknown keys are errors, and no text in it (at any depth) may hold
+    control or direction characters (domain/text.py); the error names the field."""
+
     model_config = ConfigDict(extra="forbid")
 
-    @model_validator(mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _clean_text(cls, data: Any) -> Any:
-        return _no_control_characters(data)
+    def _clean_text(cls, value: Any) -> Any:
+        return check_text(value)
 
 
 class LineIn(Strict):

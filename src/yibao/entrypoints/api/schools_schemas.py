@@ -6,11 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yibao.entrypoints.api.schemas import Strict
+
 Text = r"^[^\x00-\x1f]*$"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class SchoolIn(Strict):
@@ -46,7 +44,7 @@ class ReturnIn(Strict):
     reason: str = Field(min_length=1, max_length=500, pattern=Text)
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(Strict):
     """Rows to accept, rows to return with a reason each; accept_all accepts every
     submitted row not returned."""
 

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from yibao.domain.access import Principal, Role
+from yibao.domain.text import text_problem
 from yibao.entrypoints.web import words
 from yibao.entrypoints.web.i18n import LANG_NAMES, LANGS, Translator
 from yibao.entrypoints.web.session import (
@@ -118,7 +119,17 @@ class Page:
         submitted = data.get("csrf")
         if not csrf_ok(self.request, submitted if isinstance(submitted, str) else None):
             raise BadForm()
-        return Form(values)
+        form = Form(values)
+        for name, value in values.items():  # the same check as every API body's
+            if text_problem(value) is not None:
+                form.error(
+                    name,
+                    self.t(
+                        "This holds a character that is not allowed (a control or "
+                        "text-direction character): type it again."
+                    ),
+                )
+        return form
 
     def service_error(self, form: Form, exc: ServiceError, fields: Mapping[str, str] = {}) -> None:
         """A service's refusal next to the field it names (or on top of the form),
@@ -162,7 +173,7 @@ class Page:
 # the error's details. An unknown code shows a generic, translated sentence.
 ERROR_MESSAGES: dict[str, str] = {
     "sign_in_failed": _("The account or the password is wrong."),
-    "account_locked": _("Too many failed sign-ins: wait 15 minutes and try again."),
+    "sign_in_delayed": _("Too many failed sign-ins from here: try again in {retry_after} seconds."),
     "weak_password": _("The password needs at least 8 characters."),
     "invalid_id_number": _("This is not a valid resident ID number: check every digit."),
     "unknown_person": _("No such person."),

@@ -60,7 +60,10 @@ async def sign_in(request: Request) -> Response:
         form.error("password", page.t("Enter your password."))
     if form.ok:
         try:
-            made = page.services.access.sign_in(form.get("account"), form.get("password"))
+            source = request.client.host if request.client else ""
+            made = page.services.access.sign_in(
+                form.get("account"), form.get("password"), source=source
+            )
         except ServiceError as exc:
             form.error("", page.error_text(exc))
         else:

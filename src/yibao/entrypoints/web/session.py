@@ -2,15 +2,19 @@
 
 The session cookie holds an API token made by sign-in (the same tokens as the API, so
 one check serves both); it is HttpOnly, SameSite=Lax, and Secure when the page came
-over HTTPS. Every form carries a CSRF token that must equal the `yb_csrf` cookie (the
-double-submit pattern: another site can make the browser send the cookie, but cannot
-read it to put it in the form).
+over HTTPS. Every form carries a CSRF token bound to the browser's `yb_csrf` cookie and
+to its session (an HMAC of both under the server's key: another site can make the
+browser send the cookies, but cannot compute the token, and a token from before signing
+in or out is void), and a form posted with an Origin or Referer of another site is
+refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -49,17 +53,40 @@ def language(request: Request) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    """The request's CSRF token: the cookie's, or a new one (set by `finish`)."""
-    token = request.cookies.get(CSRF_COOKIE)
-    if not token:
-        token = getattr(request.state, "new_csrf", None) or secrets.token_urlsafe(24)
-        request.state.new_csrf = token
-    return str(token)
+    """The request's CSRF token: an HMAC, under the server's key, of the browser's
+    `yb_csrf` cookie (made by `finish` if new) and its session, so a token is good for
+    this browser's current session only (signing in or out makes the old ones useless)."""
+    nonce = request.cookies.get(CSRF_COOKIE)
+    if not nonce:
+        nonce = getattr(request.state, "new_csrf", None) or secrets.token_urlsafe(24)
+        request.state.new_csrf = nonce
+    return _bound(request, str(nonce))
+
+
+def _bound(request: Request, nonce: str) -> str:
+    session = request.cookies.get(SESSION_COOKIE, "")
+    key = services_of(request).secret
+    return hmac.new(key, f"csrf|{nonce}|{session}".encode(), hashlib.sha256).hexdigest()
 
 
 def csrf_ok(request: Request, submitted: str | None) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE)
-    return bool(cookie and submitted and hmac.compare_digest(cookie, submitted))
+    """The form's token is this browser's for this session, and the browser says the
+    form was posted from this site (Origin, or Referer, when it sends one)."""
+    nonce = request.cookies.get(CSRF_COOKIE)
+    if not (nonce and submitted and same_origin(request)):
+        return False
+    return hmac.compare_digest(_bound(request, nonce), submitted)
+
+
+def same_origin(request: Request) -> bool:
+    """Whether the Origin (or else the Referer) names this server. Hosts are compared,
+    not schemes: behind a TLS proxy the server itself may see http."""
+    claimed = request.headers.get("origin") or request.headers.get("referer")
+    if not claimed:
+        return True  # sent by no browser that a forged form could drive without them
+    if claimed == "null":
+        return False
+    return urlsplit(claimed).netloc.lower() == request.url.netloc.lower()
 
 
 def _secure(request: Request) -> bool:

@@ -37,9 +37,11 @@ def _new_person(body: PersonIn) -> NewPerson:
 
 @router.post("/auth/tokens", status_code=201, responses=ERRORS, response_model=TokenOut)
 def sign_in(body: SignInIn, request: Request) -> dict[str, Any]:
-    """Exchange an account's password for a bearer token that expires in 12 hours. Five
-    wrong passwords in a row lock the account for 15 minutes."""
-    return services(request).access.sign_in(body.account, body.password)
+    """Exchange an account's password for a bearer token that expires in 12 hours. After
+    five wrong passwords in a row from one address for one account, each further try
+    from there waits longer (429 with Retry-After); the account is never locked."""
+    source = request.client.host if request.client else ""
+    return services(request).access.sign_in(body.account, body.password, source=source)
 
 
 @router.get("/me", responses=ERRORS, response_model=MeOut)

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, Response
 from yibao.domain.access import Role
 from yibao.entrypoints.web.console.common import ConsolePage
 from yibao.entrypoints.web.pages import Form, _
+from yibao.entrypoints.web.security import receipt_headers
 from yibao.service.errors import NotFoundError, ServiceError
 
 router = APIRouter(include_in_schema=False)
@@ -139,7 +140,7 @@ def claim_receipt(request: Request, claim_id: int, n: int) -> Response:
         path, kind = page.services.member.claim_receipt(page.staff, claim_id, n)
     except ServiceError:
         return _not_found(page)
-    return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, no-store"})
+    return FileResponse(path, media_type=kind, headers=receipt_headers(path, n))
 
 
 @router.post("/console/queues/claims/{claim_id}")

@@ -19,6 +19,10 @@ def coverage(request: Request) -> Response:
     who = member(page)
     found = page.services.member.coverage(who)
     linked = request.query_params.get("linked")
+    step = request.query_params.get("code")
+    phone = None
+    if found["linkable"] and step in ("sent", "wrong", "wait"):
+        phone = page.services.member.linkable_children(who)["phone"]
     return render(
         page,
         "member/coverage.html",
@@ -26,15 +30,34 @@ def coverage(request: Request) -> Response:
         labels=LABELS,
         coverage=found,
         linked=linked if linked and linked.isdigit() else None,
+        code_step=step if phone else None,
+        phone=phone,
     )
+
+
+@router.post("/children/code")
+async def send_code(request: Request) -> Response:
+    """A one-time code to the phone the children were registered with."""
+    page = Page(request)
+    who = member(page)
+    await page.form()
+    try:
+        page.services.member.send_guardian_code(who)
+    except ServiceError:
+        return page.redirect("/app")
+    return page.redirect("/app?code=sent")
 
 
 @router.post("/children")
 async def link_children(request: Request) -> Response:
+    """The children linked, given the code sent to the phone on file."""
     page = Page(request)
     who = member(page)
-    await page.form()
-    linked = page.services.member.link_children(who)
+    form = await page.form()
+    try:
+        linked = page.services.member.link_children(who, form.get("code"))
+    except ServiceError as exc:
+        return page.redirect("/app?code=wait" if exc.status == 429 else "/app?code=wrong")
     return page.redirect(f"/app?linked={len(linked)}")
 
 

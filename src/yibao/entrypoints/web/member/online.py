@@ -22,6 +22,7 @@ from yibao.entrypoints.web.member.common import (
     render,
 )
 from yibao.entrypoints.web.pages import Form, Page
+from yibao.entrypoints.web.security import receipt_headers
 from yibao.service.errors import NotFoundError, ServiceError
 from yibao.service.member import MAX_RECEIPT_BYTES, MAX_RECEIPTS, ClaimForm
 
@@ -252,7 +253,7 @@ def claim_receipt(request: Request, claim_id: int, n: int) -> Response:
         path, kind = page.services.member.claim_receipt(who, claim_id, n)
     except ServiceError:
         return render(page, "error.html", status=404, kind="not_found")
-    return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, no-store"})
+    return FileResponse(path, media_type=kind, headers=receipt_headers(path, n))
 
 
 @router.get("/claims/new")

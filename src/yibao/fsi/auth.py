@@ -1,0 +1,324 @@
+"""Who is calling the national interface: the institution, proved by a credential.
+
+A hospital system proves which institution it is in one of three ways, checked before
+the message is read:
+
+- `Authorization: Bearer <token>`: an API token of the institution's account (`yibao
+  account token NAME`), the same tokens `/v1` takes;
+- the signed headers the national platform's gateway takes (`x-tif-paasid`,
+  `x-tif-timestamp` in seconds, `x-tif-nonce`, `x-tif-signature` = the SHA-256 in hex of
+  timestamp + paasToken + nonce + timestamp), with a paasid and paasToken pair from
+  `yibao account fsi-credential NAME`. A timestamp more than five minutes off, or a nonce
+  seen before, is refused;
+- a client certificate, where a TLS proxy in front verifies it and passes its SHA-256
+  fingerprint in a header (`YIBAO_FSI_CERT_HEADER`) from an address listed in
+  `YIBAO_FSI_TRUSTED_PROXIES`; the header from any other address is ignored. The
+  certificate is registered with `yibao account fsi-credential NAME --certificate SHA256`.
+
+The message's `fixmedins_code` must then be the account's institution. Every sign-in
+(9001) and every refusal is in the audit log (`fsi.sign_in`, `fsi.refused`).
+
+Only hashes are stored: a token's SHA-256, a certificate fingerprint's, and for x-tif a
+paasid's, its paasToken being an HMAC of the paasid under the server's secret key (so a
+copy of the database alone signs no one in).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from typing import Any
+
+from yibao.domain.access import Principal, Role, principal_of
+from yibao.service.access import (
+    OPERATOR,
+    AccessService,
+    Forbidden,
+    account_region,
+    require,
+    require_region,
+)
+from yibao.service.errors import NotFoundError, ServiceError
+from yibao.service.ports import now
+from yibao.settings import Settings
+
+CLOCK_SKEW_SECONDS = 300
+CREDENTIAL_DAYS = 366
+ANONYMOUS = "(no credential)"
+
+
+class Refused(Exception):  # noqa: N818  (a refusal, answered as infcode -1)
+    def __init__(self, message: str, claimed: str = ANONYMOUS) -> None:
+        super().__init__(message)
+        self.message = message
+        self.claimed = claimed
+
+
+def _key(secret: bytes, kind: str, value: str) -> str:
+    """The stored key of a paasid or a certificate: keyed by the server's secret, so that
+    no bearer token hashes to it (a paasid and a fingerprint are no secrets)."""
+    return hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def _tif_key(secret: bytes, paasid: str) -> str:
+    return _key(secret, "x-tif-paasid", paasid)
+
+
+def _cert_key(secret: bytes, fingerprint: str) -> str:
+    return _key(secret, "client-certificate", normalise_fingerprint(fingerprint))
+
+
+def normalise_fingerprint(fingerprint: str) -> str:
+    return fingerprint.replace(":", "").strip().lower()
+
+
+def paas_token(secret: bytes, paasid: str) -> str:
+    return hmac.new(secret, b"fsi-paas:" + paasid.encode(), hashlib.sha256).hexdigest()
+
+
+def tif_signature(timestamp: str, token: str, nonce: str) -> str:
+    return hashlib.sha256(f"{timestamp}{token}{nonce}{timestamp}".encode()).hexdigest()
+
+
+def tif_headers(paasid: str, token: str, at: float | None = None) -> dict[str, str]:
+    """The headers a hospital system sends (for his-sim and tests)."""
+    timestamp = str(int(time.time() if at is None else at))
+    nonce = secrets.token_hex(8)
+    return {
+        "x-tif-paasid": paasid,
+        "x-tif-timestamp": timestamp,
+        "x-tif-nonce": nonce,
+        "x-tif-signature": tif_signature(timestamp, token, nonce),
+    }
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Where a verified client certificate's fingerprint comes from, if anywhere."""
+
+    cert_header: str = ""
+    trusted: tuple[str, ...] = ()
+
+    def trusts(self, host: str | None) -> bool:
+        if not self.cert_header or host is None:
+            return False
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in ipaddress.ip_network(net, strict=False) for net in self.trusted)
+
+
+class FsiAuth:
+    def __init__(
+        self, access: AccessService, secret: bytes, proxy: ProxySettings | None = None
+    ) -> None:
+        self.access = access
+        self.secret = secret
+        self.proxy = proxy or ProxySettings()
+        self._nonces: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, headers: Mapping[str, str], host: str | None) -> Principal:
+        """The institution's account behind the request's credential, or Refused."""
+        if self.proxy.trusts(host) and headers.get(self.proxy.cert_header):
+            fingerprint = headers[self.proxy.cert_header]
+            return self._stored(
+                _cert_key(self.secret, fingerprint), f"certificate {fingerprint[:80]}"
+            )
+        authorization = headers.get("authorization")
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Refused("身份认证失败：Authorization 应为 Bearer <token>")
+            found = self.access.authenticate(token.strip())
+            if found is None:
+                raise Refused("身份认证失败：令牌无效、已过期或已吊销")
+            return self._institution(found)
+        if headers.get("x-tif-paasid"):
+            return self._tif(headers)
+        raise Refused("身份认证失败：缺少机构凭证（Authorization: Bearer 或 x-tif-* 签名）")
+
+    def _tif(self, headers: Mapping[str, str]) -> Principal:
+        paasid = headers["x-tif-paasid"][:100]
+        timestamp = headers.get("x-tif-timestamp", "")
+        nonce = headers.get("x-tif-nonce", "")[:100]
+        signature = headers.get("x-tif-signature", "")
+        if not (timestamp.isdigit() and nonce and signature):
+            raise Refused(
+                "身份认证失败：x-tif-timestamp、x-tif-nonce、x-tif-signature 必填", paasid
+            )
+        if abs(int(timestamp[:12]) - time.time()) > CLOCK_SKEW_SECONDS:
+            raise Refused("身份认证失败：x-tif-timestamp 与服务器时间相差超过5分钟", paasid)
+        expected = tif_signature(timestamp, paas_token(self.secret, paasid), nonce)
+        if not hmac.compare_digest(expected, signature.lower()):
+            raise Refused("身份认证失败：x-tif-signature 签名不正确", paasid)
+        if not self._fresh_nonce(paasid, nonce):
+            raise Refused("身份认证失败：x-tif-nonce 已使用过（重放）", paasid)
+        return self._stored(_tif_key(self.secret, paasid), paasid)
+
+    def _fresh_nonce(self, paasid: str, nonce: str) -> bool:
+        key = f"{paasid}\0{nonce}"
+        moment = time.monotonic()
+        with self._lock:
+            if len(self._nonces) > 100_000:
+                horizon = moment - 2 * CLOCK_SKEW_SECONDS
+                self._nonces = {k: v for k, v in self._nonces.items() if v > horizon}
+            if key in self._nonces:
+                return False
+            self._nonces[key] = moment
+        return True
+
+    def _stored(self, key: str, claimed: str) -> Principal:
+        with self.access.uow() as uow:
+            row = uow.accounts.by_token(key)
+        if row is None or not row.active or row.revoked_at is not None:
+            raise Refused("身份认证失败：凭证未登记或已吊销", claimed)
+        expires = row.expires_at
+        if (
+            expires is not None
+            and (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= now()
+        ):
+            raise Refused("身份认证失败：凭证已过期", claimed)
+        return self._institution(principal_of(row))
+
+    @staticmethod
+    def _institution(who: Principal) -> Principal:
+        if who.role is not Role.INSTITUTION or who.institution_id is None:
+            raise Refused(f"身份认证失败：账户 {who.account} 不是定点医药机构的账户", who.account)
+        return who
+
+    # --- the audit log ----------------------------------------------------------------
+
+    def admit(self, who: Principal, fixmedins_code: str, infno: str) -> None:
+        """The message's institution must be the caller's."""
+        if fixmedins_code != who.institution_id:
+            message = (
+                f"fixmedins_code 字段值无效：凭证属于 {who.institution_id}，"
+                f"不能以 {fixmedins_code} 的名义交易"
+            )
+            self.refused(who.account, message, {"infno": infno, "fixmedins_code": fixmedins_code})
+            raise Refused(message, who.account)
+
+    def signed_in(self, who: Principal, msgid: str, answer: dict[str, Any]) -> None:
+        """A 9001 answered: its sign_no in the audit log (a refused one is not a sign-in)."""
+        if answer.get("infcode") != 0:
+            return
+        output = answer.get("output") or {}
+        sign_no = (output.get("signinoutb") or {}).get("sign_no")
+        with self.access.uow() as uow:
+            uow.audit.record(
+                who,
+                "fsi.sign_in",
+                "institution",
+                str(who.institution_id),
+                None,
+                {"msgid": msgid, "sign_no": sign_no},
+            )
+            uow.commit()
+
+    def refused(self, claimed: str, message: str, detail: dict[str, Any] | None = None) -> None:
+        actor = Principal(account=claimed[:64], role=Role.INSTITUTION)
+        with self.access.uow() as uow:
+            uow.audit.record(
+                actor,
+                "fsi.refused",
+                "fsi",
+                claimed[:64],
+                None,
+                {"reason": message, **(detail or {})},
+            )
+            uow.commit()
+
+
+def issue_credential(
+    access: AccessService,
+    secret: bytes,
+    who: Principal,
+    account_id: str,
+    certificates: Iterable[str] = (),
+) -> dict[str, Any]:
+    """A paasid and paasToken for the x-tif headers of an institution's account (and its
+    client certificates registered), valid for a year; shown this once."""
+    require(who, Role.CLERK)
+    paasid = "yb" + secrets.token_hex(10)
+    expires = now() + timedelta(days=CREDENTIAL_DAYS)
+    with access.uow() as uow:
+        row = uow.accounts.get(account_id)
+        if row is None:
+            raise NotFoundError("unknown_account", f"account {account_id!r} is not known")
+        require_region(who, account_region(uow, row))
+        if row.role != Role.INSTITUTION.value:
+            raise Forbidden("not_an_institution", f"account {account_id} is not an institution's")
+        uow.accounts.add_token(
+            _tif_key(secret, paasid), account_id, "national interface x-tif", expires
+        )
+        fingerprints = [normalise_fingerprint(f) for f in certificates]
+        for fingerprint in fingerprints:
+            if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
+                raise ServiceError(
+                    "invalid_fingerprint", "certificate: a SHA-256 fingerprint, 64 hex digits"
+                )
+            uow.accounts.add_token(
+                _cert_key(secret, fingerprint), account_id, "client certificate", expires
+            )
+        uow.audit.record(
+            who,
+            "fsi.credential",
+            "account",
+            account_id,
+            None,
+            {"paasid": paasid, "certificates": fingerprints},
+        )
+        uow.commit()
+    return {
+        "account": account_id,
+        "institution_id": row.institution_id,
+        "paasid": paasid,
+        "paas_token": paas_token(secret, paasid),
+        "certificates": fingerprints,
+        "expires_at": expires.isoformat(),
+    }
+
+
+def simulator_credentials(settings: Settings, institutions: Iterable[str]) -> dict[str, Credential]:
+    """For his-sim, which has the server's database and secret key: an institution
+    account `his-sim-<code>` per institution (made if missing) and a fresh x-tif
+    credential of each."""
+    # Imported here: bootstrap builds the whole service layer, which the server's fsi
+    # modules do not otherwise need.
+    from yibao.bootstrap import engine_from, policy_source, services
+
+    engine = engine_from(settings)
+    built = services(engine, policy_source(settings.policy_path), settings)
+    made: dict[str, Credential] = {}
+    try:
+        for code in institutions:
+            account_id = f"his-sim-{code.lower()}"[:64]
+            with built.access.uow() as uow:
+                exists = uow.accounts.get(account_id) is not None
+            if not exists:
+                built.access.create_account(
+                    OPERATOR, account_id, Role.INSTITUTION, f"his-sim {code}", institution_id=code
+                )
+            issued = issue_credential(built.access, built.secret, OPERATOR, account_id)
+            made[code] = Credential(issued["paasid"], issued["paas_token"])
+    finally:
+        engine.dispose()
+    return made
+
+
+@dataclass(frozen=True)
+class Credential:
+    paasid: str
+    paas_token: str
+
+    def headers(self) -> dict[str, str]:
+        return tif_headers(self.paasid, self.paas_token)
