@@ -60,6 +60,14 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/institutions/{institution_id}/statements"): frozenset(
         {INSTITUTION, CLERK, APPROVER}
     ),
+    # Clearing between regions is the agencies' business (reference §9).
+    ("POST", "/v1/clearings"): frozenset({CLERK, APPROVER}),
+    ("GET", "/v1/clearings"): frozenset({CLERK, APPROVER}),
+    ("GET", "/v1/clearings/balances"): frozenset({CLERK, APPROVER}),
+    ("GET", "/v1/clearings/{clearing_id}"): frozenset({CLERK, APPROVER}),
+    ("POST", "/v1/clearings/{clearing_id}/confirmation"): frozenset({CLERK, APPROVER}),
+    ("POST", "/v1/clearings/{clearing_id}/payment"): frozenset({CLERK, APPROVER}),
+    ("GET", "/v1/clearings/{clearing_id}/export"): frozenset({CLERK, APPROVER}),
     ("GET", "/v1/schools/template.csv"): frozenset({SCHOOL, CLERK}),
     ("GET", "/v1/schools/template.xlsx"): frozenset({SCHOOL, CLERK}),
     ("POST", "/v1/schools"): frozenset({CLERK}),
@@ -148,6 +156,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/school-batches/{batch_id}/rows/{row_no}"): {},
     ("POST", "/v1/school-batches/{batch_id}/review"): {"accept_all": True},
     ("POST", "/v1/collection/accounts"): {"region": CITY, "year": YEAR},
+    ("POST", "/v1/clearings"): {"month": "2026-01"},
+    ("POST", "/v1/clearings/{clearing_id}/payment"): {"reference": "matrix"},
     ("POST", "/v1/approvals"): {
         **NOBODY,
         "disease": "M05",
@@ -274,6 +284,7 @@ def test_role_matrix(who: str, engine: Engine, services: Services, client: TestC
         "account_id": NOPE,
         "claim_id": MISSING,
         "approval_id": MISSING,
+        "clearing_id": MISSING,
         "batch_id": MISSING,
         "import_id": MISSING,
         "row_no": 2,
