@@ -8,13 +8,12 @@ from types import TracebackType
 from typing import Any
 
 from fakes.admin import FakeAudit, FakeCatalogue, FakeCertificates
-from fakes.ledger import FakeLedger
+from fakes.ledger import FakeClaims, FakeLedger
 from fakes.registry import FakeRegions, FakeRegistry
 from fakes.tables import Tables
 from yibao.service.counter import StoreCounter
 
 NOT_FAKED = (
-    "claims",
     "history",
     "yearly",
     "accounts",
@@ -44,6 +43,7 @@ class FakeUnitOfWork:
         self.registry = FakeRegistry(self._tables)
         self.regions = FakeRegions(self._tables)
         self.ledger = FakeLedger(self._tables)
+        self.claims = FakeClaims(self._tables)
         self.catalogue = FakeCatalogue(self._tables)
         self.audit = FakeAudit(self._tables)
         self.certificates = FakeCertificates(self._tables)

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from fakes.tables import Tables, insert
+from yibao.adapters.db.tables import claims as claims_table
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.money import from_fen
 from yibao.service.ports import now
@@ -79,3 +80,37 @@ class FakeLedger:
     ) -> None:
         answer = (request_hash, status_code, response)
         insert(self.t.answers, (caller, key), answer, "idempotency key")
+
+
+class FakeClaims:
+    """Manual reimbursement claims: rows with every column of the claims table (those a
+    claim leaves out are None, or the table's default)."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.t = tables
+
+    def add(self, values: dict[str, Any]) -> int:
+        claim_id = self.t.next_id("claims")
+        row = {c.name: _default(c) for c in claims_table.columns}
+        row.update(values, id=claim_id)
+        self.t.claims[claim_id] = SimpleNamespace(**row)
+        return claim_id
+
+    def get(self, claim_id: int, *, lock: bool = False) -> Any | None:
+        return self.t.claims.get(claim_id)
+
+    def update(self, claim_id: int, **values: Any) -> None:
+        if claim_id in self.t.claims:  # a new row: the committed tables share the old one
+            self.t.claims[claim_id] = SimpleNamespace(**{**vars(self.t.claims[claim_id]), **values})
+
+    def by_status(self, status: str | None, limit: int = 200) -> list[Any]:
+        rows = sorted(self.t.claims.values(), key=lambda r: (r.submitted_at, r.id))
+        return [r for r in rows if status is None or r.status == status][:limit]
+
+
+def _default(column: Any) -> Any:
+    default = column.server_default
+    if default is None:
+        return None
+    text = str(default.arg)
+    return {"0": False, "1": True}.get(text, text) if column.type.python_type is bool else text

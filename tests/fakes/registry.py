@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
 from fakes.tables import Tables, insert
-from yibao.domain.model import Approval, Filing
+from yibao.domain.model import Approval, CategorySpan, Filing
 from yibao.domain.registry import (
     Card,
     CardStatus,
@@ -87,6 +87,9 @@ class FakeRegistry:
     def filings(self, person_id: str) -> tuple[Filing, ...]:
         return tuple(f for pid, f in self.t.filings if pid == person_id)
 
+    def categories(self, person_id: str) -> tuple[CategorySpan, ...]:
+        return tuple(c for pid, c in self.t.categories if pid == person_id)
+
     def referrals(self, person_id: str) -> tuple[Referral, ...]:
         return tuple(r for r in self.t.referrals if r.person_id == person_id)
 
@@ -145,6 +148,11 @@ class FakeRegistry:
 
     def add_filing(self, person_id: str, f: Filing) -> None:
         self.t.filings.append((person_id, f))
+
+    def add_category(
+        self, person_id: str, span: CategorySpan, who: str | None = None, at: datetime | None = None
+    ) -> None:
+        self.t.categories.append((person_id, span))
 
     def add_referral(self, r: Referral) -> None:
         self.t.referrals.append(r)

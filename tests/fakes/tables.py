@@ -9,7 +9,7 @@ from typing import Any
 
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.catalogue import Entry
-from yibao.domain.model import Approval, Filing
+from yibao.domain.model import Approval, CategorySpan, Filing
 from yibao.domain.registry import (
     Card,
     CatalogueItem,
@@ -34,11 +34,13 @@ class Tables:
     guardians: set[tuple[str, str]] = field(default_factory=set)  # (child, guardian)
     approvals: list[tuple[str, Approval]] = field(default_factory=list)
     filings: list[tuple[str, Filing]] = field(default_factory=list)
+    categories: list[tuple[str, CategorySpan]] = field(default_factory=list)
     referrals: list[Referral] = field(default_factory=list)
     person_years: dict[tuple[str, int], tuple[YearAccumulators, int]] = field(default_factory=dict)
     settlements: dict[int, SimpleNamespace] = field(default_factory=dict)
     settlement_lines: dict[int, list[SimpleNamespace]] = field(default_factory=dict)
     fund_ledger: list[SimpleNamespace] = field(default_factory=list)
+    claims: dict[int, SimpleNamespace] = field(default_factory=dict)
     region_ledger: list[SimpleNamespace] = field(default_factory=list)  # between regions
     clearings: dict[int, SimpleNamespace] = field(default_factory=dict)
     answers: dict[tuple[str, str], tuple[str, int, str]] = field(default_factory=dict)

@@ -1,6 +1,7 @@
-"""Card settlement as a use case, on the in-memory stores (no database): every scenario's
-bills settle as the engine settles the scenario, the fund ledger holds what the
-settlements paid, a retried key pays nothing again, and a refused bill writes nothing."""
+"""Card settlement and manual claims as use cases, on the in-memory stores (no database):
+every scenario's bills and claims settle as the engine settles the scenario, the fund
+ledger holds what the settlements paid, a retried key pays nothing again, and a refused
+bill writes nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fakes import FakeDatabase
-from fast.stores import POLICY_PATH, TESTS, bill, policies
+from fast.stores import POLICY_PATH, TESTS, bill, claim, policies
 from integration.world import CODES, Registered, register
 from yibao.adapters.db.tables import settlements
 from yibao.adapters.scenario_files import Scenario, load_scenario
@@ -20,7 +21,9 @@ from yibao.domain.engine.settle import order_of_settlement
 from yibao.domain.money import fmt, from_fen
 from yibao.domain.registry import CardStatus
 from yibao.service import scenarios
+from yibao.service.access import OPERATOR
 from yibao.service.booking import SETTLEMENT_COLUMNS
+from yibao.service.claims import ClaimsService
 from yibao.service.errors import ServiceError
 from yibao.service.settlement import SettlementService
 
@@ -43,18 +46,21 @@ def registered(db: FakeDatabase, scenario: Scenario) -> Registered:
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_a_scenarios_bills_settle_as_the_engine_settles_its_year(path: Path) -> None:
+def test_a_scenarios_bills_and_claims_settle_as_the_engine_settles_its_year(path: Path) -> None:
     scenario = load_scenario(path)
-    if not all(e.hospital.designated for e in scenario.encounters):
-        pytest.skip("settled by claim, not by card (the claims store is not faked)")
     expected = {r.encounter_id: r for r in scenarios.run(scenario, POLICY_PATH).encounters}
     db = FakeDatabase()
     who = registered(db, scenario)
     service = SettlementService(db.unit_of_work, policies())
+    claims = ClaimsService(db.unit_of_work, policies())
     for enc in order_of_settlement(scenario.encounters):
-        status, got = service.settle(bill(who.card_number, enc, CODES))
         want = expected[enc.id]
-        assert status == 201
+        if enc.hospital.designated:
+            status, got = service.settle(bill(who.card_number, enc, CODES))
+            assert status == 201
+        else:  # a non-designated place cannot settle by card: paid first, claimed back
+            submitted = claims.submit(OPERATOR, claim(who.person_id, scenario.region, enc))
+            got = claims.approve(OPERATOR, submitted["id"])["settlement"]
         assert (got["basic"], got["assistance"], got["institution"], got["personal"]) == (
             fmt(want.basic),
             fmt(want.assistance),

@@ -5,7 +5,7 @@ fakes says what the service does on a database. `./test --fast` runs the fake's 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -244,3 +244,41 @@ def test_the_catalogue_in_force_on_a_day(stores: Factory) -> None:
         assert cat.mapped("H1", ["OWN-1", "OWN-2"], date(2026, 3, 1)) == {"OWN-1": "D1"}
         assert cat.mapped("H1", ["OWN-1"], date(2025, 3, 1)) == {}
         assert [e.name for e in cat.region_entries("sample-city", date(2026, 3, 1))] == ["dated"]
+
+
+def test_claims_are_kept_updated_and_listed_by_status(stores: Factory) -> None:
+    claim = {
+        "person_id": "P1",
+        "reason": "other",
+        "kind": "outpatient",
+        "encounter_date": date(2026, 3, 2),
+        "hospital_name": "a clinic",
+        "hospital_level": 1,
+        "hospital_region": "sample-city",
+        "hospital_designated": False,
+        "lines": "[]",
+        "total_fen": 12000,
+        "status": "submitted",
+        "submitted_at": datetime(2026, 3, 3, tzinfo=UTC),
+    }
+    with stores() as uow:
+        registry_world(uow)
+        first = uow.claims.add(claim)
+        second = uow.claims.add({**claim, "submitted_at": datetime(2026, 3, 4, tzinfo=UTC)})
+        uow.commit()
+    with stores() as uow:
+        row = uow.claims.get(first)
+        assert (row.id, row.status, row.total_fen, row.settlement_id) == (
+            first,
+            "submitted",
+            12000,
+            None,
+        )
+        assert (row.hospital_pilot, row.prescription, row.receipts) == (False, True, "[]")
+        uow.claims.update(first, status="rejected", rejection_reason="no receipt")
+        uow.commit()
+    with stores() as uow:
+        assert uow.claims.get(first).rejection_reason == "no receipt"
+        assert [r.id for r in uow.claims.by_status("submitted")] == [second]
+        assert [r.id for r in uow.claims.by_status(None)] == [first, second]
+        assert uow.claims.get(999) is None

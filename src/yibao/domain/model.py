@@ -159,6 +159,11 @@ class CategorySpan:
 GENERAL = "general"
 
 
+def category_on(spans: tuple[CategorySpan, ...], day: date) -> str:
+    """The category of the first span covering `day`; `general` outside every span."""
+    return next((span.category for span in spans if span.covers(day)), GENERAL)
+
+
 @dataclass(frozen=True)
 class Person:
     id: str
@@ -173,10 +178,7 @@ class Person:
     categories: tuple[CategorySpan, ...] = field(default=())
 
     def category_on(self, day: date) -> str:
-        for span in self.categories:
-            if span.covers(day):
-                return span.category
-        return GENERAL
+        return category_on(self.categories, day)
 
     def age_on(self, day: date) -> int:
         return age_on(self.birth_date, day)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from yibao.domain.ids import ResidentIdError, parse_resident_id
-from yibao.domain.model import Approval, Filing, LineClass, Person, Scheme
+from yibao.domain.model import Approval, CategorySpan, Filing, LineClass, Person, Scheme
 
 
 class InstitutionKind(StrEnum):
@@ -120,6 +120,7 @@ def insured_person(
     enrolment: Enrolment,
     approvals: tuple[Approval, ...],
     filings: tuple[Filing, ...],
+    categories: tuple[CategorySpan, ...] = (),
 ) -> Person:
     """The engine's view of a registered, enrolled person."""
     return Person(
@@ -132,4 +133,5 @@ def insured_person(
         assistance=record.assistance,
         approvals=approvals,
         filings=filings,
+        categories=categories,
     )

@@ -6,6 +6,7 @@ region), and the audit log says so."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -116,6 +117,45 @@ def person_show(person_id: str, acting_as: ActingAs = None, database: DatabaseOp
     """A person with enrolments, cards, guardians and children."""
     with session(database, acting_as) as (svc, who):
         show(svc.enrolment.person(who, person_id))
+
+
+@person_app.command("category")
+def person_category(
+    person_id: Annotated[str, typer.Argument(help="A registered person's id.")],
+    category: Annotated[
+        str | None,
+        typer.Argument(help="low_income, special_hardship or poverty_registered; none: list."),
+    ] = None,
+    valid_from: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD); none: open.")
+    ] = None,
+    valid_to: Annotated[
+        str | None, typer.Option("--to", help="Last day (YYYY-MM-DD); none: open.")
+    ] = None,
+    acting_as: ActingAs = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Record a person's category over dates (with the audit log), or list them."""
+    with session(database, acting_as) as (svc, who):
+        if category is None:
+            show(svc.categories.of(who, person_id))
+            return
+        show(
+            svc.categories.record(
+                who, person_id, category, _day(valid_from, "--from"), _day(valid_to, "--to")
+            )
+        )
+
+
+def _day(raw: str | None, option: str) -> date | None:
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{raw!r} is not a date (write YYYY-MM-DD)", param_hint=option
+        ) from None
 
 
 def enrol(

@@ -43,6 +43,13 @@ FUND_ASSISTANCE = ("610100", "医疗救助基金")
 
 # psn_idet_type for a family in medical assistance (an open list: regions have their own).
 ASSISTANCE_IDET_TYPE = "2301"
+# psn_idet_type of a person's category (docs/policies.md): yibao's codes, beside 2301
+# (regions have their own lists), and the words a clerk reads.
+CATEGORY_IDET_TYPE = {
+    "low_income": ("2302", "低保对象"),
+    "special_hardship": ("2303", "特困人员"),
+    "poverty_registered": ("2304", "建档立卡贫困人口"),
+}
 
 
 def psn_type(scheme: Scheme, birth: date, day: date, retired: bool) -> str:

@@ -86,6 +86,17 @@ def person_info(ctx: Ctx) -> dict[str, Any]:
                 "endtime": None,
             }
         )
+    for span in ctx.uow.registry.categories(r.id):  # dated, as recorded (service/categories)
+        code, memo = codes.CATEGORY_IDET_TYPE[span.category]
+        idetinfo.append(
+            {
+                "psn_idet_type": code,
+                "psn_type_lv": "",
+                "memo": memo,
+                "begntime": None if span.valid_from is None else span.valid_from.isoformat(),
+                "endtime": None if span.valid_to is None else span.valid_to.isoformat(),
+            }
+        )
     return {
         "baseinfo": {
             "psn_no": r.id,

@@ -21,10 +21,11 @@ from typing import Any
 import segno
 
 from yibao.domain.access import MEMBERS, Principal, Role
+from yibao.domain.conditions import Facts
 from yibao.domain.ids import ResidentIdError, parse_resident_id
-from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass
+from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, category_on
 from yibao.domain.money import ZERO, fmt, from_fen
-from yibao.domain.parameters import RegionPolicy
+from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.domain.registry import Enrolment, PersonRecord, insured_person
 from yibao.service.access import (
     account_view,
@@ -363,6 +364,7 @@ class MemberService:
                 [s["institution_id"] for s in found["settlements"] if s["institution_id"]]
             )
             stored = uow.history.lines([int(s["id"]) for s in found["settlements"]])
+            categories = uow.registry.categories(person.id)
         lines = {sid: [line_view(ln) for ln in rows] for sid, rows in stored.items()}
         bars = [
             _bar(x["name"], Decimal(x["used"]), Decimal(x["limit"]), {}) for x in found["limits"]
@@ -372,8 +374,12 @@ class MemberService:
         acc = found["accumulators"]
         pooled = Decimal(acc["pooled_cost"])
         rules = policy.schemes.get(found["scheme"])
+        facts = Facts(scheme=found["scheme"], category=category_on(categories, day))
         if rules is not None:
-            scale = rules.inpatient.rate.at(day).value.scale
+            try:
+                scale = rules.inpatient.rate.at(day, facts).value.scale
+            except PolicyGapError:  # a rate by the bill (a decision table): no yearly bars
+                scale = None
             brackets = scale.brackets if scale is not None else ()
             for i, b in enumerate(brackets[:-1]):
                 upper = brackets[i + 1].lower
@@ -387,8 +393,8 @@ class MemberService:
                     )
                 )
         si = policy.serious_illness
-        if si is not None and found["scheme"] in si.schemes.at(day).value:
-            paying = [b.lower for b in si.scale.at(day).value.brackets if b.rate > ZERO]
+        if si is not None and found["scheme"] in si.schemes.at(day, facts).value:
+            paying = [b.lower for b in si.scale.at(day, facts).value.brackets if b.rate > ZERO]
             if paying and paying[0] > ZERO:
                 base = Decimal(acc["personal_on_eligible"])
                 bars.append(_bar("serious_illness_deductible", base, paying[0], {}))
@@ -428,7 +434,8 @@ class MemberService:
                 policy = self.policies(record.region)
             except ValueError as exc:
                 raise ServiceError("region_not_configured", str(exc), status=500) from None
-            person = insured_person(record, enrolment, (), ())
+            categories = uow.registry.categories(record.id)
+            person = insured_person(record, enrolment, (), (), categories)
             encounter = Encounter(
                 id="estimate",
                 date=day,

@@ -10,6 +10,7 @@ from pathlib import Path
 from yibao.service.access import AccessService
 from yibao.service.cards import CardsService
 from yibao.service.catalogue import CatalogueService
+from yibao.service.categories import CategoryService
 from yibao.service.certificates import CertificatesService
 from yibao.service.certificates_pilot import PilotService
 from yibao.service.claims import ClaimsService
@@ -37,6 +38,7 @@ class Services:
     collection: CollectionService
     cards: CardsService
     certificates: CertificatesService  # approvals, remote-treatment filings, referrals
+    categories: CategoryService  # persons' categories over dates (decision tables read them)
     pilot: PilotService  # the child major-disease pilot: hospitals' lists, registrations
     catalogue: CatalogueService
     member: MemberService
@@ -71,6 +73,7 @@ class Services:
             collection=CollectionService(uow, policies, clock),
             cards=CardsService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
+            categories=CategoryService(uow, policies, clock),
             pilot=PilotService(uow, policies, clock),
             catalogue=CatalogueService(uow),
             member=member,

@@ -290,7 +290,8 @@ def _insured(
     referral = elsewhere and any(r.covers(inst.region, bill.date) for r in reg.referrals(record.id))
     approvals = reg.approvals(record.id) if special else ()
     filings = reg.filings(record.id) if elsewhere else ()
-    return insured_person(record, enrolment, approvals, filings), referral
+    categories = reg.categories(record.id)
+    return insured_person(record, enrolment, approvals, filings, categories), referral
 
 
 def _card_holder(facts: CounterFacts, bill: Bill) -> tuple[PersonRecord, Enrolment]:

@@ -108,7 +108,9 @@ def open_page(browser: Browser, server: str) -> Iterator[Opener]:
             base_url=server,
         )
         contexts.append(context)
-        context.set_default_timeout(5000)  # a page that is not there fails fast
+        # A page that is not there fails within seconds; 15, not 5, because the suite's
+        # other process and the server share the machine's cores with the browser.
+        context.set_default_timeout(15000)
         page = context.new_page()
         page.goto(path)
         return page
@@ -148,6 +150,14 @@ def shoot(page: Page, name: str) -> None:
     if before:
         page.set_viewport_size(before)
     assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist's --dist loadgroup, every browser test runs in one process (one
+    Chromium at a time), beside the database tests in the other."""
+    for item in items:
+        if "/browser/" in str(item.path):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -71,8 +71,10 @@ def test_the_dashboard_shows_the_ledger_and_downloads_it_as_csv(
     raw = saved.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads the Chinese as UTF-8
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == ["section", "scheme", "layer", "month", "amount", "persons"]
-    assert ["total", "", "", "", view["total"], ""] in rows
+    # The Chinese console's CSV names things in Chinese (the English one keeps the codes).
+    assert rows[0] == ["部分", "险种", "支付层次", "月份", "金额（元）", "人数"]
+    assert ["合计", "", "", "", view["total"], ""] in rows
+    assert not any(cell in ("student", "basic", "scheme_layer") for row in rows for cell in row)
 
     # A year that is not a number: the error next to the field, the typed value kept.
     page.fill("#f-year", "二〇二六")

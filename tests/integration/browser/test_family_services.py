@@ -141,3 +141,54 @@ def test_binding_a_spouse_with_their_consent(
     assert spouse.get_by_test_id("done").is_visible()
     page.goto(f"/app?lang={lang}")
     assert page.get_by_test_id("person-G2").is_visible()
+
+
+def test_the_family_pages_hold_at_320_px(
+    open_page: Opener, services: Services, engine: Engine
+) -> None:
+    """The narrowest phone: no page of the family is wider than the screen, in English
+    (the longer words) and in Chinese."""
+    world(engine, services)
+    page = signed_in(open_page, services, lang="en")
+    page.set_viewport_size({"width": 320, "height": 700})
+    for lang in ("en", "zh"):
+        for path in (
+            "/app",
+            "/app/years/2026",
+            "/app/persons/C1/years/2026",
+            "/app/estimate",
+            "/app/services",
+            "/app/claims/new",
+            "/app/institutions",
+            "/app/catalogue?q=test",
+            "/app/notices",
+            "/app/family",
+            "/app/cards",
+        ):
+            page.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 320, f"{path} [{lang}] is {wide} px wide"
+
+
+def test_an_estimate_and_a_claim_in_english(
+    open_page: Opener, services: Services, engine: Engine
+) -> None:
+    world(engine, services)
+    page = signed_in(open_page, services, lang="en", width="desktop")
+    page.goto("/app/estimate?lang=en")
+    page.fill("#f-amount", "12000")
+    page.select_option("#f-level", "3")
+    page.select_option("#f-kind", "inpatient")
+    page.click("main button[type=submit]")
+    summary = page.get_by_test_id("summary").inner_text()
+    assert "12,000.00" in summary
+    assert page.get_by_test_id("estimate-personal").inner_text().endswith(" yuan")
+    shoot(page, "family-estimate-en")
+    page.goto("/app/claims/new?lang=en")
+    page.fill("#f-day", "2026-07-02")
+    page.fill("#f-hospital_name", "County People's Hospital")
+    page.select_option("#f-region", "hill-county")
+    page.fill("#f-amount_1", "80.00")
+    page.click("main button[type=submit]")
+    assert page.locator("#e-item_1").inner_text() == "Write what the receipt says for this amount."
+    shoot(page, "family-claim-form-en")

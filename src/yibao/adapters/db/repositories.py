@@ -5,13 +5,14 @@ in, domain values out. The ledger's side is in ledger_repo.py."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from yibao.adapters.db import tables as t
-from yibao.domain.model import Approval, Filing, LineClass, Scheme
+from yibao.domain.model import Approval, CategorySpan, Filing, LineClass, Scheme
 from yibao.domain.money import from_fen, to_fen
 from yibao.domain.registry import (
     Card,
@@ -272,6 +273,13 @@ class Registry:
         rows = self.conn.execute(select(t.filings).where(c.person_id == person_id).order_by(c.id))
         return tuple(Filing(r.region, r.valid_from, r.valid_to) for r in rows)
 
+    def categories(self, person_id: str) -> tuple[CategorySpan, ...]:
+        c = t.person_categories.c
+        rows = self.conn.execute(
+            select(t.person_categories).where(c.person_id == person_id).order_by(c.id)
+        )
+        return tuple(CategorySpan(r.category, r.valid_from, r.valid_to) for r in rows)
+
     def referrals(self, person_id: str) -> tuple[Referral, ...]:
         c = t.referrals.c
         rows = self.conn.execute(select(t.referrals).where(c.person_id == person_id).order_by(c.id))
@@ -358,6 +366,20 @@ class Registry:
         self.conn.execute(
             insert(t.filings).values(
                 person_id=person_id, region=f.region, valid_from=f.valid_from, valid_to=f.valid_to
+            )
+        )
+
+    def add_category(
+        self, person_id: str, span: CategorySpan, who: str | None = None, at: datetime | None = None
+    ) -> None:
+        self.conn.execute(
+            insert(t.person_categories).values(
+                person_id=person_id,
+                category=span.category,
+                valid_from=span.valid_from,
+                valid_to=span.valid_to,
+                created_by=who,
+                created_at=at,
             )
         )
 

@@ -228,6 +228,20 @@ filings = Table(
     Column("created_at", DateTime(timezone=True)),
 )
 
+# A person's category (低保, 特困, 建档立卡) over dates (migration 0015): the fact the
+# decision tables of a region's policy read (docs/policies.md); general outside every span.
+person_categories = Table(
+    "person_categories",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("persons.id"), nullable=False, index=True),
+    Column("category", String(32), nullable=False),
+    Column("valid_from", Date),
+    Column("valid_to", Date),
+    Column("created_by", String(64)),
+    Column("created_at", DateTime(timezone=True)),
+)
+
 referrals = Table(
     "referrals",
     metadata,

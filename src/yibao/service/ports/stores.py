@@ -9,11 +9,12 @@ column names of adapters/db/tables.py."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 from yibao.domain.accumulators import YearAccumulators
-from yibao.domain.model import Approval, Filing
+from yibao.domain.model import Approval, CategorySpan, Filing
 from yibao.domain.registry import (
     Card,
     CardStatus,
@@ -79,6 +80,9 @@ class Registry(Protocol):
 
     def filings(self, person_id: str) -> tuple[Filing, ...]: ...
 
+    def categories(self, person_id: str) -> tuple[CategorySpan, ...]:
+        """The person's categories over dates (domain/model.Person.categories)."""
+
     def referrals(self, person_id: str) -> tuple[Referral, ...]: ...
 
     def has_persons(self, region: str) -> bool: ...
@@ -102,6 +106,10 @@ class Registry(Protocol):
     def add_approval(self, person_id: str, a: Approval) -> None: ...
 
     def add_filing(self, person_id: str, f: Filing) -> None: ...
+
+    def add_category(
+        self, person_id: str, span: CategorySpan, who: str | None = None, at: datetime | None = None
+    ) -> None: ...
 
     def add_referral(self, r: Referral) -> None: ...
 

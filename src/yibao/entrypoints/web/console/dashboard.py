@@ -4,6 +4,8 @@ figures as CSV (UTF-8 with a byte-order mark, so that Excel reads the Chinese)."
 
 from __future__ import annotations
 
+import csv
+import io
 from decimal import Decimal
 from typing import Any
 
@@ -11,8 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from yibao.entrypoints.web.console.charts import Bar, column_chart, hbar_chart
-from yibao.entrypoints.web.console.common import ConsolePage
-from yibao.entrypoints.web.pages import Form
+from yibao.entrypoints.web.console.common import LABELS, ConsolePage
+from yibao.entrypoints.web.pages import Form, _
 from yibao.service.console import LAYERS, dashboard_csv
 from yibao.service.errors import ServiceError
 
@@ -72,7 +74,7 @@ def dashboard_export(request: Request) -> Response:
         except ServiceError as exc:
             page.refuse(form, exc)
         else:
-            body = "\ufeff" + dashboard_csv(view)
+            body = "\ufeff" + in_words(page, dashboard_csv(view))
             return Response(
                 body.encode("utf-8"),
                 media_type="text/csv; charset=utf-8",
@@ -103,3 +105,54 @@ def _charts(page: ConsolePage, view: dict[str, Any]) -> dict[str, Any]:
         "month": column_chart(page.t("Payments by month"), months, chart_id="chart-month"),
         "layer_names": {layer: page.label("layer", layer) for layer in LAYERS},
     }
+
+
+CSV_WORDS = {
+    "section": _("Section"),
+    "scheme": _("Scheme"),
+    "layer": _("Layer"),
+    "month": _("Month"),
+    "amount": _("Amount (yuan)"),
+    "persons": _("Persons"),
+}
+SECTIONS = {
+    "scheme_layer": _("by scheme and layer"),
+    "scheme": _("by scheme"),
+    "month_layer": _("by month and layer"),
+    "month": _("by month"),
+    "top_line": _("past the top line"),
+    "serious_illness": _("serious illness"),
+    "serious_illness_total": _("serious illness, all schemes"),
+    "total": _("total"),
+}
+
+
+def in_words(page: ConsolePage, text: str) -> str:
+    """The CSV as the page's language names things: in Chinese, the header and the codes
+    of sections, schemes and layers in words (amounts and months as they are); in English,
+    the codes (the format docs/console.md describes)."""
+    if page.lang != "zh":
+        return text
+    rows = list(csv.reader(io.StringIO(text)))
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow([page.t(CSV_WORDS.get(h, h)) for h in rows[0]])
+    for section, scheme, layer, *rest in rows[1:]:
+        w.writerow(
+            [
+                page.t(SECTIONS[section]) if section in SECTIONS else section,
+                page.label("scheme", scheme) if scheme else "",
+                _layer(page, layer),
+                *rest,
+            ]
+        )
+    return out.getvalue()
+
+
+def _layer(page: ConsolePage, code: str) -> str:
+    if not code:
+        return ""
+    for kind in ("layer", "top_line"):
+        if code in LABELS.get(kind, {}):
+            return page.label(kind, code)
+    return code

@@ -1,0 +1,137 @@
+"""A person's category in the registry (dated, with the audit log), and the settlement
+reading it: river-county's low-income person is paid 5 points more from the day the
+category is in force (the scenario rc-category-points-dated.yaml, through the API)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from integration.world import bill_json, register
+from yibao.adapters.db import tables as t
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.adapters.parameter_files import search_path
+from yibao.adapters.scenario_files import load_scenario
+from yibao.domain.access import Principal, Role
+from yibao.domain.model import CategorySpan, Kind
+from yibao.service.errors import ConflictError, ServiceError
+from yibao.service.services import Services
+
+TESTS = Path(__file__).resolve().parent.parent
+SCENARIO = TESTS / "scenarios" / "river-county" / "rc-category-points-dated.yaml"
+CLERK = Principal(account="river-clerk", role=Role.CLERK, region="river-county")
+
+
+@pytest.fixture
+def world(engine: Engine) -> str:
+    scenario = load_scenario(SCENARIO)
+    with UnitOfWork(engine) as uow:
+        who = register(uow, scenario, search_path())
+        uow.commit()
+    return who.person_id
+
+
+def test_a_recorded_category_is_settled_from_its_first_day(
+    world: str, services: Services, client: TestClient, engine: Engine
+) -> None:
+    view = services.categories.record(CLERK, world, "low_income", date(2026, 7, 1), None)
+    assert view == {
+        "person_id": world,
+        "category": "low_income",
+        "valid_from": "2026-07-01",
+        "valid_to": None,
+    }
+    assert services.categories.of(CLERK, world) == [
+        {"category": "low_income", "valid_from": "2026-07-01", "valid_to": None}
+    ]
+    with UnitOfWork(engine) as uow:
+        assert uow.registry.categories(world) == (
+            CategorySpan("low_income", date(2026, 7, 1), None),
+        )
+    with engine.connect() as conn:
+        audit = conn.execute(
+            select(t.audit_log).where(t.audit_log.c.action == "category.record")
+        ).all()
+    assert len(audit) == 1
+    scenario = load_scenario(SCENARIO)
+    card = f"CARD-{world}"
+    paid = []
+    for enc in scenario.encounters:
+        answer = client.post(
+            "/v1/settlements",
+            json=bill_json(card, enc),
+            headers={"X-Institution": enc.hospital.id},
+        )
+        assert answer.status_code == 201, answer.text
+        paid.append(answer.json()["basic"])
+    assert paid == ["850.00", "900.00", "6500.00"]  # 85%, then 90% and 65% from 1 July
+
+
+def test_overlapping_and_unknown_categories_are_refused(world: str, services: Services) -> None:
+    services.categories.record(
+        CLERK, world, "special_hardship", date(2026, 1, 1), date(2026, 6, 30)
+    )
+    with pytest.raises(ConflictError, match="already special_hardship"):
+        services.categories.record(CLERK, world, "low_income", date(2026, 6, 30), None)
+    with pytest.raises(ServiceError, match="not one of low_income"):
+        services.categories.record(CLERK, world, "rich", None, None)
+    with pytest.raises(ServiceError, match="is before valid_from"):
+        services.categories.record(CLERK, world, "low_income", date(2026, 9, 1), date(2026, 8, 1))
+    services.categories.record(CLERK, world, "low_income", date(2026, 7, 1), None)
+    assert [c["category"] for c in services.categories.of(CLERK, world)] == [
+        "special_hardship",
+        "low_income",
+    ]
+
+
+def test_1101_sends_the_categories_in_idetinfo(
+    world: str, services: Services, client: TestClient, engine: Engine
+) -> None:
+    from integration.test_fsi import His, cert, insured
+
+    services.categories.record(CLERK, world, "poverty_registered", date(2026, 3, 1), None)
+    with UnitOfWork(engine) as uow:
+        me = insured(uow, world, f"CARD-{world}")
+    his = His(client, "H0")
+    his.day = date(2026, 6, 1)
+    his.sign_in()
+    info = his.ok("1101", {"data": cert(me, by_card=True)})
+    assert info["idetinfo"] == [
+        {
+            "psn_idet_type": "2304",
+            "psn_type_lv": "",
+            "memo": "建档立卡贫困人口",
+            "begntime": "2026-03-01",
+            "endtime": None,
+        }
+    ]
+
+
+def test_the_member_app_estimates_and_shows_the_year_with_the_category(
+    world: str, services: Services, client: TestClient
+) -> None:
+    services.categories.record(CLERK, world, "low_income", date(2026, 7, 1), None)
+    me = Principal(account="member", role=Role.INSURED, person_id=world)
+    before = services.member.estimate(
+        me, world, Kind.INPATIENT, 0, Decimal(1200), date(2026, 6, 30)
+    )
+    after = services.member.estimate(me, world, Kind.INPATIENT, 0, Decimal(1200), date(2026, 7, 1))
+    assert (before["basic"], after["basic"]) == ("850.00", "900.00")
+    card = f"CARD-{world}"
+    scenario = load_scenario(SCENARIO)
+    enc = scenario.encounters[2]
+    answer = client.post(
+        "/v1/settlements", json=bill_json(card, enc), headers={"X-Institution": enc.hospital.id}
+    )
+    assert answer.status_code == 201, answer.text
+    year = services.member.year(me, world, 2026)  # river-county's rate is a decision table
+    names = [bar["name"] for bar in year["bars"]]
+    assert "serious_illness_deductible" in names
+    deductible = next(b for b in year["bars"] if b["name"] == "serious_illness_deductible")
+    assert deductible["limit"] == "7500.00"  # halved for the category
