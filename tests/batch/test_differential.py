@@ -10,6 +10,7 @@ runs on the domain objects themselves; the columnar engine on their frames.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -46,7 +47,7 @@ POLICY_PATH = [TESTS / "regions", *search_path()]
 SHARED = TESTS.parent.parent / "shared" / "scenarios"
 SCENARIO_FOLDERS = [TESTS / "scenarios", TESTS / "regions" / "test-town-scenarios"]
 MIN_COMPARED = (
-    102  # tests/scenarios (77, river-county 15 of 18) and test-town's (10); shared on top
+    104  # tests/scenarios (77, river-county 17 of 18) and test-town's (10); shared on top
 )
 YEAR = 2026
 REGIONS = ("sample-city", "hill-county", "test-town", "river-county")
@@ -278,7 +279,11 @@ def region_years(draw: st.DrawFn) -> tuple[str, list[Person_year]]:
     for p in range(draw(st.integers(1, 4))):
         person = draw(persons(region, f"P{p}"))
         n = draw(st.integers(0, 7))
-        people.append((person, [draw(encounters(person, f"E{p}-{i}")) for i in range(n)]))
+        bills = [draw(encounters(person, f"E{p}-{i}")) for i in range(n)]
+        for i, bill in enumerate(bills):  # river-county's referral chains, now and then
+            if i and bill.kind is Kind.INPATIENT and draw(st.booleans()):
+                bills[i] = replace(bill, referred_from=draw(st.sampled_from(bills[:i])).id)
+        people.append((person, bills))
     return region, people
 
 

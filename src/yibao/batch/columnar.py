@@ -21,6 +21,7 @@ from decimal import Decimal
 import polars as pl
 
 from yibao.batch import items
+from yibao.batch.chains import chain_thresholds
 from yibao.batch.factkey import category_on_the_day, check_rules, place_class, with_key
 from yibao.batch.frames import CLASS_COLUMNS, RegionYear
 from yibao.batch.ordering import KIND, SCHEMES, ordered, validate
@@ -409,6 +410,10 @@ def _thresholds(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
             .otherwise(pl.col("t_yearly"))
         )
         parts.append(rows.select("order", threshold.cast(pl.Int64).alias("threshold")))
+    chained = chain_thresholds(frame, tables, p)
+    if chained.height:
+        parts.append(chained)
+        parts = [pl.concat(parts).unique("order", keep="last", maintain_order=True)]
     if parts:
         frame = _put(frame, pl.concat(parts), ["threshold"])
     else:

@@ -149,19 +149,8 @@ def with_key(
 
 def check_rules(policy: RegionPolicy, data: RegionYear) -> None:
     """Refuse what the columnar engine does not settle yet, for the bills that use it:
-    a stay referred from another where thresholds are continued along referral chains,
     a bill of a cause whose payments have a yearly cap."""
     enc = data.encounters
-    chains = any(r.inpatient.referral_threshold is not None for r in policy.schemes.values())
-    if (
-        chains
-        and "referred_from" in enc.columns
-        and enc.get_column("referred_from").is_not_null().any()
-    ):
-        raise UnsupportedError(
-            f"{policy.code}: stays referred along a chain (inpatient.referral_threshold) "
-            "are settled by the scalar engine only"
-        )
     caps = any(r.cause_cap is not None for r in policy.schemes.values())
     if (
         caps

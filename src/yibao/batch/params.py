@@ -28,6 +28,7 @@ from yibao.domain.parameters import (
     PolicyGapError,
     RateSpec,
     ReductionMethod,
+    ReferralThreshold,
     RegionPolicy,
     SchemeRules,
     Threshold,
@@ -375,6 +376,7 @@ def _schema(max_brackets: int) -> dict[str, pl.DataType]:
         "in_top_on": pl.Int8(),
         "in_top": pl.Int64(),
         "in_points": pl.Int64(),
+        "in_chain": pl.Boolean(),
         "fixed": pl.Int64(),
         "sp_on": pl.Boolean(),
         "sp_per": pl.Int8(),
@@ -389,6 +391,34 @@ def _schema(max_brackets: int) -> dict[str, pl.DataType]:
         schema[f"in_hi_{j}"] = pl.Int64()
         schema[f"in_rate_{j}"] = pl.Int64()
     return schema
+
+
+def _inpatient_values(
+    rules: SchemeRules, day: date, level: int, retired: bool, num: Any, facts: Facts
+) -> dict[str, Any]:
+    """The inpatient rules' values: threshold, top line, points, fixed sum, referral
+    chains, the rate's brackets."""
+    out: dict[str, Any] = {}
+    inp = rules.inpatient
+    threshold = inp.threshold.at(day, facts).value
+    out["in_per"] = _per(threshold)
+    out["in_thr"] = _fen(threshold.amount.for_level(level))
+    if inp.top_line is not None:
+        top = inp.top_line.at(day, facts).value
+        out["in_top_on"] = TOP_ON_CODE[top.on]
+        out["in_top"] = _fen(top.amount)
+    out["in_points"] = 0 if inp.rate_points is None else num(inp.rate_points.at(day, facts).value)
+    chain = inp.referral_threshold
+    out["in_chain"] = (
+        chain is not None and chain.at(day, facts).value is ReferralThreshold.CONTINUED
+    )
+    fixed = None if rules.fixed_sum is None else rules.fixed_sum.find(day, facts)
+    out["fixed"] = None if fixed is None else _fen(fixed.value)
+    rate_param = inp.rate_retired if retired and inp.rate_retired is not None else inp.rate
+    brackets = _rate_brackets(rate_param.at(day, facts).value, level)
+    out["in_lo"] = [_fen(lower) for lower, _ in brackets]
+    out["in_rate"] = [num(rate) for _, rate in brackets]
+    return out
 
 
 def _values(
@@ -423,21 +453,7 @@ def _values(
     out["out_thr"] = _fen(threshold.amount.for_level(level))
     out["out_rate"] = num(o.rate.at(day, facts).value.for_level(level))
     out["out_limit"] = _fen(o.fund_limit.at(day, facts).value)
-    inp = rules.inpatient
-    threshold = inp.threshold.at(day, facts).value
-    out["in_per"] = _per(threshold)
-    out["in_thr"] = _fen(threshold.amount.for_level(level))
-    if inp.top_line is not None:
-        top = inp.top_line.at(day, facts).value
-        out["in_top_on"] = TOP_ON_CODE[top.on]
-        out["in_top"] = _fen(top.amount)
-    out["in_points"] = 0 if inp.rate_points is None else num(inp.rate_points.at(day, facts).value)
-    fixed = None if rules.fixed_sum is None else rules.fixed_sum.find(day, facts)
-    out["fixed"] = None if fixed is None else _fen(fixed.value)
-    rate_param = inp.rate_retired if retired and inp.rate_retired is not None else inp.rate
-    brackets = _rate_brackets(rate_param.at(day, facts).value, level)
-    out["in_lo"] = [_fen(lower) for lower, _ in brackets]
-    out["in_rate"] = [num(rate) for _, rate in brackets]
+    out.update(_inpatient_values(rules, day, level, retired, num, facts))
     special = rules.special_outpatient
     out["sp_on"] = special is not None
     if special is not None:
