@@ -925,7 +925,7 @@ def test_wrong_types_unknown_codes_and_wrong_states_are_refused_and_change_nothi
     refused("2206", (*d, "mdtrt_id"), "NO-SUCH-VISIT", "input.data.mdtrt_id", "不存在")
     refused("2207", (*d, "medfee_sumamt"), Decimal("81.00"), "medfee_sumamt", "80.00")
     refused("2207", (*d, "psn_setlway"), "09", "psn_setlway")
-    refused("2304", (*d, "mid_setl_flag"), "1", "mid_setl_flag", "中途结算")
+    refused("2304", (*d, "mid_setl_flag"), "2", "mid_setl_flag")
     refused("5203", (*d, "setl_id"), "999999", "setl_id", "不存在")
     refused("5203", (*d, "setl_id"), "abc", "setl_id")
     refused("1101", ("sign_no",), "NOT-SIGNED-IN", "sign_no", "9001")

@@ -56,7 +56,7 @@ def test_numbers_for_strings_input_as_text_and_the_other_url(
     alias = c1.client.post(
         "/fsi/api/rsfComIfsService/callService",
         content=dumps(c1.envelope("1101", message["input"])).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "X-Institution": c1.institution},
     )
     assert loads(alias.content)["output"] == plain["output"]
     # Times as clients read them: yyyyMMddHHmmssSSS.

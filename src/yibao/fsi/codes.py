@@ -139,6 +139,21 @@ LABELS = {
     "adm_dept_name": "入院科室名称",
     "atddr_name": "主治医生姓名",
     "dscg_way": "离院方式",
+    "omsgid": "原发送方报文ID",
+    "oinfno": "原交易编号",
+    "stmt_begndate": "对账开始日期",
+    "stmt_enddate": "对账结束日期",
+    "fund_pay_sumamt": "基金支付总额",
+    "acct_pay": "个人账户支出",
+    "cash_payamt": "现金支付金额",
+    "fixmedins_setl_cnt": "定点医药机构结算笔数",
+    "clr_type": "清算类别",
+    "setl_optins": "结算经办机构",
+    "file_qury_no": "文件查询号",
+    "filename": "文件名",
+    "fsUploadIn": "文件上传信息",
+    "fsDownloadIn": "文件下载信息",
+    "in": "文件内容",
 }
 
 

@@ -75,6 +75,10 @@ def _check_refund(up: Upload, original: Any, refunded: Decimal) -> None:
     ln = up.fields
     if original is None or original.init_feedetl_sn:
         raise invalid(ln.at("init_feedetl_sn"), f"原费用明细 {up.init} 不存在")
+    if original.setl_id is not None:
+        raise invalid(
+            ln.at("init_feedetl_sn"), f"原费用明细 {up.init} 已结算（中途结算），不能退费"
+        )
     if original.med_list_codg != up.code or Decimal(original.pric) != up.pric:
         raise invalid(
             ln.at("init_feedetl_sn"), f"退费明细的目录编码和单价须与原明细 {up.init} 相同"
@@ -91,6 +95,7 @@ class _Stored:
     pric: str
     cnt: str
     init_feedetl_sn: str | None
+    setl_id: int | None = None
 
 
 def _read(ctx: Ctx, inpatient: bool) -> tuple[Any, list[Upload]]:

@@ -29,19 +29,19 @@ class Billing:
     visit: Any
     bill: Bill
     person: dict[str, Any]
+    interim: bool  # mid_setl_flag 1: the stay goes on
+    earlier: int  # settlements of the visit so far (in force or cancelled)
 
     @property
     def key(self) -> str:
-        """The settlement's idempotency key: the visit and how often it was settled before."""
-        return f"fsi:{self.visit.mdtrt_id}:{self.visit.settle_attempts}"
+        """The settlement's idempotency key: the visit and the settlements before it."""
+        return f"fsi:{self.visit.mdtrt_id}:{self.visit.settle_attempts}:{self.earlier}"
 
 
 def _kind(data: Fields, row: Any, inpatient: bool) -> tuple[Kind, str]:
     """The encounter kind and med_type: the admission's, or the message's (2206 / 2207)."""
     if inpatient:
-        flag = data.one_of("mid_setl_flag", {"0": "否", "1": "是"})
-        if flag == "1":
-            raise invalid(data.at("mid_setl_flag"), "暂不支持中途结算，请出院结算")
+        data.one_of("mid_setl_flag", {"0": "否", "1": "是"})
         return Kind(row.kind), str(row.med_type)
     med_type = data.req("med_type", max_len=8)
     found = codes.med_type_kind(med_type, codes.OUTPATIENT_MED_TYPES)
@@ -61,10 +61,10 @@ def _kind(data: Fields, row: Any, inpatient: bool) -> tuple[Kind, str]:
 
 
 def _bill_lines(ctx: Ctx, row: Any, data: Fields) -> tuple[tuple[BillLine, ...], bool]:
-    """Each uploaded line net of its refunds (its quantity and its total), and whether any
-    line carries a prescription number."""
+    """Each uploaded line not yet settled (an interim settlement took the earlier ones), net
+    of its refunds (its quantity and its total), and whether any carries a prescription."""
     sumamt = data.amount("medfee_sumamt")
-    lines = ctx.store.lines(row.mdtrt_id)
+    lines = [ln for ln in ctx.store.lines(row.mdtrt_id) if ln.setl_id is None]
     uploaded = sum((Decimal(ln.amount_fen) / 100 for ln in lines), ZERO)
     if sumamt != uploaded:
         raise invalid(
@@ -132,7 +132,8 @@ def _billing(ctx: Ctx, data: Fields, inpatient: bool) -> Billing:
         "med_type": med_type,
         "clr_optins": ctx.store.admdvs(r.region),
     }
-    return Billing(row, bill, person)
+    interim = inpatient and data.data.get("mid_setl_flag") == "1"
+    return Billing(row, bill, person, interim, ctx.store.settlement_count(row.mdtrt_id))
 
 
 def _output(ctx: Ctx, b: Billing, view: dict[str, Any]) -> dict[str, Any]:
@@ -183,9 +184,12 @@ def settle(ctx: Ctx, inpatient: bool) -> dict[str, Any]:
             "medfee_fen": to_fen(info["medfee_sumamt"]),
             "fund_fen": to_fen(info["fund_pay_sumamt"]),
             "cash_fen": to_fen(info["psn_cash_pay"]),
+            "mid_setl_flag": 1 if b.interim else 0,
         }
     )
-    values: dict[str, Any] = {"status": "settled"}
+    ctx.store.take_lines(row.mdtrt_id, int(view["id"]))
+    # An interim settlement (mid_setl_flag 1) leaves the stay open for the lines to come.
+    values: dict[str, Any] = {"status": "open" if b.interim else "settled"}
     if row.kind is None:
         values.update(kind=b.bill.kind.value, med_type=out["setlinfo"]["med_type"])
     ctx.store.update_visit(row.mdtrt_id, **values)
@@ -239,6 +243,11 @@ def cancel(ctx: Ctx, inpatient: bool) -> dict[str, Any]:
     if bool(row.inpatient) != inpatient:
         other = "2305" if row.inpatient else "2208"
         raise invalid(data.at("setl_id"), f"结算 {found.setl_id} 请用 {other} 撤销")
+    later = ctx.store.later_settlement(row.mdtrt_id, int(found.setl_id))
+    if later is not None:
+        raise invalid(
+            data.at("setl_id"), f"就诊 {row.mdtrt_id} 其后还有结算 {later.setl_id}，请先撤销"
+        )
     return reverse(ctx, found, row, f"{ctx.call.infno} 撤销结算（报文 {ctx.call.msgid}）")
 
 
@@ -270,6 +279,7 @@ def reverse(ctx: Ctx, found: Any, row: Any, reason: str) -> dict[str, Any]:
         for adj in adjustments
     ]
     ctx.store.cancel_settlement(int(found.setl_id), reversal_id, ctx.call.inf_time.date())
+    ctx.store.release_lines(int(found.setl_id))
     ctx.store.update_visit(row.mdtrt_id, status="open", settle_attempts=row.settle_attempts + 1)
     negated = {k: v for k, v in info.items() if isinstance(v, Decimal)}
     return {

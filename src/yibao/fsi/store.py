@@ -143,10 +143,44 @@ class FsiStore:
             select(f.fsi_settlements).where(f.fsi_settlements.c.setl_id == setl_id)
         ).first()
 
+    def settlement_count(self, mdtrt_id: str) -> int:
+        c = f.fsi_settlements.c
+        n = self.conn.execute(
+            select(func.count()).select_from(f.fsi_settlements).where(c.mdtrt_id == mdtrt_id)
+        ).scalar_one()
+        return int(n)
+
+    def later_settlement(self, mdtrt_id: str, setl_id: int) -> Any | None:
+        """A settlement of the visit in force after this one (interim settlements)."""
+        c = f.fsi_settlements.c
+        return self.conn.execute(
+            select(f.fsi_settlements)
+            .where(c.mdtrt_id == mdtrt_id, c.status == "settled", c.setl_id > setl_id)
+            .limit(1)
+        ).first()
+
+    def has_settlement(self, mdtrt_id: str) -> bool:
+        """Whether the visit has a settlement in force (an interim one, say)."""
+        return self.active_settlement(mdtrt_id) is not None
+
+    def take_lines(self, mdtrt_id: str, setl_id: int) -> None:
+        """The visit's lines not yet settled are taken by this (interim) settlement."""
+        c = f.fsi_fee_lines.c
+        self.conn.execute(
+            update(f.fsi_fee_lines)
+            .where(c.mdtrt_id == mdtrt_id, c.setl_id.is_(None))
+            .values(setl_id=setl_id)
+        )
+
+    def release_lines(self, setl_id: int) -> None:
+        """A cancelled settlement's lines are open again."""
+        c = f.fsi_fee_lines.c
+        self.conn.execute(update(f.fsi_fee_lines).where(c.setl_id == setl_id).values(setl_id=None))
+
     def active_settlement(self, mdtrt_id: str) -> Any | None:
         c = f.fsi_settlements.c
         return self.conn.execute(
-            select(f.fsi_settlements).where(c.mdtrt_id == mdtrt_id, c.status == "settled")
+            select(f.fsi_settlements).where(c.mdtrt_id == mdtrt_id, c.status == "settled").limit(1)
         ).first()
 
     def cancel_settlement(self, setl_id: int, reversal_id: int | None, day: date) -> None:
@@ -155,3 +189,34 @@ class FsiStore:
             .where(f.fsi_settlements.c.setl_id == setl_id)
             .values(status="cancelled", reversal_id=reversal_id, cancel_date=day)
         )
+
+    def settlements_between(self, fixmedins_code: str, begin: date, end: date) -> list[Any]:
+        """The institution's settlements made or cancelled in the period."""
+        c = f.fsi_settlements.c
+        made = c.setl_date.between(begin, end)
+        cancelled = c.cancel_date.between(begin, end)
+        return list(
+            self.conn.execute(
+                select(f.fsi_settlements)
+                .where(c.fixmedins_code == fixmedins_code, made | cancelled)
+                .order_by(c.setl_id)
+            )
+        )
+
+    # --- files ---------------------------------------------------------------------
+
+    def add_file(self, number: str, fixmedins_code: str, filename: str, content: bytes) -> None:
+        self.conn.execute(
+            insert(f.fsi_files).values(
+                file_qury_no=number,
+                fixmedins_code=fixmedins_code,
+                filename=filename,
+                content=content,
+                created_at=now(),
+            )
+        )
+
+    def file(self, number: str) -> Any | None:
+        return self.conn.execute(
+            select(f.fsi_files).where(f.fsi_files.c.file_qury_no == number)
+        ).first()

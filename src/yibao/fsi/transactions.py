@@ -5,7 +5,7 @@ FsiError, or a refusal of the service layer; nothing is written then."""
 
 from __future__ import annotations
 
-from yibao.fsi import fees, settle, visits
+from yibao.fsi import corrections, fees, recon, settle, visits
 from yibao.fsi.context import Call, Ctx, Handler, as_institution
 
 __all__ = ["TRANSACTIONS", "Call", "Ctx", "Handler", "as_institution"]
@@ -29,5 +29,12 @@ TRANSACTIONS: dict[str, tuple[str, Handler]] = {
     "2303": ("住院预结算", settle.inpatient_quote),
     "2304": ("住院结算", settle.inpatient_settlement),
     "2305": ("住院结算撤销", settle.inpatient_cancel),
+    "2404": ("入院办理撤销", corrections.cancel_admission),
+    "2405": ("出院办理撤销", corrections.cancel_discharge),
+    "2601": ("冲正交易", corrections.reversal),
+    "3201": ("医药机构费用结算对总账", recon.total),
+    "3202": ("医药机构费用结算对明细账", recon.detail),
     "5203": ("结算信息查询", settle.query),
+    "9101": ("文件上传", recon.upload),
+    "9102": ("文件下载", recon.download),
 }

@@ -35,7 +35,7 @@ LARGER: tuple[tuple[str, int], ...] = (
     (r"/v1/schools/[^/]+/batches", 21 * MB),  # a class list: 20 MB
     (r"/v1/collection/imports", 21 * MB),  # a bank's result file: 20 MB
     (r"/app/claims/new", 26 * MB),  # five receipts of 5 MB
-    (r"/fsi/api/callService", 5 * MB),
+    (r"/fsi/api/(rsfComIfsService/)?callService", 5 * MB),
 )
 
 CODES = {
