@@ -1,5 +1,7 @@
-"""Schemathesis against the whole API, as a clerk and as a hospital, bounded to a few
-minutes: no server error, every answer as the schema says, every 4xx with a `code`."""
+"""Schemathesis against the whole API as each role, bounded to a few minutes: no server
+error, every answer as the schema says, every 4xx with a `code`. The clerk and the
+hospital reach the most operations; the other roles mostly meet the role checks, whose
+refusals must keep the same shape."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from integration.auth import account
 from integration.conftest import FakeClock
-from integration.roles_world import CITY, I1, build_registry
+from integration.roles_world import C1, CITY, G1, I1, S1, build_registry
 from yibao.adapters.db.engine import make_engine
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import PolicyLoader
@@ -97,3 +99,19 @@ def test_the_api_keeps_its_schema_for_a_clerk(world: tuple[Services, Engine]) ->
 
 def test_the_api_keeps_its_schema_for_a_hospital(world: tuple[Services, Engine]) -> None:
     assert _run(world[0], account(world[0], Role.INSTITUTION, institution_id=I1)) > 50
+
+
+@pytest.mark.parametrize(
+    ("role", "scope"),
+    [
+        (Role.APPROVER, {"region": CITY}),
+        (Role.SCHOOL, {"school_id": S1}),
+        (Role.INSURED, {"person_id": C1}),
+        (Role.GUARDIAN, {"person_id": G1}),
+    ],
+    ids=lambda v: v.value if isinstance(v, Role) else "",
+)
+def test_the_api_keeps_its_schema_for_every_other_role(
+    world: tuple[Services, Engine], role: Role, scope: dict[str, str]
+) -> None:
+    assert _run(world[0], account(world[0], role, **scope)) > 50
