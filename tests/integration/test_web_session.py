@@ -172,3 +172,27 @@ def test_the_pages_and_the_api_docs_have_no_inline_script_and_load_nothing_from_
         "/static/api-docs.js",
     ):
         assert web.get(asset).status_code == 200, asset
+
+
+def test_an_unexpected_failure_carries_the_security_headers_too(services: Services) -> None:
+    """Starlette answers an unexpected exception from its outermost layer, past the
+    headers' middleware: the 500 handler adds them itself, to the page and to the API."""
+    app = create_app(services)
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken", broken)
+    app.add_api_route("/v1/broken", broken)
+    for base in ("http://testserver", "https://testserver"):
+        web = TestClient(app, base_url=base, raise_server_exceptions=False)
+        for path in ("/broken", "/v1/broken"):
+            answer = web.get(path)
+            assert answer.status_code == 500, path
+            assert "a bug" not in answer.text
+            assert "Traceback" not in answer.text
+            assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], path
+            assert answer.headers["x-content-type-options"] == "nosniff", path
+            assert answer.headers["x-frame-options"] == "DENY", path
+            https = base.startswith("https")
+            assert ("strict-transport-security" in answer.headers) == https, path

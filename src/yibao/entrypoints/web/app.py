@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from yibao.entrypoints.api import errors as api_errors
-from yibao.entrypoints.web import console, member, routes_common
+from yibao.entrypoints.web import console, member, routes_common, security
 from yibao.entrypoints.web.pages import BadForm, Page, PageForbidden, SignInNeeded
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -71,10 +71,12 @@ def install(app: FastAPI) -> None:
     async def failed(request: Request, _exc: Exception) -> Response:
         """Anything unexpected: a page that says so (the error is in the server's log)."""
         if not is_page(request):
-            return JSONResponse(
+            answer: Response = JSONResponse(
                 {"code": "internal_error", "message": "internal error"}, status_code=500
             )
-        return Page(request).render("error.html", status=500, kind="failed")
+        else:
+            answer = Page(request).render("error.html", status=500, kind="failed")
+        return security.with_headers(request, answer)
 
     @app.exception_handler(BadForm)
     async def bad_form(request: Request, _exc: BadForm) -> Response:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # No inline script or style anywhere (the templates use /static files only); nothing may
@@ -32,6 +34,15 @@ def receipt_headers(path: Path, n: int) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
     }
+
+
+def with_headers(request: Request, response: Response) -> Response:
+    """The headers for an answer made outside the middleware: Starlette answers an
+    unexpected exception from its outermost layer, past SecurityHeaders."""
+    https = request.url.scheme == "https"
+    for name, value in (*HEADERS, *((HSTS,) if https else ())):
+        response.headers.setdefault(name.decode(), value.decode())
+    return response
 
 
 class SecurityHeaders:
