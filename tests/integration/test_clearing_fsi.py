@@ -15,24 +15,46 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from integration.certificates_world import card_of
-from integration.clearing_world import BED, CITY, CITY3, COUNTRYMAN, COUNTY, DRUG, build, stay
+from integration.clearing_world import (
+    BED,
+    CITIZEN,
+    CITY,
+    CITY3,
+    COUNTRYMAN,
+    COUNTY,
+    COUNTY2,
+    DRUG,
+    FILED,
+    build,
+    stay,
+)
 from integration.test_fsi import His, insured
 from yibao.adapters.db.tables_clearing import region_ledger
 from yibao.adapters.db.uow import UnitOfWork
 
 
 class Elsewhere(His):
-    """A sample-city hospital's system sending for a hill-county patient."""
+    """A hospital's system sending for a patient insured in another region: by default a
+    sample-city hospital (990100) for a hill-county patient (990200)."""
+
+    insured_at = "990200"
 
     def envelope(
         self, infno: str, input_: dict[str, Any], msgid: str | None = None
     ) -> dict[str, Any]:
         message = super().envelope(infno, input_, msgid)
-        message["insuplc_admdvs"] = "990200"
+        message["insuplc_admdvs"] = self.insured_at
         return message
 
 
-def _visit(his: His, who: Any, day: str) -> tuple[str, dict[str, Any]]:
+# The bed day at the city's price (the county's cap is lower); the drug is class A in the
+# city, self-pay in the county.
+CITY_LINES = [(BED, Decimal(10), Decimal("50.00")), (DRUG, Decimal(1), Decimal("300.00"))]
+
+
+def _visit(
+    his: His, who: Any, day: str, lines: list[tuple[str, Decimal, Decimal]] = CITY_LINES
+) -> tuple[str, dict[str, Any]]:
     """Register an outpatient visit, its diagnosis and its fee lines; the settle data."""
     out = his.ok(
         "2201",
@@ -81,9 +103,6 @@ def _visit(his: His, who: Any, day: str) -> tuple[str, dict[str, Any]]:
             ],
         },
     )
-    # The bed day at the city's price (the county's cap is lower: the county's catalogue
-    # would refuse it at upload); the drug is class A in the city, self-pay in the county.
-    lines = [(BED, Decimal(10), Decimal("50.00")), (DRUG, Decimal(1), Decimal("300.00"))]
     his.ok(
         "2204",
         {
@@ -163,3 +182,40 @@ def test_a_county_patient_at_a_city_hospital_through_the_interface(
         open_ = conn.execute(select(region_ledger.c.region, region_ledger.c.amount_fen)).all()
     assert sum(int(r.amount_fen) for r in open_ if r.region == CITY) == 0
     assert sum(int(r.amount_fen) for r in open_ if r.region == COUNTY) == 0
+
+
+def test_city_residents_at_a_county_hospital_filed_and_unfiled_through_the_interface(
+    engine: Engine, client: TestClient
+) -> None:
+    """The reverse direction: the county's catalogue (its cap, its classes), the city's
+    rates, halved for the unfiled resident, whole for the filed one; the interface answers
+    what the card API answers for the same bill."""
+    build(engine)
+    his = Elsewhere(client, COUNTY2, admvs="990200")
+    his.insured_at = "990100"
+    his.day = his.day.replace(month=3, day=5)
+    his.sign_in()
+    lines = [(BED, Decimal(20), Decimal("40.00"))]
+    paid = {}
+    for person in (CITIZEN, FILED):
+        body = stay(person, "2026-03-05", 20, "40.00", kind="outpatient")
+        want = client.post("/v1/quotes", json=body, headers={"X-Institution": COUNTY2}).json()
+        with UnitOfWork(engine) as uow:
+            who = insured(uow, person, card_of(person))
+        _, data = _visit(his, who, "2026-03-05", lines)
+        settled = his.ok("2207", {"data": data})["setlinfo"]
+        assert Decimal(str(settled["hifp_pay"])) == Decimal(want["basic"]), person
+        assert Decimal(str(settled["medfee_sumamt"])) == Decimal(want["total"]), person
+        paid[person] = Decimal(want["basic"])
+    assert paid[FILED] > 0
+    assert paid[FILED] == 2 * paid[CITIZEN]  # unfiled: the city's rate halved
+    with engine.connect() as conn:
+        books = conn.execute(
+            select(region_ledger.c.region, region_ledger.c.side, region_ledger.c.amount_fen)
+        ).all()
+    owed = int(sum(paid.values()) * 100)
+    assert sorted((r.region, r.side) for r in books) == sorted(
+        [(CITY, "payable")] * 2 + [(COUNTY, "receivable")] * 2
+    )
+    assert sum(int(r.amount_fen) for r in books if r.region == CITY) == owed
+    assert sum(int(r.amount_fen) for r in books if r.region == COUNTY) == owed
