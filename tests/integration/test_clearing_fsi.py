@@ -18,6 +18,7 @@ from integration.certificates_world import card_of
 from integration.clearing_world import (
     BED,
     CITIZEN,
+    CITIZEN2,
     CITY,
     CITY3,
     COUNTRYMAN,
@@ -53,7 +54,11 @@ CITY_LINES = [(BED, Decimal(10), Decimal("50.00")), (DRUG, Decimal(1), Decimal("
 
 
 def _visit(
-    his: His, who: Any, day: str, lines: list[tuple[str, Decimal, Decimal]] = CITY_LINES
+    his: His,
+    who: Any,
+    day: str,
+    lines: list[tuple[str, Decimal, Decimal]] = CITY_LINES,
+    med_type: str = "11",  # 11 outpatient, 13 emergency
 ) -> tuple[str, dict[str, Any]]:
     """Register an outpatient visit, its diagnosis and its fee lines; the settle data."""
     out = his.ok(
@@ -81,7 +86,7 @@ def _visit(
             "mdtrtinfo": {
                 "mdtrt_id": mdtrt_id,
                 "psn_no": who.person_id,
-                "med_type": "11",
+                "med_type": med_type,
                 "begntime": f"{day} 08:00:00",
                 "main_cond_dscr": "",
                 "dise_codg": "",
@@ -138,7 +143,7 @@ def _visit(
         "chrg_bchno": "B1",
         "insutype": who.insutype,
         "acct_used_flag": "0",
-        "med_type": "11",
+        "med_type": med_type,
     }
 
 
@@ -184,11 +189,12 @@ def test_a_county_patient_at_a_city_hospital_through_the_interface(
     assert sum(int(r.amount_fen) for r in open_ if r.region == COUNTY) == 0
 
 
-def test_city_residents_at_a_county_hospital_filed_and_unfiled_through_the_interface(
+def test_city_residents_at_a_county_hospital_filed_unfiled_and_emergency_through_the_interface(
     engine: Engine, client: TestClient
 ) -> None:
     """The reverse direction: the county's catalogue (its cap, its classes), the city's
-    rates, halved for the unfiled resident, whole for the filed one; the interface answers
+    rates, halved for the unfiled resident, whole for the filed one and in an emergency;
+    the interface answers
     what the card API answers for the same bill."""
     build(engine)
     his = Elsewhere(client, COUNTY2, admvs="990200")
@@ -209,13 +215,22 @@ def test_city_residents_at_a_county_hospital_filed_and_unfiled_through_the_inter
         paid[person] = Decimal(want["basic"])
     assert paid[FILED] > 0
     assert paid[FILED] == 2 * paid[CITIZEN]  # unfiled: the city's rate halved
+    # An emergency there (med_type 13) is settled at the city's local rates.
+    body = stay(CITIZEN2, "2026-03-05", 20, "40.00", kind="emergency")
+    want = client.post("/v1/quotes", json=body, headers={"X-Institution": COUNTY2}).json()
+    with UnitOfWork(engine) as uow:
+        who = insured(uow, CITIZEN2, card_of(CITIZEN2))
+    _, data = _visit(his, who, "2026-03-05", lines, med_type="13")
+    settled = his.ok("2207", {"data": data})["setlinfo"]
+    assert Decimal(str(settled["hifp_pay"])) == Decimal(want["basic"]) == paid[FILED]
+    paid[CITIZEN2] = Decimal(want["basic"])
     with engine.connect() as conn:
         books = conn.execute(
             select(region_ledger.c.region, region_ledger.c.side, region_ledger.c.amount_fen)
         ).all()
     owed = int(sum(paid.values()) * 100)
     assert sorted((r.region, r.side) for r in books) == sorted(
-        [(CITY, "payable")] * 2 + [(COUNTY, "receivable")] * 2
+        [(CITY, "payable")] * 3 + [(COUNTY, "receivable")] * 3
     )
     assert sum(int(r.amount_fen) for r in books if r.region == CITY) == owed
     assert sum(int(r.amount_fen) for r in books if r.region == COUNTY) == owed
