@@ -22,8 +22,9 @@ from yibao.domain.ids import make_resident_id, parse_resident_id
 from yibao.domain.model import Kind
 from yibao.domain.registry import PersonRecord
 from yibao.service.errors import ServiceError
-from yibao.service.member import ClaimForm, SignUp, read_voucher, sign_voucher
+from yibao.service.member import ClaimForm, SignUp
 from yibao.service.services import Services
+from yibao.service.vouchers import read_voucher, sign_voucher
 
 G1_NUMBER = make_resident_id("990100", date(1985, 7, 8), 11)
 PHONE = "13800138000"

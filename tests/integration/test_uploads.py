@@ -21,7 +21,8 @@ from yibao.domain.model import Kind
 from yibao.entrypoints.api.app import create_app
 from yibao.entrypoints.web.session import SESSION_COOKIE
 from yibao.service.errors import ServiceError
-from yibao.service.member import ClaimForm, receipt_kind
+from yibao.service.member import ClaimForm
+from yibao.service.receipts import receipt_kind
 from yibao.service.services import Services
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32

@@ -1,15 +1,13 @@
 """The member app's use cases ("smart medical insurance"): real-name sign-up, coverage
 with the insurance voucher, reimbursements, estimates, online services.
 
-The electronic insurance voucher is `yb1.<person id>.<expiry, unix seconds>.<signature>`:
-an HMAC-SHA256 of the rest with the services' secret, truncated to 128 bits, valid five
-minutes. An institution scans it and sends it as `voucher` in place of `card_number`.
+The electronic insurance voucher is signed and read in vouchers.py; a claim's receipt
+files are checked in receipts.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import time
 from dataclasses import dataclass
@@ -47,53 +45,13 @@ from yibao.service.notices import Notices
 from yibao.service.ports import CHINA, Clock, PolicySource, UnitOfWork, UowFactory
 from yibao.service.premiums_view import premium_status
 from yibao.service.queries import Queries
+from yibao.service.receipts import MAX_RECEIPTS, receipt_kind
 from yibao.service.sms import LogSms, SmsSender, code_matches, current_window, masked, one_time_code
 from yibao.service.throttle import SignInThrottle
+from yibao.service.vouchers import VOUCHER_SECONDS, read_voucher, sign_voucher
 
-VOUCHER_PREFIX = "yb1"
-VOUCHER_SECONDS = 300
 ADULT_AGE = 18
 PHONE = re.compile(r"^1\d{10}$")
-
-# Receipts: at most this many files of at most this size, of these kinds (by first bytes).
-MAX_RECEIPTS = 5
-MAX_RECEIPT_BYTES = 5 * 1024 * 1024
-RECEIPT_KINDS: tuple[tuple[bytes, str], ...] = (
-    (b"\xff\xd8\xff", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"%PDF-", "pdf"),
-)
-
-
-# --- vouchers ---------------------------------------------------------------------------
-
-
-def _signature(secret: bytes, body: str) -> str:
-    return hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def sign_voucher(secret: bytes, person_id: str, expires: int) -> str:
-    body = f"{VOUCHER_PREFIX}.{person_id}.{expires}"
-    return f"{body}.{_signature(secret, body)}"
-
-
-def read_voucher(secret: bytes, token: str, now: float) -> str:
-    """The person a voucher names, if its signature checks and it has not expired."""
-    invalid = ServiceError("invalid_voucher", "the voucher is not one yibao signed")
-    body, _, signature = token.strip().rpartition(".")
-    head, _, expires = body.rpartition(".")
-    prefix, _, person_id = head.partition(".")
-    if prefix != VOUCHER_PREFIX or not person_id or not expires.isdigit():
-        raise invalid
-    if not hmac.compare_digest(_signature(secret, body), signature.lower()):
-        raise invalid
-    if int(expires) <= now:
-        raise ServiceError(
-            "voucher_expired",
-            "the voucher has expired: the insured shows a fresh one from the app",
-        )
-    return person_id
-
 
 # --- sign-up ----------------------------------------------------------------------------
 
@@ -134,27 +92,6 @@ def _adult_cutoff(today: date) -> date:
 
 
 # --- receipts ---------------------------------------------------------------------------
-
-
-# Markup near the start of a "photo" is a page in disguise (a browser that sniffs would
-# run it): refused whatever its first bytes claim.
-_MARKUP = re.compile(rb"<\s*(html|script|svg|body|iframe|object|embed|!doctype|\?xml)", re.I)
-
-
-def receipt_kind(data: bytes) -> str:
-    """The file's extension by its first bytes (never by its name); markup refused."""
-    if not data:
-        raise ServiceError("empty_receipt", "a receipt file is empty", field="receipts")
-    if len(data) > MAX_RECEIPT_BYTES:
-        raise ServiceError(
-            "receipt_too_large", "a receipt is above 5 MB", field="receipts", limit="5 MB"
-        )
-    for magic, ext in RECEIPT_KINDS:
-        if data.startswith(magic) and not _MARKUP.search(data[:4096]):
-            return ext
-    raise ServiceError(
-        "receipt_type", "a receipt must be a JPEG or PNG photo or a PDF", field="receipts"
-    )
 
 
 @dataclass(frozen=True)

@@ -60,16 +60,36 @@ def create_app(
         services.secret,
         ProxySettings(settings.fsi_cert_header, tuple(settings.fsi_trusted_proxies)),
     )
-    app.include_router(settlements.router)
-    app.include_router(claims.router)
-    app.include_router(persons.router)
-    app.include_router(institutions.router)
-    app.include_router(admin.router)
-    app.include_router(schools.router)
-    app.include_router(collection.router)
-    app.include_router(certificates.router)
-    app.include_router(clearing.router)
-    app.include_router(fsi_router.router)
+    for resource in (
+        settlements,
+        claims,
+        persons,
+        institutions,
+        admin,
+        schools,
+        collection,
+        certificates,
+        clearing,
+        fsi_router,
+    ):
+        app.include_router(resource.router)
+    _answer_errors(app)
+
+    web.install(app)
+    docs.install(app)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _answer_errors(app: FastAPI) -> None:
+    """A refusal of the service layer and a request the boundary models refuse, each as
+    {code, message} with its status."""
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
@@ -92,14 +112,3 @@ def create_app(
             {"code": "invalid_request", "message": f"{where}: {message}", "details": details},
             status_code=422,
         )
-
-    web.install(app)
-    docs.install(app)
-    app.add_middleware(BodyLimit)
-    app.add_middleware(SecurityHeaders)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    return app

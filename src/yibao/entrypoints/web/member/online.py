@@ -24,7 +24,8 @@ from yibao.entrypoints.web.member.common import (
 from yibao.entrypoints.web.pages import Form, Page
 from yibao.entrypoints.web.security import receipt_headers
 from yibao.service.errors import NotFoundError, ServiceError
-from yibao.service.member import MAX_RECEIPT_BYTES, MAX_RECEIPTS, ClaimForm
+from yibao.service.member import ClaimForm
+from yibao.service.receipts import MAX_RECEIPT_BYTES, MAX_RECEIPTS
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
