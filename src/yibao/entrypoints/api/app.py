@@ -60,6 +60,7 @@ def create_app(
         services.secret,
         ProxySettings(settings.fsi_cert_header, tuple(settings.fsi_trusted_proxies)),
     )
+    app.state.fsi_sign_in_hours = settings.fsi_sign_in_hours
     for resource in (
         settlements,
         claims,
