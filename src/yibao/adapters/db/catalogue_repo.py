@@ -105,6 +105,13 @@ class CatalogueRepo:
             region_entries = cached
         return {code: region_entries.get(code, []) for code in sorted(set(codes))}
 
+    def seen_generation(self, generation: int) -> None:
+        """The catalogue's generation as a statement of this transaction read it (the
+        counter's, with the bill's other facts): the lookups that follow use that view
+        instead of reading the generation again."""
+        if not self.wrote:
+            self._view = self.cache.view_at(generation)
+
     def _shared(self) -> View:
         if self._view is None:
             self._view = self.cache.view(self.conn)
