@@ -26,7 +26,10 @@ FILES = scenario_files([REGIONS / f"{name}-scenarios" for name in NAMES])
 # Real texts without a worked example yibao reproduces: jiamusi-2018 has none, ningbo-2014's
 # cannot be reproduced (a medical-insurance year from September). Their scenarios are ours,
 # computed from the text's rules, and docs/policies.md says so.
-WITHOUT_OFFICIAL_EXAMPLE = {"jiamusi-2018": "no official example", "ningbo-2014": "cannot be reproduced"}
+WITHOUT_OFFICIAL_EXAMPLE = {
+    "jiamusi-2018": "no official example",
+    "ningbo-2014": "cannot be reproduced",
+}
 DOCS = ROOT / "docs" / "policies.md"
 
 
