@@ -16,6 +16,7 @@ from yibao.entrypoints.api import docs
 from yibao.entrypoints.api.errors import BodyLimit
 from yibao.entrypoints.api.routers import (
     admin,
+    categories,
     certificates,
     claims,
     clearing,
@@ -66,6 +67,7 @@ def create_app(
         settlements,
         claims,
         persons,
+        categories,
         institutions,
         admin,
         schools,
