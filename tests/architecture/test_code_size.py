@@ -29,8 +29,6 @@ ALLOWED: dict[str, set[str]] = {
     "yibao/service/console.py": {"ConsoleService.dashboard", "ConsoleService._top_lines"},
     "yibao/service/queries.py": {"Queries.person_year"},
     # reg
-    "yibao/service/demo.py": {MODULE},
-    "yibao/service/demo_bills.py": {"settle_demo_bills"},
     "yibao/service/reversal.py": {"reverse"},
 }
 
