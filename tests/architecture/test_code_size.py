@@ -26,7 +26,6 @@ ALLOWED: dict[str, set[str]] = {
     "yibao/service/class_lists.py": {"check_row"},
     # ui
     "yibao/service/claims.py": {"ClaimsService.submit"},
-    "yibao/service/console.py": {"ConsoleService.dashboard", "ConsoleService._top_lines"},
     "yibao/service/queries.py": {"Queries.person_year"},
     # reg
     "yibao/service/reversal.py": {"reverse"},

@@ -169,6 +169,12 @@ class FakeRegistry:
     ) -> None:
         self.t.categories.append((person_id, span))
 
+    def end_category(self, person_id: str, span: CategorySpan, valid_to: date) -> None:
+        self.t.categories = [
+            (pid, replace(c, valid_to=valid_to) if (pid, c) == (person_id, span) else c)
+            for pid, c in self.t.categories
+        ]
+
     def add_referral(self, r: Referral) -> None:
         self.t.referrals.append(r)
 

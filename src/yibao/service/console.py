@@ -140,63 +140,13 @@ class ConsoleService:
             tops = self._top_lines(uow, policy, region, year)
             serious = uow.console.serious_illness(region, year)
             years = uow.console.ledger_years(region)
-
-        by_scheme_layer: dict[tuple[str, str], int] = defaultdict(int)
-        by_month: dict[str, dict[str, int]] = {
-            f"{year}-{m:02d}": dict.fromkeys(LAYERS, 0) for m in range(1, 13)
-        }
-        by_layer: dict[str, int] = dict.fromkeys(LAYERS, 0)
-        for r in ledger:
-            fen = int(r.amount_fen)
-            by_scheme_layer[(r.scheme, r.layer)] += fen
-            by_month.setdefault(r.month, dict.fromkeys(LAYERS, 0))
-            by_month[r.month][r.layer] = by_month[r.month].get(r.layer, 0) + fen
-            by_layer[r.layer] = by_layer.get(r.layer, 0) + fen
-        by_scheme: dict[str, int] = defaultdict(int)
-        for (scheme, _), fen in by_scheme_layer.items():
-            by_scheme[scheme] += fen
-
-        def money(fen: int) -> str:
-            return fmt(from_fen(fen))
-
         return {
             "region": region,
             "year": year,
             "years": years,
-            "total": money(sum(by_layer.values())),
-            "by_layer": {layer: money(fen) for layer, fen in by_layer.items()},
-            "by_scheme": [
-                {"scheme": scheme, "amount": money(fen)}
-                for scheme, fen in sorted(by_scheme.items())
-            ],
-            "by_scheme_layer": [
-                {"scheme": scheme, "layer": layer, "amount": money(fen)}
-                for (scheme, layer), fen in sorted(
-                    by_scheme_layer.items(),
-                    key=lambda kv: (kv[0][0], _layer_order(kv[0][1])),
-                )
-            ],
-            "by_month": [
-                {
-                    "month": month,
-                    "amount": money(sum(layers.values())),
-                    "layers": {layer: money(fen) for layer, fen in layers.items()},
-                }
-                for month, layers in sorted(by_month.items())
-            ],
+            **_ledger_view(ledger, year),
             "top_lines": tops,
-            "serious_illness": {
-                "persons": sum(int(r.persons) for r in serious),
-                "amount": money(sum(int(r.payment_fen) for r in serious)),
-                "by_scheme": [
-                    {
-                        "scheme": r.scheme,
-                        "persons": int(r.persons),
-                        "amount": money(int(r.payment_fen)),
-                    }
-                    for r in serious
-                ],
-            },
+            "serious_illness": _serious_view(serious),
         }
 
     def _top_lines(
@@ -206,15 +156,7 @@ class ConsoleService:
         fund payments, as the line is drawn) reached it by the year's end; and the
         serious-illness layer's top line on its payment."""
         day = date(year, 12, 31)
-        lines: dict[str, tuple[TopLineOn, Decimal]] = {}
-        for scheme, rules in sorted(policy.schemes.items()):
-            if rules.inpatient.top_line is None:
-                continue
-            try:
-                top = rules.inpatient.top_line.at(day).value
-            except PolicyGapError:
-                continue
-            lines[str(scheme)] = (top.on, top.amount)
+        lines = _inpatient_top_lines(policy, day)
         past: dict[str, int] = dict.fromkeys(lines, 0)
         person_years: dict[str, int] = dict.fromkeys(lines, 0)
         for chunk in uow.console.person_year_states(region, year, CHUNK):
@@ -223,11 +165,7 @@ class ConsoleService:
                 if line is None:
                     continue
                 person_years[r.scheme] += 1
-                acc = YearAccumulators.from_dict(json.loads(r.state))
-                used = (
-                    acc.pooled_cost if line[0] is TopLineOn.POOLED_COST else acc.inpatient_fund_paid
-                )
-                if used >= line[1]:
+                if _past_line(json.loads(r.state), *line):
                     past[r.scheme] += 1
         found: list[dict[str, Any]] = [
             {
@@ -240,26 +178,107 @@ class ConsoleService:
             }
             for scheme, (on, amount) in lines.items()
         ]
-        rules_si = policy.serious_illness
-        if rules_si is not None:
-            try:
-                top_si = rules_si.top_line.at(day).value
-            except PolicyGapError:
-                top_si = None
-            if top_si is not None:
-                found.append(
-                    {
-                        "scheme": "",
-                        "line": "serious_illness",
-                        "on": "payment",
-                        "amount": fmt(top_si),
-                        "person_years": None,
-                        "persons": uow.console.serious_illness_at_least(
-                            region, year, to_fen(top_si)
-                        ),
-                    }
-                )
+        top_si = _serious_top_line(policy, day)
+        if top_si is not None:
+            found.append(
+                {
+                    "scheme": "",
+                    "line": "serious_illness",
+                    "on": "payment",
+                    "amount": fmt(top_si),
+                    "person_years": None,
+                    "persons": uow.console.serious_illness_at_least(region, year, to_fen(top_si)),
+                }
+            )
         return found
+
+
+def _money(fen: int) -> str:
+    return fmt(from_fen(fen))
+
+
+def _ledger_view(ledger: Any, year: int) -> dict[str, Any]:
+    """The ledger's payment rows summed: the total, by layer, by scheme, by scheme and
+    layer, and by month (every month of the year, each with its layers)."""
+    by_scheme_layer: dict[tuple[str, str], int] = defaultdict(int)
+    by_month: dict[str, dict[str, int]] = {
+        f"{year}-{m:02d}": dict.fromkeys(LAYERS, 0) for m in range(1, 13)
+    }
+    by_layer: dict[str, int] = dict.fromkeys(LAYERS, 0)
+    for r in ledger:
+        fen = int(r.amount_fen)
+        by_scheme_layer[(r.scheme, r.layer)] += fen
+        by_month.setdefault(r.month, dict.fromkeys(LAYERS, 0))
+        by_month[r.month][r.layer] = by_month[r.month].get(r.layer, 0) + fen
+        by_layer[r.layer] = by_layer.get(r.layer, 0) + fen
+    by_scheme: dict[str, int] = defaultdict(int)
+    for (scheme, _), fen in by_scheme_layer.items():
+        by_scheme[scheme] += fen
+    return {
+        "total": _money(sum(by_layer.values())),
+        "by_layer": {layer: _money(fen) for layer, fen in by_layer.items()},
+        "by_scheme": [
+            {"scheme": scheme, "amount": _money(fen)} for scheme, fen in sorted(by_scheme.items())
+        ],
+        "by_scheme_layer": [
+            {"scheme": scheme, "layer": layer, "amount": _money(fen)}
+            for (scheme, layer), fen in sorted(
+                by_scheme_layer.items(), key=lambda kv: (kv[0][0], _layer_order(kv[0][1]))
+            )
+        ],
+        "by_month": [
+            {
+                "month": month,
+                "amount": _money(sum(layers.values())),
+                "layers": {layer: _money(fen) for layer, fen in layers.items()},
+            }
+            for month, layers in sorted(by_month.items())
+        ],
+    }
+
+
+def _serious_view(serious: Any) -> dict[str, Any]:
+    """The serious-illness layer's persons and payments, in all and by scheme."""
+    return {
+        "persons": sum(int(r.persons) for r in serious),
+        "amount": _money(sum(int(r.payment_fen) for r in serious)),
+        "by_scheme": [
+            {"scheme": r.scheme, "persons": int(r.persons), "amount": _money(int(r.payment_fen))}
+            for r in serious
+        ],
+    }
+
+
+def _inpatient_top_lines(policy: RegionPolicy, day: date) -> dict[str, tuple[TopLineOn, Decimal]]:
+    """Scheme -> (what the inpatient top line is drawn on, its amount) on the day, for the
+    schemes that have one in force."""
+    lines: dict[str, tuple[TopLineOn, Decimal]] = {}
+    for scheme, rules in sorted(policy.schemes.items()):
+        if rules.inpatient.top_line is None:
+            continue
+        try:
+            top = rules.inpatient.top_line.at(day).value
+        except PolicyGapError:
+            continue
+        lines[str(scheme)] = (top.on, top.amount)
+    return lines
+
+
+def _past_line(state: dict[str, Any], on: TopLineOn, amount: Decimal) -> bool:
+    """Whether a person-year's accumulators reached the top line."""
+    acc = YearAccumulators.from_dict(state)
+    used = acc.pooled_cost if on is TopLineOn.POOLED_COST else acc.inpatient_fund_paid
+    return used >= amount
+
+
+def _serious_top_line(policy: RegionPolicy, day: date) -> Decimal | None:
+    """The serious-illness layer's top line on the day, if the region has one in force."""
+    if policy.serious_illness is None:
+        return None
+    try:
+        return policy.serious_illness.top_line.at(day).value
+    except PolicyGapError:
+        return None
 
 
 def _layer_order(layer: str) -> int:

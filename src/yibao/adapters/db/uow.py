@@ -68,7 +68,7 @@ class UnitOfWork:
         self.regions = Regions(self._conn)
         self.console = Console(self._conn)
         self.counter = (
-            PgCounter(self._conn)
+            PgCounter(self._conn, self.catalogue)
             if self._conn.dialect.name == "postgresql"
             else StoreCounter(self.registry, self.ledger)
         )

@@ -15,6 +15,7 @@ from yibao.entrypoints.api import docs
 from yibao.entrypoints.api.errors import BodyLimit
 from yibao.entrypoints.api.routers import (
     admin,
+    categories,
     certificates,
     claims,
     clearing,
@@ -60,10 +61,12 @@ def create_app(
         services.secret,
         ProxySettings(settings.fsi_cert_header, tuple(settings.fsi_trusted_proxies)),
     )
+    app.state.fsi_sign_in_hours = settings.fsi_sign_in_hours
     for resource in (
         settlements,
         claims,
         persons,
+        categories,
         institutions,
         admin,
         schools,

@@ -9,7 +9,7 @@ column names of adapters/db/tables.py."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -116,6 +116,9 @@ class Registry(Protocol):
     def add_category(
         self, person_id: str, span: CategorySpan, who: str | None = None, at: datetime | None = None
     ) -> None: ...
+
+    def end_category(self, person_id: str, span: CategorySpan, valid_to: date) -> None:
+        """The person's span `span` (as `categories` gave it) ends on `valid_to`."""
 
     def add_referral(self, r: Referral) -> None: ...
 
