@@ -92,7 +92,7 @@ def test_shandong_official_example_rests_on_the_text() -> None:
     """The serious-illness layer of the official example uses only [text] rows: the
     explanation of the year names them; the stand-in basic scheme is [set]."""
     path = REGIONS / "shandong-2014-scenarios" / "sd-official-example-farmer-300000.yaml"
-    result = scenarios.run(load_scenario(path), POLICY_PATH)
+    result = scenarios.run(load_scenario(path), PolicyLoader(POLICY_PATH))
     explained = scenarios.to_json(result)["year"]["explanation"]
     lines = [line for line in explained if "serious_illness.yaml" in line]
     assert len(lines) == 2
