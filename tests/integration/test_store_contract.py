@@ -131,6 +131,35 @@ def test_the_registry_gives_back_what_was_registered(stores: Factory) -> None:
         assert not reg.has_persons("elsewhere")
 
 
+def test_the_active_cards_of_a_region_by_person(stores: Factory) -> None:
+    """What the demo's bills are settled with: active cards only, by person; with a year,
+    only of persons whose enrolment for it is active."""
+    with stores() as uow:
+        registry_world(uow)
+        reg = uow.registry
+        reg.add_region("elsewhere", "别处", "Elsewhere", "110102")
+        reg.add_person(person(3))
+        reg.add_person(person(4, region="elsewhere"))
+        reg.add_enrolment(
+            Enrolment("P3", 2026, Scheme.RESIDENT, "pending", date(2026, 1, 1), date(2026, 12, 31))
+        )
+        reg.add_cards(
+            [
+                Card("C-3", "P3", CardStatus.ACTIVE, issued_on=date(2026, 1, 1)),
+                Card("C-2", "P2", CardStatus.LOST, issued_on=date(2026, 1, 1)),
+                Card("C-4", "P4", CardStatus.ACTIVE, issued_on=date(2026, 1, 1)),
+            ]
+        )
+        uow.commit()
+    with stores() as uow:
+        reg = uow.registry
+        assert reg.active_cards("sample-city") == [("C-OLD", "P1"), ("C-3", "P3")]
+        assert reg.active_cards("sample-city", limit=1) == [("C-OLD", "P1")]
+        assert reg.active_cards("sample-city", 2026) == [("C-OLD", "P1")]
+        assert reg.active_cards("sample-city", 2024) == []
+        assert reg.active_cards("elsewhere") == [("C-4", "P4")]
+
+
 def test_card_status_guardians_and_certificates(stores: Factory) -> None:
     with stores() as uow:
         registry_world(uow)
