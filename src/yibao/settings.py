@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +20,10 @@ class Settings(BaseSettings):
     # keeps: at least one per thread.
     threads: int = 4
     database_pool_size: int = 8
+    # On PostgreSQL, card settlements that arrive together share a transaction and its
+    # commit (service/group_commit.py), settled by this many threads of each process.
+    group_commit: bool = True
+    group_commit_threads: int = Field(default=2, ge=1, le=16)
     host: str = "127.0.0.1"
     port: int = 8000
     # Signs the member app's insurance vouchers (QR codes). Unset: a random key kept in
@@ -32,3 +37,7 @@ class Settings(BaseSettings):
     # the proxy's addresses (CIDR); the header from any other address is ignored.
     fsi_cert_header: str = ""
     fsi_trusted_proxies: list[str] = []
+    # How long a national-interface sign-in (9001) serves before the hospital must sign in
+    # again (9002 ends it sooner): hours, more than 0. A working day by default; a region
+    # whose hospitals sign in once a shift sets 8, one whose platform keeps them a week 168.
+    fsi_sign_in_hours: float = Field(default=24.0, gt=0, le=24 * 366)

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from integration.auth import account, clerk
 from integration.world import bill_json, register
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.uow import UnitOfWork
@@ -135,3 +136,56 @@ def test_the_member_app_estimates_and_shows_the_year_with_the_category(
     assert "serious_illness_deductible" in names
     deductible = next(b for b in year["bars"] if b["name"] == "serious_illness_deductible")
     assert deductible["limit"] == "7500.00"  # halved for the category
+
+
+def test_the_api_records_lists_and_ends_a_category(
+    world: str, services: Services, client: TestClient, engine: Engine
+) -> None:
+    """POST /v1/persons/{id}/categories, .../categories/end and GET, as a clerk of the
+    region (the person reads their own); the settlement follows the span: 90% on the last
+    day of the category, 60% (general, level 3) the day after it ended."""
+    staff = clerk(services, "river-county")
+    me = account(services, Role.INSURED, person_id=world)
+    url = f"/v1/persons/{world}/categories"
+    made = client.post(
+        url, json={"category": "low_income", "valid_from": "2026-07-01"}, headers=staff
+    )
+    assert made.status_code == 201, made.text
+    assert made.json() == {
+        "person_id": world,
+        "category": "low_income",
+        "valid_from": "2026-07-01",
+        "valid_to": None,
+    }
+    refused = client.post(url, json={"category": "low_income"}, headers=me)
+    assert refused.status_code == 403, refused.text
+    early = client.post(f"{url}/end", json={"valid_to": "2026-06-30"}, headers=staff)
+    assert (early.status_code, early.json()["code"]) == (422, "invalid_period")
+    ended = client.post(f"{url}/end", json={"valid_to": "2026-07-01"}, headers=staff)
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["valid_to"] == "2026-07-01"
+    again = client.post(f"{url}/end", json={"valid_to": "2026-08-01"}, headers=staff)
+    assert (again.status_code, again.json()["code"]) == (409, "no_open_category")
+    listed = client.get(url, headers=me)
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == [
+        {"category": "low_income", "valid_from": "2026-07-01", "valid_to": "2026-07-01"}
+    ]
+    with engine.connect() as conn:
+        audit = (
+            conn.execute(select(t.audit_log.c.action).where(t.audit_log.c.object_id == world))
+            .scalars()
+            .all()
+        )
+    assert sorted(audit) == ["category.end", "category.record"]
+    scenario = load_scenario(SCENARIO)
+    paid = []
+    for enc in scenario.encounters:
+        answer = client.post(
+            "/v1/settlements",
+            json=bill_json(f"CARD-{world}", enc),
+            headers={"X-Institution": enc.hospital.id},
+        )
+        assert answer.status_code == 201, answer.text
+        paid.append(answer.json()["basic"])
+    assert paid == ["850.00", "900.00", "6000.00"]  # the category ended on 1 July

@@ -69,3 +69,23 @@ def test_refusals_are_one_line_and_exit_2(run: Any) -> None:
     assert unknown.exit_code == 2
     assert "no active account 'ghost'" in unknown.output
     assert "Traceback" not in unknown.output + outside.output
+
+
+def test_a_category_is_recorded_listed_and_ended(run: Any) -> None:
+    made = run("account", "add", "li", "--role", "clerk", "--name", "李", "--region", "sample-city")
+    assert made.exit_code == 0, made.output
+    added = run("person", "add", ADULT, "--name", "张伟", "--region", "sample-city", "--as", "li")
+    assert added.exit_code == 0, added.output
+    who = f"P{ADULT}"
+    made = run("person", "category", who, "low_income", "--from", "2026-07-01", "--as", "li")
+    assert made.exit_code == 0, made.output
+    ended = run("person", "category", who, "--end", "2026-09-30", "--as", "li")
+    assert ended.exit_code == 0, ended.output
+    assert '"valid_to": "2026-09-30"' in ended.output
+    listed = run("person", "category", who, "--as", "li")
+    assert '"valid_from": "2026-07-01"' in listed.output
+    assert '"valid_to": "2026-09-30"' in listed.output
+    again = run("person", "category", who, "--end", "2026-10-31", "--as", "li")
+    assert again.exit_code == 2, again.output
+    assert "no category without a last day" in again.output
+    assert "category.end" in run("audit", "--as", "li").output

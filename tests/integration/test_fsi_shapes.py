@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from pydantic import ValidationError
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
+from integration.conftest import SigningClient
 from integration.test_fsi import (
+    His,
     World,
     _admission,
     _line_of,
@@ -21,9 +26,12 @@ from integration.test_fsi import (
     _world,
     settle_data,
 )
+from yibao.entrypoints.api.app import create_app
 from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.setlinfo import arithmetic_problems
-from yibao.fsi.tables import fsi_fee_lines
+from yibao.fsi.tables import fsi_fee_lines, fsi_sign_ins
+from yibao.service.services import Services
+from yibao.settings import Settings
 
 
 def _new_visit(w: World, n: int) -> str:
@@ -86,6 +94,36 @@ def test_sign_no_null_runs_under_the_current_sign_in_until_sign_out(
     _refused(c1, c1.envelope("9002", {"signOut": {"sign_no": old, "opter_no": "001"}}), "sign_no")
     c1.sign_in()
     assert c1.send({**c1.envelope("1101", data), "sign_no": "null"})["infcode"] == 0
+
+
+def test_a_sign_in_lasts_as_long_as_the_setting_says(
+    engine: Engine, client: TestClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = _world(engine, client)
+    c1 = w.c1
+    data = {"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": w.who.card}}
+    # Signed in three hours ago.
+    with engine.begin() as conn:
+        conn.execute(
+            update(fsi_sign_ins)
+            .where(fsi_sign_ins.c.sign_no == c1.sign_no)
+            .values(signed_at=datetime.now(UTC) - timedelta(hours=3))
+        )
+    assert c1.call("1101", data)["infcode"] == 0  # the default: 24 hours
+    monkeypatch.setenv("YIBAO_FSI_SIGN_IN_HOURS", "2")
+    assert Settings().fsi_sign_in_hours == 2
+    with SigningClient(create_app(services, settings=Settings()), services) as shift:
+        assert isinstance(client, SigningClient)
+        shift._tokens.update(client._tokens)  # the same institution's account
+        c2 = His(shift, c1.institution)
+        c2.day, c2.sign_no = c1.day, c1.sign_no
+        _refused(c2, c2.envelope("1101", data), "sign_no", "2 小时")
+        c2.sign_in()  # a new sign-in serves again
+        assert c2.call("1101", data)["infcode"] == 0
+    for wrong in ("0", "-1", "soon"):
+        monkeypatch.setenv("YIBAO_FSI_SIGN_IN_HOURS", wrong)
+        with pytest.raises(ValidationError, match="fsi_sign_in_hours"):
+            Settings()
 
 
 def test_cancel_by_charge_batch_leaves_other_batches_and_data_may_be_a_list(

@@ -110,6 +110,9 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/v1/pilot/registrations"): frozenset({CLERK, INSTITUTION}),
     ("GET", "/v1/pilot/registrations"): frozenset({CLERK, APPROVER, INSTITUTION}),
     ("GET", "/v1/persons/{person_id}/pilot-registrations"): READERS,
+    ("GET", "/v1/persons/{person_id}/categories"): READERS,
+    ("POST", "/v1/persons/{person_id}/categories"): frozenset({CLERK}),
+    ("POST", "/v1/persons/{person_id}/categories/end"): frozenset({CLERK}),
 }
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/tokens")})
 
@@ -121,6 +124,8 @@ PATHS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/settlements/{settlement_id}/reversal"): {"settlement_id": MISSING},
     ("PUT", "/v1/pilot/{region}/{year}/hospitals/{institution_id}"): {"institution_id": NOPE},
     ("DELETE", "/v1/pilot/{region}/{year}/hospitals/{institution_id}"): {"institution_id": NOPE},
+    ("POST", "/v1/persons/{person_id}/categories"): {"person_id": NOPE},
+    ("POST", "/v1/persons/{person_id}/categories/end"): {"person_id": NOPE},
 }
 QUERIES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/institutions/{institution_id}/statements"): {"month": "2026-06"},
@@ -178,6 +183,8 @@ BODIES: dict[tuple[str, str], Any] = {
         "valid_to": "2026-08-31",
         "diagnosis": "J18",
     },
+    ("POST", "/v1/persons/{person_id}/categories"): {"category": "low_income"},
+    ("POST", "/v1/persons/{person_id}/categories/end"): {"valid_to": "2026-09-30"},
     ("POST", "/v1/pilot/registrations"): {
         **NOBODY,
         "disease": "C91",

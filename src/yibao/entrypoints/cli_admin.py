@@ -150,11 +150,20 @@ def person_category(
     valid_to: Annotated[
         str | None, typer.Option("--to", help="Last day (YYYY-MM-DD); none: open.")
     ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--end", help="End the open category on this day (YYYY-MM-DD)."),
+    ] = None,
     acting_as: ActingAs = None,
     database: DatabaseOpt = None,
 ) -> None:
-    """Record a person's category over dates (with the audit log), or list them."""
+    """Record a person's category over dates, or end the open one (with the audit log),
+    or list them."""
     with session(database, acting_as) as (svc, who):
+        last_day = _day(end, "--end")
+        if last_day is not None:
+            show(svc.categories.end(who, person_id, last_day))
+            return
         if category is None:
             show(svc.categories.of(who, person_id))
             return

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 BEIJING = timezone(timedelta(hours=8))  # China keeps no daylight saving time
 MAX_BODY = 5_000_000
-SIGN_IN_HOURS = 24  # a sign-in (9001) serves a working day; 9002 ends it sooner
+SIGN_IN_HOURS = 24.0  # the default: a sign-in (9001) serves a working day; 9002 ends it sooner
 
 
 def _now() -> datetime:
@@ -63,17 +63,24 @@ def _sign_no(head: Fields) -> str | None:
     return None if raw is None or raw.lower() == "null" else raw
 
 
-def _signed_in(store: FsiStore, fixmedins: str, sign_no: str | None, now: datetime) -> str:
+def _hours(hours: float) -> str:
+    return f"{hours:g}"
+
+
+def _signed_in(
+    store: FsiStore, fixmedins: str, sign_no: str | None, now: datetime, hours: float
+) -> str:
     """The sign-in a message runs under: the one it names, or the institution's current
-    one; signed out (9002) or older than SIGN_IN_HOURS, it is over."""
+    one; signed out (9002) or older than `hours` (the setting fsi_sign_in_hours), it is
+    over."""
     row = store.sign_in(sign_no) if sign_no is not None else store.current_sign_in(fixmedins)
     if row is None or row.fixmedins_code != fixmedins:
         raise invalid("sign_no", "签到流水号无效，请先签到（9001）")
     if row.signed_out_at is not None:
         raise invalid("sign_no", f"签到 {row.sign_no} 已签退（9002），请重新签到（9001）")
     signed_at = row.signed_at if row.signed_at.tzinfo else row.signed_at.replace(tzinfo=UTC)
-    if now - signed_at > timedelta(hours=SIGN_IN_HOURS):
-        raise invalid("sign_no", f"签到已超过 {SIGN_IN_HOURS} 小时失效，请重新签到（9001）")
+    if now - signed_at > timedelta(hours=hours):
+        raise invalid("sign_no", f"签到已超过 {_hours(hours)} 小时失效，请重新签到（9001）")
     return str(row.sign_no)
 
 
@@ -89,9 +96,14 @@ def _inf_time(raw: str, path: str) -> datetime:
 
 class Gateway:
     def __init__(
-        self, services: Services, admit: Callable[[str, str, str], None] | None = None
+        self,
+        services: Services,
+        admit: Callable[[str, str, str], None] | None = None,
+        *,
+        sign_in_hours: float = SIGN_IN_HOURS,
     ) -> None:
         self.services = services
+        self.sign_in_hours = sign_in_hours
         # The interface keeps its messages through the database's own connection (FsiStore):
         # it is given the database's unit of work, not the service layer's port.
         self.uow = cast(Callable[[], UnitOfWork], services.settlements.uow)
@@ -169,7 +181,9 @@ class Gateway:
                 if first is not None:
                     return first
                 signed = (
-                    _signed_in(store, fixmedins, sign_no, received) if infno != "9001" else None
+                    _signed_in(store, fixmedins, sign_no, received, self.sign_in_hours)
+                    if infno != "9001"
+                    else None
                 )
                 try:
                     output = handler(Ctx(replace(call, sign_no=signed), uow, store, self.services))

@@ -91,7 +91,9 @@ async def call_service(request: Request) -> Response:
             signing_in.append(msgid)
 
     body = await request.body()
-    gateway = Gateway(request.app.state.services, admit)
+    gateway = Gateway(
+        request.app.state.services, admit, sign_in_hours=request.app.state.fsi_sign_in_hours
+    )
     text = await run_in_threadpool(gateway.call, body)
     if signing_in:
         await run_in_threadpool(auth.signed_in, who, signing_in[0], loads(text))

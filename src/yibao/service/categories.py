@@ -75,6 +75,29 @@ class CategoryService(UseCases):
             uow.commit()
         return view
 
+    def end(self, who: Principal, person_id: str, valid_to: date) -> dict[str, Any]:
+        """The person's open category (recorded without a last day) ends on `valid_to`,
+        inclusive: from the next day the person is `general` again (or whatever is
+        recorded after). None open, or a last day before its first, is refused."""
+        require(who, *RECORDERS)
+        with self.uow() as uow:
+            person = person_of(uow, who, person_id)
+            uow.certificates.lock_person(person.id)
+            span = next((s for s in uow.registry.categories(person.id) if s.valid_to is None), None)
+            if span is None:
+                raise ConflictError(
+                    "no_open_category",
+                    f"{person.name} has no category without a last day to end",
+                )
+            check_period(span.valid_from or valid_to, valid_to)  # shrinking: no overlap
+            ended = CategorySpan(span.category, span.valid_from, valid_to)
+            uow.registry.end_category(person.id, span, valid_to)
+            before = {"person_id": person.id, **category_view(span)}
+            view = {"person_id": person.id, **category_view(ended)}
+            uow.audit.record(who, "category.end", "person", person.id, before, view)
+            uow.commit()
+        return view
+
     def of(self, who: Principal, person_id: str) -> list[dict[str, Any]]:
         require(who, *READERS)
         with self.uow() as uow:

@@ -20,7 +20,7 @@ import orjson
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
 from yibao.domain.engine import EncounterResult
-from yibao.domain.model import Encounter, Hospital, Kind, Person
+from yibao.domain.model import CategorySpan, Encounter, Hospital, Kind, Person
 from yibao.domain.money import ZERO, fmt, to_fen
 from yibao.domain.registry import (
     Card,
@@ -243,7 +243,7 @@ class SettlementService:
             raise ServiceError(
                 "amount_too_large", f"a bill of {fmt(total)} is above {fmt(MAX_BILL)}"
             )
-        person, referral = _insured(uow, record, enrolment, inst, bill)
+        person, referral = _insured(uow, record, enrolment, inst, bill, facts.categories)
         pilot = treats_pilot(uow, inst, policy, bill.kind, bill.diagnosis, bill.date)
         encounter = Encounter(
             id=f"{bill.institution_id}:{bill.date.isoformat()}",
@@ -279,18 +279,24 @@ def _between_regions(
 
 
 def _insured(
-    uow: UnitOfWork, record: PersonRecord, enrolment: Enrolment, inst: Institution, bill: Bill
+    uow: UnitOfWork,
+    record: PersonRecord,
+    enrolment: Enrolment,
+    inst: Institution,
+    bill: Bill,
+    read: tuple[CategorySpan, ...] | None,
 ) -> tuple[Person, bool]:
     """The engine's person, and whether the bill is under a referral. Certificates are
     read only where the engine would look at them: approvals for a special disease,
-    filings and referrals for treatment in another region."""
+    filings and referrals for treatment in another region. The categories come with the
+    counter's facts when it read them (`read`)."""
     reg = uow.registry
     elsewhere = inst.region != record.region
     special = bill.kind is Kind.SPECIAL_OUTPATIENT
     referral = elsewhere and any(r.covers(inst.region, bill.date) for r in reg.referrals(record.id))
     approvals = reg.approvals(record.id) if special else ()
     filings = reg.filings(record.id) if elsewhere else ()
-    categories = reg.categories(record.id)
+    categories = read if read is not None else reg.categories(record.id)
     return insured_person(record, enrolment, approvals, filings, categories), referral
 
 

@@ -63,7 +63,10 @@ class CatalogueCache:
         self._lock = threading.Lock()
 
     def view(self, conn: Connection) -> View:
-        now = generation(conn)
+        return self.view_at(generation(conn))
+
+    def view_at(self, now: int) -> View:
+        """The view of generation `now`, read by the caller's transaction."""
         view = self._view
         if view.generation != now:
             with self._lock:

@@ -50,6 +50,7 @@ def entry_of(row: Any) -> Entry:
         ),
         id=row.id,
         source=row.source,
+        imported_at=getattr(row, "imported_at", None),
     )
 
 
@@ -103,6 +104,13 @@ class CatalogueRepo:
                 cached = view.entries[region] = self._read_region(region)
             region_entries = cached
         return {code: region_entries.get(code, []) for code in sorted(set(codes))}
+
+    def seen_generation(self, generation: int) -> None:
+        """The catalogue's generation as a statement of this transaction read it (the
+        counter's, with the bill's other facts): the lookups that follow use that view
+        instead of reading the generation again."""
+        if not self.wrote:
+            self._view = self.cache.view_at(generation)
 
     def _shared(self) -> View:
         if self._view is None:

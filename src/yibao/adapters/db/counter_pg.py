@@ -2,8 +2,9 @@
 
     BEGIN,
     one statement that locks the person's year and reads everything the bill needs (the
-    year, a stored answer to its idempotency key, the card, the holder and their
-    enrolment, the institution, the catalogue items, the settlement's id),
+    year, a stored answer to its idempotency key, the card, the holder, their enrolment
+    and categories, the institution, the catalogue items and the catalogue's generation,
+    the settlement's id),
     one statement that writes everything it moves (the settlement, its lines, the year,
     the fund ledger entries, the answer),
     COMMIT,
@@ -29,6 +30,7 @@ newest row).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import orjson
@@ -37,9 +39,10 @@ import psycopg.errors
 from sqlalchemy import Connection
 
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.catalogue_repo import CatalogueRepo
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.domain.accumulators import YearAccumulators
-from yibao.domain.model import LineClass, Scheme
+from yibao.domain.model import CategorySpan, LineClass, Scheme
 from yibao.domain.money import from_fen
 from yibao.domain.registry import (
     Card,
@@ -129,7 +132,10 @@ SELECT y.state, y.settled,
        (SELECT json_agg(json_build_array(ci.code, ci.name, ci.cls, ci.unit_price_fen))
           FROM catalogue_items ci
           WHERE ci.region = h.region AND ci.code = ANY(%(codes)s::varchar[])) AS items,
-       {next_id} AS next_id
+       {next_id} AS next_id,
+       (SELECT generation FROM catalogue_generation) AS catalogue_generation,
+       (SELECT json_agg(json_build_array(pc.category, pc.valid_from, pc.valid_to) ORDER BY pc.id)
+          FROM person_categories pc WHERE pc.person_id = h.id) AS categories
 FROM (SELECT 1) AS one
 LEFT JOIN year y ON true
 LEFT JOIN holder h ON true
@@ -196,7 +202,7 @@ def _facts(row: Any, year: int) -> CounterFacts:
     (state, settled, k_hash, k_status, k_response) = row[0:5]
     inst = row[5:12]
     card_row, person_row, enrolment_row = row[12:17], row[17:27], row[27:31]
-    items = row[31]
+    items, categories = row[31], row[34]
 
     person = None if person_row[0] is None else PersonRecord(*person_row)
     card = None
@@ -227,14 +233,27 @@ def _facts(row: Any, year: int) -> CounterFacts:
         if state is None
         else YearAccumulators.from_dict(orjson.loads(state)),
         settled=0 if settled is None else int(settled),
+        categories=None
+        if person is None
+        else tuple(
+            CategorySpan(category, _day(valid_from), _day(valid_to))
+            for category, valid_from, valid_to in categories or ()
+        ),
     )
+
+
+def _day(iso: str | None) -> date | None:
+    return None if iso is None else date.fromisoformat(iso)
 
 
 class PgCounter:
     """The counter on PostgreSQL, in the unit of work's own connection and transaction."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, catalogue: CatalogueRepo | None = None) -> None:
         self.conn = conn
+        # The catalogue's generation comes with the read: the catalogue's lookups in this
+        # transaction need not read it again (catalogue_cache.py).
+        self.catalogue = catalogue
         self._next_id: int | None = None
         self._record: tuple[int, SettlementRecord] | None = None
         self._answer: NewAnswer | None = None
@@ -265,6 +284,8 @@ class PgCounter:
         assert row is not None  # FROM (SELECT 1): always one row
         next_id = row[32]
         self._next_id = None if next_id is None else int(next_id)
+        if self.catalogue is not None:
+            self.catalogue.seen_generation(int(row[33] or 0))
         return _facts(row, bill.year)
 
     def book(self, record: SettlementRecord) -> int:

@@ -5,7 +5,7 @@ in, domain values out. The ledger's side is in ledger_repo.py."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, select, update
@@ -295,6 +295,18 @@ class Registry:
             is not None
         )
 
+    def active_cards(
+        self, region: str, year: int | None = None, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        c, p, e = t.cards.c, t.persons.c, t.enrolments.c
+        joined = t.cards.join(t.persons, p.id == c.person_id)
+        query = select(c.number, p.id).where(p.region == region, c.status == "active")
+        if year is not None:
+            joined = joined.join(t.enrolments, (e.person_id == p.id) & (e.year == year))
+            query = query.where(e.status == "active")
+        rows = self.conn.execute(query.select_from(joined).order_by(p.id, c.number).limit(limit))
+        return [(r.number, r.id) for r in rows]
+
     # --- writes used by set-up, demo data and administration ---------------------------
 
     def add_region(self, code: str, name_zh: str, name_en: str, admdvs: str) -> None:
@@ -381,6 +393,22 @@ class Registry:
                 created_by=who,
                 created_at=at,
             )
+        )
+
+    def end_category(self, person_id: str, span: CategorySpan, valid_to: date) -> None:
+        c = t.person_categories.c
+        same_from = (
+            c.valid_from.is_(None) if span.valid_from is None else c.valid_from == span.valid_from
+        )
+        self.conn.execute(
+            update(t.person_categories)
+            .where(
+                c.person_id == person_id,
+                c.category == span.category,
+                same_from,
+                c.valid_to.is_(None),
+            )
+            .values(valid_to=valid_to)
         )
 
     def add_referral(self, r: Referral) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.model import CategorySpan
 from yibao.domain.registry import Card, CatalogueItem, Enrolment, Institution, PersonRecord
 
 
@@ -48,6 +49,9 @@ class CounterFacts:
     items: dict[str, CatalogueItem]  # the codes asked for, found in the person's region
     year: YearAccumulators
     settled: int  # the person-year's settlements so far
+    # The person's categories over dates, when the counter read them with the rest (None:
+    # not read, the caller asks the registry).
+    categories: tuple[CategorySpan, ...] | None = None
 
 
 class KeyTakenError(Exception):

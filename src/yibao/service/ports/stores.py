@@ -9,7 +9,7 @@ column names of adapters/db/tables.py."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -87,6 +87,12 @@ class Registry(Protocol):
 
     def has_persons(self, region: str) -> bool: ...
 
+    def active_cards(
+        self, region: str, year: int | None = None, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        """(card number, person id) of the region's persons' active cards, by person id:
+        with `year`, only of persons whose enrolment for it is active; at most `limit`."""
+
     def add_region(self, code: str, name_zh: str, name_en: str, admdvs: str) -> None: ...
 
     def add_institution(self, inst: Institution) -> None: ...
@@ -110,6 +116,9 @@ class Registry(Protocol):
     def add_category(
         self, person_id: str, span: CategorySpan, who: str | None = None, at: datetime | None = None
     ) -> None: ...
+
+    def end_category(self, person_id: str, span: CategorySpan, valid_to: date) -> None:
+        """The person's span `span` (as `categories` gave it) ends on `valid_to`."""
 
     def add_referral(self, r: Referral) -> None: ...
 
