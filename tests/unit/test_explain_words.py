@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from yibao.adapters.parameter_files import search_path
 from yibao.adapters.scenario_files import load_scenario
+from yibao.bootstrap import PolicyLoader
 from yibao.domain.explain import Step
 from yibao.service.scenarios import run
 
@@ -24,7 +26,7 @@ CODES = re.compile(
 
 
 def sentences(path: Path, lang: str) -> list[str]:
-    result = run(load_scenario(path))
+    result = run(load_scenario(path), PolicyLoader(search_path([ROOT / "examples" / "regions"])))
     steps = [s for r in result.encounters for s in r.steps] + list(result.serious_illness.steps)
     # The family reads the sentence without its citation of the policy file.
     return [s.text(lang).split(" [", 1)[0] for s in steps]
