@@ -75,7 +75,6 @@ ZH = {
     "card_lost": "社会保障卡已挂失，参保人先行垫付后申请手工报销",
     "card_replaced": "社会保障卡已换卡，请使用新卡",
     "card_not_issued": "社会保障卡正在制卡，尚未发放：参保人先行垫付后申请手工报销",
-    "no_active_card": "参保人无有效社会保障卡，暂不能以身份证联网结算",
     "voucher_expired": "医保电子凭证已过期，请在智慧医保中刷新二维码",
     "invalid_voucher": "医保电子凭证无效",
     "not_enrolled": "参保人在就诊日期无有效参保",
@@ -108,15 +107,14 @@ def service_error(exc: ServiceError, path: str | None = None) -> FsiError:
     return invalid(path, text) if path is not None else FsiError(text)
 
 
-def holder(ctx: Ctx, data: Fields, year: int, *, need_card: bool) -> Holder:
+def holder(ctx: Ctx, data: Fields, year: int) -> Holder:
     """The person a certificate names (mdtrt_cert_type, mdtrt_cert_no)."""
     cert_type = data.one_of("mdtrt_cert_type", codes.CERT_TYPES)
     cert_no = data.req("mdtrt_cert_no", max_len=64)
     try:
-        return ctx.desk.holder(ctx.uow, DESK_CERT[cert_type], cert_no, year, need_card=need_card)
+        return ctx.desk.holder(ctx.uow, DESK_CERT[cert_type], cert_no, year)
     except ServiceError as exc:
-        field = "mdtrt_cert_type" if exc.code == "no_active_card" else "mdtrt_cert_no"
-        raise service_error(exc, data.at(field)) from None
+        raise service_error(exc, data.at("mdtrt_cert_no")) from None
 
 
 def insured(ctx: Ctx, who: Holder, day: Any, data: Fields) -> str:
