@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.fsi import codes
 from yibao.fsi.fields import Fields, FsiError, invalid
-from yibao.fsi.store import FsiStore
 from yibao.service.desk import CARD, ID_NUMBER, VOUCHER, Holder, HospitalDesk
 from yibao.service.errors import ServiceError
+from yibao.service.ports import UnitOfWork
+from yibao.service.ports.interface import InterfaceRecords, WithInterfaceRecords
 from yibao.service.services import Services
 
 DESK_CERT = {codes.VOUCHER: VOUCHER, codes.ID_CARD: ID_NUMBER, codes.SOCIAL_CARD: CARD}
@@ -41,7 +41,7 @@ class Ctx:
 
     call: Call
     uow: UnitOfWork
-    store: FsiStore
+    store: InterfaceRecords  # the interface's own records, in the same unit of work
     services: Services
 
     @property
@@ -55,6 +55,14 @@ class Ctx:
 
 
 Handler = Callable[[Ctx], dict[str, Any]]
+
+
+def records(uow: UnitOfWork) -> InterfaceRecords:
+    """The national interface's records kept by this unit of work (the database's keeps
+    them: adapters/db/fsi_repo.py)."""
+    if not isinstance(uow, WithInterfaceRecords):
+        raise TypeError(f"{type(uow).__name__} keeps no national interface records")
+    return uow.interface
 
 
 def as_institution(code: str) -> Principal:
