@@ -4,10 +4,11 @@
 
 `--hospitals N` hospitals play at once, each in its own thread with its own price list
 (prices a factor of the catalogue's caps, every third hospital above them: the excess is
-over-limit self-pay). Each signs in (9001); each patient visit reads the person (1101),
-registers (2201), uploads the visit and fee lines (2203, 2204), pre-settles (2206) and
-settles (2207); now and then the settlement is cancelled (2208), or its answer is "lost"
-and the hospital recovers with 2601 by the msgid and settles again. Inpatient stays admit
+over-limit self-pay). Each signs in (9001) and downloads what changed in the catalogue
+(1312); each patient visit reads the person (1101), registers (2201), uploads the visit
+and fee lines (2203, 2204), pre-settles (2206) and settles (2207); now and then the
+settlement is cancelled (2208), or its answer is "lost" and the hospital recovers with
+2601 by the msgid and settles again. Inpatient stays admit
 (2401), upload lines with a refund (2301), pre-settle and settle (2303, 2304) and
 discharge (2402). Every settlement is queried back (5203). Each hospital's day ends with
 3201 and 3202 (its detail file uploaded by 9101) against its own book, which must both
@@ -69,6 +70,9 @@ def _day(c: Client, day: date, rng: random.Random, w: World) -> None:
     c.day = day
     signed = c.call("9001", {"signIn": {"opter_no": "sim", "mac": "00", "ip": "127.0.0.1"}})
     c.sign_no = "" if signed is None else str(signed["signinoutb"]["sign_no"])
+    # The morning's catalogue download: what changed since yesterday (1312, first page).
+    since = (day - timedelta(days=1)).isoformat()
+    c.call("1312", {"data": {"updt_time": since, "page_num": 1, "page_size": 100}})
     for _ in range(w.share):
         p = rng.choice(w.people)
         if rng.random() < w.inpatient_share:
