@@ -27,8 +27,6 @@ ALLOWED: dict[str, set[str]] = {
     "yibao/service/claims.py": {"ClaimsService.submit"},
     "yibao/service/queries.py": {"Queries.person_year"},
     # reg
-    "yibao/service/demo.py": {MODULE},
-    "yibao/service/demo_bills.py": {"settle_demo_bills"},
     "yibao/service/reversal.py": {"reverse"},
 }
 

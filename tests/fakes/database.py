@@ -7,16 +7,15 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
+from fakes.access import FakeAccounts
 from fakes.admin import FakeAudit, FakeCatalogue, FakeCertificates
+from fakes.history import FakeHistory, FakeYearly
 from fakes.ledger import FakeClaims, FakeLedger
 from fakes.registry import FakeRegions, FakeRegistry
 from fakes.tables import Tables
 from yibao.service.counter import StoreCounter
 
 NOT_FAKED = (
-    "history",
-    "yearly",
-    "accounts",
     "schools",
     "collection",
     "member",
@@ -44,6 +43,9 @@ class FakeUnitOfWork:
         self.regions = FakeRegions(self._tables)
         self.ledger = FakeLedger(self._tables)
         self.claims = FakeClaims(self._tables)
+        self.history = FakeHistory(self._tables)
+        self.yearly = FakeYearly(self._tables)
+        self.accounts = FakeAccounts(self._tables)
         self.catalogue = FakeCatalogue(self._tables)
         self.audit = FakeAudit(self._tables)
         self.certificates = FakeCertificates(self._tables)
