@@ -11,14 +11,14 @@ from fakes.access import FakeAccounts
 from fakes.admin import FakeAudit, FakeCatalogue, FakeCertificates
 from fakes.history import FakeHistory, FakeYearly
 from fakes.ledger import FakeClaims, FakeLedger
+from fakes.member import FakeMember
 from fakes.registry import FakeRegions, FakeRegistry
+from fakes.schools import FakeSchools
 from fakes.tables import Tables
 from yibao.service.counter import StoreCounter
 
 NOT_FAKED = (
-    "schools",
     "collection",
-    "member",
     "console",
 )
 
@@ -46,6 +46,8 @@ class FakeUnitOfWork:
         self.history = FakeHistory(self._tables)
         self.yearly = FakeYearly(self._tables)
         self.accounts = FakeAccounts(self._tables)
+        self.schools = FakeSchools(self._tables)
+        self.member = FakeMember(self._tables)
         self.catalogue = FakeCatalogue(self._tables)
         self.audit = FakeAudit(self._tables)
         self.certificates = FakeCertificates(self._tables)
