@@ -11,6 +11,7 @@ from fakes.access import FakeAccounts
 from fakes.admin import FakeAudit, FakeCatalogue, FakeCertificates
 from fakes.history import FakeHistory, FakeYearly
 from fakes.ledger import FakeClaims, FakeLedger
+from fakes.member import FakeMember
 from fakes.registry import FakeRegions, FakeRegistry
 from fakes.schools import FakeSchools
 from fakes.tables import Tables
@@ -18,7 +19,6 @@ from yibao.service.counter import StoreCounter
 
 NOT_FAKED = (
     "collection",
-    "member",
     "console",
 )
 
@@ -47,6 +47,7 @@ class FakeUnitOfWork:
         self.yearly = FakeYearly(self._tables)
         self.accounts = FakeAccounts(self._tables)
         self.schools = FakeSchools(self._tables)
+        self.member = FakeMember(self._tables)
         self.catalogue = FakeCatalogue(self._tables)
         self.audit = FakeAudit(self._tables)
         self.certificates = FakeCertificates(self._tables)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -19,8 +20,14 @@ from integration.test_store_contract import (  # noqa: F401 (stores is a fixture
     registry_world,
     stores,
 )
+from yibao.adapters.db.tables import institutions
+from yibao.adapters.db.tables_member import family_links
 from yibao.adapters.db.tables_schools import school_batch_rows
+from yibao.domain.catalogue import Entry
 from yibao.domain.ids import make_resident_id, parse_resident_id
+from yibao.domain.model import LineClass
+from yibao.domain.registry import CatalogueItem, Institution, InstitutionKind, PersonRecord
+from yibao.service.access import OPERATOR
 from yibao.service.ports.records import DuplicateError
 
 
@@ -151,3 +158,127 @@ def test_schools_their_class_lists_and_rows(stores: Factory) -> None:  # noqa: F
         assert (accepted.status, accepted.person_id) == ("accepted", "P1")
     with pytest.raises(DuplicateError):
         in_one_unit(stores, lambda uow: uow.schools.add_school("S1", "sample-city", "again"))
+
+
+def minor(n: int, phone: str) -> PersonRecord:
+    born = date(2015, 1, n)
+    id_number = make_resident_id("110101", born, n)
+    sex = parse_resident_id(id_number).sex
+    return PersonRecord(f"P{n}", id_number, f"child {n}", born, sex, "sample-city", phone=phone)
+
+
+def claim(person_id: str, day: int) -> dict[str, Any]:
+    return {
+        "person_id": person_id,
+        "reason": "other",
+        "kind": "outpatient",
+        "encounter_date": date(2026, 3, day),
+        "hospital_name": "a clinic",
+        "hospital_level": 1,
+        "hospital_region": "sample-city",
+        "hospital_designated": False,
+        "lines": "[]",
+        "total_fen": 100 * day,
+        "status": "submitted",
+        "submitted_at": datetime(2026, 3, day, tzinfo=UTC),
+    }
+
+
+def member_world(uow: Any) -> tuple[int, int, int, int]:
+    """Persons, places, a dated entry, claims, notices and two family links; the ids of
+    P1's claims (the older first) and of the links."""
+    registry_world(uow)
+    reg = uow.registry
+    reg.add_person(minor(6, "13900000006"))
+    reg.add_person(replace(person(5), phone="13900000006"))
+    reg.add_institution(
+        Institution("H2", "sample-city", "clinic b", 1, InstitutionKind.CLINIC, True)
+    )
+    reg.add_institution(
+        Institution("H3", "sample-city", "hospital c", 2, InstitutionKind.HOSPITAL, False)
+    )
+    uow.catalogue.add_entries(
+        "sample-city",
+        [
+            Entry("D1", "dated aspirin", LineClass.B, date(2026, 7, 1)),
+            Entry("D1", "dated aspirin", LineClass.B, date(2026, 1, 1), valid_to=date(2026, 6, 30)),
+        ],
+    )
+    older, newer = uow.claims.add(claim("P1", 2)), uow.claims.add(claim("P1", 9))
+    uow.claims.add(claim("P2", 5))
+    uow.accounts.add({"id": "p1", "role": "insured", "name": "person 1", "person_id": "P1"})
+    uow.audit.record(OPERATOR, "claim.approve", "claim", str(older))
+    uow.audit.record(OPERATOR, "card.issue", "card", "C-OLD")
+    uow.audit.record(OPERATOR, "claim.note", "claim", str(older))
+    asked = datetime(2026, 4, 1, tzinfo=UTC)
+    first = uow.member.add_link("P1", "P2", "spouse", asked)
+    second = uow.member.add_link("P2", "P1", "parent", asked)
+    return older, newer, first, second
+
+
+def test_the_member_apps_reads_notices_and_family_links(stores: Factory) -> None:  # noqa: F811
+    with stores() as uow:
+        older, newer, first, second = member_world(uow)
+        uow.commit()
+    with stores() as uow:
+        m = uow.member
+        assert m.minors_with_phone("13900000006", date(2008, 1, 1)) == ["P6"]
+        assert m.minors_with_phone("13900000006", date(2016, 1, 1)) == []
+        assert [c.id for c in m.claims_of(["P1", "P1"])] == [newer, older]
+        assert m.claims_of([]) == []
+        assert [(r.code, r.name_en) for r in m.regions()] == [("sample-city", "Sample City")]
+        assert m.institution_names(["H1", "H9"]) == {"H1": "hospital 1"}
+        assert m.institution_names([]) == {}
+        assert [r.id for r in m.designated(None, None, None, "", 10)] == ["H2", "H1"]
+        assert [r.id for r in m.designated("sample-city", 2, None, "", 10)] == ["H1"]
+        (clinic,) = m.designated(None, None, "clinic", "", 10)
+        assert (clinic.id, clinic.kind, clinic.level, clinic.pilot) == ("H2", "clinic", 1, False)
+        assert columns(clinic) == {c.name for c in institutions.columns}
+        assert [r.id for r in m.designated(None, None, None, "clinic", 10)] == ["H2"]
+        assert [r.id for r in m.designated(None, None, None, "", 1)] == ["H2"]
+        assert m.designated("elsewhere", None, None, "", 10) == []
+        entries, items = m.catalogue_matches("sample-city", "aspirin", 10)
+        assert [(e.code, e.valid_from) for e in entries] == [
+            ("D1", date(2026, 1, 1)),
+            ("D1", date(2026, 7, 1)),
+        ]
+        assert items == []
+        entries, items = m.catalogue_matches("sample-city", "fixed", 10)
+        assert (entries, items) == (
+            [],
+            [CatalogueItem("F1", "fixed", LineClass.B, Decimal("12.50"))],
+        )
+        assert [i.code for i in m.catalogue_matches("sample-city", "1", 10)[1]] == ["A1", "F1"]
+        about = [("claim", str(older)), ("card", "C-OLD")]
+        found = m.notices(about, ["claim.approve", "card.issue"], 10)
+        assert [(n.action, n.object_id) for n in found] == [
+            ("card.issue", "C-OLD"),
+            ("claim.approve", str(older)),
+        ]
+        assert [n.action for n in m.notices(about, ["claim.approve", "card.issue"], 1)] == [
+            "card.issue"
+        ]
+        assert m.notices([], ["card.issue"], 10) == []
+        assert m.seen_id("p1") == 0
+        m.mark_seen("p1", found[1].id)
+        m.mark_seen("p1", found[0].id)
+        assert [link.id for link in m.links_of("P1")] == [second, first]
+        assert [link.id for link in m.links_of("P5")] == []
+        link = m.link(first)
+        assert (link.person_id, link.member_id, link.relation, link.status, link.decided_at) == (
+            "P1",
+            "P2",
+            "spouse",
+            "pending",
+            None,
+        )
+        assert columns(link) == {c.name for c in family_links.columns}
+        assert m.link(999) is None
+        m.set_link(first, "accepted", datetime(2026, 4, 2, tzinfo=UTC))
+        uow.commit()
+    with stores() as uow:
+        m = uow.member
+        assert m.seen_id("p1") == found[0].id
+        assert (m.link(first).status, m.link(second).status) == ("accepted", "pending")
+        assert m.link(first).decided_at is not None
+        assert (m.bound_to("P1"), m.bound_to("P2")) == ({"P2"}, set())
