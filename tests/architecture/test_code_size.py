@@ -22,13 +22,6 @@ MODULE = "<module>"
 ALLOWED: dict[str, set[str]] = {
     # fsi
     "yibao/fsi/his_sim.py": {"inpatient", "main"},
-    # sec
-    "yibao/service/class_lists.py": {"check_row"},
-    # ui
-    "yibao/service/claims.py": {"ClaimsService.submit"},
-    "yibao/service/queries.py": {"Queries.person_year"},
-    # reg
-    "yibao/service/reversal.py": {"reverse"},
 }
 
 
