@@ -201,7 +201,7 @@ def policy_show(
 )
 def his_sim(ctx: typer.Context) -> None:
     """Play hospitals' days through the national interface (yibao his-sim --help)."""
-    from yibao.fsi.his_sim import main as simulate
+    from yibao.entrypoints.his_sim import run as simulate
 
     raise typer.Exit(simulate(list(ctx.args)))
 
