@@ -144,7 +144,7 @@ def run_openfisca(folder: Path, region: str) -> dict[str, Any]:
 
     from serious_illness import openfisca_layer  # bench/serious_illness.py
     from yibao.adapters.parameter_files import load_region
-    from yibao.batch.columnar import serious_illness_layer
+    from yibao.batch.yearly import serious_illness_layer
 
     inputs = pl.read_parquet(folder / SI_FILE)
     one = 10 ** int(pl.read_parquet_metadata(folder / SI_FILE)["places"])

@@ -170,7 +170,7 @@ def run_openfisca(args: argparse.Namespace) -> None:
     import numpy as np
 
     from yibao.adapters.parameter_files import load_region
-    from yibao.batch.columnar import serious_illness_layer
+    from yibao.batch.yearly import serious_illness_layer
 
     frame, places, encounters, prepared = accumulators(args.persons, args.seed, args.region)
     one = 10**places
@@ -304,7 +304,7 @@ def run_postgres(args: argparse.Namespace) -> None:
         loaded = time.perf_counter() - started
         del text, buffer
         from yibao.adapters.parameter_files import load_region
-        from yibao.batch.columnar import serious_illness_layer
+        from yibao.batch.yearly import serious_illness_layer
 
         expected = int(frame.get_column("personal").sum())
         one = 10**places
@@ -358,7 +358,7 @@ def postgres_child(args: argparse.Namespace) -> None:
     import psycopg
 
     from yibao.adapters.parameter_files import load_region
-    from yibao.batch.columnar import serious_illness_layer
+    from yibao.batch.yearly import serious_illness_layer
 
     policy = load_region(args.region)
     places = args.places

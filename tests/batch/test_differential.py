@@ -45,17 +45,21 @@ from yibao.domain.parameters import RegionPolicy
 TESTS = Path(__file__).resolve().parent.parent
 POLICY_PATH = [TESTS / "regions", *search_path()]
 SHARED = TESTS.parent.parent / "shared" / "scenarios"
-SCENARIO_FOLDERS = [TESTS / "scenarios", TESTS / "regions" / "test-town-scenarios"]
-MIN_COMPARED = (
-    104  # tests/scenarios (77, river-county 17 of 18) and test-town's (10); shared on top
-)
+SCENARIO_FOLDERS = [
+    TESTS / "scenarios",
+    TESTS / "regions" / "test-town-scenarios",
+    TESTS / "regions" / "delta-town-scenarios",
+]
+# tests/scenarios (77, river-county's 18 among them), test-town's (10), delta-town's (4);
+# shared on top. river-county's and delta-town's are all compared, none refused.
+MIN_COMPARED = 109
 YEAR = 2026
-REGIONS = ("sample-city", "hill-county", "test-town", "river-county")
+REGIONS = ("sample-city", "hill-county", "test-town", "river-county", "delta-town")
 CATEGORIES = ("general", "low_income", "special_hardship", "poverty_registered")
 ELSEWHERE = "other-city"
 SPECIAL = ("malignant_tumor", "dialysis", "kidney_transplant", "hepatitis")
 HOSPITALS = ("H1", "H2", "H3")
-DIAGNOSES = ("C91.0", "Q21.1", "Q25.0", "K35.8", "I21.0")
+DIAGNOSES = ("C91.0", "Q21.1", "Q25.0", "K35.8", "I21.0", "C50.9", "H25.1")
 
 Person_year = tuple[Person, list[Encounter]]
 
@@ -269,6 +273,8 @@ def encounters(draw: st.DrawFn, person: Person, eid: str) -> Encounter:
         referral=draw(st.booleans()),
         prescription=draw(st.integers(0, 4)) > 0,
         delivery=delivery,
+        # river-county's and delta-town's yearly caps on accidents' payments
+        cause=draw(st.sampled_from(("ordinary", "ordinary", "accident"))),
     )
 
 
@@ -355,6 +361,80 @@ def _class_sums(enc: Encounter) -> dict[LineClass, Decimal]:
     return sums
 
 
+# --- cause caps coupled with the ordinary counters ------------------------------------
+
+
+def _bill(eid: str, day: date, kind: Kind, yuan: int, cause: str = "ordinary") -> Encounter:
+    return Encounter(
+        id=eid,
+        date=day,
+        kind=kind,
+        hospital=Hospital(id="H1", level=1),
+        lines=(Line(LineClass.A, Decimal(yuan)),),
+        cause=cause,
+    )
+
+
+def _adult(pid: str, region: str) -> Person:
+    return Person(id=pid, birth_date=date(1980, 5, 1), scheme=Scheme.RESIDENT, region=region)
+
+
+def _year(region: str, person: Person, bills: list[Encounter]) -> dict[str, Decimal]:
+    """Both engines agree; the scalar engine's basic payment of each bill."""
+    compare(region, [(person, bills)])
+    settled, _ = settle_year(policy(region), person, YEAR, bills)
+    return {r.encounter_id: r.basic for r in settled.encounters}
+
+
+def test_a_payment_cut_by_its_cause_cap_leaves_room_under_the_top_line() -> None:
+    """river-county: accidents at most 3,000 a year, inpatient fund payments at most
+    150,000. The accident's stay counts 3,000 toward the top line, not what it computed,
+    so the later stays are paid up to 147,000 together."""
+    person = _adult("P1", "river-county")
+    bills = [
+        _bill("E1", date(YEAR, 2, 1), Kind.INPATIENT, 200_000, "accident"),
+        _bill("E2", date(YEAR, 3, 1), Kind.INPATIENT, 150_000),
+        _bill("E3", date(YEAR, 4, 1), Kind.INPATIENT, 150_000),
+    ]
+    basic = _year("river-county", person, bills)
+    assert basic["E1"] == Decimal(3000)
+    assert basic["E2"] + basic["E3"] == Decimal(147_000)
+
+
+def test_an_accident_paid_nothing_leaves_the_outpatient_limit_whole() -> None:
+    """delta-town: an adult's accidents at most 2,000 a year, outpatient fund payments at
+    most 500. A stay uses up the accident cap; the accident's outpatient bill after it is
+    paid nothing, so counts nothing toward the outpatient limit, and the ordinary
+    outpatient bills after it are paid up to the whole 500."""
+    person = _adult("P1", "delta-town")
+    bills = [
+        _bill("E1", date(YEAR, 2, 1), Kind.INPATIENT, 10_000, "accident"),
+        _bill("E2", date(YEAR, 3, 1), Kind.OUTPATIENT, 800, "accident"),
+        _bill("E3", date(YEAR, 3, 2), Kind.OUTPATIENT, 600),
+        _bill("E4", date(YEAR, 3, 3), Kind.OUTPATIENT, 600),
+        _bill("E5", date(YEAR, 3, 4), Kind.OUTPATIENT, 100, "accident"),
+    ]
+    basic = _year("delta-town", person, bills)
+    assert basic["E1"] == Decimal(2000)
+    assert basic["E2"] == 0
+    assert basic["E5"] == 0
+    assert basic["E3"] + basic["E4"] == Decimal(500)
+
+
+def test_the_outpatient_limit_cuts_what_counts_toward_the_cause_cap() -> None:
+    """delta-town: outpatient accidents paid at most the 500 limit count 500 toward the
+    child's 10,000 accident cap; the accident's stay after them is paid up to 9,500."""
+    child = replace(_adult("P1", "delta-town"), birth_date=date(2016, 5, 1))
+    bills = [
+        _bill("E1", date(YEAR, 1, 10), Kind.OUTPATIENT, 5_000, "accident"),
+        _bill("E2", date(YEAR, 1, 11), Kind.OUTPATIENT, 5_000, "accident"),
+        _bill("E3", date(YEAR, 2, 1), Kind.INPATIENT, 50_000, "accident"),
+    ]
+    basic = _year("delta-town", child, bills)
+    assert basic["E1"] + basic["E2"] == Decimal(500)
+    assert basic["E3"] == Decimal(9_500)
+
+
 # --- scenario files -------------------------------------------------------------------
 
 
@@ -380,6 +460,7 @@ def test_every_scenario_file_agrees() -> None:
         compared += 1
     assert compared + len(unsupported) == len(files)
     assert compared >= MIN_COMPARED, unsupported
+    assert not [u for u in unsupported if u.startswith(("rc-", "dt-"))], unsupported
 
 
 # --- generated region-years -----------------------------------------------------------

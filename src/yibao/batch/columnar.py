@@ -21,13 +21,15 @@ from decimal import Decimal
 import polars as pl
 
 from yibao.batch import items
+from yibao.batch.causecap import settle_cause_caps
 from yibao.batch.chains import chain_thresholds
-from yibao.batch.factkey import category_on_the_day, check_rules, place_class, with_key
+from yibao.batch.factkey import category_on_the_day, place_class, with_key
 from yibao.batch.frames import CLASS_COLUMNS, RegionYear
 from yibao.batch.ordering import KIND, SCHEMES, ordered, validate
 from yibao.batch.params import PER_CODE, TOP_ON_CODE, Tables, UnsupportedError, build
 from yibao.batch.solver import capped_running, cum_sum_in, round_half_up
-from yibao.batch.yearly import year_layer
+from yibao.batch.yearly import groups_of, year_layer
+from yibao.domain.conditions import DOMAINS
 from yibao.domain.engine.results import RefusalCode, Route
 from yibao.domain.model import Kind
 from yibao.domain.parameters import PolicyGapError, RegionPolicy, ThresholdPer, TopLineOn
@@ -135,7 +137,6 @@ def check_supported(policy: RegionPolicy, data: RegionYear) -> Tables:
     not fit 64-bit integers.
     """
     tables = build(policy, data.year)
-    check_rules(policy, data)
     one = tables.one
     enc = data.encounters
     if enc.height:
@@ -155,7 +156,6 @@ def settle(policy: RegionPolicy, data: RegionYear) -> BatchResult:
     """Settle every person's year: each bill in date order, then the serious-illness layer."""
     validate(policy, data)
     tables = build(policy, data.year)
-    check_rules(policy, data)
     one = tables.one
     frame = items.fold(ordered(data), one)
     _amounts_fit(frame, one)
@@ -200,7 +200,10 @@ def settle(policy: RegionPolicy, data: RegionYear) -> BatchResult:
         "institution",
         "personal",
     )
-    return BatchResult(tables.places, encounters, year_layer(policy, data, encounters, one))
+    found = groups_of(policy, pl.col("diagnosis"), data.encounters.get_column("diagnosis"))
+    groups = None if found is None else frame.select(found).to_series()
+    years = year_layer(policy, data, encounters, one, groups)
+    return BatchResult(tables.places, encounters, years)
 
 
 def _keyed(
@@ -217,6 +220,11 @@ def _keyed(
     frame = place_class(frame, data)
     if any(dim.name == "category" for dim in tables.dims):
         frame = category_on_the_day(frame, data)
+    causes = {cause: i for i, cause in enumerate(DOMAINS["cause"])}
+    cause = (
+        pl.col("cause").fill_null("ordinary") if "cause" in frame.columns else pl.lit("ordinary")
+    )
+    frame = frame.with_columns(cause.replace_strict(causes, return_dtype=pl.Int8).alias("cc"))
     return with_key(frame, policy, data, tables)
 
 
@@ -461,7 +469,7 @@ def _in_like(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
     (inpatient and special together) each stay covers, at rates raised by the bill's
     points (`rules.raised`) and lowered by the place's."""
     one = tables.one
-    need = ["order", "person", "k", "points", "keep", "pooled"]
+    need = ["order", "person", "k", "points", "keep", "pooled", "cc"]
     in_like = _rows(
         frame, _route(Route.INPATIENT) | _route(Route.SPECIAL_OUTPATIENT), need
     ).with_columns((cum_sum_in(pl.col("pooled"), "person") - pl.col("pooled")).alias("before"))
@@ -488,22 +496,29 @@ def _in_like(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
         "keep",
         pl.sum_horizontal(segments).alias("computed"),
         pl.when(p("in_top_on") == ON_PAYMENT).then(p("in_top")).alias("cap"),
+        p("cause_cap").alias("cause_cap"),
+        pl.col("cc").alias("cause"),
     )
 
 
 def _capped_paid(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:
     """`benefits.outpatient` and `benefits.inpatient_like`: one capped counter per person
     for outpatient payments, one for inpatient and special ones (each counter's bills
-    are in date order within the person: no sort)."""
+    are in date order within the person: no sort); then the yearly caps of a cause
+    (`causecap.py`), which couple the counters, for the persons with such bills."""
     one = tables.one
-    need = ["order", "person", "k", "points", "keep", "pooled"]
+    need = ["order", "person", "k", "points", "keep", "pooled", "cc"]
     outpatient = _rows(frame, _route(Route.OUTPATIENT), need).select(
         "order",
         "person",
         "keep",
         (pl.col("pooled") * _eff(p("out_rate"))).alias("computed"),
         p("out_limit").alias("cap"),
+        p("cause_cap").alias("cause_cap"),
+        pl.col("cc").alias("cause"),
+        pl.lit(0, dtype=pl.Int8).alias("counter"),
     )
+    in_like = _in_like(frame, tables, p).with_columns(pl.lit(1, dtype=pl.Int8).alias("counter"))
     paid = [
         capped.select(
             "order",
@@ -517,9 +532,9 @@ def _capped_paid(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame
                 keep_one=one,
             ).alias("paid"),
         )
-        for capped in (outpatient, _in_like(frame, tables, p))
+        for capped in (outpatient, in_like)
     ]
-    return pl.concat(paid)
+    return settle_cause_caps(pl.concat(paid), pl.concat([outpatient, in_like]), one * one, one)
 
 
 def _pilot_paid(frame: pl.DataFrame, tables: Tables, p: Params) -> pl.DataFrame:

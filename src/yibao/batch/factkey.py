@@ -10,7 +10,7 @@ from datetime import date
 import polars as pl
 
 from yibao.batch.frames import RegionYear
-from yibao.batch.params import FactDim, Tables, UnsupportedError
+from yibao.batch.params import FactDim, Tables
 from yibao.domain.model import Kind, Scheme
 from yibao.domain.parameters import RegionPolicy
 
@@ -145,19 +145,3 @@ def with_key(
             code = _fact(dim, policy, data).replace_strict(index, return_dtype=pl.Int64)
         combo = combo * len(dim.values) + code
     return frame.with_columns((key * tables.combos + combo).alias("k"))
-
-
-def check_rules(policy: RegionPolicy, data: RegionYear) -> None:
-    """Refuse what the columnar engine does not settle yet, for the bills that use it:
-    a bill of a cause whose payments have a yearly cap."""
-    enc = data.encounters
-    caps = any(r.cause_cap is not None for r in policy.schemes.values())
-    if (
-        caps
-        and "cause" in enc.columns
-        and (enc.get_column("cause").fill_null("ordinary") != "ordinary").any()
-    ):
-        raise UnsupportedError(
-            f"{policy.code}: bills of a cause with a yearly cap (cause_cap) are settled by the "
-            "scalar engine only"
-        )

@@ -133,16 +133,6 @@ def _rate_brackets(spec: RateSpec, level: int) -> list[tuple[Decimal, Decimal]]:
     return [(Decimal(0), spec.by_level.for_level(level))]
 
 
-def new_rules(policy: RegionPolicy) -> list[str]:
-    """What a region uses that the columnar engine refuses whatever the bills: a
-    serious-illness layer that settles diagnosis groups apart. (Referral chains and
-    cause caps are refused only for bills that use them: `columnar.check_rules`.)"""
-    si = policy.serious_illness
-    if si is not None and si.separate_groups:
-        return ["serious_illness: separate_groups"]
-    return []
-
-
 # Condition keys the columnar engine reads as facts of each bill, beyond the key's own
 # scheme, level and retirement (in the order of conditions.DIMENSIONS).
 FACT_DIMS = (
@@ -223,12 +213,6 @@ def build(policy: RegionPolicy, year: int) -> Tables:
 
 
 def _build(policy: RegionPolicy, year: int) -> Tables:
-    unsupported = new_rules(policy)
-    if unsupported:
-        raise UnsupportedError(
-            f"{policy.code}: the columnar engine does not settle {'; '.join(unsupported)} "
-            "(the scalar engine does)"
-        )
     places = rate_places(policy)
     one = 10**places
 
@@ -378,6 +362,7 @@ def _schema(max_brackets: int) -> dict[str, pl.DataType]:
         "in_points": pl.Int64(),
         "in_chain": pl.Boolean(),
         "fixed": pl.Int64(),
+        "cause_cap": pl.Int64(),
         "sp_on": pl.Boolean(),
         "sp_per": pl.Int8(),
         "sp_thr": pl.Int64(),
@@ -414,6 +399,8 @@ def _inpatient_values(
     )
     fixed = None if rules.fixed_sum is None else rules.fixed_sum.find(day, facts)
     out["fixed"] = None if fixed is None else _fen(fixed.value)
+    cap = None if rules.cause_cap is None else rules.cause_cap.find(day, facts)
+    out["cause_cap"] = None if cap is None else _fen(cap.value)
     rate_param = inp.rate_retired if retired and inp.rate_retired is not None else inp.rate
     brackets = _rate_brackets(rate_param.at(day, facts).value, level)
     out["in_lo"] = [_fen(lower) for lower, _ in brackets]

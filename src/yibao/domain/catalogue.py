@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from yibao.domain.model import Approval, Kind, Line, LineClass, age_on
@@ -66,6 +66,8 @@ class Entry:
     restriction: Restriction = Restriction()
     id: int | None = None
     source: str = ""
+    # When the entry was stored (the catalogue download's updt_time); not one of its facts.
+    imported_at: datetime | None = field(default=None, compare=False)
 
     def covers(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)

@@ -154,6 +154,18 @@ LABELS = {
     "fsUploadIn": "文件上传信息",
     "fsDownloadIn": "文件下载信息",
     "in": "文件内容",
+    "fixmedins_hilist_id": "定点医药机构目录编号",
+    "fixmedins_hilist_name": "定点医药机构目录名称",
+    "list_type": "目录类别",
+    "begndate": "开始日期",
+    "enddate": "结束日期",
+    "hilist_code": "医保目录编码",
+    "hilist_name": "医保目录名称",
+    "insu_admdvs": "参保机构医保区划",
+    "query_date": "查询时间点",
+    "updt_time": "更新时间",
+    "page_num": "当前页数",
+    "page_size": "本页数据量",
 }
 
 

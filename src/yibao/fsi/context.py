@@ -89,6 +89,13 @@ ZH = {
     "region_not_configured": "参保地待遇政策未配置",
     "unknown_settlement": "结算记录不存在",
     "already_reversed": "结算已撤销，不能重复撤销",
+    "unknown_mapping": "目录对照不存在",
+    "mapping_conflict": "该机构目录编码在同一开始日期已对照其他医保目录，历史对照不可改写",
+    "catalogue_mismatch": "目录类别与医保目录不符",
+    "invalid_code": "编码无效",
+    "invalid_dates": "日期无效",
+    "invalid_page": "分页参数无效",
+    "unknown_region": "医保区划不存在",
     "idempotency_key_reused": "本次就诊的费用与此前未完成的结算请求不一致，请撤销后重新结算",
 }
 

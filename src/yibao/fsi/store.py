@@ -39,6 +39,13 @@ class FsiStore:
         ).first()
         return "" if row is None else str(row.admdvs)
 
+    def region_of(self, admdvs: str) -> str | None:
+        """The region whose division code (医保区划) this is."""
+        row = self.conn.execute(
+            select(t.regions.c.code).where(t.regions.c.admdvs == admdvs).limit(1)
+        ).first()
+        return None if row is None else str(row.code)
+
     # --- sign-ins and messages -----------------------------------------------------
 
     def add_sign_in(self, sign_no: str, fixmedins_code: str, opter: str) -> None:

@@ -5,7 +5,7 @@ FsiError, or a refusal of the service layer; nothing is written then."""
 
 from __future__ import annotations
 
-from yibao.fsi import corrections, fees, recon, settle, visits
+from yibao.fsi import catalogue, corrections, fees, recon, settle, visits
 from yibao.fsi.context import Call, Ctx, Handler, as_institution
 
 __all__ = ["TRANSACTIONS", "Call", "Ctx", "Handler", "as_institution"]
@@ -14,6 +14,9 @@ TRANSACTIONS: dict[str, tuple[str, Handler]] = {
     "9001": ("签到", visits.sign_in),
     "9002": ("签退", visits.sign_out),
     "1101": ("人员信息获取", visits.person_info),
+    "1312": ("医保目录信息查询", catalogue.items),
+    "1318": ("医保目录限价信息查询", catalogue.caps),
+    "1319": ("医保目录先自付比例信息查询", catalogue.ratios),
     "2201": ("门诊挂号", visits.register),
     "2202": ("门诊挂号撤销", visits.cancel_registration),
     "2203": ("门诊就诊信息上传", visits.visit_info),
@@ -34,6 +37,8 @@ TRANSACTIONS: dict[str, tuple[str, Handler]] = {
     "2601": ("冲正交易", corrections.reversal),
     "3201": ("医药机构费用结算对总账", recon.total),
     "3202": ("医药机构费用结算对明细账", recon.detail),
+    "3301": ("目录对照上传", catalogue.map_codes),
+    "3302": ("目录对照撤销", catalogue.unmap_codes),
     "5203": ("结算信息查询", settle.query),
     "9101": ("文件上传", recon.upload),
     "9102": ("文件下载", recon.download),

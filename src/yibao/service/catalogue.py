@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from yibao.adapters.catalogue_files import CatalogueFileError, read_catalogue
@@ -16,7 +16,7 @@ from yibao.domain.access import Principal, Role
 from yibao.domain.catalogue import Entry
 from yibao.service.access import OPERATOR, require, require_region
 from yibao.service.errors import NotFoundError, ServiceError
-from yibao.service.ports import UowFactory
+from yibao.service.ports import UnitOfWork, UowFactory
 
 Progress = Callable[[int, int], None]
 
@@ -76,6 +76,52 @@ class ImportReport:
             "unchanged": self.unchanged,
             "problems": self.problems,
         }
+
+
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Download:
+    """Which entries a catalogue download asks for: those in force on a day (or every
+    dated entry), of one code, of names containing words, starting on or after a day,
+    stored since a moment (an incremental download); one page of them."""
+
+    page: int = 1
+    size: int = 100
+    on: date | None = None
+    code: str | None = None
+    name: str | None = None
+    starting: date | None = None
+    since: datetime | None = None
+    with_caps: bool = False  # only entries with a price cap
+    with_ratios: bool = False  # only entries with a first self-pay ratio of their own
+
+    def takes(self, e: Entry) -> bool:
+        if self.code is not None and e.code != self.code:
+            return False
+        if (self.with_caps and not e.caps) or (self.with_ratios and not e.ratios):
+            return False
+        if self.name is not None and self.name not in e.name:
+            return False
+        if self.starting is not None and e.valid_from < self.starting:
+            return False
+        if self.since is not None:
+            stored = e.imported_at
+            if stored is None:
+                return False
+            return _utc(stored) >= _utc(self.since)
+        return True
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class CataloguePage:
+    total: int  # entries the download asks for, on every page
+    entries: list[Entry]
 
 
 class CatalogueService:
@@ -197,6 +243,27 @@ class CatalogueService:
             "changed": changed,
         }
 
+    def download_in(
+        self,
+        uow: UnitOfWork,
+        who: Principal,
+        region: str,
+        wanted: Download,
+    ) -> CataloguePage:
+        """One page of a region's dated entries, by code and date, as hospitals download
+        the catalogue with its caps and ratios (the national interface's 1312 / 1318 /
+        1319), in the caller's unit of work."""
+        require(who, Role.CLERK, Role.INSTITUTION, Role.APPROVER)
+        if wanted.page < 1:
+            raise ServiceError("invalid_page", "page: from 1", field="page")
+        if not 1 <= wanted.size <= MAX_PAGE_SIZE:
+            raise ServiceError("invalid_page", f"size: 1 to {MAX_PAGE_SIZE}", field="size")
+        if not uow.catalogue.has_region(region):
+            raise NotFoundError("unknown_region", f"region {region!r} does not exist")
+        found = [e for e in uow.catalogue.region_entries(region, wanted.on) if wanted.takes(e)]
+        first = (wanted.page - 1) * wanted.size
+        return CataloguePage(len(found), found[first : first + wanted.size])
+
     # --- institutions' code mappings ----------------------------------------------------
 
     def map_code(
@@ -211,57 +278,98 @@ class CatalogueService:
     ) -> dict[str, Any]:
         """An institution's own code for a national one, from a day (目录对照上传, 3301)."""
         with self.uow() as uow:
-            inst = self._institution(uow, who, institution_id)
-            if valid_to is not None and valid_to < valid_from:
-                raise ServiceError(
-                    "invalid_dates",
-                    f"valid_to {valid_to} is before valid_from {valid_from}",
-                    field="valid_to",
-                )
-            if not own_code.strip() or len(own_code) > 64:
-                raise ServiceError("invalid_code", "own_code: 1 to 64 characters", field="own_code")
-            known = uow.catalogue.entries(inst.region, [national_code])[national_code]
-            if not known and not uow.catalogue.in_force(inst.region, [national_code], valid_from):
-                raise ServiceError(
-                    "unknown_catalogue_code",
-                    f"national_code: {national_code} is not in the {inst.region} catalogue",
-                    field="national_code",
-                    codes=[national_code],
-                )
-            mid = uow.catalogue.add_mapping(
-                inst.id, own_code, own_name, national_code, valid_from, valid_to
+            done = self.map_code_in(
+                uow, who, institution_id, own_code, national_code, valid_from, valid_to, own_name
             )
-            after = {
-                "own_code": own_code,
-                "national_code": national_code,
-                "from": valid_from.isoformat(),
-            }
-            uow.audit.record(who, "catalogue.map", "mapping", str(mid), None, after)
             uow.commit()
-        return {
-            "id": mid,
+        return done
+
+    def map_code_in(
+        self,
+        uow: UnitOfWork,
+        who: Principal,
+        institution_id: str,
+        own_code: str,
+        national_code: str,
+        valid_from: date,
+        valid_to: date | None = None,
+        own_name: str | None = None,
+        catalogue: str | None = None,
+    ) -> dict[str, Any]:
+        """map_code in the caller's unit of work, which commits (the national interface's
+        3301: one message, one transaction). `catalogue`, when the caller names one (drug,
+        service, consumable), must be the national code's. Dated, never rewritten: the same
+        mapping again is `unchanged`; another national code from the same day is refused
+        (date the change from a new day: of two mappings, the later start wins)."""
+        inst = self._institution(uow, who, institution_id)
+        _check_mapping(uow, inst.region, own_code, national_code, valid_from, valid_to, catalogue)
+        view = {
             "institution_id": inst.id,
-            **after,
+            "own_code": own_code,
+            "national_code": national_code,
+            "from": valid_from.isoformat(),
             "to": None if valid_to is None else valid_to.isoformat(),
         }
+        for m in uow.catalogue.mappings(inst.id):
+            if m.status != "active" or m.own_code != own_code or m.valid_from != valid_from:
+                continue
+            if (m.national_code, m.valid_to) == (national_code, valid_to):
+                return {"id": m.id, **view, "unchanged": True}
+            raise ServiceError(
+                "mapping_conflict",
+                f"{own_code} is mapped to {m.national_code} from {valid_from}: history is not "
+                "rewritten; cancel that mapping or date the new one from a later day",
+                field="valid_from",
+            )
+        mid = uow.catalogue.add_mapping(
+            inst.id, own_code, own_name, national_code, valid_from, valid_to
+        )
+        after = {k: view[k] for k in ("own_code", "national_code", "from")}
+        uow.audit.record(who, "catalogue.map", "mapping", str(mid), None, after)
+        return {"id": mid, **view, "unchanged": False}
 
     def unmap_code(self, who: Principal, institution_id: str, own_code: str) -> dict[str, Any]:
         """Cancel an institution's mapping of its own code (目录对照撤销, 3302): bills with
         the code are refused from then on; what was settled stays as it was."""
         with self.uow() as uow:
-            inst = self._institution(uow, who, institution_id)
-            done = uow.catalogue.cancel_mapping(inst.id, own_code)
-            if not done:
-                raise NotFoundError("unknown_mapping", f"{inst.id} has no mapping of {own_code}")
-            uow.audit.record(
-                who,
-                "catalogue.unmap",
-                "mapping",
-                f"{inst.id}/{own_code}",
-                {"status": "active"},
-                {"status": "cancelled"},
-            )
+            done = self.unmap_code_in(uow, who, institution_id, own_code)
             uow.commit()
+        return done
+
+    def unmap_code_in(
+        self,
+        uow: UnitOfWork,
+        who: Principal,
+        institution_id: str,
+        own_code: str,
+        national_code: str | None = None,
+    ) -> dict[str, Any]:
+        """unmap_code in the caller's unit of work, which commits (3302). With
+        `national_code`, the own code must be mapped to it (unknown_mapping otherwise).
+        The mapping is kept, marked cancelled."""
+        inst = self._institution(uow, who, institution_id)
+        active = [
+            m
+            for m in uow.catalogue.mappings(inst.id)
+            if m.status == "active" and m.own_code == own_code
+        ]
+        if national_code is not None and all(m.national_code != national_code for m in active):
+            raise NotFoundError(
+                "unknown_mapping",
+                f"{inst.id} has no mapping of {own_code} to {national_code}",
+                field="national_code" if active else "own_code",
+            )
+        done = uow.catalogue.cancel_mapping(inst.id, own_code)
+        if not done:
+            raise NotFoundError("unknown_mapping", f"{inst.id} has no mapping of {own_code}")
+        uow.audit.record(
+            who,
+            "catalogue.unmap",
+            "mapping",
+            f"{inst.id}/{own_code}",
+            {"status": "active"},
+            {"status": "cancelled"},
+        )
         return {"institution_id": inst.id, "own_code": own_code, "cancelled": done}
 
     def mappings(self, who: Principal, institution_id: str) -> list[dict[str, Any]]:
@@ -299,3 +407,41 @@ class CatalogueService:
         if who.role is Role.CLERK:
             require_region(who, inst.region)
         return inst
+
+
+def _check_mapping(
+    uow: UnitOfWork,
+    region: str,
+    own_code: str,
+    national_code: str,
+    valid_from: date,
+    valid_to: date | None,
+    catalogue: str | None,
+) -> None:
+    """A mapping's dates and codes: own_code 1 to 64 characters, the national code in the
+    region's catalogue (of the named catalogue, when one is named)."""
+    if valid_to is not None and valid_to < valid_from:
+        raise ServiceError(
+            "invalid_dates",
+            f"valid_to {valid_to} is before valid_from {valid_from}",
+            field="valid_to",
+        )
+    if not own_code.strip() or len(own_code) > 64:
+        raise ServiceError("invalid_code", "own_code: 1 to 64 characters", field="own_code")
+    known = uow.catalogue.entries(region, [national_code])[national_code]
+    if not known:
+        known = list(uow.catalogue.in_force(region, [national_code], valid_from).values())
+    if not known:
+        raise ServiceError(
+            "unknown_catalogue_code",
+            f"national_code: {national_code} is not in the {region} catalogue",
+            field="national_code",
+            codes=[national_code],
+        )
+    if catalogue is not None and known[-1].catalogue != catalogue:
+        raise ServiceError(
+            "catalogue_mismatch",
+            f"national_code: {national_code} is in the {known[-1].catalogue} catalogue, "
+            f"not {catalogue}",
+            field="catalogue",
+        )

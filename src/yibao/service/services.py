@@ -19,6 +19,7 @@ from yibao.service.collection import CollectionService
 from yibao.service.console import ConsoleService
 from yibao.service.desk import HospitalDesk
 from yibao.service.enrolment import EnrolmentService
+from yibao.service.group_commit import GroupCommitter
 from yibao.service.institutions import InstitutionService
 from yibao.service.member import MemberService
 from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
@@ -50,6 +51,9 @@ class Services:
     # Signs what leaves the system and comes back (insurance vouchers).
     secret: bytes
     upload_dir: Path
+    # Card settlements grouped into shared transactions (group_commit.py); None: each
+    # settles in a transaction of its own (SettlementService.settle).
+    group_commit: GroupCommitter | None = None
 
     @classmethod
     def build(

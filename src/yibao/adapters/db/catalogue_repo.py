@@ -50,6 +50,7 @@ def entry_of(row: Any) -> Entry:
         ),
         id=row.id,
         source=row.source,
+        imported_at=getattr(row, "imported_at", None),
     )
 
 

@@ -9,7 +9,10 @@ Leaving the block without commit() rolls everything back: a failed request write
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
@@ -28,6 +31,8 @@ from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Registry
 from yibao.adapters.db.schools_repo import Schools
 from yibao.service.counter import StoreCounter
+
+_BILL = "bill"  # the savepoint of a group commit's bill
 
 
 class UnitOfWork:
@@ -49,10 +54,12 @@ class UnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._conn: Connection | None = None
+        self._in_bill = False  # a group commit's savepoint is open (savepoint())
 
     def __enter__(self) -> UnitOfWork:
         self._conn = self.engine.connect()
         self._conn.begin()
+        self._in_bill = False
         self.registry = Registry(self._conn)
         self.catalogue = CatalogueRepo(self._conn)
         self.ledger = Ledger(self._conn)
@@ -103,6 +110,42 @@ class UnitOfWork:
             # transaction.
             self.counter.flush()
             self.connection.commit()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """One bill of a group commit (service/group_commit.py): leaving normally writes
+        what the bill left pending (its counter write, its audit entries); an exception
+        rolls the transaction back to where the bill began, and it goes on.
+
+        On PostgreSQL the savepoint is one command sent by the driver, releasing the
+        previous bill's in the same round trip (a savepoint released stays in the
+        transaction; only its name goes)."""
+        conn = self.connection
+        pg = conn.dialect.name == "postgresql"
+        begin = (
+            f"RELEASE SAVEPOINT {_BILL}; SAVEPOINT {_BILL}"
+            if self._in_bill
+            else f"SAVEPOINT {_BILL}"
+        )
+        if pg:
+            driver: Any = conn.connection.driver_connection
+            driver.execute(begin)  # no parameters: simple protocol, both statements at once
+        else:
+            for statement in begin.split("; "):
+                conn.exec_driver_sql(statement)
+        self._in_bill = True
+        try:
+            yield
+            self.audit.flush()
+            self.counter.flush()
+        except BaseException:
+            self.audit.discard()
+            self.counter.discard()
+            if pg:
+                driver.execute(f"ROLLBACK TO SAVEPOINT {_BILL}")
+            else:
+                conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_BILL}")
+            raise
 
     def rollback(self) -> None:
         self.audit.discard()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from typing import Any
 
 import anyio.to_thread
@@ -84,8 +85,12 @@ def create_app(
     app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> dict[str, Any]:
+        grouped = services.group_commit
+        if grouped is None:
+            return {"status": "ok"}
+        # What this process's group commit did so far: batches, bills, the largest batch.
+        return {"status": "ok", "group_commit": asdict(grouped.stats)}
 
     return app
 
