@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -145,3 +145,14 @@ def client(services: Services) -> Iterator[TestClient]:
 
     with SigningClient(create_app(services), services) as c:
         yield c
+
+
+def __getattr__(name: str) -> Any:
+    """`from integration.conftest import SigningClient` still works: the client lives in
+    integration/signing.py and is imported on first use (not when the fast tier collects
+    this directory)."""
+    if name == "SigningClient":
+        from integration.signing import SigningClient
+
+        return SigningClient
+    raise AttributeError(name)

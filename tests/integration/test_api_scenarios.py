@@ -41,7 +41,7 @@ def test_a_scenario_settles_the_same_through_the_api(
     path: Path, engine: Engine, client: TestClient, policies: PolicyLoader
 ) -> None:
     scenario = load_scenario(path)
-    expected = scenarios.run(scenario, POLICY_PATH)
+    expected = scenarios.run(scenario, PolicyLoader(POLICY_PATH))
     with UnitOfWork(engine) as uow:
         who = register(uow, scenario, POLICY_PATH)
         uow.commit()
