@@ -6,7 +6,7 @@ what the service does, without a database server.
     db = FakeDatabase()
     services = Services.build(db.unit_of_work, policies, clock)
 
-Stores not faked yet (collection, most of certificates, the console) raise
+Stores not faked yet (most of certificates, the console) raise
 NotImplementedError when a use case reaches for them."""
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from typing import Any
 
 from fakes.access import FakeAccounts
 from fakes.admin import FakeAudit, FakeCatalogue, FakeCertificates
+from fakes.collection import FakeCollection
 from fakes.history import FakeHistory, FakeYearly
 from fakes.ledger import FakeClaims, FakeLedger
 from fakes.member import FakeMember
@@ -17,10 +18,7 @@ from fakes.schools import FakeSchools
 from fakes.tables import Tables
 from yibao.service.counter import StoreCounter
 
-NOT_FAKED = (
-    "collection",
-    "console",
-)
+NOT_FAKED = ("console",)
 
 
 class FakeDatabase:
@@ -48,6 +46,7 @@ class FakeUnitOfWork:
         self.accounts = FakeAccounts(self._tables)
         self.schools = FakeSchools(self._tables)
         self.member = FakeMember(self._tables)
+        self.collection = FakeCollection(self._tables)
         self.catalogue = FakeCatalogue(self._tables)
         self.audit = FakeAudit(self._tables)
         self.certificates = FakeCertificates(self._tables)
