@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -13,6 +14,7 @@ from yibao.adapters.db.engine import make_engine
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import load_region, search_path
 from yibao.domain.parameters import RegionPolicy
+from yibao.service.group_commit import GroupCommitter
 from yibao.service.services import Services
 from yibao.settings import Settings
 
@@ -31,12 +33,18 @@ class PolicyLoader:
 
 def services(engine: Engine, policies: PolicyLoader, settings: Settings | None = None) -> Services:
     settings = settings or Settings()
-    return Services.build(
+    built = Services.build(
         lambda: UnitOfWork(engine),
         policies,
         secret=secret_from(settings),
         upload_dir=settings.upload_dir,
     )
+    if settings.group_commit and engine.dialect.name == "postgresql":
+        committer = GroupCommitter(
+            built.settlements, lambda: UnitOfWork(engine), threads=settings.group_commit_threads
+        )
+        built = replace(built, group_commit=committer)
+    return built
 
 
 def secret_from(settings: Settings) -> bytes:

@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     # keeps: at least one per thread.
     threads: int = 4
     database_pool_size: int = 8
+    # On PostgreSQL, card settlements that arrive together share a transaction and its
+    # commit (service/group_commit.py), settled by this many threads of each process.
+    group_commit: bool = True
+    group_commit_threads: int = Field(default=2, ge=1, le=16)
     host: str = "127.0.0.1"
     port: int = 8000
     # Signs the member app's insurance vouchers (QR codes). Unset: a random key kept in

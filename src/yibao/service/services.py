@@ -19,6 +19,8 @@ from yibao.service.collection import CollectionService
 from yibao.service.console import ConsoleService
 from yibao.service.desk import HospitalDesk
 from yibao.service.enrolment import EnrolmentService
+from yibao.service.group_commit import GroupCommitter
+from yibao.service.institutions import InstitutionService
 from yibao.service.member import MemberService
 from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
 from yibao.service.queries import Queries
@@ -40,6 +42,7 @@ class Services:
     cards: CardsService
     certificates: CertificatesService  # approvals, remote-treatment filings, referrals
     categories: CategoryService  # persons' categories over dates (decision tables read them)
+    institutions: InstitutionService  # the registry's institutions: type and province too
     pilot: PilotService  # the child major-disease pilot: hospitals' lists, registrations
     catalogue: CatalogueService
     member: MemberService
@@ -48,6 +51,9 @@ class Services:
     # Signs what leaves the system and comes back (insurance vouchers).
     secret: bytes
     upload_dir: Path
+    # Card settlements grouped into shared transactions (group_commit.py); None: each
+    # settles in a transaction of its own (SettlementService.settle).
+    group_commit: GroupCommitter | None = None
 
     @classmethod
     def build(
@@ -76,6 +82,7 @@ class Services:
             cards=CardsService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
             categories=CategoryService(uow, policies, clock),
+            institutions=InstitutionService(uow, policies, clock),
             pilot=PilotService(uow, policies, clock),
             catalogue=CatalogueService(uow),
             member=member,

@@ -9,7 +9,10 @@ Leaving the block without commit() rolls everything back: a failed request write
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
@@ -22,12 +25,15 @@ from yibao.adapters.db.collection_repo import Collection
 from yibao.adapters.db.console_repo import Console
 from yibao.adapters.db.counter_pg import PgCounter
 from yibao.adapters.db.errors import duplicate, refused_as_duplicate
+from yibao.adapters.db.fsi_repo import FsiStore
 from yibao.adapters.db.ledger_repo import Claims, History, Ledger, Yearly
 from yibao.adapters.db.member_repo import Member
 from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Registry
 from yibao.adapters.db.schools_repo import Schools
 from yibao.service.counter import StoreCounter
+
+_BILL = "bill"  # the savepoint of a group commit's bill
 
 
 class UnitOfWork:
@@ -44,15 +50,18 @@ class UnitOfWork:
     member: Member
     regions: Regions  # the regions and the money between them (clearing)
     console: Console
+    interface: FsiStore  # the national interface's (service/ports/interface.py)
     counter: StoreCounter | PgCounter  # card settlement's reads and writes (counter.py)
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._conn: Connection | None = None
+        self._in_bill = False  # a group commit's savepoint is open (savepoint())
 
     def __enter__(self) -> UnitOfWork:
         self._conn = self.engine.connect()
         self._conn.begin()
+        self._in_bill = False
         self.registry = Registry(self._conn)
         self.catalogue = CatalogueRepo(self._conn)
         self.ledger = Ledger(self._conn)
@@ -67,6 +76,7 @@ class UnitOfWork:
         self.member = Member(self._conn)
         self.regions = Regions(self._conn)
         self.console = Console(self._conn)
+        self.interface = FsiStore(self._conn)  # the national interface's records
         self.counter = (
             PgCounter(self._conn, self.catalogue)
             if self._conn.dialect.name == "postgresql"
@@ -103,6 +113,42 @@ class UnitOfWork:
             # transaction.
             self.counter.flush()
             self.connection.commit()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """One bill of a group commit (service/group_commit.py): leaving normally writes
+        what the bill left pending (its counter write, its audit entries); an exception
+        rolls the transaction back to where the bill began, and it goes on.
+
+        On PostgreSQL the savepoint is one command sent by the driver, releasing the
+        previous bill's in the same round trip (a savepoint released stays in the
+        transaction; only its name goes)."""
+        conn = self.connection
+        pg = conn.dialect.name == "postgresql"
+        begin = (
+            f"RELEASE SAVEPOINT {_BILL}; SAVEPOINT {_BILL}"
+            if self._in_bill
+            else f"SAVEPOINT {_BILL}"
+        )
+        if pg:
+            driver: Any = conn.connection.driver_connection
+            driver.execute(begin)  # no parameters: simple protocol, both statements at once
+        else:
+            for statement in begin.split("; "):
+                conn.exec_driver_sql(statement)
+        self._in_bill = True
+        try:
+            yield
+            self.audit.flush()
+            self.counter.flush()
+        except BaseException:
+            self.audit.discard()
+            self.counter.discard()
+            if pg:
+                driver.execute(f"ROLLBACK TO SAVEPOINT {_BILL}")
+            else:
+                conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_BILL}")
+            raise
 
     def rollback(self) -> None:
         self.audit.discard()

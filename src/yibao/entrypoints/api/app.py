@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from typing import Any
 
 import anyio.to_thread
@@ -11,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from yibao.entrypoints.api import docs
+from yibao.entrypoints.api import docs, fsi_router
 from yibao.entrypoints.api.errors import BodyLimit
 from yibao.entrypoints.api.routers import (
     admin,
@@ -27,7 +28,6 @@ from yibao.entrypoints.api.routers import (
 )
 from yibao.entrypoints.web import app as web
 from yibao.entrypoints.web.security import SecurityHeaders
-from yibao.fsi import router as fsi_router
 from yibao.fsi.auth import FsiAuth, ProxySettings
 from yibao.service.errors import ServiceError
 from yibao.service.services import Services
@@ -84,8 +84,12 @@ def create_app(
     app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> dict[str, Any]:
+        grouped = services.group_commit
+        if grouped is None:
+            return {"status": "ok"}
+        # What this process's group commit did so far: batches, bills, the largest batch.
+        return {"status": "ok", "group_commit": asdict(grouped.stats)}
 
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import orjson
@@ -97,7 +98,11 @@ async def settle(request: Request, service: Service, who: InstitutionCaller) -> 
     body = await json_body(request, BillIn)
     key = header(request, "idempotency-key", max_length=IDEMPOTENCY_KEY_MAX)
     bill = _bill(request, body, who)  # a voucher's check is a signature: no I/O
-    status, view = await run_in_threadpool(service.settle, bill, key)
+    grouped = services(request).group_commit
+    if grouped is not None:  # answered once the transaction it shared has committed
+        status, view = await asyncio.wrap_future(grouped.submit(bill, key))
+    else:
+        status, view = await run_in_threadpool(service.settle, bill, key)
     # The view is plain JSON data already: no response model to validate it against again.
     return Response(orjson.dumps(view), status_code=status, media_type="application/json")
 
