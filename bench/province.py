@@ -270,16 +270,22 @@ def main() -> None:
         inputs, _ = disk(root)
         results["settle"] = run_stage("--stage", "settle", *common)
         _, outputs = disk(root)
-        console.print(f"settled: {results['settle']['seconds']:.1f} s")
+        console.print(f"settled: {_brief(results['settle'])}")
         if args.workers:
             results["dask"] = run_stage("--stage", "dask", *common, "--workers", str(args.workers))
             results["dask"]["same"] = results["dask"]["parts"] == results["settle"]["parts"]
+            console.print(f"dask: {_brief(results['dask'])}, same: {results['dask']['same']}")
         if args.check:
             results["check"] = run_stage("--stage", "check", *common)
+            console.print(f"check: {_brief(results['check'])}, same: {results['check']['same']}")
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
     report(console, args, results, inputs, outputs)
+
+
+def _brief(r: dict[str, Any]) -> str:
+    return f"{r['seconds']:.1f} s, peak RSS tree {r['tree_mib']:,.0f} MiB"
 
 
 def report(

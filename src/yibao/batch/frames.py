@@ -150,7 +150,7 @@ def read_region_year(folder: Path) -> RegionYear:
 
 
 def _read(folder: Path, name: str) -> pl.DataFrame:
-    return pl.concat([pl.read_parquet(p) for p in frame_files(folder, name)])
+    return pl.concat([pl.read_parquet(p) for p in frame_files(folder, name)], rechunk=True)
 
 
 def frame_files(folder: Path, name: str) -> list[Path]:
