@@ -16,6 +16,7 @@ import yaml
 
 from yibao.adapters.parameter_files import load_region, region_names, search_path
 from yibao.adapters.scenario_files import load_scenario, scenario_files
+from yibao.bootstrap import PolicyLoader
 from yibao.service import scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +61,7 @@ def test_the_region_loads_and_has_an_official_example(name: str) -> None:
 def test_the_scenario_settles_as_it_expects(path: Path) -> None:
     scenario = load_scenario(path)
     assert scenario.expect is not None
-    result = scenarios.run(scenario, POLICY_PATH)
+    result = scenarios.run(scenario, PolicyLoader(POLICY_PATH))
     assert scenarios.check(scenario, result) == []
 
 
@@ -91,7 +92,7 @@ def test_shandong_official_example_rests_on_the_text() -> None:
     """The serious-illness layer of the official example uses only [text] rows: the
     explanation of the year names them; the stand-in basic scheme is [set]."""
     path = REGIONS / "shandong-2014-scenarios" / "sd-official-example-farmer-300000.yaml"
-    result = scenarios.run(load_scenario(path), POLICY_PATH)
+    result = scenarios.run(load_scenario(path), PolicyLoader(POLICY_PATH))
     explained = scenarios.to_json(result)["year"]["explanation"]
     lines = [line for line in explained if "serious_illness.yaml" in line]
     assert len(lines) == 2

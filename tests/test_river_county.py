@@ -11,6 +11,7 @@ import pytest
 
 from yibao.adapters.parameter_files import load_region, search_path
 from yibao.adapters.scenario_files import load_scenario, scenario_files
+from yibao.bootstrap import PolicyLoader
 from yibao.domain.engine import settle_year
 from yibao.domain.parameters import ReferralThreshold, RegionPolicy
 from yibao.service import scenarios
@@ -26,7 +27,7 @@ FILES = scenario_files([RIVER, DELTA])
 def test_the_scenario_settles_as_it_expects(path: Path) -> None:
     scenario = load_scenario(path)
     assert scenario.expect is not None
-    result = scenarios.run(scenario, POLICY_PATH)
+    result = scenarios.run(scenario, PolicyLoader(POLICY_PATH))
     assert scenarios.check(scenario, result) == []
 
 

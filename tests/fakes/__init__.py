@@ -6,9 +6,8 @@ what the service does, without a database server.
     db = FakeDatabase()
     services = Services.build(db.unit_of_work, policies, clock)
 
-Stores not faked yet (history, yearly, schools, collection, most of certificates, the
-console, the member app, accounts) raise NotImplementedError when a use case reaches
-for them."""
+Stores not faked yet (most of certificates, the console) raise
+NotImplementedError when a use case reaches for them."""
 
 from __future__ import annotations
 

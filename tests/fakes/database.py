@@ -7,21 +7,18 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
+from fakes.access import FakeAccounts
 from fakes.admin import FakeAudit, FakeCatalogue, FakeCertificates
+from fakes.collection import FakeCollection
+from fakes.history import FakeHistory, FakeYearly
 from fakes.ledger import FakeClaims, FakeLedger
+from fakes.member import FakeMember
 from fakes.registry import FakeRegions, FakeRegistry
+from fakes.schools import FakeSchools
 from fakes.tables import Tables
 from yibao.service.counter import StoreCounter
 
-NOT_FAKED = (
-    "history",
-    "yearly",
-    "accounts",
-    "schools",
-    "collection",
-    "member",
-    "console",
-)
+NOT_FAKED = ("console",)
 
 
 class FakeDatabase:
@@ -44,6 +41,12 @@ class FakeUnitOfWork:
         self.regions = FakeRegions(self._tables)
         self.ledger = FakeLedger(self._tables)
         self.claims = FakeClaims(self._tables)
+        self.history = FakeHistory(self._tables)
+        self.yearly = FakeYearly(self._tables)
+        self.accounts = FakeAccounts(self._tables)
+        self.schools = FakeSchools(self._tables)
+        self.member = FakeMember(self._tables)
+        self.collection = FakeCollection(self._tables)
         self.catalogue = FakeCatalogue(self._tables)
         self.audit = FakeAudit(self._tables)
         self.certificates = FakeCertificates(self._tables)

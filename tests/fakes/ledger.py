@@ -8,8 +8,9 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from fakes.tables import Tables, insert
+from fakes.tables import Tables, changed, insert, new_row
 from yibao.adapters.db.tables import claims as claims_table
+from yibao.adapters.db.tables import settlement_lines
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.money import from_fen
 from yibao.service.ports import now
@@ -40,7 +41,9 @@ class FakeLedger:
     def add_settlement(self, values: dict[str, Any], lines: list[dict[str, Any]]) -> int:
         sid = self.t.next_id("settlements")
         insert(self.t.settlements, sid, SimpleNamespace(id=sid, **values), "settlement")
-        self.t.settlement_lines[sid] = [SimpleNamespace(settlement_id=sid, **ln) for ln in lines]
+        self.t.settlement_lines[sid] = [
+            new_row(settlement_lines, {"settlement_id": sid, **ln}) for ln in lines
+        ]
         return sid
 
     def add_ledger_entries(self, entries: list[dict[str, Any]]) -> None:
@@ -91,26 +94,16 @@ class FakeClaims:
 
     def add(self, values: dict[str, Any]) -> int:
         claim_id = self.t.next_id("claims")
-        row = {c.name: _default(c) for c in claims_table.columns}
-        row.update(values, id=claim_id)
-        self.t.claims[claim_id] = SimpleNamespace(**row)
+        self.t.claims[claim_id] = new_row(claims_table, {**values, "id": claim_id})
         return claim_id
 
     def get(self, claim_id: int, *, lock: bool = False) -> Any | None:
         return self.t.claims.get(claim_id)
 
     def update(self, claim_id: int, **values: Any) -> None:
-        if claim_id in self.t.claims:  # a new row: the committed tables share the old one
-            self.t.claims[claim_id] = SimpleNamespace(**{**vars(self.t.claims[claim_id]), **values})
+        if claim_id in self.t.claims:
+            self.t.claims[claim_id] = changed(self.t.claims[claim_id], **values)
 
     def by_status(self, status: str | None, limit: int = 200) -> list[Any]:
         rows = sorted(self.t.claims.values(), key=lambda r: (r.submitted_at, r.id))
         return [r for r in rows if status is None or r.status == status][:limit]
-
-
-def _default(column: Any) -> Any:
-    default = column.server_default
-    if default is None:
-        return None
-    text = str(default.arg)
-    return {"0": False, "1": True}.get(text, text) if column.type.python_type is bool else text

@@ -96,6 +96,21 @@ class FakeRegistry:
     def has_persons(self, region: str) -> bool:
         return any(p.region == region for p in self.t.persons.values())
 
+    def active_cards(
+        self, region: str, year: int | None = None, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        found = sorted(
+            (c.person_id, c.number)
+            for c in self.t.cards.values()
+            if c.status is CardStatus.ACTIVE
+            and self.t.persons[c.person_id].region == region
+            and (
+                year is None
+                or getattr(self.t.enrolments.get((c.person_id, year)), "status", None) == "active"
+            )
+        )
+        return [(number, person) for person, number in found[:limit]]
+
     # --- writes -----------------------------------------------------------------------
 
     def add_region(self, code: str, name_zh: str, name_en: str, admdvs: str) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
+
+from sqlalchemy import Column, Table
 
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.catalogue import Entry
@@ -46,6 +49,20 @@ class Tables:
     answers: dict[tuple[str, str], tuple[str, int, str]] = field(default_factory=dict)
     pilot_hospitals: dict[tuple[str, int, str], SimpleNamespace] = field(default_factory=dict)
     audit_log: list[SimpleNamespace] = field(default_factory=list)
+    # Rows keyed by their primary key, built by new_row() with every column of the table.
+    reversals: dict[int, SimpleNamespace] = field(default_factory=dict)
+    adjustments: dict[int, SimpleNamespace] = field(default_factory=dict)
+    serious_illness: dict[tuple[str, int], SimpleNamespace] = field(default_factory=dict)
+    accounts: dict[str, SimpleNamespace] = field(default_factory=dict)
+    api_tokens: dict[str, SimpleNamespace] = field(default_factory=dict)
+    schools: dict[str, SimpleNamespace] = field(default_factory=dict)
+    school_batches: dict[int, SimpleNamespace] = field(default_factory=dict)
+    school_rows: dict[tuple[int, int], SimpleNamespace] = field(default_factory=dict)
+    notice_marks: dict[str, int] = field(default_factory=dict)  # account -> seen audit id
+    family_links: dict[int, SimpleNamespace] = field(default_factory=dict)
+    collection_accounts: dict[str, SimpleNamespace] = field(default_factory=dict)
+    bank_imports: dict[int, SimpleNamespace] = field(default_factory=dict)
+    bank_lines: dict[tuple[int, int], SimpleNamespace] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)
 
     def copy(self) -> Tables:
@@ -63,6 +80,35 @@ class Tables:
         """The next id of a table, from 1, as a new database's sequences give them."""
         self.sequences[table] = self.sequences.get(table, 0) + 1
         return self.sequences[table]
+
+
+def new_row(table: Table, values: Mapping[str, Any]) -> SimpleNamespace:
+    """A row as the database gives it back: every column of the table, in its order, those
+    not given at the table's default. A name that is not a column is refused, as the
+    database refuses it."""
+    unknown = set(values) - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"{table.name} has no column {sorted(unknown)}")
+    return SimpleNamespace(
+        **{c.name: values[c.name] if c.name in values else _default(c) for c in table.columns}
+    )
+
+
+def changed(row: SimpleNamespace, **values: Any) -> SimpleNamespace:
+    """A new row with these values: rows are never changed in place (the committed tables
+    share them with a unit of work's copy)."""
+    return SimpleNamespace(**{**vars(row), **values})
+
+
+def _default(column: Column[Any]) -> Any:
+    default = column.server_default
+    if default is None:
+        return None
+    text = str(getattr(default, "arg", ""))
+    kind = column.type.python_type
+    if kind is bool:
+        return {"0": False, "1": True}.get(text, text)
+    return int(text) if kind is int else text
 
 
 def insert(table: dict[Any, Any], key: Any, value: Any, what: str) -> None:

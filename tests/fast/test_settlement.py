@@ -48,7 +48,7 @@ def registered(db: FakeDatabase, scenario: Scenario) -> Registered:
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_a_scenarios_bills_and_claims_settle_as_the_engine_settles_its_year(path: Path) -> None:
     scenario = load_scenario(path)
-    expected = {r.encounter_id: r for r in scenarios.run(scenario, POLICY_PATH).encounters}
+    expected = {r.encounter_id: r for r in scenarios.run(scenario, policies()).encounters}
     db = FakeDatabase()
     who = registered(db, scenario)
     service = SettlementService(db.unit_of_work, policies())

@@ -12,23 +12,21 @@ import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
 from yibao.adapters.db.engine import make_engine
-from yibao.adapters.db.migrate import upgrade
 from yibao.adapters.db.schema import metadata
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import search_path
 from yibao.bootstrap import PolicyLoader
-from yibao.domain.access import Role
-from yibao.entrypoints.api.app import create_app
-from yibao.service.access import new_token, token_hash
 from yibao.service.services import Services
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 TESTS = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(
@@ -39,6 +37,8 @@ POSTGRES_URL = os.environ.get(
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file; each test gets a copy (migrating once is the slow part)."""
+    from yibao.adapters.db.migrate import upgrade  # alembic: only when a database is made
+
     path = tmp_path_factory.mktemp("template") / "yibao.sqlite3"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
@@ -54,6 +54,8 @@ def postgres_url() -> Iterator[str]:
         pytest.fail(
             "the fast tier (./test --fast) must not touch PostgreSQL: mark the test `database`"
         )
+    from yibao.adapters.db.migrate import upgrade
+
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     name = f"yibao_test_{uuid.uuid4().hex[:10]}"
     try:
@@ -134,53 +136,23 @@ def services(engine: Engine, policies: PolicyLoader, clock: FakeClock) -> Servic
     return Services.build(lambda: UnitOfWork(engine), policies, clock)
 
 
-class SigningClient(TestClient):
-    """A test client that signs requests the way callers really do (a bearer token), for
-    tests that name the caller instead: `X-Institution: H1` signs as an account of
-    institution H1, `X-Test-As: clerk` as a clerk of every region, and a request with
-    no Authorization of its own as a clerk too; `X-Test-As: anonymous` sends none. The
-    accounts are made on first use through the access service; the request itself goes
-    through the real token check."""
-
-    def __init__(self, app: Any, services: Services) -> None:
-        super().__init__(app, raise_server_exceptions=True)
-        self._services = services
-        self._tokens: dict[tuple[str, str], str] = {}
-
-    def _token(self, role: Role, subject: str) -> str:
-        key = (role.value, subject)
-        if key not in self._tokens:
-            # Straight into the tables, not through the access service: a test may sign
-            # as an institution that is not registered, to see the settlement refuse it.
-            token = new_token()
-            account_id = f"test-{role.value}-{subject}"[:64]
-            with self._services.access.uow() as uow:
-                uow.accounts.add(
-                    {
-                        "id": account_id,
-                        "role": role.value,
-                        "name": f"test {role.value} {subject}",
-                        "institution_id": subject if role is Role.INSTITUTION else None,
-                        "school_id": subject if role is Role.SCHOOL else None,
-                    }
-                )
-                uow.accounts.add_token(token_hash(token), account_id, "test", None)
-                uow.commit()
-            self._tokens[key] = token
-        return self._tokens[key]
-
-    def request(self, method: str, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        headers = dict(kwargs.pop("headers", None) or {})
-        institution = headers.pop("X-Institution", None)
-        role = headers.pop("X-Test-As", None)
-        if institution:
-            headers["Authorization"] = f"Bearer {self._token(Role.INSTITUTION, institution)}"
-        elif role != "anonymous" and "Authorization" not in headers:
-            headers["Authorization"] = f"Bearer {self._token(Role(role or 'clerk'), 'all')}"
-        return super().request(method, url, headers=headers, **kwargs)
-
-
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
+    # Imported here: the fast tier collects test_store_contract.py beside this file and
+    # never needs the web app (importing it and FastAPI's client cost ~0.6 s of CPU).
+    from integration.signing import SigningClient
+    from yibao.entrypoints.api.app import create_app
+
     with SigningClient(create_app(services), services) as c:
         yield c
+
+
+def __getattr__(name: str) -> Any:
+    """`from integration.conftest import SigningClient` still works: the client lives in
+    integration/signing.py and is imported on first use (not when the fast tier collects
+    this directory)."""
+    if name == "SigningClient":
+        from integration.signing import SigningClient
+
+        return SigningClient
+    raise AttributeError(name)

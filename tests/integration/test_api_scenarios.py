@@ -13,6 +13,7 @@ from integration.world import bill_json, claim_json, register
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import search_path
 from yibao.adapters.scenario_files import load_scenario
+from yibao.bootstrap import PolicyLoader
 from yibao.domain.engine.settle import order_of_settlement
 from yibao.domain.money import fmt
 from yibao.service import scenarios
@@ -34,7 +35,7 @@ def test_a_scenario_settles_the_same_through_the_api(
     path: Path, engine: Engine, client: TestClient
 ) -> None:
     scenario = load_scenario(path)
-    expected = scenarios.run(scenario, POLICY_PATH)
+    expected = scenarios.run(scenario, PolicyLoader(POLICY_PATH))
     with UnitOfWork(engine) as uow:
         who = register(uow, scenario, POLICY_PATH)
         uow.commit()

@@ -28,11 +28,13 @@ from integration.certificates_world import (
     card_of,
     count,
 )
+from yibao.adapters.catalogue_files import CatalogueFileError, read_catalogue
 from yibao.adapters.db.tables import catalogue_entries, catalogue_mappings, settlements
 from yibao.domain.access import Principal, Role
 from yibao.entrypoints.cli import app
 from yibao.service.access import OPERATOR
 from yibao.service.errors import NotFoundError, ServiceError
+from yibao.service.ports.files import CatalogueFile
 from yibao.service.services import Services
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "catalogue"
@@ -44,12 +46,18 @@ BED = "001109000010000"
 ANGIOGRAPHY = "003305000010000"  # level 2 or above, inpatient only
 
 
+def update_file() -> CatalogueFile:
+    """The dated update from 1 July, read."""
+    name = "drug-2026-07-update.csv"
+    return read_catalogue((EXAMPLES / name).read_bytes(), "drug", "update.csv")
+
+
 @pytest.fixture
 def world(engine: Engine, services: Services) -> Engine:
     build(engine)
     for name, book in (("drug-2026.csv", "drug"), ("service-2026.csv", "service")):
         report = services.catalogue.import_file(
-            OPERATOR, CITY, book, name, (EXAMPLES / name).read_bytes()
+            OPERATOR, CITY, read_catalogue((EXAMPLES / name).read_bytes(), book, name)
         )
         assert report.stored, report.problems
     return engine
@@ -95,9 +103,7 @@ def test_caps_by_level_and_ratios_by_scheme(
     assert steps["line_over_limit"]["parameter"]["key"] == DRUG
     assert steps["line_over_limit"]["parameter"]["since"] == "2026-01-01"
     # The dated update from 1 July: one cap of 190.00 at every level, a ratio of 12%.
-    report = services.catalogue.import_file(
-        OPERATOR, CITY, "drug", "update.csv", (EXAMPLES / "drug-2026-07-update.csv").read_bytes()
-    )
+    report = services.catalogue.import_file(OPERATOR, CITY, update_file())
     assert (report.stored, [a["as"] for a in report.added]) == (True, ["update"])
     later = quote(client, H3, bill((DRUG, "2", "210.5"), day="2026-07-01"), services)
     assert (later["lines"][0]["cap"], later["lines"][0]["ratio"]) == ("190.00", "0.12")
@@ -174,9 +180,7 @@ def test_a_reversal_resettles_with_the_facts_stored_on_each_line(
         "/v1/settlements", json=bill((DRUG, "3", "205"), day="2026-04-02"), headers=at
     ).json()
     # The catalogue changes afterwards: what was settled keeps its cap.
-    services.catalogue.import_file(
-        OPERATOR, CITY, "drug", "update.csv", (EXAMPLES / "drug-2026-07-update.csv").read_bytes()
-    )
+    services.catalogue.import_file(OPERATOR, CITY, update_file())
     reversed_ = client.post(
         f"/v1/settlements/{first['id']}/reversal", json={"reason": "refund"}, headers=at
     )
@@ -201,7 +205,7 @@ def test_the_import_reports_rows_and_stores_nothing_with_a_problem(
         "NEW-4,新药四,02,2026-02-01,-1,1.5\n"
         f"{DRUG},注射用头孢曲松钠(1g),02,2026-01-01,150.00,\n"
     ).encode()
-    report = services.catalogue.import_file(OPERATOR, CITY, "drug", "bad.csv", bad)
+    report = services.catalogue.import_file(OPERATOR, CITY, read_catalogue(bad, "drug", "bad.csv"))
     assert not report.stored
     assert [(p["row"], p["field"]) for p in report.problems] == [
         (3, "chrgitm_lv"),
@@ -211,14 +215,14 @@ def test_the_import_reports_rows_and_stores_nothing_with_a_problem(
     ]
     assert "history is not rewritten" in report.problems[-1]["reason"]
     assert count(world, catalogue_entries) == stored
-    with pytest.raises(ServiceError, match="unknown columns price"):
-        services.catalogue.import_file(OPERATOR, CITY, "drug", "x.csv", b"med_list_codg,price\n")
+    with pytest.raises(CatalogueFileError, match="unknown columns price"):
+        read_catalogue(b"med_list_codg,price\n", "drug", "x.csv")
     clerk_elsewhere = Principal(account="c", role=Role.CLERK, region="hill-county")
     with pytest.raises(ServiceError):
-        services.catalogue.import_file(clerk_elsewhere, CITY, "drug", "x.csv", bad)
+        services.catalogue.import_file(clerk_elsewhere, CITY, read_catalogue(bad, "drug", "x.csv"))
 
 
-def test_catalogue_commands(world: Engine, services: Services) -> None:
+def test_catalogue_commands(world: Engine, services: Services, tmp_path: Path) -> None:
     runner = CliRunner()
     db = ["--database", str(world.url)]
     imported = runner.invoke(
@@ -259,6 +263,14 @@ def test_catalogue_commands(world: Engine, services: Services) -> None:
         ],
     )
     assert bad.exit_code == 2
+    # A file the adapter cannot read as a catalogue: one line naming it, nothing stored.
+    unreadable = tmp_path / "price.csv"
+    unreadable.write_bytes(b"med_list_codg,price\n")
+    refused = runner.invoke(
+        app, ["catalogue", "import", str(unreadable), "--region", CITY, "--catalogue", "drug", *db]
+    )
+    assert refused.exit_code == 2
+    assert f"error: {unreadable}: header: unknown columns price" in refused.output
 
 
 def test_a_claim_line_with_a_code_takes_its_cap(

@@ -177,6 +177,29 @@ def test_demo_fills_a_region(engine: Engine, policies: PolicyLoader) -> None:
         )
 
 
+def test_a_demo_whose_rows_are_taken_is_refused_whole(
+    engine: Engine, policies: PolicyLoader
+) -> None:
+    """Another region's demo after the first: its institutions' ids are the first's, the
+    store refuses them (DuplicateError from the adapter) and the load is a clear conflict
+    that writes nothing, not a database error."""
+    _load(engine, policies)
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(t.institutions)).scalar_one()
+    with pytest.raises(ServiceError) as refused:
+        _load(engine, policies, region="river-county")
+    assert refused.value.code == "demo_conflict"
+    assert "already in the database" in str(refused.value)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.institutions)).scalar_one() == (
+            before
+        )
+        assert conn.execute(select(t.regions).where(t.regions.c.code == "river-county")).all() == []
+        assert not conn.execute(
+            select(t.persons.c.id).where(t.persons.c.region == "river-county")
+        ).all()
+
+
 def test_demo_persons_can_settle(engine: Engine, policies: PolicyLoader) -> None:
     """The demo is usable: a child's outpatient bill and an approved special disease settle."""
     summary = _load(engine, policies)
@@ -226,7 +249,8 @@ def test_demo_persons_can_settle(engine: Engine, policies: PolicyLoader) -> None
 
 
 def _snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every demo table, without surrogate keys, in a stable order."""
+    """Every demo table, without surrogate keys or the moment a row was written (the
+    registry stamps an enrolment's created_at), in a stable order."""
     keyed: dict[str, tuple[Table, Any]] = {
         "persons": (t.persons, t.persons.c.id),
         "guardians": (t.guardians, t.guardians.c.child_id),
@@ -240,7 +264,12 @@ def _snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {}
     with engine.connect() as conn:
         for name, (table, order) in keyed.items():
-            columns = [c for c in table.c if c.name != "id" or name in {"persons", "institutions"}]
+            columns = [
+                c
+                for c in table.c
+                if (c.name != "id" or name in {"persons", "institutions"})
+                and c.name != "created_at"
+            ]
             out[name] = [tuple(r) for r in conn.execute(select(*columns).order_by(order))]
     return out
 

@@ -28,9 +28,11 @@ from integration.world import (
     register_person,
 )
 from yibao.adapters.db.tables import metadata, person_years, settlements
+from yibao.adapters.db.tables_fsi import fsi_visits
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import search_path
 from yibao.adapters.scenario_files import Scenario, load_scenario
+from yibao.bootstrap import PolicyLoader
 from yibao.domain.engine import EncounterResult, Route
 from yibao.domain.engine.settle import order_of_settlement
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Scheme
@@ -42,7 +44,6 @@ from yibao.domain.registry import (
 from yibao.fsi.codes import INSUTYPE, MED_TYPE_OF_KIND
 from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.setlinfo import AMOUNTS, arithmetic_problems
-from yibao.fsi.tables import fsi_visits
 from yibao.service import scenarios
 
 URL = "/fsi/api/callService"
@@ -433,7 +434,7 @@ def test_a_scenario_settles_through_the_interface_as_natively(
     path: Path, engine: Engine, client: TestClient
 ) -> None:
     scenario = load_scenario(path)
-    expected = scenarios.run(scenario, POLICY_PATH)
+    expected = scenarios.run(scenario, PolicyLoader(POLICY_PATH))
     with UnitOfWork(engine) as uow:
         reg = register(uow, scenario, POLICY_PATH)
         twin = register_twin(uow, scenario, "native", POLICY_PATH)
@@ -1038,7 +1039,7 @@ def test_the_member_apps_voucher_settles_in_place_of_the_card(
     voucher names, settled as the native API settles their twin; an expired voucher is
     refused."""
     scenario = load_scenario(ROOT / "examples" / "student-outpatient-cap.yaml")
-    expected = scenarios.run(scenario, POLICY_PATH)
+    expected = scenarios.run(scenario, PolicyLoader(POLICY_PATH))
     with UnitOfWork(engine) as uow:
         reg = register(uow, scenario, POLICY_PATH)
         twin = register_twin(uow, scenario, "native", POLICY_PATH)

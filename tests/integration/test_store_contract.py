@@ -14,6 +14,12 @@ import pytest
 
 from fakes import FakeDatabase
 from integration.conftest import DATABASES, make_test_engine
+from yibao.adapters.db.tables import (
+    accounts,
+    adjustments,
+    serious_illness_payments,
+    settlement_lines,
+)
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import search_path
 from yibao.bootstrap import PolicyLoader
@@ -123,6 +129,35 @@ def test_the_registry_gives_back_what_was_registered(stores: Factory) -> None:
         assert uow.regions.known("sample-city")
         assert not uow.regions.known("elsewhere")
         assert not reg.has_persons("elsewhere")
+
+
+def test_the_active_cards_of_a_region_by_person(stores: Factory) -> None:
+    """What the demo's bills are settled with: active cards only, by person; with a year,
+    only of persons whose enrolment for it is active."""
+    with stores() as uow:
+        registry_world(uow)
+        reg = uow.registry
+        reg.add_region("elsewhere", "别处", "Elsewhere", "110102")
+        reg.add_person(person(3))
+        reg.add_person(person(4, region="elsewhere"))
+        reg.add_enrolment(
+            Enrolment("P3", 2026, Scheme.RESIDENT, "pending", date(2026, 1, 1), date(2026, 12, 31))
+        )
+        reg.add_cards(
+            [
+                Card("C-3", "P3", CardStatus.ACTIVE, issued_on=date(2026, 1, 1)),
+                Card("C-2", "P2", CardStatus.LOST, issued_on=date(2026, 1, 1)),
+                Card("C-4", "P4", CardStatus.ACTIVE, issued_on=date(2026, 1, 1)),
+            ]
+        )
+        uow.commit()
+    with stores() as uow:
+        reg = uow.registry
+        assert reg.active_cards("sample-city") == [("C-OLD", "P1"), ("C-3", "P3")]
+        assert reg.active_cards("sample-city", limit=1) == [("C-OLD", "P1")]
+        assert reg.active_cards("sample-city", 2026) == [("C-OLD", "P1")]
+        assert reg.active_cards("sample-city", 2024) == []
+        assert reg.active_cards("elsewhere") == [("C-4", "P4")]
 
 
 def test_card_status_guardians_and_certificates(stores: Factory) -> None:
@@ -282,3 +317,180 @@ def test_claims_are_kept_updated_and_listed_by_status(stores: Factory) -> None:
         assert [r.id for r in uow.claims.by_status("submitted")] == [second]
         assert [r.id for r in uow.claims.by_status(None)] == [first, second]
         assert uow.claims.get(999) is None
+
+
+def columns(row: Any) -> set[str]:
+    """The column names of a row, a database's or a fake's."""
+    return set(row._fields) if hasattr(row, "_fields") else set(vars(row))
+
+
+def settle_two(stores: Factory) -> list[int]:
+    """The registry world, and two bills of P1's 2026 settled by card; their ids."""
+    in_one_unit(stores, registry_world)
+    service = SettlementService(stores, PolicyLoader(search_path([])))
+    ids = []
+    for day, price in ((2, 150), (9, 80)):
+        bill = Bill(
+            "H1",
+            "C-OLD",
+            Kind.OUTPATIENT,
+            date(2026, 3, day),
+            (BillLine("A1", Decimal(2), Decimal(price)),),
+        )
+        ids.append(service.settle(bill)[1]["id"])
+    return ids
+
+
+def adjustment(settlement_id: int, reversal_id: int, explanation: str) -> dict[str, Any]:
+    parts = ("basic", "assistance", "institution", "personal", "threshold")
+    return {
+        "settlement_id": settlement_id,
+        "reversal_id": reversal_id,
+        **{f"{p}_fen": 100 for p in parts},
+        **{f"{p}_delta_fen": -5 for p in parts},
+        "explanation": explanation,
+    }
+
+
+def test_the_history_of_a_person_year_with_its_reversal_and_adjustments(stores: Factory) -> None:
+    first, second = settle_two(stores)
+    with stores() as uow:
+        uow.registry.add_region("other-town", "别镇", "Other Town", "110102")
+        uow.registry.add_person(person(3, "other-town"))
+        uow.ledger.lock_person_year("P3", 2026)
+        uow.ledger.lock_person_year("P2", 2025)
+        uow.commit()
+    with stores() as uow:
+        h = uow.history
+        rows = h.settlements("P1", 2026)
+        assert [(r.id, r.seq, r.status) for r in rows] == [
+            (first, 1, "settled"),
+            (second, 2, "settled"),
+        ]
+        assert h.settlements("P1", 2025) == []
+        lines = h.lines([second, first, 999])
+        assert sorted(lines) == [first, second]
+        assert [(ln.line_no, ln.code, ln.amount_fen) for ln in lines[first]] == [(1, "A1", 30000)]
+        assert columns(lines[first][0]) == {c.name for c in settlement_lines.columns}
+        assert (h.lines([]), h.latest_adjustments([]), h.ledger_by_settlement([])) == ({}, {}, {})
+        paid = h.ledger_by_settlement([first, second])
+        assert {sid for sid, _ in paid} == {first, second}
+        for row in rows:
+            assert sum(f for (sid, _), f in paid.items() if sid == row.id) == (
+                row.basic_fen + row.assistance_fen
+            )
+        assert h.years() == [2025, 2026]
+        assert h.person_years(2026) == ["P1", "P3"]
+        assert h.person_years(2026, after="P1") == ["P3"]
+        assert h.person_years(2026, limit=1) == ["P1"]
+        assert h.person_years(2026, region="other-town") == ["P3"]
+        assert (h.count_person_years(2026), h.count_person_years(2026, "sample-city")) == (2, 1)
+        reversal = h.add_reversal(first, "the wrong card")
+        h.add_adjustment(adjustment(second, reversal, "first"))
+        latest = h.add_adjustment(adjustment(second, reversal, "second"))
+        uow.commit()
+    with stores() as uow:
+        assert uow.ledger.settlement(first).status == "reversed"
+        assert uow.ledger.settlement(second).status == "settled"
+        found = uow.history.latest_adjustments([first, second])
+        assert list(found) == [second]
+        assert (found[second].id, found[second].explanation) == (latest, "second")
+        assert found[second].threshold_delta_fen == -5
+        assert columns(found[second]) == {c.name for c in adjustments.columns}
+    with pytest.raises(DuplicateError):  # a settlement is reversed once
+        in_one_unit(stores, lambda uow: uow.history.add_reversal(first, "again"))
+
+
+def test_a_yearly_payment_is_put_and_put_again(stores: Factory) -> None:
+    paid = {
+        "person_id": "P1",
+        "year": 2026,
+        "region": "sample-city",
+        "scheme": "resident",
+        "base_fen": 1000,
+        "payment_fen": 600,
+        "explanation": "[]",
+    }
+    with stores() as uow:
+        registry_world(uow)
+        uow.yearly.put(paid)
+        uow.commit()
+    with stores() as uow:
+        row = uow.yearly.get("P1", 2026)
+        assert (row.region, row.scheme, row.base_fen, row.payment_fen) == (
+            "sample-city",
+            "resident",
+            1000,
+            600,
+        )
+        assert columns(row) == {c.name for c in serious_illness_payments.columns}
+        again = {**paid, "region": "elsewhere", "scheme": "employee", "base_fen": 2000}
+        uow.yearly.put({**again, "payment_fen": 1500, "explanation": "[1]"})
+        uow.commit()
+    with stores() as uow:
+        row = uow.yearly.get("P1", 2026)
+        assert (row.region, row.scheme, row.base_fen, row.payment_fen, row.explanation) == (
+            "sample-city",  # the region is the first put's
+            "employee",
+            2000,
+            1500,
+            "[1]",
+        )
+        assert uow.yearly.get("P1", 2025) is None
+        assert uow.yearly.get("P2", 2026) is None
+
+
+def test_accounts_and_their_tokens(stores: Factory) -> None:
+    with stores() as uow:
+        registry_world(uow)
+        a = uow.accounts
+        a.add({"id": "clerk-1", "role": "clerk", "name": "Clerk One", "region": "sample-city"})
+        a.add({"id": "p1", "role": "insured", "name": "person 1", "person_id": "P1"})
+        a.add({"id": "g1", "role": "guardian", "name": "a guardian", "person_id": "P1"})
+        a.add_token("h1", "clerk-1", "laptop", None)
+        a.add_token("h2", "clerk-1", "", datetime(2030, 1, 1, tzinfo=UTC))
+        a.add_token("h3", "p1", "phone", None)
+        uow.commit()
+    with stores() as uow:
+        a = uow.accounts
+        row = a.get("clerk-1")
+        assert (row.role, row.name, row.region, row.failed_sign_ins, row.active) == (
+            "clerk",
+            "Clerk One",
+            "sample-city",
+            0,
+            True,
+        )
+        assert (row.password_hash, row.locked_until, row.person_id) == (None, None, None)
+        assert columns(row) == {c.name for c in accounts.columns}
+        assert a.get("nobody") is None
+        assert sorted(a.get_many({"clerk-1", "p1", "x"})) == ["clerk-1", "p1"]
+        assert a.get_many(set()) == {}
+        assert sorted(r.id for r in a.of_person("P1")) == ["g1", "p1"]
+        assert [r.id for r in a.list()] == ["clerk-1", "g1", "p1"]
+        assert [r.id for r in a.list("insured")] == ["p1"]
+        token = a.by_token("h1")
+        assert (token.id, token.role, token.expires_at, token.revoked_at) == (
+            "clerk-1",
+            "clerk",
+            None,
+            None,
+        )
+        assert columns(token) == {c.name for c in accounts.columns} | {"expires_at", "revoked_at"}
+        assert a.by_token("h2").expires_at is not None
+        assert a.by_token("nope") is None
+        a.update("clerk-1", failed_sign_ins=2, active=False)
+        assert a.revoke_tokens("clerk-1") == 2
+        assert a.revoke_tokens("clerk-1") == 0
+        a.revoke_token("h3")
+        uow.commit()
+    with stores() as uow:
+        a = uow.accounts
+        assert (a.get("clerk-1").failed_sign_ins, a.get("clerk-1").active) == (2, False)
+        assert a.by_token("h1").revoked_at is not None
+        assert a.by_token("h3").revoked_at is not None
+        assert a.get("p1").active
+    with pytest.raises(DuplicateError):
+        in_one_unit(
+            stores, lambda uow: uow.accounts.add({"id": "p1", "role": "clerk", "name": "x"})
+        )

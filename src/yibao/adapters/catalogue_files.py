@@ -32,13 +32,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from yibao.domain.catalogue import ANY_SCHEME, CATALOGUES, Entry, Restriction
 from yibao.domain.model import LEVELS, LineClass, Scheme
 from yibao.domain.money import AmountError, parse_decimal
+from yibao.service.ports.files import CatalogueFile, RowProblem
 
 MAX_BYTES = 50 * 1024 * 1024
 REQUIRED = ("med_list_codg", "hilist_name", "chrgitm_lv", "begndate")
@@ -67,22 +68,6 @@ SCHEMES = {
 
 class CatalogueFileError(ValueError):
     """The file as a whole cannot be read (not a row's problem)."""
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    row: int  # the file's line (the header is line 1)
-    code: str
-    field: str
-    reason: str
-
-
-@dataclass
-class Parsed:
-    entries: list[Entry] = field(default_factory=list)
-    rows_of: dict[tuple[str, date], list[int]] = field(default_factory=dict)
-    problems: list[RowProblem] = field(default_factory=list)
-    rows: int = 0
 
 
 def _records(content: bytes) -> Iterator[list[str]]:
@@ -154,14 +139,14 @@ def _header(cells: list[str]) -> list[str]:
     return names
 
 
-def read_catalogue(content: bytes, catalogue: str, source: str) -> Parsed:
+def read_catalogue(content: bytes, catalogue: str, source: str) -> CatalogueFile:
     """Every row checked, grouped into dated entries; problems reported by row and field."""
     if catalogue not in CATALOGUES:
         raise CatalogueFileError(f"catalogue {catalogue!r} is not one of {', '.join(CATALOGUES)}")
     records = _records(content)
     header: list[str] | None = None
     groups: dict[tuple[str, date], list[tuple[_Row, Entry]]] = {}
-    parsed = Parsed()
+    parsed = CatalogueFile(catalogue, source)
     for number, cells in enumerate(records, start=1):
         if not any(c.strip() for c in cells):
             continue

@@ -8,7 +8,7 @@ date outside the year is an error naming the file and the place.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,6 +30,12 @@ from yibao.domain.model import (
     Scheme,
 )
 from yibao.domain.money import parse_amount, parse_decimal, round_fen
+from yibao.service.ports.files import (
+    Expectations,
+    ExpectedEncounter,
+    ExpectedYear,
+    Scenario,
+)
 
 
 class ScenarioError(ValueError):
@@ -226,16 +232,6 @@ class ScenarioIn(Strict):
     expect: ExpectIn | None = None
 
 
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    region: str
-    year: int
-    person: Person
-    encounters: tuple[Encounter, ...]
-    expect: ExpectIn | None
-
-
 def parse_scenario(data: Any, name: str) -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError(
@@ -295,7 +291,16 @@ def _to_domain(raw: ScenarioIn, name: str) -> Scenario:
         for eid in raw.expect.encounters:
             if eid not in seen:
                 raise ScenarioError(f"{name}: expect.encounters.{eid}: no encounter has that id")
-    return Scenario(name, raw.region, raw.year, person, tuple(encounters), raw.expect)
+    return Scenario(name, raw.region, raw.year, person, tuple(encounters), _expected(raw.expect))
+
+
+def _expected(raw: ExpectIn | None) -> Expectations | None:
+    if raw is None:
+        return None
+    return Expectations(
+        {eid: ExpectedEncounter(**e.model_dump()) for eid, e in raw.encounters.items()},
+        None if raw.year is None else ExpectedYear(**raw.year.model_dump()),
+    )
 
 
 def _encounter(e: EncounterIn, region: str) -> Encounter:

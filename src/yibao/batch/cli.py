@@ -237,13 +237,15 @@ def _settle_parts(parts: list[Path], path: list[Path], dask: str | None) -> None
     import polars as pl
 
     from yibao.batch.cluster import LAYERS, settle_part_to_files
-    from yibao.batch.frames import ENCOUNTERS_FILE, PERSONS_FILE
+    from yibao.batch.frames import ENCOUNTERS_FILE, PERSONS_FILE, frame_files
     from yibao.batch.params import UnsupportedError
 
     started = time.perf_counter()
     try:
-        region = str(pl.read_parquet(parts[0] / PERSONS_FILE, columns=["region"])["region"][0])
-        dates = pl.read_parquet(parts[0] / ENCOUNTERS_FILE, columns=["date"])["date"]
+        persons = pl.scan_parquet(frame_files(parts[0], PERSONS_FILE)).select("region")
+        region = str(persons.head(1).collect()["region"][0])
+        bills = pl.scan_parquet(frame_files(parts[0], ENCOUNTERS_FILE)).select("date")
+        dates = bills.head(1).collect()["date"]
         year = dates[0].year if dates.len() else 0
         policy = load_region(region, path)
         summaries: list[PartSummary]

@@ -133,9 +133,12 @@ class RegionYear:
 
 
 def read_region_year(folder: Path) -> RegionYear:
-    """Read the two Parquet files back; the region and year come from the data itself."""
-    persons = conform(pl.read_parquet(folder / PERSONS_FILE), PERSONS_SCHEMA, "persons")
-    encounters = conform(pl.read_parquet(folder / ENCOUNTERS_FILE), ENCOUNTERS_SCHEMA, "encounters")
+    """Read the two Parquet files back; the region and year come from the data itself.
+
+    A frame may come in several files, `persons-*.parquet` and `encounters-*.parquet`
+    (a partition written chunk by chunk, `province.generate_partitioned`)."""
+    persons = conform(_read(folder, PERSONS_FILE), PERSONS_SCHEMA, "persons")
+    encounters = conform(_read(folder, ENCOUNTERS_FILE), ENCOUNTERS_SCHEMA, "encounters")
     regions = persons.get_column("region").unique().to_list()
     if len(regions) != 1:
         raise ValueError(f"{folder}: persons of {len(regions)} regions; one region-year per folder")
@@ -144,6 +147,22 @@ def read_region_year(folder: Path) -> RegionYear:
         raise ValueError(f"{folder}: encounters of several years {sorted(years)}")
     year = int(years[0]) if years else 0
     return RegionYear(str(regions[0]), year, persons, encounters)
+
+
+def _read(folder: Path, name: str) -> pl.DataFrame:
+    return pl.concat([pl.read_parquet(p) for p in frame_files(folder, name)], rechunk=True)
+
+
+def frame_files(folder: Path, name: str) -> list[Path]:
+    """`name` in `folder`, or its pieces `STEM-*.parquet` in the order of their names."""
+    whole = folder / name
+    if whole.exists():
+        return [whole]
+    stem = name.removesuffix(".parquet")
+    pieces = sorted(folder.glob(f"{stem}-*.parquet"))
+    if not pieces:
+        raise FileNotFoundError(f"{whole} (nor {stem}-*.parquet)")
+    return pieces
 
 
 def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> pl.DataFrame:

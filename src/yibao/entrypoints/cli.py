@@ -24,6 +24,7 @@ from yibao.adapters.parameter_files import PolicyError, load_region, search_path
 from yibao.adapters.scenario_files import ScenarioError, load_scenario, scenario_files
 from yibao.adapters.strict_yaml import YamlError
 from yibao.batch import cli as batch_cli
+from yibao.bootstrap import PolicyLoader
 from yibao.domain.engine import InputError
 from yibao.domain.parameters import PolicyGapError, describe_value
 from yibao.entrypoints import (
@@ -99,7 +100,7 @@ def scenario_run(
 
     def go() -> dict[str, object]:
         scenario = load_scenario(file)
-        return scenarios.to_json(scenarios.run(scenario, _path(policies)), lang.value)
+        return scenarios.to_json(scenarios.run(scenario, PolicyLoader(_path(policies))), lang.value)
 
     out = _guard(go)
     typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
@@ -118,7 +119,9 @@ def scenario_check(
             scenario = load_scenario(path)
             if scenario.expect is None:
                 continue
-            found = scenarios.check(scenario, scenarios.run(scenario, _path(policies)))
+            found = scenarios.check(
+                scenario, scenarios.run(scenario, PolicyLoader(_path(policies)))
+            )
         except USER_ERRORS as exc:
             # A file that cannot run is bad input (exit 2), named even when the error
             # came from the policy rather than the file.
@@ -198,7 +201,7 @@ def policy_show(
 )
 def his_sim(ctx: typer.Context) -> None:
     """Play hospitals' days through the national interface (yibao his-sim --help)."""
-    from yibao.fsi.his_sim import main as simulate
+    from yibao.entrypoints.his_sim import run as simulate
 
     raise typer.Exit(simulate(list(ctx.args)))
 

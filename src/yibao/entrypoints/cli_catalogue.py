@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import TaskID
 
+from yibao.adapters.catalogue_files import CatalogueFileError, read_catalogue
 from yibao.entrypoints.cli_common import session
 from yibao.entrypoints.cli_server import DatabaseOpt, progress_bar
 
@@ -52,9 +53,12 @@ def import_file(
     """Check every row; store the new dated entries only if no row has a problem (then
     print each problem by row and field, and exit 2)."""
     try:
-        content = file.read_bytes()
+        parsed = read_catalogue(file.read_bytes(), catalogue.value, file.name)
     except OSError as exc:
         typer.echo(f"error: {file}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    except CatalogueFileError as exc:
+        typer.echo(f"error: {file}: {exc}", err=True)
         raise typer.Exit(2) from None
     with session(database, actor) as (built, who), progress_bar() as bar:
         task: list[TaskID] = []
@@ -64,9 +68,7 @@ def import_file(
                 task.append(bar.add_task("entries", total=total))
             bar.update(task[0], completed=done, total=total)
 
-        report = built.catalogue.import_file(
-            who, region, catalogue.value, file.name, content, progress
-        )
+        report = built.catalogue.import_file(who, region, parsed, progress)
     if report.stored:
         typer.echo(
             f"{file.name}: {report.rows} rows, {len(report.added)} entries added "

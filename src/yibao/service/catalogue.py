@@ -10,22 +10,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from yibao.adapters.catalogue_files import CatalogueFileError, read_catalogue
-from yibao.adapters.db.catalogue_repo import entry_values
 from yibao.domain.access import Principal, Role
 from yibao.domain.catalogue import Entry
 from yibao.service.access import OPERATOR, require, require_region
 from yibao.service.errors import NotFoundError, ServiceError
 from yibao.service.ports import UnitOfWork, UowFactory
+from yibao.service.ports.files import CatalogueFile
 
 Progress = Callable[[int, int], None]
 
 
-def _facts(region: str, e: Entry) -> dict[str, Any]:
-    """What an entry says, for comparing two entries of one code and date."""
-    values = entry_values(region, e)
-    values.pop("source")
-    return values
+def _facts(e: Entry) -> dict[str, Any]:
+    """What an entry says, for comparing two entries of one code (not where it was read
+    from); amounts as written, as the catalogue stores them."""
+    return {
+        "code": e.code,
+        "valid_from": e.valid_from,
+        "valid_to": e.valid_to,
+        "name": e.name,
+        "catalogue": e.catalogue,
+        "cls": e.cls.value,
+        "caps": [(str(k), str(v)) for k, v in sorted(e.caps.items())],
+        "ratios": [(k, str(v)) for k, v in sorted(e.ratios.items())],
+        "restriction": e.restriction,
+    }
 
 
 def entry_view(e: Entry) -> dict[str, Any]:
@@ -132,18 +140,13 @@ class CatalogueService:
         self,
         who: Principal,
         region: str,
-        catalogue: str,
-        file_name: str,
-        content: bytes,
+        parsed: CatalogueFile,
         progress: Progress | None = None,
     ) -> ImportReport:
-        """Check every row; store the new entries only if no row has a problem."""
+        """A catalogue file, read and checked row by row (adapters/catalogue_files.py):
+        store its new entries only if no row has a problem."""
         require(who, Role.CLERK)
         require_region(who, region)
-        try:
-            parsed = read_catalogue(content, catalogue, file_name)
-        except CatalogueFileError as exc:
-            raise ServiceError("unreadable_catalogue", str(exc)) from None
         report = ImportReport(rows=parsed.rows)
         report.problems = [
             {"row": p.row, "code": p.code, "field": p.field, "reason": p.reason}
@@ -155,7 +158,7 @@ class CatalogueService:
             existing = uow.catalogue.entries(region, {e.code for e in parsed.entries})
             new: list[Entry] = []
             for i, e in enumerate(parsed.entries, start=1):
-                self._sort(region, e, existing[e.code], parsed.rows_of, report, new)
+                self._sort(e, existing[e.code], parsed.rows_of, report, new)
                 if progress is not None:
                     progress(i, len(parsed.entries))
             if report.problems:
@@ -165,16 +168,15 @@ class CatalogueService:
                 who,
                 "catalogue.import",
                 "catalogue",
-                f"{region}/{catalogue}",
+                f"{region}/{parsed.catalogue}",
                 None,
-                {"file": file_name, "added": len(new), "unchanged": len(report.unchanged)},
+                {"file": parsed.source, "added": len(new), "unchanged": len(report.unchanged)},
             )
             uow.commit()
         return report
 
     @staticmethod
     def _sort(
-        region: str,
         e: Entry,
         earlier: list[Entry],
         rows_of: dict[tuple[str, date], list[int]],
@@ -190,7 +192,7 @@ class CatalogueService:
                 {"rows": rows, "code": e.code, "from": e.valid_from.isoformat(), "as": how}
             )
             new.append(e)
-        elif _facts(region, same_day) == _facts(region, e):
+        elif _facts(same_day) == _facts(e):
             report.unchanged.append(
                 {"rows": rows, "code": e.code, "from": e.valid_from.isoformat()}
             )
@@ -232,8 +234,8 @@ class CatalogueService:
         changed = [
             {"code": c, "before": entry_view(old[c]), "after": entry_view(new[c])}
             for c in sorted(old.keys() & new.keys())
-            if _facts(region, old[c]) | {"valid_from": None, "valid_to": None}
-            != _facts(region, new[c]) | {"valid_from": None, "valid_to": None}
+            if _facts(old[c]) | {"valid_from": None, "valid_to": None}
+            != _facts(new[c]) | {"valid_from": None, "valid_to": None}
         ]
         return {
             "from": before.isoformat(),

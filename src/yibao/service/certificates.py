@@ -302,6 +302,34 @@ class CertificatesService(UseCases):
         """A referral certificate, issued by a designated hospital of the patient's insured
         region for treatment in another region within the dates. The patient is named by
         person id or by card number."""
+        with self.uow() as uow:
+            view = self.issue_referral_in(
+                uow,
+                who,
+                person_id=person_id,
+                card_number=card_number,
+                to_region=to_region,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                diagnosis=diagnosis,
+            )
+            uow.commit()
+        return view
+
+    def issue_referral_in(
+        self,
+        uow: UnitOfWork,
+        who: Principal,
+        *,
+        person_id: str | None = None,
+        card_number: str | None = None,
+        to_region: str,
+        valid_from: date,
+        valid_to: date,
+        diagnosis: str,
+    ) -> dict[str, Any]:
+        """issue_referral in the caller's unit of work, which commits (the national
+        interface's 2501 referral filing: one message, one transaction)."""
         require(who, Role.INSTITUTION)
         if (person_id is None) == (card_number is None):
             raise ServiceError(
@@ -312,24 +340,22 @@ class CertificatesService(UseCases):
         to_region = text_field(to_region, "to_region", 64)
         diagnosis = text_field(diagnosis, "diagnosis", 16)
         check_period(valid_from, valid_to)
-        with self.uow() as uow:
-            issuer = _issuer(uow.registry.institution(str(who.institution_id)), who)
-            person = self._patient_by(uow, person_id, card_number)
-            _check_regions(issuer, person, to_region)
-            new_id = uow.certificates.add_referral(
-                {
-                    "person_id": person.id,
-                    "issued_by": issuer.id,
-                    "to_region": to_region,
-                    "valid_from": valid_from,
-                    "valid_to": valid_to,
-                    "diagnosis": diagnosis,
-                    "created_by": who.account,
-                }
-            )
-            view = referral_view(uow.certificates.referral(new_id))
-            uow.audit.record(who, "referral.create", "referral", str(new_id), None, view)
-            uow.commit()
+        issuer = _issuer(uow.registry.institution(str(who.institution_id)), who)
+        person = self._patient_by(uow, person_id, card_number)
+        _check_regions(issuer, person, to_region)
+        new_id = uow.certificates.add_referral(
+            {
+                "person_id": person.id,
+                "issued_by": issuer.id,
+                "to_region": to_region,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "diagnosis": diagnosis,
+                "created_by": who.account,
+            }
+        )
+        view = referral_view(uow.certificates.referral(new_id))
+        uow.audit.record(who, "referral.create", "referral", str(new_id), None, view)
         return view
 
     def referral(self, who: Principal, referral_id: int) -> dict[str, Any]:

@@ -19,22 +19,23 @@ duplicates. (The population is in demo_people.py, the catalogue in demo_catalogu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Connection, Table, insert
-from sqlalchemy.exc import IntegrityError
-
-from yibao.adapters.db import tables as t
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.enrolment import premium_for
 from yibao.domain.model import Scheme
-from yibao.domain.money import to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
-from yibao.domain.registry import CardStatus, CatalogueItem, Institution, InstitutionKind
+from yibao.domain.registry import (
+    Card,
+    CardStatus,
+    CatalogueItem,
+    Enrolment,
+    Institution,
+    InstitutionKind,
+    PersonRecord,
+)
 from yibao.service.access import hash_password
 from yibao.service.demo_catalogue import catalogue, catalogue_at
 from yibao.service.demo_people import (  # the names: batch/load.py reads them here
@@ -47,6 +48,8 @@ from yibao.service.demo_people import (  # the names: batch/load.py reads them h
     region_prefix,
 )
 from yibao.service.errors import ConflictError, ServiceError
+from yibao.service.ports import UnitOfWork, UowFactory
+from yibao.service.ports.records import DuplicateError
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -208,16 +211,6 @@ class DemoSummary:
 # --- loading ------------------------------------------------------------------------
 
 
-def _batches(rows: Sequence[dict[str, Any]]) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), BATCH):
-        yield rows[start : start + BATCH]
-
-
-def _insert_all(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    for batch in _batches(rows):
-        conn.execute(insert(table), list(batch))
-
-
 def _sample(p: DemoPerson | None, note: str) -> DemoSample | None:
     if p is None:
         return None
@@ -238,14 +231,14 @@ class _Region:
     people: list[DemoPerson]
 
 
-def has_persons(uow_factory: Callable[[], UnitOfWork], region: str) -> bool:
+def has_persons(uow_factory: UowFactory, region: str) -> bool:
     """Whether the region has persons registered (the demo loads into an empty one)."""
     with uow_factory() as uow:
         return uow.registry.has_persons(region)
 
 
 def load_demo(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UowFactory,
     policies: Callable[[str], RegionPolicy],
     *,
     region: str = "sample-city",
@@ -260,27 +253,28 @@ def load_demo(
     if persons < 1:
         raise ServiceError("demo_persons", "the demo needs at least one person", persons=persons)
     main = _build(policies(region), persons, year, seed, OTHER_REGION, "")
-    with uow_factory() as uow:
-        if uow.registry.has_persons(main.policy.code):
-            raise ConflictError(
-                "demo_exists",
-                f"{main.policy.code} already has persons; the demo loads into an empty region only",
-                region=main.policy.code,
-            )
-        neighbours = _neighbours(uow, policies, main, persons, year, seed)
-        try:
+    try:
+        with uow_factory() as uow:
+            if uow.registry.has_persons(main.policy.code):
+                raise ConflictError(
+                    "demo_exists",
+                    f"{main.policy.code} already has persons; the demo loads into an empty "
+                    "region only",
+                    region=main.policy.code,
+                )
+            neighbours = _neighbours(uow, policies, main, persons, year, seed)
             for part in (main, *neighbours):
                 _write(uow, part, year, progress if part is main else None)
             _write_other_city(uow)
             _accounts(uow, main, neighbours)
-        except IntegrityError as exc:
-            raise ConflictError(
-                "demo_conflict",
-                "the demo's institutions, catalogue codes, persons or cards are already in the "
-                f"database (another region's demo?): {exc.orig}",
-                region=main.policy.code,
-            ) from None
-        uow.commit()
+            uow.commit()
+    except DuplicateError as exc:  # the store refused a key: nothing was written
+        raise ConflictError(
+            "demo_conflict",
+            "the demo's institutions, catalogue codes, persons or cards are already in the "
+            f"database (another region's demo?): {exc}",
+            region=main.policy.code,
+        ) from None
     summary = _summary(main.policy, year, seed, main.places, main.items, main.people)
     return _with_neighbours(summary, neighbours)
 
@@ -384,26 +378,29 @@ def _accounts(uow: UnitOfWork, main: _Region, neighbours: list[_Region]) -> None
         uow.accounts.add({**row, "password_hash": secret})
 
 
-def _premium(policy: RegionPolicy, person: DemoPerson, year: int) -> dict[str, object]:
-    """The premium a resident or student paid for the year, as enrolment would have
-    split it (employees pay through their employer: nothing here). Paid in the window."""
+def _enrolment(policy: RegionPolicy, person: DemoPerson, year: int) -> Enrolment:
+    """The year's active enrolment, with the premium a resident or student paid as
+    enrolment would have split it (employees pay through their employer: nothing here),
+    paid in the window."""
+    enrolment = Enrolment(
+        person.id,
+        year,
+        person.scheme,
+        "active",
+        date(year, 1, 1),
+        date(year, 12, 31),
+        channel="demo",
+    )
     if policy.enrolment is None or person.scheme is Scheme.EMPLOYEE:
-        # Every row the same keys: one INSERT for the batch.
-        return {
-            "channel": "demo",
-            "personal_fen": 0,
-            "subsidy_fen": 0,
-            "assistance_fen": 0,
-            "paid_on": None,
-        }
+        return enrolment
     split = premium_for(policy.enrolment, person.scheme.value, year, person.assistance)
-    return {
-        "channel": "demo",
-        "personal_fen": to_fen(split.personal),
-        "subsidy_fen": to_fen(split.subsidy),
-        "assistance_fen": to_fen(split.assistance),
-        "paid_on": date(year - 1, 10, 20),
-    }
+    return replace(
+        enrolment,
+        personal=split.personal,
+        subsidy=split.subsidy,
+        assistance=split.assistance,
+        paid_on=date(year - 1, 10, 20),
+    )
 
 
 def _summary(
@@ -490,18 +487,30 @@ def _write(
     year: int,
     progress: Callable[[int, int], None] | None,
 ) -> None:
+    """A region's rows, through the registry's bulk writes: persons, their enrolments
+    and cards a batch at a time (one INSERT each), then guardians, approvals, filings."""
     policy = part.policy
-    uow.registry.add_region(policy.code, policy.name.zh, policy.name.en, policy.admdvs)
-    _write_places(uow.connection, part.places)
-    uow.registry.add_catalogue_items(policy.code, part.items)
+    registry = uow.registry
+    registry.add_region(policy.code, policy.name.zh, policy.name.en, policy.admdvs)
+    for place in part.places:
+        registry.add_institution(place)
+    registry.add_catalogue_items(policy.code, part.items)
     people = part.people
-    done = 0
-    for batch in (people[i : i + BATCH] for i in range(0, len(people), BATCH)):
-        _write_persons(uow.connection, policy, batch, year)
-        done += len(batch)
+    for start in range(0, len(people), BATCH):
+        batch = people[start : start + BATCH]
+        registry.add_persons([_record(policy, p) for p in batch])
+        registry.add_enrolments([_enrolment(policy, p, year) for p in batch])
+        registry.add_cards([Card(p.card, p.id, p.card_status, p.issued_on) for p in batch])
         if progress is not None:
-            progress(done, len(people))
-    _write_certificates(uow.connection, people)
+            progress(start + len(batch), len(people))
+    links = [(p.id, p.guardian.id) for p in people if p.guardian is not None]
+    for start in range(0, len(links), BATCH):  # once both sides are written
+        registry.add_guardians(links[start : start + BATCH])
+    for p in people:  # a few in a hundred
+        if p.approval is not None:
+            registry.add_approval(p.id, p.approval)
+        if p.filing is not None:
+            registry.add_filing(p.id, p.filing)
 
 
 def _write_other_city(uow: UnitOfWork) -> None:
@@ -510,116 +519,21 @@ def _write_other_city(uow: UnitOfWork) -> None:
     if uow.registry.institution(_OTHER_INSTITUTIONS[0][0]) is not None:
         return
     uow.registry.add_region(code, zh, en, admdvs)
-    _write_places(uow.connection, _other_city())
+    for place in _other_city():
+        uow.registry.add_institution(place)
     uow.registry.add_catalogue_items(code, catalogue())
 
 
-def _write_places(conn: Connection, places: Sequence[Institution]) -> None:
-    _insert_all(
-        conn,
-        t.institutions,
-        [
-            {
-                "id": i.id,
-                "region": i.region,
-                "name": i.name,
-                "level": i.level,
-                "kind": i.kind.value,
-                "designated": i.designated,
-                "pilot": i.pilot,
-            }
-            for i in places
-        ],
-    )
-
-
-def _write_persons(
-    conn: Connection, policy: RegionPolicy, batch: Sequence[DemoPerson], year: int
-) -> None:
-    """Persons, their enrolments for the year and their cards: one INSERT each."""
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    conn.execute(
-        insert(t.persons),
-        [
-            {
-                "id": p.id,
-                "id_number": p.id_number,
-                "name": p.name,
-                "birth_date": p.birth_date,
-                "sex": p.sex,
-                "region": policy.code,
-                "phone": p.phone,
-                "assistance": p.assistance,
-                "retired": p.retired,
-                "contribution_years": p.contribution_years,
-            }
-            for p in batch
-        ],
-    )
-    conn.execute(
-        insert(t.enrolments),
-        [
-            {
-                "person_id": p.id,
-                "year": year,
-                "scheme": p.scheme.value,
-                "status": "active",
-                "valid_from": start,
-                "valid_to": end,
-                **_premium(policy, p, year),
-            }
-            for p in batch
-        ],
-    )
-    conn.execute(
-        insert(t.cards),
-        [
-            {
-                "number": p.card,
-                "person_id": p.id,
-                "status": p.card_status.value,
-                "issued_on": p.issued_on,
-                "replaced_by": None,
-            }
-            for p in batch
-        ],
-    )
-
-
-def _write_certificates(conn: Connection, people: Sequence[DemoPerson]) -> None:
-    """Guardians, approvals and filings."""
-    _insert_all(
-        conn,
-        t.guardians,
-        [{"child_id": p.id, "guardian_id": p.guardian.id} for p in people if p.guardian],
-    )
-    _insert_all(
-        conn,
-        t.approvals,
-        [
-            {
-                "person_id": p.id,
-                "disease": p.approval.disease,
-                "hospital_id": p.approval.hospital,
-                "valid_from": p.approval.valid_from,
-                "valid_to": p.approval.valid_to,
-                "status": "approved",
-            }
-            for p in people
-            if p.approval is not None
-        ],
-    )
-    _insert_all(
-        conn,
-        t.filings,
-        [
-            {
-                "person_id": p.id,
-                "region": p.filing.region,
-                "valid_from": p.filing.valid_from,
-                "valid_to": p.filing.valid_to,
-            }
-            for p in people
-            if p.filing is not None
-        ],
+def _record(policy: RegionPolicy, p: DemoPerson) -> PersonRecord:
+    return PersonRecord(
+        p.id,
+        p.id_number,
+        p.name,
+        p.birth_date,
+        p.sex,
+        policy.code,
+        p.phone,
+        p.assistance,
+        p.retired,
+        p.contribution_years,
     )

@@ -12,14 +12,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
-
-from yibao.adapters.db import tables as t
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.model import Kind
 from yibao.service.demo import DEMO_REGIONS, catalogue, region_prefix
 from yibao.service.errors import ServiceError
-from yibao.service.ports import PolicySource
+from yibao.service.ports import PolicySource, UowFactory
 from yibao.service.settlement import Bill, BillLine, SettlementService
 
 OUTPATIENT_PLACES = ("C1-001", "C1-002", "H1-001", "H2-001")
@@ -38,7 +34,7 @@ def _price(name: str) -> tuple[str, Decimal]:
 
 
 def settle_demo_bills(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UowFactory,
     policies: PolicySource,
     *,
     region: str = "sample-city",
@@ -52,20 +48,10 @@ def settle_demo_bills(
     `until` (default: the year's 31 October)."""
     last = until or date(year, 10, 31)
     with uow_factory() as uow:
-        c, p, e = t.cards.c, t.persons.c, t.enrolments.c
-        rows = uow.connection.execute(
-            select(c.number, p.id)
-            .select_from(
-                t.cards.join(t.persons, p.id == c.person_id).join(
-                    t.enrolments, (e.person_id == p.id) & (e.year == year)
-                )
-            )
-            .where(p.region == region, c.status == "active", e.status == "active")
-            .order_by(p.id)
-        ).all()
+        rows = uow.registry.active_cards(region, year)
         guardian = uow.accounts.get("guardian")
         children = set(uow.registry.children_of(guardian.person_id)) if guardian else set()
-    cards = sorted(rows, key=lambda r: (r.id not in children, r.id))
+    cards = [number for number, _ in sorted(rows, key=lambda r: (r[1] not in children, r[1]))]
     rng = random.Random(f"{region}:{year}:{count}")
     blood, amoxicillin = _price("血常规"), _price("阿莫西林胶囊(0.25g×24粒)")
     bed, ceftriaxone = _price("普通病房床位费(三人间)"), _price("注射用头孢曲松钠(1.0g)")
@@ -73,7 +59,7 @@ def settle_demo_bills(
     settled = refused = 0
     span = (last - date(year, 1, 1)).days
     for n in range(min(count, len(cards) * 3)):
-        card = cards[n % len(cards)].number
+        card = cards[n % len(cards)]
         day = date(year, 1, 1) + timedelta(days=rng.randint(0, span))
         if n % 8 == 7:
             nights = rng.randint(2, 12)
@@ -110,7 +96,7 @@ def settle_demo_bills(
 
 
 def settle_elsewhere_bills(
-    uow_factory: Callable[[], UnitOfWork],
+    uow_factory: UowFactory,
     policies: PolicySource,
     *,
     region: str = "sample-city",
@@ -122,17 +108,9 @@ def settle_elsewhere_bills(
     in the neighbour's county hospital, on days from January to October."""
     places: dict[str, tuple[str, ...]] = {region: INPATIENT_PLACES}
     with uow_factory() as uow:
-        c, p = t.cards.c, t.persons.c
         holders: dict[str, list[str]] = {}
         for code in DEMO_REGIONS:
-            rows = uow.connection.execute(
-                select(c.number)
-                .join(t.persons, p.id == c.person_id)
-                .where(p.region == code, c.status == "active")
-                .order_by(p.id)
-                .limit(count)
-            ).all()
-            holders[code] = [r.number for r in rows]
+            holders[code] = [number for number, _ in uow.registry.active_cards(code, limit=count)]
             if code != region:
                 places[code] = (f"{region_prefix(code)}-H2-001",)
     pairs = [(r, where) for r in holders for where in places if r != where and holders[r]]

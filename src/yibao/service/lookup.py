@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from yibao.adapters.db.catalogue_repo import entry_of
 from yibao.domain.access import Principal, Role
 from yibao.domain.catalogue import Entry
-from yibao.domain.money import fmt, from_fen
+from yibao.domain.money import fmt
+from yibao.domain.registry import CatalogueItem
 from yibao.service.access import require
 from yibao.service.errors import ServiceError
 from yibao.service.ports import Clock, UowFactory
@@ -66,8 +66,7 @@ class Lookup:
         with self.uow() as uow:
             entries, items = uow.member.catalogue_matches(region, words, MAX_FOUND)
         latest: dict[str, Entry] = {}
-        for row in entries:
-            entry = entry_of(row)
+        for entry in entries:
             if entry.valid_from <= on:
                 latest[entry.code] = entry
         found = [entry_view(e) for e in latest.values() if e.covers(on)]
@@ -101,12 +100,12 @@ def entry_view(e: Entry) -> dict[str, Any]:
     }
 
 
-def item_view(row: Any) -> dict[str, Any]:
-    price = None if row.unit_price_fen is None else fmt(from_fen(row.unit_price_fen))
+def item_view(item: CatalogueItem) -> dict[str, Any]:
+    price = None if item.unit_price is None else fmt(item.unit_price)
     return {
-        "code": row.code,
-        "name": row.name,
-        "cls": row.cls,
+        "code": item.code,
+        "name": item.name,
+        "cls": item.cls.value,
         "catalogue": None,
         "caps": {} if price is None else dict.fromkeys((0, 1, 2, 3), price),
         "ratios": {},

@@ -1,19 +1,19 @@
-"""Run a scenario's year through the engine, render it as the scenario JSON, check its expectations."""
+"""Run a scenario's year through the engine, render it as the scenario JSON, check its
+expectations. The scenario comes read (adapters/scenario_files.py), the region's policy
+from the policy source the caller gives (bootstrap.policy_source over the policy path)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from yibao.adapters.parameter_files import load_region
-from yibao.adapters.scenario_files import Scenario
 from yibao.domain.engine import EncounterResult, YearResult, settle_year
 from yibao.domain.money import fmt
+from yibao.service.ports import PolicySource
+from yibao.service.ports.files import Scenario
 
 
-def run(scenario: Scenario, policy_path: Sequence[Path] | None = None) -> YearResult:
-    policy = load_region(scenario.region, policy_path)
+def run(scenario: Scenario, policies: PolicySource) -> YearResult:
+    policy = policies(scenario.region)
     result, _ = settle_year(policy, scenario.person, scenario.year, scenario.encounters)
     return result
 

@@ -9,8 +9,13 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.catalogue_repo import entry_of
 from yibao.adapters.db.tables_collection import collection_accounts
 from yibao.adapters.db.tables_member import family_links, notice_marks
+from yibao.domain.catalogue import Entry
+from yibao.domain.model import LineClass
+from yibao.domain.money import from_fen
+from yibao.domain.registry import CatalogueItem
 
 
 class Member:
@@ -66,9 +71,11 @@ class Member:
             query = query.where(c.name.contains(words, autoescape=True))
         return list(self.conn.execute(query.order_by(c.region, c.name, c.id).limit(limit)))
 
-    def catalogue_matches(self, region: str, words: str, limit: int) -> tuple[list[Any], list[Any]]:
+    def catalogue_matches(
+        self, region: str, words: str, limit: int
+    ) -> tuple[list[Entry], list[CatalogueItem]]:
         """Catalogue entries (dated) and base items of a region whose name or code
-        contains the words: (entries, items), each by code."""
+        contains the words: (entries, items), each by code (entries by date within it)."""
         e = t.catalogue_entries.c
         i = t.catalogue_items.c
         entries = self.conn.execute(
@@ -89,7 +96,15 @@ class Member:
             .order_by(i.code)
             .limit(limit)
         )
-        return list(entries), list(items)
+        return [entry_of(row) for row in entries], [
+            CatalogueItem(
+                r.code,
+                r.name,
+                LineClass(r.cls),
+                None if r.unit_price_fen is None else from_fen(r.unit_price_fen),
+            )
+            for r in items
+        ]
 
     def collection_accounts_of(self, person_id: str) -> list[Any]:
         """The person's premium collection accounts (the number to pay at the bank), by year."""

@@ -295,6 +295,18 @@ class Registry:
             is not None
         )
 
+    def active_cards(
+        self, region: str, year: int | None = None, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        c, p, e = t.cards.c, t.persons.c, t.enrolments.c
+        joined = t.cards.join(t.persons, p.id == c.person_id)
+        query = select(c.number, p.id).where(p.region == region, c.status == "active")
+        if year is not None:
+            joined = joined.join(t.enrolments, (e.person_id == p.id) & (e.year == year))
+            query = query.where(e.status == "active")
+        rows = self.conn.execute(query.select_from(joined).order_by(p.id, c.number).limit(limit))
+        return [(r.number, r.id) for r in rows]
+
     # --- writes used by set-up, demo data and administration ---------------------------
 
     def add_region(self, code: str, name_zh: str, name_en: str, admdvs: str) -> None:

@@ -315,9 +315,11 @@ class Member(Protocol):
         """Designated institutions, by region, name: of a region, level and kind when
         given, whose name contains the words."""
 
-    def catalogue_matches(self, region: str, words: str, limit: int) -> tuple[list[Any], list[Any]]:
+    def catalogue_matches(
+        self, region: str, words: str, limit: int
+    ) -> tuple[list[Entry], list[CatalogueItem]]:
         """Catalogue entries (dated) and base items of a region whose name or code
-        contains the words: (entries, items), each by code."""
+        contains the words: (entries, items), each by code (entries by date within it)."""
 
     def collection_accounts_of(self, person_id: str) -> list[Any]:
         """The person's premium collection accounts (the number to pay at the bank), by year."""

@@ -87,6 +87,12 @@ class Registry(Protocol):
 
     def has_persons(self, region: str) -> bool: ...
 
+    def active_cards(
+        self, region: str, year: int | None = None, limit: int | None = None
+    ) -> list[tuple[str, str]]:
+        """(card number, person id) of the region's persons' active cards, by person id:
+        with `year`, only of persons whose enrolment for it is active; at most `limit`."""
+
     def add_region(self, code: str, name_zh: str, name_en: str, admdvs: str) -> None: ...
 
     def add_institution(self, inst: Institution) -> None: ...

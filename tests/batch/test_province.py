@@ -1,0 +1,158 @@
+"""A province's year out of core (issue 18, item 5): generated straight into partitions
+by person, settled one partition at a time and on Dask, the same frames as the whole
+region-year settled in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from distributed import Client, LocalCluster
+from typer.testing import CliRunner
+
+from yibao.adapters.parameter_files import load_region, search_path
+from yibao.batch import cli
+from yibao.batch.cluster import partition_of, read_results, settle_on_dask_to_files
+from yibao.batch.columnar import settle
+from yibao.batch.frames import RegionYear, read_region_year
+from yibao.batch.province import (
+    Layout,
+    generate_partitioned,
+    read_layout,
+    settle_partitions,
+    totals,
+)
+
+TESTS = Path(__file__).resolve().parent.parent
+POLICY_PATH = [TESTS / "regions", *search_path()]
+PARTITIONS = 5
+
+
+@pytest.fixture(scope="module", params=["sample-city", "test-town"])
+def province(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Layout]:
+    root = tmp_path_factory.mktemp("province")
+    layout = generate_partitioned(
+        root,
+        persons=3_000,
+        year=2026,
+        seed=5,
+        region=request.param,
+        partitions=PARTITIONS,
+        chunk_persons=700,  # 5 chunks, the last of 200
+        policy_path=POLICY_PATH,
+    )
+    return root, layout
+
+
+def _whole(root: Path, layout: Layout) -> RegionYear:
+    parts = [read_region_year(f) for f in layout.folders(root)]
+    return RegionYear(
+        layout.region,
+        layout.year,
+        pl.concat([p.persons for p in parts]),
+        pl.concat([p.encounters for p in parts]),
+    )
+
+
+def test_each_person_is_written_to_the_partition_of_its_hash(
+    province: tuple[Path, Layout],
+) -> None:
+    root, layout = province
+    assert read_layout(root) == layout
+    assert (layout.persons, layout.partitions, layout.chunks) == (3_000, PARTITIONS, 5)
+    persons, bills = 0, 0
+    for p, folder in enumerate(layout.folders(root)):
+        assert len(list(folder.glob("persons-*.parquet"))) == 5
+        part = read_region_year(folder)
+        assert part.region == layout.region
+        hashed = part.persons.select(partition_of(pl.col("person"), PARTITIONS)).to_series()
+        assert (hashed == p).all()
+        assert part.encounters.get_column("person").is_in(part.persons["person"].implode()).all()
+        persons += part.persons.height
+        bills += part.encounters.height
+    whole = _whole(root, layout)
+    assert persons == whole.persons["person"].n_unique() == 3_000
+    assert bills == whole.encounters["encounter"].n_unique() == layout.encounters
+    assert set(whole.persons["person"]) == set(range(3_000))
+
+
+def test_out_of_core_settles_to_the_frames_of_the_in_memory_run(
+    province: tuple[Path, Layout],
+) -> None:
+    root, layout = province
+    policy = load_region(layout.region, POLICY_PATH)
+    summaries = settle_partitions(policy, layout.folders(root))
+    in_memory = settle(policy, _whole(root, layout))
+    back = read_results(layout.folders(root))
+    assert back.places == in_memory.places
+    assert back.encounters.equals(in_memory.encounters)
+    assert back.persons.equals(in_memory.persons)
+    summed = totals(summaries)
+    assert summed["encounters"] == layout.encounters
+    assert summed["persons"] == layout.persons
+    for layer in ("total", "basic", "assistance", "institution", "personal"):
+        assert summed[layer] == in_memory.encounters[layer].sum()
+    assert summed["serious_illness"] == in_memory.persons["serious_illness"].sum()
+    assert summed["fund"] > 0
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+def test_dask_settles_the_partitions_as_here(client: Client, province: tuple[Path, Layout]) -> None:
+    root, layout = province
+    policy = load_region(layout.region, POLICY_PATH)
+    folders = layout.folders(root)
+    here = settle_partitions(policy, folders)
+    alone = read_results(folders)
+    spread = settle_on_dask_to_files(policy, client, folders)
+    assert spread == here
+    back = read_results(folders)
+    assert back.encounters.equals(alone.encounters)
+    assert back.persons.equals(alone.persons)
+
+
+def test_the_same_seed_writes_the_same_partitions(tmp_path: Path) -> None:
+    def written(root: Path) -> list[pl.DataFrame]:
+        generate_partitioned(
+            root, persons=500, year=2026, seed=9, region="sample-city", partitions=3,
+            chunk_persons=200,
+        )  # fmt: skip
+        return [pl.read_parquet(p) for p in sorted(root.glob("part-*/*.parquet"))]
+
+    first, again = written(tmp_path / "a"), written(tmp_path / "b")
+    assert len(first) == 3 * 3 * 2
+    assert all(x.equals(y) for x, y in zip(first, again, strict=True))
+
+
+def test_batch_settle_settles_a_partitioned_province(tmp_path: Path) -> None:
+    layout = generate_partitioned(
+        tmp_path, persons=400, year=2026, seed=3, region="sample-city", partitions=2
+    )
+    done = CliRunner().invoke(cli.batch_app, ["settle", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert "2 partitions" in done.output
+    assert f"{layout.encounters:,}" in done.output
+    for folder in layout.folders(tmp_path):
+        assert (folder / "result-encounters.parquet").exists()
+
+
+def test_bad_layouts_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"no province\.json"):
+        read_layout(tmp_path)
+    with pytest.raises(ValueError, match="at least 1"):
+        generate_partitioned(
+            tmp_path, persons=10, year=2026, seed=1, region="sample-city", partitions=0
+        )
