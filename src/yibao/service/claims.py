@@ -6,7 +6,7 @@ then paid."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -20,6 +20,7 @@ from yibao.domain.registry import insured_person
 from yibao.service.access import person_visible, require, visible_person
 from yibao.service.booking import Prepared, book, run_engine, settlement_view
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
+from yibao.service.encounter_details import stay_key
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import PolicySource, UnitOfWork, UowFactory, now
 
@@ -168,6 +169,9 @@ class ClaimsService:
                 )
             prepared = self._prepare(uow, row)
             acc, settled = uow.ledger.lock_person_year(row.person_id, row.encounter_date.year)
+            # Keyed by its place in the year, as history.py settles it again.
+            key = stay_key(row.encounter_date.year, settled + 1)
+            prepared = replace(prepared, encounter=replace(prepared.encounter, id=key))
             result, after = run_engine(prepared, acc)
             settlement = book(uow, prepared, result, after, settled + 1, "claim")
             uow.claims.update(
@@ -328,7 +332,13 @@ class ClaimsService:
         enrolment = reg.enrolment(record.id, day.year)
         if enrolment is None or not enrolment.covers(day):
             raise ServiceError("not_enrolled", f"{record.id} is not enrolled on {day.isoformat()}")
-        person = insured_person(record, enrolment, reg.approvals(record.id), reg.filings(record.id))
+        person = insured_person(
+            record,
+            enrolment,
+            reg.approvals(record.id),
+            reg.filings(record.id),
+            reg.categories(record.id),
+        )
         lines, rows = self._lines(uow, row, record, person)
         referral = any(r.covers(row.hospital_region, day) for r in reg.referrals(record.id))
         encounter = Encounter(

@@ -145,7 +145,8 @@ SELECT y.state, y.settled,
        {next_id} AS next_id,
        (SELECT generation FROM catalogue_generation) AS catalogue_generation,
        (SELECT json_agg(json_build_array(pc.category, pc.valid_from, pc.valid_to) ORDER BY pc.id)
-          FROM person_categories pc WHERE pc.person_id = h.id) AS categories
+          FROM person_categories pc WHERE pc.person_id = h.id) AS categories,
+       i.type AS inst_type, i.province AS inst_province
 FROM (SELECT 1) AS one
 LEFT JOIN year y ON true
 LEFT JOIN holder h ON true
@@ -230,7 +231,15 @@ def _facts(row: Any, year: int) -> CounterFacts:
         institution=None
         if inst[0] is None
         else Institution(
-            inst[0], inst[1], inst[2], inst[3], InstitutionKind(inst[4]), inst[5], inst[6]
+            inst[0],
+            inst[1],
+            inst[2],
+            inst[3],
+            InstitutionKind(inst[4]),
+            inst[5],
+            inst[6],
+            row[35],
+            row[36],
         ),
         card=card,
         person=person,
