@@ -48,6 +48,9 @@ def banned(where: str, source: str) -> list[str]:
         ("src/yibao/domain/probe.py", "from pathlib import Path\n"),
         ("src/yibao/domain/engine/probe.py", "import os\n"),
         ("src/yibao/domain/probe.py", "from yibao.adapters.parameter_files import load_region\n"),
+        ("src/yibao/fsi/probe.py", "from sqlalchemy import select\n"),
+        ("src/yibao/fsi/probe.py", "from yibao.adapters.db.uow import UnitOfWork\n"),
+        ("src/yibao/fsi/probe.py", "from fastapi import APIRouter\n"),
     ],
 )
 def test_a_layer_that_imports_past_its_rules_fails_the_lint(where: str, source: str) -> None:
@@ -66,6 +69,8 @@ def test_a_layer_that_imports_past_its_rules_fails_the_lint(where: str, source: 
         ("src/yibao/service/probe.py", "from yibao.service.ports import UnitOfWork\n"),
         ("src/yibao/service/probe.py", "from yibao.domain.money import fmt\n"),
         ("src/yibao/domain/probe.py", "from yibao.domain.money import fmt\n"),
+        ("src/yibao/fsi/probe.py", "from yibao.fsi.codes import INSUTYPE\n"),
+        ("src/yibao/fsi/probe.py", "from yibao.service.ports.interface import InterfaceRecords\n"),
     ],
 )
 def test_what_a_layer_may_import_passes(where: str, source: str) -> None:

@@ -28,6 +28,7 @@ from integration.world import (
     register_person,
 )
 from yibao.adapters.db.tables import metadata, person_years, settlements
+from yibao.adapters.db.tables_fsi import fsi_visits
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import search_path
 from yibao.adapters.scenario_files import Scenario, load_scenario
@@ -43,7 +44,6 @@ from yibao.domain.registry import (
 from yibao.fsi.codes import INSUTYPE, MED_TYPE_OF_KIND
 from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.setlinfo import AMOUNTS, arithmetic_problems
-from yibao.fsi.tables import fsi_visits
 from yibao.service import scenarios
 
 URL = "/fsi/api/callService"

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from integration.conftest import FakeClock
 from yibao.adapters.db.tables import audit_log
+from yibao.adapters.db.tables_fsi import fsi_sign_ins
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import PolicyLoader
 from yibao.domain.access import Principal, Role
@@ -26,7 +27,6 @@ from yibao.entrypoints import cli_common
 from yibao.entrypoints.api.app import create_app
 from yibao.entrypoints.cli import app as cli
 from yibao.fsi.auth import FsiAuth, ProxySettings, Refused, issue_credential, tif_headers
-from yibao.fsi.tables import fsi_sign_ins
 from yibao.service.access import OPERATOR
 from yibao.service.services import Services
 

@@ -23,12 +23,12 @@ from integration.test_fsi import (
     settle_data,
 )
 from integration.world import register
+from yibao.adapters.db.fsi_repo import FsiStore
 from yibao.adapters.db.tables import settlements
+from yibao.adapters.db.tables_fsi import fsi_messages, fsi_settlements, fsi_visits
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.scenario_files import load_scenario
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass
-from yibao.fsi.store import FsiStore
-from yibao.fsi.tables import fsi_messages, fsi_settlements, fsi_visits
 
 
 def _count(engine: Engine, table: Any) -> int:

@@ -5,6 +5,7 @@ settlement, and the day's reconciliation (3201, 3202 with 9101 / 9102)."""
 from __future__ import annotations
 
 import base64
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +21,9 @@ from integration.test_fsi import (
     _world,
     settle_data,
 )
-from yibao.fsi.setlinfo import arithmetic_problems
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.domain.registry import CardStatus
+from yibao.fsi.setlinfo import AMOUNTS, arithmetic_problems
 
 
 def _outpatient(w: World, n: int, total: Decimal = Decimal("24.69")) -> tuple[str, dict[str, Any]]:
@@ -199,3 +202,44 @@ def test_the_day_reconciles_in_total_and_in_detail(engine: Engine, client: TestC
         "in",
         "类型错误",
     )
+
+
+def test_an_id_number_settles_a_person_whose_card_is_lost(
+    engine: Engine, client: TestClient
+) -> None:
+    """mdtrt_cert_type 02 for a person with no active card: the desk settles by the person
+    (as by the member app's voucher), the same split as the 2206 quote; the lost card
+    itself is refused, naming it."""
+    w = _world(engine, client)
+    c1, pid = w.c1, w.who.person_id
+    with UnitOfWork(engine) as uow:
+        assert uow.collection.set_card(
+            w.who.card, CardStatus.ACTIVE, status=CardStatus.LOST, lost_on=date(2026, 3, 1)
+        )
+        uow.commit()
+    by_card = {**_register_data(w.who, 51)}
+    _refused(c1, c1.envelope("2201", {"data": by_card}), "mdtrt_cert_no", "card_lost")
+    by_id = {**by_card, "mdtrt_cert_type": "02", "mdtrt_cert_no": w.who.id_number}
+    assert c1.ok("1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": w.who.id_number}})
+    mdtrt_id = c1.ok("2201", {"data": by_id})["data"]["mdtrt_id"]
+    c1.ok("2204", {"feedetail": [_line_of(w, mdtrt_id, "ID1")]})
+    data = {
+        **settle_data(w.who, mdtrt_id, Decimal("24.69"), by_card=False, med_type="11"),
+        "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": w.who.id_number,
+    }
+    quoted = c1.ok("2206", {"data": data})["setlinfo"]
+    settled = c1.ok("2207", {"data": data})["setlinfo"]
+    assert arithmetic_problems(settled) == []
+    assert {k: settled[k] for k in AMOUNTS} == {k: quoted[k] for k in AMOUNTS}
+    assert settled["medfee_sumamt"] == Decimal("24.69")
+    with UnitOfWork(engine) as uow:
+        row = uow.ledger.settlement(int(settled["setl_id"]))
+    assert row is not None
+    assert row.person_id == pid
+    assert c1.ok("5203", {"data": {"psn_no": pid, "setl_id": settled["setl_id"]}})
+    # Settling by the lost card instead is refused.
+    other = c1.ok("2201", {"data": {**by_id, "ipt_otp_no": "OTP52"}})["data"]["mdtrt_id"]
+    c1.ok("2204", {"feedetail": [_line_of(w, other, "ID2")]})
+    card = {**data, "mdtrt_id": other, "mdtrt_cert_type": "03", "mdtrt_cert_no": w.who.card}
+    _refused(c1, c1.envelope("2206", {"data": card}), "mdtrt_cert_no", "card_lost")

@@ -26,10 +26,10 @@ from integration.test_fsi import (
     _world,
     settle_data,
 )
+from yibao.adapters.db.tables_fsi import fsi_fee_lines, fsi_sign_ins
 from yibao.entrypoints.api.app import create_app
 from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.setlinfo import arithmetic_problems
-from yibao.fsi.tables import fsi_fee_lines, fsi_sign_ins
 from yibao.service.services import Services
 from yibao.settings import Settings
 

@@ -38,7 +38,6 @@ from typing import Any
 
 from yibao.domain.access import Principal, Role, principal_of
 from yibao.service.access import (
-    OPERATOR,
     AccessService,
     Forbidden,
     account_region,
@@ -47,7 +46,6 @@ from yibao.service.access import (
 )
 from yibao.service.errors import NotFoundError, ServiceError
 from yibao.service.ports import now
-from yibao.settings import Settings
 
 CLOCK_SKEW_SECONDS = 300
 CREDENTIAL_DAYS = 366
@@ -286,33 +284,6 @@ def issue_credential(
         "certificates": fingerprints,
         "expires_at": expires.isoformat(),
     }
-
-
-def simulator_credentials(settings: Settings, institutions: Iterable[str]) -> dict[str, Credential]:
-    """For his-sim, which has the server's database and secret key: an institution
-    account `his-sim-<code>` per institution (made if missing) and a fresh x-tif
-    credential of each."""
-    # Imported here: bootstrap builds the whole service layer, which the server's fsi
-    # modules do not otherwise need.
-    from yibao.bootstrap import engine_from, policy_source, services
-
-    engine = engine_from(settings)
-    built = services(engine, policy_source(settings.policy_path), settings)
-    made: dict[str, Credential] = {}
-    try:
-        for code in institutions:
-            account_id = f"his-sim-{code.lower()}"[:64]
-            with built.access.uow() as uow:
-                exists = uow.accounts.get(account_id) is not None
-            if not exists:
-                built.access.create_account(
-                    OPERATOR, account_id, Role.INSTITUTION, f"his-sim {code}", institution_id=code
-                )
-            issued = issue_credential(built.access, built.secret, OPERATOR, account_id)
-            made[code] = Credential(issued["paasid"], issued["paas_token"])
-    finally:
-        engine.dispose()
-    return made
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.fsi import codes
 from yibao.fsi.fields import Fields, FsiError, invalid
-from yibao.fsi.store import FsiStore
 from yibao.service.desk import CARD, ID_NUMBER, VOUCHER, Holder, HospitalDesk
 from yibao.service.errors import ServiceError
+from yibao.service.ports import UnitOfWork
+from yibao.service.ports.interface import InterfaceRecords, WithInterfaceRecords
 from yibao.service.services import Services
 
 DESK_CERT = {codes.VOUCHER: VOUCHER, codes.ID_CARD: ID_NUMBER, codes.SOCIAL_CARD: CARD}
@@ -41,7 +41,7 @@ class Ctx:
 
     call: Call
     uow: UnitOfWork
-    store: FsiStore
+    store: InterfaceRecords  # the interface's own records, in the same unit of work
     services: Services
 
     @property
@@ -55,6 +55,14 @@ class Ctx:
 
 
 Handler = Callable[[Ctx], dict[str, Any]]
+
+
+def records(uow: UnitOfWork) -> InterfaceRecords:
+    """The national interface's records kept by this unit of work (the database's keeps
+    them: adapters/db/fsi_repo.py)."""
+    if not isinstance(uow, WithInterfaceRecords):
+        raise TypeError(f"{type(uow).__name__} keeps no national interface records")
+    return uow.interface
 
 
 def as_institution(code: str) -> Principal:
@@ -75,7 +83,6 @@ ZH = {
     "card_lost": "社会保障卡已挂失，参保人先行垫付后申请手工报销",
     "card_replaced": "社会保障卡已换卡，请使用新卡",
     "card_not_issued": "社会保障卡正在制卡，尚未发放：参保人先行垫付后申请手工报销",
-    "no_active_card": "参保人无有效社会保障卡，暂不能以身份证联网结算",
     "voucher_expired": "医保电子凭证已过期，请在智慧医保中刷新二维码",
     "invalid_voucher": "医保电子凭证无效",
     "not_enrolled": "参保人在就诊日期无有效参保",
@@ -90,6 +97,13 @@ ZH = {
     "unknown_settlement": "结算记录不存在",
     "already_reversed": "结算已撤销，不能重复撤销",
     "unknown_mapping": "目录对照不存在",
+    "not_insured_here": "参保人不在本统筹区参保，转院备案须由参保地定点医院办理",
+    "same_region": "转往机构在参保地统筹区内，无需异地转院备案",
+    "not_a_designated_hospital": "转院备案须由定点医院办理",
+    "invalid_period": "日期无效",
+    "invalid_year": "日期无效",
+    "missing_field": "缺少必填字段",
+    "invalid_field": "字段无效",
     "mapping_conflict": "该机构目录编码在同一开始日期已对照其他医保目录，历史对照不可改写",
     "catalogue_mismatch": "目录类别与医保目录不符",
     "invalid_code": "编码无效",
@@ -108,15 +122,14 @@ def service_error(exc: ServiceError, path: str | None = None) -> FsiError:
     return invalid(path, text) if path is not None else FsiError(text)
 
 
-def holder(ctx: Ctx, data: Fields, year: int, *, need_card: bool) -> Holder:
+def holder(ctx: Ctx, data: Fields, year: int) -> Holder:
     """The person a certificate names (mdtrt_cert_type, mdtrt_cert_no)."""
     cert_type = data.one_of("mdtrt_cert_type", codes.CERT_TYPES)
     cert_no = data.req("mdtrt_cert_no", max_len=64)
     try:
-        return ctx.desk.holder(ctx.uow, DESK_CERT[cert_type], cert_no, year, need_card=need_card)
+        return ctx.desk.holder(ctx.uow, DESK_CERT[cert_type], cert_no, year)
     except ServiceError as exc:
-        field = "mdtrt_cert_type" if exc.code == "no_active_card" else "mdtrt_cert_no"
-        raise service_error(exc, data.at(field)) from None
+        raise service_error(exc, data.at("mdtrt_cert_no")) from None
 
 
 def insured(ctx: Ctx, who: Holder, day: Any, data: Fields) -> str:

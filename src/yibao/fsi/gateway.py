@@ -14,15 +14,14 @@ import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, cast
+from typing import Any
 
-from yibao.adapters.db.uow import UnitOfWork
-from yibao.fsi.context import service_error
+from yibao.fsi.context import records, service_error
 from yibao.fsi.fields import Fields, FsiError, invalid, parse_day, wrong_type
 from yibao.fsi.jsontext import dumps, loads
-from yibao.fsi.store import FsiStore
 from yibao.fsi.transactions import TRANSACTIONS, Call, Ctx
 from yibao.service.errors import ServiceError
+from yibao.service.ports.interface import InterfaceRecords
 from yibao.service.ports.records import DuplicateError, KeyTakenError
 from yibao.service.services import Services
 
@@ -68,7 +67,7 @@ def _hours(hours: float) -> str:
 
 
 def _signed_in(
-    store: FsiStore, fixmedins: str, sign_no: str | None, now: datetime, hours: float
+    store: InterfaceRecords, fixmedins: str, sign_no: str | None, now: datetime, hours: float
 ) -> str:
     """The sign-in a message runs under: the one it names, or the institution's current
     one; signed out (9002) or older than `hours` (the setting fsi_sign_in_hours), it is
@@ -104,9 +103,9 @@ class Gateway:
     ) -> None:
         self.services = services
         self.sign_in_hours = sign_in_hours
-        # The interface keeps its messages through the database's own connection (FsiStore):
-        # it is given the database's unit of work, not the service layer's port.
-        self.uow = cast(Callable[[], UnitOfWork], services.settlements.uow)
+        # The service layer's unit of work: its stores and the interface's own records
+        # (service/ports/interface.py) in one transaction.
+        self.uow = services.settlements.uow
         # Checks the message's fixmedins_code, infno and msgid against the caller's
         # credential (fsi/auth.py); raises FsiError to refuse.
         self.admit = admit
@@ -176,7 +175,7 @@ class Gateway:
         try:
             # One unit of work: what the message changes and its stored answer.
             with self.uow() as uow:
-                store = FsiStore(uow.connection)
+                store = records(uow)
                 first = self._first_answer(store, fixmedins, msgid, request_hash)
                 if first is not None:
                     return first
@@ -196,13 +195,15 @@ class Gateway:
         except (DuplicateError, KeyTakenError):
             # A concurrent message with the same msgid (or the same feedetl_sn) won.
             with self.uow() as uow:
-                first = self._first_answer(FsiStore(uow.connection), fixmedins, msgid, request_hash)
+                first = self._first_answer(records(uow), fixmedins, msgid, request_hash)
             if first is not None:
                 return first
             raise FsiError("并发冲突：同一数据正在被另一笔交易修改，请重试") from None
 
     @staticmethod
-    def _first_answer(store: FsiStore, fixmedins: str, msgid: str, request_hash: str) -> str | None:
+    def _first_answer(
+        store: InterfaceRecords, fixmedins: str, msgid: str, request_hash: str
+    ) -> str | None:
         stored = store.message(fixmedins, msgid)
         if stored is None:
             return None

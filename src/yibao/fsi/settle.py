@@ -93,7 +93,7 @@ def _billing(ctx: Ctx, data: Fields, inpatient: bool) -> Billing:
     """Check a (pre-)settlement message against its visit (locked) and build the bill."""
     row = visit(ctx, data, inpatient=inpatient)
     unsettled(row, data)
-    who = holder(ctx, data, row.begntime.year, need_card=True)
+    who = holder(ctx, data, row.begntime.year)
     if who.record.id != row.psn_no:
         raise invalid(data.at("mdtrt_cert_no"), f"就诊凭证不属于 {row.psn_no}")
     insutype = insured(ctx, who, row.begntime, data)
@@ -103,9 +103,10 @@ def _billing(ctx: Ctx, data: Fields, inpatient: bool) -> Billing:
     lines, rx = _bill_lines(ctx, row, data)
     bill = Bill(
         institution_id=ctx.call.fixmedins_code,
-        # A voucher settles by the person it names, as the native API does.
-        card_number=None if who.by_voucher else (who.card or row.card_number),
-        person_id=who.record.id if who.by_voucher else None,
+        # A voucher (or an ID card without a card) settles by the person, as the native
+        # API settles a voucher: the desk decided which.
+        card_number=None if who.by_person else (who.card or row.card_number),
+        person_id=who.record.id if who.by_person else None,
         kind=kind,
         date=row.begntime,
         lines=lines,

@@ -5,7 +5,7 @@ FsiError, or a refusal of the service layer; nothing is written then."""
 
 from __future__ import annotations
 
-from yibao.fsi import catalogue, corrections, fees, recon, settle, visits
+from yibao.fsi import catalogue, corrections, fees, filings, recon, settle, visits
 from yibao.fsi.context import Call, Ctx, Handler, as_institution
 
 __all__ = ["TRANSACTIONS", "Call", "Ctx", "Handler", "as_institution"]
@@ -34,6 +34,7 @@ TRANSACTIONS: dict[str, tuple[str, Handler]] = {
     "2305": ("住院结算撤销", settle.inpatient_cancel),
     "2404": ("入院办理撤销", corrections.cancel_admission),
     "2405": ("出院办理撤销", corrections.cancel_discharge),
+    "2501": ("转院备案", filings.refer),
     "2601": ("冲正交易", corrections.reversal),
     "3201": ("医药机构费用结算对总账", recon.total),
     "3202": ("医药机构费用结算对明细账", recon.detail),

@@ -57,7 +57,7 @@ def person_info(ctx: Ctx) -> dict[str, Any]:
     data = ctx.call.input.obj("data")
     assert data is not None
     day = data.day("begntime", required=False) or ctx.call.inf_time.date()
-    who = holder(ctx, data, day.year, need_card=False)
+    who = holder(ctx, data, day.year)
     r = who.record
     insuinfo = []
     e = who.enrolment
@@ -129,7 +129,7 @@ def new_visit(
     psn_no = data.req("psn_no", max_len=32)
     day = data.day("begntime")
     assert day is not None
-    who = holder(ctx, data, day.year, need_card=True)
+    who = holder(ctx, data, day.year)
     if who.record.id != psn_no:
         raise invalid(data.at("psn_no"), f"就诊凭证属于 {who.record.id}，不是 {psn_no}")
     insutype = insured(ctx, who, day, data)
@@ -140,7 +140,7 @@ def new_visit(
             "mdtrt_id": mdtrt_id,
             "fixmedins_code": ctx.call.fixmedins_code,
             "psn_no": psn_no,
-            "card_number": who.card or "",  # none for a voucher holder without a card
+            "card_number": who.card or "",  # none: settled by the person
             "mdtrt_cert_type": data.req("mdtrt_cert_type"),
             "insutype": insutype,
             "inpatient": 1 if inpatient else 0,

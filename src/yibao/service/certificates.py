@@ -108,6 +108,34 @@ def _check_regions(issuer: Institution, person: PersonRecord, to_region: str) ->
         )
 
 
+def _add_referral(
+    uow: UnitOfWork,
+    who: Principal,
+    issuer: Institution,
+    person: PersonRecord,
+    to_region: str,
+    valid_from: date,
+    valid_to: date,
+    diagnosis: str,
+) -> dict[str, Any]:
+    """The referral stored and in the audit log, after the regions are checked."""
+    _check_regions(issuer, person, to_region)
+    new_id = uow.certificates.add_referral(
+        {
+            "person_id": person.id,
+            "issued_by": issuer.id,
+            "to_region": to_region,
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+            "diagnosis": diagnosis,
+            "created_by": who.account,
+        }
+    )
+    view = referral_view(uow.certificates.referral(new_id))
+    uow.audit.record(who, "referral.create", "referral", str(new_id), None, view)
+    return view
+
+
 class CertificatesService(UseCases):
     # --- outpatient special-disease approvals -----------------------------------------
 
@@ -302,6 +330,34 @@ class CertificatesService(UseCases):
         """A referral certificate, issued by a designated hospital of the patient's insured
         region for treatment in another region within the dates. The patient is named by
         person id or by card number."""
+        with self.uow() as uow:
+            view = self.issue_referral_in(
+                uow,
+                who,
+                person_id=person_id,
+                card_number=card_number,
+                to_region=to_region,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                diagnosis=diagnosis,
+            )
+            uow.commit()
+        return view
+
+    def issue_referral_in(
+        self,
+        uow: UnitOfWork,
+        who: Principal,
+        *,
+        person_id: str | None = None,
+        card_number: str | None = None,
+        to_region: str,
+        valid_from: date,
+        valid_to: date,
+        diagnosis: str,
+    ) -> dict[str, Any]:
+        """issue_referral in the caller's unit of work, which commits (the national
+        interface's 2501 referral filing: one message, one transaction)."""
         require(who, Role.INSTITUTION)
         if (person_id is None) == (card_number is None):
             raise ServiceError(
@@ -312,23 +368,42 @@ class CertificatesService(UseCases):
         to_region = text_field(to_region, "to_region", 64)
         diagnosis = text_field(diagnosis, "diagnosis", 16)
         check_period(valid_from, valid_to)
+        issuer = _issuer(uow.registry.institution(str(who.institution_id)), who)
+        person = self._patient_by(uow, person_id, card_number)
+        return _add_referral(uow, who, issuer, person, to_region, valid_from, valid_to, diagnosis)
+
+    def record_referral(
+        self,
+        who: Principal,
+        person_id: str,
+        *,
+        issued_by: str,
+        to_region: str,
+        valid_from: date,
+        valid_to: date,
+        diagnosis: str,
+    ) -> dict[str, Any]:
+        """A referral certificate a designated hospital issued on paper, recorded at the
+        agency by a clerk of the patient's region: the same checks and the same record as
+        the hospital's own (issue_referral), the clerk named as who recorded it."""
+        require(who, Role.CLERK)
+        issued_by = text_field(issued_by, "issued_by", 64)
+        to_region = text_field(to_region, "to_region", 64)
+        diagnosis = text_field(diagnosis, "diagnosis", 16)
+        check_period(valid_from, valid_to)
         with self.uow() as uow:
-            issuer = _issuer(uow.registry.institution(str(who.institution_id)), who)
-            person = self._patient_by(uow, person_id, card_number)
-            _check_regions(issuer, person, to_region)
-            new_id = uow.certificates.add_referral(
-                {
-                    "person_id": person.id,
-                    "issued_by": issuer.id,
-                    "to_region": to_region,
-                    "valid_from": valid_from,
-                    "valid_to": valid_to,
-                    "diagnosis": diagnosis,
-                    "created_by": who.account,
-                }
+            person = person_of(uow, who, person_id)
+            issuer = uow.registry.institution(issued_by)
+            if issuer is None:
+                raise NotFoundError(
+                    "unknown_institution",
+                    f"issued_by: institution {issued_by!r} is not registered",
+                    field="issued_by",
+                )
+            issuer = _issuer(issuer, who)
+            view = _add_referral(
+                uow, who, issuer, person, to_region, valid_from, valid_to, diagnosis
             )
-            view = referral_view(uow.certificates.referral(new_id))
-            uow.audit.record(who, "referral.create", "referral", str(new_id), None, view)
             uow.commit()
         return view
 

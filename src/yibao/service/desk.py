@@ -4,7 +4,9 @@ interface's adapter, yibao.fsi, translates messages to these calls and back).
 
 - Who the person is, from the certificate the hospital read (electronic voucher, ID
   number or social-security card), and whether that certificate may settle — the card
-  rule is the settlement service's own (`usable_card`).
+  rule is the settlement service's own (`usable_card`). The voucher and the ID card are
+  certificates of their own: a person they name settles by their active card when they
+  have one, else by their person record (as the native API settles a voucher).
 - Whether the person is insured on the day, and under which scheme.
 - How each uploaded fee line falls under the catalogue: the engine's own line step
   (price cap, full self-pay, first self-pay, eligible), before anything is settled.
@@ -45,9 +47,9 @@ class Holder:
     """The person a certificate names, the card they settle by and their year's enrolment."""
 
     record: PersonRecord
-    card: str | None  # None: a voucher holder without a card settles by the voucher
+    card: str | None  # None: settled by the person (a voucher, or an ID card without a card)
     enrolment: Enrolment | None
-    by_voucher: bool = False
+    by_person: bool = False  # the bill names the person, not a card
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,12 @@ class HospitalDesk:
 
     # --- people --------------------------------------------------------------------
 
-    def holder(
-        self, uow: UnitOfWork, kind: str, number: str, year: int, *, need_card: bool
-    ) -> Holder:
+    def holder(self, uow: UnitOfWork, kind: str, number: str, year: int) -> Holder:
         """The person a certificate names. Refusals are ServiceErrors: unknown_person,
         unknown_card, card_lost, card_replaced, card_not_issued, invalid_voucher,
-        voucher_expired, no_active_card."""
+        voucher_expired. A card must be usable itself; a person named by a voucher or by
+        their ID number settles by their active card, or without one by the person: the
+        state of a lost or replaced card is the card's, not theirs."""
         reg = uow.registry
         if kind == VOUCHER:
             person_id = self.voucher_person(number)  # its own refusals
@@ -87,18 +89,13 @@ class HospitalDesk:
                 )
             return Holder(
                 record, _active_card(uow, record.id), reg.enrolment(record.id, year), True
-            )
+            )  # a voucher settles by the person it names, card or not (as the native API)
         if kind == ID_NUMBER:
             record = reg.person_by_id_number(number.upper())
             if record is None:
                 raise ServiceError("unknown_person", f"ID number {number} is not registered")
             card = _active_card(uow, record.id)
-            if card is None and need_card:
-                raise ServiceError(
-                    "no_active_card",
-                    f"{record.id} has no active card: settling by ID number uses it",
-                )
-            return Holder(record, card, reg.enrolment(record.id, year))
+            return Holder(record, card, reg.enrolment(record.id, year), card is None)
         found = reg.holder(number, year)
         if found is None:
             raise ServiceError("unknown_card", f"card {number!r} is not known")

@@ -4,10 +4,10 @@ table is left out of a comparison or a TRUNCATE."""
 
 from __future__ import annotations
 
-import yibao.fsi.tables  # noqa: F401
 from yibao.adapters.db import (  # noqa: F401
     tables_clearing,
     tables_collection,
+    tables_fsi,
     tables_member,
     tables_pilot,
     tables_schools,

@@ -25,6 +25,7 @@ from yibao.adapters.db.collection_repo import Collection
 from yibao.adapters.db.console_repo import Console
 from yibao.adapters.db.counter_pg import PgCounter
 from yibao.adapters.db.errors import duplicate, refused_as_duplicate
+from yibao.adapters.db.fsi_repo import FsiStore
 from yibao.adapters.db.ledger_repo import Claims, History, Ledger, Yearly
 from yibao.adapters.db.member_repo import Member
 from yibao.adapters.db.regions_repo import Regions
@@ -49,6 +50,7 @@ class UnitOfWork:
     member: Member
     regions: Regions  # the regions and the money between them (clearing)
     console: Console
+    interface: FsiStore  # the national interface's (service/ports/interface.py)
     counter: StoreCounter | PgCounter  # card settlement's reads and writes (counter.py)
 
     def __init__(self, engine: Engine) -> None:
@@ -74,6 +76,7 @@ class UnitOfWork:
         self.member = Member(self._conn)
         self.regions = Regions(self._conn)
         self.console = Console(self._conn)
+        self.interface = FsiStore(self._conn)  # the national interface's records
         self.counter = (
             PgCounter(self._conn, self.catalogue)
             if self._conn.dialect.name == "postgresql"

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from yibao.entrypoints.api import docs
+from yibao.entrypoints.api import docs, fsi_router
 from yibao.entrypoints.api.errors import BodyLimit
 from yibao.entrypoints.api.routers import (
     admin,
@@ -28,7 +28,6 @@ from yibao.entrypoints.api.routers import (
 )
 from yibao.entrypoints.web import app as web
 from yibao.entrypoints.web.security import SecurityHeaders
-from yibao.fsi import router as fsi_router
 from yibao.fsi.auth import FsiAuth, ProxySettings
 from yibao.service.errors import ServiceError
 from yibao.service.services import Services

@@ -1,5 +1,7 @@
-"""The adapter's repository: its own tables, and the few registry reads the service layer
-does not offer (a person's active card, a region's division code)."""
+"""The national interface's records (yibao.service.ports.interface.InterfaceRecords) on
+the database: its own tables (tables_fsi.py), and the few registry reads the service
+layer does not offer (a region's division code and back). It works on the unit of work's
+connection, so that a message's changes and its stored answer commit together."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from yibao.adapters.db import tables as t
-from yibao.fsi import tables as f
+from yibao.adapters.db import tables_fsi as f
 
 
 def now() -> datetime:
@@ -22,16 +24,6 @@ class FsiStore:
         self.postgres = conn.dialect.name == "postgresql"
 
     # --- registry reads ------------------------------------------------------------
-
-    def active_card(self, person_id: str) -> str | None:
-        c = t.cards.c
-        row = self.conn.execute(
-            select(c.number)
-            .where(c.person_id == person_id, c.status == "active")
-            .order_by(c.issued_on.desc(), c.number)
-            .limit(1)
-        ).first()
-        return None if row is None else str(row.number)
 
     def admdvs(self, region: str) -> str:
         row = self.conn.execute(
