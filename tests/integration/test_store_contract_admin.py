@@ -5,6 +5,7 @@ whose `stores` fixture gives the three."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -18,12 +19,14 @@ from integration.test_store_contract import (  # noqa: F401 (stores is a fixture
     in_one_unit,
     person,
     registry_world,
+    settle_two,
     stores,
 )
 from yibao.adapters.db.tables import institutions
 from yibao.adapters.db.tables_collection import bank_import_lines, collection_accounts
 from yibao.adapters.db.tables_member import family_links
 from yibao.adapters.db.tables_schools import school_batch_rows
+from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.catalogue import Entry
 from yibao.domain.ids import make_resident_id, parse_resident_id
 from yibao.domain.model import LineClass, Scheme
@@ -463,4 +466,143 @@ def test_collection_accounts_bank_files_enrolments_and_cards(stores: Factory) ->
             lambda uow: uow.collection.add_accounts(
                 [collection_account("99012027000035", "P2", 1)]
             ),
+        )
+
+
+def console_world(open_unit: Factory) -> list[int]:
+    """P1's two settlements (settle_two), a claim, an overdue card, a submitted class
+    list, premiums paid on two days and serious-illness payments; the settlements' ids."""
+    ids = settle_two(open_unit)
+    with open_unit() as uow:
+        reg = uow.registry
+        reg.add_person(person(3))
+        reg.add_region("other-town", "别镇", "Other Town", "110102")
+        reg.add_person(person(4, "other-town"))
+        year = (date(2027, 1, 1), date(2027, 12, 31))
+        for pid, day, personal in (("P2", 20, "400"), ("P3", 20, "380.50"), ("P4", 21, "400")):
+            reg.add_enrolment(
+                Enrolment(
+                    pid,
+                    2027,
+                    Scheme.RESIDENT,
+                    "active",
+                    *year,
+                    personal=Decimal(personal),
+                    subsidy=Decimal("600"),
+                    paid_on=date(2026, 10, day),
+                )
+            )
+        reg.add_card(
+            Card(
+                "C-9",
+                "P2",
+                CardStatus.ORDERED,
+                ordered_on=date(2026, 9, 1),
+                due_on=date(2026, 10, 1),
+            )
+        )
+        uow.claims.add(claim("P1", 3))
+        uow.ledger.lock_person_year("P3", 2026)  # a person-year with no enrolment
+        uow.schools.add_school("S1", "sample-city", "First school")
+        batch = uow.schools.add_batch({**class_list("S1", 2027), "status": "submitted"})
+        uow.schools.update_batch(batch, submitted_at=datetime(2026, 10, 2, tzinfo=UTC))
+        uow.schools.add_rows(batch, [pupil(1), pupil(2)])
+        uow.schools.set_status(batch, [2], "submitted")
+        for pid, scheme, fen in (
+            ("P1", "resident", 5000),
+            ("P2", "resident", 7000),
+            ("P3", "employee", 0),
+        ):
+            uow.yearly.put(
+                {
+                    "person_id": pid,
+                    "year": 2026,
+                    "region": "sample-city",
+                    "scheme": scheme,
+                    "base_fen": fen,
+                    "payment_fen": fen,
+                    "explanation": "[]",
+                }
+            )
+        uow.commit()
+    return ids
+
+
+def test_the_consoles_search_queues_and_dashboard(stores: Factory) -> None:  # noqa: F811
+    console_world(stores)
+    with stores() as uow:
+        con = uow.console
+        assert [r.code for r in con.regions(None)] == ["other-town", "sample-city"]
+        assert [r.code for r in con.regions("other-town")] == ["other-town"]
+        found = con.search_persons("person", "sample-city", 2026, 10)
+        assert [r["id"] for r in found] == ["P1", "P2", "P3"]
+        first = found[0]
+        assert (first["scheme"], first["status"], first["birth_date"]) == (
+            "resident",
+            "active",
+            date(1980, 1, 1),
+        )
+        assert first["card"] == {"number": "C-OLD", "status": "active"}
+        assert (found[1]["scheme"], found[1]["card"]) == (
+            None,
+            {"number": "C-9", "status": "ordered"},
+        )
+        assert found[2]["card"] is None
+        assert [r["id"] for r in con.search_persons("person", None, 2026, 2)] == ["P1", "P2"]
+        assert [r["id"] for r in con.search_persons("C-OLD", None, 2026, 10)] == ["P1"]
+        assert [r["id"] for r in con.search_persons("P2", None, 2026, 10)] == ["P2"]
+        assert [r["id"] for r in con.search_persons(person(4).id_number, None, 2027, 10)] == ["P4"]
+        assert con.search_persons(person(4).id_number, "sample-city", 2027, 10) == []
+        assert con.current_cards([]) == {}
+        assert [c.total_fen for c in con.claims_of("P1")] == [300]
+        (batch,) = con.submitted_batches(None)
+        assert (batch.school_name, batch.region, batch.rows, batch.waiting) == (
+            "First school",
+            "sample-city",
+            3,
+            1,
+        )
+        assert con.submitted_batches("other-town") == []
+        today = date(2026, 10, 15)
+        assert con.queue_counts(None, today) == {
+            "schools": 1,
+            "approvals": 0,
+            "claims": 1,
+            "cards": 1,
+        }
+        assert con.queue_counts("other-town", today) == {
+            "schools": 0,
+            "approvals": 0,
+            "claims": 0,
+            "cards": 0,
+        }
+        totals = con.ledger_totals("sample-city", 2026)
+        assert {(r.scheme, r.month) for r in totals} == {("resident", "2026-03")}
+        paid = sum(r.basic_fen + r.assistance_fen for r in uow.ledger.settlements_of("P1", 2026))
+        assert sum(r.amount_fen for r in totals) == paid
+        assert con.ledger_totals("sample-city", 2025) == []
+        assert (con.ledger_years("sample-city"), con.ledger_years("other-town")) == ([2026], [])
+        (chunk,) = con.person_year_states("sample-city", 2026)
+        assert [(r.person_id, r.scheme) for r in chunk] == [("P1", "resident")]
+        state = YearAccumulators.from_dict(json.loads(chunk[0].state))
+        assert state == uow.ledger.read_person_year("P1", 2026)
+        assert [len(c) for c in con.person_year_states("sample-city", 2026, chunk=1)] == [1]
+        assert [
+            (r.scheme, r.persons, r.payment_fen) for r in con.serious_illness("sample-city", 2026)
+        ] == [("resident", 2, 12000)]
+        assert con.serious_illness_at_least("sample-city", 2026, 6000) == 1
+        assert con.serious_illness_at_least("sample-city", 2026, 0) == 3
+        by_day = con.premiums_by_day("sample-city", 2027)
+        assert [(r.paid_on, r.personal_fen, r.subsidy_fen, r.assistance_fen) for r in by_day] == [
+            (date(2026, 10, 20), 78050, 120000, 0)
+        ]
+        assert con.institution_names(["H1", "H9"]) == {"H1": "hospital 1"}
+        con.correct_person("P2", "person two", "13900000002", True)
+        uow.commit()
+    with stores() as uow:
+        corrected = uow.registry.person("P2")
+        assert (corrected.name, corrected.phone, corrected.assistance) == (
+            "person two",
+            "13900000002",
+            True,
         )
