@@ -94,17 +94,27 @@ def _numbered(template: str) -> tuple[str, _Numbered]:
 _BY_CARD = {"column": "person_id", "source": "cards WHERE number = %(card)s"}
 _BY_PERSON = {"column": "id", "source": "persons WHERE id = %(person)s"}
 
-# A settlement inserts the year if it is new, otherwise makes a no-op update that takes
-# the row lock and returns the row as the last committed transaction left it (as
-# Ledger.lock_person_year). A quote reads the year as it stands, locking nothing.
-_LOCK_YEAR = """
+# A settlement locks the year's row with SELECT ... FOR UPDATE, which returns the row as
+# the last committed transaction left it: a lock, not a new version of the row with its
+# whole state (the no-op ON CONFLICT update it did before wrote the state to the table
+# and the WAL once more a settlement). A year not there yet is inserted; one inserted
+# meanwhile by another transaction is locked by ON CONFLICT DO UPDATE, which returns its
+# newest row (as Ledger.lock_person_year). A quote reads the year as it stands, locking
+# nothing.
+_LOCK_YEAR = """locked AS (
+    SELECT state, settled FROM person_years
+    WHERE person_id = (SELECT {column} FROM {source}) AND year = %(year)s
+    FOR UPDATE
+), made AS (
     INSERT INTO person_years (person_id, year, state, settled)
     SELECT {column}, %(year)s, %(empty)s, 0 FROM {source}
+    AND NOT EXISTS (SELECT FROM locked)
     ON CONFLICT (person_id, year) DO UPDATE SET settled = person_years.settled
-    RETURNING state, settled"""
-_READ_YEAR = """
+    RETURNING state, settled
+), year AS (SELECT state, settled FROM locked UNION ALL SELECT state, settled FROM made)"""
+_READ_YEAR = """year AS (
     SELECT state, settled FROM person_years
-    WHERE person_id = (SELECT {column} FROM {source}) AND year = %(year)s"""
+    WHERE person_id = (SELECT {column} FROM {source}) AND year = %(year)s)"""
 
 _PERSON_COLUMNS = (
     "p.id, p.id_number, p.name, p.birth_date, p.sex, p.region, p.phone, p.assistance, "
@@ -124,7 +134,7 @@ _HOLDER_BY_PERSON = f"""
     WHERE p.id = %(person)s"""
 
 _READ = """
-WITH year AS ({year}), holder AS ({holder})
+WITH {year}, holder AS ({holder})
 SELECT y.state, y.settled,
        k.request_hash, k.status_code, k.response,
        i.id, i.region, i.name, i.level, i.kind, i.designated, i.pilot,
