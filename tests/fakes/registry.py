@@ -12,6 +12,7 @@ from typing import Any
 from fakes.tables import Tables, add_row, insert, rows_of
 from yibao.adapters.db import tables
 from yibao.domain.model import Approval, CategorySpan, Filing
+from yibao.domain.money import to_fen
 from yibao.domain.registry import (
     Card,
     CardStatus,
@@ -73,7 +74,26 @@ class FakeRegistry:
         return [g for c, g in self.t.guardians if c == child_id]
 
     def premium_totals(self, region: str, year: int) -> list[Any]:
-        raise NotImplementedError("premium totals are not faked")
+        sums: dict[tuple[str, str], list[int]] = {}
+        for (pid, y), e in self.t.enrolments.items():
+            if y != year or e.status == "cancelled" or self.t.persons[pid].region != region:
+                continue
+            parts = (to_fen(e.personal), to_fen(e.subsidy), to_fen(e.assistance))
+            row = sums.setdefault((str(e.scheme), e.status), [0, 0, 0, 0, 0])
+            for i, fen in enumerate((1, int(parts[2] > 0), *parts)):
+                row[i] += fen
+        return [
+            SimpleNamespace(
+                scheme=scheme,
+                status=status,
+                persons=n,
+                exempt=exempt,
+                personal=personal,
+                subsidy=subsidy,
+                assistance=assistance,
+            )
+            for (scheme, status), (n, exempt, personal, subsidy, assistance) in sorted(sums.items())
+        ]
 
     def persons_by_id_number(self, numbers: Iterable[str]) -> dict[str, PersonRecord]:
         wanted = set(numbers)

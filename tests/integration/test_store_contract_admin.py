@@ -328,15 +328,14 @@ def collection_world(uow: Any) -> None:
     reg.add_person(person(3))
     reg.add_person(person(4, "other-town"))
     year = (date(2027, 1, 1), date(2027, 12, 31))
-    for pid, status, personal in (
-        ("P2", "pending", "400"),
-        ("P3", "pending", "380.50"),
-        ("P1", "active", "0"),
-        ("P4", "pending", "400"),
+    for pid, status, personal, assistance in (
+        ("P2", "pending", "400", "0"),
+        ("P3", "pending", "380.50", "19.50"),
+        ("P1", "active", "0", "0"),
+        ("P4", "pending", "400", "0"),
     ):
-        reg.add_enrolment(
-            Enrolment(pid, 2027, Scheme.RESIDENT, status, *year, personal=Decimal(personal))
-        )
+        parts = {"personal": Decimal(personal), "assistance": Decimal(assistance)}
+        reg.add_enrolment(Enrolment(pid, 2027, Scheme.RESIDENT, status, *year, **parts))
     uow.collection.add_accounts([collection_account("99012027000019", "P3", 38050)])
     uow.collection.set_card("C-OLD", CardStatus.ACTIVE, ordered_on=date(2024, 12, 1))
     reg.add_card(
@@ -361,6 +360,15 @@ def test_collection_accounts_bank_files_enrolments_and_cards(stores: Factory) ->
             "resident",
         )
         assert col.pending_without_account("sample-city", 2026) == []
+        totals = [
+            (r.scheme, r.status, r.persons, r.exempt, r.personal, r.subsidy, r.assistance)
+            for r in uow.registry.premium_totals("sample-city", 2027)
+        ]
+        assert totals == [
+            ("resident", "active", 1, 0, 0, 0, 0),
+            ("resident", "pending", 2, 1, 78050, 0, 1950),
+        ]
+        assert uow.registry.premium_totals("sample-city", 2030) == []
         col.add_accounts([collection_account("99012027000027", "P2", 40000)])
         assert col.pending_without_account("sample-city", 2027) == []
         assert col.last_number("990120270000", 14, "accounts") == "99012027000027"
