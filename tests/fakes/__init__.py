@@ -8,8 +8,7 @@ server.
     services = Services.build(db.unit_of_work, policies, clock)
 
 Two parts are not faked and raise NotImplementedError when a use case reaches for
-them: the certificates store beyond the pilot hospitals' list (approvals, filings,
-referrals, pilot registrations), and the clearing of money between regions (its
+them: the registry's premium totals, and the clearing of money between regions (its
 movements are booked; clearing is tested on the databases, test_clearing.py)."""
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ from __future__ import annotations
 from types import TracebackType
 
 from fakes.access import FakeAccounts
-from fakes.admin import FakeAudit, FakeCatalogue, FakeCertificates
+from fakes.admin import FakeAudit, FakeCatalogue
+from fakes.certificates import FakeCertificates
 from fakes.collection import FakeCollection
 from fakes.console import FakeConsole
 from fakes.history import FakeHistory, FakeYearly
