@@ -7,8 +7,10 @@ same run, so that a noisy shared machine moves both figures alike.
     yardstick.prepare()             # pgbench -i at scale 64, once (the database is kept)
     before = yardstick.run(30)      # transactions/s and PostgreSQL CPU ms a transaction
 
-PostgreSQL's CPU is read from /proc (every process named postgres), as bench/settle_http.py
-reads it for settlements, so that the two "CPU per transaction" figures are comparable.
+PostgreSQL's CPU is read from /proc (the server's postmaster and every process under it,
+when its data directory is readable here; else every process named postgres), as
+bench/settle_http.py reads it for settlements, so that the two "CPU per transaction"
+figures are comparable.
 """
 
 from __future__ import annotations
@@ -35,12 +37,28 @@ class PgbenchRun:
     database_cpu_ms: float  # PostgreSQL's CPU milliseconds a transaction
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU seconds used so far by every process named postgres, with the CPU of its ended
+def postmaster_pid(admin_url: str) -> int | None:
+    """The process id of the PostgreSQL server behind the URL (its postmaster.pid), or
+    None when the server's files cannot be read from here."""
+    engine = create_engine(admin_url)
+    try:
+        with engine.connect() as conn:
+            data = conn.execute(text("SHOW data_directory")).scalar_one()
+        return int((Path(data) / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    finally:
+        engine.dispose()
+
+
+def postgres_cpu_seconds(postmaster: int | None = None) -> float:
+    """CPU seconds used so far by the PostgreSQL server whose postmaster is given (it and
+    every process under it), else by every process named postgres; with the CPU of ended
     children: pgbench's backends exit when it disconnects, and their time then shows only
-    in the postmaster's cutime and cstime."""
+    in the postmaster's cutime and cstime. On a machine shared with other work on other
+    databases, only the postmaster's own tree is this benchmark's."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    stats: dict[int, tuple[str, int, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -48,11 +66,17 @@ def postgres_cpu_seconds() -> float:
             raw = (entry / "stat").read_text()
         except OSError:
             continue
-        if raw[raw.index("(") + 1 : raw.rindex(")")] != "postgres":
-            continue
         fields = raw[raw.rindex(")") + 2 :].split()
-        total += sum(int(f) for f in fields[11:15]) / ticks
-    return total
+        cpu = sum(int(f) for f in fields[11:15]) / ticks
+        stats[int(entry.name)] = (raw[raw.index("(") + 1 : raw.rindex(")")], int(fields[1]), cpu)
+    if postmaster is None or postmaster not in stats:
+        return sum(cpu for name, _, cpu in stats.values() if name == "postgres")
+    ours, grew = {postmaster}, True
+    while grew:
+        more = {pid for pid, (_, parent, _) in stats.items() if parent in ours} - ours
+        ours |= more
+        grew = bool(more)
+    return sum(stats[pid][2] for pid in ours)
 
 
 class Pgbench:
@@ -60,6 +84,7 @@ class Pgbench:
         url = make_url(admin_url)
         self.admin_url = admin_url
         self.clients = clients
+        self.postmaster = postmaster_pid(admin_url)
         # pgbench speaks libpq: host, port and user from the SQLAlchemy URL.
         self.connection = [
             "-h",
@@ -105,7 +130,7 @@ class Pgbench:
 
     def run(self, seconds: float) -> PgbenchRun:
         """pgbench tpcb-like for `seconds` with the benchmark's client count."""
-        cpu_before = postgres_cpu_seconds()
+        cpu_before = postgres_cpu_seconds(self.postmaster)
         out = subprocess.run(
             [
                 "pgbench",
@@ -124,7 +149,7 @@ class Pgbench:
             capture_output=True,
             text=True,
         ).stdout
-        cpu = postgres_cpu_seconds() - cpu_before
+        cpu = postgres_cpu_seconds(self.postmaster) - cpu_before
         done = re.search(r"number of transactions actually processed: (\d+)", out)
         tps = re.search(r"tps = ([\d.]+)", out)
         if done is None or tps is None:

@@ -42,7 +42,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from flame import Profiler  # bench/flame.py
-from pgbench import Pgbench, PgbenchRun, postgres_cpu_seconds  # bench/pgbench.py
+from pgbench import Pgbench, PgbenchRun, postgres_cpu_seconds, postmaster_pid  # bench/pgbench.py
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.service.access import OPERATOR, AccessService
 
@@ -102,6 +102,9 @@ def _proc_stat(pid: int) -> tuple[str, int, float] | None:
     return command, int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
 
 
+POSTMASTER = postmaster_pid(ADMIN)
+
+
 def cpu_seconds(server: int) -> tuple[float, float]:
     """CPU seconds used so far by the server (its process and every descendant) and by
     PostgreSQL (bench/pgbench.py reads it the same way for pgbench): the machine's cost of
@@ -117,7 +120,7 @@ def cpu_seconds(server: int) -> tuple[float, float]:
         ours |= more
         grew = bool(more)
     server_cpu = sum(stats[pid][2] for pid in ours if pid in stats)
-    return server_cpu, postgres_cpu_seconds()
+    return server_cpu, postgres_cpu_seconds(POSTMASTER)
 
 
 def stored_settlements(url: str) -> int:
@@ -272,12 +275,14 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
     )
     base = f"http://127.0.0.1:{args.port}"
     try:
-        for _ in range(100):
+        started = time.monotonic()  # a loaded machine may take a minute to start it
+        while time.monotonic() - started < 120:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+
         cards, hospitals, items = population(url)
         before = stored_settlements(url)
         cpu_before = cpu_seconds(server.pid)
@@ -304,6 +309,13 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
             q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
             p50, p99 = q[49] * 1000, q[98] * 1000
         cpu_after = cpu_seconds(server.pid)
+        grouped = httpx.get(f"{base}/healthz", timeout=10).json().get("group_commit")
+        if grouped:  # the worker that answered: bills a batch, on average and at most
+            print(
+                f"group commit (one worker): {grouped['bills']:,} bills in {grouped['batches']:,} "
+                f"batches ({grouped['bills'] / max(grouped['batches'], 1):.1f} a batch, "
+                f"at most {grouped['largest']}), {grouped['retried_alone']} retried alone"
+            )
         if profiler:
             profiler.__exit__(None, None, None)
     finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import typer
 from distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
@@ -138,9 +139,17 @@ def test_the_same_seed_writes_the_same_partitions(tmp_path: Path) -> None:
 
 
 def test_batch_settle_settles_a_partitioned_province(tmp_path: Path) -> None:
-    layout = generate_partitioned(
-        tmp_path, persons=400, year=2026, seed=3, region="sample-city", partitions=2
-    )
+    app = typer.Typer()
+    app.command()(cli.generate)
+    args = ["--persons", "400", "--seed", "3", "--out", str(tmp_path), "--partitions", "2"]
+    made = CliRunner().invoke(app, args)
+    assert made.exit_code == 0, made.output
+    assert "400 persons" in made.output
+    assert "2 partitions" in made.output
+    layout = read_layout(tmp_path)
+    refused = CliRunner().invoke(app, [*args, "--load"])
+    assert refused.exit_code == 2
+    assert "cannot --load" in refused.output
     done = CliRunner().invoke(cli.batch_app, ["settle", str(tmp_path)])
     assert done.exit_code == 0, done.output
     assert "2 partitions" in done.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -12,11 +13,15 @@ import typer
 from typer.testing import CliRunner
 
 from yibao.adapters.parameter_files import load_region, load_region_dir
+from yibao.adapters.scenario_files import load_scenario
 from yibao.batch import cli
 from yibao.batch.columnar import settle
 from yibao.batch.frames import RegionYear
 from yibao.batch.generate import generate
 from yibao.batch.whatif import WhatIfError, compare, load_change, region_folder
+from yibao.domain.engine.settle import settle_year
+from yibao.domain.money import fmt
+from yibao.domain.parameters import RegionPolicy
 
 app = typer.Typer()
 app.command("whatif")(cli.whatif)
@@ -211,3 +216,112 @@ def test_the_command_prints_the_tables_and_writes_a_chart(tmp_path: Path) -> Non
     )
     assert done.exit_code == 2
     assert "not sample-city 2025" in done.output
+
+
+# --- rows of decision tables --------------------------------------------------------------
+
+TESTS = Path(__file__).resolve().parent.parent
+RC_TYPES = TESTS / "scenarios" / "river-county" / "rc-thresholds-by-level-and-type.yaml"
+TCM_ROW = """\
+title: level-3 TCM hospitals' threshold 300 from July
+changes:
+  - file: resident
+    key: inpatient.threshold
+    from: 2026-07-01
+    when: {level: 3, type: tcm}
+    value: "300.00"
+"""
+
+
+def _paid(policy: object, path: Path) -> dict[str, str]:
+    scenario = load_scenario(path)
+    assert isinstance(policy, RegionPolicy)
+    result, _ = settle_year(policy, scenario.person, scenario.year, scenario.encounters)
+    return {r.encounter_id: fmt(r.basic) for r in result.encounters}
+
+
+def test_a_change_file_addresses_a_row_of_a_decision_table(tmp_path: Path) -> None:
+    """river-county's level-3 TCM threshold (600) becomes 300 from 1 July: the TCM stays of
+    July and August are paid 60% of 300 more, the stays before July and at every other
+    hospital as they were."""
+    base = _paid(load_region("river-county"), RC_TYPES)
+    change = load_change(_write(tmp_path, TCM_ROW), "river-county")
+    changed = _paid(change.policy, RC_TYPES)
+    assert base["E7"] == "0.00"  # 600 at the 600 threshold
+    assert changed["E7"] == "180.00"  # (600 - 300) x 60%
+    assert changed["E8"] == "180.01"
+    assert {k: v for k, v in changed.items() if k not in ("E7", "E8")} == {
+        k: v for k, v in base.items() if k not in ("E7", "E8")
+    }
+    # The other rows of the new table keep their sources; the changed one says what-if.
+    threshold = change.policy.schemes["resident"].inpatient.threshold
+    rows = threshold.rows_at(date(2026, 7, 1))
+    assert len(rows) == 9
+    changed_rows = [r for r in rows if "what-if" in r.source]
+    assert [r.when.describe() for r in changed_rows if r.when] == ["level 3, type tcm, place local"]
+    before = {r.source for r in threshold.rows_at(date(2026, 6, 30))}
+    tcm3 = {s for s in before if "level 3 TCM hospital" in s}
+    assert len(tcm3) == 1
+    assert {r.source for r in rows if "what-if" not in r.source} == before - tcm3
+
+
+def test_two_rows_changed_from_one_day_make_one_table(tmp_path: Path) -> None:
+    text = TCM_ROW + (
+        "  - {file: resident, key: inpatient.threshold, from: 2026-07-01,"
+        " when: {level: 3, type: general}, value: '700.00'}\n"
+    )
+    change = load_change(_write(tmp_path, text), "river-county")
+    paid = _paid(change.policy, RC_TYPES)
+    assert paid["E7"] == "180.00"  # the first change is kept
+    threshold = change.policy.schemes["resident"].inpatient.threshold
+    rows = threshold.rows_at(date(2026, 7, 1))
+    assert len(rows) == 9
+    assert sum("what-if" in r.source for r in rows) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            "{file: resident, key: inpatient.threshold, from: 2026-07-01,"
+            " when: {level: 3, type: herbal}, value: '300.00'}",
+            "change.yaml: changes[0].when: river-county/resident.yaml inpatient.threshold "
+            "(from 2018-01-01) has no row [level 3, type herbal]: its rows are "
+            "[place local, level 0];",
+        ),
+        (
+            "{file: resident, key: inpatient.threshold, from: 2026-07-01, value: '300.00'}",
+            "change.yaml: changes[0]: river-county/resident.yaml inpatient.threshold is a "
+            "decision table on 2026-07-01: name the rows to change with when",
+        ),
+        (
+            "{file: resident, key: outpatient.fund_limit, from: 2026-07-01,"
+            " when: {level: 3}, value: '400.00'}",
+            "changes[0].when: river-county/resident.yaml outpatient.fund_limit is not a "
+            "decision table on 2026-07-01",
+        ),
+        (
+            "{file: resident, key: inpatient.threshold, from: 2026-07-01, when: tcm,"
+            " value: '300.00'}",
+            "changes[0].when: a mapping of conditions",
+        ),
+        (
+            "{file: resident, key: inpatient.threshold, from: 2017-07-01,"
+            " when: {level: 3, type: tcm}, value: '300.00'}",
+            "river-county/resident.yaml inpatient.threshold no value is in force on 2017-07-01",
+        ),
+    ],
+)
+def test_a_row_that_is_not_there_is_one_clear_error(
+    tmp_path: Path, change: str, expected: str
+) -> None:
+    path = _write(tmp_path, f"changes:\n  - {change}\n")
+    with pytest.raises(WhatIfError) as caught:
+        load_change(path, "river-county")
+    assert expected in str(caught.value)
+    done = CliRunner().invoke(
+        app, ["whatif", "--base", "river-county", "--change", str(path), "--persons", "10"]
+    )
+    assert done.exit_code == 2
+    assert expected in done.output
+    assert "Traceback" not in done.output

@@ -5,10 +5,11 @@ transaction. One unit of work at a time (the fakes are for single-threaded tests
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
 
 from fakes.access import FakeAccounts
 from fakes.admin import FakeAudit, FakeCatalogue, FakeCertificates
+from fakes.collection import FakeCollection
+from fakes.console import FakeConsole
 from fakes.history import FakeHistory, FakeYearly
 from fakes.ledger import FakeClaims, FakeLedger
 from fakes.member import FakeMember
@@ -16,11 +17,6 @@ from fakes.registry import FakeRegions, FakeRegistry
 from fakes.schools import FakeSchools
 from fakes.tables import Tables
 from yibao.service.counter import StoreCounter
-
-NOT_FAKED = (
-    "collection",
-    "console",
-)
 
 
 class FakeDatabase:
@@ -48,6 +44,8 @@ class FakeUnitOfWork:
         self.accounts = FakeAccounts(self._tables)
         self.schools = FakeSchools(self._tables)
         self.member = FakeMember(self._tables)
+        self.collection = FakeCollection(self._tables)
+        self.console = FakeConsole(self._tables)
         self.catalogue = FakeCatalogue(self._tables)
         self.audit = FakeAudit(self._tables)
         self.certificates = FakeCertificates(self._tables)
@@ -61,11 +59,6 @@ class FakeUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self._tables = None  # what was not committed is gone
-
-    def __getattr__(self, name: str) -> Any:
-        if name in NOT_FAKED:
-            raise NotImplementedError(f"the {name} store is not faked (tests/fakes)")
-        raise AttributeError(name)
 
     def commit(self) -> None:
         assert self._tables is not None, "use the unit of work in a with block"

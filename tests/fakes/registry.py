@@ -121,6 +121,18 @@ class FakeRegistry:
     def add_institution(self, inst: Institution) -> None:
         insert(self.t.institutions, inst.id, inst, "institution")
 
+    def update_institution(self, inst: Institution) -> None:
+        old = self.t.institutions.get(inst.id)
+        if old is not None:
+            self.t.institutions[inst.id] = replace(
+                old,
+                name=inst.name,
+                level=inst.level,
+                designated=inst.designated,
+                type=inst.type,
+                province=inst.province,
+            )
+
     def add_catalogue_items(self, region: str, items: Sequence[CatalogueItem]) -> None:
         for item in items:
             insert(self.t.catalogue_items, (region, item.code), item, "catalogue item")

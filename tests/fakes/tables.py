@@ -61,6 +61,8 @@ class Tables:
     notice_marks: dict[str, int] = field(default_factory=dict)  # account -> seen audit id
     family_links: dict[int, SimpleNamespace] = field(default_factory=dict)
     collection_accounts: dict[str, SimpleNamespace] = field(default_factory=dict)
+    bank_imports: dict[int, SimpleNamespace] = field(default_factory=dict)
+    bank_lines: dict[tuple[int, int], SimpleNamespace] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)
 
     def copy(self) -> Tables:

@@ -1,5 +1,8 @@
 """Every scenario file, sent bill by bill through the HTTP API, settles exactly as
-`yibao scenario run` settles it: on SQLite and on PostgreSQL."""
+`yibao scenario run` settles it: on SQLite and on PostgreSQL. river-county's and
+delta-town's too: the hospital's type and province come from the registry, the person's
+categories from the registry, and the cause, the delivery and the stay a stay was
+referred from (by its settlement id) with the bill."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from yibao.bootstrap import PolicyLoader
 from yibao.domain.engine.settle import order_of_settlement
 from yibao.domain.money import fmt
 from yibao.service import scenarios
+from yibao.service.verify import verify
 
 TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
@@ -24,6 +28,8 @@ FILES = sorted(
     [
         *(ROOT / "examples").glob("*.yaml"),
         *(TESTS / "scenarios").glob("*.yaml"),
+        *(TESTS / "scenarios" / "river-county").glob("*.yaml"),
+        *(TESTS / "regions" / "delta-town-scenarios").glob("*.yaml"),
         *(TESTS / "regions" / "test-town-scenarios").glob("*.yaml"),
     ]
 )
@@ -32,7 +38,7 @@ POLICY_PATH = search_path([TESTS / "regions"])
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_a_scenario_settles_the_same_through_the_api(
-    path: Path, engine: Engine, client: TestClient
+    path: Path, engine: Engine, client: TestClient, policies: PolicyLoader
 ) -> None:
     scenario = load_scenario(path)
     expected = scenarios.run(scenario, PolicyLoader(POLICY_PATH))
@@ -40,16 +46,18 @@ def test_a_scenario_settles_the_same_through_the_api(
         who = register(uow, scenario, POLICY_PATH)
         uow.commit()
     by_id = {r.encounter_id: r for r in expected.encounters}
+    settled: dict[str, int] = {}  # settlement ids, for referral chains
     for enc in order_of_settlement(scenario.encounters):
         want = by_id[enc.id]
         if enc.hospital.designated:
             answer = client.post(
                 "/v1/settlements",
-                json=bill_json(who.card_number, enc),
+                json=bill_json(who.card_number, enc, settled),
                 headers={"X-Institution": enc.hospital.id},
             )
             assert answer.status_code == 201, answer.text
             got = answer.json()
+            settled[enc.id] = got["id"]
         else:  # a non-designated place cannot settle by card: paid first, claimed back
             submitted = client.post(
                 "/v1/claims", json=claim_json(who.person_id, scenario.region, enc)
@@ -65,3 +73,8 @@ def test_a_scenario_settles_the_same_through_the_api(
             fmt(want.personal),
         ), f"{enc.id}: {got['explanation']}"
         assert (got["refused"] is None) == (want.refused is None)
+    # What was stored settles the same again (`yibao verify`): the facts of the bills (a
+    # hospital's type and province, the cause, the delivery, the referral chain) and the
+    # person's categories are kept, and the stays keyed alike.
+    report = verify(lambda: UnitOfWork(engine), policies, year=scenario.year)
+    assert report.problems == []

@@ -4,6 +4,7 @@ category is in force (the scenario rc-category-points-dated.yaml, through the AP
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,8 @@ CLERK = Principal(account="river-clerk", role=Role.CLERK, region="river-county")
 @pytest.fixture
 def world(engine: Engine) -> str:
     scenario = load_scenario(SCENARIO)
+    # The person without the scenario's category: the tests record it in the registry.
+    scenario = replace(scenario, person=replace(scenario.person, categories=()))
     with UnitOfWork(engine) as uow:
         who = register(uow, scenario, search_path())
         uow.commit()
@@ -189,3 +192,30 @@ def test_the_api_records_lists_and_ends_a_category(
         assert answer.status_code == 201, answer.text
         paid.append(answer.json()["basic"])
     assert paid == ["850.00", "900.00", "6000.00"]  # the category ended on 1 July
+
+
+def test_the_member_estimate_reads_the_cause(
+    engine: Engine, services: Services, client: TestClient
+) -> None:
+    """river-county caps accidental injury at 3,000 a year: after an accident stay paid
+    2,380, an accident stay that would be paid 850 is estimated at 620; an ordinary one at
+    850. The same through the card API's `cause`."""
+    scenario = load_scenario(TESTS / "scenarios" / "river-county" / "rc-accident-yearly-cap.yaml")
+    with UnitOfWork(engine) as uow:
+        who = register(uow, scenario, search_path())
+        uow.commit()
+    first = scenario.encounters[0]
+    answer = client.post(
+        "/v1/settlements",
+        json=bill_json(who.card_number, first),
+        headers={"X-Institution": first.hospital.id},
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["basic"] == "2380.00"
+    me = Principal(account="member", role=Role.INSURED, person_id=who.person_id)
+    day, stay = date(2026, 3, 1), Kind.INPATIENT
+    accident = services.member.estimate(me, who.person_id, stay, 0, Decimal(1200), day, "accident")
+    ordinary = services.member.estimate(me, who.person_id, stay, 0, Decimal(1200), day)
+    assert (accident["basic"], ordinary["basic"]) == ("620.00", "850.00")
+    with pytest.raises(ServiceError, match="cause: 'fall' is not one of ordinary, accident"):
+        services.member.estimate(me, who.person_id, stay, 0, Decimal(1200), day, "fall")

@@ -113,6 +113,9 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/persons/{person_id}/categories"): READERS,
     ("POST", "/v1/persons/{person_id}/categories"): frozenset({CLERK}),
     ("POST", "/v1/persons/{person_id}/categories/end"): frozenset({CLERK}),
+    ("POST", "/v1/institutions"): frozenset({CLERK}),
+    ("GET", "/v1/institutions/{institution_id}"): frozenset({INSTITUTION, CLERK, APPROVER}),
+    ("PATCH", "/v1/institutions/{institution_id}"): frozenset({CLERK}),
 }
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/tokens")})
 
@@ -126,6 +129,7 @@ PATHS: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/v1/pilot/{region}/{year}/hospitals/{institution_id}"): {"institution_id": NOPE},
     ("POST", "/v1/persons/{person_id}/categories"): {"person_id": NOPE},
     ("POST", "/v1/persons/{person_id}/categories/end"): {"person_id": NOPE},
+    ("PATCH", "/v1/institutions/{institution_id}"): {"institution_id": NOPE},
 }
 QUERIES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/institutions/{institution_id}/statements"): {"month": "2026-06"},
@@ -184,6 +188,8 @@ BODIES: dict[tuple[str, str], Any] = {
         "diagnosis": "J18",
     },
     ("POST", "/v1/persons/{person_id}/categories"): {"category": "low_income"},
+    ("POST", "/v1/institutions"): {"id": I1, "region": CITY, "name": "again", "level": 1},
+    ("PATCH", "/v1/institutions/{institution_id}"): {"type": "tcm"},
     ("POST", "/v1/persons/{person_id}/categories/end"): {"valid_to": "2026-09-30"},
     ("POST", "/v1/pilot/registrations"): {
         **NOBODY,

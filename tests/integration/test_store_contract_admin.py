@@ -5,6 +5,7 @@ whose `stores` fixture gives the three."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -18,15 +19,26 @@ from integration.test_store_contract import (  # noqa: F401 (stores is a fixture
     in_one_unit,
     person,
     registry_world,
+    settle_two,
     stores,
 )
 from yibao.adapters.db.tables import institutions
+from yibao.adapters.db.tables_collection import bank_import_lines, collection_accounts
 from yibao.adapters.db.tables_member import family_links
 from yibao.adapters.db.tables_schools import school_batch_rows
+from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.catalogue import Entry
 from yibao.domain.ids import make_resident_id, parse_resident_id
-from yibao.domain.model import LineClass
-from yibao.domain.registry import CatalogueItem, Institution, InstitutionKind, PersonRecord
+from yibao.domain.model import LineClass, Scheme
+from yibao.domain.registry import (
+    Card,
+    CardStatus,
+    CatalogueItem,
+    Enrolment,
+    Institution,
+    InstitutionKind,
+    PersonRecord,
+)
 from yibao.service.access import OPERATOR
 from yibao.service.ports.records import DuplicateError
 
@@ -282,3 +294,315 @@ def test_the_member_apps_reads_notices_and_family_links(stores: Factory) -> None
         assert (m.link(first).status, m.link(second).status) == ("accepted", "pending")
         assert m.link(first).decided_at is not None
         assert (m.bound_to("P1"), m.bound_to("P2")) == ({"P2"}, set())
+
+
+def collection_account(
+    number: str, person_id: str, fen: int, status: str = "open"
+) -> dict[str, Any]:
+    return {
+        "number": number,
+        "region": "sample-city",
+        "person_id": person_id,
+        "year": 2027,
+        "amount_fen": fen,
+        "status": status,
+        "opened_by": "clerk",
+        "opened_at": datetime(2026, 10, 1, tzinfo=UTC),
+        "opened_on": date(2026, 10, 1),
+    }
+
+
+def collection_world(uow: Any) -> None:
+    registry_world(uow)
+    reg = uow.registry
+    reg.add_region("other-town", "别镇", "Other Town", "110102")
+    reg.add_person(person(3))
+    reg.add_person(person(4, "other-town"))
+    year = (date(2027, 1, 1), date(2027, 12, 31))
+    for pid, status, personal in (
+        ("P2", "pending", "400"),
+        ("P3", "pending", "380.50"),
+        ("P1", "active", "0"),
+        ("P4", "pending", "400"),
+    ):
+        reg.add_enrolment(
+            Enrolment(pid, 2027, Scheme.RESIDENT, status, *year, personal=Decimal(personal))
+        )
+    uow.collection.add_accounts([collection_account("99012027000019", "P3", 38050)])
+    uow.collection.set_card("C-OLD", CardStatus.ACTIVE, ordered_on=date(2024, 12, 1))
+    reg.add_card(
+        Card("C-3", "P3", CardStatus.ORDERED, ordered_on=date(2026, 9, 1), due_on=date(2026, 10, 1))
+    )
+    reg.add_card(
+        Card("C-4", "P2", CardStatus.ORDERED, ordered_on=date(2026, 8, 1), due_on=date(2026, 9, 1))
+    )
+
+
+def test_collection_accounts_bank_files_enrolments_and_cards(stores: Factory) -> None:  # noqa: F811
+    paid_on = date(2026, 10, 9)
+    with stores() as uow:
+        collection_world(uow)
+        uow.commit()
+    with stores() as uow:
+        col = uow.collection
+        (waiting,) = col.pending_without_account("sample-city", 2027)
+        assert (waiting.person_id, waiting.personal_fen, waiting.scheme) == (
+            "P2",
+            40000,
+            "resident",
+        )
+        assert col.pending_without_account("sample-city", 2026) == []
+        col.add_accounts([collection_account("99012027000027", "P2", 40000)])
+        assert col.pending_without_account("sample-city", 2027) == []
+        assert col.last_number("990120270000", 14, "accounts") == "99012027000027"
+        assert col.last_number("990120270000", 13, "accounts") is None
+        assert col.last_number("C-", 5, "cards") == "C-OLD"
+        assert sorted(col.accounts(["99012027000019", "x"])) == ["99012027000019"]
+        row = col.accounts(["99012027000019"])["99012027000019"]
+        assert (row.status, row.amount_fen, row.paid_on, row.bank_import_id) == (
+            "open",
+            38050,
+            None,
+            None,
+        )
+        assert columns(row) == {c.name for c in collection_accounts.columns}
+        assert [
+            (a.number, a.amount_fen, a.person_id, a.name)
+            for a in col.open_accounts("sample-city", 2027)
+        ] == [
+            ("99012027000019", 38050, "P3", "person 3"),
+            ("99012027000027", 40000, "P2", "person 2"),
+        ]
+        imported = col.add_import("bank.txt", "f" * 64, "sample-city", "clerk", 3)
+        assert col.import_by_sha256("f" * 64).id == imported
+        assert col.import_by_sha256("0" * 64) is None
+        assert col.mark_paid("99012027000019", paid_on, imported)
+        assert not col.mark_paid("99012027000019", paid_on, imported)
+        assert not col.mark_paid("nope", paid_on, imported)
+        changed = col.mark_paid_many(
+            [("99012027000027", paid_on), ("99012027000019", date(2026, 10, 8))], imported
+        )
+        assert changed == {"99012027000027"}
+        assert col.account_counts("sample-city", 2027) == {"paid": 2}
+        assert col.enrolment_statuses({("P2", 2027), ("P1", 2027), ("P9", 2027)}) == {
+            ("P2", 2027): "pending",
+            ("P1", 2027): "active",
+        }
+        assert col.activate_enrolments([("P2", 2027, paid_on), ("P1", 2027, paid_on)]) == {
+            ("P2", 2027)
+        }
+        assert col.activate_enrolment("P3", 2027, paid_on)
+        assert not col.activate_enrolment("P3", 2027, paid_on)
+        lines = [
+            {
+                "import_id": imported,
+                "line_no": n,
+                "account": a,
+                "amount_fen": f,
+                "paid_on": paid_on,
+                "bank_status": "ok",
+                "outcome": o,
+                "message": "",
+            }
+            for n, a, f, o in (
+                (2, "99012027000027", 40000, "paid"),
+                (1, "99012027000019", 38050, "paid"),
+                (3, "x", None, "unknown_account"),
+            )
+        ]
+        col.add_import_lines(lines)
+        col.finish_import(imported, {"unknown_account": 1, "paid": 2})
+        uow.commit()
+    with stores() as uow:
+        col = uow.collection
+        assert col.accounts(["99012027000027"])["99012027000027"].paid_on == paid_on
+        assert uow.registry.enrolment("P2", 2027).status == "active"
+        assert uow.registry.enrolment("P2", 2027).paid_on == paid_on
+        assert uow.registry.enrolment("P4", 2027).status == "pending"
+        done = col.bank_import(imported)
+        assert (done.file_name, done.line_count, done.counts) == (
+            "bank.txt",
+            3,
+            '{"paid": 2, "unknown_account": 1}',
+        )
+        assert col.bank_import(999) is None
+        assert [ln.line_no for ln in col.import_lines(imported)] == [1, 2, 3]
+        assert [ln.account for ln in col.import_lines(imported, "unknown_account")] == ["x"]
+        assert columns(col.import_lines(imported)[0]) == {c.name for c in bank_import_lines.columns}
+        assert uow.member.collection_accounts_of("P2")[0].number == "99012027000027"
+        assert col.card("C-OLD") == Card(
+            "C-OLD",
+            "P1",
+            CardStatus.ACTIVE,
+            issued_on=date(2025, 1, 1),
+            ordered_on=date(2024, 12, 1),
+        )
+        assert col.card("nope") is None
+        assert sorted(c.number for c in col.cards_of("P1")) == ["C-NEW", "C-OLD"]
+        assert col.live_card("P1").number == "C-NEW"
+        assert col.live_card("P9") is None
+        assert col.live_card_holders({"P1", "P2", "P4"}) == {"P1", "P2"}
+        assert not col.set_card("C-NEW", CardStatus.ACTIVE, issued_on=paid_on)
+        assert col.set_card(
+            "C-NEW", CardStatus.ORDERED, status=CardStatus.ACTIVE, issued_on=paid_on
+        )
+        assert col.card("C-NEW").status is CardStatus.ACTIVE
+        today = date(2026, 10, 15)
+        overdue = col.overdue_cards("sample-city", today, 10)
+        assert [(c.number, c.name, c.due_on) for c in overdue] == [
+            ("C-4", "person 2", date(2026, 9, 1)),
+            ("C-3", "person 3", date(2026, 10, 1)),
+        ]
+        assert [c.number for c in col.overdue_cards("sample-city", today, 1)] == ["C-4"]
+        assert col.overdue_cards("sample-city", date(2026, 9, 1), 10) == []
+        assert col.overdue_cards("other-town", today, 10) == []
+    with pytest.raises(DuplicateError):
+        in_one_unit(
+            stores, lambda uow: uow.collection.add_import("again.txt", "f" * 64, None, "clerk", 0)
+        )
+    with pytest.raises(DuplicateError):  # one account a person-year
+        in_one_unit(
+            stores,
+            lambda uow: uow.collection.add_accounts(
+                [collection_account("99012027000035", "P2", 1)]
+            ),
+        )
+
+
+def console_world(open_unit: Factory) -> list[int]:
+    """P1's two settlements (settle_two), a claim, an overdue card, a submitted class
+    list, premiums paid on two days and serious-illness payments; the settlements' ids."""
+    ids = settle_two(open_unit)
+    with open_unit() as uow:
+        reg = uow.registry
+        reg.add_person(person(3))
+        reg.add_region("other-town", "别镇", "Other Town", "110102")
+        reg.add_person(person(4, "other-town"))
+        year = (date(2027, 1, 1), date(2027, 12, 31))
+        for pid, day, personal in (("P2", 20, "400"), ("P3", 20, "380.50"), ("P4", 21, "400")):
+            reg.add_enrolment(
+                Enrolment(
+                    pid,
+                    2027,
+                    Scheme.RESIDENT,
+                    "active",
+                    *year,
+                    personal=Decimal(personal),
+                    subsidy=Decimal("600"),
+                    paid_on=date(2026, 10, day),
+                )
+            )
+        reg.add_card(
+            Card(
+                "C-9",
+                "P2",
+                CardStatus.ORDERED,
+                ordered_on=date(2026, 9, 1),
+                due_on=date(2026, 10, 1),
+            )
+        )
+        uow.claims.add(claim("P1", 3))
+        uow.ledger.lock_person_year("P3", 2026)  # a person-year with no enrolment
+        uow.schools.add_school("S1", "sample-city", "First school")
+        batch = uow.schools.add_batch({**class_list("S1", 2027), "status": "submitted"})
+        uow.schools.update_batch(batch, submitted_at=datetime(2026, 10, 2, tzinfo=UTC))
+        uow.schools.add_rows(batch, [pupil(1), pupil(2)])
+        uow.schools.set_status(batch, [2], "submitted")
+        for pid, scheme, fen in (
+            ("P1", "resident", 5000),
+            ("P2", "resident", 7000),
+            ("P3", "employee", 0),
+        ):
+            uow.yearly.put(
+                {
+                    "person_id": pid,
+                    "year": 2026,
+                    "region": "sample-city",
+                    "scheme": scheme,
+                    "base_fen": fen,
+                    "payment_fen": fen,
+                    "explanation": "[]",
+                }
+            )
+        uow.commit()
+    return ids
+
+
+def test_the_consoles_search_queues_and_dashboard(stores: Factory) -> None:  # noqa: F811
+    console_world(stores)
+    with stores() as uow:
+        con = uow.console
+        assert [r.code for r in con.regions(None)] == ["other-town", "sample-city"]
+        assert [r.code for r in con.regions("other-town")] == ["other-town"]
+        found = con.search_persons("person", "sample-city", 2026, 10)
+        assert [r["id"] for r in found] == ["P1", "P2", "P3"]
+        first = found[0]
+        assert (first["scheme"], first["status"], first["birth_date"]) == (
+            "resident",
+            "active",
+            date(1980, 1, 1),
+        )
+        assert first["card"] == {"number": "C-OLD", "status": "active"}
+        assert (found[1]["scheme"], found[1]["card"]) == (
+            None,
+            {"number": "C-9", "status": "ordered"},
+        )
+        assert found[2]["card"] is None
+        assert [r["id"] for r in con.search_persons("person", None, 2026, 2)] == ["P1", "P2"]
+        assert [r["id"] for r in con.search_persons("C-OLD", None, 2026, 10)] == ["P1"]
+        assert [r["id"] for r in con.search_persons("P2", None, 2026, 10)] == ["P2"]
+        assert [r["id"] for r in con.search_persons(person(4).id_number, None, 2027, 10)] == ["P4"]
+        assert con.search_persons(person(4).id_number, "sample-city", 2027, 10) == []
+        assert con.current_cards([]) == {}
+        assert [c.total_fen for c in con.claims_of("P1")] == [300]
+        (batch,) = con.submitted_batches(None)
+        assert (batch.school_name, batch.region, batch.rows, batch.waiting) == (
+            "First school",
+            "sample-city",
+            3,
+            1,
+        )
+        assert con.submitted_batches("other-town") == []
+        today = date(2026, 10, 15)
+        assert con.queue_counts(None, today) == {
+            "schools": 1,
+            "approvals": 0,
+            "claims": 1,
+            "cards": 1,
+        }
+        assert con.queue_counts("other-town", today) == {
+            "schools": 0,
+            "approvals": 0,
+            "claims": 0,
+            "cards": 0,
+        }
+        totals = con.ledger_totals("sample-city", 2026)
+        assert {(r.scheme, r.month) for r in totals} == {("resident", "2026-03")}
+        paid = sum(r.basic_fen + r.assistance_fen for r in uow.ledger.settlements_of("P1", 2026))
+        assert sum(r.amount_fen for r in totals) == paid
+        assert con.ledger_totals("sample-city", 2025) == []
+        assert (con.ledger_years("sample-city"), con.ledger_years("other-town")) == ([2026], [])
+        (chunk,) = con.person_year_states("sample-city", 2026)
+        assert [(r.person_id, r.scheme) for r in chunk] == [("P1", "resident")]
+        state = YearAccumulators.from_dict(json.loads(chunk[0].state))
+        assert state == uow.ledger.read_person_year("P1", 2026)
+        assert [len(c) for c in con.person_year_states("sample-city", 2026, chunk=1)] == [1]
+        assert [
+            (r.scheme, r.persons, r.payment_fen) for r in con.serious_illness("sample-city", 2026)
+        ] == [("resident", 2, 12000)]
+        assert con.serious_illness_at_least("sample-city", 2026, 6000) == 1
+        assert con.serious_illness_at_least("sample-city", 2026, 0) == 3
+        by_day = con.premiums_by_day("sample-city", 2027)
+        assert [(r.paid_on, r.personal_fen, r.subsidy_fen, r.assistance_fen) for r in by_day] == [
+            (date(2026, 10, 20), 78050, 120000, 0)
+        ]
+        assert con.institution_names(["H1", "H9"]) == {"H1": "hospital 1"}
+        con.correct_person("P2", "person two", "13900000002", True)
+        uow.commit()
+    with stores() as uow:
+        corrected = uow.registry.person("P2")
+        assert (corrected.name, corrected.phone, corrected.assistance) == (
+            "person two",
+            "13900000002",
+            True,
+        )

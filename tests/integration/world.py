@@ -61,6 +61,8 @@ def register(uow: UnitOfWork, scenario: Scenario, policy_path: Any = None) -> Re
                 kind,
                 h.designated,
                 h.pilot,
+                h.type,
+                province_code(policy.admdvs, h.province),
             )
         )
     registered = set(hospitals)
@@ -113,6 +115,8 @@ def register_person(
         reg.add_approval(person_id, a)
     for f in p.filings:
         reg.add_filing(person_id, f)
+    for span in p.categories:
+        reg.add_category(person_id, span)
     for e in scenario.encounters:
         region = e.hospital.region or scenario.region
         if e.referral and region != scenario.region:
@@ -158,7 +162,15 @@ def _bill_line(enc: Encounter, no: int, ln: Line) -> dict[str, Any]:
     return {"code": item_code(enc, no), "quantity": f"{quantity:f}", "unit_price": f"{price:f}"}
 
 
-def bill_json(card: str, enc: Encounter) -> dict[str, Any]:
+def province_code(admdvs: str, province: str) -> str:
+    """A province's two digits for a scenario's `same` or `other` (of the region's)."""
+    mine = admdvs[:2]
+    return mine if province == "same" else ("98" if mine == "99" else "99")
+
+
+def bill_json(card: str, enc: Encounter, settled: dict[str, int] | None = None) -> dict[str, Any]:
+    """The bill of a scenario's encounter; `settled`: the settlement ids of the encounters
+    settled before it, by the scenario's encounter id (for `referred_from`)."""
     body: dict[str, Any] = {
         "card_number": card,
         "kind": enc.kind.value,
@@ -170,6 +182,12 @@ def bill_json(card: str, enc: Encounter) -> dict[str, Any]:
         body["diagnosis"] = enc.diagnosis
     if enc.disease:
         body["disease"] = enc.disease
+    if enc.cause != "ordinary":
+        body["cause"] = enc.cause
+    if enc.delivery is not None:
+        body["delivery"] = enc.delivery
+    if enc.referred_from is not None:
+        body["referred_from"] = (settled or {})[enc.referred_from]
     return body
 
 

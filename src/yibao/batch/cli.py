@@ -1,6 +1,7 @@
 """Commands of the batch engine, registered by `yibao.entrypoints.cli`:
 
     yibao demo generate --persons N --year Y --seed S --region R [--out DIR] [--load]
+        [--partitions N]
     yibao batch settle DIR [--policies DIR] [--out FILE.parquet] [--dask SCHEDULER]
     yibao batch load DIR [--database URL] [--policies DIR]
     yibao batch partition DIR --out DIR [--partitions N]
@@ -69,6 +70,14 @@ def generate(
         bool, typer.Option("--load", help="Load it into the database (see `yibao batch load`).")
     ] = False,
     database: DatabaseOpt = None,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Write a province under --out: this many partitions by person, 1M persons "
+            "at a time (never whole in memory); `yibao batch settle` settles them.",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic region-year (persons and their bills) to Parquet, or load it
     into the database, or both."""
@@ -77,6 +86,11 @@ def generate(
     if out is None and not load:
         raise _fail("give --out DIR, --load, or both")
     path = [*(policies or []), *search_path()]
+    if partitions is not None:
+        if out is None or load:
+            raise _fail("--partitions writes partitions under --out, and cannot --load")
+        _province(out, persons, year, seed, region, partitions, path)
+        return
     try:
         data = make(persons, year, seed, region, path)
     except (PolicyError, PolicyGapError) as exc:
@@ -91,6 +105,29 @@ def generate(
     )
     if load:
         _load(data, load_region(region, path), database)
+
+
+def _province(
+    out: Path, persons: int, year: int, seed: int, region: str, partitions: int, path: list[Path]
+) -> None:
+    from yibao.batch.province import generate_partitioned
+
+    try:
+        layout = generate_partitioned(
+            out,
+            persons=persons,
+            year=year,
+            seed=seed,
+            region=region,
+            partitions=partitions,
+            policy_path=path,
+        )
+    except (PolicyError, PolicyGapError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"{layout.persons:,} persons, {layout.encounters:,} encounters of {region} {year} "
+        f"written to {out} in {partitions} partitions"
+    )
 
 
 @batch_app.command("load")

@@ -15,6 +15,7 @@ from yibao.adapters.db.tables_clearing import clearings, region_ledger
 from yibao.batch.columnar import BatchResult
 from yibao.batch.frames import RegionYear
 from yibao.batch.load_common import SPLIT, WHO, LoadError
+from yibao.batch.load_facts import facts_columns
 from yibao.batch.load_rows import (
     between,
     bits,
@@ -485,6 +486,7 @@ class Loader:
             "refused_code": pl.col("refused"),
             "status": pl.lit("settled"),
             "created_at": self._created_at(),
+            **facts_columns(rows),
         }
         return rows.select(
             pl.col("settlement_id").alias("id"),

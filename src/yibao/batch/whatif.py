@@ -47,12 +47,18 @@ from yibao.adapters.parameter_files import PolicyError, load_region_dir, search_
 from yibao.adapters.strict_yaml import YamlError, load_file
 from yibao.batch.columnar import BatchResult
 from yibao.batch.frames import RegionYear
+from yibao.batch.whatif_rows import (
+    ENTRY_BOOKKEEPING,
+    VALUE_FIELDS,
+    RowError,
+    apply_rows,
+    in_force,
+    is_table,
+)
 from yibao.domain.parameters import RegionPolicy
 
 TOP_KEYS = {"title", "changes"}
-CHANGE_KEYS = {"file", "key", "from"}  # every other key is a field of the new entry
-ENTRY_BOOKKEEPING = {"from", "until", "source"}
-VALUE_FIELDS = {"value", "by_level", "brackets"}  # each replaces the others
+CHANGE_KEYS = {"file", "key", "from", "when"}  # every other key is a field of the new entry
 LAYERS = ("basic", "assistance", "institution", "serious_illness", "personal")
 LAYER_NAMES = {
     "basic": "basic",
@@ -143,8 +149,38 @@ def load_change(path: Path, base: str, policy_path: Sequence[Path] | None = None
             except YamlError as exc:  # pragma: no cover - the base region loads
                 raise WhatIfError(str(exc)) from None
         parent, node = _dated_parameter(contents[file], segments, f"{where}.key: {base}/{file}")
-        parent[segments[-1]] = _apply(node, start, fields, f"{name} changes[{i}]")
+        target = f"{base}/{file} {'.'.join(segments)}"
+        note = f"{name} changes[{i}]"
+        parent[segments[-1]] = _changed(
+            node, start, change.get("when"), fields, note, where, target
+        )
     return Change(title, _changed_policy(folder, base, contents, name))
+
+
+def _changed(
+    node: list[Any],
+    start: date,
+    when: Any,
+    fields: dict[str, Any],
+    note: str,
+    where: str,
+    target: str,
+) -> list[Any]:
+    """The dated parameter with the change: a new entry, or rows of a decision table
+    (`when`, batch/whatif_rows.py). `target`: the policy file and key, for errors."""
+    if when is None:
+        if is_table(in_force(node, start)):
+            raise WhatIfError(
+                f"{where}: {target} is a decision table on {start.isoformat()}: "
+                "name the rows to change with when: {...}"
+            )
+        return _apply(node, start, fields, note)
+    if not isinstance(when, dict) or not when:
+        raise WhatIfError(f"{where}.when: a mapping of conditions ({{level: 2, type: tcm}})")
+    try:
+        return apply_rows(node, start, when, fields, note)
+    except RowError as exc:
+        raise WhatIfError(f"{where}.when: {target} {exc}") from None
 
 
 def _read_change_file(path: Path) -> tuple[str, list[Any]]:

@@ -19,7 +19,7 @@ from yibao.domain.parameters import Ref
 # the amount it applied to, {result} what it produced, and the step's own args.
 MESSAGES: Mapping[str, Mapping[str, str]] = {
     "eligible_share": {
-        "en": "Class {cls} lines {base} × eligible share {value} = {result} within the catalogue",
+        "en": "{cls_en} lines {base} × eligible share {value} = {result} within the catalogue",
         "zh": "{cls_zh}费用{base}元 × 纳入比例{value} = {result}元属医保范围",
     },
     "line_over_limit": {
@@ -99,8 +99,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "zh": "异地就医（{how_zh}）：基金支付降低{value}：{base}元 → {result}元",
     },
     "basic": {
-        "en": "Basic fund ({scheme}) pays {result}",
-        "zh": "基本医保基金（{scheme_zh}）支付{result}元",
+        "en": "{scheme_name}: the fund pays {result}",
+        "zh": "{scheme_zh}基金支付{result}元",
     },
     "pilot_base": {
         "en": "Children's major-disease pilot, {disease} ({code}): limited cost {value}; "
@@ -169,12 +169,19 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "zh": "{group}病种组：个人负担的医保范围费用{base}元，单独计算",
     },
     "si_not_covered": {
-        "en": "Serious-illness insurance does not cover the {scheme} scheme",
+        "en": "Serious-illness insurance is not part of {scheme_name}",
         "zh": "大病保险不覆盖{scheme_zh}",
     },
 }
 
 CLASS_ZH = {"A": "甲类", "B": "乙类", "self_pay": "自费"}
+CLASS_EN = {"A": "Class A", "B": "Class B", "self_pay": "Self-pay"}
+# A scheme's name when the step does not carry its policy label (settled before steps did).
+SCHEME_EN = {
+    "student": "Students' and children's basic medical insurance",
+    "resident": "Residents' basic medical insurance",
+    "employee": "Employees' basic medical insurance",
+}
 SCHEME_ZH = {
     "student": "学生儿童基本医疗保险",
     "resident": "城乡居民基本医疗保险",
@@ -206,6 +213,10 @@ class Step:
             "result": fmt_yuan(self.result),
         }
         words.update(self.args)
+        # The English names of a line class and a scheme, never their codes.
+        words.setdefault("cls_en", CLASS_EN.get(words.get("cls", ""), words.get("cls", "")))
+        scheme = words.get("scheme", "")
+        words.setdefault("scheme_name", SCHEME_EN.get(scheme, scheme))
         sentence = MESSAGES[self.rule][lang].format(**words)
         if self.ref is not None:
             # The citation names file and key and whether the number is the source text's

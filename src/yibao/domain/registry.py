@@ -34,6 +34,10 @@ class Institution:
     kind: InstitutionKind
     designated: bool
     pilot: bool = False
+    type: str = "general"  # general | tcm: a traditional Chinese medicine hospital (中医院)
+    # The province: the first two digits of its GB/T 2260 division code; None: its
+    # region's (where yibao knows the region).
+    province: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from yibao.entrypoints import (
     cli_certificates,
     cli_clearing,
     cli_collection,
+    cli_institutions,
     cli_schools,
     cli_server,
 )
@@ -59,6 +60,7 @@ cli_collection.register(app)  # collection, card
 cli_certificates.register(app)  # approval, filing, referral, pilot
 cli_catalogue.register(app)  # catalogue
 cli_clearing.register(app)  # clearing between regions
+cli_institutions.register(app)  # institution
 
 USER_ERRORS = (PolicyError, ScenarioError, YamlError, InputError, PolicyGapError)
 T = TypeVar("T")

@@ -224,4 +224,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="warning",
+        # uvicorn's supervisor restarts a worker that does not answer its ping within 5 s:
+        # on a loaded machine, starting a worker (its imports) took longer, and workers
+        # were killed and started again without end. A minute, as a hung worker still is.
+        timeout_worker_healthcheck=60,
     )

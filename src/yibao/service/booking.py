@@ -32,6 +32,7 @@ class Prepared:
     institution_id: str | None  # None: a claim from a place outside the registry
     policy: RegionPolicy
     lines: tuple[dict[str, Any], ...]  # line rows to store
+    origin: int | None = None  # the settlement the stay was referred from
 
 
 def run_engine(p: Prepared, acc: YearAccumulators) -> tuple[EncounterResult, YearAccumulators]:
@@ -74,6 +75,11 @@ SETTLEMENT_COLUMNS = (
     "institution_fen",
     "personal_fen",
     "over_limit_fen",
+    "hospital_type",
+    "hospital_province",
+    "cause",
+    "delivery",
+    "referred_from",
     "route",
     "refused_code",
     "refused_reason",
@@ -113,6 +119,7 @@ def settlement_record(
         "referral": enc.referral,
         "prescription": enc.prescription,
         **split_fen(r),
+        **encounter_columns(p),
         "route": r.route.value,
         "refused_code": None if r.refused is None else r.refused.code,
         "refused_reason": None
@@ -127,6 +134,19 @@ def settlement_record(
         None, person.region, person.scheme.value, p.institution_id, enc.date, amounts, channel
     )
     return SettlementRecord(values, _line_rows(p, r), entries, person.id, after, seq)
+
+
+def encounter_columns(p: Prepared) -> dict[str, Any]:
+    """The facts of issue 14's decision tables a re-settlement needs (history.py reads
+    them back); None where a bill had the default."""
+    enc = p.encounter
+    return {
+        "hospital_type": None if enc.hospital.type == "general" else enc.hospital.type,
+        "hospital_province": None if enc.hospital.province == "same" else enc.hospital.province,
+        "cause": None if enc.cause == "ordinary" else enc.cause,
+        "delivery": enc.delivery,
+        "referred_from": p.origin,
+    }
 
 
 def _line_rows(p: Prepared, r: EncounterResult) -> list[dict[str, Any]]:

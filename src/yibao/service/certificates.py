@@ -108,6 +108,34 @@ def _check_regions(issuer: Institution, person: PersonRecord, to_region: str) ->
         )
 
 
+def _add_referral(
+    uow: UnitOfWork,
+    who: Principal,
+    issuer: Institution,
+    person: PersonRecord,
+    to_region: str,
+    valid_from: date,
+    valid_to: date,
+    diagnosis: str,
+) -> dict[str, Any]:
+    """The referral stored and in the audit log, after the regions are checked."""
+    _check_regions(issuer, person, to_region)
+    new_id = uow.certificates.add_referral(
+        {
+            "person_id": person.id,
+            "issued_by": issuer.id,
+            "to_region": to_region,
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+            "diagnosis": diagnosis,
+            "created_by": who.account,
+        }
+    )
+    view = referral_view(uow.certificates.referral(new_id))
+    uow.audit.record(who, "referral.create", "referral", str(new_id), None, view)
+    return view
+
+
 class CertificatesService(UseCases):
     # --- outpatient special-disease approvals -----------------------------------------
 
@@ -342,20 +370,41 @@ class CertificatesService(UseCases):
         check_period(valid_from, valid_to)
         issuer = _issuer(uow.registry.institution(str(who.institution_id)), who)
         person = self._patient_by(uow, person_id, card_number)
-        _check_regions(issuer, person, to_region)
-        new_id = uow.certificates.add_referral(
-            {
-                "person_id": person.id,
-                "issued_by": issuer.id,
-                "to_region": to_region,
-                "valid_from": valid_from,
-                "valid_to": valid_to,
-                "diagnosis": diagnosis,
-                "created_by": who.account,
-            }
-        )
-        view = referral_view(uow.certificates.referral(new_id))
-        uow.audit.record(who, "referral.create", "referral", str(new_id), None, view)
+        return _add_referral(uow, who, issuer, person, to_region, valid_from, valid_to, diagnosis)
+
+    def record_referral(
+        self,
+        who: Principal,
+        person_id: str,
+        *,
+        issued_by: str,
+        to_region: str,
+        valid_from: date,
+        valid_to: date,
+        diagnosis: str,
+    ) -> dict[str, Any]:
+        """A referral certificate a designated hospital issued on paper, recorded at the
+        agency by a clerk of the patient's region: the same checks and the same record as
+        the hospital's own (issue_referral), the clerk named as who recorded it."""
+        require(who, Role.CLERK)
+        issued_by = text_field(issued_by, "issued_by", 64)
+        to_region = text_field(to_region, "to_region", 64)
+        diagnosis = text_field(diagnosis, "diagnosis", 16)
+        check_period(valid_from, valid_to)
+        with self.uow() as uow:
+            person = person_of(uow, who, person_id)
+            issuer = uow.registry.institution(issued_by)
+            if issuer is None:
+                raise NotFoundError(
+                    "unknown_institution",
+                    f"issued_by: institution {issued_by!r} is not registered",
+                    field="issued_by",
+                )
+            issuer = _issuer(issuer, who)
+            view = _add_referral(
+                uow, who, issuer, person, to_region, valid_from, valid_to, diagnosis
+            )
+            uow.commit()
         return view
 
     def referral(self, who: Principal, referral_id: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ then paid."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -20,6 +20,7 @@ from yibao.domain.registry import insured_person
 from yibao.service.access import person_visible, require, visible_person
 from yibao.service.booking import Prepared, book, run_engine, settlement_view
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
+from yibao.service.encounter_details import stay_key
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import PolicySource, UnitOfWork, UowFactory, now
 
@@ -81,44 +82,13 @@ class ClaimsService:
                 raise ServiceError(
                     "amount_too_large", f"a claim of {fmt(total)} is above {fmt(MAX_BILL)}"
                 )
-            hospital = (
-                claim.hospital_id,
-                claim.hospital_level,
-                claim.hospital_region,
-                claim.hospital_designated,
-            )
-            if claim.hospital_id is not None:
-                inst = uow.registry.institution(claim.hospital_id)
-                if inst is not None:  # the registry's facts win over what the claim declares
-                    hospital = (inst.id, inst.level, inst.region, inst.designated)
             if claim.kind is Kind.SPECIAL_OUTPATIENT and not claim.disease:
                 raise ServiceError(
                     "missing_disease", "a special_outpatient claim needs its disease"
                 )
             if not duplicate_ok:
                 _refuse_duplicate(uow, record.id, claim, to_fen(total))
-            claim_id = uow.claims.add(
-                {
-                    "person_id": record.id,
-                    "reason": claim.reason.value,
-                    "kind": claim.kind.value,
-                    "encounter_date": claim.date,
-                    "hospital_id": hospital[0],
-                    "hospital_name": claim.hospital_name,
-                    "hospital_level": hospital[1],
-                    "hospital_region": hospital[2],
-                    "hospital_designated": hospital[3],
-                    "hospital_pilot": claim.hospital_pilot,
-                    "diagnosis": claim.diagnosis,
-                    "disease": claim.disease,
-                    "prescription": claim.prescription,
-                    "lines": json.dumps(lines),
-                    "receipts": json.dumps(list(claim.receipts)),
-                    "total_fen": to_fen(total),
-                    "status": "submitted",
-                    "submitted_at": now(),
-                }
-            )
+            claim_id = uow.claims.add(_new_claim(uow, record.id, claim, lines, total))
             # The engine must be able to settle it (the clerk's proposal) before it is kept.
             row = self._row(uow, claim_id)
             if not _unclassified(row):
@@ -168,6 +138,9 @@ class ClaimsService:
                 )
             prepared = self._prepare(uow, row)
             acc, settled = uow.ledger.lock_person_year(row.person_id, row.encounter_date.year)
+            # Keyed by its place in the year, as history.py settles it again.
+            key = stay_key(row.encounter_date.year, settled + 1)
+            prepared = replace(prepared, encounter=replace(prepared.encounter, id=key))
             result, after = run_engine(prepared, acc)
             settlement = book(uow, prepared, result, after, settled + 1, "claim")
             uow.claims.update(
@@ -328,7 +301,13 @@ class ClaimsService:
         enrolment = reg.enrolment(record.id, day.year)
         if enrolment is None or not enrolment.covers(day):
             raise ServiceError("not_enrolled", f"{record.id} is not enrolled on {day.isoformat()}")
-        person = insured_person(record, enrolment, reg.approvals(record.id), reg.filings(record.id))
+        person = insured_person(
+            record,
+            enrolment,
+            reg.approvals(record.id),
+            reg.filings(record.id),
+            reg.categories(record.id),
+        )
         lines, rows = self._lines(uow, row, record, person)
         referral = any(r.covers(row.hospital_region, day) for r in reg.referrals(record.id))
         encounter = Encounter(
@@ -412,6 +391,43 @@ def _claim_of(row: Any, lines: tuple[ClaimLine, ...]) -> Claim:
         lines=lines,
         hospital_id=row.hospital_id,
     )
+
+
+def _new_claim(
+    uow: UnitOfWork, person_id: str, claim: Claim, lines: list[dict[str, Any]], total: Decimal
+) -> dict[str, Any]:
+    """The claim's row as submitted: the hospital as the registry knows it (its facts win
+    over what the claim declares), else as declared."""
+    hospital = (
+        claim.hospital_id,
+        claim.hospital_level,
+        claim.hospital_region,
+        claim.hospital_designated,
+    )
+    if claim.hospital_id is not None:
+        inst = uow.registry.institution(claim.hospital_id)
+        if inst is not None:
+            hospital = (inst.id, inst.level, inst.region, inst.designated)
+    return {
+        "person_id": person_id,
+        "reason": claim.reason.value,
+        "kind": claim.kind.value,
+        "encounter_date": claim.date,
+        "hospital_id": hospital[0],
+        "hospital_name": claim.hospital_name,
+        "hospital_level": hospital[1],
+        "hospital_region": hospital[2],
+        "hospital_designated": hospital[3],
+        "hospital_pilot": claim.hospital_pilot,
+        "diagnosis": claim.diagnosis,
+        "disease": claim.disease,
+        "prescription": claim.prescription,
+        "lines": json.dumps(lines),
+        "receipts": json.dumps(list(claim.receipts)),
+        "total_fen": to_fen(total),
+        "status": "submitted",
+        "submitted_at": now(),
+    }
 
 
 def _refuse_duplicate(uow: UnitOfWork, person_id: str, claim: Claim, total_fen: int) -> None:

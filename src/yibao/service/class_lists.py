@@ -338,6 +338,9 @@ def check_rows(
     return out
 
 
+Report = Callable[[str, str, str], None]  # a row's error: field, code, reason
+
+
 def check_row(
     raw: RawRow, *, year: int, max_age: int, today: date
 ) -> tuple[Pupil | None, list[RowError], str | None]:
@@ -349,73 +352,12 @@ def check_row(
     def error(name: str, code: str, reason: str) -> None:
         errors.append(RowError(raw.row, shown, name, code, reason))
 
-    number: str | None = None
-    birth: date | None = None
-    sex = ""
-    if "id_number" in raw.lossy:
-        error(
-            "id_number",
-            "invalid_id_number",
-            "the ID number was stored as a number and lost its last digits: format the column as text and type it again",
-        )
-    elif not shown:
-        error("id_number", "invalid_id_number", "the ID number is empty")
-    else:
-        try:
-            parsed = parse_resident_id(shown)
-        except ResidentIdError as exc:
-            error("id_number", "invalid_id_number", f"{exc}")
-        else:
-            number, birth, sex = parsed.number, parsed.birth_date, parsed.sex
-    start = date(year, 1, 1)
-    if birth is not None:
-        if birth > today or birth.year < 1900:
-            error(
-                "id_number",
-                "implausible_birth_date",
-                f"the birth date inside the number ({birth.isoformat()}) cannot be right",
-            )
-            number = None
-        elif age_on(birth, start) >= max_age:
-            error(
-                "id_number",
-                "too_old",
-                f"born {birth.isoformat()}: {age_on(birth, start)} on {start.isoformat()}; "
-                f"the student scheme is for children under {max_age}",
-            )
-
-    name = cells.get("name", "").strip()
-    if not name:
-        error("name", "empty_name", "the name is empty")
-    elif name.startswith(EXAMPLE_MARK):
-        error("name", "example_row", "this is the template's example row: delete it")
-    for key, limit in _LIMITS.items():
-        if len(cells.get(key, "").strip()) > limit:
-            error(key, "too_long", f"{key}: at most {limit} characters")
-    for key, text in cells.items():
-        problem = text_problem(text)
-        if problem is not None:
-            error(key, "invalid_text", f"{key}: {problem}")
-
-    phone = normal_phone(cells.get("guardian_phone", ""))
-    if "guardian_phone" in raw.lossy or (phone and not _MOBILE.fullmatch(phone)):
-        error(
-            "guardian_phone",
-            "invalid_guardian_phone",
-            f"{cells.get('guardian_phone', '')!r} is not an 11-digit mainland mobile number (1[3-9]…)",
-        )
-    elif not phone:
-        error("guardian_phone", "missing_guardian_phone", "the guardian's phone is missing")
-
-    flag = cells.get("assistance", "").strip().lower()
-    assistance = flag in _YES
-    if not assistance and flag not in _NO:
-        error(
-            "assistance",
-            "invalid_assistance",
-            f"{cells.get('assistance', '')!r}: write 是 or 否 (yes or no)",
-        )
-
+    number, birth, sex = _identity(raw, shown, error)
+    if birth is not None and not _plausible_age(birth, year, max_age, today, error):
+        number = None
+    name = _name_and_texts(cells, error)
+    phone = _guardian_phone(raw, error)
+    assistance = _assistance(cells, error)
     if errors or number is None or birth is None:
         return None, errors, number
     pupil = Pupil(
@@ -430,6 +372,91 @@ def check_row(
         assistance=assistance,
     )
     return pupil, errors, number
+
+
+def _identity(raw: RawRow, shown: str, error: Report) -> tuple[str | None, date | None, str]:
+    """The ID number, and the birth date and sex it carries, if it is one."""
+    if "id_number" in raw.lossy:
+        error(
+            "id_number",
+            "invalid_id_number",
+            "the ID number was stored as a number and lost its last digits: format the column as text and type it again",
+        )
+    elif not shown:
+        error("id_number", "invalid_id_number", "the ID number is empty")
+    else:
+        try:
+            parsed = parse_resident_id(shown)
+        except ResidentIdError as exc:
+            error("id_number", "invalid_id_number", f"{exc}")
+        else:
+            return parsed.number, parsed.birth_date, parsed.sex
+    return None, None, ""
+
+
+def _plausible_age(birth: date, year: int, max_age: int, today: date, error: Report) -> bool:
+    """False when the birth date cannot be right (the number is then not taken as
+    valid); a pupil too old for the student scheme is an error, the number still valid."""
+    start = date(year, 1, 1)
+    if birth > today or birth.year < 1900:
+        error(
+            "id_number",
+            "implausible_birth_date",
+            f"the birth date inside the number ({birth.isoformat()}) cannot be right",
+        )
+        return False
+    if age_on(birth, start) >= max_age:
+        error(
+            "id_number",
+            "too_old",
+            f"born {birth.isoformat()}: {age_on(birth, start)} on {start.isoformat()}; "
+            f"the student scheme is for children under {max_age}",
+        )
+    return True
+
+
+def _name_and_texts(cells: dict[str, str], error: Report) -> str:
+    """The name (not empty, not the template's example), and every cell's length and
+    characters."""
+    name = cells.get("name", "").strip()
+    if not name:
+        error("name", "empty_name", "the name is empty")
+    elif name.startswith(EXAMPLE_MARK):
+        error("name", "example_row", "this is the template's example row: delete it")
+    for key, limit in _LIMITS.items():
+        if len(cells.get(key, "").strip()) > limit:
+            error(key, "too_long", f"{key}: at most {limit} characters")
+    for key, text in cells.items():
+        problem = text_problem(text)
+        if problem is not None:
+            error(key, "invalid_text", f"{key}: {problem}")
+    return name
+
+
+def _guardian_phone(raw: RawRow, error: Report) -> str:
+    cells = raw.cells
+    phone = normal_phone(cells.get("guardian_phone", ""))
+    if "guardian_phone" in raw.lossy or (phone and not _MOBILE.fullmatch(phone)):
+        error(
+            "guardian_phone",
+            "invalid_guardian_phone",
+            f"{cells.get('guardian_phone', '')!r} is not an 11-digit mainland mobile number (1[3-9]…)",
+        )
+    elif not phone:
+        error("guardian_phone", "missing_guardian_phone", "the guardian's phone is missing")
+    return phone
+
+
+def _assistance(cells: dict[str, str], error: Report) -> bool:
+    flag = cells.get("assistance", "").strip().lower()
+    assistance = flag in _YES
+    if not assistance and flag not in _NO:
+        error(
+            "assistance",
+            "invalid_assistance",
+            f"{cells.get('assistance', '')!r}: write 是 or 否 (yes or no)",
+        )
+    return assistance
 
 
 # --- the template ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from yibao.domain.engine import EncounterResult
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Person
 from yibao.domain.money import from_fen, round_fen
 from yibao.domain.registry import insured_person
+from yibao.service.encounter_details import stay_key
 from yibao.service.errors import ServiceError
 from yibao.service.ports import UnitOfWork
 
@@ -78,10 +79,12 @@ def stored_year(uow: UnitOfWork, person_id: str, year: int) -> list[Stored]:
     ids = [int(r.id) for r in rows]
     lines = uow.history.lines(ids)
     adjusted = uow.history.latest_adjustments(ids)
+    keys = {int(r.id): stay_key(int(r.year), int(r.seq)) for r in rows}
     out = []
     for row in rows:
+        origin = row.referred_from
         encounter = Encounter(
-            id=str(row.id),
+            id=keys[int(row.id)],
             date=row.encounter_date,
             kind=Kind(row.kind),
             hospital=Hospital(
@@ -90,12 +93,18 @@ def stored_year(uow: UnitOfWork, person_id: str, year: int) -> list[Stored]:
                 row.hospital_designated,
                 row.hospital_region,
                 row.hospital_pilot,
+                row.hospital_type or "general",
+                row.hospital_province or "same",
             ),
             lines=tuple(stored_line(ln) for ln in lines.get(row.id, [])),
             diagnosis=row.diagnosis,
             disease=row.disease,
             referral=row.referral,
             prescription=row.prescription,
+            cause=row.cause or "ordinary",
+            delivery=row.delivery,
+            # A stay of another year: a key in no stay of this one (its own episode).
+            referred_from=None if origin is None else keys.get(int(origin), f"#{origin}"),
         )
         latest = adjusted.get(row.id)
         split = _split(latest if latest is not None else row, row)
@@ -111,4 +120,10 @@ def person_for_year(uow: UnitOfWork, person_id: str, year: int) -> Person:
     enrolment = reg.enrolment(person_id, year)
     if record is None or enrolment is None:
         raise ServiceError("not_enrolled", f"{person_id} has no enrolment for {year}")
-    return insured_person(record, enrolment, reg.approvals(person_id), reg.filings(person_id))
+    return insured_person(
+        record,
+        enrolment,
+        reg.approvals(person_id),
+        reg.filings(person_id),
+        reg.categories(person_id),
+    )

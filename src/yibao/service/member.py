@@ -21,10 +21,10 @@ import segno
 from yibao.domain.access import MEMBERS, Principal, Role
 from yibao.domain.conditions import Facts
 from yibao.domain.ids import ResidentIdError, parse_resident_id
-from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, category_on
+from yibao.domain.model import Kind, category_on
 from yibao.domain.money import ZERO, fmt, from_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
-from yibao.domain.registry import Enrolment, PersonRecord, insured_person
+from yibao.domain.registry import Enrolment, PersonRecord
 from yibao.service.access import (
     account_view,
     check_password,
@@ -32,13 +32,12 @@ from yibao.service.access import (
     require,
     visible_person,
 )
-from yibao.service.booking import Prepared, run_engine, settlement_view
 from yibao.service.cards import card_view, in_order
-from yibao.service.catalogue_lines import MAX_BILL
 from yibao.service.certificates_common import filing_view
 from yibao.service.claims import Claim, ClaimLine, ClaimReason, ClaimsService, claim_view
 from yibao.service.enrolment import enrolment_view, person_view
 from yibao.service.errors import ConflictError, ServiceError
+from yibao.service.estimate import Ask, estimate
 from yibao.service.family_links import FamilyLinks
 from yibao.service.lookup import Lookup
 from yibao.service.notices import Notices
@@ -403,44 +402,19 @@ class MemberService:
     # --- estimate -----------------------------------------------------------------------
 
     def estimate(
-        self, who: Principal, person_id: str, kind: Kind, level: int, amount: Decimal, day: date
+        self,
+        who: Principal,
+        person_id: str,
+        kind: Kind,
+        level: int,
+        amount: Decimal,
+        day: date,
+        cause: str = "ordinary",
     ) -> dict[str, Any]:
-        """What a stay or visit costing `amount` at a designated local hospital of `level`
-        would cost the person on `day`: one class-A line, the engine's quote path against
-        the stored year. Nothing is stored."""
-        require(who, Role.INSURED, Role.GUARDIAN)
-        if kind not in (Kind.INPATIENT, Kind.OUTPATIENT):
-            raise ServiceError("invalid_field", "kind: inpatient or outpatient", field="kind")
-        if level not in (0, 1, 2, 3):
-            raise ServiceError("invalid_field", "level: 0 to 3", field="level")
-        if not ZERO < amount <= MAX_BILL:
-            raise ServiceError(
-                "amount_too_large", "amount: above 0, at most 10,000,000", field="amount"
-            )
-        with self.uow() as uow:
-            record = visible_person(uow, who, person_id)
-            enrolment = uow.registry.enrolment(record.id, day.year)
-            if enrolment is None or not enrolment.covers(day):
-                raise ServiceError(
-                    "not_enrolled", f"{record.id} is not enrolled on {day.isoformat()}", field="day"
-                )
-            try:
-                policy = self.policies(record.region)
-            except ValueError as exc:
-                raise ServiceError("region_not_configured", str(exc), status=500) from None
-            categories = uow.registry.categories(record.id)
-            person = insured_person(record, enrolment, (), (), categories)
-            encounter = Encounter(
-                id="estimate",
-                date=day,
-                kind=kind,
-                hospital=Hospital("estimate", level, True, record.region),
-                lines=(Line(LineClass.A, amount),),
-            )
-            prepared = Prepared(person, encounter, None, policy, ())
-            acc = uow.ledger.read_person_year(record.id, day.year)
-        result, _ = run_engine(prepared, acc)
-        return settlement_view(None, prepared, result, seq=None)
+        """service/estimate.py: what a stay or visit would cost the person."""
+        return estimate(
+            self.uow, self.policies, who, person_id, Ask(kind, level, amount, day, cause)
+        )
 
     # --- online services ----------------------------------------------------------------
 

@@ -8,9 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from yibao.domain.access import Principal, Role
+from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import serious_illness
+from yibao.domain.model import Scheme
 from yibao.domain.money import ZERO, fmt, from_fen
-from yibao.domain.parameters import ThresholdPer, TopLineOn
+from yibao.domain.parameters import RegionPolicy, ThresholdPer, TopLineOn
 from yibao.service.access import require, visible_person
 from yibao.service.errors import NotFoundError
 from yibao.service.history import Stored, person_for_year, stored_year
@@ -92,42 +94,7 @@ class Queries:
             acc = uow.ledger.read_person_year(person_id, year)
             yearly = uow.yearly.get(person_id, year)
         policy = self.policies(person.region)
-        day = date(year, 12, 31)
-        limits: list[dict[str, Any]] = []
-
-        def limit(name: str, amount: Decimal, used: Decimal, ref: str) -> None:
-            limits.append(
-                {
-                    "name": name,
-                    "limit": fmt(amount),
-                    "used": fmt(used),
-                    "remaining": fmt(max(amount - used, ZERO)),
-                    "parameter": ref,
-                }
-            )
-
-        rules = policy.schemes.get(person.scheme)
-        if rules is not None:
-            fund_limit = rules.outpatient.fund_limit.at(day)
-            limit(
-                "outpatient_fund", fund_limit.value, acc.outpatient_fund_paid, str(fund_limit.ref)
-            )
-            threshold = rules.outpatient.threshold.at(day)
-            if threshold.value.per is ThresholdPer.YEAR and threshold.value.amount.flat:
-                limit(
-                    "outpatient_threshold",
-                    threshold.value.amount.flat,
-                    acc.threshold_charged("outpatient"),
-                    str(threshold.ref),
-                )
-            if rules.inpatient.top_line is not None:
-                top = rules.inpatient.top_line.at(day)
-                used = (
-                    acc.pooled_cost
-                    if top.value.on is TopLineOn.POOLED_COST
-                    else acc.inpatient_fund_paid
-                )
-                limit(f"top_line_{top.value.on.value}", top.value.amount, used, str(top.ref))
+        limits = year_limits(policy, person.scheme, acc, date(year, 12, 31))
         layer = serious_illness(policy, person, acc)
         return {
             "person_id": person_id,
@@ -144,3 +111,42 @@ class Queries:
                 "explanation": [s.to_dict() for s in layer.steps],
             },
         }
+
+
+def year_limits(
+    policy: RegionPolicy, scheme: Scheme, acc: YearAccumulators, day: date
+) -> list[dict[str, Any]]:
+    """The scheme's yearly limits in force on the day (the outpatient fund limit, a
+    yearly outpatient threshold, the inpatient top line): each with what the year has
+    used of it, what remains and the parameter it is."""
+    limits: list[dict[str, Any]] = []
+
+    def limit(name: str, amount: Decimal, used: Decimal, ref: str) -> None:
+        limits.append(
+            {
+                "name": name,
+                "limit": fmt(amount),
+                "used": fmt(used),
+                "remaining": fmt(max(amount - used, ZERO)),
+                "parameter": ref,
+            }
+        )
+
+    rules = policy.schemes.get(scheme)
+    if rules is None:
+        return limits
+    fund_limit = rules.outpatient.fund_limit.at(day)
+    limit("outpatient_fund", fund_limit.value, acc.outpatient_fund_paid, str(fund_limit.ref))
+    threshold = rules.outpatient.threshold.at(day)
+    if threshold.value.per is ThresholdPer.YEAR and threshold.value.amount.flat:
+        limit(
+            "outpatient_threshold",
+            threshold.value.amount.flat,
+            acc.threshold_charged("outpatient"),
+            str(threshold.ref),
+        )
+    if rules.inpatient.top_line is not None:
+        top = rules.inpatient.top_line.at(day)
+        used = acc.pooled_cost if top.value.on is TopLineOn.POOLED_COST else acc.inpatient_fund_paid
+        limit(f"top_line_{top.value.on.value}", top.value.amount, used, str(top.ref))
+    return limits

@@ -20,6 +20,7 @@ from yibao.service.console import ConsoleService
 from yibao.service.desk import HospitalDesk
 from yibao.service.enrolment import EnrolmentService
 from yibao.service.group_commit import GroupCommitter
+from yibao.service.institutions import InstitutionService
 from yibao.service.member import MemberService
 from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
 from yibao.service.queries import Queries
@@ -41,6 +42,7 @@ class Services:
     cards: CardsService
     certificates: CertificatesService  # approvals, remote-treatment filings, referrals
     categories: CategoryService  # persons' categories over dates (decision tables read them)
+    institutions: InstitutionService  # the registry's institutions: type and province too
     pilot: PilotService  # the child major-disease pilot: hospitals' lists, registrations
     catalogue: CatalogueService
     member: MemberService
@@ -80,6 +82,7 @@ class Services:
             cards=CardsService(uow, policies, clock),
             certificates=CertificatesService(uow, policies, clock),
             categories=CategoryService(uow, policies, clock),
+            institutions=InstitutionService(uow, policies, clock),
             pilot=PilotService(uow, policies, clock),
             catalogue=CatalogueService(uow),
             member=member,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -35,6 +35,12 @@ from yibao.service.booking import Prepared, run_engine, settlement_record, settl
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
 from yibao.service.certificates_pilot import treats_pilot
 from yibao.service.clearing import book_settlement
+from yibao.service.encounter_details import (
+    EncounterDetails,
+    origin_key,
+    province_class,
+    stay_key,
+)
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import Clock, PolicySource, UnitOfWork, UowFactory, china_today
 from yibao.service.ports.records import (
@@ -73,6 +79,8 @@ class Bill:
     # The person an electronic insurance voucher names (its signature checked before the
     # bill is made), instead of a card: no physical card is needed.
     person_id: str | None = None
+    # The cause, a childbirth's delivery, the stay it was referred from (issue 14).
+    details: EncounterDetails = field(default_factory=EncounterDetails)
 
     def fingerprint(self) -> str:
         """What makes two requests the same request (for idempotency keys): the bill's
@@ -89,6 +97,7 @@ class Bill:
         }
         if self.person_id is not None:
             data["person_id"] = self.person_id  # card bills hash as they always did
+        data.update(self.details.data())  # so do bills without details
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
     def keys(self, key: str | None) -> BillKeys:
@@ -206,23 +215,14 @@ class SettlementService:
     # --- steps ----------------------------------------------------------------------
 
     def _prepare(self, uow: UnitOfWork, bill: Bill, facts: CounterFacts) -> Prepared:
-        inst = facts.institution
-        if inst is None:
-            raise ServiceError(
-                "unknown_institution", f"institution {bill.institution_id!r} is not registered"
-            )
-        if not inst.designated:
-            raise ServiceError(
-                "not_designated",
-                f"{inst.id} is not a designated institution: it cannot settle by card; the insured pays "
-                "and claims manual reimbursement",
-            )
+        inst = _designated(facts.institution, bill)
         if bill.person_id is not None:
             record, enrolment = _voucher_holder(facts, bill.date)
         else:
             record, enrolment = _card_holder(facts, bill)
         if bill.kind is Kind.SPECIAL_OUTPATIENT and not bill.disease:
             raise ServiceError("missing_disease", "a special_outpatient bill needs its disease")
+        bill.details.check(bill.kind)
         try:
             policy = self.policies(record.region)
         except ValueError as exc:
@@ -245,18 +245,42 @@ class SettlementService:
             )
         person, referral = _insured(uow, record, enrolment, inst, bill, facts.categories)
         pilot = treats_pilot(uow, inst, policy, bill.kind, bill.diagnosis, bill.date)
+        details = bill.details
+        province = province_class(self.policies, policy, inst)
         encounter = Encounter(
-            id=f"{bill.institution_id}:{bill.date.isoformat()}",
+            id=stay_key(bill.date.year, facts.settled + 1),
             date=bill.date,
             kind=bill.kind,
-            hospital=Hospital(inst.id, inst.level, inst.designated, inst.region, pilot),
+            hospital=Hospital(
+                inst.id, inst.level, inst.designated, inst.region, pilot, inst.type, province
+            ),
             lines=tuple(lines),
             diagnosis=bill.diagnosis,
             disease=bill.disease,
             referral=referral,
             prescription=bill.prescription,
+            cause=details.cause,
+            delivery=details.delivery,
+            referred_from=origin_key(uow, record.id, details, bill.date),
         )
-        return Prepared(person, encounter, inst.id, policy, tuple(priced))
+        return Prepared(
+            person, encounter, inst.id, policy, tuple(priced), origin=details.referred_from
+        )
+
+
+def _designated(inst: Institution | None, bill: Bill) -> Institution:
+    """The bill's institution: registered, and designated to settle by card."""
+    if inst is None:
+        raise ServiceError(
+            "unknown_institution", f"institution {bill.institution_id!r} is not registered"
+        )
+    if not inst.designated:
+        raise ServiceError(
+            "not_designated",
+            f"{inst.id} is not a designated institution: it cannot settle by card; the insured pays "
+            "and claims manual reimbursement",
+        )
+    return inst
 
 
 def place_catalogue(uow: UnitOfWork, inst: Institution, record: PersonRecord) -> str:

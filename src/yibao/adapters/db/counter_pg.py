@@ -94,17 +94,27 @@ def _numbered(template: str) -> tuple[str, _Numbered]:
 _BY_CARD = {"column": "person_id", "source": "cards WHERE number = %(card)s"}
 _BY_PERSON = {"column": "id", "source": "persons WHERE id = %(person)s"}
 
-# A settlement inserts the year if it is new, otherwise makes a no-op update that takes
-# the row lock and returns the row as the last committed transaction left it (as
-# Ledger.lock_person_year). A quote reads the year as it stands, locking nothing.
-_LOCK_YEAR = """
+# A settlement locks the year's row with SELECT ... FOR UPDATE, which returns the row as
+# the last committed transaction left it: a lock, not a new version of the row with its
+# whole state (the no-op ON CONFLICT update it did before wrote the state to the table
+# and the WAL once more a settlement). A year not there yet is inserted; one inserted
+# meanwhile by another transaction is locked by ON CONFLICT DO UPDATE, which returns its
+# newest row (as Ledger.lock_person_year). A quote reads the year as it stands, locking
+# nothing.
+_LOCK_YEAR = """locked AS (
+    SELECT state, settled FROM person_years
+    WHERE person_id = (SELECT {column} FROM {source}) AND year = %(year)s
+    FOR UPDATE
+), made AS (
     INSERT INTO person_years (person_id, year, state, settled)
     SELECT {column}, %(year)s, %(empty)s, 0 FROM {source}
+    AND NOT EXISTS (SELECT FROM locked)
     ON CONFLICT (person_id, year) DO UPDATE SET settled = person_years.settled
-    RETURNING state, settled"""
-_READ_YEAR = """
+    RETURNING state, settled
+), year AS (SELECT state, settled FROM locked UNION ALL SELECT state, settled FROM made)"""
+_READ_YEAR = """year AS (
     SELECT state, settled FROM person_years
-    WHERE person_id = (SELECT {column} FROM {source}) AND year = %(year)s"""
+    WHERE person_id = (SELECT {column} FROM {source}) AND year = %(year)s)"""
 
 _PERSON_COLUMNS = (
     "p.id, p.id_number, p.name, p.birth_date, p.sex, p.region, p.phone, p.assistance, "
@@ -124,7 +134,7 @@ _HOLDER_BY_PERSON = f"""
     WHERE p.id = %(person)s"""
 
 _READ = """
-WITH year AS ({year}), holder AS ({holder})
+WITH {year}, holder AS ({holder})
 SELECT y.state, y.settled,
        k.request_hash, k.status_code, k.response,
        i.id, i.region, i.name, i.level, i.kind, i.designated, i.pilot,
@@ -135,7 +145,8 @@ SELECT y.state, y.settled,
        {next_id} AS next_id,
        (SELECT generation FROM catalogue_generation) AS catalogue_generation,
        (SELECT json_agg(json_build_array(pc.category, pc.valid_from, pc.valid_to) ORDER BY pc.id)
-          FROM person_categories pc WHERE pc.person_id = h.id) AS categories
+          FROM person_categories pc WHERE pc.person_id = h.id) AS categories,
+       i.type AS inst_type, i.province AS inst_province
 FROM (SELECT 1) AS one
 LEFT JOIN year y ON true
 LEFT JOIN holder h ON true
@@ -220,7 +231,15 @@ def _facts(row: Any, year: int) -> CounterFacts:
         institution=None
         if inst[0] is None
         else Institution(
-            inst[0], inst[1], inst[2], inst[3], InstitutionKind(inst[4]), inst[5], inst[6]
+            inst[0],
+            inst[1],
+            inst[2],
+            inst[3],
+            InstitutionKind(inst[4]),
+            inst[5],
+            inst[6],
+            row[35],
+            row[36],
         ),
         card=card,
         person=person,

@@ -83,6 +83,8 @@ class Registry:
             InstitutionKind(row.kind),
             row.designated,
             row.pilot,
+            row.type,
+            row.province,
         )
 
     def catalogue_items(self, region: str, codes: Iterable[str]) -> dict[str, CatalogueItem]:
@@ -326,6 +328,21 @@ class Registry:
                 kind=inst.kind.value,
                 designated=inst.designated,
                 pilot=inst.pilot,
+                type=inst.type,
+                province=inst.province,
+            )
+        )
+
+    def update_institution(self, inst: Institution) -> None:
+        self.conn.execute(
+            update(t.institutions)
+            .where(t.institutions.c.id == inst.id)
+            .values(
+                name=inst.name,
+                level=inst.level,
+                designated=inst.designated,
+                type=inst.type,
+                province=inst.province,
             )
         )
 

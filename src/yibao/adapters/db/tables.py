@@ -52,6 +52,10 @@ institutions = Table(
     Column("kind", String(16), nullable=False),  # hospital | clinic | pharmacy
     Column("designated", Boolean, nullable=False),
     Column("pilot", Boolean, nullable=False, server_default="0"),
+    # From migration 0016: general | tcm (a TCM hospital, 中医院), and the province's two
+    # digits of GB/T 2260 (None: its region's, where yibao knows the region).
+    Column("type", String(16), nullable=False, server_default="general"),
+    Column("province", String(2)),
     CheckConstraint("level BETWEEN 0 AND 3", name="level"),
     CheckConstraint("kind IN ('hospital', 'clinic', 'pharmacy')", name="kind"),
 )
@@ -305,6 +309,14 @@ settlements = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # From migration 0009: the lines' over-limit self-pay (超限价自费), personal.
     Column("over_limit_fen", BigInteger, nullable=False, server_default="0"),
+    # From migration 0016, as the bill settled (None: general, same, ordinary, none, none):
+    # the hospital's type and province class, the cause, the delivery, and the settlement
+    # the stay was referred from (its episode's thresholds).
+    Column("hospital_type", String(16)),
+    Column("hospital_province", String(8)),
+    Column("cause", String(16)),
+    Column("delivery", String(16)),
+    Column("referred_from", Id),
     UniqueConstraint("person_id", "year", "seq"),
     CheckConstraint(
         "basic_fen + assistance_fen + institution_fen + personal_fen = total_fen", name="conserves"
@@ -428,6 +440,11 @@ claims = Table(
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Column("reviewed_at", DateTime(timezone=True)),
     Column("paid_at", DateTime(timezone=True)),
+    # From migration 0016 (None: general, same province, ordinary, no delivery).
+    Column("hospital_type", String(16)),
+    Column("hospital_province", String(8)),
+    Column("cause", String(16)),
+    Column("delivery", String(16)),
     CheckConstraint("status IN ('submitted', 'approved', 'rejected', 'paid')", name="status"),
 )
 Index("ix_claims_status", claims.c.status, claims.c.submitted_at)

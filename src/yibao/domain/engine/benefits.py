@@ -19,7 +19,7 @@ from yibao.domain.engine.rules import (
     rate_points,
 )
 from yibao.domain.engine.scope import Place
-from yibao.domain.explain import HOW_ZH, PER_ZH, SCHEME_ZH, Step
+from yibao.domain.explain import HOW_ZH, PER_ZH, Step
 from yibao.domain.model import Encounter, Person
 from yibao.domain.money import ZERO, fmt_rate, fmt_yuan, round_fen
 from yibao.domain.parameters import (
@@ -103,7 +103,7 @@ def _basic_step(rules: SchemeRules, basic: Decimal) -> Step:
     return Step(
         "basic",
         basic,
-        args={"scheme": rules.scheme, "scheme_zh": SCHEME_ZH.get(rules.scheme, rules.label.zh)},
+        args={"scheme": rules.scheme, "scheme_name": rules.label.en, "scheme_zh": rules.label.zh},
     )
 
 

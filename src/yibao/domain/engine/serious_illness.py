@@ -18,6 +18,15 @@ from yibao.domain.money import ZERO, fmt_rate, fmt_yuan, round_fen
 from yibao.domain.parameters import RegionPolicy, SeriousIllnessRules
 
 
+def _scheme_words(policy: RegionPolicy, person: Person) -> dict[str, str]:
+    """The scheme's code and its names as the policy labels it."""
+    scheme = person.scheme.value
+    rules = policy.schemes.get(person.scheme)
+    if rules is None:
+        return {"scheme": scheme, "scheme_zh": SCHEME_ZH.get(scheme, scheme)}
+    return {"scheme": scheme, "scheme_name": rules.label.en, "scheme_zh": rules.label.zh}
+
+
 def serious_illness(
     policy: RegionPolicy, person: Person, acc: YearAccumulators
 ) -> SeriousIllnessResult:
@@ -29,10 +38,7 @@ def serious_illness(
         step = Step(
             "si_not_covered",
             ZERO,
-            args={
-                "scheme": person.scheme.value,
-                "scheme_zh": SCHEME_ZH.get(person.scheme, person.scheme),
-            },
+            args=_scheme_words(policy, person),
         )
         return SeriousIllnessResult(base, ZERO, (step,))
     steps = [Step("si_base", base)]

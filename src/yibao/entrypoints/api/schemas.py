@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import (
@@ -21,6 +21,7 @@ from yibao.domain.model import Kind, LineClass
 from yibao.domain.money import parse_amount, parse_decimal
 from yibao.domain.text import check_text
 from yibao.service.claims import Claim, ClaimLine, ClaimReason
+from yibao.service.encounter_details import EncounterDetails
 from yibao.service.settlement import Bill, BillLine
 
 MAX_QUANTITY = Decimal(1_000_000)
@@ -109,6 +110,22 @@ class BillIn(Strict):
     prescription: bool = Field(
         default=True, description="pharmacy: prescribed at a designated hospital"
     )
+    cause: Literal["ordinary", "accident"] = Field(
+        default="ordinary",
+        description="accident: an accidental injury with no liable third party (a region "
+        "may cap the fund's payments of a cause in a year)",
+    )
+    delivery: Literal["natural", "caesarean"] | None = Field(
+        default=None, description="inpatient: a childbirth stay's delivery"
+    )
+    referred_from: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="inpatient: the settlement id of the earlier stay of the same episode "
+        "this stay was referred from (a region may continue its threshold up the chain and "
+        "waive it down)",
+    )
     lines: list[LineIn] = Field(min_length=1, max_length=1000)
 
     @model_validator(mode="after")
@@ -129,6 +146,7 @@ class BillIn(Strict):
             diagnosis=self.diagnosis,
             disease=self.disease,
             prescription=self.prescription,
+            details=EncounterDetails(self.cause, self.delivery, self.referred_from),
         )
 
 

@@ -70,17 +70,7 @@ def plain_step(step: Mapping[str, Any], lang: str) -> str:
         cut = sentence.rfind(f" [{parameter['file']}: {parameter['key']}")
         if cut >= 0:
             sentence = sentence[:cut]
-    scheme = (step.get("args") or {}).get("scheme")
-    if lang == "en" and scheme in SCHEMES_EN:  # the English sentence names the scheme's code
-        sentence = sentence.replace(f"({scheme})", f"({SCHEMES_EN[scheme]})")
     return sentence
-
-
-SCHEMES_EN = {
-    "student": "students and children",
-    "resident": "urban and rural residents",
-    "employee": "employees",
-}
 
 
 def citation(step: Mapping[str, Any]) -> dict[str, str] | None:

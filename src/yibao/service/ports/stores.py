@@ -97,6 +97,9 @@ class Registry(Protocol):
 
     def add_institution(self, inst: Institution) -> None: ...
 
+    def update_institution(self, inst: Institution) -> None:
+        """The institution's name, level, designation, type and province as `inst` has them."""
+
     def add_catalogue_items(self, region: str, items: Sequence[CatalogueItem]) -> None: ...
 
     def add_person(self, p: PersonRecord) -> None: ...

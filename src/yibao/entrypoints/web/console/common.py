@@ -45,6 +45,9 @@ CONSOLE_ERRORS: dict[str, str] = {
     "already_enrolled": _("The person is enrolled for that year already."),
     "unclassified_line": _("Class every line first."),
     "already_reversed": _("This settlement is reversed already."),
+    "unknown_institution": _("No such institution."),
+    "not_a_designated_hospital": _("Referrals are issued by designated hospitals only."),
+    "not_insured_here": _("The hospital is not in the region the person is insured in."),
 }
 
 LABELS: dict[str, dict[str, str]] = {

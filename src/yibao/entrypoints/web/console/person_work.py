@@ -1,6 +1,7 @@
 """The clerk's work on persons at the counter: registering a person, correcting one
 (name, mobile, assistance: in the audit log), enrolling them for a year, and recording a
-remote-treatment filing. Each is the same use case as the API's; clerks only."""
+remote-treatment filing or a referral certificate a hospital issued on paper. Each is the
+same use case as the API's; clerks only."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from yibao.service.enrolment import NewPerson
 from yibao.service.errors import NotFoundError, ServiceError
 
 router = APIRouter(include_in_schema=False)
-FORMS = ("correct", "enrol", "filing")
+FORMS = ("correct", "enrol", "filing", "referral")
 
 
 @router.get("/console/persons/new")
@@ -85,7 +86,8 @@ async def act(request: Request, person_id: str) -> Response:
             return page.render("error.html", status=404, kind="not_found")
         page.refuse(form, exc)
     except ServiceError as exc:
-        page.refuse(form, exc, {"valid_from": "valid_from", "day": "valid_from"})
+        dates = {"valid_from": "referral_from", "valid_to": "referral_to"}
+        page.refuse(form, exc, {"day": "valid_from", **(dates if action == "referral" else {})})
     if form.ok:
         return page.redirect(f"/console/persons/{person_id}/work?done={action}")
     return _work_page(page, person_id, {action: form}, status=422)
@@ -108,7 +110,7 @@ def _do(page: ConsolePage, person_id: str, action: str, form: Form) -> None:
             form.error("scheme", page.t("Choose a scheme."))
         if form.ok and year is not None:
             services.enrolment.enrol(who, person_id, year, Scheme(form.get("scheme")))
-    else:
+    elif action == "filing":
         start, end = _day(page, form, "valid_from"), _day(page, form, "valid_to")
         if not form.get("region"):
             form.error("region", page.t("Choose a region."))
@@ -116,6 +118,30 @@ def _do(page: ConsolePage, person_id: str, action: str, form: Form) -> None:
             services.certificates.file_remote_treatment(
                 who, person_id, form.get("region"), start, end
             )
+    else:
+        _referral(page, person_id, form)
+
+
+def _referral(page: ConsolePage, person_id: str, form: Form) -> None:
+    """A referral certificate from the hospital's paper: who issued it, where to, the
+    dates, the diagnosis (the dates' fields are named apart from the filing's on the page)."""
+    start, end = _day(page, form, "referral_from"), _day(page, form, "referral_to")
+    if not form.get("issued_by"):
+        form.error("issued_by", page.t("Choose the hospital that issued the referral."))
+    if not form.get("to_region"):
+        form.error("to_region", page.t("Choose a region."))
+    if not form.get("diagnosis"):
+        form.error("diagnosis", page.t("Enter the diagnosis code as on the referral."))
+    if form.ok and start and end:
+        page.services.certificates.record_referral(
+            page.staff,
+            person_id,
+            issued_by=form.get("issued_by"),
+            to_region=form.get("to_region"),
+            valid_from=start,
+            valid_to=end,
+            diagnosis=form.get("diagnosis"),
+        )
 
 
 def _int(page: ConsolePage, form: Form, name: str) -> int | None:
@@ -150,16 +176,27 @@ def _work_page(
         },
         "enrol": {"year": str(year + 1), "scheme": "resident"},
         "filing": {"region": "", "valid_from": "", "valid_to": ""},
+        "referral": {
+            "issued_by": "",
+            "to_region": "",
+            "referral_from": "",
+            "referral_to": "",
+            "diagnosis": "",
+        },
     }
     for name in FORMS:
         forms.setdefault(name, Form({k: str(v) for k, v in blank[name].items()}))
     regions = [r for r in page.services.member.regions() if r["code"] != person["region"]]
+    hospitals = page.services.member.lookup.institutions(
+        page.staff, region=person["region"], kind="hospital"
+    )
     return page.render(
         "console/person_work.html",
         status=status,
         person=person,
         forms=forms,
         regions=regions,
+        hospitals=hospitals,
         schemes=[s.value for s in Scheme],
         done=done if done in (*FORMS, "registered") else "",
         section="persons",
