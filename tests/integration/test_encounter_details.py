@@ -5,6 +5,7 @@ chain. river-county's referral scenario, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from integration.world import bill_json, register
+from integration.world import bill_json, claim_json, register
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import search_path
 from yibao.adapters.scenario_files import load_scenario
-from yibao.domain.model import Encounter
+from yibao.bootstrap import PolicyLoader
+from yibao.domain.model import Encounter, Filing
+from yibao.service.verify import verify
 
 TESTS = Path(__file__).resolve().parent.parent
 CHAIN = TESTS / "scenarios" / "river-county" / "rc-referral-up-thresholds-continued.yaml"
@@ -115,3 +118,61 @@ def test_a_key_names_the_details_too(
     quote = _post(client, "/v1/quotes", {**body, "cause": "accident"}, e1.hospital.id)
     assert quote.status_code == 200, quote.text
     assert quote.json()["basic"] == "1600.00"  # 3,000 a year: well under the cap
+
+
+ACCIDENTS = TESTS / "scenarios" / "river-county" / "rc-accident-yearly-cap.yaml"
+
+
+def _claimed(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
+    submitted = client.post("/v1/claims", json=body)
+    assert submitted.status_code == 201, submitted.text
+    approved = client.post(f"/v1/claims/{submitted.json()['id']}/approval")
+    assert approved.status_code == 200, approved.text
+    settlement: dict[str, Any] = approved.json()["settlement"]
+    return settlement
+
+
+def test_manual_claims_take_the_cause_the_delivery_and_the_place(
+    engine: Engine, client: TestClient, policies: PolicyLoader
+) -> None:
+    """river-county: an accident stay claimed after one settled by card is capped at what
+    is left of 3,000; a natural delivery claimed is paid its fixed 1,100; a stay at a TCM
+    hospital outside the registry, filed, in another province: 1,500 / 50%. Each claim
+    keeps its facts, and `yibao verify` settles the year again the same."""
+    scenario = load_scenario(ACCIDENTS)
+    with UnitOfWork(engine) as uow:
+        who = register(uow, scenario, search_path())
+        uow.registry.add_filing(
+            who.person_id, Filing("far-city", date(2026, 1, 1), date(2026, 12, 31))
+        )
+        uow.commit()
+    e1, e2 = scenario.encounters[:2]
+    card = _post(client, "/v1/settlements", bill_json(who.card_number, e1), e1.hospital.id)
+    assert card.json()["basic"] == "2380.00"
+    body = {**claim_json(who.person_id, scenario.region, e2), "reason": "card_lost"}
+    assert body["cause"] == "accident"
+    assert _claimed(client, body)["basic"] == "620.00"  # 850 computed, 620 left
+    birth = {**body, "cause": "ordinary", "delivery": "natural", "date": "2026-04-01"}
+    assert (
+        _claimed(client, {**birth, "lines": [{"class": "A", "amount": "3000.00"}]})["basic"]
+        == "1100.00"
+    )
+    far = {
+        **body,
+        "cause": "ordinary",
+        "date": "2026-05-01",
+        "hospital_id": None,
+        "hospital_name": "far-city TCM hospital",
+        "hospital_level": 2,
+        "hospital_region": "far-city",
+        "hospital_type": "tcm",
+        "hospital_province": "other",
+        "lines": [{"class": "A", "amount": "11500.00"}],
+    }
+    paid = _claimed(client, far)
+    assert (paid["threshold"], paid["basic"]) == ("1500.00", "5000.00")
+    same = _claimed(client, {**far, "date": "2026-06-01", "hospital_province": "same"})
+    assert (same["threshold"], same["basic"]) == ("1000.00", "6300.00")  # 10,500 x 60%
+    bad = client.post("/v1/claims", json={**far, "delivery": "natural", "kind": "outpatient"})
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_delivery")
+    assert verify(lambda: UnitOfWork(engine), policies, year=2026).problems == []
