@@ -14,7 +14,8 @@ from fakes.console import FakeConsole
 from fakes.history import FakeHistory, FakeYearly
 from fakes.ledger import FakeClaims, FakeLedger
 from fakes.member import FakeMember
-from fakes.registry import FakeRegions, FakeRegistry
+from fakes.regions import FakeRegions
+from fakes.registry import FakeRegistry
 from fakes.schools import FakeSchools
 from fakes.tables import Tables
 from yibao.service.counter import StoreCounter
