@@ -44,6 +44,18 @@ GROUPS = [
     ("decimal", "decimal"),
     ("threading.py", "threads"),
 ]
+# Innermost frames that wait (for PostgreSQL's answer, for a lock or a condition, for the
+# network) with the GIL released: py-spy takes some of them for busy, and they were
+# counted as CPU (psycopg's Connection.wait was "half the server's CPU"). Left out.
+WAITS = {
+    ("Connection.wait", "psycopg/"),
+    ("Condition.wait", "threading.py"),
+    ("Event.wait", "threading.py"),
+    ("Thread.join", "threading.py"),
+    ("EpollSelector.select", "selectors.py"),
+    ("select", "selectors.py"),
+    ("Connection._recv", "multiprocessing/"),  # uvicorn's worker waiting for its supervisor
+}
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
@@ -114,7 +126,12 @@ class Profiler:
 
     def print_breakdown(self, server_cpu_ms: float, top: int = 12) -> None:
         stacks = self.stacks()
+        waiting = sum(count for frames, count in stacks.items() if _waits(frames[-1]))
+        stacks = Counter({frames: n for frames, n in stacks.items() if not _waits(frames[-1])})
         total = sum(stacks.values()) or 1
+        Console(width=160).print(
+            f"left out: {waiting:,} samples waiting (for PostgreSQL, a lock, the network)"
+        )
         by_group: Counter[str] = Counter()
         by_function: Counter[str] = Counter()
         for frames, count in stacks.items():
@@ -135,3 +152,8 @@ class Profiler:
                 share = count / total
                 table.add_row(name, f"{share:.0%}", f"{share * server_cpu_ms:.2f}")
             console.print(table)
+
+
+def _waits(frame: tuple[str, str]) -> bool:
+    function, file = frame
+    return any(function == name and marker in file for name, marker in WAITS)

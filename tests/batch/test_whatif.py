@@ -325,3 +325,47 @@ def test_a_row_that_is_not_there_is_one_clear_error(
     assert done.exit_code == 2
     assert expected in done.output
     assert "Traceback" not in done.output
+
+
+def test_a_row_change_costs_what_the_table_written_by_hand_costs(tmp_path: Path) -> None:
+    """The columnar engine over a generated river-county year: the level-0 threshold 100
+    from July (a change of one row) settles to the same frames as the table split by hand
+    in a copy of the region, and costs the fund more."""
+    text = """\
+changes:
+  - {file: resident, key: inpatient.threshold, from: 2026-07-01,
+     when: {place: local, level: 0}, value: "100.00"}
+"""
+    change = load_change(_write(tmp_path, text), "river-county")
+    folder = tmp_path / "by-hand" / "river-county"
+    shutil.copytree(region_folder("river-county"), folder)
+    resident = folder / "resident.yaml"
+    lines = resident.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("  threshold:") and i > 10)
+    rows = []
+    i = start + 1
+    while lines[i].startswith("    - {from: 2018-01-01"):
+        rows.append(lines[i])
+        i += 1
+    assert len(rows) == 9
+    later = [
+        ln.replace("from: 2018-01-01", "from: 2026-07-01").replace(
+            'value: "200.00"', 'value: "100.00"'
+        )
+        for ln in rows
+    ]
+    lines[start + 1 : i] = [
+        ln.replace("from: 2018-01-01,", "from: 2018-01-01, until: 2026-06-30,") for ln in rows
+    ] + later
+    resident.write_text("".join(lines), encoding="utf-8")
+    by_hand = load_region_dir(folder)
+    year = generate(2_000, 2026, 5, "river-county")
+    base_run = settle(load_region("river-county"), year)
+    hand_run = settle(by_hand, year)
+    changed_run = settle(change.policy, year)
+    assert changed_run.encounters.equals(hand_run.encounters)
+    assert changed_run.persons.equals(hand_run.persons)
+    layers = {
+        r["layer"]: r for r in compare(year, base_run, changed_run).layers.iter_rows(named=True)
+    }
+    assert layers["basic"]["difference"] > 0

@@ -7,10 +7,8 @@ server.
     db = FakeDatabase()
     services = Services.build(db.unit_of_work, policies, clock)
 
-Two parts are not faked and raise NotImplementedError when a use case reaches for
-them: the certificates store beyond the pilot hospitals' list (approvals, filings,
-referrals, pilot registrations), and the clearing of money between regions (its
-movements are booked; clearing is tested on the databases, test_clearing.py)."""
+Rows handed back as `Any` carry every column of their table (fakes/tables.new_row),
+as the database's rows do; the contract tests compare their column names too."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The catalogue, the pilot hospitals' list and the audit log in memory (ports.admin),
-as far as settlement and the registry use them."""
+"""The catalogue and the audit log in memory (ports.admin)."""
 
 from __future__ import annotations
 
@@ -9,7 +8,8 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
-from fakes.tables import Tables, insert
+from fakes.tables import Tables, changed, new_row
+from yibao.adapters.db.tables import catalogue_mappings
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Entry
 from yibao.domain.model import LEVELS
@@ -61,6 +61,18 @@ class FakeCatalogue:
         ]
         return {m.own_code: m.national_code for m in sorted(active, key=lambda m: m.valid_from)}
 
+    def mappings(self, institution_id: str) -> list[Any]:
+        found = [m for m in self.t.mappings if m.institution_id == institution_id]
+        return sorted(found, key=lambda m: (m.own_code, m.valid_from, m.id))
+
+    def cancel_mapping(self, institution_id: str, own_code: str) -> int:
+        cancelled = 0
+        for i, m in enumerate(self.t.mappings):
+            if (m.institution_id, m.own_code, m.status) == (institution_id, own_code, "active"):
+                self.t.mappings[i] = changed(m, status="cancelled", cancelled_at=now())
+                cancelled += 1
+        return cancelled
+
     def region_entries(self, region: str, on: date | None = None) -> list[Entry]:
         entries = sorted(
             (e for (r, _), es in self.t.catalogue_entries.items() if r == region for e in es),
@@ -85,44 +97,19 @@ class FakeCatalogue:
         valid_to: date | None,
     ) -> int:
         mid = self.t.next_id("catalogue_mappings")
-        self.t.mappings.append(
-            SimpleNamespace(
-                id=mid,
-                institution_id=institution_id,
-                own_code=own_code,
-                own_name=own_name,
-                national_code=national_code,
-                valid_from=valid_from,
-                valid_to=valid_to,
-                status="active",
-            )
-        )
+        values = {
+            "id": mid,
+            "institution_id": institution_id,
+            "own_code": own_code,
+            "own_name": own_name,
+            "national_code": national_code,
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+            "status": "active",
+            "created_at": now(),
+        }
+        self.t.mappings.append(new_row(catalogue_mappings, values))
         return mid
-
-
-class FakeCertificates:
-    """The pilot hospitals' list of each region and year (the rest is not faked)."""
-
-    def __init__(self, tables: Tables) -> None:
-        self.t = tables
-
-    def pilot_hospital(self, region: str, year: int, institution_id: str) -> Any | None:
-        return self.t.pilot_hospitals.get((region, year, institution_id))
-
-    def is_pilot_hospital(self, institution_id: str, region: str, year: int) -> bool:
-        return (region, year, institution_id) in self.t.pilot_hospitals
-
-    def add_pilot_hospital(self, region: str, year: int, institution_id: str, by: str) -> None:
-        row = SimpleNamespace(
-            region=region, year=year, institution_id=institution_id, added_by=by, added_at=now()
-        )
-        insert(self.t.pilot_hospitals, (region, year, institution_id), row, "pilot hospital")
-
-    def remove_pilot_hospital(self, region: str, year: int, institution_id: str) -> None:
-        self.t.pilot_hospitals.pop((region, year, institution_id), None)
-
-    def __getattr__(self, name: str) -> Any:
-        raise NotImplementedError(f"certificates.{name} is not faked (tests/fakes)")
 
 
 def _start(e: Entry) -> date:
@@ -166,6 +153,9 @@ class FakeAudit:
     def discard(self) -> None:
         self._pending = []
 
+    def _of_region(self, account_id: str, region: str) -> bool:
+        return _of_region(self.t, account_id, region)
+
     def flush(self) -> None:
         for values in self._pending:
             self.t.audit_log.append(SimpleNamespace(id=self.t.next_id("audit_log"), **values))
@@ -180,8 +170,6 @@ class FakeAudit:
         region: str | None = None,
         limit: int = 200,
     ) -> list[dict[str, Any]]:
-        if region is not None:
-            raise NotImplementedError("the audit log by region is not faked")
         self.flush()
         rows = [
             r
@@ -189,6 +177,7 @@ class FakeAudit:
             if (not object_type or r.object_type == object_type)
             and (not object_id or r.object_id == object_id)
             and (not actor or r.actor == actor)
+            and (region is None or self._of_region(r.actor, region))
         ][:limit]
         return [
             {
@@ -201,6 +190,23 @@ class FakeAudit:
             }
             for r in rows
         ]
+
+
+def _of_region(tables: Tables, account_id: str, region: str) -> bool:
+    """Whether the account is of the region: its staff, or a school, institution or
+    person of the region (adapters/db/access.py)."""
+    a = tables.accounts.get(account_id)
+    if a is None:
+        return False
+    school = tables.schools.get(a.school_id or "")
+    person = tables.persons.get(a.person_id or "")
+    place = tables.institutions.get(a.institution_id or "")
+    return region in (
+        a.region,
+        school and school.region,
+        person and person.region,
+        place and place.region,
+    )
 
 
 def _json(value: Any) -> str | None:

@@ -113,7 +113,7 @@ class FakeConsole:
             return region is None or self.t.persons[person_id].region == region
 
         batches = self.submitted_batches(region)
-        applied = [pid for pid, a in self.t.approvals if getattr(a, "status", "") == "applied"]
+        applied = [a.person_id for a in self.t.approvals.values() if a.status == "applied"]
         return {
             "schools": len(batches),
             "approvals": sum(1 for pid in applied if here(pid)),

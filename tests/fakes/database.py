@@ -7,13 +7,15 @@ from __future__ import annotations
 from types import TracebackType
 
 from fakes.access import FakeAccounts
-from fakes.admin import FakeAudit, FakeCatalogue, FakeCertificates
+from fakes.admin import FakeAudit, FakeCatalogue
+from fakes.certificates import FakeCertificates
 from fakes.collection import FakeCollection
 from fakes.console import FakeConsole
 from fakes.history import FakeHistory, FakeYearly
 from fakes.ledger import FakeClaims, FakeLedger
 from fakes.member import FakeMember
-from fakes.registry import FakeRegions, FakeRegistry
+from fakes.regions import FakeRegions
+from fakes.registry import FakeRegistry
 from fakes.schools import FakeSchools
 from fakes.tables import Tables
 from yibao.service.counter import StoreCounter

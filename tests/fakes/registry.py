@@ -9,8 +9,10 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from fakes.tables import Tables, insert
+from fakes.tables import Tables, add_row, insert, rows_of
+from yibao.adapters.db import tables
 from yibao.domain.model import Approval, CategorySpan, Filing
+from yibao.domain.money import to_fen
 from yibao.domain.registry import (
     Card,
     CardStatus,
@@ -72,7 +74,26 @@ class FakeRegistry:
         return [g for c, g in self.t.guardians if c == child_id]
 
     def premium_totals(self, region: str, year: int) -> list[Any]:
-        raise NotImplementedError("premium totals are not faked")
+        sums: dict[tuple[str, str], list[int]] = {}
+        for (pid, y), e in self.t.enrolments.items():
+            if y != year or e.status == "cancelled" or self.t.persons[pid].region != region:
+                continue
+            parts = (to_fen(e.personal), to_fen(e.subsidy), to_fen(e.assistance))
+            row = sums.setdefault((str(e.scheme), e.status), [0, 0, 0, 0, 0])
+            for i, fen in enumerate((1, int(parts[2] > 0), *parts)):
+                row[i] += fen
+        return [
+            SimpleNamespace(
+                scheme=scheme,
+                status=status,
+                persons=n,
+                exempt=exempt,
+                personal=personal,
+                subsidy=subsidy,
+                assistance=assistance,
+            )
+            for (scheme, status), (n, exempt, personal, subsidy, assistance) in sorted(sums.items())
+        ]
 
     def persons_by_id_number(self, numbers: Iterable[str]) -> dict[str, PersonRecord]:
         wanted = set(numbers)
@@ -82,16 +103,25 @@ class FakeRegistry:
         return {pid for pid in set(person_ids) if (pid, year) in self.t.enrolments}
 
     def approvals(self, person_id: str) -> tuple[Approval, ...]:
-        return tuple(a for pid, a in self.t.approvals if pid == person_id)
+        return tuple(
+            Approval(r.disease, r.hospital_id, r.valid_from, r.valid_to)
+            for r in rows_of(self.t.approvals, person_id)
+            if r.status == "approved"
+        )
 
     def filings(self, person_id: str) -> tuple[Filing, ...]:
-        return tuple(f for pid, f in self.t.filings if pid == person_id)
+        return tuple(
+            Filing(r.region, r.valid_from, r.valid_to) for r in rows_of(self.t.filings, person_id)
+        )
 
     def categories(self, person_id: str) -> tuple[CategorySpan, ...]:
         return tuple(c for pid, c in self.t.categories if pid == person_id)
 
     def referrals(self, person_id: str) -> tuple[Referral, ...]:
-        return tuple(r for r in self.t.referrals if r.person_id == person_id)
+        return tuple(
+            Referral(r.person_id, r.issued_by, r.to_region, r.valid_from, r.valid_to)
+            for r in rows_of(self.t.referrals, person_id)
+        )
 
     def has_persons(self, region: str) -> bool:
         return any(p.region == region for p in self.t.persons.values())
@@ -171,10 +201,23 @@ class FakeRegistry:
             self.t.cards[number] = replace(self.t.cards[number], status=status)
 
     def add_approval(self, person_id: str, a: Approval) -> None:
-        self.t.approvals.append((person_id, a))
+        values = {
+            "person_id": person_id,
+            "disease": a.disease,
+            "hospital_id": a.hospital,
+            "valid_from": a.valid_from,
+            "valid_to": a.valid_to,
+        }
+        add_row(self.t, "approvals", tables.approvals, values)
 
     def add_filing(self, person_id: str, f: Filing) -> None:
-        self.t.filings.append((person_id, f))
+        values = {
+            "person_id": person_id,
+            "region": f.region,
+            "valid_from": f.valid_from,
+            "valid_to": f.valid_to,
+        }
+        add_row(self.t, "filings", tables.filings, values)
 
     def add_category(
         self, person_id: str, span: CategorySpan, who: str | None = None, at: datetime | None = None
@@ -188,53 +231,11 @@ class FakeRegistry:
         ]
 
     def add_referral(self, r: Referral) -> None:
-        self.t.referrals.append(r)
-
-
-class FakeRegions:
-    def __init__(self, tables: Tables) -> None:
-        self.t = tables
-
-    def known(self, code: str) -> bool:
-        return code in self.t.regions
-
-    def all(self) -> list[Any]:
-        return [self.t.regions[code] for code in sorted(self.t.regions)]
-
-    # The money between regions: movements are booked (a settlement elsewhere, its
-    # reversal); clearing itself is tested on the databases (test_clearing.py).
-    def book(
-        self, settlement_id: int, insured: str, treated: str, entry: str, month: str, fen: int
-    ) -> None:
-        for region, other, side in (
-            (treated, insured, "receivable"),
-            (insured, treated, "payable"),
-        ):
-            self.t.region_ledger.append(
-                SimpleNamespace(
-                    region=region,
-                    counterparty=other,
-                    side=side,
-                    settlement_id=settlement_id,
-                    entry=entry,
-                    month=month,
-                    amount_fen=fen,
-                    clearing_id=None,
-                )
-            )
-
-    def moved(self, settlement_id: int) -> bool:
-        return any(r.settlement_id == settlement_id for r in self.t.region_ledger)
-
-    def clearing_of(self, month: str, a: str, b: str) -> Any | None:
-        return next(
-            (
-                c
-                for c in self.t.clearings.values()
-                if (c.month, c.region_a, c.region_b) == (month, a, b)
-            ),
-            None,
-        )
-
-    def __getattr__(self, name: str) -> Any:
-        raise NotImplementedError(f"the fake regions do not clear ({name}): see test_clearing.py")
+        values = {
+            "person_id": r.person_id,
+            "issued_by": r.issued_by,
+            "to_region": r.to_region,
+            "valid_from": r.valid_from,
+            "valid_to": r.valid_to,
+        }
+        add_row(self.t, "referrals", tables.referrals, values)

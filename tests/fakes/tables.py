@@ -12,14 +12,13 @@ from sqlalchemy import Column, Table
 
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.catalogue import Entry
-from yibao.domain.model import Approval, CategorySpan, Filing
+from yibao.domain.model import CategorySpan
 from yibao.domain.registry import (
     Card,
     CatalogueItem,
     Enrolment,
     Institution,
     PersonRecord,
-    Referral,
 )
 from yibao.service.ports.records import DuplicateError
 
@@ -35,10 +34,12 @@ class Tables:
     enrolments: dict[tuple[str, int], Enrolment] = field(default_factory=dict)
     cards: dict[str, Card] = field(default_factory=dict)
     guardians: set[tuple[str, str]] = field(default_factory=set)  # (child, guardian)
-    approvals: list[tuple[str, Approval]] = field(default_factory=list)
-    filings: list[tuple[str, Filing]] = field(default_factory=list)
+    # Approvals, filings and referrals: rows (new_row), written by the registry and the
+    # certificates store alike, as both write the same tables on a database.
+    approvals: dict[int, SimpleNamespace] = field(default_factory=dict)
+    filings: dict[int, SimpleNamespace] = field(default_factory=dict)
     categories: list[tuple[str, CategorySpan]] = field(default_factory=list)
-    referrals: list[Referral] = field(default_factory=list)
+    referrals: dict[int, SimpleNamespace] = field(default_factory=dict)
     person_years: dict[tuple[str, int], tuple[YearAccumulators, int]] = field(default_factory=dict)
     settlements: dict[int, SimpleNamespace] = field(default_factory=dict)
     settlement_lines: dict[int, list[SimpleNamespace]] = field(default_factory=dict)
@@ -48,6 +49,7 @@ class Tables:
     clearings: dict[int, SimpleNamespace] = field(default_factory=dict)
     answers: dict[tuple[str, str], tuple[str, int, str]] = field(default_factory=dict)
     pilot_hospitals: dict[tuple[str, int, str], SimpleNamespace] = field(default_factory=dict)
+    pilot_registrations: dict[int, SimpleNamespace] = field(default_factory=dict)
     audit_log: list[SimpleNamespace] = field(default_factory=list)
     # Rows keyed by their primary key, built by new_row() with every column of the table.
     reversals: dict[int, SimpleNamespace] = field(default_factory=dict)
@@ -92,6 +94,19 @@ def new_row(table: Table, values: Mapping[str, Any]) -> SimpleNamespace:
     return SimpleNamespace(
         **{c.name: values[c.name] if c.name in values else _default(c) for c in table.columns}
     )
+
+
+def add_row(tables: Tables, name: str, table: Table, values: Mapping[str, Any]) -> int:
+    """A row with the next id of its table, put in the fake table of that name; its id."""
+    row_id = tables.next_id(name)
+    rows: dict[int, SimpleNamespace] = getattr(tables, name)
+    rows[row_id] = new_row(table, {**values, "id": row_id})
+    return row_id
+
+
+def rows_of(rows: dict[int, SimpleNamespace], person_id: str) -> list[SimpleNamespace]:
+    """A person's rows of a table keyed by id, in id order."""
+    return [rows[i] for i in sorted(rows) if rows[i].person_id == person_id]
 
 
 def changed(row: SimpleNamespace, **values: Any) -> SimpleNamespace:

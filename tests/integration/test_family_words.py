@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -14,10 +15,13 @@ from integration.roles_world import C1, CITY, COUNTY, I1, I2, build
 from integration.test_pages import PAGES, QUERIES, VALUES
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Role
+from yibao.domain.model import Kind
+from yibao.domain.registry import Institution, InstitutionKind
 from yibao.entrypoints.api.app import create_app
 from yibao.entrypoints.web import i18n
 from yibao.entrypoints.web.session import SESSION_COOKIE
 from yibao.service.services import Services
+from yibao.service.settlement import Bill, BillLine
 
 ID_NUMBER = re.compile(r"\d{17}[\dX]")
 POLICY_KEY = re.compile(r"\.yaml|\[text\]|\[set\]")
@@ -36,6 +40,7 @@ def leaks(text: str, names: list[str]) -> list[str]:
     found += [m.group(0) for m in ID_NUMBER.finditer(text)]
     found += [code for code in (CITY, COUNTY) if code in text]
     found += re.findall(r"\((?:student|resident|employee)\)", text)  # a scheme's code
+    found += re.findall(r"\b(?:sample|hill|other)-(?:city|county)\b", text)  # any region's code
     for name in names:  # an institution's name may contain its code ("hospital I1")
         text = text.replace(name, " ")
     found += [code for code in (I1, I2) if re.search(rf"\b{code}\b", text)]
@@ -51,6 +56,19 @@ def test_no_family_page_shows_codes_keys_or_whole_id_numbers(
     services.certificates.file_remote_treatment(
         guardian, C1, COUNTY, date(2026, 7, 1), date(2026, 9, 30)
     )
+    with UnitOfWork(engine) as uow:  # a stay there: its explanation names the region
+        uow.registry.add_institution(
+            Institution("HC", COUNTY, "county hospital", 2, InstitutionKind.HOSPITAL, True)
+        )
+        uow.commit()
+    there = Bill(
+        "HC",
+        "CARD-C1",
+        Kind.OUTPATIENT,
+        date(2026, 8, 3),
+        (BillLine("TEST-A", Decimal(1), Decimal("80.00")),),
+    )
+    services.settlements.settle(there)
     with UnitOfWork(engine) as uow:
         names = [f"hospital {I1}", f"hospital {I2}"]
         assert uow.registry.institution(I1) is not None

@@ -20,6 +20,7 @@ from yibao.adapters.db.tables import (
     serious_illness_payments,
     settlement_lines,
 )
+from yibao.adapters.db.tables_clearing import clearings
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import search_path
 from yibao.bootstrap import PolicyLoader
@@ -494,3 +495,95 @@ def test_accounts_and_their_tokens(stores: Factory) -> None:
         in_one_unit(
             stores, lambda uow: uow.accounts.add({"id": "p1", "role": "clerk", "name": "x"})
         )
+
+
+def test_the_money_between_regions_and_its_clearing(stores: Factory) -> None:
+    first, second = settle_two(stores)
+    ours, theirs = "sample-city", "other-town"
+    with stores() as uow:
+        uow.registry.add_region(theirs, "别镇", "Other Town", "110102")
+        uow.registry.add_person(person(4, theirs))
+        uow.registry.add_enrolment(
+            Enrolment(
+                "P4",
+                2027,
+                Scheme.RESIDENT,
+                "active",
+                date(2027, 1, 1),
+                date(2027, 12, 31),
+                personal=Decimal(400),
+                subsidy=Decimal(600),
+                paid_on=date(2026, 10, 20),
+            )
+        )
+        r = uow.regions
+        r.book(first, theirs, ours, "settlement", "2026-03", 1000)  # ours advanced
+        r.book(second, ours, theirs, "settlement", "2026-03", 300)  # theirs advanced
+        r.book(second, ours, theirs, "reversal", "2026-04", -300)
+        uow.commit()
+    with stores() as uow:
+        r = uow.regions
+        assert r.moved(first)
+        assert not r.moved(999)
+        assert [(b.region, b.counterparty, b.side, b.fen) for b in r.balances()] == [
+            (theirs, ours, "payable", 1000),
+            (theirs, ours, "receivable", 0),
+            (ours, theirs, "payable", 0),
+            (ours, theirs, "receivable", 1000),
+        ]
+        assert r.uncleared_pairs("2026-03") == [(theirs, ours)]
+        assert r.uncleared_pairs("2026-05") == []
+        assert r.movement_imbalances() == []
+        assert r.moved_by_settlement() == {first: 1000, second: 0}
+        cleared = r.add_clearing("2026-03", theirs, ours)
+        c = r.clearing(cleared)
+        assert (c.a_advanced_fen, c.b_advanced_fen, c.entries, c.status) == (300, 1000, 2, "stated")
+        assert columns(c) == {col.name for col in clearings.columns}
+        assert r.clearing_of("2026-03", theirs, ours).id == cleared
+        assert r.clearing_of("2026-04", theirs, ours) is None
+        assert [x.id for x in r.clearings()] == [cleared]
+        assert [x.id for x in r.clearings(region=ours)] == [cleared]
+        assert (r.clearings(month="2026-04"), r.clearings(region="elsewhere")) == ([], [])
+        assert r.uncleared_pairs("2026-03") == []
+        assert r.uncleared_in_cleared_months() == []
+        assert r.clearing_holdings() == {(cleared, theirs): 300, (cleared, ours): 1000}
+        lines = r.statement_lines([cleared])
+        assert [(x.treated, x.insured, x.settlement_id, x.amount_fen) for x in lines] == [
+            (theirs, ours, second, 300),
+            (ours, theirs, first, 1000),
+        ]
+        assert (lines[1].person_id, lines[1].institution_name, lines[1].entry) == (
+            "P1",
+            "hospital 1",
+            "settlement",
+        )
+        r.book(first, theirs, ours, "adjustment", "2026-03", 50)  # after the clearing
+        late = {
+            (x.settlement_id, x.entry, x.month, x.region) for x in r.uncleared_in_cleared_months()
+        }
+        assert late == {
+            (first, "adjustment", "2026-03", ours),
+            (first, "adjustment", "2026-03", theirs),
+        }
+        assert r.move_late("2026-03", theirs, ours, "2026-05") == 2
+        assert r.uncleared_pairs("2026-05") == [(theirs, ours)]
+        r.set_clearing(cleared, status="confirmed", confirmed_by="clerk")
+        assert r.lock_clearing(cleared).status == "confirmed"
+        r.close(cleared, "2026-06")
+        uow.commit()
+    with stores() as uow:
+        r = uow.regions
+        assert r.book_sums() == {
+            (ours, theirs, "receivable"): 50,
+            (theirs, ours, "payable"): 50,
+            (theirs, ours, "receivable"): -300,
+            (ours, theirs, "payable"): -300,
+        }
+        paid = sum(x.basic_fen + x.assistance_fen for x in uow.ledger.settlements_of("P1", 2026))
+        assert r.premiums_by_region() == {theirs: 100000}
+        assert (r.borne_by_region(), r.paid_by_region()) == ({ours: paid}, {ours: paid})
+        assert r.owed_elsewhere() == {}
+        assert r.region_codes() == [theirs, ours]
+        assert [x.code for x in r.all()] == [theirs, ours]
+    with pytest.raises(DuplicateError):  # one clearing a month and pair
+        in_one_unit(stores, lambda uow: uow.regions.add_clearing("2026-03", theirs, ours))

@@ -22,14 +22,22 @@ from integration.test_store_contract import (  # noqa: F401 (stores is a fixture
     settle_two,
     stores,
 )
-from yibao.adapters.db.tables import institutions
+from yibao.adapters.db.tables import (
+    approvals,
+    catalogue_mappings,
+    filings,
+    institutions,
+    referrals,
+)
 from yibao.adapters.db.tables_collection import bank_import_lines, collection_accounts
 from yibao.adapters.db.tables_member import family_links
+from yibao.adapters.db.tables_pilot import pilot_registrations
 from yibao.adapters.db.tables_schools import school_batch_rows
+from yibao.domain.access import Principal, Role
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.catalogue import Entry
 from yibao.domain.ids import make_resident_id, parse_resident_id
-from yibao.domain.model import LineClass, Scheme
+from yibao.domain.model import Approval, Filing, LineClass, Scheme
 from yibao.domain.registry import (
     Card,
     CardStatus,
@@ -38,6 +46,7 @@ from yibao.domain.registry import (
     Institution,
     InstitutionKind,
     PersonRecord,
+    Referral,
 )
 from yibao.service.access import OPERATOR
 from yibao.service.ports.records import DuplicateError
@@ -319,15 +328,14 @@ def collection_world(uow: Any) -> None:
     reg.add_person(person(3))
     reg.add_person(person(4, "other-town"))
     year = (date(2027, 1, 1), date(2027, 12, 31))
-    for pid, status, personal in (
-        ("P2", "pending", "400"),
-        ("P3", "pending", "380.50"),
-        ("P1", "active", "0"),
-        ("P4", "pending", "400"),
+    for pid, status, personal, assistance in (
+        ("P2", "pending", "400", "0"),
+        ("P3", "pending", "380.50", "19.50"),
+        ("P1", "active", "0", "0"),
+        ("P4", "pending", "400", "0"),
     ):
-        reg.add_enrolment(
-            Enrolment(pid, 2027, Scheme.RESIDENT, status, *year, personal=Decimal(personal))
-        )
+        parts = {"personal": Decimal(personal), "assistance": Decimal(assistance)}
+        reg.add_enrolment(Enrolment(pid, 2027, Scheme.RESIDENT, status, *year, **parts))
     uow.collection.add_accounts([collection_account("99012027000019", "P3", 38050)])
     uow.collection.set_card("C-OLD", CardStatus.ACTIVE, ordered_on=date(2024, 12, 1))
     reg.add_card(
@@ -352,6 +360,15 @@ def test_collection_accounts_bank_files_enrolments_and_cards(stores: Factory) ->
             "resident",
         )
         assert col.pending_without_account("sample-city", 2026) == []
+        totals = [
+            (r.scheme, r.status, r.persons, r.exempt, r.personal, r.subsidy, r.assistance)
+            for r in uow.registry.premium_totals("sample-city", 2027)
+        ]
+        assert totals == [
+            ("resident", "active", 1, 0, 0, 0, 0),
+            ("resident", "pending", 2, 1, 78050, 0, 1950),
+        ]
+        assert uow.registry.premium_totals("sample-city", 2030) == []
         col.add_accounts([collection_account("99012027000027", "P2", 40000)])
         assert col.pending_without_account("sample-city", 2027) == []
         assert col.last_number("990120270000", 14, "accounts") == "99012027000027"
@@ -606,3 +623,226 @@ def test_the_consoles_search_queues_and_dashboard(stores: Factory) -> None:  # n
             "13900000002",
             True,
         )
+
+
+def test_certificates_approvals_filings_referrals_and_the_pilot(stores: Factory) -> None:  # noqa: F811
+    with stores() as uow:
+        registry_world(uow)
+        reg, cert = uow.registry, uow.certificates
+        reg.add_region("other-town", "别镇", "Other Town", "110102")
+        reg.add_person(person(4, "other-town"))
+        reg.add_institution(
+            Institution("H2", "sample-city", "clinic b", 1, InstitutionKind.CLINIC, True)
+        )
+        cert.lock_person("P1")
+        applied = cert.add_approval(
+            {
+                "person_id": "P1",
+                "disease": "diabetes",
+                "hospital_id": "H1",
+                "status": "applied",
+                "certificate_ref": "X-1",
+                "applied_on": date(2026, 3, 2),
+                "applied_by": "p1",
+            }
+        )
+        other = cert.add_approval(
+            {
+                "person_id": "P4",
+                "disease": "hypertension",
+                "hospital_id": "H1",
+                "status": "applied",
+                "applied_on": date(2026, 3, 1),
+                "applied_by": "clerk",
+            }
+        )
+        reg.add_approval("P1", Approval("asthma", "H1", date(2026, 1, 1), date(2026, 12, 31)))
+        filed = cert.add_filing(
+            {
+                "person_id": "P1",
+                "region": "other-town",
+                "valid_from": date(2026, 5, 1),
+                "valid_to": date(2026, 8, 31),
+                "channel": "online",
+                "created_by": "p1",
+            }
+        )
+        reg.add_filing("P1", Filing("other-town", date(2026, 1, 1), date(2026, 2, 28)))
+        referral = {
+            "issued_by": "H1",
+            "to_region": "other-town",
+            "valid_from": date(2026, 3, 1),
+            "valid_to": date(2026, 3, 31),
+            "diagnosis": "C50",
+            "created_by": "h1",
+        }
+        first = cert.add_referral({**referral, "person_id": "P1"})
+        second = cert.add_referral({**referral, "person_id": "P4", "issued_by": "H2"})
+        cert.add_pilot_hospital("sample-city", 2026, "H2", "clerk")
+        cert.add_pilot_hospital("sample-city", 2026, "H1", "clerk")
+        registered = cert.add_registration(
+            {
+                "person_id": "P2",
+                "year": 2026,
+                "disease": "C91",
+                "hospital_id": "H1",
+                "admission_date": date(2026, 4, 1),
+                "scheme": "resident",
+                "limited_cost_fen": 8000000,
+                "registered_by": "h1",
+            }
+        )
+        uow.commit()
+    with stores() as uow:
+        reg, cert = uow.registry, uow.certificates
+        row = cert.approval(applied)
+        assert (row.status, row.certificate_ref, row.decided_by) == ("applied", "X-1", None)
+        assert columns(row) == {c.name for c in approvals.columns}
+        assert cert.approval(999) is None
+        assert cert.open_application("P1", "diabetes").id == applied
+        assert cert.open_application("P1", "asthma") is None  # approved, not waiting
+        assert [a.disease for a in cert.approvals_of("P1")] == ["diabetes", "asthma"]
+        queue = cert.approvals_by_status("applied", None)
+        assert [(a.id, a.region, a.person_name) for a in queue] == [
+            (other, "other-town", "person 4"),
+            (applied, "sample-city", "person 1"),
+        ]
+        assert [a.id for a in cert.approvals_by_status("applied", "sample-city")] == [applied]
+        assert [a.id for a in cert.approvals_by_status("applied", None, limit=1)] == [other]
+        assert len(cert.approvals_by_status(None, None)) == 3
+        assert reg.approvals("P1") == (
+            Approval("asthma", "H1", date(2026, 1, 1), date(2026, 12, 31)),
+        )
+        cert.update_approval(
+            applied,
+            status="approved",
+            valid_from=date(2026, 3, 5),
+            valid_to=date(2027, 3, 4),
+            decided_by="clerk",
+            decided_at=datetime(2026, 3, 5, tzinfo=UTC),
+        )
+        assert cert.filing(filed).channel == "online"
+        assert columns(cert.filing(filed)) == {c.name for c in filings.columns}
+        assert [f.valid_from for f in cert.filings_of("P1")] == [date(2026, 1, 1), date(2026, 5, 1)]
+        assert [
+            f.id for f in cert.overlapping_filings("P1", date(2026, 8, 1), date(2026, 9, 1))
+        ] == [filed]
+        assert cert.overlapping_filings("P1", date(2026, 3, 1), date(2026, 4, 1)) == []
+        assert reg.filings("P1") == (
+            Filing("other-town", date(2026, 5, 1), date(2026, 8, 31)),
+            Filing("other-town", date(2026, 1, 1), date(2026, 2, 28)),
+        )
+        assert cert.referral(first).diagnosis == "C50"
+        assert columns(cert.referral(first)) == {c.name for c in referrals.columns}
+        assert [r.id for r in cert.referrals_of("P1")] == [first]
+        assert [r.id for r in cert.referrals_by("H1", None)] == [first]
+        assert [r.id for r in cert.referrals_by(None, "other-town")] == [second]
+        assert [r.id for r in cert.referrals_by(None, None)] == [second, first]
+        assert [r.id for r in cert.referrals_by(None, None, limit=1)] == [second]
+        assert reg.referrals("P1") == (
+            Referral("P1", "H1", "other-town", date(2026, 3, 1), date(2026, 3, 31)),
+        )
+        assert cert.is_pilot_hospital("H1", "sample-city", 2026)
+        assert not cert.is_pilot_hospital("H1", "sample-city", 2027)
+        assert cert.pilot_hospital("sample-city", 2026, "H1").added_by == "clerk"
+        assert cert.pilot_hospital("sample-city", 2027, "H1") is None
+        listed = cert.pilot_hospitals("sample-city", 2026)
+        assert [(r.institution_id, r.name, r.level, r.kind, r.designated) for r in listed] == [
+            ("H1", "hospital 1", 2, "hospital", True),
+            ("H2", "clinic b", 1, "clinic", True),
+        ]
+        cert.remove_pilot_hospital("sample-city", 2026, "H2")
+        assert cert.count_registrations_at("H1", 2026) == 1
+        assert cert.count_registrations_at("H1", 2027) == 0
+        assert cert.registration("P2", "C91", 2026).id == registered
+        assert cert.registration("P2", "C91", 2027) is None
+        found = cert.registration_by_id(registered)
+        assert (found.limited_cost_fen, found.scheme) == (8000000, "resident")
+        assert columns(found) == {c.name for c in pilot_registrations.columns}
+        assert [r.id for r in cert.registrations_of("P2")] == [registered]
+        assert [r.id for r in cert.registrations_by("H1", None, None)] == [registered]
+        assert [r.id for r in cert.registrations_by(None, "sample-city", 2026)] == [registered]
+        assert cert.registrations_by(None, "other-town", None) == []
+        uow.commit()
+    with stores() as uow:
+        assert [a.disease for a in uow.registry.approvals("P1")] == ["diabetes", "asthma"]
+        assert [
+            r.institution_id for r in uow.certificates.pilot_hospitals("sample-city", 2026)
+        ] == ["H1"]
+    again = {
+        "person_id": "P2",
+        "year": 2026,
+        "disease": "C91",
+        "hospital_id": "H1",
+        "admission_date": date(2026, 5, 1),
+        "scheme": "resident",
+        "limited_cost_fen": 1,
+        "registered_by": "h1",
+    }
+    with pytest.raises(DuplicateError):  # one registration a disease and year
+        in_one_unit(stores, lambda uow: uow.certificates.add_registration(again))
+
+
+def test_the_catalogue_mappings_are_listed_and_cancelled(stores: Factory) -> None:  # noqa: F811
+    with stores() as uow:
+        registry_world(uow)
+        cat = uow.catalogue
+        late = cat.add_mapping("H1", "OWN-2", None, "A1", date(2026, 1, 1), None)
+        later = cat.add_mapping(
+            "H1", "OWN-1", "own one", "F1", date(2026, 2, 1), date(2026, 12, 31)
+        )
+        early = cat.add_mapping("H1", "OWN-1", "own one", "A1", date(2026, 1, 1), date(2026, 1, 31))
+        uow.commit()
+    with stores() as uow:
+        cat = uow.catalogue
+        listed = cat.mappings("H1")
+        assert [m.id for m in listed] == [early, later, late]
+        assert columns(listed[0]) == {c.name for c in catalogue_mappings.columns}
+        assert (listed[0].status, listed[0].cancelled_at, listed[2].own_name) == (
+            "active",
+            None,
+            None,
+        )
+        assert cat.mappings("H9") == []
+        assert cat.cancel_mapping("H1", "OWN-1") == 2
+        assert cat.cancel_mapping("H1", "OWN-1") == 0
+        uow.commit()
+    with stores() as uow:
+        cat = uow.catalogue
+        assert [m.status for m in cat.mappings("H1")] == ["cancelled", "cancelled", "active"]
+        assert cat.mappings("H1")[0].cancelled_at is not None
+        assert cat.mapped("H1", ["OWN-1", "OWN-2"], date(2026, 3, 1)) == {"OWN-2": "A1"}
+
+
+def test_the_audit_log_of_a_region(stores: Factory) -> None:  # noqa: F811
+    staff = Principal("clerk-s", Role.CLERK, region="sample-city")
+    elsewhere = Principal("clerk-o", Role.CLERK, region="other-town")
+    member = Principal("p1", Role.INSURED, person_id="P1")
+    place = Principal("h1", Role.INSTITUTION, institution_id="H1")
+    school = Principal("s1", Role.SCHOOL, school_id="S1")
+    with stores() as uow:
+        registry_world(uow)
+        uow.registry.add_region("other-town", "别镇", "Other Town", "110102")
+        uow.schools.add_school("S1", "sample-city", "First school")
+        for who in (staff, elsewhere, member, place, school):
+            uow.accounts.add(
+                {
+                    "id": who.account,
+                    "role": who.role.value,
+                    "name": who.account,
+                    "region": who.region,
+                    "person_id": who.person_id,
+                    "institution_id": who.institution_id,
+                    "school_id": who.school_id,
+                }
+            )
+        for n, who in enumerate((staff, elsewhere, member, place, school, OPERATOR)):
+            uow.audit.record(who, "thing.do", "thing", str(n), None, {"n": n})
+        uow.commit()
+    with stores() as uow:
+        mine = uow.audit.entries(region="sample-city")
+        assert [e["actor"] for e in mine] == ["s1", "h1", "p1", "clerk-s"]
+        assert mine[0]["after"] == {"n": 4}
+        assert [e["actor"] for e in uow.audit.entries(region="other-town")] == ["clerk-o"]
+        assert [e["actor"] for e in uow.audit.entries(region="sample-city", limit=1)] == ["s1"]
+        assert len(uow.audit.entries()) == 6

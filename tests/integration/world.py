@@ -204,6 +204,8 @@ def claim_json(person_id: str, region: str, enc: Encounter) -> dict[str, Any]:
         "hospital_region": h.region or region,
         "hospital_designated": h.designated,
         "hospital_pilot": h.pilot,
+        "hospital_type": h.type,
+        "hospital_province": h.province,
         "prescription": enc.prescription,
         "lines": [
             {"code": item_code(enc, no), "amount": f"{ln.amount:.2f}"}
@@ -216,4 +218,8 @@ def claim_json(person_id: str, region: str, enc: Encounter) -> dict[str, Any]:
         body["diagnosis"] = enc.diagnosis
     if enc.disease:
         body["disease"] = enc.disease
+    if enc.cause != "ordinary":
+        body["cause"] = enc.cause
+    if enc.delivery is not None:
+        body["delivery"] = enc.delivery
     return body

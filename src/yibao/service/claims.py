@@ -6,7 +6,7 @@ then paid."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -20,7 +20,13 @@ from yibao.domain.registry import insured_person
 from yibao.service.access import person_visible, require, visible_person
 from yibao.service.booking import Prepared, book, run_engine, settlement_view
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
-from yibao.service.encounter_details import stay_key
+from yibao.service.encounter_details import (
+    PROVINCE_CLASSES,
+    TYPES,
+    EncounterDetails,
+    province_class,
+    stay_key,
+)
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import PolicySource, UnitOfWork, UowFactory, now
 
@@ -56,6 +62,12 @@ class Claim:
     disease: str | None = None
     prescription: bool = True
     receipts: tuple[str, ...] = ()
+    # Issue 14's facts: the cause and a childbirth's delivery (no referral chain: a claim
+    # is settled on its own), and for a place outside the registry its type and province
+    # class (a registered institution's come from the registry).
+    details: EncounterDetails = field(default_factory=EncounterDetails)
+    hospital_type: str = "general"
+    hospital_province: str = "same"
 
 
 class ClaimsService:
@@ -88,7 +100,8 @@ class ClaimsService:
                 )
             if not duplicate_ok:
                 _refuse_duplicate(uow, record.id, claim, to_fen(total))
-            claim_id = uow.claims.add(_new_claim(uow, record.id, claim, lines, total))
+            facts = _facts(uow, self.policies, record.region, claim)
+            claim_id = uow.claims.add({**_new_claim(uow, record.id, claim, lines, total), **facts})
             # The engine must be able to settle it (the clerk's proposal) before it is kept.
             row = self._row(uow, claim_id)
             if not _unclassified(row):
@@ -320,12 +333,16 @@ class ClaimsService:
                 row.hospital_designated,
                 row.hospital_region,
                 row.hospital_pilot,
+                row.hospital_type or "general",
+                row.hospital_province or "same",
             ),
             lines=tuple(lines),
             diagnosis=row.diagnosis,
             disease=row.disease,
             referral=referral,
             prescription=row.prescription,
+            cause=row.cause or "ordinary",
+            delivery=row.delivery,
         )
         return Prepared(person, encounter, None, self.policies(record.region), tuple(rows))
 
@@ -430,6 +447,36 @@ def _new_claim(
     }
 
 
+def _facts(uow: UnitOfWork, policies: PolicySource, region: str, claim: Claim) -> dict[str, Any]:
+    """The claim's columns of issue 14's facts (None: the default), checked: the registry's
+    type and province class for a registered institution, else as declared."""
+    details = claim.details
+    details.check(claim.kind)
+    if details.referred_from is not None:
+        raise ServiceError(
+            "invalid_referred_from",
+            "referred_from: a claim is settled on its own, not along a referral chain",
+            field="referred_from",
+        )
+    kind, province = claim.hospital_type, claim.hospital_province
+    inst = None if claim.hospital_id is None else uow.registry.institution(claim.hospital_id)
+    if inst is not None:
+        kind, province = inst.type, province_class(policies, policies(region), inst)
+    if kind not in TYPES or province not in PROVINCE_CLASSES:
+        raise ServiceError(
+            "invalid_field",
+            f"hospital_type {kind!r} / hospital_province {province!r}: "
+            f"one of {', '.join(TYPES)} / one of {', '.join(PROVINCE_CLASSES)}",
+            field="hospital_type",
+        )
+    return {
+        "hospital_type": None if kind == "general" else kind,
+        "hospital_province": None if province == "same" else province,
+        "cause": None if details.cause == "ordinary" else details.cause,
+        "delivery": details.delivery,
+    }
+
+
 def _refuse_duplicate(uow: UnitOfWork, person_id: str, claim: Claim, total_fen: int) -> None:
     same = " ".join(claim.hospital_name.split()).casefold()
     for other in uow.member.claims_of([person_id]):
@@ -460,8 +507,12 @@ def claim_view(row: Any) -> dict[str, Any]:
             "level": row.hospital_level,
             "region": row.hospital_region,
             "designated": row.hospital_designated,
+            "type": row.hospital_type or "general",
+            "province": row.hospital_province or "same",
         },
         "diagnosis": row.diagnosis,
+        "cause": row.cause or "ordinary",
+        "delivery": row.delivery,
         "lines": json.loads(row.lines),
         "receipts": json.loads(row.receipts),
         "total": fmt(from_fen(row.total_fen)),

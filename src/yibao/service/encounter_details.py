@@ -24,6 +24,7 @@ from yibao.service.ports import PolicySource, UnitOfWork
 CAUSES = DOMAINS["cause"]
 DELIVERIES = tuple(d for d in DOMAINS["delivery"] if d != "none")
 TYPES = DOMAINS["type"]
+PROVINCE_CLASSES = DOMAINS["province"]
 
 
 def stay_key(year: int, seq: int) -> str:

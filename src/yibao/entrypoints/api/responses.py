@@ -196,6 +196,8 @@ class ClaimHospitalOut(BaseModel):
     level: int
     region: str
     designated: bool
+    type: str = Field(default="general", description="general or tcm")
+    province: str = Field(default="same", description="same or other (the insured's)")
 
 
 class ClaimOut(BaseModel):
@@ -206,6 +208,8 @@ class ClaimOut(BaseModel):
     date: str
     hospital: ClaimHospitalOut
     diagnosis: str | None
+    cause: str = Field(default="ordinary", description="ordinary or accident")
+    delivery: str | None = None
     lines: list[dict[str, str]]
     receipts: list[str]
     total: Amount

@@ -183,9 +183,20 @@ class ClaimIn(Strict):
     hospital_region: str = Field(min_length=1, max_length=64)
     hospital_designated: bool
     hospital_pilot: bool = False
+    hospital_type: Literal["general", "tcm"] = Field(
+        default="general", description="A place outside the registry: tcm for a TCM hospital"
+    )
+    hospital_province: Literal["same", "other"] = Field(
+        default="same",
+        description="A place outside the registry: in the insured region's province or another",
+    )
     diagnosis: str | None = Field(default=None, max_length=16)
     disease: str | None = Field(default=None, max_length=64)
     prescription: bool = True
+    cause: Literal["ordinary", "accident"] = "ordinary"
+    delivery: Literal["natural", "caesarean"] | None = Field(
+        default=None, description="inpatient: a childbirth stay's delivery"
+    )
     receipts: list[str] = Field(default=[], max_length=50)
     lines: list[ClaimLineIn] = Field(min_length=1, max_length=1000)
 
@@ -206,6 +217,9 @@ class ClaimIn(Strict):
             disease=self.disease,
             prescription=self.prescription,
             receipts=tuple(self.receipts),
+            details=EncounterDetails(self.cause, self.delivery),
+            hospital_type=self.hospital_type,
+            hospital_province=self.hospital_province,
         )
 
 

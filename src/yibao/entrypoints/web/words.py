@@ -60,9 +60,10 @@ def age_on(birth: date | str | None, today: date) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def plain_step(step: Mapping[str, Any], lang: str) -> str:
+def plain_step(step: Mapping[str, Any], lang: str, regions: Mapping[str, str] | None = None) -> str:
     """A step's sentence for a family: the citation of the policy file and key (and
-    whether the number is the text's or the region's) left out."""
+    whether the number is the text's or the region's) left out, and the region it names
+    (treatment elsewhere, a filing) by its name in `regions` (code -> name), not its code."""
     texts = step.get("text") or {}
     sentence = str(texts.get(lang) or texts.get("zh") or "")
     parameter = step.get("parameter")
@@ -70,6 +71,9 @@ def plain_step(step: Mapping[str, Any], lang: str) -> str:
         cut = sentence.rfind(f" [{parameter['file']}: {parameter['key']}")
         if cut >= 0:
             sentence = sentence[:cut]
+    region = str((step.get("args") or {}).get("region") or "")
+    if region and regions and region in regions:
+        sentence = sentence.replace(region, regions[region])
     return sentence
 
 

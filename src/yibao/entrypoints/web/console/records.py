@@ -98,6 +98,9 @@ def _settlement_page(
         form=form,
         may_reverse=page.staff.role is Role.CLERK,
         reversed_now=page.request.query_params.get("reversed") == "1",
+        region_names={
+            r["code"]: str(r[page.lang] or r["zh"]) for r in page.services.member.regions()
+        },
         section="persons",
     )
 
