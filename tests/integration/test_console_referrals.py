@@ -152,3 +152,29 @@ def test_the_service_checks_a_recorded_referral_as_a_hospitals_own(
     assert services.certificates.referrals_of(CLERK, C1) == before
     made = services.certificates.record_referral(CLERK, C1, **ok)
     assert services.certificates.referrals_of(CLERK, C1) == [*before, made]
+
+
+def test_the_api_records_one_for_a_clerk_as_the_console_does(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    world = build(engine, services, client)
+    before = services.certificates.referrals_of(CLERK, C1)
+    path = f"/v1/persons/{C1}/referrals"
+    body = {
+        "issued_by": I1,
+        "to_region": COUNTY,
+        "valid_from": "2026-07-01",
+        "valid_to": "2026-09-30",
+        "diagnosis": "C91.0",
+    }
+    hospital = client.post(path, json=body, headers=world.accounts["institution"])
+    assert hospital.status_code == 403  # a hospital issues its own at POST /v1/referrals
+    county = client.post(path, json=body, headers=account(services, Role.CLERK, region=COUNTY))
+    assert (county.status_code, county.json()["code"]) == (404, "unknown_person")
+    home = client.post(path, json={**body, "to_region": CITY}, headers=world.accounts["clerk"])
+    assert (home.status_code, home.json()["code"]) == (422, "same_region")
+    assert services.certificates.referrals_of(CLERK, C1) == before
+    made = client.post(path, json=body, headers=world.accounts["clerk"])
+    assert made.status_code == 201, made.text
+    assert (made.json()["issued_by"], made.json()["to_region"]) == (I1, COUNTY)
+    assert services.certificates.referrals_of(CLERK, C1) == [*before, made.json()]

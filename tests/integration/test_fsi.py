@@ -233,6 +233,14 @@ class Played:
     uploads: list[dict[str, Any]]
 
 
+DELIVERY_MATN = {"natural": "1", "caesarean": "2"}  # matn_type (生育类别)
+
+
+def _facts(enc: Encounter) -> dict[str, str]:
+    """The encounter's cause as hospitals send it: 外伤标志, 涉及第三方标志."""
+    return {"trum_flag": "1" if enc.cause == "accident" else "0", "rel_ttp_flag": "0"}
+
+
 def play(his: His, who: Insured, enc: Encounter, n: int, *, by_card: bool | str) -> Played:
     """One encounter through the interface: register or admit, upload, pre-settle, settle."""
     his.day = enc.date
@@ -262,6 +270,8 @@ def play(his: His, who: Insured, enc: Encounter, n: int, *, by_card: bool | str)
                     "main_cond_dscr": "",
                     "dise_codg": "",
                     "dise_name": "",
+                    **_facts(enc),
+                    "matn_type": DELIVERY_MATN.get(enc.delivery or "", ""),
                 },
                 "diseinfo": [
                     {
@@ -318,6 +328,7 @@ def play(his: His, who: Insured, enc: Encounter, n: int, *, by_card: bool | str)
                     "main_cond_dscr": "",
                     "dise_codg": enc.disease or "",
                     "dise_name": enc.disease or "",
+                    **_facts(enc),
                 },
                 "diseinfo": [
                     {
@@ -357,11 +368,14 @@ def play(his: His, who: Insured, enc: Encounter, n: int, *, by_card: bool | str)
 TESTS = Path(__file__).resolve().parent.parent
 ROOT = TESTS.parent
 POLICY_PATH = search_path([TESTS / "regions"])
+RIVER = ("accident-yearly-cap", "childbirth-fixed-sums", "childbirth-outside-top-line")
 FILES = sorted(
     [
         *(ROOT / "examples").glob("*.yaml"),
         *(TESTS / "scenarios").glob("*.yaml"),
         *(TESTS / "regions" / "test-town-scenarios").glob("*.yaml"),
+        # The cause and the delivery, sent as 2401 / 2203 trum_flag and matn_type.
+        *(TESTS / "scenarios" / "river-county" / f"rc-{name}.yaml" for name in RIVER),
     ]
 )
 SPLIT = ("basic", "assistance", "institution", "personal")

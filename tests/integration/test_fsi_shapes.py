@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from integration.conftest import SigningClient
@@ -26,7 +26,7 @@ from integration.test_fsi import (
     _world,
     settle_data,
 )
-from yibao.adapters.db.tables_fsi import fsi_fee_lines, fsi_sign_ins
+from yibao.adapters.db.tables_fsi import fsi_fee_lines, fsi_sign_ins, fsi_visits
 from yibao.entrypoints.api.app import create_app
 from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.setlinfo import arithmetic_problems
@@ -201,3 +201,49 @@ def test_discharge_with_the_diagnosis_in_diseinfo(engine: Engine, client: TestCl
     w.h3.ok("2402", {"dscginfo": dscg, "diseinfo": [disease]})
     stay_data = settle_data(w.who, stay, Decimal("0.00"), by_card=False, med_type=None)
     assert stay_data["mdtrt_id"] == stay
+
+
+def test_the_cause_and_the_delivery_as_hospitals_send_them(
+    engine: Engine, client: TestClient
+) -> None:
+    """2401 trum_flag / rel_ttp_flag / matn_type are checked as the card API checks cause
+    and delivery, refused naming the field; 2402's matn_type sets the delivery of a stay
+    not yet settled."""
+    w = _world(engine, client)
+    h3 = w.h3
+    base = _admission(w.who, 61)
+    info = base["mdtrtinfo"]
+
+    def admission(**fields: str) -> dict[str, Any]:
+        return {**base, "mdtrtinfo": {**info, "ipt_no": f"IPT6{len(fields)}", **fields}}
+
+    for fields, field, *why in [
+        ({"trum_flag": "1", "rel_ttp_flag": "1"}, "rel_ttp_flag", "invalid_cause"),
+        ({"trum_flag": "2"}, "trum_flag"),
+        ({"matn_type": "9"}, "matn_type", "9"),
+    ]:
+        _refused(h3, h3.envelope("2401", admission(**fields)), f"mdtrtinfo.{field}", *why)
+    stay = h3.ok("2401", admission(trum_flag="1", rel_ttp_flag="0"))["result"]["mdtrt_id"]
+    birth = h3.ok("2401", admission(matn_type="1", trum_flag="", rel_ttp_flag=""))["result"]
+    with engine.connect() as conn:
+        c = fsi_visits.c
+        facts = dict(
+            conn.execute(select(c.mdtrt_id, c.cause + "/" + func.coalesce(c.delivery, "-"))).all()
+        )
+    assert facts[stay] == "accident/-"
+    assert facts[birth["mdtrt_id"]] == "ordinary/natural"
+    dscg = {
+        "mdtrt_id": birth["mdtrt_id"],
+        "psn_no": w.who.person_id,
+        "insutype": w.who.insutype,
+        "endtime": "2026-03-04 10:00:00",
+        "dise_codg": "O80",
+        "dise_name": "单胎顺产",
+        "dscg_way": "1",
+        "matn_type": "2",
+    }
+    h3.ok("2402", {"dscginfo": dscg})
+    with engine.connect() as conn:
+        c = fsi_visits.c
+        found = conn.execute(select(c.delivery).where(c.mdtrt_id == birth["mdtrt_id"])).scalar()
+    assert found == "caesarean"

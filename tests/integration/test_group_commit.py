@@ -5,6 +5,7 @@ never fails its neighbours, one person's bills keep their order, idempotency hol
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import Future
 from datetime import date
@@ -240,3 +241,26 @@ def test_the_api_answers_a_grouped_settlement_and_its_errors(world: World) -> No
     assert refused.status_code == 422
     assert refused.json()["code"] == "unknown_card"
     assert committer.stats.bills == 2
+
+
+def test_a_caller_that_gives_up_neither_cancels_its_bill_nor_stops_the_committer(
+    world: World,
+) -> None:
+    settlements = SettlementService(lambda: UnitOfWork(world.engine), world.policies)
+    committer = GroupCommitter(settlements, lambda: UnitOfWork(world.engine), threads=1)
+
+    async def give_up() -> None:  # as the route awaits it, cancelled (a client gone)
+        waiting = asyncio.wrap_future(
+            committer.submit(world.bill(world.cards[0], date(2026, 8, 1)))
+        )
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    asyncio.run(give_up())
+    status, view = committer.submit(world.bill(world.cards[1], date(2026, 8, 1))).result(60)
+    assert status == 201
+    assert view["id"] in stored(world.engine)
+    assert committer.stats.bills == 2  # the abandoned bill was settled all the same
+    assert len(stored(world.engine)) == 2
+    no_problems(world)

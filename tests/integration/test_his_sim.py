@@ -67,5 +67,11 @@ def test_hospitals_play_a_day_and_reconcile(
     assert "protocol errors: 0" in out
     assert "arithmetic errors: 0" in out
     assert "days reconciled (3201 + 3202): 6 of 6" in out
-    for infno in ("2207", "2304", "3201", "3202", "9101"):
+    for infno in ("1312", "2207", "2304", "3201", "3202", "9101"):
         assert f"│  {infno} │" in out, out
+    # The same days again: yibao now also has the first run's settlements, which this
+    # run's books lack, so no day reconciles, and the run fails.
+    assert main(argv, wiring._world, wiring.credentials) == 1
+    again = capsys.readouterr().out
+    assert "protocol errors: 0" in again
+    assert "days reconciled (3201 + 3202): 0 of 6" in again

@@ -104,6 +104,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/referrals"): frozenset({INSTITUTION, CLERK, APPROVER}),
     ("GET", "/v1/referrals/{referral_id}"): READERS | {INSTITUTION},
     ("GET", "/v1/persons/{person_id}/referrals"): READERS,
+    ("POST", "/v1/persons/{person_id}/referrals"): frozenset({CLERK}),
     ("GET", "/v1/pilot/{region}/{year}"): ANY,
     ("PUT", "/v1/pilot/{region}/{year}/hospitals/{institution_id}"): frozenset({CLERK}),
     ("DELETE", "/v1/pilot/{region}/{year}/hospitals/{institution_id}"): frozenset({CLERK}),
@@ -182,6 +183,13 @@ BODIES: dict[tuple[str, str], Any] = {
     },
     ("POST", "/v1/referrals"): {
         **NOBODY,
+        "to_region": COUNTY,
+        "valid_from": "2026-07-01",
+        "valid_to": "2026-08-31",
+        "diagnosis": "J18",
+    },
+    ("POST", "/v1/persons/{person_id}/referrals"): {
+        "issued_by": I1,
         "to_region": COUNTY,
         "valid_from": "2026-07-01",
         "valid_to": "2026-08-31",

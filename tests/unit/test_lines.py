@@ -105,6 +105,8 @@ def test_each_part_of_an_item_is_explained_citing_its_catalogue_entry() -> None:
     assert "(210.50 − 200.00) × 2 = 21.00" in over.text("en")
     assert "超限价自费" in over.text("zh")
     assert "注射用头孢曲松钠" in over.text("zh")
+    # The English sentence names the item as the receipt does, its code beside the name.
+    assert over.text("en").startswith(f"Line 1 注射用头孢曲松钠 ({ENTRY.key}): unit price")
     first = by_rule["line_first_self_pay"]
     assert (first.result, first.value, first.ref) == (Decimal("360.0000"), "10%", ENTRY)
     assert "the region's default" in first.text("en")

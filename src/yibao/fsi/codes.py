@@ -27,6 +27,10 @@ MED_TYPE_OF_KIND = {
     Kind.INPATIENT: "21",
 }
 
+# matn_type (生育类别) → a childbirth stay's delivery, as yibao reads the code list; regions
+# whose dictionary differs map their codes here. Another code is -1 naming matn_type.
+MATN_TYPE = {"1": ("natural", "顺产"), "2": ("caesarean", "剖宫产")}
+
 # mdtrt_cert_type
 VOUCHER, ID_CARD, SOCIAL_CARD = "01", "02", "03"
 CERT_TYPES = {VOUCHER: "医保电子凭证", ID_CARD: "居民身份证", SOCIAL_CARD: "社会保障卡"}
@@ -155,6 +159,9 @@ LABELS = {
     "fsDownloadIn": "文件下载信息",
     "in": "文件内容",
     "fixmedins_hilist_id": "定点医药机构目录编号",
+    "trum_flag": "外伤标志",
+    "rel_ttp_flag": "涉及第三方标志",
+    "matn_type": "生育类别",
     "refmedin": "转院备案信息",
     "reflin_medins_no": "转往定点医药机构编号",
     "reflin_medins_name": "转往医院名称",

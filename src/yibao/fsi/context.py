@@ -97,6 +97,8 @@ ZH = {
     "unknown_settlement": "结算记录不存在",
     "already_reversed": "结算已撤销，不能重复撤销",
     "unknown_mapping": "目录对照不存在",
+    "invalid_cause": "涉及第三方责任的外伤不能按医保联网结算",
+    "invalid_delivery": "生育类别仅用于住院分娩",
     "not_insured_here": "参保人不在本统筹区参保，转院备案须由参保地定点医院办理",
     "same_region": "转往机构在参保地统筹区内，无需异地转院备案",
     "not_a_designated_hospital": "转院备案须由定点医院办理",

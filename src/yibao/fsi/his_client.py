@@ -40,7 +40,8 @@ class Stats:
     errors: Counter[str] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
     arithmetic: list[str] = field(default_factory=list)
-    unreconciled: list[str] = field(default_factory=list)
+    unreconciled: list[str] = field(default_factory=list)  # what differed
+    days_unreconciled: int = 0  # hospital-days with any difference (3201 or 3202)
     settlements: int = 0
     messages: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)

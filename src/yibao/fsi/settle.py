@@ -13,7 +13,7 @@ from typing import Any
 
 from yibao.domain.model import Kind, age_on
 from yibao.domain.money import ZERO, round_fen, to_fen
-from yibao.fsi import codes
+from yibao.fsi import codes, encounter
 from yibao.fsi.context import Ctx, gend, holder, insured, stamp, unsettled, visit
 from yibao.fsi.fields import Fields, FsiError, invalid
 from yibao.fsi.jsontext import dumps, loads
@@ -113,6 +113,7 @@ def _billing(ctx: Ctx, data: Fields, inpatient: bool) -> Billing:
         diagnosis=row.diagnosis,
         disease=row.disease,
         prescription=rx if kind is Kind.PHARMACY else True,
+        details=encounter.details(row),  # the cause and delivery the hospital sent
     )
     e = who.enrolment
     assert e is not None

@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from yibao.domain.model import Kind, age_on
-from yibao.fsi import codes
+from yibao.fsi import codes, encounter
 from yibao.fsi.context import Ctx, gend, holder, insured, stamp, unsettled, visit
 from yibao.fsi.fields import Fields, invalid, missing
 from yibao.fsi.setlinfo import NIL
@@ -125,6 +125,7 @@ def new_visit(
     kind: Kind | None,
     med_type: str | None,
     diagnosis: str | None,
+    facts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     psn_no = data.req("psn_no", max_len=32)
     day = data.day("begntime")
@@ -149,6 +150,7 @@ def new_visit(
             "kind": None if kind is None else kind.value,
             "begntime": day,
             "diagnosis": diagnosis,
+            **(facts or {}),
             "status": "open",
         }
     )
@@ -219,8 +221,10 @@ def visit_info(ctx: Ctx) -> dict[str, Any]:
     if kind is Kind.SPECIAL_OUTPATIENT and dise_codg is None:
         raise missing(info.at("dise_codg"))
     diagnosis = diagnoses(ctx.call.input, required=True)
+    facts = encounter.checked(info, kind, with_delivery=False)
     ctx.store.update_visit(
         row.mdtrt_id,
+        **facts,
         med_type=med_type,
         kind=kind.value,
         diagnosis=diagnosis if diagnosis is not None else row.diagnosis,
@@ -246,6 +250,7 @@ def admit(ctx: Ctx) -> dict[str, Any]:
         info.req(name, max_len=200)
     diagnosis = info.req("dscg_maindiag_code", max_len=16)
     diagnoses(ctx.call.input, required=False)
+    facts = encounter.checked(info, kind, with_delivery=True)
     out = new_visit(
         ctx,
         info,
@@ -254,6 +259,7 @@ def admit(ctx: Ctx) -> dict[str, Any]:
         kind=kind,
         med_type=med_type,
         diagnosis=diagnosis,
+        facts=facts,
     )
     return {"result": out}
 
@@ -277,7 +283,10 @@ def discharge(ctx: Ctx) -> dict[str, Any]:
     info.text("dise_name", required=listed is None, max_len=200)
     info.req("dscg_way", max_len=8)
     values: dict[str, Any] = {"endtime": end, "discharged": 1}
-    if row.status != "settled":  # a settled stay keeps the diagnosis it settled with
+    known = encounter.delivery(info)  # the delivery, when it is known at discharge
+    if row.status != "settled":  # a settled stay keeps what it settled with
         values["diagnosis"] = code
+        if known is not None:
+            values["delivery"] = known
     ctx.store.update_visit(row.mdtrt_id, **values)
     return {}

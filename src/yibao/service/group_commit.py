@@ -101,6 +101,9 @@ class GroupCommitter:
         """Queue a bill; the future holds (HTTP status, view) once its batch committed, or
         the error the bill would have raised alone."""
         job = _Job(bill, key)
+        # Running from the start: a caller that gives up (a client gone, its task
+        # cancelled) cannot cancel it, and its batch answers it like any other.
+        job.future.set_running_or_notify_cancel()
         with self._changed:
             if not self._started:
                 self._start()
@@ -122,6 +125,10 @@ class GroupCommitter:
             batch = self._take()
             try:
                 self._run(batch)
+            except Exception as exc:  # never the committer's end: the batch's error
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
             finally:
                 with self._changed:
                     self._running.difference_update(job.person for job in batch)

@@ -54,6 +54,9 @@ fsi_visits = Table(
     Column("endtime", Date),  # discharge (2402)
     Column("diagnosis", String(16)),
     Column("disease", String(64)),  # special outpatient (med_type 14): the approved disease
+    # The encounter's facts as sent (migration 0017): ordinary | accident; natural | caesarean
+    Column("cause", String(16)),
+    Column("delivery", String(16)),
     Column("status", String(16), nullable=False),  # open | cancelled | settled
     Column("discharged", SmallInteger, nullable=False, server_default="0"),
     Column("settle_attempts", Integer, nullable=False, server_default="0"),  # 2208s so far

@@ -116,8 +116,9 @@ def _line_steps(no: int, line: Line, r: LineResult, share: Param[Decimal]) -> li
     code_zh = f" {line.code}" if line.code else ""
     label = {
         "no": str(no),
-        # The item's name is the catalogue's Chinese one: the English sentence names the code.
-        "item": f" {line.code}" if line.code else "",
+        # The item's name is the catalogue's Chinese one, as on the hospital's receipt: the
+        # English sentence shows it too, the code beside it.
+        "item": f" {line.name} ({line.code})" if line.name and line.code else code_zh,
         "item_zh": f" {line.name}（{line.code}）" if line.name and line.code else code_zh,
         "cls": line.cls.value,
         "cls_zh": CLASS_ZH.get(line.cls.value, line.cls.value),

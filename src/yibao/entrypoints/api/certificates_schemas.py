@@ -68,6 +68,18 @@ class ReferralIn(Strict):
     diagnosis: str = Field(min_length=1, max_length=16, description="ICD-10")
 
 
+class RecordedReferralIn(Strict):
+    """A referral certificate a designated hospital issued on paper, recorded by a clerk."""
+
+    issued_by: str = Field(
+        min_length=1, max_length=64, description="The designated hospital that issued it"
+    )
+    to_region: str = Field(min_length=1, max_length=64, description="Where the patient is sent")
+    valid_from: date
+    valid_to: date
+    diagnosis: str = Field(min_length=1, max_length=16, description="ICD-10")
+
+
 class PilotRegistrationIn(Strict):
     person_id: str = Field(min_length=1, max_length=32)
     disease: str = Field(min_length=1, max_length=16, description="A pilot disease (ICD-10)")

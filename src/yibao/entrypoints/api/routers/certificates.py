@@ -20,6 +20,7 @@ from yibao.entrypoints.api.certificates_schemas import (
     PilotRegistrationOut,
     PilotYearOut,
     QueuedApprovalOut,
+    RecordedReferralIn,
     ReferralIn,
     ReferralOut,
 )
@@ -127,6 +128,26 @@ def refer(body: ReferralIn, service: Service, who: InstitutionCaller) -> dict[st
         who,
         person_id=body.person_id,
         card_number=body.card_number,
+        to_region=body.to_region,
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+        diagnosis=body.diagnosis,
+    )
+
+
+@router.post(
+    "/persons/{person_id}/referrals", status_code=201, responses=ERRORS, response_model=ReferralOut
+)
+def record_referral(
+    person_id: Name, body: RecordedReferralIn, service: Service, who: Clerk
+) -> dict[str, Any]:
+    """Record at the agency a referral certificate that a designated hospital of the
+    person's region issued on paper (a clerk of that region): checked and settled as the
+    hospital's own."""
+    return service.record_referral(
+        who,
+        person_id,
+        issued_by=body.issued_by,
         to_region=body.to_region,
         valid_from=body.valid_from,
         valid_to=body.valid_to,
