@@ -52,7 +52,13 @@ def test_the_chain_through_the_api_and_its_reversal(
         ids[enc.id] = answer.json()["id"]
         paid.append((answer.json()["threshold"], answer.json()["basic"]))
     assert paid == [("300.00", "1600.00"), ("100.00", "7000.00"), ("400.00", "12000.00")]
-    steps = {s["rule"]: s for s in _get(client, ids["E3"])["explanation"]}
+    stored = _get(client, ids["E3"])
+    assert (stored["cause"], stored["delivery"], stored["referred_from"]) == (
+        "ordinary",
+        None,
+        ids["E2"],
+    )
+    steps = {s["rule"]: s for s in stored["explanation"]}
     assert steps["threshold_continued"]["args"] == {"origin": "2026/2", "before": "400.00"}
     # The first stay reversed: the second starts its own episode (its threshold 400, 300
     # more than it paid, 210 less from the fund), the third still continues from it.

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import random
-import time
 from datetime import date
 from typing import Any
 
@@ -259,9 +258,7 @@ def test_ten_thousand_rows_with_37_bad_report_exactly_those_then_import_when_fix
             expected[i + 2] = "duplicate_in_file"
     content = csv_bytes(rows)
 
-    started = time.perf_counter()
     report = services.schools.upload(school, "S1", YEAR, "10000.csv", content)
-    checked = time.perf_counter() - started
     assert report["ok"] is False
     assert report["rows"] == 10_000
     assert report["bad_rows"] == 37
@@ -273,14 +270,10 @@ def test_ten_thousand_rows_with_37_bad_report_exactly_those_then_import_when_fix
 
     for i in bad_at:
         rows[i] = row(numbers[i])
-    started = time.perf_counter()
     report = services.schools.upload(school, "S1", YEAR, "10000.csv", csv_bytes(rows))
-    stored = time.perf_counter() - started
     assert report["ok"] is True, report["errors"][:3]
     assert report["batch"]["counts"]["imported"] == 10_000
     assert counts(engine) == (1, 10_000)
-    assert checked < 10, checked  # seconds, on either database
-    assert stored < 10, stored
 
 
 def guardian(services: Services, n: int, phone: str) -> dict[str, str]:

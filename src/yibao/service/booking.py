@@ -254,4 +254,7 @@ def settlement_view(
         "lines": line_views(p.lines, r) if len(p.lines) == len(r.lines) else [],
         "explanation": steps if steps is not None else [s.to_dict() for s in r.steps],
         "status": "settled" if settlement_id is not None else "quote",
+        "cause": p.encounter.cause,
+        "delivery": p.encounter.delivery,
+        "referred_from": p.origin,
     }

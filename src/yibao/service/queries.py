@@ -41,6 +41,9 @@ def stored_view(s: Stored) -> dict[str, Any]:
         if row.refused_code is None
         else {"code": row.refused_code, **json.loads(row.refused_reason)},
         "explanation": json.loads(s.explanation),
+        "cause": s.encounter.cause,
+        "delivery": s.encounter.delivery,
+        "referred_from": row.referred_from,
     }
 
 

@@ -141,6 +141,11 @@ class SettlementOut(BaseModel):
     lines: list[LineOut] = Field(default_factory=list)
     explanation: list[StepOut]
     status: str
+    cause: str = Field(default="ordinary", description="ordinary or accident, as sent")
+    delivery: str | None = Field(default=None, description="natural or caesarean, as sent")
+    referred_from: int | None = Field(
+        default=None, description="The settlement of the stay it was referred from, as sent"
+    )
 
 
 class StoredSettlementOut(BaseModel):
@@ -163,6 +168,9 @@ class StoredSettlementOut(BaseModel):
     threshold: Amount = Field(description="Threshold charged, as it stands now (act_pay_dedc)")
     refused: dict[str, Any] | None
     explanation: list[StepOut]
+    cause: str = "ordinary"
+    delivery: str | None = None
+    referred_from: int | None = None
 
 
 class SplitOut(BaseModel):

@@ -60,10 +60,17 @@ def age_on(birth: date | str | None, today: date) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def plain_step(step: Mapping[str, Any], lang: str, regions: Mapping[str, str] | None = None) -> str:
+def plain_step(
+    step: Mapping[str, Any],
+    lang: str,
+    regions: Mapping[str, str] | None = None,
+    hospitals: Mapping[str, str] | None = None,
+    a_hospital: str = "",
+) -> str:
     """A step's sentence for a family: the citation of the policy file and key (and
-    whether the number is the text's or the region's) left out, and the region it names
-    (treatment elsewhere, a filing) by its name in `regions` (code -> name), not its code."""
+    whether the number is the text's or the region's) left out, and the region and the
+    hospital it names by their names (`regions`, `hospitals`: code -> name), not their
+    codes; a claim's hospital without a registry id (`claim-N`) as `a_hospital`."""
     texts = step.get("text") or {}
     sentence = str(texts.get(lang) or texts.get("zh") or "")
     parameter = step.get("parameter")
@@ -71,9 +78,15 @@ def plain_step(step: Mapping[str, Any], lang: str, regions: Mapping[str, str] | 
         cut = sentence.rfind(f" [{parameter['file']}: {parameter['key']}")
         if cut >= 0:
             sentence = sentence[:cut]
-    region = str((step.get("args") or {}).get("region") or "")
+    args = step.get("args") or {}
+    region = str(args.get("region") or "")
     if region and regions and region in regions:
         sentence = sentence.replace(region, regions[region])
+    hospital = str(args.get("hospital") or "")
+    name = (hospitals or {}).get(hospital) or (a_hospital if hospital.startswith("claim-") else "")
+    if hospital and name:
+        sentence = sentence.replace(hospital, name, 1)
+        sentence = sentence[:1].upper() + sentence[1:]
     return sentence
 
 
