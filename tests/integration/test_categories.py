@@ -4,6 +4,7 @@ category is in force (the scenario rc-category-points-dated.yaml, through the AP
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -22,6 +23,7 @@ from yibao.adapters.parameter_files import search_path
 from yibao.adapters.scenario_files import load_scenario
 from yibao.domain.access import Principal, Role
 from yibao.domain.model import CategorySpan, Kind
+from yibao.entrypoints.web.session import SESSION_COOKIE
 from yibao.service.errors import ConflictError, ServiceError
 from yibao.service.services import Services
 
@@ -219,3 +221,57 @@ def test_the_member_estimate_reads_the_cause(
     assert (accident["basic"], ordinary["basic"]) == ("620.00", "850.00")
     with pytest.raises(ServiceError, match="cause: 'fall' is not one of ordinary, accident"):
         services.member.estimate(me, who.person_id, stay, 0, Decimal(1200), day, "fall")
+
+
+def test_the_estimate_form_takes_the_cause_and_the_delivery(
+    engine: Engine, services: Services, client: TestClient
+) -> None:
+    """The member app's estimate page (/app/estimate) as a family fills it in: after an
+    accident stay paid 2,380, river-county's 3,000 yearly cap leaves 620 for another
+    accident stay that an illness would have 850 of; a natural delivery is paid its fixed
+    1,100, a caesarean 1,500. A delivery on an outpatient visit is refused next to the
+    field."""
+    scenario = load_scenario(TESTS / "scenarios" / "river-county" / "rc-accident-yearly-cap.yaml")
+    with UnitOfWork(engine) as uow:
+        who = register(uow, scenario, search_path())
+        uow.commit()
+    first = scenario.encounters[0]
+    answer = client.post(
+        "/v1/settlements",
+        json=bill_json(who.card_number, first),
+        headers={"X-Institution": first.hospital.id},
+    )
+    assert answer.status_code == 201, answer.text
+    member = account(services, Role.INSURED, person_id=who.person_id)
+    pages = TestClient(client.app, follow_redirects=False)
+    pages.cookies.set(SESSION_COOKIE, member["Authorization"].split()[1])
+    shown = pages.get("/app/estimate", params={"lang": "en"})
+    assert shown.status_code == 200, shown.text
+    assert "An accidental injury (no one else is liable)" in shown.text  # names, not codes
+    assert "Childbirth, caesarean section" in shown.text
+    token = re.search(r'name="csrf" value="([^"]+)"', shown.text)
+    assert token is not None
+
+    def fund(amount: str, kind: str = "inpatient", **details: str) -> str:
+        form = {"csrf": token.group(1), "person": who.person_id, "amount": amount}
+        form |= {"level": "0", "kind": kind, "day": "2026-03-01", **details}
+        page = pages.post("/app/estimate", params={"lang": "en"}, data=form)
+        assert page.status_code == 200, page.text
+        found = re.search(r'data-testid="estimate-fund">([^<]+)<', page.text)
+        assert found is not None, page.text
+        return found.group(1)
+
+    assert fund("1200", cause="accident") == "620.00 yuan"
+    assert fund("1200", cause="ordinary") == "850.00 yuan"
+    assert fund("1200") == "850.00 yuan"  # no cause given: an illness
+    assert fund("3000", delivery="natural") == "1,100.00 yuan"
+    assert fund("3000", delivery="caesarean") == "1,500.00 yuan"
+    form = {"csrf": token.group(1), "person": who.person_id, "amount": "100", "level": "0"}
+    form |= {"kind": "outpatient", "day": "2026-03-01", "delivery": "natural"}
+    refused = pages.post("/app/estimate", params={"lang": "zh"}, data=form)
+    assert refused.status_code == 422, refused.text
+    assert "分娩按住院估算，请选择住院。" in refused.text
+    assert 'data-testid="estimate-answer"' not in refused.text
+    bad = pages.post("/app/estimate", data=form | {"kind": "inpatient", "cause": "fall"})
+    assert bad.status_code == 422, bad.text
+    assert 'id="e-cause"' in bad.text

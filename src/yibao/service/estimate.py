@@ -1,6 +1,6 @@
 """The member app's estimate: what a stay or visit would cost the person, by the same
-rules as a settlement (the person's categories, the cause and its yearly cap), against
-the stored year. Nothing is stored."""
+rules as a settlement (the person's categories, the cause and its yearly cap, a
+childbirth stay's delivery), against the stored year. Nothing is stored."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class Ask:
     amount: Decimal
     day: date
     cause: str = "ordinary"  # or accident
+    delivery: str | None = None  # a childbirth stay: natural | caesarean
 
 
 def _check(ask: Ask) -> None:
@@ -41,7 +42,7 @@ def _check(ask: Ask) -> None:
         raise ServiceError(
             "amount_too_large", "amount: above 0, at most 10,000,000", field="amount"
         )
-    EncounterDetails(ask.cause).check(ask.kind)
+    EncounterDetails(ask.cause, ask.delivery).check(ask.kind)
 
 
 def estimate(
@@ -70,6 +71,7 @@ def estimate(
             hospital=Hospital("estimate", ask.level, True, record.region),
             lines=(Line(LineClass.A, ask.amount),),
             cause=ask.cause,
+            delivery=ask.delivery,
         )
         prepared = Prepared(person, encounter, None, policy, ())
         acc = u.ledger.read_person_year(record.id, day.year)

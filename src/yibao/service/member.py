@@ -410,11 +410,11 @@ class MemberService:
         amount: Decimal,
         day: date,
         cause: str = "ordinary",
+        delivery: str | None = None,
     ) -> dict[str, Any]:
         """service/estimate.py: what a stay or visit would cost the person."""
-        return estimate(
-            self.uow, self.policies, who, person_id, Ask(kind, level, amount, day, cause)
-        )
+        ask = Ask(kind, level, amount, day, cause, delivery)
+        return estimate(self.uow, self.policies, who, person_id, ask)
 
     # --- online services ----------------------------------------------------------------
 

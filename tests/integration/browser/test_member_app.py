@@ -44,6 +44,8 @@ WORDS: dict[str, dict[str, str]] = {
         "estimate": "费用估算",
         "bad_amount": "请填写金额（元），例如 1200.50。",
         "you_pay": "您需支付",
+        "accident": "意外伤害（无第三方责任）",
+        "not_inpatient": "分娩按住院估算，请选择住院。",
         "filing": "山县，2026-11-01 – 2026-12-31",
         "report_lost": "挂失",
         "reported_lost": "已挂失",
@@ -62,6 +64,8 @@ WORDS: dict[str, dict[str, str]] = {
         "estimate": "Estimate",
         "bad_amount": "Enter an amount in yuan, such as 1200.50.",
         "you_pay": "You pay",
+        "accident": "An accidental injury (no one else is liable)",
+        "not_inpatient": "A childbirth is estimated as an inpatient stay.",
         "filing": "Hill County, 2026-11-01 – 2026-12-31",
         "report_lost": "Report lost",
         "reported_lost": "Reported lost",
@@ -203,8 +207,15 @@ def test_an_estimate(open_page: Opener, services: Services, engine: Engine, lang
     assert page.input_value("#f-amount") == "abc"
     page.fill("#f-amount", "12000")
     page.select_option("#f-level", "3")
-    page.select_option("#f-kind", "inpatient")
+    page.select_option("#f-kind", "outpatient")
+    page.select_option("#f-delivery", "natural")  # a delivery is a stay: refused
     page.click("main button[type=submit]")
+    assert page.locator("#e-delivery").inner_text() == words["not_inpatient"]
+    page.select_option("#f-kind", "inpatient")
+    page.select_option("#f-delivery", "")
+    page.select_option("#f-cause", label=words["accident"])  # the family reads names
+    page.click("main button[type=submit]")
+    assert page.locator("#f-cause").input_value() == "accident"  # what was chosen stays
     answer = page.locator("[data-testid=estimate-answer]")
     personal = yuan(page.locator("[data-testid=estimate-personal]").inner_text())
     fund = yuan(page.locator("[data-testid=estimate-fund]").inner_text())

@@ -109,6 +109,15 @@ LEVELS = {
     2: _("Level 2"),
     3: _("Level 3"),
 }
+CAUSES = {
+    "ordinary": _("An illness"),
+    "accident": _("An accidental injury (no one else is liable)"),
+}
+DELIVERIES = {
+    "": _("Not a childbirth"),
+    "natural": _("Childbirth, natural delivery"),
+    "caesarean": _("Childbirth, caesarean section"),
+}
 LINE_CLASSES = {
     "A": _("Class A items"),
     "B": _("Class B items"),
@@ -124,6 +133,8 @@ LABELS = {
     "reasons": CLAIM_REASONS,
     "limits": LIMITS,
     "levels": LEVELS,
+    "causes": CAUSES,
+    "deliveries": DELIVERIES,
 }
 
 

@@ -12,7 +12,9 @@ from starlette.datastructures import UploadFile
 
 from yibao.domain.model import Kind
 from yibao.entrypoints.web.member.common import (
+    CAUSES,
     CLAIM_REASONS,
+    DELIVERIES,
     LABELS,
     amount_of,
     day_of,
@@ -46,6 +48,8 @@ def estimate_form(request: Request) -> Response:
             "person": who.person_id or "",
             "kind": "inpatient",
             "level": "2",
+            "cause": "ordinary",
+            "delivery": "",
             "day": page.services.member.clock().isoformat(),
         }
     )
@@ -68,14 +72,30 @@ async def estimate(request: Request) -> Response:
     level = form.get("level")
     if level not in ("0", "1", "2", "3"):
         form.error("level", page.t("Choose the hospital's level."))
+    cause, delivery = _encounter_details(page, form)
     day = day_of(page, form, "day")
     answer = None
     if form.ok and person and amount is not None and day is not None:
         try:
-            answer = page.services.member.estimate(who, person, Kind(kind), int(level), amount, day)
+            answer = page.services.member.estimate(
+                who, person, Kind(kind), int(level), amount, day, cause, delivery or None
+            )
         except ServiceError as exc:
             put_error(page, form, exc)
     return _estimate_page(page, form, answer, status=200 if form.ok else 422)
+
+
+def _encounter_details(page: Page, form: Form) -> tuple[str, str]:
+    """The cause of the visit, and a childbirth stay's delivery ("" for none)."""
+    cause = form.get("cause") or "ordinary"
+    if cause not in CAUSES:
+        form.error("cause", page.t("Choose what the visit is for."))
+    delivery = form.get("delivery")
+    if delivery not in DELIVERIES:
+        form.error("delivery", page.t("Choose whether this is a childbirth."))
+    elif delivery and form.get("kind") != "inpatient":
+        form.error("delivery", page.t("A childbirth is estimated as an inpatient stay."))
+    return cause, delivery
 
 
 def _estimate_page(page: Page, form: Form, answer: object, status: int = 200) -> Response:
@@ -89,6 +109,8 @@ def _estimate_page(page: Page, form: Form, answer: object, status: int = 200) ->
         form=form,
         family=page.services.member.family(who),
         kinds=ESTIMATE_KINDS,
+        causes=CAUSES,
+        deliveries=DELIVERIES,
         answer=answer,
     )
 
