@@ -9,9 +9,9 @@ import polars as pl
 import typer
 from typer.testing import CliRunner
 
-from yibao.batch import cli
 from yibao.batch.frames import read_region_year
 from yibao.batch.generate import generate
+from yibao.entrypoints import cli_batch as cli
 
 app = typer.Typer()
 app.command("generate")(cli.generate)

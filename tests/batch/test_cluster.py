@@ -12,7 +12,6 @@ from distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
 from yibao.adapters.parameter_files import load_region, search_path
-from yibao.batch import cli
 from yibao.batch.cluster import (
     RESULT_ENCOUNTERS,
     RESULT_PERSONS,
@@ -27,6 +26,7 @@ from yibao.batch.cluster import (
 from yibao.batch.columnar import settle
 from yibao.batch.frames import RegionYear, read_region_year
 from yibao.batch.generate import generate
+from yibao.entrypoints import cli_batch as cli
 
 TESTS = Path(__file__).resolve().parent.parent
 POLICY_PATH = [TESTS / "regions", *search_path()]

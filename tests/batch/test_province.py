@@ -14,7 +14,6 @@ from distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
 from yibao.adapters.parameter_files import load_region, search_path
-from yibao.batch import cli
 from yibao.batch.cluster import partition_of, read_results, settle_on_dask_to_files
 from yibao.batch.columnar import settle
 from yibao.batch.frames import RegionYear, read_region_year
@@ -25,6 +24,7 @@ from yibao.batch.province import (
     settle_partitions,
     totals,
 )
+from yibao.entrypoints import cli_batch as cli
 
 TESTS = Path(__file__).resolve().parent.parent
 POLICY_PATH = [TESTS / "regions", *search_path()]

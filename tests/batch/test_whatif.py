@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from yibao.adapters.parameter_files import load_region, load_region_dir
 from yibao.adapters.scenario_files import load_scenario
-from yibao.batch import cli
 from yibao.batch.columnar import settle
 from yibao.batch.frames import RegionYear
 from yibao.batch.generate import generate
@@ -22,6 +21,7 @@ from yibao.batch.whatif import WhatIfError, compare, load_change, region_folder
 from yibao.domain.engine.settle import settle_year
 from yibao.domain.money import fmt
 from yibao.domain.parameters import RegionPolicy
+from yibao.entrypoints import cli_batch as cli
 
 app = typer.Typer()
 app.command("whatif")(cli.whatif)

@@ -23,7 +23,6 @@ from rich.table import Table
 from yibao.adapters.parameter_files import PolicyError, load_region, search_path
 from yibao.adapters.scenario_files import ScenarioError, load_scenario, scenario_files
 from yibao.adapters.strict_yaml import YamlError
-from yibao.batch import cli as batch_cli
 from yibao.bootstrap import PolicyLoader
 from yibao.domain.engine import InputError
 from yibao.domain.parameters import PolicyGapError, describe_value
@@ -37,6 +36,7 @@ from yibao.entrypoints import (
     cli_schools,
     cli_server,
 )
+from yibao.entrypoints import cli_batch as batch_cli
 from yibao.service import scenarios
 
 app = typer.Typer(
