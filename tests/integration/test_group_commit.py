@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -257,7 +257,10 @@ def test_a_caller_that_gives_up_neither_cancels_its_bill_nor_stops_the_committer
         with pytest.raises(asyncio.CancelledError):
             await waiting
 
-    asyncio.run(give_up())
+    # In a thread of its own: after the browser tests, Playwright keeps an event loop
+    # running in the test process's main thread, and asyncio will not start another there.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, give_up()).result()
     status, view = committer.submit(world.bill(world.cards[1], date(2026, 8, 1))).result(60)
     assert status == 201
     assert view["id"] in stored(world.engine)
