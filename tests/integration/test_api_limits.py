@@ -5,13 +5,12 @@ can act on: 413 before a body is read, {code, message} for the framework's own 4
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import anyio
 import pytest
 from fastapi.testclient import TestClient
 
+from integration.event_loops import run_apart
 from yibao.adapters.db.engine import make_engine
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import PolicyLoader
@@ -54,10 +53,7 @@ def _asgi(app: Any, path: str, length: int | None) -> tuple[int, bytes, int]:
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
-    # In a thread of its own: the browser tests' Playwright keeps an event loop running in
-    # the test process's main thread, and anyio will not start another in that thread.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(anyio.run, app, scope, receive, send).result()
+    run_apart(app, scope, receive, send)
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return sent[0]["status"], body, asked
 

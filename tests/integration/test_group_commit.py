@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from integration.conftest import SigningClient
+from integration.event_loops import run_apart
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import PolicyLoader
@@ -257,10 +258,7 @@ def test_a_caller_that_gives_up_neither_cancels_its_bill_nor_stops_the_committer
         with pytest.raises(asyncio.CancelledError):
             await waiting
 
-    # In a thread of its own: after the browser tests, Playwright keeps an event loop
-    # running in the test process's main thread, and asyncio will not start another there.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, give_up()).result()
+    run_apart(give_up)
     status, view = committer.submit(world.bill(world.cards[1], date(2026, 8, 1))).result(60)
     assert status == 201
     assert view["id"] in stored(world.engine)

@@ -108,6 +108,17 @@ def _check_regions(issuer: Institution, person: PersonRecord, to_region: str) ->
         )
 
 
+def _referral_fields(
+    to_region: str, diagnosis: str, valid_from: date, valid_to: date
+) -> tuple[str, str]:
+    """A referral's own fields checked, as a hospital issues it or a clerk records it:
+    the region referred to and the diagnosis (cleaned), and the dates in order."""
+    to_region = text_field(to_region, "to_region", 64)
+    diagnosis = text_field(diagnosis, "diagnosis", 16)
+    check_period(valid_from, valid_to)
+    return to_region, diagnosis
+
+
 def _add_referral(
     uow: UnitOfWork,
     who: Principal,
@@ -365,9 +376,7 @@ class CertificatesService(UseCases):
                 "person_id: name the patient by person_id or by card_number (one of them)",
                 field="person_id",
             )
-        to_region = text_field(to_region, "to_region", 64)
-        diagnosis = text_field(diagnosis, "diagnosis", 16)
-        check_period(valid_from, valid_to)
+        to_region, diagnosis = _referral_fields(to_region, diagnosis, valid_from, valid_to)
         issuer = _issuer(uow.registry.institution(str(who.institution_id)), who)
         person = self._patient_by(uow, person_id, card_number)
         return _add_referral(uow, who, issuer, person, to_region, valid_from, valid_to, diagnosis)
@@ -388,9 +397,7 @@ class CertificatesService(UseCases):
         the hospital's own (issue_referral), the clerk named as who recorded it."""
         require(who, Role.CLERK)
         issued_by = text_field(issued_by, "issued_by", 64)
-        to_region = text_field(to_region, "to_region", 64)
-        diagnosis = text_field(diagnosis, "diagnosis", 16)
-        check_period(valid_from, valid_to)
+        to_region, diagnosis = _referral_fields(to_region, diagnosis, valid_from, valid_to)
         with self.uow() as uow:
             person = person_of(uow, who, person_id)
             issuer = uow.registry.institution(issued_by)
