@@ -20,11 +20,14 @@ from yibao.service.services import Services
 from yibao.service.settlement import Bill, BillLine
 
 WORDS = {
-    "zh": {"inpatient": "住院", "outpatient": "门诊", "only_stays": "只有住院才有转诊来源。"},
+    "zh": {
+        "only_stays": "只有住院才有转诊来源。",
+        "not_theirs": "不能选这次住院作为转出的住院：请选择同一人同一年内更早的一次住院，或者不选。",
+    },
     "en": {
-        "inpatient": "Inpatient",
-        "outpatient": "Outpatient",
         "only_stays": "Only a hospital stay is referred from another.",
+        "not_theirs": "That stay cannot be the one this stay was referred from: choose an "
+        "earlier hospital stay of the same person in the same year, or none.",
     },
 }
 
@@ -67,6 +70,10 @@ def test_a_claim_names_the_stay_it_was_referred_from(
     assert page.locator("#e-referred_from").inner_text() == WORDS[lang]["only_stays"]
     shoot(page, f"member-claim-referred-error-{lang}")
     page.select_option("#f-kind", "inpatient")
+    page.select_option("#f-person", "G1")  # the child's stay named on the parent's claim
+    send()
+    assert page.locator("#e-referred_from").inner_text() == WORDS[lang]["not_theirs"]
+    page.select_option("#f-person", C1)
     send()
     assert page.url.endswith("/app/claims?done=submitted"), page.locator(".error").all_inner_texts()
     with UnitOfWork(engine) as uow:
