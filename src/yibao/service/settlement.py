@@ -178,6 +178,9 @@ class SettlementService:
             uow.counter.remember(
                 NewAnswer(bill.institution_id, idempotency_key, fingerprint, 201, kept)
             )
+        # In a group commit the bill is written now: a key taken meanwhile is this bill's
+        # error, raised here, before its answer is handed back (counter_pg.py).
+        uow.counter.bill_done()
         return 201, view
 
     def reverse(self, settlement_id: int, reason: str, who: Principal) -> dict[str, Any]:
