@@ -306,9 +306,11 @@ class PgCounter:
         self._record: tuple[int, SettlementRecord] | None = None
         self._answer: NewAnswer | None = None
         self.in_batch = False  # a group commit's bills (UnitOfWork.savepoint)
-        # A group commit's lines and ledger entries, written at its commit (flush_bill).
+        # A group commit's lines and ledger entries, written at its commit (flush), and
+        # those of its bill under way, until its savepoint ends well (flush_bill).
         self._lines: list[dict[str, Any]] = []
         self._ledger: list[dict[str, Any]] = []
+        self._bill_rows: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
 
     @property
     def _pg(self) -> psycopg.Connection[Any]:
@@ -373,13 +375,22 @@ class PgCounter:
         its own error, before the committer takes its answer. A bill alone is written with
         the commit, in one statement (flush)."""
         if self.in_batch:
-            self.flush_bill()
+            self._write_bill()
 
     def flush_bill(self) -> None:
-        """Write a group commit's bill: the rows that may be refused now (the bill alone
-        fails and is rolled back to its savepoint), its lines and ledger entries with the
-        batch's at the commit (flush). They join the batch only once the bill's own
-        statement went through."""
+        """The bill's savepoint ends well: what it left unwritten is written, and its lines
+        and ledger entries join the batch's, for the commit (flush). Until then they are
+        the bill's own: a bill rolled back to its savepoint after its write (any error
+        later in it) takes them along (discard_bill)."""
+        self._write_bill()
+        lines, ledger = self._bill_rows
+        self._lines += lines
+        self._ledger += ledger
+        self._bill_rows = ([], [])
+
+    def _write_bill(self) -> None:
+        """The rows of the booked bill the database may refuse, now (the bill alone fails
+        and is rolled back to its savepoint); its lines and ledger entries are kept."""
         if self._record is None:
             return
         (sid, record), answer = self._record, self._answer
@@ -395,8 +406,10 @@ class PgCounter:
         if answer is not None:
             values.append(_answer_json(answer, stamp))
         self._execute(_BILL_WRITES[answer is not None], values)
-        self._lines += [{"settlement_id": sid, **ln} for ln in record.lines]
-        self._ledger += [{**e, "settlement_id": sid, "created_at": stamp} for e in record.ledger]
+        self._bill_rows = (
+            [{"settlement_id": sid, **ln} for ln in record.lines],
+            [{**e, "settlement_id": sid, "created_at": stamp} for e in record.ledger],
+        )
 
     def _execute(self, sql: str, values: list[Any]) -> None:
         try:
@@ -412,6 +425,7 @@ class PgCounter:
         bills keep what they left for the commit."""
         self._next_id = None
         self._record = self._answer = None
+        self._bill_rows = ([], [])
 
     def discard(self) -> None:
         """Forget everything pending: the transaction rolls back."""
