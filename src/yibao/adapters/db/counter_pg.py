@@ -306,6 +306,7 @@ class PgCounter:
         self._record: tuple[int, SettlementRecord] | None = None
         self._answer: NewAnswer | None = None
         self.in_batch = False  # a group commit's bills (UnitOfWork.savepoint)
+        self._in_bill = False  # one of them under way, in its savepoint
         # A group commit's lines and ledger entries, written at its commit (flush), and
         # those of its bill under way, until its savepoint ends well (flush_bill).
         self._lines: list[dict[str, Any]] = []
@@ -363,10 +364,18 @@ class PgCounter:
             (sid, record), answer = self._record, self._answer
             self._record = self._answer = None
             self._execute(*_write(sid, record, answer))
-        if self._lines or self._ledger:
+        # The batch's rows once no bill is under way: a caller that flushes inside a
+        # bill's savepoint (service/desk.py) must not put the earlier bills' rows there,
+        # where the bill's rollback would take them along.
+        if (self._lines or self._ledger) and not self._in_bill:
             lines, ledger = self._lines, self._ledger
             self._lines, self._ledger = [], []
             self._execute(_ROWS, [_json(lines), _json(ledger)])
+
+    def begin_bill(self) -> None:
+        """A group commit's bill begins (UnitOfWork.savepoint): from now on each bill is
+        written at its end (bill_done), its lines and ledger entries at the commit."""
+        self.in_batch = self._in_bill = True
 
     def bill_done(self) -> None:
         """The settlement service made the bill's last write (SettlementService.settle_in):
@@ -387,6 +396,7 @@ class PgCounter:
         self._lines += lines
         self._ledger += ledger
         self._bill_rows = ([], [])
+        self._in_bill = False
 
     def _write_bill(self) -> None:
         """The rows of the booked bill the database may refuse, now (the bill alone fails
@@ -426,6 +436,7 @@ class PgCounter:
         self._next_id = None
         self._record = self._answer = None
         self._bill_rows = ([], [])
+        self._in_bill = False
 
     def discard(self) -> None:
         """Forget everything pending: the transaction rolls back."""

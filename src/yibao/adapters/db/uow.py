@@ -138,7 +138,7 @@ class UnitOfWork:
                 conn.exec_driver_sql(statement)
         self._in_bill = True
         if isinstance(self.counter, PgCounter):
-            self.counter.in_batch = True  # each bill written at its end (bill_done)
+            self.counter.begin_bill()  # each bill written at its end (bill_done)
         try:
             yield
             self.audit.flush()
