@@ -1,7 +1,8 @@
 """The member app's claim form names the stay a hospital stay was referred from (issue 14):
 a choice of the family's earlier hospital stays by person, hospital name and date (never
 an id on the page), refused next to the field for a stay that is not a hospital stay,
-and kept with the claim. Shot at 390 px and 1440 px and checked with axe-core."""
+and kept with the claim; the clerk reviewing it reads the chain in words. Shot at 390 px
+and 1440 px and checked with axe-core."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.engine import Engine
 
+from integration.auth import account
 from integration.browser.conftest import Opener, shoot
-from integration.browser.test_member_app import PNG, signed_in, world
-from integration.roles_world import C1
+from integration.browser.test_member_app import PASSWORD, PNG, signed_in, world
+from integration.roles_world import C1, CITY, COUNTY
 from yibao.adapters.db.uow import UnitOfWork
-from yibao.domain.model import Kind
+from yibao.domain.access import Role
+from yibao.domain.model import Kind, LineClass
+from yibao.service.access import OPERATOR
+from yibao.service.claims import Claim, ClaimLine, ClaimReason
+from yibao.service.encounter_details import EncounterDetails
 from yibao.service.services import Services
 from yibao.service.settlement import Bill, BillLine
 
@@ -82,3 +88,41 @@ def test_a_claim_names_the_stay_it_was_referred_from(
     page.goto(f"/app/claims/new?lang={lang}")
     page.select_option("#f-referred_from", index=1)
     shoot(page, f"member-claim-referred-from-{lang}")
+
+
+def test_the_clerk_reads_the_chain_on_the_claim(
+    open_page: Opener, services: Services, engine: Engine
+) -> None:
+    world(engine, services)
+    _, stay = services.settlements.settle(
+        Bill(
+            "I1",
+            "CARD-C1",
+            Kind.INPATIENT,
+            date(2026, 6, 10),
+            (BillLine("TEST-A", Decimal(1), Decimal("2500.00")),),
+        )
+    )
+    made = services.claims.submit(
+        OPERATOR,
+        Claim(
+            person_id=C1,
+            reason=ClaimReason.OTHER,
+            kind=Kind.INPATIENT,
+            date=date(2026, 6, 20),
+            hospital_name="县人民医院",
+            hospital_level=3,
+            hospital_region=COUNTY,
+            hospital_designated=True,
+            lines=(ClaimLine(Decimal("6000.00"), cls=LineClass.A),),
+            details=EncounterDetails(referred_from=stay["id"]),
+        ),
+    )
+    account(services, Role.CLERK, region=CITY, account_id="clerk-web", password=PASSWORD)
+    page = open_page(f"/sign-in?next=/console/queues/claims/{made['id']}")
+    page.fill("#f-account", "clerk-web")
+    page.fill("#f-password", PASSWORD)
+    page.click("main button[type=submit]")
+    chain = page.get_by_test_id("claim-chain").inner_text()
+    assert "2026-06-10 在hospital I1的住院（2级）：已付起付线 500.00元" in chain, chain
+    shoot(page, "console-claim-chain")
