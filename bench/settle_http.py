@@ -54,7 +54,8 @@ ADMIN = os.environ.get(
 
 
 def make_database() -> str:
-    name = "yibao_bench"
+    # YIBAO_BENCH_DATABASE: engineers sharing one PostgreSQL each bench a database of their own.
+    name = os.environ.get("YIBAO_BENCH_DATABASE", "yibao_bench")
     admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

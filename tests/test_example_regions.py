@@ -24,12 +24,10 @@ REGIONS = ROOT / "examples" / "regions"
 POLICY_PATH = search_path([REGIONS])
 NAMES = sorted(d.name for d in REGIONS.iterdir() if (d / "region.yaml").is_file())
 FILES = scenario_files([REGIONS / f"{name}-scenarios" for name in NAMES])
-# Real texts without a worked example yibao reproduces: jiamusi-2018 has none, ningbo-2014's
-# cannot be reproduced (a medical-insurance year from September). Their scenarios are ours,
-# computed from the text's rules, and docs/policies.md says so.
+# Real texts without a worked example yibao reproduces: jiamusi-2018 has none. Its
+# scenarios are ours, computed from the text's rules, and docs/policies.md says so.
 WITHOUT_OFFICIAL_EXAMPLE = {
     "jiamusi-2018": "no official example",
-    "ningbo-2014": "cannot be reproduced",
 }
 DOCS = ROOT / "docs" / "policies.md"
 
@@ -110,3 +108,18 @@ def test_the_cli_checks_the_example_regions() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().splitlines()[-1] == f"{len(FILES)} passed, 0 failed"
+
+
+def test_ningbo_official_example_rests_on_the_texts_year() -> None:
+    """The official example is about the year: the year's first day is the text's
+    ([text]), and its stay, discharged on 2 September 2014, is settled in the year 2014
+    together with a stay of March 2015 (one year, one serious-illness deductible)."""
+    policy = load_region("ningbo-2014", POLICY_PATH)
+    assert policy.year_start.describe() == "09-01"
+    assert policy.year_start.source.startswith("[text] ")
+    path = REGIONS / "ningbo-2014-scenarios" / "nb-official-example-stay-across-1-september.yaml"
+    scenario = load_scenario(path)
+    assert scenario.year == 2014
+    assert [e.date.isoformat() for e in scenario.encounters] == ["2014-09-02", "2015-03-10"]
+    result = scenarios.run(scenario, PolicyLoader(POLICY_PATH))
+    assert scenarios.to_json(result)["year"]["serious_illness"] == "1220.00"

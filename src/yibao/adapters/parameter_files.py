@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from yibao.adapters.admin_files import (
     CalendarFile,
@@ -68,6 +68,7 @@ from yibao.domain.parameters import (
     SeriousIllnessRules,
     SpecialOutpatientRules,
     TopLine,
+    YearStart,
 )
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "policies"
@@ -96,6 +97,26 @@ class OtherPlace(Strict):
     reduction: DatedReduction
 
 
+class YearStartModel(Strict):
+    """`year_start: {value: "09-01", source: ...}`: the insurance year starts on that day
+    (MM-DD; not 29 February, which only some years have)."""
+
+    value: Annotated[str, Field(pattern=r"^\d{2}-\d{2}$")]
+    source: Source
+
+    def to_domain(self) -> YearStart:
+        month, day = (int(part) for part in self.value.split("-"))
+        try:
+            return YearStart(month, day, self.source)
+        except ValueError:
+            raise ValueError(f"{self.value} is not a day that every year has") from None
+
+    @model_validator(mode="after")
+    def _a_day_of_every_year(self) -> YearStartModel:
+        self.to_domain()
+        return self
+
+
 class DiagnosisGroupModel(Strict):
     name: TextModel
     codes: list[
@@ -113,6 +134,7 @@ class RegionFile(Strict):
     catalogue: Catalogue
     other_place: OtherPlace
     diagnosis_groups: dict[str, DiagnosisGroupModel] = Field(default_factory=dict)
+    year_start: YearStartModel | None = None  # default: the calendar year
 
 
 class OutpatientModel(Strict):
@@ -398,6 +420,7 @@ def _region_dir(folder: Path) -> RegionPolicy:
         enrolment=optional["enrolment"],
         calendar=optional["calendar"],
         diagnosis_groups=diagnosis_groups,
+        year_start=YearStart() if region.year_start is None else region.year_start.to_domain(),
     )
 
 

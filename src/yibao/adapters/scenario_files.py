@@ -1,8 +1,9 @@
 """Scenario files (YAML or JSON): one person's year, the bills, and what policy must pay.
 
 The format is described in docs/scenarios.md (after the shared scenario-format.md).
-Parsing is strict: an unknown key, class, kind, level or scheme, a negative amount or a
-date outside the year is an error naming the file and the place.
+Parsing is strict: an unknown key, class, kind, level or scheme or a negative amount is
+an error naming the file and the place. A date outside the year is one too, found when the
+scenario runs (service/scenarios.py): the region says which days its year has.
 """
 
 from __future__ import annotations
@@ -274,8 +275,6 @@ def _to_domain(raw: ScenarioIn, name: str) -> Scenario:
         if e.id in seen:
             raise ScenarioError(f"{where}.id: {e.id!r} is used twice")
         seen.add(e.id)
-        if e.date.year != raw.year:
-            raise ScenarioError(f"{where}.date: {e.date} is outside the year {raw.year}")
         if e.date < p.birth_date:
             raise ScenarioError(f"{where}.date: {e.date} is before the birth date {p.birth_date}")
         if e.kind is Kind.SPECIAL_OUTPATIENT and e.disease is None:

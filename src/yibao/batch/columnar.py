@@ -157,7 +157,7 @@ def settle(policy: RegionPolicy, data: RegionYear) -> BatchResult:
     validate(policy, data)
     tables = build(policy, data.year)
     one = tables.one
-    frame = items.fold(ordered(data), one)
+    frame = items.fold(ordered(data, policy.year_span(data.year)[0]), one)
     _amounts_fit(frame, one)
     frame = _keyed(frame, policy, data, tables)
     p = Params(tables)

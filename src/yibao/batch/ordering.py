@@ -3,6 +3,8 @@ the order of settlement with each bill's person's columns."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from yibao.batch.frames import RegionYear
@@ -38,8 +40,10 @@ def validate(policy: RegionPolicy, data: RegionYear) -> None:
     bad_scheme = persons.filter(~pl.col("scheme").is_in(SCHEMES))
     if bad_scheme.height:
         raise InputError(f"person {bad_scheme['person'][0]}: unknown scheme")
+    first, last = policy.year_span(data.year)
+    year = f"{data.year}" if policy.year_start.calendar else f"{data.year} ({first} to {last})"
     checks: list[tuple[pl.Expr, str]] = [
-        (pl.col("date").dt.year() != data.year, f"date outside the year {data.year}"),
+        ((pl.col("date") < first) | (pl.col("date") > last), f"date outside the year {year}"),
         (~pl.col("level").is_in(list(LEVELS)), "hospital level is not one of 0, 1, 2, 3"),
         (
             (pl.col("class_a") < 0) | (pl.col("class_b") < 0) | (pl.col("class_self_pay") < 0),
@@ -60,9 +64,10 @@ def validate(policy: RegionPolicy, data: RegionYear) -> None:
             raise InputError(f"encounter {found['encounter'][0]}: {what}")
 
 
-def ordered(data: RegionYear) -> pl.DataFrame:
+def ordered(data: RegionYear, first: date) -> pl.DataFrame:
     """The bills in the order of settlement (`order_of_settlement`: by person, date, then
     `seq`, ties as given), each with its person's columns and its row number `order`.
+    `first` is the first day of the region's insurance year (`RegionPolicy.year_span`).
 
     One sort by a single integer key (person rank, day of the year, seq), skipped when the
     bills already come in that order; the person's columns are gathered by the person's
@@ -95,7 +100,7 @@ def ordered(data: RegionYear) -> pl.DataFrame:
         pl.col("seq").max().fill_null(0).cast(pl.Int64).alias("high"),
     ).row(0)
     span = int(high) - int(low) + 1
-    day = (pl.col("date") - pl.date(data.year, 1, 1)).dt.total_days().cast(pl.Int64)
+    day = (pl.col("date") - pl.lit(first)).dt.total_days().cast(pl.Int64)
     if (n_persons + 1) * 367 * span < 2**62:
         key = (pl.col("_p") * 367 + day) * span + (pl.col("seq").cast(pl.Int64) - low)
         enc = enc.with_columns(key.alias("_key"))

@@ -84,7 +84,7 @@ def rate_places(policy: RegionPolicy) -> int:
 
 def epoch_starts(policy: RegionPolicy, year: int) -> list[date]:
     """First day of each stretch of the year in which no parameter changes."""
-    first, last = date(year, 1, 1), date(year, 12, 31)
+    first, last = policy.year_span(year)
     bounds = {first}
     for dated in policy.all_dated():
         for i, period in enumerate(dated.periods):

@@ -16,11 +16,12 @@ from yibao.domain.parameters import Bracket, RegionPolicy, SeriousIllnessRules
 
 
 def _category_at_year_end(policy: RegionPolicy, data: RegionYear) -> list[pl.Expr]:
-    """The person's category on 31 December, where the layer's tables name it."""
+    """The person's category on the last day of the year (31 December for a calendar
+    year), where the layer's tables name it."""
     rules = policy.serious_illness
     if rules is None or "category" not in layer_dims(rules):
         return []
-    day = date(data.year, 12, 31)
+    day = policy.year_span(data.year)[1]
     if "categories" not in data.persons.columns:
         return [pl.lit("general").alias("category")]
     spans = pl.col("categories").list.filter(
@@ -101,7 +102,7 @@ def serious_illness_layer(
     line, the rest on the scale of "other", each rounded to the fen. Gives `person`,
     `si_base`, `serious_illness` and `personal` in fen.
     """
-    day = date(year, 12, 31)
+    day = policy.year_span(year)[1]  # the layer's values on the year's last day
     rules = policy.serious_illness
     payment: pl.Expr = pl.lit(0, dtype=pl.Int64)
     if rules is not None and persons.height:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -222,6 +223,35 @@ class DiagnosisGroup:
 
 
 @dataclass(frozen=True)
+class YearStart:
+    """The day a region's insurance year starts (region.yaml `year_start`). Year Y runs
+    from that day in Y to the day before it in Y + 1, so it is named by the calendar year
+    it starts in; the default, 1 January, is the calendar year. Accumulators, top lines
+    and the serious-illness layer all run over this year, and a bill belongs to the year
+    its date (a stay's discharge) falls in."""
+
+    month: int = 1
+    day: int = 1
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        # 29 February would start some years and not others: the loader refuses it.
+        date(2001, self.month, self.day)
+
+    @property
+    def calendar(self) -> bool:
+        return (self.month, self.day) == (1, 1)
+
+    def span(self, year: int) -> tuple[date, date]:
+        """The first and last day of year `year`."""
+        first = date(year, self.month, self.day)
+        return first, date(year + 1, self.month, self.day) - timedelta(days=1)
+
+    def describe(self) -> str:
+        return f"{self.month:02d}-{self.day:02d}"
+
+
+@dataclass(frozen=True)
 class RegionPolicy:
     code: str
     name: Text
@@ -236,6 +266,11 @@ class RegionPolicy:
     enrolment: EnrolmentRules | None = None  # enrolment.yaml: windows, premiums, cards
     calendar: WorkingCalendar | None = None  # calendar.yaml: working days
     diagnosis_groups: Mapping[str, DiagnosisGroup] = field(default_factory=dict)
+    year_start: YearStart = YearStart()
+
+    def year_span(self, year: int) -> tuple[date, date]:
+        """The first and last day of the region's insurance year `year`."""
+        return self.year_start.span(year)
 
     def diagnosis_group(self, code: str | None) -> str:
         """The region's diagnosis group of an ICD-10 code, or "other"."""

@@ -8,6 +8,7 @@ filing or a referral only within its dates.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,12 @@ from yibao.service.certificates_common import (
     person_of,
     referral_view,
     text_field,
+)
+from yibao.service.certificates_referrals import (
+    Target,
+    check_origin,
+    resolve_target,
+    with_episode,
 )
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
 from yibao.service.ports import UnitOfWork, now
@@ -108,15 +115,24 @@ def _check_regions(issuer: Institution, person: PersonRecord, to_region: str) ->
         )
 
 
-def _referral_fields(
-    to_region: str, diagnosis: str, valid_from: date, valid_to: date
-) -> tuple[str, str]:
-    """A referral's own fields checked, as a hospital issues it or a clerk records it:
-    the region referred to and the diagnosis (cleaned), and the dates in order."""
-    to_region = text_field(to_region, "to_region", 64)
-    diagnosis = text_field(diagnosis, "diagnosis", 16)
-    check_period(valid_from, valid_to)
-    return to_region, diagnosis
+@dataclass(frozen=True)
+class ReferralFields:
+    """A referral's own fields, as a hospital issues it or a clerk records it: where to
+    (a region, and or the hospital referred to), the dates, the diagnosis, and the
+    settlement of the stay at the issuing hospital the patient was referred from."""
+
+    target: Target
+    valid_from: date
+    valid_to: date
+    diagnosis: str
+    referred_from: int | None = None
+
+    def checked(self) -> ReferralFields:
+        """The diagnosis cleaned and the dates in order (the place is checked against the
+        registry in the transaction)."""
+        diagnosis = text_field(self.diagnosis, "diagnosis", 16)
+        check_period(self.valid_from, self.valid_to)
+        return replace(self, diagnosis=diagnosis)
 
 
 def _add_referral(
@@ -124,27 +140,30 @@ def _add_referral(
     who: Principal,
     issuer: Institution,
     person: PersonRecord,
-    to_region: str,
-    valid_from: date,
-    valid_to: date,
-    diagnosis: str,
+    fields: ReferralFields,
 ) -> dict[str, Any]:
-    """The referral stored and in the audit log, after the regions are checked."""
+    """The referral stored and in the audit log, after the place, the regions and the
+    stay it was referred from are checked."""
+    to_region, hospital = resolve_target(uow, fields.target)
     _check_regions(issuer, person, to_region)
+    origin = check_origin(uow, person, issuer, fields.referred_from, fields.valid_to)
     new_id = uow.certificates.add_referral(
         {
             "person_id": person.id,
             "issued_by": issuer.id,
             "to_region": to_region,
-            "valid_from": valid_from,
-            "valid_to": valid_to,
-            "diagnosis": diagnosis,
+            "valid_from": fields.valid_from,
+            "valid_to": fields.valid_to,
+            "diagnosis": fields.diagnosis,
             "created_by": who.account,
+            **hospital,
+            "referred_from": origin,
         }
     )
-    view = referral_view(uow.certificates.referral(new_id))
+    row = uow.certificates.referral(new_id)
+    view = referral_view(row)
     uow.audit.record(who, "referral.create", "referral", str(new_id), None, view)
-    return view
+    return with_episode(uow, row, view)
 
 
 class CertificatesService(UseCases):
@@ -333,24 +352,24 @@ class CertificatesService(UseCases):
         *,
         person_id: str | None = None,
         card_number: str | None = None,
-        to_region: str,
+        to_region: str | None = None,
         valid_from: date,
         valid_to: date,
         diagnosis: str,
+        to_institution: str | None = None,
+        referred_from: int | None = None,
     ) -> dict[str, Any]:
         """A referral certificate, issued by a designated hospital of the patient's insured
-        region for treatment in another region within the dates. The patient is named by
-        person id or by card number."""
+        region for treatment in another region within the dates: the region, and or the
+        hospital referred to (which gives its region). The patient is named by person id
+        or by card number; referred_from: the settlement of the patient's stay at the
+        issuing hospital (the episode the certificate continues)."""
+        fields = ReferralFields(
+            Target(to_region, to_institution), valid_from, valid_to, diagnosis, referred_from
+        )
         with self.uow() as uow:
             view = self.issue_referral_in(
-                uow,
-                who,
-                person_id=person_id,
-                card_number=card_number,
-                to_region=to_region,
-                valid_from=valid_from,
-                valid_to=valid_to,
-                diagnosis=diagnosis,
+                uow, who, fields, person_id=person_id, card_number=card_number
             )
             uow.commit()
         return view
@@ -359,13 +378,10 @@ class CertificatesService(UseCases):
         self,
         uow: UnitOfWork,
         who: Principal,
+        fields: ReferralFields,
         *,
         person_id: str | None = None,
         card_number: str | None = None,
-        to_region: str,
-        valid_from: date,
-        valid_to: date,
-        diagnosis: str,
     ) -> dict[str, Any]:
         """issue_referral in the caller's unit of work, which commits (the national
         interface's 2501 referral filing: one message, one transaction)."""
@@ -376,10 +392,10 @@ class CertificatesService(UseCases):
                 "person_id: name the patient by person_id or by card_number (one of them)",
                 field="person_id",
             )
-        to_region, diagnosis = _referral_fields(to_region, diagnosis, valid_from, valid_to)
+        fields = fields.checked()
         issuer = _issuer(uow.registry.institution(str(who.institution_id)), who)
         person = self._patient_by(uow, person_id, card_number)
-        return _add_referral(uow, who, issuer, person, to_region, valid_from, valid_to, diagnosis)
+        return _add_referral(uow, who, issuer, person, fields)
 
     def record_referral(
         self,
@@ -387,17 +403,21 @@ class CertificatesService(UseCases):
         person_id: str,
         *,
         issued_by: str,
-        to_region: str,
+        to_region: str | None = None,
         valid_from: date,
         valid_to: date,
         diagnosis: str,
+        to_institution: str | None = None,
+        referred_from: int | None = None,
     ) -> dict[str, Any]:
         """A referral certificate a designated hospital issued on paper, recorded at the
         agency by a clerk of the patient's region: the same checks and the same record as
         the hospital's own (issue_referral), the clerk named as who recorded it."""
         require(who, Role.CLERK)
         issued_by = text_field(issued_by, "issued_by", 64)
-        to_region, diagnosis = _referral_fields(to_region, diagnosis, valid_from, valid_to)
+        fields = ReferralFields(
+            Target(to_region, to_institution), valid_from, valid_to, diagnosis, referred_from
+        ).checked()
         with self.uow() as uow:
             person = person_of(uow, who, person_id)
             issuer = uow.registry.institution(issued_by)
@@ -408,9 +428,7 @@ class CertificatesService(UseCases):
                     field="issued_by",
                 )
             issuer = _issuer(issuer, who)
-            view = _add_referral(
-                uow, who, issuer, person, to_region, valid_from, valid_to, diagnosis
-            )
+            view = _add_referral(uow, who, issuer, person, fields)
             uow.commit()
         return view
 
@@ -431,7 +449,7 @@ class CertificatesService(UseCases):
                     person_of(uow, who, row.person_id)
                 except NotFoundError:
                     raise missing from None
-        return referral_view(row)
+            return with_episode(uow, row, referral_view(row))
 
     def referrals(self, who: Principal) -> list[dict[str, Any]]:
         """An institution's own referrals; staff's region's (newest first)."""
@@ -448,7 +466,7 @@ class CertificatesService(UseCases):
         with self.uow() as uow:
             person = person_of(uow, who, person_id)
             rows = uow.certificates.referrals_of(person.id)
-        return [referral_view(r) for r in rows]
+            return [with_episode(uow, r, referral_view(r)) for r in rows]
 
     # --- checks ------------------------------------------------------------------------
 

@@ -101,6 +101,9 @@ def referral_view(row: Any) -> dict[str, Any]:
         "valid_from": _day(row.valid_from),
         "valid_to": _day(row.valid_to),
         "diagnosis": row.diagnosis,
+        "to_institution": row.to_institution,
+        "to_institution_name": row.to_institution_name,
+        "referred_from": None if row.referred_from is None else int(row.referred_from),
         "created_by": row.created_by,
         "created_at": _moment(row.created_at),
     }

@@ -20,6 +20,7 @@ from yibao.domain.registry import insured_person
 from yibao.service.access import person_visible, require, visible_person
 from yibao.service.booking import Prepared, book, run_engine, settlement_view
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
+from yibao.service.claims_chain import chain_view, claim_origin, origin_stay_key
 from yibao.service.encounter_details import (
     PROVINCE_CLASSES,
     TYPES,
@@ -62,12 +63,14 @@ class Claim:
     disease: str | None = None
     prescription: bool = True
     receipts: tuple[str, ...] = ()
-    # Issue 14's facts: the cause and a childbirth's delivery (no referral chain: a claim
-    # is settled on its own), and for a place outside the registry its type and province
-    # class (a registered institution's come from the registry).
+    # Issue 14's facts: the cause, a childbirth's delivery and the settlement of the stay
+    # it was referred from (or referred_from_claim: the earlier claim booked as it), and
+    # for a place outside the registry its type and province class (a registered
+    # institution's come from the registry).
     details: EncounterDetails = field(default_factory=EncounterDetails)
     hospital_type: str = "general"
     hospital_province: str = "same"
+    referred_from_claim: int | None = None
 
 
 class ClaimsService:
@@ -123,6 +126,7 @@ class ClaimsService:
             if person is None or not person_visible(uow, who, person) or who.role is Role.SCHOOL:
                 raise NotFoundError("unknown_claim", f"claim {claim_id} does not exist")
             view = claim_view(row)
+            view["chain"] = chain_view(uow, row.person_id, row.referred_from)
             if row.status == "submitted" and not _unclassified(row):
                 prepared = self._prepare(uow, row)
                 acc = uow.ledger.read_person_year(row.person_id, row.encounter_date.year)
@@ -343,8 +347,10 @@ class ClaimsService:
             prescription=row.prescription,
             cause=row.cause or "ordinary",
             delivery=row.delivery,
+            referred_from=origin_stay_key(uow, row.referred_from),
         )
-        return Prepared(person, encounter, None, self.policies(record.region), tuple(rows))
+        policy = self.policies(record.region)
+        return Prepared(person, encounter, None, policy, tuple(rows), origin=row.referred_from)
 
     def _lines(
         self, uow: UnitOfWork, row: Any, record: Any, person: Person
@@ -452,12 +458,13 @@ def _facts(uow: UnitOfWork, policies: PolicySource, region: str, claim: Claim) -
     type and province class for a registered institution, else as declared."""
     details = claim.details
     details.check(claim.kind)
-    if details.referred_from is not None:
-        raise ServiceError(
-            "invalid_referred_from",
-            "referred_from: a claim is settled on its own, not along a referral chain",
-            field="referred_from",
-        )
+    origin = claim_origin(
+        uow,
+        claim.person_id,
+        (claim.kind, claim.date),
+        details.referred_from,
+        claim.referred_from_claim,
+    )
     kind, province = claim.hospital_type, claim.hospital_province
     inst = None if claim.hospital_id is None else uow.registry.institution(claim.hospital_id)
     if inst is not None:
@@ -474,6 +481,7 @@ def _facts(uow: UnitOfWork, policies: PolicySource, region: str, claim: Claim) -
         "hospital_province": None if province == "same" else province,
         "cause": None if details.cause == "ordinary" else details.cause,
         "delivery": details.delivery,
+        "referred_from": origin,
     }
 
 
@@ -513,6 +521,7 @@ def claim_view(row: Any) -> dict[str, Any]:
         "diagnosis": row.diagnosis,
         "cause": row.cause or "ordinary",
         "delivery": row.delivery,
+        "referred_from": row.referred_from,
         "lines": json.loads(row.lines),
         "receipts": json.loads(row.receipts),
         "total": fmt(from_fen(row.total_fen)),

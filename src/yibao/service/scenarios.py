@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from yibao.domain.engine import EncounterResult, YearResult, settle_year
+from yibao.domain.engine import (
+    EncounterResult,
+    InputError,
+    YearResult,
+    outside_the_year,
+    settle_year,
+)
 from yibao.domain.money import fmt
 from yibao.service.ports import PolicySource
 from yibao.service.ports.files import Scenario
@@ -14,6 +20,12 @@ from yibao.service.ports.files import Scenario
 
 def run(scenario: Scenario, policies: PolicySource) -> YearResult:
     policy = policies(scenario.region)
+    # Which days make up `year` is the region's (its insurance year may start on another
+    # day than 1 January), so the file's dates are checked here, not when it is read.
+    for i, enc in enumerate(scenario.encounters):
+        outside = outside_the_year(policy, scenario.year, enc.date)
+        if outside is not None:
+            raise InputError(f"{scenario.name}: encounters[{i}].date: {outside}")
     result, _ = settle_year(policy, scenario.person, scenario.year, scenario.encounters)
     return result
 

@@ -7,6 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from yibao.domain.parameters import RegionPolicy
 from yibao.service.access import AccessService
 from yibao.service.cards import CardsService
 from yibao.service.catalogue import CatalogueService
@@ -19,6 +20,7 @@ from yibao.service.collection import CollectionService
 from yibao.service.console import ConsoleService
 from yibao.service.desk import HospitalDesk
 from yibao.service.enrolment import EnrolmentService
+from yibao.service.errors import ServiceError
 from yibao.service.group_commit import GroupCommitter
 from yibao.service.institutions import InstitutionService
 from yibao.service.member import MemberService
@@ -66,6 +68,7 @@ class Services:
         upload_dir: Path | None = None,
         sms: SmsSender | None = None,
     ) -> Services:
+        policies = calendar_years_only(policies)
         key = secret or secrets.token_bytes(32)
         uploads = upload_dir or Path(tempfile.gettempdir()) / "yibao-uploads"
         settlements = SettlementService(uow, policies, clock)
@@ -91,3 +94,25 @@ class Services:
             secret=key,
             upload_dir=uploads,
         )
+
+
+def calendar_years_only(policies: PolicySource) -> PolicySource:
+    """The policies the service may settle with: those whose insurance year is the calendar
+    year. The service keys a person's year by the calendar year of a bill's date (the
+    registry's person-years, the ledger, the counters, enrolment and the yearly run); a
+    region whose year starts on another day (region.yaml `year_start`, docs/policies.md)
+    runs in scenarios and the engines only, and is refused here rather than settled
+    against the wrong year."""
+
+    def source(region: str) -> RegionPolicy:
+        policy = policies(region)
+        if not policy.year_start.calendar:
+            raise ServiceError(
+                "year_not_calendar",
+                f"region {policy.code} counts its insurance year from "
+                f"{policy.year_start.describe()}; the settlement service keeps calendar "
+                "years only (its scenarios run with `yibao scenario`)",
+            )
+        return policy
+
+    return source

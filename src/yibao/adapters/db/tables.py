@@ -259,6 +259,12 @@ referrals = Table(
     Column("diagnosis", String(16)),
     Column("created_by", String(64)),
     Column("created_at", DateTime(timezone=True)),
+    # From migration 0018: the hospital referred to (its code; its name as a 2501 filing
+    # sent it when it is not registered here) and the settlement of the stay the patient
+    # was referred from (the episode the certificate continues); None: not given.
+    Column("to_institution", String(32)),
+    Column("to_institution_name", String(200)),
+    Column("referred_from", Id),
 )
 
 # One row per person and year: the engine's accumulators, locked while a bill settles.
@@ -445,6 +451,8 @@ claims = Table(
     Column("hospital_province", String(8)),
     Column("cause", String(16)),
     Column("delivery", String(16)),
+    # From migration 0018: the settlement of the stay it was referred from (a chain).
+    Column("referred_from", Id),
     CheckConstraint("status IN ('submitted', 'approved', 'rejected', 'paid')", name="status"),
 )
 Index("ix_claims_status", claims.c.status, claims.c.submitted_at)

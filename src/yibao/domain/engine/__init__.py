@@ -9,7 +9,12 @@ from yibao.domain.engine.results import (
     YearResult,
 )
 from yibao.domain.engine.serious_illness import serious_illness
-from yibao.domain.engine.settle import InputError, settle_encounter, settle_year
+from yibao.domain.engine.settle import (
+    InputError,
+    outside_the_year,
+    settle_encounter,
+    settle_year,
+)
 
 __all__ = [
     "EncounterResult",
@@ -19,6 +24,7 @@ __all__ = [
     "Route",
     "SeriousIllnessResult",
     "YearResult",
+    "outside_the_year",
     "serious_illness",
     "settle_encounter",
     "settle_year",

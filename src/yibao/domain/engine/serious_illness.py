@@ -30,8 +30,9 @@ def _scheme_words(policy: RegionPolicy, person: Person) -> dict[str, str]:
 def serious_illness(
     policy: RegionPolicy, person: Person, acc: YearAccumulators
 ) -> SeriousIllnessResult:
-    # Settled once a year: the parameters in force at the year's end apply.
-    day = date(acc.year, 12, 31)
+    # Settled once a year: the parameters in force on the last day of the region's
+    # insurance year apply (31 December where the year is the calendar year).
+    day = policy.year_span(acc.year)[1]
     base = acc.personal_on_eligible
     rules = policy.serious_illness
     if rules is None or person.scheme not in rules.schemes.at(day, year_facts(person, day)).value:

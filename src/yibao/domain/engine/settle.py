@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 from yibao.domain.accumulators import YearAccumulators
@@ -39,10 +40,23 @@ class InputError(ValueError):
     """A bill the engine cannot settle as given (not a refusal: the input itself is wrong)."""
 
 
-def _check(person: Person, enc: Encounter, acc: YearAccumulators) -> None:
+def outside_the_year(policy: RegionPolicy, year: int, day: date) -> str | None:
+    """Why a bill of `day` is not one of the region's insurance year `year`, or None."""
+    first, last = policy.year_span(year)
+    if first <= day <= last:
+        return None
+    if policy.year_start.calendar:
+        return f"{day.isoformat()} is outside the year {year}"
+    return (
+        f"{day.isoformat()} is outside the year {year} ({first.isoformat()} to {last.isoformat()})"
+    )
+
+
+def _check(policy: RegionPolicy, person: Person, enc: Encounter, acc: YearAccumulators) -> None:
     where = f"encounter {enc.id}"
-    if enc.date.year != acc.year:
-        raise InputError(f"{where}: date {enc.date.isoformat()} is outside the year {acc.year}")
+    outside = outside_the_year(policy, acc.year, enc.date)
+    if outside is not None:
+        raise InputError(f"{where}: date {outside}")
     if enc.hospital.level not in LEVELS:
         raise InputError(f"{where}: hospital level {enc.hospital.level} is not one of 0, 1, 2, 3")
     for no, line in enumerate(enc.lines, start=1):
@@ -76,7 +90,7 @@ def settle_encounter(
     policy: RegionPolicy, person: Person, enc: Encounter, acc: YearAccumulators
 ) -> tuple[EncounterResult, YearAccumulators]:
     """Settle one bill. Returns its split and the year's accumulators after it."""
-    _check(person, enc, acc)
+    _check(policy, person, enc, acc)
     how, filed_step = place_class(person, enc)
     facts = encounter_facts(policy, person, enc, how)
     refusal = refusal_for(policy, person, enc, facts)

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from yibao.entrypoints.api import docs, fsi_router
 from yibao.entrypoints.api.errors import BodyLimit
+from yibao.entrypoints.api.fast_path import SettleFastPath
 from yibao.entrypoints.api.routers import (
     admin,
     categories,
@@ -80,8 +81,7 @@ def create_app(
 
     web.install(app)
     docs.install(app)
-    app.add_middleware(BodyLimit)
-    app.add_middleware(SecurityHeaders)
+    _layers(app, services)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, Any]:
@@ -92,6 +92,14 @@ def create_app(
         return {"status": "ok", "group_commit": asdict(grouped.stats)}
 
     return app
+
+
+def _layers(app: FastAPI, services: Services) -> None:
+    """The last added is the outermost: every request passes SecurityHeaders, then
+    BodyLimit, and then a settlement is answered without the router (fast_path.py)."""
+    app.add_middleware(SettleFastPath, services=services, handlers=app.exception_handlers)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
 
 
 def _answer_errors(app: FastAPI) -> None:

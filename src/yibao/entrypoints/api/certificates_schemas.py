@@ -62,7 +62,26 @@ class ReferralIn(Strict):
 
     person_id: str | None = Field(default=None, min_length=1, max_length=32)
     card_number: str | None = Field(default=None, min_length=1, max_length=32)
-    to_region: str = Field(min_length=1, max_length=64, description="Where the patient is sent")
+    to_region: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Where the patient is sent; may be left out when to_institution is "
+        "a registered hospital (its region)",
+    )
+    to_institution: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="The registered hospital the patient is referred to (in to_region)",
+    )
+    referred_from: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="The settlement of the patient's inpatient stay at the issuing hospital "
+        "they are referred from (the episode the certificate continues)",
+    )
     valid_from: date
     valid_to: date
     diagnosis: str = Field(min_length=1, max_length=16, description="ICD-10")
@@ -74,7 +93,26 @@ class RecordedReferralIn(Strict):
     issued_by: str = Field(
         min_length=1, max_length=64, description="The designated hospital that issued it"
     )
-    to_region: str = Field(min_length=1, max_length=64, description="Where the patient is sent")
+    to_region: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Where the patient is sent; may be left out when to_institution is "
+        "a registered hospital (its region)",
+    )
+    to_institution: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="The registered hospital the patient is referred to (in to_region)",
+    )
+    referred_from: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="The settlement of the patient's inpatient stay at the issuing hospital "
+        "they are referred from (the episode the certificate continues)",
+    )
     valid_from: date
     valid_to: date
     diagnosis: str = Field(min_length=1, max_length=16, description="ICD-10")
@@ -127,6 +165,19 @@ class FilingOut(BaseModel):
     created_at: str | None
 
 
+class EpisodeStayOut(BaseModel):
+    settlement_id: int
+    role: str = Field(
+        description="referred_from: the stay at the issuing hospital; referred_to: a stay at "
+        "the hospital referred to within the certificate's dates"
+    )
+    date: str
+    institution_id: str
+    hospital: str = Field(description="The hospital's name")
+    kind: str
+    status: str
+
+
 class ReferralOut(BaseModel):
     id: int
     person_id: str
@@ -135,6 +186,17 @@ class ReferralOut(BaseModel):
     valid_from: str
     valid_to: str
     diagnosis: str | None
+    to_institution: str | None = Field(default=None, description="The hospital referred to")
+    to_institution_name: str | None = Field(default=None, description="Its name")
+    referred_from: int | None = Field(
+        default=None, description="The settlement of the stay it was issued at"
+    )
+    stays: list[EpisodeStayOut] | None = Field(
+        default=None,
+        description="The certificate's episode: the stay it was issued at, then the settled "
+        "stays at the hospital referred to within its dates (in the answers about one "
+        "person's certificates; not in the lists of an institution or a region)",
+    )
     created_by: str | None
     created_at: str | None
 

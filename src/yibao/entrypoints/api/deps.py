@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from yibao.domain.access import Principal, Role
-from yibao.service.access import Forbidden
+from yibao.service.access import AccessService, Forbidden
 from yibao.service.claims import ClaimsService
 from yibao.service.errors import ServiceError
 from yibao.service.queries import Queries
@@ -45,10 +45,20 @@ async def queries(request: Request) -> Queries:
     return services(request).queries
 
 
+AUTHORIZATION_MAX = 300
+
+
 async def principal(
-    request: Request, authorization: Annotated[str | None, Header(max_length=300)] = None
+    request: Request,
+    authorization: Annotated[str | None, Header(max_length=AUTHORIZATION_MAX)] = None,
 ) -> Principal:
     """The signed-in account behind the request's bearer token."""
+    return await bearer(services(request).access, authorization)
+
+
+async def bearer(access: AccessService, authorization: str | None) -> Principal:
+    """The account behind an `Authorization: Bearer <token>` value (already checked for
+    length), or 401."""
     if not authorization:
         raise ServiceError(
             "not_signed_in",
@@ -58,7 +68,6 @@ async def principal(
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ServiceError("not_signed_in", "Authorization: expected 'Bearer <token>'", status=401)
-    access = services(request).access
     token = token.strip()
     # A token seen lately is in memory; otherwise the database is asked, off the event loop.
     found = access.cached(token) or await run_in_threadpool(access.authenticate, token)
@@ -69,16 +78,21 @@ async def principal(
     return found
 
 
+def refuse_role(who: Principal, allowed: frozenset[Role]) -> None:
+    """403 for a caller whose role is not among `allowed`."""
+    if who.role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise Forbidden(
+            "forbidden", f"a {who.role.value} account may not call this (allowed: {names})"
+        )
+
+
 def allow(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
     """A dependency that lets only these roles through (403 for the others)."""
     allowed = frozenset(roles)
 
     async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
-        if who.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise Forbidden(
-                "forbidden", f"a {who.role.value} account may not call this (allowed: {names})"
-            )
+        refuse_role(who, allowed)
         return who
 
     check.__name__ = "allow_" + "_".join(sorted(r.value for r in allowed))
@@ -98,7 +112,11 @@ M = TypeVar("M", bound=BaseModel)
 async def json_body(request: Request, model: type[M]) -> M:
     """The request's JSON body as `model`, for a route that reads its own body (the hot
     path): the same checks and the same 422 answer as a body parameter."""
-    raw = await request.body()
+    return parse_body(await request.body(), model)
+
+
+def parse_body(raw: bytes, model: type[M]) -> M:
+    """A JSON body as `model`: 422 (RequestValidationError) as a body parameter has it."""
     if not raw:
         missing = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
         raise RequestValidationError([missing])
@@ -111,7 +129,11 @@ async def json_body(request: Request, model: type[M]) -> M:
 
 def header(request: Request, name: str, *, max_length: int) -> str | None:
     """A header's value, for a route that reads its own headers; 422 when too long."""
-    value = request.headers.get(name)
+    return bounded_header(request.headers.get(name), name, max_length=max_length)
+
+
+def bounded_header(value: str | None, name: str, *, max_length: int) -> str | None:
+    """A header's value as a `Header(max_length=...)` parameter checks it: 422 when too long."""
     if value is not None and len(value) > max_length:
         raise RequestValidationError(
             [

@@ -208,6 +208,19 @@ class ClaimHospitalOut(BaseModel):
     province: str = Field(default="same", description="same or other (the insured's)")
 
 
+class ChainStayOut(BaseModel):
+    """A stay of a claim's referral chain, nearest first."""
+
+    settlement_id: int
+    date: str
+    hospital: str = Field(description="The hospital's name (a claim's: as the family wrote it)")
+    level: int
+    type: str = Field(description="general or tcm")
+    channel: str = Field(description="card, or claim")
+    status: str = Field(description="settled or reversed")
+    threshold: Amount = Field(description="The threshold it charged, as it stands now")
+
+
 class ClaimOut(BaseModel):
     id: int
     person_id: str
@@ -218,6 +231,13 @@ class ClaimOut(BaseModel):
     diagnosis: str | None
     cause: str = Field(default="ordinary", description="ordinary or accident")
     delivery: str | None = None
+    referred_from: int | None = Field(
+        default=None, description="The settlement of the stay it was referred from"
+    )
+    chain: list[ChainStayOut] = Field(
+        default_factory=list,
+        description="The stays it was referred along, nearest first (one claim's answer)",
+    )
     lines: list[dict[str, str]]
     receipts: list[str]
     total: Amount

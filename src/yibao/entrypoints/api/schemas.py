@@ -197,6 +197,21 @@ class ClaimIn(Strict):
     delivery: Literal["natural", "caesarean"] | None = Field(
         default=None, description="inpatient: a childbirth stay's delivery"
     )
+    referred_from: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="inpatient: the settlement id of the earlier stay of the same episode "
+        "this stay was referred from (one of the person's, settled, of the same year): the "
+        "claim settles along the chain as the counter would",
+    )
+    referred_from_claim: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="inpatient: or that earlier stay as an approved claim of the person's "
+        "(its settlement); one of the two",
+    )
     receipts: list[str] = Field(default=[], max_length=50)
     lines: list[ClaimLineIn] = Field(min_length=1, max_length=1000)
 
@@ -217,9 +232,10 @@ class ClaimIn(Strict):
             disease=self.disease,
             prescription=self.prescription,
             receipts=tuple(self.receipts),
-            details=EncounterDetails(self.cause, self.delivery),
+            details=EncounterDetails(self.cause, self.delivery, self.referred_from),
             hospital_type=self.hospital_type,
             hospital_province=self.hospital_province,
+            referred_from_claim=self.referred_from_claim,
         )
 
 

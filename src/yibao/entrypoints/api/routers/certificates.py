@@ -132,6 +132,8 @@ def refer(body: ReferralIn, service: Service, who: InstitutionCaller) -> dict[st
         valid_from=body.valid_from,
         valid_to=body.valid_to,
         diagnosis=body.diagnosis,
+        to_institution=body.to_institution,
+        referred_from=body.referred_from,
     )
 
 
@@ -152,6 +154,8 @@ def record_referral(
         valid_from=body.valid_from,
         valid_to=body.valid_to,
         diagnosis=body.diagnosis,
+        to_institution=body.to_institution,
+        referred_from=body.referred_from,
     )
 
 

@@ -123,12 +123,13 @@ def _do(page: ConsolePage, person_id: str, action: str, form: Form) -> None:
 
 
 def _referral(page: ConsolePage, person_id: str, form: Form) -> None:
-    """A referral certificate from the hospital's paper: who issued it, where to, the
-    dates, the diagnosis (the dates' fields are named apart from the filing's on the page)."""
+    """A referral certificate from the hospital's paper: who issued it, where to (the
+    region, or the hospital referred to, which gives its region), the dates, the diagnosis
+    (the dates' fields are named apart from the filing's on the page)."""
     start, end = _day(page, form, "referral_from"), _day(page, form, "referral_to")
     if not form.get("issued_by"):
         form.error("issued_by", page.t("Choose the hospital that issued the referral."))
-    if not form.get("to_region"):
+    if not form.get("to_region") and not form.get("to_institution"):
         form.error("to_region", page.t("Choose a region."))
     if not form.get("diagnosis"):
         form.error("diagnosis", page.t("Enter the diagnosis code as on the referral."))
@@ -137,10 +138,11 @@ def _referral(page: ConsolePage, person_id: str, form: Form) -> None:
             page.staff,
             person_id,
             issued_by=form.get("issued_by"),
-            to_region=form.get("to_region"),
+            to_region=form.get("to_region") or None,
             valid_from=start,
             valid_to=end,
             diagnosis=form.get("diagnosis"),
+            to_institution=form.get("to_institution") or None,
         )
 
 
@@ -179,6 +181,7 @@ def _work_page(
         "referral": {
             "issued_by": "",
             "to_region": "",
+            "to_institution": "",
             "referral_from": "",
             "referral_to": "",
             "diagnosis": "",
@@ -190,6 +193,14 @@ def _work_page(
     hospitals = page.services.member.lookup.institutions(
         page.staff, region=person["region"], kind="hospital"
     )
+    # The hospitals a patient may be referred to: those of the other regions, by name.
+    elsewhere = [
+        {**h, "region_name": r["zh"] if page.lang == "zh" else r["en"]}
+        for r in regions
+        for h in page.services.member.lookup.institutions(
+            page.staff, region=r["code"], kind="hospital"
+        )
+    ]
     return page.render(
         "console/person_work.html",
         status=status,
@@ -197,6 +208,7 @@ def _work_page(
         forms=forms,
         regions=regions,
         hospitals=hospitals,
+        elsewhere=elsewhere,
         schemes=[s.value for s in Scheme],
         done=done if done in (*FORMS, "registered") else "",
         section="persons",

@@ -1,0 +1,164 @@
+"""POST /v1/settlements without FastAPI's router: the counter's hot path.
+
+A settlement through the framework walked eight layers of middleware and router (route
+matching against every path of the application, dependency solving, a Request object,
+an exit stack) for a route whose work is: check the bearer token, parse the bill, hand it
+to the group committer, send its answer. That walk cost more of the server's CPU than the
+engine's settlement itself (bench/settle_http.py --profile; docs/operations.md).
+
+`SettleFastPath` sits inside the application's own middleware (BodyLimit and
+SecurityHeaders still see every request and every answer, and Starlette's
+ServerErrorMiddleware still turns an unexpected error into the 500 answer) and answers
+`POST /v1/settlements` itself, with the same checks in the same order as the route in
+routers/settlements.py (which stays, for the OpenAPI document and for an application
+without this layer): the Authorization header's length, the token, the role, the body,
+the Idempotency-Key. Its errors go to the application's own exception handlers, so every
+refusal is the same `{code, message}` answer the router would have made.
+
+The committer's answers come back to the event loop through `Wakeups`: one wake of the
+loop for all the answers of a batch, instead of one a settlement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Future
+from typing import Any
+
+import orjson
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from yibao.domain.access import Role
+from yibao.entrypoints.api.deps import AUTHORIZATION_MAX, bearer, bounded_header, refuse_role
+from yibao.entrypoints.api.routers.settlements import settled
+from yibao.service.group_commit import Answer
+from yibao.service.services import Services
+
+PATH = "/v1/settlements"
+INSTITUTIONS = frozenset({Role.INSTITUTION})
+Handler = Callable[[Request, Exception], Awaitable[Response] | Response]
+
+
+class SettleFastPath:
+    def __init__(self, app: ASGIApp, services: Services, handlers: Mapping[Any, Handler]) -> None:
+        self.app = app
+        self.services = services
+        # The application's exception handlers (a live view: filled after this is made).
+        self.handlers = handlers
+        self.wakeups: Wakeups | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        try:
+            status, view = await self.settle(scope, receive)
+        except Exception as exc:
+            handler = self.handler_for(exc)
+            if handler is None:  # unexpected: ServerErrorMiddleware's 500, as for any route
+                raise
+            answer = handler(Request(scope, receive), exc)
+            response = await answer if isinstance(answer, Awaitable) else answer
+            await response(scope, receive, send)
+            return
+        body = orjson.dumps(view)
+        # The headers Starlette's Response(media_type="application/json") sends.
+        headers = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def settle(self, scope: Scope, receive: Receive) -> Answer:
+        authorization = idempotency_key = None
+        for name, value in scope["headers"]:  # the first of each, as Starlette reads them
+            if name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")
+            elif name == b"idempotency-key" and idempotency_key is None:
+                idempotency_key = value.decode("latin-1")
+        authorization = bounded_header(authorization, "authorization", max_length=AUTHORIZATION_MAX)
+        who = await bearer(self.services.access, authorization)
+        refuse_role(who, INSTITUTIONS)
+        raw = await read_body(receive)
+        return await settled(
+            self.services, who, raw, idempotency_key, waiting=self.wakeups_of_loop().wait
+        )
+
+    def handler_for(self, exc: Exception) -> Handler | None:
+        """The handler Starlette's ExceptionMiddleware would pick (the nearest class of
+        the error's); Exception itself is ServerErrorMiddleware's, outside this layer."""
+        for cls in type(exc).__mro__:
+            if cls is Exception:
+                return None
+            if cls in self.handlers:
+                found: Handler = self.handlers[cls]
+                return found
+        return None
+
+    def wakeups_of_loop(self) -> Wakeups:
+        loop = asyncio.get_running_loop()
+        wakeups = self.wakeups
+        if wakeups is None or wakeups.loop is not loop:  # a test's client starts loops anew
+            wakeups = self.wakeups = Wakeups(loop)
+        return wakeups
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body (Starlette's Request.body, without the Request)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class Wakeups:
+    """Futures answered by other threads, awaited on one event loop. asyncio.wrap_future
+    wakes the loop once a future (call_soon_threadsafe: a write to the loop's wake-up
+    descriptor, and a turn of the loop); the committer answers a batch's settlements
+    together, and here the first answer of a batch wakes the loop and the others join it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._ready: deque[tuple[asyncio.Future[Answer], Future[Answer]]] = deque()
+        self._scheduled = False
+
+    def wait(self, future: Future[Answer]) -> asyncio.Future[Answer]:
+        waiter: asyncio.Future[Answer] = self.loop.create_future()
+        future.add_done_callback(lambda done: self._done(waiter, done))
+        return waiter
+
+    def _done(self, waiter: asyncio.Future[Answer], done: Future[Answer]) -> None:
+        """In the thread that answered (or the loop's, for a future already done)."""
+        with self._lock:
+            self._ready.append((waiter, done))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        if self.loop.is_closed():  # the server is gone: nobody waits for the answer
+            return
+        self.loop.call_soon_threadsafe(self._deliver)
+
+    def _deliver(self) -> None:
+        """On the loop: every answer that arrived since the wake."""
+        with self._lock:
+            self._scheduled = False
+            ready, self._ready = self._ready, deque()
+        for waiter, done in ready:
+            if waiter.cancelled():  # the caller gave up; its bill was settled all the same
+                continue
+            error = done.exception()
+            if error is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result(done.result())
