@@ -18,6 +18,7 @@ import pytest
 from yibao.adapters.parameter_files import PolicyError, load_region, load_region_dir, search_path
 from yibao.batch.columnar import settle as settle_columnar
 from yibao.batch.frames import from_domain
+from yibao.bootstrap import PolicyLoader, policy_source
 from yibao.domain.engine import InputError, settle_year
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Person, Scheme
 from yibao.domain.money import from_fen
@@ -181,3 +182,13 @@ def test_the_settlement_service_refuses_a_region_whose_year_is_not_the_calendar_
         policies(NINGBO)
     assert err.value.code == "year_not_calendar"
     assert "09-01" in err.value.message
+
+
+def test_the_service_entry_points_policy_source_refuses_it_too() -> None:
+    """The API, the CLI's service commands, the demo, the yearly run and verify all read
+    policies through bootstrap.policy_source; the scenario commands do not."""
+    policies = policy_source([REGIONS])
+    assert policies("sample-city").code == "sample-city"
+    with pytest.raises(ServiceError, match="counts its insurance year from 09-01"):
+        policies(NINGBO)
+    assert PolicyLoader([REGIONS])(NINGBO).year_start.describe() == "09-01"

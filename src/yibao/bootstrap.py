@@ -15,12 +15,16 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import load_region, search_path
 from yibao.domain.parameters import RegionPolicy
 from yibao.service.group_commit import GroupCommitter
-from yibao.service.services import Services
+from yibao.service.ports import PolicySource
+from yibao.service.services import Services, calendar_years_only
 from yibao.settings import Settings
 
 
-def policy_source(extra: Sequence[Path] = ()) -> PolicyLoader:
-    return PolicyLoader(search_path(extra))
+def policy_source(extra: Sequence[Path] = ()) -> PolicySource:
+    """The policies of the service's entry points (API, CLI, demo, yearly run, verify):
+    calendar insurance years only (services.calendar_years_only); the scenario commands
+    use a PolicyLoader of their own, which takes any region."""
+    return calendar_years_only(PolicyLoader(search_path(extra)))
 
 
 class PolicyLoader:
@@ -31,7 +35,7 @@ class PolicyLoader:
         return load_region(region, self.path)
 
 
-def services(engine: Engine, policies: PolicyLoader, settings: Settings | None = None) -> Services:
+def services(engine: Engine, policies: PolicySource, settings: Settings | None = None) -> Services:
     settings = settings or Settings()
     built = Services.build(
         lambda: UnitOfWork(engine),

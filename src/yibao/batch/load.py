@@ -8,14 +8,18 @@ work on a loaded year as on one settled bill by bill:
 
 - the region (from its policy) if the database does not have it, and the demo catalogue
   if the region has none (so that the loaded persons' cards can settle new bills);
-- the institutions the bills and approvals name that are not registered yet;
+- the institutions the bills and approvals name that are not registered yet, with their
+  type and province as the bills have them;
 - each person: an id (`SC26-00000017`: the region's two capitals, the year, the key), a
   resident ID number per GB 11643 consistent with the birth date and sex, a name; the
   enrolment for the year (active, with the premium's parts), an active card, approvals,
-  filings, and a referral for each day a bill elsewhere was referred;
+  filings, categories with their dates, and a referral for each day a bill elsewhere was
+  referred;
 - the year's bills, settled by the columnar engine (`columnar.settle`), as settlements
   (seq in the order of settlement), their lines (one per catalogue class with an
-  amount), the fund ledger's entries and each person-year's accumulators.
+  amount), each with its facts (type, province class, cause, delivery, and the settlement
+  a stay was referred from), the fund ledger's entries and each person-year's
+  accumulators (a referral chain's stays under their keys at the counter, `YEAR/SEQ`).
 
 The columnar engine gives every amount but neither the explanation's steps, nor a
 refusal's reason, nor the accumulators' JSON: those come from the scalar engine, run
@@ -46,6 +50,7 @@ from yibao.batch.load_common import (
     id_prefix,
     person_id,
 )
+from yibao.batch.load_facts import check_facts
 from yibao.batch.loader import Loader
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.service.demo import region_prefix
@@ -75,6 +80,7 @@ class LoadSummary:
     catalogue_items_added: int
     approvals: int
     filings: int
+    categories: int
     referrals: int
     basic_fen: int
     assistance_fen: int
@@ -85,7 +91,8 @@ class LoadSummary:
             f"{self.persons:,} persons and {self.settlements:,} settlements of {self.region} "
             f"{self.year} loaded in {self.seconds:.1f} s ({self.institutions_added} institutions "
             f"and {self.catalogue_items_added} catalogue items added, {self.approvals} approvals, "
-            f"{self.filings} filings, {self.referrals} referrals); the basic fund owes "
+            f"{self.filings} filings, {self.categories} categories, {self.referrals} "
+            "referrals); the basic fund owes "
             f"{Decimal(self.basic_fen).scaleb(-2):,.2f}, assistance "
             f"{Decimal(self.assistance_fen).scaleb(-2):,.2f} yuan"
         )
@@ -127,6 +134,7 @@ _LOADED = (
     t.persons,
     t.enrolments,
     t.cards,
+    t.person_categories,
     t.settlements,
     t.settlement_lines,
     t.fund_ledger,
@@ -143,6 +151,7 @@ def _check_frames(policy: RegionPolicy, data: RegionYear) -> None:
         raise LoadError("a person key is negative")
     if not len(policy.admdvs) == 6 or not policy.admdvs.isdigit():
         raise LoadError(f"{policy.code}: admdvs {policy.admdvs!r} is not a 6-digit code")
+    check_facts(data)
 
 
 def _refuse_if_loaded(conn: Connection, policy: RegionPolicy, data: RegionYear) -> None:

@@ -5,7 +5,7 @@ every bill to the same fen."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from decimal import Decimal
 from typing import Any
 
@@ -15,9 +15,12 @@ from yibao.adapters.db.ledger_repo import year_state
 from yibao.batch.frames import RegionYear, to_scalar
 from yibao.batch.load_common import PARTS, SPLIT, EngineMismatchError
 from yibao.domain.engine import EncounterResult, settle_year
+from yibao.domain.engine.settle import order_of_settlement
+from yibao.domain.model import Encounter
 from yibao.domain.money import to_fen
 from yibao.domain.parameters import RegionPolicy
 from yibao.service.booking import split_fen
+from yibao.service.encounter_details import stay_key
 
 
 def scalar_years(policy: RegionPolicy, part: RegionYear) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -29,9 +32,10 @@ def scalar_years(policy: RegionPolicy, part: RegionYear) -> tuple[pl.DataFrame, 
     for person, person_bills in to_scalar(part):
         if not person_bills:
             continue
-        year, acc = settle_year(policy, person, part.year, person_bills)
+        keyed, keys = as_at_the_counter(person_bills, part.year)
+        year, acc = settle_year(policy, person, part.year, keyed)
         for r in year.encounters:
-            _add_bill(bills, r)
+            _add_bill(bills, r, keys[r.encounter_id])
         years["person"].append(int(person.id))
         years["state"].append(year_state(acc))
         years["settled"].append(len(person_bills))
@@ -61,9 +65,28 @@ YEAR_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _add_bill(bills: dict[str, list[Any]], r: EncounterResult) -> None:
+def as_at_the_counter(bills: list[Encounter], year: int) -> tuple[list[Encounter], dict[str, int]]:
+    """The bills (in the order given) under the keys the counter gives a stay, `YEAR/SEQ`
+    by the order of settlement (encounter_details.stay_key), a referral's link too; and
+    each key's encounter key. The year's accumulators keep a referral chain's stays, and
+    the explanation names a stay's origin, by these keys, as the counter and `verify`
+    read them."""
+    ordered = order_of_settlement(bills)
+    stay = {e.id: stay_key(year, seq) for seq, e in enumerate(ordered, start=1)}
+    keyed = [
+        replace(
+            e,
+            id=stay[e.id],
+            referred_from=None if e.referred_from is None else stay[e.referred_from],
+        )
+        for e in bills
+    ]
+    return keyed, {stay[e.id]: int(e.id) for e in bills}
+
+
+def _add_bill(bills: dict[str, list[Any]], r: EncounterResult, encounter: int) -> None:
     """A settled bill's columns appended to the columns so far."""
-    bills["encounter"].append(int(r.encounter_id))
+    bills["encounter"].append(encounter)
     bills["route"].append(r.route.value)
     bills["refused"].append(None if r.refused is None else r.refused.code)
     for column, fen in split_fen(r).items():

@@ -15,7 +15,8 @@ from yibao.adapters.db.tables_clearing import clearings, region_ledger
 from yibao.batch.columnar import BatchResult
 from yibao.batch.frames import RegionYear
 from yibao.batch.load_common import SPLIT, WHO, LoadError
-from yibao.batch.load_facts import facts_columns
+from yibao.batch.load_facts import category_rows, facts_columns, with_origins
+from yibao.batch.load_places import institution_rows, places
 from yibao.batch.load_rows import (
     between,
     bits,
@@ -32,7 +33,7 @@ from yibao.batch.load_scalar import compare, compare_years, scalar_years
 from yibao.batch.load_writer import Background, Writer
 from yibao.batch.solver import round_half_up
 from yibao.domain.enrolment import premium_for
-from yibao.domain.model import Kind, Scheme
+from yibao.domain.model import Scheme
 from yibao.domain.money import to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.service.booking import SETTLEMENT_COLUMNS
@@ -74,6 +75,8 @@ class Loader:
         approvals, filings = self._certificates()
         self.writer.write(t.approvals, approvals)
         self.writer.write(t.filings, filings)
+        categories = category_rows(self.persons, self._ids(), self._created_at())
+        self.writer.write(t.person_categories, categories)
         referrals = self._referrals()
         self.writer.write(t.referrals, referrals)
         totals = self._settlements(persons, chunk, progress)
@@ -85,6 +88,7 @@ class Loader:
             "catalogue_items_added": items,
             "approvals": approvals.height,
             "filings": filings.height,
+            "categories": categories.height,
             "referrals": referrals.height,
             **totals,
         }
@@ -116,28 +120,19 @@ class Loader:
         """The institutions the bills and approvals name that are not registered yet.
 
         A settlement keeps the institution as its bill had it (level, region, designation,
-        pilot); the registry row of a place is the most common of its bills' (the generator
-        draws designation and a stay elsewhere per bill, under ids shared by regions). A
+        pilot, type, province); the registry row of a place is the most common of its
+        bills' (the generator draws designation and a stay elsewhere per bill, under ids
+        shared by regions), so that the counter reads the same type and province class. A
         hospital only an approval names is a designated level-3 hospital of the region."""
-        places = _places(self.data.encounters, self.persons, self.region)
-        self.issuer = issuer_of(places, self.region)
-        known = self._existing(t.institutions.c.id, places.get_column("hospital").to_list())
-        new = places.filter(~pl.col("hospital").is_in(strings(known)))
+        found = places(self.data.encounters, self.persons, self.region)
+        self.issuer = issuer_of(found, self.region)
+        known = self._existing(t.institutions.c.id, found.get_column("hospital").to_list())
+        new = found.filter(~pl.col("hospital").is_in(strings(known)))
         too_long = new.filter(pl.col("hospital").str.len_chars() > 32)
         if too_long.height:
             raise LoadError(f"institution id {too_long['hospital'][0]!r} is over 32 characters")
-        frame = new.select(
-            pl.col("hospital").alias("id"),
-            pl.col("hospital_region").alias("region"),
-            pl.format("{} ({})", "hospital", "hospital_region").alias("name"),
-            pl.col("level").cast(pl.Int16),
-            pl.when("pharmacy")
-            .then(pl.lit("pharmacy"))
-            .otherwise(pl.lit("hospital"))
-            .alias("kind"),
-            "designated",
-            "pilot",
-        )
+        regions = {str(r.code): str(r.admdvs) for r in self.conn.execute(select(t.regions))}
+        frame = institution_rows(new, self.region, self.policy.admdvs, regions)
         self.writer.write(t.institutions, frame)
         return frame
 
@@ -488,6 +483,7 @@ class Loader:
             "created_at": self._created_at(),
             **facts_columns(rows),
         }
+        rows = with_origins(rows)
         return rows.select(
             pl.col("settlement_id").alias("id"),
             *(made.get(c, pl.col(c)).alias(c) for c in SETTLEMENT_COLUMNS),
@@ -528,55 +524,6 @@ class Loader:
                 self._created_at(),
             )
         )
-
-
-def _places(encounters: pl.DataFrame, persons: pl.DataFrame, region: str) -> pl.DataFrame:
-    """Every place the bills and approvals name, as its most common bill has it; a place
-    only an approval names is a designated level-3 hospital of the region."""
-    enc = encounters.with_columns(pl.col("hospital_region").fill_null(region))
-    variants = (
-        enc.group_by("hospital", "hospital_region", "level", "designated", "pilot")
-        .agg(
-            pl.len().alias("bills"),
-            (pl.col("kind") == Kind.PHARMACY.value).all().alias("pharmacy"),
-        )
-        .sort(
-            "hospital",
-            "bills",
-            "hospital_region",
-            "level",
-            "designated",
-            "pilot",
-            descending=[False, True, False, False, False, False],
-        )
-    )
-    places = variants.group_by("hospital", maintain_order=True).agg(
-        pl.col("hospital_region", "level", "designated", "pilot").first(),
-        pl.col("bills").sum(),
-        pl.col("pharmacy").all(),
-    )
-    approved = (
-        persons.select(pl.col("approvals").explode().struct.field("hospital"))
-        .drop_nulls()
-        .unique()
-        .filter(~pl.col("hospital").is_in(places.get_column("hospital").implode()))
-        .sort("hospital")
-    )
-    return pl.concat(
-        [
-            places,
-            approved.select(
-                "hospital",
-                pl.lit(region).alias("hospital_region"),
-                pl.lit(3, dtype=pl.Int8).alias("level"),
-                pl.lit(True).alias("designated"),
-                pl.lit(False).alias("pilot"),
-                pl.lit(0, dtype=pl.UInt32).alias("bills"),
-                pl.lit(False).alias("pharmacy"),
-            ),
-        ],
-        how="vertical_relaxed",
-    )
 
 
 def _columnar_split(settled: pl.DataFrame, one: int) -> pl.DataFrame:

@@ -1,27 +1,33 @@
-"""Group commit: card settlements that arrive together share one transaction and one
-commit (one WAL flush on PostgreSQL), and each is answered only after that commit.
+"""Group commit: jobs that arrive together share one transaction and one commit (one
+WAL flush on PostgreSQL), and each is answered only after that commit.
 
     committer = GroupCommitter(settlements, uow_factory)
     status, view = committer.submit(bill, key).result()   # or await asyncio.wrap_future
+    text = committer.submit_job(order, run, alone, refusals=(FsiError,)).result()
 
-A few committer threads take what has queued up while they were busy and settle it in
-one unit of work, bill after bill, each bill inside a savepoint of its own:
+A job is any piece of work that runs in a unit of work without committing it: a card
+bill (`submit`, SettlementService.settle_in) is one kind, a national-interface message
+(fsi/gateway.py: its stored answer, the settlement and the visit) another. A few
+committer threads take what has queued up while they were busy and run it in one unit of
+work, job after job, each inside a savepoint of its own:
 
-- a bill the rules refuse (ServiceError: an unknown card, not enrolled ...) is rolled
-  back to its savepoint and answered with its error; its neighbours go on;
-- a bill the database refuses (its idempotency key taken by a request that committed
-  first, a deadlock, any other error) is rolled back to its savepoint and settled again
-  alone after the batch, as `SettlementService.settle` settles every bill without group
-  commit: what it answers then is what it would have answered alone;
-- if the commit itself fails, every bill of the batch is answered with that error, as a
-  failed commit answers a bill alone: none of them was acknowledged.
+- a job the rules refuse (one of its `refusals`; for a bill ServiceError: an unknown
+  card, not enrolled ...) is rolled back to its savepoint and answered with its error;
+  its neighbours go on;
+- a job the database refuses (its idempotency key taken by a request that committed
+  first, a deadlock, any other error) is rolled back to its savepoint and run again
+  alone after the batch (`alone`: in a transaction of its own, as it runs without group
+  commit): what it answers then is what it would have answered alone;
+- if the commit itself fails, every job of the batch is answered with that error, as a
+  failed commit answers a job alone: none of them was acknowledged.
 
-Per person-year order and locks are as without grouping: a batch holds at most one bill
-of a person (by card or voucher), a bill whose person is in a batch still running waits
-in the queue behind it, in arrival order, and a batch locks its person-years in the
-order of their keys, so that two batches never wait for each other in a circle (a
-deadlock PostgreSQL still finds, with a voucher and a card of one person, is one bill's
-error: rolled back to its savepoint and retried alone).
+Per person-year order and locks are as without grouping: a batch holds at most one job
+of an `order` key (a bill's person-year, by card or voucher; a message's person), a job
+whose key is in a batch still running waits in the queue behind it, in arrival order,
+and a batch runs its jobs in the order of their keys, so that two batches lock their
+person-years in one order and never wait for each other in a circle (a deadlock
+PostgreSQL still finds, with a voucher and a card of one person, is one job's error:
+rolled back to its savepoint and retried alone).
 """
 
 from __future__ import annotations
@@ -32,18 +38,20 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from yibao.service.errors import ServiceError
 from yibao.service.ports import UnitOfWork
 from yibao.service.settlement import Bill, SettlementService
 
 Answer = tuple[int, dict[str, Any]]
+Order = tuple[str, str, int]  # whose year a job works on: one such job at a time
+T = TypeVar("T")
 
 
 class GroupUnitOfWork(UnitOfWork, Protocol):
-    """A unit of work that can keep its bills apart: leaving `savepoint()` normally
-    writes what the bill left pending; leaving it by an exception rolls the bill back to
+    """A unit of work that can keep its jobs apart: leaving `savepoint()` normally
+    writes what the job left pending; leaving it by an exception rolls the job back to
     where it began, and the transaction goes on."""
 
     def __enter__(self) -> GroupUnitOfWork: ...
@@ -52,22 +60,25 @@ class GroupUnitOfWork(UnitOfWork, Protocol):
 
 
 @dataclass(eq=False)
-class _Job:
-    bill: Bill
-    key: str | None
-    future: Future[Answer] = field(default_factory=Future)
+class _Job(Generic[T]):
+    order: Order
+    run: Callable[[GroupUnitOfWork], T]  # in the batch's unit of work, in a savepoint
+    alone: Callable[[], T]  # in a unit of work of its own, committed
+    refusals: tuple[type[Exception], ...]  # what means "refused, nothing written"
+    future: Future[T] = field(default_factory=Future)
 
-    @property
-    def person(self) -> tuple[str, str, int]:
-        """Whose year the bill settles: by card, or by the person a voucher names."""
-        if self.bill.person_id is not None:
-            return ("person", self.bill.person_id, self.bill.date.year)
-        return ("card", self.bill.card_number or "", self.bill.date.year)
+
+def bill_order(bill: Bill) -> Order:
+    """Whose year a bill settles: by card, or by the person a voucher names."""
+    if bill.person_id is not None:
+        return ("person", bill.person_id, bill.date.year)
+    return ("card", bill.card_number or "", bill.date.year)
 
 
 @dataclass
 class BatchStats:
-    """What the committers did so far (for tests and the benchmark's note)."""
+    """What the committers did so far (for tests and the benchmark's note); `bills`
+    counts every job, a card bill or a message."""
 
     batches: int = 0
     bills: int = 0
@@ -92,15 +103,33 @@ class GroupCommitter:
         self.threads = threads
         self.max_batch = max_batch
         self.stats = BatchStats()
-        self._queue: deque[_Job] = deque()
-        self._running: set[tuple[str, str, int]] = set()  # persons in a batch under way
+        self._queue: deque[_Job[Any]] = deque()
+        self._running: set[Order] = set()  # keys of the jobs in a batch under way
         self._changed = threading.Condition()
         self._started = False
 
     def submit(self, bill: Bill, key: str | None = None) -> Future[Answer]:
         """Queue a bill; the future holds (HTTP status, view) once its batch committed, or
         the error the bill would have raised alone."""
-        job = _Job(bill, key)
+        settlements = self.settlements
+        return self.submit_job(
+            bill_order(bill),
+            lambda uow: settlements.settle_in(uow, bill, key),
+            lambda: settlements.settle(bill, key),
+        )
+
+    def submit_job(
+        self,
+        order: Order,
+        run: Callable[[GroupUnitOfWork], T],
+        alone: Callable[[], T],
+        refusals: tuple[type[Exception], ...] = (ServiceError,),
+    ) -> Future[T]:
+        """Queue a job: `run` in a batch's unit of work (it must not commit), `alone` the
+        same in a unit of work of its own, committed, for when the database refused it in
+        the batch. The future holds what `run` returned once its batch committed, or the
+        job's refusal, or what `alone` answered."""
+        job: _Job[T] = _Job(order, run, alone, refusals)
         # Running from the start: a caller that gives up (a client gone, its task
         # cancelled) cannot cancel it, and its batch answers it like any other.
         job.future.set_running_or_notify_cancel()
@@ -131,44 +160,44 @@ class GroupCommitter:
                         job.future.set_exception(exc)
             finally:
                 with self._changed:
-                    self._running.difference_update(job.person for job in batch)
+                    self._running.difference_update(job.order for job in batch)
                     self._changed.notify_all()
 
-    def _take(self) -> list[_Job]:
-        """The queued bills that can go together, oldest first: one a person, none of a
-        person whose earlier bill is in a batch under way or still waiting."""
+    def _take(self) -> list[_Job[Any]]:
+        """The queued jobs that can go together, oldest first: one a key, none of a key
+        whose earlier job is in a batch under way or still waiting."""
         with self._changed:
             while True:
-                batch: list[_Job] = []
-                kept: deque[_Job] = deque()
+                batch: list[_Job[Any]] = []
+                kept: deque[_Job[Any]] = deque()
                 seen = set(self._running)
                 for job in self._queue:
-                    if job.person in seen or len(batch) >= self.max_batch:
+                    if job.order in seen or len(batch) >= self.max_batch:
                         kept.append(job)
                     else:
                         batch.append(job)
-                    seen.add(job.person)
+                    seen.add(job.order)
                 if batch:
                     self._queue = kept
-                    self._running.update(job.person for job in batch)
+                    self._running.update(job.order for job in batch)
                     return batch
                 self._changed.wait()
 
-    def _run(self, batch: list[_Job]) -> None:
-        answers: list[tuple[_Job, Answer | ServiceError]] = []
-        alone: list[_Job] = []
+    def _run(self, batch: list[_Job[Any]]) -> None:
+        answers: list[tuple[_Job[Any], Any]] = []
+        refused: list[tuple[_Job[Any], Exception]] = []
+        alone: list[_Job[Any]] = []
         try:
             with self.uow() as uow:
-                for job in sorted(batch, key=lambda j: j.person):  # one lock order
+                for job in sorted(batch, key=lambda j: j.order):  # one lock order
                     try:
                         with uow.savepoint():
-                            answers.append(
-                                (job, self.settlements.settle_in(uow, job.bill, job.key))
-                            )
-                    except ServiceError as exc:  # the rules refused it: nothing written
-                        answers.append((job, exc))
-                    except Exception:  # the database refused it: alone, after the batch
-                        alone.append(job)
+                            answers.append((job, job.run(uow)))
+                    except Exception as exc:
+                        if isinstance(exc, job.refusals):  # refused: nothing written
+                            refused.append((job, exc))
+                        else:  # the database refused it: alone, after the batch
+                            alone.append(job)
                 uow.commit()
         except Exception as exc:  # the commit (or the connection) failed: none stored
             for job in batch:
@@ -177,27 +206,23 @@ class GroupCommitter:
             return
         self._count(batch, alone)
         for job, answer in answers:
-            _resolve(job, answer)
+            job.future.set_result(answer)
+        for job, error in refused:
+            job.future.set_exception(error)
         for job in alone:
             self._alone(job)
 
-    def _alone(self, job: _Job) -> None:
+    @staticmethod
+    def _alone(job: _Job[Any]) -> None:
         try:
-            job.future.set_result(self.settlements.settle(job.bill, job.key))
+            job.future.set_result(job.alone())
         except Exception as exc:
             job.future.set_exception(exc)
 
-    def _count(self, batch: list[_Job], alone: list[_Job]) -> None:
+    def _count(self, batch: list[_Job[Any]], alone: list[_Job[Any]]) -> None:
         with self._changed:
             stats = self.stats
             stats.batches += 1
             stats.bills += len(batch)
             stats.largest = max(stats.largest, len(batch))
             stats.retried_alone += len(alone)
-
-
-def _resolve(job: _Job, answer: Answer | ServiceError) -> None:
-    if isinstance(answer, ServiceError):
-        job.future.set_exception(answer)
-    else:
-        job.future.set_result(answer)
