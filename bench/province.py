@@ -64,7 +64,7 @@ def _stage_env() -> dict[str, str]:
     from yibao.batch.province import ALLOCATOR
 
     name, conf = ALLOCATOR
-    return {**os.environ, name: os.environ.get(name, conf)}
+    return {**os.environ, name: conf}
 
 
 def tree_rss(root: int) -> int:

@@ -4,8 +4,10 @@ region-year settled in memory."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -125,20 +127,31 @@ def test_two_processes_settle_the_partitions_as_one(province: tuple[Path, Layout
         settle_partitions(policy, folders, processes=0)
 
 
-def test_workers_get_their_threads_and_allocator_unless_told_otherwise(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_workers_get_their_threads_and_allocator(monkeypatch: pytest.MonkeyPatch) -> None:
     name, conf = ALLOCATOR
-    monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(name, "narenas:1")
     monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
     assert worker_environment(1) == {"POLARS_MAX_THREADS": "1", name: conf}
-    monkeypatch.setenv(name, "narenas:1")
-    assert worker_environment(None) == {"POLARS_MAX_THREADS": None, name: "narenas:1"}
+    assert worker_environment(None) == {"POLARS_MAX_THREADS": None, name: conf}
     with _environment({"POLARS_MAX_THREADS": "3", name: None}):
         assert os.environ["POLARS_MAX_THREADS"] == "3"
         assert os.environ[name] == "narenas:1"
     assert "POLARS_MAX_THREADS" not in os.environ
     assert os.environ[name] == "narenas:1"
+
+
+def _allocator_seen(_: int) -> str:
+    return os.environ["_RJEM_MALLOC_CONF"]
+
+
+def test_a_started_worker_ends_with_the_allocator_settings() -> None:
+    # Polars, imported in the worker, puts its own settings first: ours must come last.
+    with (
+        _environment(worker_environment(1)),
+        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool,
+    ):
+        seen = pool.submit(_allocator_seen, 0).result()
+    assert seen.endswith(ALLOCATOR[1])
 
 
 @pytest.fixture(scope="module")

@@ -273,13 +273,12 @@ def _environment(values: dict[str, str | None]) -> Iterator[None]:
 
 def worker_environment(threads: int | None) -> dict[str, str | None]:
     """The environment of a worker process settling partitions: `threads` Polars
-    threads and the allocator's `ALLOCATOR` settings, unless the caller's environment
-    already says otherwise."""
+    threads (None: Polars' choice) and the allocator's `ALLOCATOR` settings. Polars,
+    as it is imported, puts its own allocator settings before what it finds in the
+    environment, so the last ones (these) win; in this process they are already Polars'
+    own, which are not passed on."""
     name, conf = ALLOCATOR
-    return {
-        "POLARS_MAX_THREADS": None if threads is None else str(threads),
-        name: os.environ.get(name, conf),
-    }
+    return {"POLARS_MAX_THREADS": None if threads is None else str(threads), name: conf}
 
 
 def totals(summaries: Sequence[PartSummary]) -> dict[str, int]:
