@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from yibao.adapters.parameter_files import PolicyError, load_region, load_region_dir, search_path
 from yibao.batch.columnar import settle as settle_columnar
@@ -23,6 +24,7 @@ from yibao.domain.engine import InputError, settle_year
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Person, Scheme
 from yibao.domain.money import from_fen
 from yibao.domain.parameters import RegionPolicy, YearStart
+from yibao.entrypoints.cli import app
 from yibao.service.errors import ServiceError
 from yibao.service.services import calendar_years_only
 
@@ -192,3 +194,14 @@ def test_the_service_entry_points_policy_source_refuses_it_too() -> None:
     with pytest.raises(ServiceError, match="counts its insurance year from 09-01"):
         policies(NINGBO)
     assert PolicyLoader([REGIONS])(NINGBO).year_start.describe() == "09-01"
+
+
+def test_policy_show_names_the_year_start_only_where_it_is_not_1_january() -> None:
+    runner = CliRunner()
+    shown = runner.invoke(app, ["policy", "show", NINGBO, "--policies", str(REGIONS)])
+    assert shown.exit_code == 0, shown.output
+    assert "year_start" in shown.output
+    assert "09-01" in shown.output
+    calendar = runner.invoke(app, ["policy", "show", "sample-city"])
+    assert calendar.exit_code == 0, calendar.output
+    assert "year_start" not in calendar.output

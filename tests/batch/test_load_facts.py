@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.uow import UnitOfWork
@@ -34,6 +35,7 @@ from yibao.domain.engine.settle import order_of_settlement
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Person
 from yibao.domain.money import from_fen
 from yibao.domain.parameters import RegionPolicy
+from yibao.entrypoints.cli import app
 from yibao.service.demo import catalogue
 from yibao.service.encounter_details import EncounterDetails
 from yibao.service.services import Services
@@ -402,3 +404,35 @@ def test_an_institution_s_province_as_its_bills_had_it() -> None:
         "12",
         "12",
     ]
+
+
+def test_batch_load_reads_the_facts_from_parquet(tmp_path: Path, facts_year: RegionYear) -> None:
+    """`yibao batch load DIR`: the facts written with the frames reach the database (the
+    frames' reader keeps them), the year verifies, and a bad fact is one line, exit 2."""
+    folder, database = tmp_path / "rc", f"sqlite:///{tmp_path / 'y.sqlite3'}"
+    facts_year.write(folder)
+    runner = CliRunner()
+    done = runner.invoke(app, ["batch", "load", str(folder), "--database", database])
+    assert done.exit_code == 0, done.output
+    spans = int(facts_year.persons["categories"].list.len().sum())
+    assert f"{spans:,} categories" in done.output
+    done = runner.invoke(app, ["verify", "--year", str(YEAR), "--database", database])
+    assert done.exit_code == 0, done.output
+    assert ", 0 problems" in done.output
+
+    first = int(facts_year.persons["person"][0])
+    poor = [{"category": "poor", "valid_from": None, "valid_to": None}]
+    spans_column = pl.Series(
+        "categories",
+        [poor if k == first else [] for k in facts_year.persons["person"]],
+        dtype=pl.List(CATEGORY),
+    )
+    bad = tmp_path / "bad"
+    RegionYear(
+        REGION, YEAR, facts_year.persons.with_columns(spans_column), facts_year.encounters
+    ).write(bad)
+    other = f"sqlite:///{tmp_path / 'z.sqlite3'}"
+    done = runner.invoke(app, ["batch", "load", str(bad), "--database", other])
+    assert done.exit_code == 2
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"error: person {first}: categories[0]: category 'poor'")

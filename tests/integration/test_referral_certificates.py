@@ -7,11 +7,14 @@ nothing is stored."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
 from integration.auth import account, institution
 from integration.certificates_world import (
@@ -34,7 +37,9 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Principal, Role
 from yibao.domain.registry import Institution, InstitutionKind
 from yibao.entrypoints.api.app import create_app
+from yibao.entrypoints.cli import app
 from yibao.entrypoints.web.session import SESSION_COOKIE
+from yibao.service.access import OPERATOR
 from yibao.service.services import Services
 
 COUNTY_CLINIC = "CC1"  # a hill-county pharmacy: not a hospital
@@ -244,3 +249,25 @@ def test_2501_fills_the_hospital_referred_to(
         (COUNTY, "H99009900001", "远方县人民医院"),
         (COUNTY, None, None),
     ]
+
+
+def test_the_command_names_the_hospital_referred_to(
+    engine: Engine, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _world(engine)
+    monkeypatch.setenv("YIBAO_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.delenv("YIBAO_ACTOR", raising=False)
+    services.access.create_account(OPERATOR, "h2-desk", Role.INSTITUTION, "H2", institution_id=H2)
+    args = ["referral", "add", "--person", ADULT, "--from", "2026-05-01", "--to", "2026-05-31"]
+    args += ["--diagnosis", "I25.1", "--as", "h2-desk"]
+    done = CliRunner().invoke(app, [*args, "--to-institution", COUNTY_HOSPITAL])
+    assert done.exit_code == 0, done.output
+    made = json.loads(done.stdout)
+    assert (made["to_region"], made["to_institution"], made["to_institution_name"]) == (
+        COUNTY,
+        COUNTY_HOSPITAL,
+        "County Hospital",
+    )
+    refused = CliRunner().invoke(app, [*args, "--to-institution", COUNTY_CLINIC])
+    assert refused.exit_code == 2
+    assert "to_institution" in refused.stderr

@@ -137,8 +137,10 @@ def read_region_year(folder: Path) -> RegionYear:
 
     A frame may come in several files, `persons-*.parquet` and `encounters-*.parquet`
     (a partition written chunk by chunk, `province.generate_partitioned`)."""
-    persons = conform(_read(folder, PERSONS_FILE), PERSONS_SCHEMA, "persons")
-    encounters = conform(_read(folder, ENCOUNTERS_FILE), ENCOUNTERS_SCHEMA, "encounters")
+    persons = conform(_read(folder, PERSONS_FILE), PERSONS_SCHEMA, "persons", EXTRA_PERSONS)
+    encounters = conform(
+        _read(folder, ENCOUNTERS_FILE), ENCOUNTERS_SCHEMA, "encounters", EXTRA_ENCOUNTERS
+    )
     regions = persons.get_column("region").unique().to_list()
     if len(regions) != 1:
         raise ValueError(f"{folder}: persons of {len(regions)} regions; one region-year per folder")
@@ -165,8 +167,16 @@ def frame_files(folder: Path, name: str) -> list[Path]:
     return pieces
 
 
-def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> pl.DataFrame:
-    """The columns of the schema, in its order and types; a missing column is an error."""
+def conform(
+    frame: pl.DataFrame,
+    schema: dict[str, pl.DataType],
+    what: str,
+    extra: dict[str, pl.DataType] | None = None,
+) -> pl.DataFrame:
+    """The columns of the schema, in its order and types; a missing column is an error.
+    The `extra` columns (the facts of issue 14's rules) are kept where the file has them:
+    dropped, a region-year's categories, types and referral links would be lost between
+    `write` and `batch settle` or `batch load`."""
     frame = frame.with_columns(
         expr.alias(name)
         for name, expr in OPTIONAL.items()
@@ -175,7 +185,8 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], what: str) -> p
     missing = [name for name in schema if name not in frame.columns]
     if missing:
         raise ValueError(f"{what}: missing columns {', '.join(missing)}")
-    return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
+    kept = {name: dtype for name, dtype in (extra or {}).items() if name in frame.columns}
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in (schema | kept).items())
 
 
 # --- domain objects to frames and back ----------------------------------------------------

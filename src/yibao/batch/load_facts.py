@@ -7,7 +7,6 @@ refuse, before anything is written."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import polars as pl
 
@@ -48,43 +47,45 @@ def check_facts(data: RegionYear) -> None:
 
 
 def _check_categories(persons: pl.DataFrame) -> None:
+    """Vectorised (a load may carry millions of spans); the first bad span is named."""
     if "categories" not in persons.columns:
         return
     spans = (
         persons.select("person", pl.col("categories"))
         .filter(pl.col("categories").list.len() > 0)
-        .explode("categories")
+        .with_columns(pl.int_ranges(pl.col("categories").list.len()).alias("i"))
+        .explode("categories", "i")
         .unnest("categories")
-        .with_columns(pl.int_range(pl.len()).over("person").alias("i"))
     )
-    for row in spans.iter_rows(named=True):
-        where = f"person {row['person']}: categories[{row['i']}]"
-        if row["category"] not in RECORDED:
-            raise LoadError(
-                f"{where}: category {row['category']!r} is not one of {', '.join(RECORDED)} "
-                "(general is every other day)"
-            )
-        start, end = row["valid_from"], row["valid_to"]
-        if start is not None and end is not None and end < start:
-            raise LoadError(f"{where}: ends ({end}) before it starts ({start})")
-    several = spans.filter(pl.len().over("person") > 1)
-    for (person,), group in several.group_by("person", maintain_order=True):
-        rows = group.rows(named=True)
-        for a in rows:
-            for b in rows[: a["i"]]:
-                if _overlap(a, b):
-                    raise LoadError(
-                        f"person {person}: categories[{a['i']}] ({a['category']}) overlaps "
-                        f"categories[{b['i']}] ({b['category']}): a person has one category a day"
-                    )
-
-
-def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    def span(row: dict[str, Any]) -> tuple[date, date]:
-        return row["valid_from"] or date.min, row["valid_to"] or date.max
-
-    (a0, a1), (b0, b1) = span(a), span(b)
-    return a0 <= b1 and b0 <= a1
+    start, end = pl.col("valid_from"), pl.col("valid_to")
+    unknown = spans.filter(~pl.col("category").is_in(list(RECORDED)))
+    if unknown.height:
+        row = unknown.row(0, named=True)
+        raise LoadError(
+            f"person {row['person']}: categories[{row['i']}]: category {row['category']!r} is "
+            f"not one of {', '.join(RECORDED)} (general is every other day)"
+        )
+    backwards = spans.filter(end < start)
+    if backwards.height:
+        row = backwards.row(0, named=True)
+        raise LoadError(
+            f"person {row['person']}: categories[{row['i']}]: ends ({row['valid_to']}) "
+            f"before it starts ({row['valid_from']})"
+        )
+    several = spans.filter(pl.len().over("person") > 1).with_columns(
+        start.fill_null(date.min), end.fill_null(date.max)
+    )
+    pairs = several.join(several, on="person", suffix="_b").filter(
+        (pl.col("i_b") < pl.col("i"))
+        & (start <= pl.col("valid_to_b"))
+        & (pl.col("valid_from_b") <= end)
+    )
+    if pairs.height:
+        row = pairs.sort("person", "i", "i_b").row(0, named=True)
+        raise LoadError(
+            f"person {row['person']}: categories[{row['i']}] ({row['category']}) overlaps "
+            f"categories[{row['i_b']}] ({row['category_b']}): a person has one category a day"
+        )
 
 
 def _check_links(encounters: pl.DataFrame) -> None:
@@ -98,25 +99,30 @@ def _check_links(encounters: pl.DataFrame) -> None:
         pl.col("person").alias("_o_person"),
         pl.col("_pos").alias("_o_pos"),
     )
-    linked = (
-        ordered.filter(pl.col("referred_from").is_not_null())
-        .join(origins, on="referred_from", how="left")
-        .sort("_pos")
+    linked = ordered.filter(pl.col("referred_from").is_not_null()).join(
+        origins, on="referred_from", how="left"
     )
-    for row in linked.iter_rows(named=True):
-        where = f"encounter {row['encounter']} (person {row['person']}): referred_from"
-        origin = row["referred_from"]
-        if row["kind"] != Kind.INPATIENT.value:
-            raise LoadError(f"{where}: only an inpatient stay has one (this bill is {row['kind']})")
-        if row["_o_person"] is None:
-            raise LoadError(f"{where}: {origin} is not an encounter of the region-year")
-        if row["_o_person"] != row["person"]:
-            raise LoadError(f"{where}: {origin} is a bill of person {row['_o_person']}")
-        if row["_o_pos"] >= row["_pos"]:
-            raise LoadError(
-                f"{where}: {origin} is not settled before it (by date, then seq): "
-                "a stay is referred from an earlier one"
-            )
+    bad = linked.filter(
+        (pl.col("kind") != Kind.INPATIENT.value)
+        | pl.col("_o_person").is_null()
+        | (pl.col("_o_person") != pl.col("person"))
+        | (pl.col("_o_pos") >= pl.col("_pos"))
+    )
+    if not bad.height:
+        return
+    row = bad.sort("_pos").row(0, named=True)
+    where = f"encounter {row['encounter']} (person {row['person']}): referred_from"
+    origin = row["referred_from"]
+    if row["kind"] != Kind.INPATIENT.value:
+        raise LoadError(f"{where}: only an inpatient stay has one (this bill is {row['kind']})")
+    if row["_o_person"] is None:
+        raise LoadError(f"{where}: {origin} is not an encounter of the region-year")
+    if row["_o_person"] != row["person"]:
+        raise LoadError(f"{where}: {origin} is a bill of person {row['_o_person']}")
+    raise LoadError(
+        f"{where}: {origin} is not settled before it (by date, then seq): "
+        "a stay is referred from an earlier one"
+    )
 
 
 def category_rows(persons: pl.DataFrame, ids: pl.Expr, created_at: pl.Expr) -> pl.DataFrame:

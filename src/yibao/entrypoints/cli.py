@@ -174,6 +174,12 @@ def policy_show(
         table = Table(title=f"{policy.name.en} ({policy.name.zh}) — parameters in force on {day}")
         for col in ("file", "key", "when", "value", "since", "source"):
             table.add_column(col, overflow="fold")
+        if not policy.year_start.calendar:  # not dated: one row, whatever the day
+            start = policy.year_start
+            table.add_row(
+                f"{region}/region.yaml", "year_start", "", escape(start.describe()), "",
+                escape(start.source),
+            )  # fmt: skip
         for dated in policy.all_dated():
             stem = dated.file.split("/")[-1].removesuffix(".yaml")
             if scheme is not None and stem in policy.schemes and stem != scheme:

@@ -147,10 +147,18 @@ def filing_add(
 
 @referral_app.command("add")
 def referral_add(
-    to_region: Annotated[str, typer.Option(help="Where the patient is sent.")],
     valid_from: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"])],
     valid_to: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"])],
     diagnosis: Annotated[str, typer.Option(help="ICD-10.")],
+    to_region: Annotated[
+        str | None, typer.Option(help="Where the patient is sent (or give --to-institution).")
+    ] = None,
+    to_institution: Annotated[
+        str | None, typer.Option(help="The registered hospital the patient is referred to.")
+    ] = None,
+    referred_from: Annotated[
+        int | None, typer.Option(help="The settlement of the stay at the issuing hospital.")
+    ] = None,
     person: Annotated[str | None, typer.Option(help="The patient's person id.")] = None,
     card: Annotated[str | None, typer.Option(help="Or the patient's card number.")] = None,
     actor: ActorOpt = None,
@@ -168,6 +176,8 @@ def referral_add(
             valid_from=_day(valid_from),
             valid_to=_day(valid_to),
             diagnosis=diagnosis,
+            to_institution=to_institution,
+            referred_from=referred_from,
         ),
     )
 

@@ -20,7 +20,7 @@ from yibao.domain.registry import insured_person
 from yibao.service.access import person_visible, require, visible_person
 from yibao.service.booking import Prepared, book, run_engine, settlement_view
 from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
-from yibao.service.claims_chain import chain_view, claim_origin, origin_stay_key
+from yibao.service.claims_chain import chain_view, claim_origin, origin_stay_key, stays_of
 from yibao.service.encounter_details import (
     PROVINCE_CLASSES,
     TYPES,
@@ -133,6 +133,14 @@ class ClaimsService:
                 result, _ = run_engine(prepared, acc)
                 view["proposal"] = settlement_view(None, prepared, result, seq=None)
             return view
+
+    def earlier_stays(self, who: Principal, person_id: str, year: int) -> list[dict[str, Any]]:
+        """The person's settled inpatient stays of a year, by hospital name and date, newest
+        first: what a claim of that year may name as the stay it was referred from."""
+        require(who, Role.CLERK, Role.INSURED, Role.GUARDIAN)
+        with self.uow() as uow:
+            record = visible_person(uow, who, person_id)
+            return stays_of(uow, record.id, year)
 
     def by_status(self, who: Principal, status: str | None = None) -> list[dict[str, Any]]:
         require(who, Role.CLERK)

@@ -35,6 +35,7 @@ from yibao.service.access import (
 from yibao.service.cards import card_view, in_order
 from yibao.service.certificates_common import filing_view
 from yibao.service.claims import Claim, ClaimLine, ClaimReason, ClaimsService, claim_view
+from yibao.service.encounter_details import EncounterDetails
 from yibao.service.enrolment import enrolment_view, person_view
 from yibao.service.errors import ConflictError, ServiceError
 from yibao.service.estimate import Ask, estimate
@@ -107,6 +108,7 @@ class ClaimForm:
     hospital_designated: bool
     lines: tuple[tuple[str, Decimal], ...]  # each receipt line as printed: text, amount
     confirm_duplicate: bool = False  # sent again knowingly, like an earlier claim
+    referred_from: int | None = None  # the settlement of the stay it was referred from
 
 
 class MemberService:
@@ -477,6 +479,7 @@ class MemberService:
             hospital_designated=form.hospital_designated,
             lines=tuple(ClaimLine(amount, name=text) for text, amount in form.lines),
             receipts=tuple(dict.fromkeys(refs)),
+            details=EncounterDetails(referred_from=form.referred_from),
         )
         try:
             return ClaimsService(self.uow, self.policies).submit(

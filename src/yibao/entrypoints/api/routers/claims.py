@@ -22,7 +22,10 @@ Claimant = Annotated[Principal, Depends(allow(Role.CLERK, Role.INSURED, Role.GUA
 
 @router.post("", status_code=201, responses=ERRORS, response_model=ClaimOut)
 def submit(body: ClaimIn, service: Service, who: Claimant) -> dict[str, Any]:
-    """Submit a claim with its receipts; the answer carries the engine's proposed split."""
+    """Submit a claim with its receipts; the answer carries the engine's proposed split. A
+    hospital stay may name the stay it was referred from (`referred_from`, a settlement;
+    or `referred_from_claim`, an approved claim): it settles along that chain as the
+    counter would, and an origin that cannot start one is refused (422)."""
     return service.submit(who, body.to_claim())
 
 

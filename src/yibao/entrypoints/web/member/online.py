@@ -23,7 +23,7 @@ from yibao.entrypoints.web.member.common import (
     put_error,
     render,
 )
-from yibao.entrypoints.web.pages import Form, Page
+from yibao.entrypoints.web.pages import Form, Page, _
 from yibao.entrypoints.web.security import receipt_headers
 from yibao.service.errors import NotFoundError, ServiceError
 from yibao.service.member import ClaimForm
@@ -292,11 +292,12 @@ async def submit_claim(request: Request) -> Response:
     page = Page(request)
     who = member(page)
     form = await page.form()
-    for name in ("hospital_name", "region", "day", "confirm_duplicate"):
+    for name in ("hospital_name", "region", "day", "confirm_duplicate", "referred_from"):
         form.values.setdefault(name, "")
     family = page.services.member.family(who)
     person = person_choice(page, form, family)
     _check_claim_fields(page, form)
+    origin = _referred_from(page, form)
     day = day_of(page, form, "day")
     lines = _receipt_lines(page, form)
     receipts = await _receipts(request, page, form)
@@ -312,11 +313,15 @@ async def submit_claim(request: Request) -> Response:
             hospital_designated=form.get("designated") == "yes",
             lines=lines,
             confirm_duplicate=form.get("confirm_duplicate") == "yes",
+            referred_from=origin,
         )
         try:
             page.services.member.submit_claim(who, claim, receipts)
         except ServiceError as exc:
-            put_error(page, form, exc, {"date": "day"})
+            if exc.code in ("unknown_origin", "invalid_referred_from"):
+                form.error("referred_from", page.t(NOT_AN_ORIGIN))
+            else:
+                put_error(page, form, exc, {"date": "day"})
         else:
             return page.redirect("/app/claims?done=submitted")
     return _claim_page(page, form, status=422)
@@ -335,6 +340,43 @@ def _check_claim_fields(page: Page, form: Form) -> None:
         form.error("level", page.t("Choose the hospital's level."))
     if form.get("region") not in {r["code"] for r in page.services.member.regions()}:
         form.error("region", page.t("Choose the hospital's region."))
+
+
+# The service says exactly why (another person's, later, another year, reversed); the
+# family needs what to do.
+NOT_AN_ORIGIN = _(
+    "That stay cannot be the one this stay was referred from: choose an earlier hospital "
+    "stay of the same person in the same year, or none."
+)
+
+
+def _referred_from(page: Page, form: Form) -> int | None:
+    """The earlier stay a hospital stay was referred from (a choice of the family's stays,
+    by hospital and date), if any; only a hospital stay is referred."""
+    raw = form.get("referred_from")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        form.error("referred_from", page.t(NOT_AN_ORIGIN))
+        return None
+    if form.get("kind") != Kind.INPATIENT.value:
+        form.error("referred_from", page.t("Only a hospital stay is referred from another."))
+        return None
+    return int(raw)
+
+
+def earlier_stays(page: Page, family: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The family's hospital stays of this year and the last (a claim is made within
+    months), newest first, as choices: the person, the hospital by name and the date."""
+    who = member(page)
+    year = page.services.member.clock().year
+    found: list[tuple[str, str, str]] = []
+    for person in family:
+        for y in (year, year - 1):
+            for s in page.services.claims.earlier_stays(who, person["id"], y):
+                label = f"{person['name']} · {s['hospital']} · {s['date']}"
+                found.append((s["date"], str(s["settlement_id"]), label))
+    return [(value, label) for _, value, label in sorted(found, reverse=True)]
 
 
 def _receipt_lines(page: Page, form: Form) -> tuple[tuple[str, Decimal], ...] | None:
@@ -384,6 +426,7 @@ async def _receipts(request: Request, page: Page, form: Form) -> list[bytes] | N
 
 def _claim_page(page: Page, form: Form, status: int = 200) -> Response:
     who = member(page)
+    family = page.services.member.family(who)
     return render(
         page,
         "member/claim_new.html",
@@ -391,7 +434,8 @@ def _claim_page(page: Page, form: Form, status: int = 200) -> Response:
         tab="services",
         labels=LABELS,
         form=form,
-        family=page.services.member.family(who),
+        family=family,
+        stays=earlier_stays(page, family),
         regions=page.services.member.regions(),
         kinds=CLAIM_KINDS,
         receipt_lines=RECEIPT_LINES,
