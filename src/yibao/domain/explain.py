@@ -3,12 +3,19 @@
 A `Step` is data (rule, parameter reference, value, base, result); the sentences are
 made from it in Chinese or English, so the same step reads right to a clerk in either
 language and can be stored as JSON.
+
+Stored, a step is its data only, as a JSON array (`Step.stored()`): the sentences are
+made when it is read (`read_steps`), so a settlement's row carries neither the two
+languages' words nor the keys of a JSON object on every step (its explanation was most
+of the row: over 2 kB, which PostgreSQL compressed on every write). Rows written before
+(a list of `to_dict()` objects, their words included) read as they were written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -243,3 +250,49 @@ class Step:
             "args": dict(self.args),
             "text": {"en": self.text("en"), "zh": self.text("zh")},
         }
+
+    def stored(self) -> list[Any]:
+        """The step as stored: [rule, result, value, base, args, parameter], the parameter
+        as [file, key, since, source, when], trailing defaults left out. `from_stored`
+        makes the same step again, so its words and `to_dict()` read as at settlement."""
+        ref = self.ref
+        out: list[Any] = [
+            self.rule,
+            str(self.result),
+            self.value,
+            None if self.base is None else str(self.base),
+            dict(self.args),
+            None
+            if ref is None
+            else [ref.file, ref.key, ref.since.isoformat(), ref.source, ref.when],
+        ]
+        while len(out) > 2 and out[-1] in (None, "", {}):
+            out.pop()
+        return out
+
+    @classmethod
+    def from_stored(cls, data: list[Any]) -> Step:
+        defaults: list[Any] = ["", "0", "", None, {}, None]
+        rule, result, value, base, args, ref = [*data, *defaults[len(data) :]]
+        return cls(
+            rule=rule,
+            result=Decimal(result),
+            ref=None
+            if ref is None
+            else Ref(ref[0], ref[1], date.fromisoformat(ref[2]), ref[3], ref[4]),
+            value=value,
+            base=None if base is None else Decimal(base),
+            args=args,
+        )
+
+
+def stored_steps(steps: Iterable[Step]) -> list[list[Any]]:
+    """An explanation as it is stored (a settlement's row, an idempotency key's answer)."""
+    return [step.stored() for step in steps]
+
+
+def read_steps(stored: Iterable[Any]) -> list[dict[str, Any]]:
+    """A stored explanation as every page and API shows it (`Step.to_dict()`, its words in
+    both languages): a step stored as data is put into words now; one stored with its
+    words (a row written before, a batch load's) is shown as it was stored."""
+    return [step if isinstance(step, dict) else Step.from_stored(step).to_dict() for step in stored]

@@ -14,6 +14,7 @@ import orjson
 
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import EncounterResult, InputError, settle_encounter
+from yibao.domain.explain import stored_steps
 from yibao.domain.model import Encounter, Person
 from yibao.domain.money import fmt, round_fen, to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
@@ -95,9 +96,11 @@ def settlement_record(
     after: YearAccumulators,
     seq: int,
     channel: str,
-    steps: list[dict[str, Any]],
+    steps: list[list[Any]] | None = None,
 ) -> SettlementRecord:
-    """What a settled encounter writes, whichever store writes it."""
+    """What a settled encounter writes, whichever store writes it. The explanation is
+    stored as its steps' data (`steps`, when the caller made it already), put into words
+    when read (domain/explain.py)."""
     enc, person = p.encounter, p.person
     hospital = enc.hospital
     values = {
@@ -125,7 +128,8 @@ def settlement_record(
         "refused_reason": None
         if r.refused is None
         else json.dumps(asdict(r.refused.reason), ensure_ascii=False),
-        "explanation": orjson.dumps(steps).decode(),  # UTF-8 as it is, as ensure_ascii=False
+        # UTF-8 as it is, as ensure_ascii=False
+        "explanation": orjson.dumps(stored_steps(r.steps) if steps is None else steps).decode(),
         "status": "settled",
         "created_at": now(),
     }
@@ -163,9 +167,8 @@ def book(
     channel: str,
 ) -> dict[str, Any]:
     """Store a settlement and everything it moves; returns its API view."""
-    steps = [s.to_dict() for s in r.steps]  # stored and answered: made once
-    sid = uow.ledger.book(settlement_record(p, r, after, seq, channel, steps))
-    return settlement_view(sid, p, r, seq, steps)
+    sid = uow.ledger.book(settlement_record(p, r, after, seq, channel))
+    return settlement_view(sid, p, r, seq)
 
 
 def split_fen(r: EncounterResult) -> dict[str, int]:

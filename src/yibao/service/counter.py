@@ -74,5 +74,14 @@ class StoreCounter:
     def flush(self) -> None:
         """Nothing waits: every write went out when it was made."""
 
+    def bill_done(self) -> None:
+        """Nothing waits: every write went out when it was made."""
+
+    def flush_bill(self) -> None:
+        """Nothing waits (a group commit's bill, as PgCounter.flush_bill)."""
+
+    def discard_bill(self) -> None:
+        """Nothing waits."""
+
     def discard(self) -> None:
         """Nothing waits."""

@@ -10,6 +10,7 @@ from typing import Any
 from yibao.domain.access import Principal, Role
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import serious_illness
+from yibao.domain.explain import read_steps
 from yibao.domain.model import Scheme
 from yibao.domain.money import ZERO, fmt, from_fen
 from yibao.domain.parameters import RegionPolicy, ThresholdPer, TopLineOn
@@ -41,7 +42,7 @@ def stored_view(s: Stored) -> dict[str, Any]:
         "refused": None
         if row.refused_code is None
         else {"code": row.refused_code, **json.loads(row.refused_reason)},
-        "explanation": json.loads(s.explanation),
+        "explanation": read_steps(json.loads(s.explanation)),  # stored as data, read as words
         "cause": s.encounter.cause,
         "delivery": s.encounter.delivery,
         "referred_from": row.referred_from,

@@ -20,6 +20,7 @@ import orjson
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
 from yibao.domain.engine import EncounterResult
+from yibao.domain.explain import read_steps, stored_steps
 from yibao.domain.model import CategorySpan, Encounter, Hospital, Kind, Person
 from yibao.domain.money import ZERO, fmt, to_fen
 from yibao.domain.registry import (
@@ -147,9 +148,9 @@ class SettlementService:
             assert idempotency_key is not None
             with self.uow() as uow:
                 facts = uow.counter.open(bill.keys(idempotency_key), lock=False)
-            if facts.answer is None:
-                raise
-            return _replay(facts.answer, bill.fingerprint(), idempotency_key)
+                if facts.answer is None:
+                    raise
+                return _replay(uow, facts.answer, bill.fingerprint(), idempotency_key)
 
     def settle_in(
         self, uow: UnitOfWork, bill: Bill, idempotency_key: str | None = None
@@ -159,24 +160,27 @@ class SettlementService:
         fingerprint = bill.fingerprint() if idempotency_key else ""
         facts = uow.counter.open(bill.keys(idempotency_key))
         if facts.answer is not None:
-            return _replay(facts.answer, fingerprint, idempotency_key)
+            return _replay(uow, facts.answer, fingerprint, idempotency_key)
         prepared = self._prepare(uow, bill, facts)
         result, after = run_engine(prepared, facts.year)
         seq = facts.settled + 1
-        steps = [s.to_dict() for s in result.steps]  # stored and answered: made once
+        # The steps as stored (data, words made when read), for the row and the answer.
+        steps = stored_steps(result.steps)
         sid = uow.counter.book(settlement_record(prepared, result, after, seq, "card", steps))
         _between_regions(uow, sid, prepared, result, self.clock())
-        view = settlement_view(sid, prepared, result, seq, steps)
+        view = settlement_view(sid, prepared, result, seq)
         if idempotency_key:
+            # The answer kept for a retry is the view without its explanation, which the
+            # settlement's row holds (and never changes): a replay reads it from there and
+            # puts it into the same words (_replay). One copy of the steps, not two, and
+            # an answer small enough for PostgreSQL to keep without compressing it.
+            kept = orjson.dumps({**view, "explanation": None}).decode()
             uow.counter.remember(
-                NewAnswer(
-                    bill.institution_id,
-                    idempotency_key,
-                    fingerprint,
-                    201,
-                    orjson.dumps(view).decode(),
-                )
+                NewAnswer(bill.institution_id, idempotency_key, fingerprint, 201, kept)
             )
+        # In a group commit the bill is written now: a key taken meanwhile is this bill's
+        # error, raised here, before its answer is handed back (counter_pg.py).
+        uow.counter.bill_done()
         return 201, view
 
     def reverse(self, settlement_id: int, reason: str, who: Principal) -> dict[str, Any]:
@@ -374,11 +378,19 @@ def _voucher_holder(facts: CounterFacts, day: date) -> tuple[PersonRecord, Enrol
     return record, enrolment
 
 
-def _replay(answer: StoredAnswer, fingerprint: str, key: str | None) -> tuple[int, dict[str, Any]]:
+def _replay(
+    uow: UnitOfWork, answer: StoredAnswer, fingerprint: str, key: str | None
+) -> tuple[int, dict[str, Any]]:
     """The first answer to a key, for a retry of the same request."""
     if answer.request_hash != fingerprint:
         raise ConflictError(
             "idempotency_key_reused",
             f"Idempotency-Key {key!r} was used for a different request; use a new key for a new bill",
         )
-    return answer.status, orjson.loads(answer.response)
+    view = orjson.loads(answer.response)
+    if isinstance(view, dict) and "explanation" in view and view["explanation"] is None:
+        # Kept without its explanation (settle_in): the settlement's row has it.
+        row = uow.ledger.settlement(int(view["id"]))
+        assert row is not None, "a kept answer names the settlement it made"
+        view["explanation"] = read_steps(orjson.loads(row.explanation))
+    return answer.status, view

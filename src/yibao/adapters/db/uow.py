@@ -137,13 +137,19 @@ class UnitOfWork:
             for statement in begin.split("; "):
                 conn.exec_driver_sql(statement)
         self._in_bill = True
+        if isinstance(self.counter, PgCounter):
+            self.counter.begin_bill()  # each bill written at its end (bill_done)
         try:
             yield
             self.audit.flush()
-            self.counter.flush()
+            # The bill's refusable rows went out at its end (Counter.bill_done), if it
+            # booked anything; its lines and ledger entries go with the batch's at the
+            # commit, one statement for all (counter_pg.py). Whatever a bill left
+            # unwritten is written now.
+            self.counter.flush_bill()
         except BaseException:
             self.audit.discard()
-            self.counter.discard()
+            self.counter.discard_bill()
             if pg:
                 driver.execute(f"ROLLBACK TO SAVEPOINT {_BILL}")
             else:

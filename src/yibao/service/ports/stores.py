@@ -284,6 +284,11 @@ class Counter(Protocol):
         """Keep the answer to an idempotency key, after book(); KeyTakenError (at the
         latest at commit) when another request took the key first."""
 
+    def bill_done(self) -> None:
+        """The bill's reads and writes are all made (its settlement booked, its answer
+        kept): in a group commit's savepoint, write what the database may refuse now, so
+        that a refusal is the bill's own error before its answer is taken."""
+
     def flush(self) -> None:
         """Write what waits (called by the unit of work's commit)."""
 
