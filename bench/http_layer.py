@@ -128,7 +128,7 @@ def fire(args: argparse.Namespace, url: str) -> tuple[int, int, float]:
             f'"diagnosis":"J06.9","lines":[{{"code":"{code}","quantity":"1",'
             f'"unit_price":"{price or "12.50"}"}}]}}'
         )
-        script = Path("/tmp/yibao-http-layer.lua")
+        script = Path(f"/tmp/yibao-http-layer-{os.getpid()}.lua")
         script.write_text(
             f'wrk.method = "POST"\nwrk.body = [[{body}]]\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
