@@ -91,10 +91,11 @@ def population(url: str) -> tuple[list[str], list[str], list[tuple[str, str | No
     return cards, tokens, items
 
 
-def _proc_stat(pid: int) -> tuple[str, int, float] | None:
-    """(command, parent pid, CPU seconds used) of a live process, from /proc."""
+def _proc_stat(pid: int, task: str = "") -> tuple[str, int, float] | None:
+    """(command, parent pid, CPU seconds used) of a live process (or of one of its
+    threads: task="task/<tid>/"), from /proc."""
     try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
+        raw = Path(f"/proc/{pid}/{task}stat").read_text()
     except OSError:
         return None
     command = raw[raw.index("(") + 1 : raw.rindex(")")]
@@ -110,6 +111,12 @@ def cpu_seconds(server: int) -> tuple[float, float]:
     """CPU seconds used so far by the server (its process and every descendant) and by
     PostgreSQL (bench/pgbench.py reads it the same way for pgbench): the machine's cost of
     the settlements, whatever else shares the machine."""
+    stats = _tree(server)
+    return sum(cpu for _, _, cpu in stats.values()), postgres_cpu_seconds(POSTMASTER)
+
+
+def _tree(server: int) -> dict[int, tuple[str, int, float]]:
+    """/proc's (command, parent, CPU seconds) of the server's process and descendants."""
     stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None:
@@ -120,8 +127,18 @@ def cpu_seconds(server: int) -> tuple[float, float]:
         more = {pid for pid, (_, parent, _) in stats.items() if parent in ours} - ours
         ours |= more
         grew = bool(more)
-    server_cpu = sum(stats[pid][2] for pid in ours if pid in stats)
-    return server_cpu, postgres_cpu_seconds(POSTMASTER)
+    return {pid: stats[pid] for pid in ours if pid in stats}
+
+
+def loop_seconds(server: int) -> float:
+    """CPU seconds of the main threads of the server's processes: in a uvicorn worker,
+    the event loop (the HTTP layer: sockets, parsing, the route, the answers); the other
+    threads are the group committer's and the thread pool's."""
+    total = 0.0
+    for pid in _tree(server):
+        if (stat := _proc_stat(pid, f"task/{pid}/")) is not None:
+            total += stat[2]
+    return total
 
 
 def stored_settlements(url: str) -> int:
@@ -236,7 +253,7 @@ request = function()
     ["Authorization"]="Bearer " .. hosp[math.random(#hosp)], ["Idempotency-Key"]="bench-" .. id .. "-" .. counter}}, body)
 end
 """
-    path = Path("/tmp/yibao-settle.lua")
+    path = Path(f"/tmp/yibao-settle-{os.getpid()}.lua")  # engineers share /tmp
     path.write_text(script)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{clients}", f"-d{int(seconds)}s", "--latency", "-s", str(path), base],
@@ -295,7 +312,7 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
 
         cards, hospitals, items = population(url)
         before = stored_settlements(url)
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before, loop_before = cpu_seconds(server.pid), loop_seconds(server.pid)
         profiler = Profiler(server.pid, args.seconds, ROOT / "bench") if args.profile else None
         if profiler:
             profiler.__enter__()
@@ -318,7 +335,7 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
             )
             q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
             p50, p99 = q[49] * 1000, q[98] * 1000
-        cpu_after = cpu_seconds(server.pid)
+        cpu_after, loop_after = cpu_seconds(server.pid), loop_seconds(server.pid)
         grouped = httpx.get(f"{base}/healthz", timeout=10).json().get("group_commit")
         if grouped:  # the worker that answered: bills a batch, on average and at most
             print(
@@ -337,6 +354,11 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
     if stored < answered:
         others += f"; {answered - stored:,} answers stored nothing"
     per = max(stored, 1) / 1000  # CPU ms a settlement
+    loops = (loop_after - loop_before) / per
+    print(
+        f"server CPU a settlement: {loops:.2f} ms in the event loops' threads (HTTP), "
+        f"{(cpu_after[0] - cpu_before[0]) / per - loops:.2f} ms in the others (group commit)"
+    )
     if profiler:
         profiler.print_breakdown((cpu_after[0] - cpu_before[0]) / per)
     return YibaoRun(

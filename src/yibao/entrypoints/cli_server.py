@@ -224,6 +224,9 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="warning",
+        # Not even the check of the access logger's level for each request: at "warning"
+        # it never writes a line (docs/operations.md: the HTTP layer's cost).
+        access_log=False,
         # uvicorn's supervisor restarts a worker that does not answer its ping within 5 s:
         # on a loaded machine, starting a worker (its imports) took longer, and workers
         # were killed and started again without end. A minute, as a hung worker still is.

@@ -11,6 +11,7 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 
 from yibao.entrypoints.api import docs, fsi_router
 from yibao.entrypoints.api.errors import BodyLimit
@@ -34,6 +35,10 @@ from yibao.service.errors import ServiceError
 from yibao.service.services import Services
 from yibao.settings import Settings
 
+# FastAPI asks OpenTelemetry on every request whether a tracer, meter or logger provider
+# is configured (9 us a request); yibao configures none (docs/operations.md).
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
 
 def create_app(
     services: Services, *, threads: int | None = None, settings: Settings | None = None
@@ -54,6 +59,7 @@ def create_app(
         description="Social medical insurance for a pooling region: settlement, quotes, reversals.",
         docs_url=None,  # served from the package instead (api/docs.py)
         redoc_url=None,
+        telemetry=NO_TELEMETRY,
     )
     app.state.services = services
     settings = settings or Settings()
