@@ -163,3 +163,41 @@ def test_one_message_sent_many_times_at_once_settles_once_and_answers_as_first(
     assert stored == 1
     assert one_committer.stats.bills >= copies // 2
     assert verify(lambda: UnitOfWork(pg_engine), policies).problems == []
+
+
+@pytest.mark.database
+def test_the_route_awaits_a_grouped_settlement_and_answers_its_refusal(
+    pg_engine: Engine, policies: PolicyLoader
+) -> None:
+    from integration.signing import SigningClient
+    from yibao.entrypoints.api.app import create_app
+
+    load_demo(lambda: UnitOfWork(pg_engine), policies, persons=20)
+    world = demo_world(pg_engine)
+    services = Services.build(lambda: UnitOfWork(pg_engine), policies)
+    committer = GroupCommitter(services.settlements, lambda: UnitOfWork(pg_engine))
+    served = replace(services, group_commit=committer)
+    code = world.hospitals[0]
+    with SigningClient(create_app(served), served) as client:
+
+        def post(body: bytes) -> bytes:
+            headers = {"Content-Type": "application/json", "X-Institution": code}
+            answer = client.post("/fsi/api/callService", content=body, headers=headers)
+            assert answer.status_code == 200
+            return answer.content
+
+        his = Hospital(code, post)
+        his.sign_in()
+        message = his.open_visit(world.patients[0], world.code, Decimal("61.50"))
+        wrong = his.envelope("2207", {"data": {**message["input"]["data"]}})
+        wrong["input"]["data"]["medfee_sumamt"] = Decimal("62.50")
+        refused = his.send(wrong)
+        first = post(dumps(message).encode())
+        again = post(dumps(message).encode())
+
+    assert refused["infcode"] == -1
+    assert "medfee_sumamt" in refused["err_msg"]
+    assert loads(first)["infcode"] == 0, loads(first)["err_msg"]
+    assert again == first  # the msgid's stored answer, byte for byte
+    assert committer.stats.bills == 3  # all three through the committer
+    assert count(pg_engine, t.settlements) == 1

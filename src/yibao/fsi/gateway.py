@@ -12,9 +12,10 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import replace
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from yibao.fsi.context import records, service_error
 from yibao.fsi.fields import Fields, FsiError, invalid, parse_day, wrong_type
@@ -27,6 +28,7 @@ from yibao.service.ports.records import DuplicateError, KeyTakenError
 from yibao.service.services import Services
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BEIJING = timezone(timedelta(hours=8))  # China keeps no daylight saving time
 MAX_BODY = 5_000_000
@@ -34,6 +36,17 @@ SIGN_IN_HOURS = 24.0  # the default: a sign-in (9001) serves a working day; 9002
 # Settling and cancelling a settlement go through the group committer when the server has
 # one (PostgreSQL): their COMMITs, the costliest part of these messages, are shared.
 GROUPED = frozenset({"2207", "2208", "2304", "2305"})
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message handed to the group committer: `future` is done once its batch has
+    committed (or refused it); `finish()` then makes the answer envelope. The HTTP route
+    awaits the future without holding a thread, as the card route awaits its bill, so that
+    a server's few request threads stay free for other messages meanwhile."""
+
+    future: Future[str]
+    finish: Callable[[], str]
 
 
 def _now() -> datetime:
@@ -129,10 +142,18 @@ class Gateway:
         return Gateway._answer(_now(), "000000", None, message)
 
     def call(self, body: bytes) -> str:
-        """Answer one message; returns the response envelope as JSON text."""
+        """Answer one message; returns the response envelope as JSON text (a settlement
+        handed to the group committer: once its batch committed)."""
+        answer = self.begin(body)
+        return answer if isinstance(answer, str) else answer.finish()
+
+    def begin(self, body: bytes) -> str | Pending:
+        """Answer one message, or hand it to the group committer (2207, 2208, 2304, 2305
+        on a server that has one): then await `future` and `finish()` it."""
         received = _now()
-        admvs = "000000"
-        try:
+        where = ["000000"]  # the admvs the answer names, once read
+
+        def read() -> str | Pending:
             if len(body) > MAX_BODY:
                 raise FsiError(f"报文过大（超过 {MAX_BODY} 字节）")
             try:
@@ -142,17 +163,28 @@ class Gateway:
             except RecursionError:  # nested deeper than any message is
                 raise FsiError("报文嵌套层次过深") from None
             head = Fields(envelope, "")
-            admvs = str(envelope.get("mdtrtarea_admvs") or admvs)[:6]
+            where[0] = str(envelope.get("mdtrtarea_admvs") or where[0])[:6]
             return self._call(head, received)
+
+        answer = self._enveloped(received, where, read)
+        if isinstance(answer, Pending):
+            grouped = answer.finish
+            return Pending(answer.future, lambda: self._enveloped(received, where, grouped))
+        return answer
+
+    def _enveloped(self, received: datetime, where: list[str], answer: Callable[[], T]) -> T | str:
+        """`answer()`, or its failure as an envelope (infcode -1, never an HTTP error)."""
+        try:
+            return answer()
         except FsiError as exc:
-            return self._answer(received, admvs, None, exc.message)
+            return self._answer(received, where[0], None, exc.message)
         except Exception as exc:  # never an HTTP 500: the HIS needs an envelope
             log.exception("national interface: unexpected error")
             return self._answer(
-                received, admvs, None, f"系统内部错误，请稍后重试（{type(exc).__name__}）"
+                received, where[0], None, f"系统内部错误，请稍后重试（{type(exc).__name__}）"
             )
 
-    def _call(self, head: Fields, received: datetime) -> str:
+    def _call(self, head: Fields, received: datetime) -> str | Pending:
         infno = head.req("infno", max_len=4, pattern=r"\d{4}")
         found = TRANSACTIONS.get(infno)
         if found is None:
@@ -194,7 +226,7 @@ class Gateway:
         request_hash: str,
         received: datetime,
         person: tuple[str, str, int],
-    ) -> str:
+    ) -> str | Pending:
         """Answer the message in one unit of work with its stored answer: a transaction of
         its own, or a savepoint of the group committer's shared one."""
         infno, msgid, fixmedins = call.infno, call.msgid, call.fixmedins_code
@@ -225,17 +257,22 @@ class Gateway:
                 return text
 
         grouped = self.services.group_commit
+        if grouped is None or infno not in GROUPED:
+            return self._settled(call, request_hash, alone)
+        # Answered once the transaction it shared with other hospitals' settlements has
+        # committed (service/group_commit.py); a refusal changes nothing.
+        job = grouped.submit_job(person, work, alone, refusals=(FsiError,))
+        return Pending(job, lambda: self._settled(call, request_hash, job.result))
+
+    def _settled(self, call: Call, request_hash: str, answer: Callable[[], str]) -> str:
+        """`answer()`; where a copy of the message won a race, its stored first answer."""
+        fixmedins, msgid = call.fixmedins_code, call.msgid
         try:
-            if grouped is None or infno not in GROUPED:
-                return alone()
-            # Answered once the transaction it shared with other hospitals' settlements
-            # has committed (service/group_commit.py); a refusal changes nothing.
-            job = grouped.submit_job(person, work, alone, refusals=(FsiError,))
-            return job.result()
+            return answer()
         except FsiError:
             # The same message may have been answered meanwhile by another process (its
             # visit, locked, was found settled): the first answer, not the refusal.
-            if infno in GROUPED and (first := self._stored(fixmedins, msgid, request_hash)):
+            if call.infno in GROUPED and (first := self._stored(fixmedins, msgid, request_hash)):
                 return first
             raise
         except (DuplicateError, KeyTakenError):

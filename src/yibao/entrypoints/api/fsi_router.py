@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from yibao.fsi.auth import FsiAuth, Refused
 from yibao.fsi.fields import FsiError
-from yibao.fsi.gateway import Gateway
+from yibao.fsi.gateway import Gateway, Pending
 from yibao.fsi.jsontext import loads
 
 JSON = "application/json; charset=utf-8"
@@ -94,7 +96,15 @@ async def call_service(request: Request) -> Response:
     gateway = Gateway(
         request.app.state.services, admit, sign_in_hours=request.app.state.fsi_sign_in_hours
     )
-    text = await run_in_threadpool(gateway.call, body)
+    answer = await run_in_threadpool(gateway.begin, body)
+    if isinstance(answer, Pending):  # a settlement in a shared transaction: its commit
+        with contextlib.suppress(Exception):  # awaited without a thread; finish() says how
+            await asyncio.wrap_future(answer.future)
+        # Once it committed the answer is at hand; a refusal may read the first answer.
+        ok = answer.future.exception() is None
+        text = answer.finish() if ok else await run_in_threadpool(answer.finish)
+    else:
+        text = answer
     if signing_in:
         await run_in_threadpool(auth.signed_in, who, signing_in[0], loads(text))
     return Response(text, media_type=JSON)
