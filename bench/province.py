@@ -1,15 +1,17 @@
 """Benchmark: a province's year out of core, partition by partition, here and on Dask.
 
     .venv/bin/python bench/province.py --encounters 1000000 [--check]
-    .venv/bin/python bench/province.py --encounters 100000000 [--workers 2] [--keep DIR]
+    .venv/bin/python bench/province.py --encounters 100000000 [--processes 2] [--workers 2] [--keep DIR]
 
 Stages, each in a process of its own (`yibao.batch.province`):
 
-1. generate: about `--encounters` bills (2.5 a person) drawn 1M persons at a time and
-   written straight into partitions by person hash (`generate_partitioned`), one
-   partition per `--per-partition` bills (at least 4); not part of the settlement's time;
-2. settle: each partition in turn, read, settled by `columnar.settle`, its results written
-   beside it (`settle_partitions`);
+1. generate: about `--encounters` bills (2.5 a person) drawn 1M persons at a time by
+   `--processes` worker processes and written straight into partitions by person hash
+   (`generate_partitioned`), one partition per `--per-partition` bills (at least 4); not
+   part of the settlement's time;
+2. settle: each partition read, settled by `columnar.settle`, its results written beside
+   it (`settle_partitions`), by `--processes` worker processes of one Polars thread each
+   side by side (1: one partition after the other in the stage's own process);
 3. dask: the same partitions as one task each on a LocalCluster of `--workers` worker
    processes of one thread (Polars one thread each), results written beside each
    partition (`cluster.settle_on_dask_to_files`); every partition's persons, bills and
@@ -18,9 +20,12 @@ Stages, each in a process of its own (`yibao.batch.province`):
    (`columnar.settle`), frame for frame against stage 2's results read back (at sizes
    the machine holds).
 
+Every stage runs with Polars' allocator keeping its freed pages (`province.ALLOCATOR`).
 Peak memory is the largest sum of the resident memory (VmRSS) of the stage's process
 and all its descendants (Dask's workers), sampled every 0.2 s by this process; disk is
-the bytes of the partitions' input and result files. Prints a table and appends a row per
+the bytes of the partitions' input and result files; CPU is the user and system time of
+the stage's process and the processes it waited for (on a shared machine the wall clock
+mostly measures the others' load). Prints a table and appends a row per
 stage to bench/results.csv. Not a test.
 """
 
@@ -32,6 +37,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -49,6 +55,16 @@ from rich.table import Table
 YEAR = 2026
 PAGE = os.sysconf("SC_PAGE_SIZE")
 STAGES = ("generate", "settle", "dask", "check")
+
+
+def _stage_env() -> dict[str, str]:
+    """A stage's environment: Polars' allocator keeps its freed pages, as the settling
+    workers of `settle_partitions` do (`province.ALLOCATOR`), in this stage's process and
+    every process it starts (Dask's workers too): the stages compare alike."""
+    from yibao.batch.province import ALLOCATOR
+
+    name, conf = ALLOCATOR
+    return {**os.environ, name: conf}
 
 
 def tree_rss(root: int) -> int:
@@ -79,7 +95,10 @@ def tree_rss(root: int) -> int:
 def run_stage(*args: str) -> dict[str, Any]:
     """This script with `args` in a child process; its JSON result and the peak RSS of
     its process tree."""
-    child = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = subprocess.Popen(
+        [sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True, env=_stage_env()
+    )
     peak = 0
     done = threading.Event()
 
@@ -98,6 +117,10 @@ def run_stage(*args: str) -> dict[str, Any]:
         raise SystemExit(f"stage {args[1]} failed ({child.returncode})")
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     result["tree_mib"] = peak / 2**20
+    # CPU of the stage's process and every process it waited for (its workers): on a
+    # shared machine the wall clock says more about the others than about the stage.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["cpu"] = sum(getattr(after, f) - getattr(before, f) for f in ("ru_utime", "ru_stime"))
     return result
 
 
@@ -128,6 +151,7 @@ def stage_generate(root: Path, args: argparse.Namespace) -> dict[str, Any]:
         region=args.region,
         partitions=partitions,
         progress=lambda c, n: print(f"generated chunk {c}/{n}", file=sys.stderr),
+        processes=args.processes,
     )
     seconds = time.perf_counter() - started
     return {
@@ -138,7 +162,7 @@ def stage_generate(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def stage_settle(root: Path) -> dict[str, Any]:
+def stage_settle(root: Path, processes: int) -> dict[str, Any]:
     from yibao.adapters.parameter_files import load_region
     from yibao.batch.province import read_layout, settle_partitions
 
@@ -149,6 +173,8 @@ def stage_settle(root: Path) -> dict[str, Any]:
         policy,
         layout.folders(root),
         progress=lambda i, n: print(f"settled partition {i}/{n}", file=sys.stderr),
+        processes=processes,
+        threads=1 if processes > 1 else None,
     )
     return _summed(time.perf_counter() - started, summaries)
 
@@ -230,7 +256,7 @@ def child(args: argparse.Namespace) -> None:
     if args.stage == "generate":
         out = stage_generate(root, args)
     elif args.stage == "settle":
-        out = stage_settle(root)
+        out = stage_settle(root, args.processes)
     elif args.stage == "dask":
         out = stage_dask(root, args.workers)
     else:
@@ -245,6 +271,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--encounters", type=int, default=1_000_000)
     parser.add_argument("--per-partition", type=int, default=2_500_000, help="bills a partition")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="processes generating and settling (1: this one)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="Dask worker processes (0: none)")
     parser.add_argument("--check", action="store_true", help="against the in-memory run")
     parser.add_argument("--region", default="sample-city")
@@ -264,11 +293,13 @@ def main() -> None:
     try:
         results["generate"] = run_stage(
             "--stage", "generate", *common, "--encounters", str(args.encounters),
-            "--per-partition", str(args.per_partition),
+            "--per-partition", str(args.per_partition), "--processes", str(args.processes),
         )  # fmt: skip
         console.print(f"generated: {json.dumps(results['generate'])}")
         inputs, _ = disk(root)
-        results["settle"] = run_stage("--stage", "settle", *common)
+        results["settle"] = run_stage(
+            "--stage", "settle", *common, "--processes", str(args.processes)
+        )
         _, outputs = disk(root)
         console.print(f"settled: {_brief(results['settle'])}")
         if args.workers:
@@ -285,7 +316,7 @@ def main() -> None:
 
 
 def _brief(r: dict[str, Any]) -> str:
-    return f"{r['seconds']:.1f} s, peak RSS tree {r['tree_mib']:,.0f} MiB"
+    return f"{r['seconds']:.1f} s ({r['cpu']:.1f} s CPU), peak RSS tree {r['tree_mib']:,.0f} MiB"
 
 
 def report(
@@ -303,11 +334,11 @@ def report(
         f"{outputs / 2**30:.2f} GiB results; fund paid {Decimal(fund).scaleb(-2):,.2f} yuan"
     )
     table = Table(title=title)
-    for col in ("stage", "seconds", "bills/s", "peak RSS tree MiB", "agrees"):
+    for col in ("stage", "seconds", "bills/s", "CPU s", "peak RSS tree MiB", "agrees"):
         table.add_column(col, justify="right")
     labels = {
         "generate": "generate, partitioned (not settlement)",
-        "settle": "settle out of core, one partition at a time",
+        "settle": f"settle out of core, {args.processes} process(es) a partition each",
         "dask": f"Dask LocalCluster, {args.workers} workers, results beside each partition",
         "check": "in memory, the whole year at once",
     }
@@ -322,6 +353,7 @@ def report(
             labels[stage],
             f"{r['seconds']:.1f}",
             f"{gen['encounters'] / r['seconds']:,.0f}",
+            f"{r['cpu']:.1f}",
             f"{r['tree_mib']:,.0f}",
             agrees,
         )

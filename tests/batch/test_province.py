@@ -4,7 +4,10 @@ region-year settled in memory."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -17,12 +20,16 @@ from yibao.adapters.parameter_files import load_region, search_path
 from yibao.batch.cluster import partition_of, read_results, settle_on_dask_to_files
 from yibao.batch.columnar import settle
 from yibao.batch.frames import RegionYear, read_region_year
+from yibao.batch.generate import bill_count, generate
 from yibao.batch.province import (
+    ALLOCATOR,
     Layout,
+    _environment,
     generate_partitioned,
     read_layout,
     settle_partitions,
     totals,
+    worker_environment,
 )
 from yibao.entrypoints import cli_batch as cli
 
@@ -101,6 +108,52 @@ def test_out_of_core_settles_to_the_frames_of_the_in_memory_run(
     assert summed["fund"] > 0
 
 
+def test_two_processes_settle_the_partitions_as_one(province: tuple[Path, Layout]) -> None:
+    root, layout = province
+    policy = load_region(layout.region, POLICY_PATH)
+    folders = layout.folders(root)
+    alone = settle_partitions(policy, folders)
+    one = read_results(folders)
+    seen: list[tuple[int, int]] = []
+    both = settle_partitions(
+        policy, folders, progress=lambda i, n: seen.append((i, n)), processes=2, threads=1
+    )
+    assert both == alone
+    assert seen == [(i, PARTITIONS) for i in range(1, PARTITIONS + 1)]
+    back = read_results(folders)
+    assert back.encounters.equals(one.encounters)
+    assert back.persons.equals(one.persons)
+    with pytest.raises(ValueError, match="at least one process"):
+        settle_partitions(policy, folders, processes=0)
+
+
+def test_workers_get_their_threads_and_allocator(monkeypatch: pytest.MonkeyPatch) -> None:
+    name, conf = ALLOCATOR
+    monkeypatch.setenv(name, "narenas:1")
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    assert worker_environment(1) == {"POLARS_MAX_THREADS": "1", name: conf}
+    assert worker_environment(None) == {"POLARS_MAX_THREADS": None, name: conf}
+    with _environment({"POLARS_MAX_THREADS": "3", name: None}):
+        assert os.environ["POLARS_MAX_THREADS"] == "3"
+        assert os.environ[name] == "narenas:1"
+    assert "POLARS_MAX_THREADS" not in os.environ
+    assert os.environ[name] == "narenas:1"
+
+
+def _allocator_seen(_: int) -> str:
+    return os.environ["_RJEM_MALLOC_CONF"]
+
+
+def test_a_started_worker_ends_with_the_allocator_settings() -> None:
+    # Polars, imported in the worker, puts its own settings first: ours must come last.
+    with (
+        _environment(worker_environment(1)),
+        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool,
+    ):
+        seen = pool.submit(_allocator_seen, 0).result()
+    assert seen.endswith(ALLOCATOR[1])
+
+
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     with (
@@ -126,16 +179,32 @@ def test_dask_settles_the_partitions_as_here(client: Client, province: tuple[Pat
 
 
 def test_the_same_seed_writes_the_same_partitions(tmp_path: Path) -> None:
-    def written(root: Path) -> list[pl.DataFrame]:
-        generate_partitioned(
+    def written(root: Path, processes: int = 1) -> tuple[Layout, list[pl.DataFrame]]:
+        layout = generate_partitioned(
             root, persons=500, year=2026, seed=9, region="sample-city", partitions=3,
-            chunk_persons=200,
+            chunk_persons=200, processes=processes,
         )  # fmt: skip
-        return [pl.read_parquet(p) for p in sorted(root.glob("part-*/*.parquet"))]
+        return layout, [pl.read_parquet(p) for p in sorted(root.glob("part-*/*.parquet"))]
 
-    first, again = written(tmp_path / "a"), written(tmp_path / "b")
+    layout, first = written(tmp_path / "a")
+    again = written(tmp_path / "b")
     assert len(first) == 3 * 3 * 2
-    assert all(x.equals(y) for x, y in zip(first, again, strict=True))
+    assert again[0] == layout
+    assert all(x.equals(y) for x, y in zip(first, again[1], strict=True))
+    # Two processes, chunks numbered before they are drawn: the same files.
+    both = written(tmp_path / "c", processes=2)
+    assert both[0] == layout
+    assert len(both[1]) == len(first)
+    assert all(x.equals(y) for x, y in zip(first, both[1], strict=True))
+    bills = pl.concat(f for f in first if "encounter" in f.columns)["encounter"]
+    assert sorted(bills) == list(range(layout.encounters))
+
+
+@pytest.mark.parametrize("seed", [1, 9, 123])
+def test_bill_count_counts_what_generate_draws(seed: int) -> None:
+    for region in ("sample-city", "test-town"):
+        data = generate(700, 2026, seed, region, POLICY_PATH)
+        assert bill_count(700, 2026, seed, region, POLICY_PATH) == data.encounters.height
 
 
 def test_batch_settle_settles_a_partitioned_province(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
@@ -89,6 +89,9 @@ def settle_part(policy: RegionPolicy, part: RegionYear | str) -> BatchResult:
 RESULT_ENCOUNTERS = "result-encounters.parquet"
 RESULT_PERSONS = "result-persons.parquet"
 PLACES = "yibao.places"  # the result files' metadata: the exact columns' decimal places
+# LZ4: a partition's results take about 30% less CPU to write than with Polars' default
+# zstd (and read back faster), for about 50% more disk.
+RESULT_COMPRESSION: Final = "lz4"
 LAYERS = ("total", "basic", "assistance", "institution", "personal")
 
 
@@ -122,7 +125,9 @@ def settle_part_to_files(policy: RegionPolicy, folder: str) -> PartSummary:
     result = settle(policy, read_region_year(path))
     for frame, name in ((result.encounters, RESULT_ENCOUNTERS), (result.persons, RESULT_PERSONS)):
         partial = path / f".{name}.partial"
-        frame.write_parquet(partial, metadata={PLACES: str(result.places)})
+        frame.write_parquet(
+            partial, compression=RESULT_COMPRESSION, metadata={PLACES: str(result.places)}
+        )
         partial.replace(path / name)
     sums = result.encounters.select(pl.col(c).sum() for c in LAYERS).row(0)
     return PartSummary(

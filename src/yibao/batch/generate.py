@@ -97,8 +97,7 @@ def generate(
     """A region-year of `persons` insured persons of `region` and their bills."""
     policy = load_region(region, policy_path)
     rng = np.random.default_rng(seed)
-    jan1 = date(year, 1, 1)
-    cal = _Calendar(jan1, (date(year + 1, 1, 1) - jan1).days, np.datetime64(jan1.isoformat(), "D"))
+    cal = _calendar(year)
     people = _people(rng, policy, region, persons, cal)
     draws = _encounter_draws(rng, policy, people, cal)
     enc = _encounter_frame(draws, people.approvals)
@@ -114,6 +113,16 @@ def _people(
 ) -> _People:
     """The persons: scheme, birth date, assistance, retirement, contribution years, an
     approved special disease and a remote-treatment filing, drawn in this order."""
+    d = _person_draws(rng, policy, n, cal)
+    frame, approvals = _person_frames(region, n, cal, d)
+    return _People(d["scheme"], d["age_days"], d["approved"], frame, approvals)
+
+
+def _person_draws(
+    rng: np.random.Generator, policy: RegionPolicy, n: int, cal: _Calendar
+) -> dict[str, Any]:
+    """What `_people` draws, in its order, without building a frame (`bill_count` draws
+    them only to reach the bills' counts in the stream)."""
     jan1, days_in_year, epoch_jan1 = cal.jan1, cal.days, cal.epoch
     offered = sorted(policy.offered.at(jan1).value, key=[s.value for s in Scheme].index)
     weights = {Scheme.STUDENT.value: 3.0, Scheme.RESIDENT.value: 4.0, Scheme.EMPLOYEE.value: 3.0}
@@ -128,44 +137,56 @@ def _people(
             employee, rng.integers(20 * 365, 65 * 365, n), rng.integers(18 * 365, 95 * 365, n)
         ),
     )
-    birth = epoch_jan1 - age_days.astype("timedelta64[D]")
     assistance = rng.random(n) < 0.05
     retired = employee & (rng.random(n) < 0.3)
     years = rng.integers(5, 41, n)
-    contribution = np.where(employee, years, -1)
     special_lists = {
         s: sorted(rules.special_outpatient.diseases.at(jan1).value)
         for s, rules in policy.schemes.items()
         if rules.special_outpatient is not None
     }
     can_special = np.isin(scheme, list(special_lists))
-    approved = can_special & (rng.random(n) < 0.02)
-    approval_pick = rng.integers(0, 3, n)
-    approval_hospital = rng.integers(1, 5, n)
-    filed = rng.random(n) < 0.01
-    filing_start = rng.integers(0, days_in_year, n)
-    filing_len = rng.integers(30, days_in_year, n)
+    return {
+        "scheme": scheme,
+        "age_days": age_days,
+        "birth": epoch_jan1 - age_days.astype("timedelta64[D]"),
+        "retired": retired,
+        "contribution": np.where(employee, years, -1),
+        "assistance": assistance,
+        "special_lists": special_lists,
+        "approved": can_special & (rng.random(n) < 0.02),
+        "approval_pick": rng.integers(0, 3, n),
+        "approval_hospital": rng.integers(1, 5, n),
+        "filed": rng.random(n) < 0.01,
+        "filing_start": rng.integers(0, days_in_year, n),
+        "filing_len": rng.integers(30, days_in_year, n),
+    }
 
-    frame, approvals = _person_frames(
-        region,
-        n,
-        cal,
-        {
-            "scheme": scheme,
-            "birth": birth,
-            "retired": retired,
-            "contribution": contribution,
-            "assistance": assistance,
-            "special_lists": special_lists,
-            "approved": approved,
-            "approval_pick": approval_pick,
-            "approval_hospital": approval_hospital,
-            "filed": filed,
-            "filing_start": filing_start,
-            "filing_len": filing_len,
-        },
-    )
-    return _People(scheme, age_days, approved, frame, approvals)
+
+def bill_count(
+    persons: int,
+    year: int,
+    seed: int,
+    region: str,
+    policy_path: Sequence[Path] | None = None,
+) -> int:
+    """How many bills `generate` with these arguments draws, without drawing them: the
+    persons' draws are replayed up to the counts, a tenth of the work (so that chunks
+    of a province can be numbered before they are generated, in parallel)."""
+    policy = load_region(region, policy_path)
+    rng = np.random.default_rng(seed)
+    _person_draws(rng, policy, persons, _calendar(year))
+    return int(_counts(rng, persons).sum())
+
+
+def _calendar(year: int) -> _Calendar:
+    jan1 = date(year, 1, 1)
+    return _Calendar(jan1, (date(year + 1, 1, 1) - jan1).days, np.datetime64(jan1.isoformat(), "D"))
+
+
+def _counts(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Each person's number of bills: the first draw of `_encounter_draws`."""
+    return np.minimum(rng.geometric(1 / (MEAN_ENCOUNTERS + 1), n) - 1, MAX_ENCOUNTERS)
 
 
 def _person_frames(
@@ -248,7 +269,7 @@ def _encounter_draws(
     cost and its split, pilot cases (in this order: the stream depends on it)."""
     n, days_in_year, epoch_jan1 = len(people.scheme), cal.days, cal.epoch
     approved, age_days = people.approved, people.age_days
-    counts = np.minimum(rng.geometric(1 / (MEAN_ENCOUNTERS + 1), n) - 1, MAX_ENCOUNTERS)
+    counts = _counts(rng, n)
     m = int(counts.sum())
     owner = np.repeat(np.arange(n, dtype=np.int64), counts)
     first = np.repeat(np.cumsum(counts) - counts, counts)
@@ -305,11 +326,18 @@ def _kinds_days_levels(
     """Each bill's kind (special-disease visits only with an approval), day and
     institution level, with the lognormal cost parameters of its kind."""
     m = len(approved)
-    kind_weights = np.tile(KIND_WEIGHTS, (m, 1))
-    kind_weights[~approved, 3] = 0.0  # special-disease visits need an approval
-    kind_weights[approved, 3] = 40.0  # and those with one come often
-    cumulative = np.cumsum(kind_weights / kind_weights.sum(axis=1, keepdims=True), axis=1)
-    kind = (rng.random(m)[:, None] > cumulative).sum(axis=1).clip(0, len(KINDS) - 1)
+    # Two rows of weights only: without an approval no special-disease visits, with one
+    # they come often. A bill's kind is the number of cumulative weights of its row below
+    # its draw (`searchsorted` on the row, the same floats as a row per bill).
+    rows = np.tile(KIND_WEIGHTS, (2, 1))
+    rows[0, 3], rows[1, 3] = 0.0, 40.0
+    cumulative = np.cumsum(rows / rows.sum(axis=1, keepdims=True), axis=1)
+    draw = rng.random(m)
+    kind = np.where(
+        approved,
+        np.searchsorted(cumulative[1], draw, side="left"),
+        np.searchsorted(cumulative[0], draw, side="left"),
+    ).clip(0, len(KINDS) - 1)
     day = rng.integers(0, days_in_year, m)
     level = np.zeros(m, dtype=np.int64)
     mu = np.zeros(m)
@@ -318,7 +346,7 @@ def _kinds_days_levels(
     for code, k in enumerate(KINDS):
         mask = kind == code
         cum = np.cumsum(LEVEL_WEIGHTS[k]) / sum(LEVEL_WEIGHTS[k])
-        level[mask] = (level_draw[mask][:, None] > cum).sum(axis=1).clip(0, 3)
+        level[mask] = np.searchsorted(cum, level_draw[mask], side="left").clip(0, 3)
         mu[mask], sigma[mask] = COST[k]
     return kind, day, level, mu, sigma
 
