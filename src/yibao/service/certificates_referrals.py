@@ -119,29 +119,90 @@ def check_origin(
     return int(settlement_id)
 
 
+def episode_role(cert: Any, stay: Any) -> str | None:
+    """Whether a settlement is a stay of a certificate's episode, and as what: the stay it
+    was referred from ("referred_from", whatever became of it since), or a settled stay of
+    the same person at the hospital referred to within the certificate's dates
+    ("referred_to"). The one rule for a certificate's stays and a settlement's
+    certificates, so the two views can never disagree."""
+    if stay.person_id != cert.person_id:
+        return None
+    if cert.referred_from is not None and int(stay.id) == int(cert.referred_from):
+        return "referred_from"
+    if (
+        cert.to_institution is not None
+        and stay.institution_id == cert.to_institution
+        and stay.status == "settled"
+        and cert.valid_from <= stay.encounter_date <= cert.valid_to
+    ):
+        return "referred_to"
+    return None
+
+
 def with_episode(uow: UnitOfWork, row: Any, view: dict[str, Any]) -> dict[str, Any]:
     """A certificate's view with its hospital by name and its episode's stays: the stay it
     was referred from, then the settled stays at the hospital referred to within its
     dates (date order)."""
-    name = row.to_institution_name
-    if row.to_institution is not None and name is None:
-        inst = uow.registry.institution(row.to_institution)
-        name = row.to_institution if inst is None else inst.name
-    stays = []
+    candidates: dict[int, Any] = {}
     if row.referred_from is not None:
         origin = uow.ledger.settlement(int(row.referred_from))
         if origin is not None:
-            stays.append(_stay(uow, origin, "referred_from"))
+            candidates[int(origin.id)] = origin
     if row.to_institution is not None:
         for year in range(row.valid_from.year, row.valid_to.year + 1):
             for s in uow.ledger.settlements_of(row.person_id, year):
-                if (
-                    s.institution_id == row.to_institution
-                    and s.status == "settled"
-                    and row.valid_from <= s.encounter_date <= row.valid_to
-                ):
-                    stays.append(_stay(uow, s, "referred_to"))
-    return {**view, "to_institution_name": name, "stays": stays}
+                candidates.setdefault(int(s.id), s)
+    linked = [(role, s) for s in candidates.values() if (role := episode_role(row, s))]
+    linked.sort(key=lambda x: (x[0] != "referred_from", x[1].encounter_date, x[1].id))
+    stays = [_stay(uow, s, role) for role, s in linked]
+    return {**view, "to_institution_name": _to_name(uow, row), "stays": stays}
+
+
+def certificates_of_stays(
+    uow: UnitOfWork, person_id: str, stays: list[Any]
+) -> dict[int, list[dict[str, Any]]]:
+    """The referral certificates whose episode holds each of a person's settlements
+    (episode_role), in words for the settlement's view: who issued it, to which hospital or
+    region, its dates, and whether the stay is the one it was issued at or one it covers.
+    Read when asked, like a certificate's stays: a stay settled after the certificate, or a
+    certificate recorded after the stay, finds the other without a write."""
+    found: dict[int, list[dict[str, Any]]] = {int(s.id): [] for s in stays}
+    certs = uow.certificates.referrals_of(person_id)
+    linked = [(c, s, role) for c in certs for s in stays if (role := episode_role(c, s))]
+    if not linked:
+        return found
+    regions = {r.code: r for r in uow.member.regions()}
+    for cert, stay, role in linked:
+        region = regions.get(cert.to_region)
+        issuer = uow.registry.institution(cert.issued_by)
+        found[int(stay.id)].append(
+            {
+                "id": int(cert.id),
+                "role": role,
+                "issued_by": cert.issued_by,
+                "issued_by_name": cert.issued_by if issuer is None else issuer.name,
+                "to_region": cert.to_region,
+                "to_region_name": {
+                    "zh": cert.to_region if region is None else region.name_zh,
+                    "en": cert.to_region if region is None else region.name_en or region.name_zh,
+                },
+                "to_institution": cert.to_institution,
+                "to_institution_name": _to_name(uow, cert),
+                "valid_from": cert.valid_from.isoformat(),
+                "valid_to": cert.valid_to.isoformat(),
+            }
+        )
+    return found
+
+
+def _to_name(uow: UnitOfWork, row: Any) -> str | None:
+    """The hospital referred to by name: the one given for a hospital yibao does not know,
+    else the registry's (its code if it left the registry)."""
+    name: str | None = row.to_institution_name
+    if row.to_institution is not None and name is None:
+        inst = uow.registry.institution(row.to_institution)
+        name = row.to_institution if inst is None else inst.name
+    return name
 
 
 def _stay(uow: UnitOfWork, row: Any, role: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from yibao.domain.model import Scheme
 from yibao.domain.money import ZERO, fmt, from_fen
 from yibao.domain.parameters import RegionPolicy, ThresholdPer, TopLineOn
 from yibao.service.access import require, visible_person
+from yibao.service.certificates_referrals import certificates_of_stays
 from yibao.service.errors import NotFoundError
 from yibao.service.history import Stored, person_for_year, stored_year
 from yibao.service.ports import PolicySource, UnitOfWork, UowFactory
@@ -85,7 +86,10 @@ class Queries:
             found = next(
                 s for s in stored_year(uow, row.person_id, row.year) if s.row.id == settlement_id
             )
-            return stored_view(found)
+            # The certificates that name this stay, by the rule a certificate's own stays
+            # follow (read now: a certificate recorded after the stay finds it too).
+            referrals = certificates_of_stays(uow, row.person_id, [row])[settlement_id]
+            return {**stored_view(found), "referrals": referrals}
 
     def person_year(self, who: Principal, person_id: str, year: int) -> dict[str, Any]:
         """Every settlement of the year with its explanation, and the accumulators against
@@ -97,6 +101,8 @@ class Queries:
             stored = stored_year(uow, person_id, year)
             acc = uow.ledger.read_person_year(person_id, year)
             yearly = uow.yearly.get(person_id, year)
+            # Each stay with the certificates that name it: the member app's stay page.
+            referrals = certificates_of_stays(uow, person_id, [s.row for s in stored])
         policy = self.policies(person.region)
         limits = year_limits(policy, person.scheme, acc, date(year, 12, 31))
         layer = serious_illness(policy, person, acc)
@@ -104,7 +110,9 @@ class Queries:
             "person_id": person_id,
             "year": year,
             "scheme": person.scheme.value,
-            "settlements": [stored_view(s) for s in stored],
+            "settlements": [
+                {**stored_view(s), "referrals": referrals[int(s.row.id)]} for s in stored
+            ],
             "accumulators": acc.to_dict(),
             "limits": limits,
             "serious_illness": {

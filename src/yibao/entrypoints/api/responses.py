@@ -148,6 +148,28 @@ class SettlementOut(BaseModel):
     )
 
 
+class SettlementReferralOut(BaseModel):
+    """A referral certificate whose episode holds the settlement, by the same rule as the
+    certificate's own `stays` (GET /v1/referrals/{id}), read when asked."""
+
+    id: int = Field(description="The certificate (GET /v1/referrals/{id})")
+    role: str = Field(
+        examples=["referred_to"],
+        description="referred_from: the stay the certificate was issued at; referred_to: a"
+        " settled stay at the hospital referred to within the certificate's dates",
+    )
+    issued_by: str = Field(description="The hospital that issued it (its code)")
+    issued_by_name: str
+    to_region: str
+    to_region_name: Bilingual
+    to_institution: str | None = Field(
+        description="The hospital referred to (its code), when the certificate names one"
+    )
+    to_institution_name: str | None
+    valid_from: str = Field(examples=["2026-05-01"])
+    valid_to: str = Field(examples=["2026-06-30"])
+
+
 class StoredSettlementOut(BaseModel):
     """A stored settlement as it stands now (after any adjustment)."""
 
@@ -171,6 +193,10 @@ class StoredSettlementOut(BaseModel):
     cause: str = "ordinary"
     delivery: str | None = None
     referred_from: int | None = None
+    referrals: list[SettlementReferralOut] = Field(
+        default_factory=list,
+        description="The referral certificates that name this stay (usually none or one)",
+    )
 
 
 class SplitOut(BaseModel):

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from yibao.domain.access import Role
 from yibao.domain.model import Scheme
 from yibao.entrypoints.web.console.common import ConsolePage
-from yibao.entrypoints.web.pages import Form
+from yibao.entrypoints.web.pages import Form, _
 from yibao.service.enrolment import NewPerson
 from yibao.service.errors import NotFoundError, ServiceError
 
@@ -133,17 +133,48 @@ def _referral(page: ConsolePage, person_id: str, form: Form) -> None:
         form.error("to_region", page.t("Choose a region."))
     if not form.get("diagnosis"):
         form.error("diagnosis", page.t("Enter the diagnosis code as on the referral."))
+    origin = form.get("referred_from")
+    if origin and not origin.isdigit():
+        form.error("referred_from", page.t(NOT_THE_ORIGIN))
     if form.ok and start and end:
-        page.services.certificates.record_referral(
-            page.staff,
-            person_id,
-            issued_by=form.get("issued_by"),
-            to_region=form.get("to_region") or None,
-            valid_from=start,
-            valid_to=end,
-            diagnosis=form.get("diagnosis"),
-            to_institution=form.get("to_institution") or None,
-        )
+        try:
+            page.services.certificates.record_referral(
+                page.staff,
+                person_id,
+                issued_by=form.get("issued_by"),
+                to_region=form.get("to_region") or None,
+                valid_from=start,
+                valid_to=end,
+                diagnosis=form.get("diagnosis"),
+                to_institution=form.get("to_institution") or None,
+                referred_from=int(origin) if origin else None,
+            )
+        except ServiceError as exc:
+            # The service names the stay by its id and hospital code; the clerk chose it by
+            # hospital and date, so the page says what to choose instead.
+            if exc.code not in ("unknown_origin", "invalid_referred_from"):
+                raise
+            form.error("referred_from", page.t(NOT_THE_ORIGIN))
+
+
+# The service says exactly why (another hospital's stay, a reversed one, one after the
+# certificate's end); the clerk needs what to choose.
+NOT_THE_ORIGIN = _(
+    "That stay cannot be the one the patient was referred from: choose a hospital stay at "
+    "the hospital that issued the referral, begun by the referral's last day, or none."
+)
+
+
+def _earlier_stays(page: ConsolePage, person_id: str) -> list[tuple[str, str]]:
+    """The person's settled hospital stays of this year and the last, newest first, as
+    choices by hospital name and date: the stay a referral may be issued at."""
+    year = page.services.console.clock().year
+    found = [
+        (s["date"], str(s["settlement_id"]), f"{s['hospital']} · {s['date']}")
+        for y in (year, year - 1)
+        for s in page.services.claims.earlier_stays(page.staff, person_id, y)
+    ]
+    return [(value, label) for _, value, label in sorted(found, reverse=True)]
 
 
 def _int(page: ConsolePage, form: Form, name: str) -> int | None:
@@ -185,6 +216,7 @@ def _work_page(
             "referral_from": "",
             "referral_to": "",
             "diagnosis": "",
+            "referred_from": "",
         },
     }
     for name in FORMS:
@@ -209,6 +241,7 @@ def _work_page(
         regions=regions,
         hospitals=hospitals,
         elsewhere=elsewhere,
+        stays=_earlier_stays(page, person_id),
         schemes=[s.value for s in Scheme],
         done=done if done in (*FORMS, "registered") else "",
         section="persons",
