@@ -328,7 +328,9 @@ settlements = Table(
         "basic_fen + assistance_fen + institution_fen + personal_fen = total_fen", name="conserves"
     ),
 )
-Index("ix_settlements_institution_date", settlements.c.institution_id, settlements.c.encounter_date)
+# (ix_settlements_institution_date, dropped by migration 0019: nothing read it, and every
+# settlement wrote to it. Settlements are read by id and by person-year; an institution's
+# statement reads the fund ledger by institution and month.)
 
 settlement_lines = Table(
     "settlement_lines",
