@@ -12,7 +12,10 @@ from typing import Any
 
 import orjson
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
+from integration.auth import institution
 from integration.conftest import SigningClient
 from integration.event_loops import run_apart
 from integration.test_group_commit import World
@@ -210,3 +213,30 @@ def test_other_paths_and_methods_pass_through(
         assert slash.status_code == 307  # the router's redirect, to the path without "/"
         assert client.post("/v1/quotes", json=bill(world), headers=hospital).status_code == 200
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (RuntimeError("a bug"), 500, "internal_error"),
+        (OperationalError("SELECT 1", {}, Exception("the server closed")), 503, "unavailable"),
+    ],
+)
+def test_an_error_of_the_fast_path_is_the_applications_answer(
+    world: World, monkeypatch: pytest.MonkeyPatch, error: Exception, status: int, code: str
+) -> None:
+    """A bug is the 500 of ServerErrorMiddleware, a database that does not answer the 503
+    of its handler: each with the security headers, none with a traceback."""
+
+    async def failing(*_args: Any, **_kwargs: Any) -> Answer:
+        raise error
+
+    monkeypatch.setattr(fast_path, "settled", failing)
+    services = built(world)
+    signed = institution(services, world.hospital)
+    with TestClient(create_app(services), raise_server_exceptions=False) as client:
+        answer = client.post("/v1/settlements", json=bill(world), headers=signed)
+    assert answer.status_code == status
+    assert answer.json()["code"] == code
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert "Traceback" not in answer.text
