@@ -19,6 +19,7 @@ from integration.test_certificates import referral_body
 from integration.test_console_referrals import signed_in
 from integration.test_referral_certificates import _stay
 from yibao.domain.access import Principal, Role
+from yibao.entrypoints.api.responses import StoredSettlementOut
 from yibao.service.services import Services
 
 READER = Principal("reader", Role.CLERK, region=CITY)
@@ -222,3 +223,35 @@ def test_the_clerks_referral_form_takes_the_stay_the_patient_came_from(
     [made] = [r for r in services.certificates.referrals_of(READER, ADULT) if r not in before]
     assert made["referred_from"] == origin
     assert [(s["settlement_id"], s["role"]) for s in made["stays"]] == [(origin, "referred_from")]
+
+
+def test_the_api_documents_a_settlements_referrals_and_keeps_to_it(
+    engine: Engine, client: TestClient, services: Services
+) -> None:
+    build(engine)
+    at_h2 = institution(services, H2)
+    origin = _stay(client, services, H2, "2026-04-28")
+    body = referral_body(to_region=None, to_institution=COUNTY_HOSPITAL, referred_from=origin)
+    assert client.post("/v1/referrals", json=body, headers=at_h2).status_code == 201
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    field = schemas["StoredSettlementOut"]["properties"]["referrals"]
+    assert field["items"] == {"$ref": "#/components/schemas/SettlementReferralOut"}
+    assert set(schemas["SettlementReferralOut"]["properties"]) == {
+        "id",
+        "role",
+        "issued_by",
+        "issued_by_name",
+        "to_region",
+        "to_region_name",
+        "to_institution",
+        "to_institution_name",
+        "valid_from",
+        "valid_to",
+    }
+    answer = client.get(f"/v1/settlements/{origin}", headers=at_h2).json()
+    # Every key of the answer is documented: nothing the model does not name goes out.
+    assert (
+        StoredSettlementOut.model_validate(answer).model_dump()["referrals"]
+        == (answer["referrals"])
+    )
+    assert answer["referrals"][0]["role"] == "referred_from"

@@ -135,7 +135,9 @@ def get(
     settlement_id: DbId, service: Annotated[Queries, Depends(queries)], who: Reader
 ) -> dict[str, Any]:
     """A settlement as it stands now (after any adjustment), with its explanation: for the
-    institution that made it, staff of the region, and the insured person or their guardian."""
+    institution that made it, staff of the region, and the insured person or their guardian.
+    `referrals` names the referral certificates whose episode holds the stay (the stay it
+    was issued at, or a stay at the hospital referred to within its dates), read now."""
     return service.settlement(settlement_id, who)
 
 
