@@ -208,9 +208,9 @@ def settle_partitions(
     With `processes` above 1, that many worker processes (started fresh, not forked: a
     forked Polars can deadlock on its thread pool's locks) settle one partition each at
     a time, each with `threads` Polars threads (default: Polars' own choice). A
-    partition's settlement is mostly single-threaded work, so on a machine of two
-    cores two processes of one thread each settle nearly twice as many partitions a
-    second as one process; memory is that of `processes` partitions at once."""
+    partition's settlement is mostly single-threaded work (docs/batch.md), so on a
+    machine of two cores two processes of one thread each keep both cores busy where one
+    process mostly keeps one; memory is that of `processes` partitions at once."""
     if processes < 1:
         raise ValueError("at least one process")
     if processes == 1 or len(folders) < 2:
