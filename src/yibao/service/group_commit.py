@@ -192,7 +192,10 @@ class GroupCommitter:
                 for job in sorted(batch, key=lambda j: j.order):  # one lock order
                     try:
                         with uow.savepoint():
-                            answers.append((job, job.run(uow)))
+                            answer = job.run(uow)
+                        # Only now: leaving the savepoint writes what the job left
+                        # pending, and a write refused there rolls the job back.
+                        answers.append((job, answer))
                     except Exception as exc:
                         if isinstance(exc, job.refusals):  # refused: nothing written
                             refused.append((job, exc))
