@@ -31,11 +31,9 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from flame import Profiler  # bench/flame.py
-from settle_http import ADMIN, YIBAO, cpu_seconds  # bench/settle_http.py
+from settle_http import YIBAO, cpu_seconds, drop_database, fresh_database  # bench/settle_http.py
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "his-sim-bench-secret"
@@ -54,22 +52,6 @@ class Run:
     server_ms: float  # server CPU a message
     database_ms: float  # PostgreSQL CPU a message
     grouped: str
-
-
-def fresh_database(name: str) -> str:
-    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(ADMIN).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(name: str) -> None:
-    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _env(url: str, grouped: bool, src: str | None) -> dict[str, str]:

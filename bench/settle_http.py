@@ -55,13 +55,25 @@ ADMIN = os.environ.get(
 
 def make_database() -> str:
     # YIBAO_BENCH_DATABASE: engineers sharing one PostgreSQL each bench a database of their own.
-    name = os.environ.get("YIBAO_BENCH_DATABASE", "yibao_bench")
+    return fresh_database(os.environ.get("YIBAO_BENCH_DATABASE", "yibao_bench"))
+
+
+def fresh_database(name: str) -> str:
+    """An empty database `name` on the benchmarks' PostgreSQL (dropped first if it is
+    there); its URL. The other PostgreSQL benchmarks use it too."""
+    drop_database(name)
     admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return make_url(ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(name: str) -> None:
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def population(url: str) -> tuple[list[str], list[str], list[tuple[str, str | None]]]:

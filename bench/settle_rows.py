@@ -28,8 +28,8 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from settle_http import fresh_database  # bench/settle_http.py: YIBAO_BENCH_POSTGRES_URL
 from yibao.adapters.db.engine import make_engine
 from yibao.adapters.db.migrate import upgrade
 from yibao.adapters.db.uow import UnitOfWork
@@ -39,9 +39,6 @@ from yibao.service.demo import load_demo
 from yibao.service.group_commit import GroupCommitter
 from yibao.service.settlement import Bill, BillLine, SettlementService
 
-ADMIN = os.environ.get(
-    "YIBAO_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 NAME = os.environ.get("YIBAO_ROWS_DATABASE", "yibao_rows")
 TABLES = ("settlements", "settlement_lines", "fund_ledger", "idempotency_keys", "person_years")
 
@@ -68,12 +65,7 @@ def _count_statements() -> None:
 
 
 def make_database() -> str:
-    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{NAME}"'))
-    admin.dispose()
-    return make_url(ADMIN).set(database=NAME).render_as_string(hide_password=False)
+    return fresh_database(NAME)
 
 
 def counters(engine: Any) -> dict[str, int]:

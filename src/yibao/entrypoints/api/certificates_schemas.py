@@ -57,11 +57,9 @@ class FilingIn(Strict):
     valid_to: date
 
 
-class ReferralIn(Strict):
-    """The patient by person_id or by card_number (one of them)."""
+class _ReferralFields(Strict):
+    """What a referral certificate says, whoever issues or records it."""
 
-    person_id: str | None = Field(default=None, min_length=1, max_length=32)
-    card_number: str | None = Field(default=None, min_length=1, max_length=32)
     to_region: str | None = Field(
         default=None,
         min_length=1,
@@ -87,35 +85,19 @@ class ReferralIn(Strict):
     diagnosis: str = Field(min_length=1, max_length=16, description="ICD-10")
 
 
-class RecordedReferralIn(Strict):
+class ReferralIn(_ReferralFields):
+    """The patient by person_id or by card_number (one of them)."""
+
+    person_id: str | None = Field(default=None, min_length=1, max_length=32)
+    card_number: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+class RecordedReferralIn(_ReferralFields):
     """A referral certificate a designated hospital issued on paper, recorded by a clerk."""
 
     issued_by: str = Field(
         min_length=1, max_length=64, description="The designated hospital that issued it"
     )
-    to_region: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=64,
-        description="Where the patient is sent; may be left out when to_institution is "
-        "a registered hospital (its region)",
-    )
-    to_institution: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=32,
-        description="The registered hospital the patient is referred to (in to_region)",
-    )
-    referred_from: int | None = Field(
-        default=None,
-        ge=1,
-        le=2**63 - 1,
-        description="The settlement of the patient's inpatient stay at the issuing hospital "
-        "they are referred from (the episode the certificate continues)",
-    )
-    valid_from: date
-    valid_to: date
-    diagnosis: str = Field(min_length=1, max_length=16, description="ICD-10")
 
 
 class PilotRegistrationIn(Strict):
