@@ -109,12 +109,6 @@ InstitutionCaller = Annotated[Principal, Depends(allow(Role.INSTITUTION))]
 M = TypeVar("M", bound=BaseModel)
 
 
-async def json_body(request: Request, model: type[M]) -> M:
-    """The request's JSON body as `model`, for a route that reads its own body (the hot
-    path): the same checks and the same 422 answer as a body parameter."""
-    return parse_body(await request.body(), model)
-
-
 def parse_body(raw: bytes, model: type[M]) -> M:
     """A JSON body as `model`: 422 (RequestValidationError) as a body parameter has it."""
     if not raw:
@@ -125,11 +119,6 @@ def parse_body(raw: bytes, model: type[M]) -> M:
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
         raise RequestValidationError(errors) from None
-
-
-def header(request: Request, name: str, *, max_length: int) -> str | None:
-    """A header's value, for a route that reads its own headers; 422 when too long."""
-    return bounded_header(request.headers.get(name), name, max_length=max_length)
 
 
 def bounded_header(value: str | None, name: str, *, max_length: int) -> str | None:
