@@ -111,12 +111,8 @@ def chain_view(uow: UnitOfWork, person_id: str, settlement_id: int | None) -> li
         row = uow.ledger.settlement(settlement_id)
         if row is None or row.person_id != person_id:
             break
-        if claimed is None:  # the places of the person's claims, by their settlement
-            claimed = {
-                int(c.settlement_id): c.hospital_name
-                for c in uow.member.claims_of([person_id])
-                if c.settlement_id is not None
-            }
+        if claimed is None:  # read once, and only for a claim that names a chain
+            claimed = _claimed_places(uow, person_id)
         adjusted = uow.history.latest_adjustments([int(row.id)]).get(row.id)
         threshold = row.threshold_fen
         if adjusted is not None and adjusted.threshold_fen is not None:
@@ -137,6 +133,15 @@ def chain_view(uow: UnitOfWork, person_id: str, settlement_id: int | None) -> li
     return out
 
 
+def _claimed_places(uow: UnitOfWork, person_id: str) -> dict[int, str]:
+    """The places of the person's approved claims as the family wrote them, by settlement."""
+    return {
+        int(c.settlement_id): c.hospital_name
+        for c in uow.member.claims_of([person_id])
+        if c.settlement_id is not None
+    }
+
+
 def _hospital_name(uow: UnitOfWork, row: Any, claimed: dict[int, str]) -> str:
     """A stay's place by name: a claim's as the family wrote it, else the registry's."""
     if int(row.id) in claimed:
@@ -148,11 +153,7 @@ def _hospital_name(uow: UnitOfWork, row: Any, claimed: dict[int, str]) -> str:
 def stays_of(uow: UnitOfWork, person_id: str, year: int) -> list[dict[str, Any]]:
     """The person's settled inpatient stays of a year, newest first, by hospital name and
     date: what a claim of that year may name as the stay it was referred from."""
-    claimed = {
-        int(c.settlement_id): c.hospital_name
-        for c in uow.member.claims_of([person_id])
-        if c.settlement_id is not None
-    }
+    claimed = _claimed_places(uow, person_id)
     rows = [
         r
         for r in uow.history.settlements(person_id, year)
