@@ -137,7 +137,8 @@ class FsiAuth:
     def authenticate(self, headers: Mapping[str, str], host: str | None) -> Principal:
         """The institution's account behind the request's credential, or Refused."""
         presented = self.presented(headers, host)
-        return self.cached(presented) or self.principal(presented)
+        found = self.cached(presented)
+        return self.principal(presented) if found is None else found
 
     def presented(self, headers: Mapping[str, str], host: str | None) -> Presented:
         """The request's credential, checked as far as it can be without the database (the
