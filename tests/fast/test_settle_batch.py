@@ -20,7 +20,6 @@ from yibao.service.errors import ServiceError
 from yibao.service.ports import UnitOfWork
 from yibao.service.settlement import BatchRefusedError, Bill, BillLine, SettlementService
 
-
 _LOADED: list[FakeDatabase] = []
 
 
