@@ -1,0 +1,332 @@
+"""What a card settlement costs PostgreSQL because of the schema: one command, a table.
+
+    .venv/bin/python bench/pg_cost.py [--persons 300] [--bills 3000] [--threads 16]
+
+Makes a database of its own (YIBAO_BENCH_DATABASE, default yibao_bench_pgside, on
+YIBAO_BENCH_POSTGRES_URL's server), loads the demo, and settles `bills` card bills (the
+outpatient bill of bench/settle_rows.py, an idempotency key each) through the group
+committer from `threads` threads in this process, after a warm-up of a tenth of them.
+Prints, a settlement:
+
+- the CPU of this database's backends (from /proc: other databases' work on a shared
+  machine is not counted; the WAL writer's and checkpointer's are not either);
+- rows inserted / updated (HOT and not) / deleted per table, and the index entries each
+  index received (a row inserted, or updated other than HOT, adds one to every index of
+  its table); index scans per index (the foreign-key checks probe the parent's key);
+- the foreign keys a settlement checks: one per row inserted into their table (each is a
+  query, an index probe and a row lock on the parent, done by a trigger);
+- the WAL this database wrote, from pg_walinspect (the records that touch its relations,
+  and the commits of its transactions), by record type and relation, with the bytes of
+  full-page images apart (they depend on when the last checkpoint was).
+
+pg_stat_statements needs shared_preload_libraries, which a shared server does not have:
+the counts above come from pg_stat_user_tables / _indexes and the WAL itself, and do not
+depend on the machine's load; only the CPU does, a little.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, create_engine, text
+
+from settle_http import fresh_database  # bench/settle_http.py: YIBAO_BENCH_POSTGRES_URL
+from settle_rows import bills  # bench/settle_rows.py: the outpatient bill it settles
+from yibao.adapters.db.engine import make_engine
+from yibao.adapters.db.ledger_repo import year_state
+from yibao.adapters.db.migrate import upgrade
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.bootstrap import policy_source
+from yibao.domain.accumulators import YearAccumulators
+from yibao.service.demo import load_demo
+from yibao.service.group_commit import GroupCommitter
+from yibao.service.settlement import Bill, SettlementService
+
+NAME = os.environ.get("YIBAO_BENCH_DATABASE", "yibao_bench_pgside")
+YEAR = 2026  # of the bills of bench/settle_rows.py
+HOT_TABLES = ("settlements", "settlement_lines", "fund_ledger", "idempotency_keys", "person_years")
+
+
+def backend_cpu(admin: Any) -> dict[int, float]:
+    """CPU seconds so far of each client backend connected to this database (but the
+    measuring one)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = admin.execute(
+        text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = :d "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ),
+        {"d": NAME},
+    ).scalars()
+    out = {}
+    for pid in pids:
+        try:
+            raw = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        out[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def table_stats(admin: Any) -> dict[str, tuple[int, ...]]:
+    admin.execute(text("SELECT pg_stat_clear_snapshot()"))
+    return {
+        r[0]: tuple(int(v) for v in r[1:])
+        for r in admin.execute(
+            text(
+                "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del "
+                "FROM pg_stat_user_tables"
+            )
+        )
+    }
+
+
+def index_stats(admin: Any) -> dict[tuple[str, str], int]:
+    return {
+        (r[0], r[1]): int(r[2])
+        for r in admin.execute(
+            text("SELECT relname, indexrelname, idx_scan FROM pg_stat_user_indexes")
+        )
+    }
+
+
+def snapshot(admin: Any) -> dict[str, Any]:
+    return {
+        "tables": table_stats(admin),
+        "indexes": index_stats(admin),
+        "lsn": admin.execute(text("SELECT pg_current_wal_lsn()")).scalar_one(),
+        "settled": admin.execute(text("SELECT count(*) FROM settlements")).scalar_one(),
+        "commits": admin.execute(
+            text("SELECT xact_commit FROM pg_stat_database WHERE datname = :d"), {"d": NAME}
+        ).scalar_one(),
+    }
+
+
+def open_pool(engine: Engine, size: int) -> None:
+    """Connect `size` pooled connections at once, so that the run starts none."""
+    conns = [engine.connect() for _ in range(size)]
+    for conn in conns:
+        conn.execute(text("SELECT 1"))
+    for conn in conns:
+        conn.close()
+
+
+def settle(committer: GroupCommitter, todo: list[tuple[Bill, str]], threads: int) -> Counter[str]:
+    queue, lock, refused = list(todo), threading.Lock(), Counter[str]()
+
+    def submitter() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                bill, key = queue.pop()
+            try:
+                committer.settle(bill, key)
+            except Exception as exc:  # a rule's refusal is counted, not fatal
+                refused[getattr(exc, "code", type(exc).__name__)] += 1
+
+    workers = [threading.Thread(target=submitter) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return refused
+
+
+def wal(admin: Any, start: str, end: str) -> dict[tuple[str, str], list[int]]:
+    """This database's WAL between two LSNs: [records, bytes, full-page-image bytes] by
+    (record type, relation). A record belongs to it when a block it touches is in the
+    database, or (a commit) when its transaction or one of its subtransactions wrote one."""
+    dboid = admin.execute(
+        text("SELECT oid FROM pg_database WHERE datname = :d"), {"d": NAME}
+    ).scalar_one()
+    names = {
+        int(r[0]): r[1]
+        for r in admin.execute(text("SELECT pg_relation_filenode(oid), relname FROM pg_class"))
+        if r[0] is not None
+    }
+    rows = admin.execute(
+        text(
+            "SELECT xid, resource_manager, record_type, record_length, fpi_length, "
+            "description, block_ref FROM pg_get_wal_records_info(:s, :e)"
+        ),
+        {"s": start, "e": end},
+    ).all()
+    ours = re.compile(rf"rel \d+/{dboid}/(\d+)")
+    xids: set[int] = set()
+    out: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    pending = []
+    for xid, rmgr, rtype, length, fpi, description, blocks in rows:
+        rels = ours.findall(blocks or "")
+        if not rels:
+            pending.append((xid, rmgr, rtype, length, fpi, description))
+            continue
+        xids.add(int(xid))
+        name = names.get(int(rels[0]), rels[0])
+        _add(out[(f"{rmgr}/{rtype}", name)], length, fpi)
+    for xid, rmgr, rtype, length, fpi, description in pending:
+        if rmgr != "Transaction":
+            continue
+        related = {int(xid), *(int(x) for x in re.findall(r"\d+", _subxacts(description)))}
+        if related & xids:
+            _add(out[(f"{rmgr}/{rtype}", "")], length, fpi)
+    return out
+
+
+def _subxacts(description: str) -> str:
+    found = re.search(r"subxacts:([\d ]+)", description or "")
+    return found.group(1) if found else ""
+
+
+def _add(into: list[int], length: int, fpi: int) -> None:
+    into[0] += 1
+    into[1] += int(length)
+    into[2] += int(fpi)
+
+
+def foreign_keys(admin: Any) -> list[tuple[str, str, str]]:
+    """(table, its foreign key, the parent) of the tables a settlement writes."""
+    return [
+        (r[0], r[1], r[2])
+        for r in admin.execute(
+            text(
+                "SELECT conrelid::regclass::text, conname, confrelid::regclass::text "
+                "FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(:t) "
+                "ORDER BY 1, 2"
+            ),
+            {"t": list(HOT_TABLES)},
+        )
+    ]
+
+
+def prepare(args: argparse.Namespace) -> tuple[str, Engine, GroupCommitter, list[Any]]:
+    url = fresh_database(NAME)
+    engine = make_engine(url, pool_size=8)
+    upgrade(engine)
+    policies = policy_source()
+    load_demo(lambda: UnitOfWork(engine), policies, persons=args.persons)
+    with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_walinspect"))
+        # Every person has settled this year before (as in a region's running year): the
+        # run updates the rows of person_years, packed as their inserts left them.
+        conn.execute(
+            text(
+                "INSERT INTO person_years (person_id, year, state, settled) "
+                "SELECT id, :year, :state, 0 FROM persons ON CONFLICT DO NOTHING"
+            ),
+            {"year": YEAR, "state": year_state(YearAccumulators(year=YEAR))},
+        )
+        conn.execute(text("VACUUM ANALYZE"))
+    todo = bills(engine, args.bills + args.bills // 10)
+    service = SettlementService(lambda: UnitOfWork(engine), policies)
+    committer = GroupCommitter(service, lambda: UnitOfWork(engine))
+    return url, engine, committer, todo
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--persons", type=int, default=3000)
+    parser.add_argument("--bills", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=16)
+    args = parser.parse_args()
+
+    url, engine, committer, todo = prepare(args)
+    warm, todo = todo[: args.bills // 10], todo[args.bills // 10 :]
+    settle(committer, warm, args.threads)  # caches filled, pages read
+    # The backends report their statistics when they go idle only every ten seconds:
+    # the warm-up's would be counted with the run. They report them as they exit.
+    engine.dispose()
+    open_pool(engine, 8)
+    admin_engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as admin:
+        before, cpu_before = snapshot(admin), backend_cpu(admin)
+        started = time.perf_counter()
+        refused = settle(committer, todo, args.threads)
+        elapsed = time.perf_counter() - started
+        cpu_after = backend_cpu(admin)
+        engine.dispose()  # the backends exit, and report their statistics
+        time.sleep(1.0)
+        after = snapshot(admin)
+        records = wal(admin, before["lsn"], after["lsn"])
+        fks = foreign_keys(admin)
+    admin_engine.dispose()
+    n = after["settled"] - before["settled"]
+    cpu = sum(cpu_after[p] - cpu_before.get(p, 0.0) for p in cpu_after)
+    stats = committer.stats
+    print(
+        f"{n} settled ({dict(refused) or 'none refused'}) in {elapsed:.1f} s; "
+        f"{stats.bills / max(stats.batches, 1):.1f} bills a batch; "
+        f"{(after['commits'] - before['commits']) / n:.2f} commits a settlement"
+    )
+    report(n, cpu, before, after, records, fks)
+
+
+def report(
+    n: int,
+    cpu: float,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    records: dict[tuple[str, str], list[int]],
+    fks: list[tuple[str, str, str]],
+) -> None:
+    console = Console()
+    console.print(f"PostgreSQL backends' CPU: {cpu * 1000 / n:.3f} ms a settlement")
+    rows = Table(title="Rows and index entries a settlement")
+    for column in ("table / index", "inserted", "updated", "HOT", "deleted", "idx scans"):
+        rows.add_column(column, justify="left" if column == "table / index" else "right")
+    tables = {
+        name: [
+            (a - b) / n for a, b in zip(after["tables"][name], before["tables"][name], strict=True)
+        ]
+        for name in after["tables"]
+        if name in before["tables"]
+    }
+    for name, (ins, upd, hot, dele) in sorted(tables.items()):
+        scans = {
+            ix: (after["indexes"][(tb, ix)] - before["indexes"].get((tb, ix), 0)) / n
+            for tb, ix in after["indexes"]
+            if tb == name
+        }
+        if not (ins or upd or dele or any(s >= 0.005 for s in scans.values())):
+            continue
+        rows.add_row(name, f"{ins:.2f}", f"{upd:.2f}", f"{hot:.2f}", f"{dele:.2f}", "")
+        for ix, scan in sorted(scans.items()):
+            rows.add_row(f"  {ix}", f"{ins + upd - hot:.2f}", "", "", "", f"{scan:.2f}")
+    console.print(rows)
+    checks = Table(title="Foreign keys checked a settlement (one per row inserted)")
+    for column in ("foreign key", "parent", "checks"):
+        checks.add_column(column)
+    for table, name, parent in fks:
+        checks.add_row(name, parent, f"{tables.get(table, [0.0])[0]:.2f}")
+    console.print(checks)
+    console.print(wal_table(n, records))
+
+
+def wal_table(n: int, records: dict[tuple[str, str], list[int]]) -> Table:
+    table = Table(title="WAL a settlement (this database's records)")
+    for column in ("record", "relation", "records", "bytes", "of which FPI"):
+        table.add_column(column, justify="left" if column in ("record", "relation") else "right")
+    total, rest = [0, 0, 0], [0, 0, 0]
+    for (rtype, rel), (count, length, fpi) in sorted(records.items(), key=lambda kv: -kv[1][1]):
+        total = [total[0] + count, total[1] + length, total[2] + fpi]
+        if length < 4 * n:  # under 4 bytes a settlement: page splits, sequences, pruning
+            rest = [rest[0] + count, rest[1] + length, rest[2] + fpi]
+            continue
+        table.add_row(rtype, rel, f"{count / n:.2f}", f"{length / n:.0f}", f"{fpi / n:.0f}")
+    table.add_row("the rest", "", f"{rest[0] / n:.2f}", f"{rest[1] / n:.0f}", f"{rest[2] / n:.0f}")
+    table.add_row("all", "", f"{total[0] / n:.2f}", f"{total[1] / n:.0f}", f"{total[2] / n:.0f}")
+    return table
+
+
+if __name__ == "__main__":
+    main()
