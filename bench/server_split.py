@@ -16,12 +16,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from yibao.entrypoints.api.latency import SEGMENTS, quantile, read_summaries
+from yibao.entrypoints.api.latency import BILLS, SEGMENTS, TOTAL, quantile, read_summaries
 
 
 def merged(folder: Path) -> dict[str, Any]:
     """Every process's parts, batch sizes and collector pauses together."""
-    parts: dict[str, list[float]] = {name: [] for name, _, _ in SEGMENTS}
+    parts: dict[str, list[float]] = {name: [] for name, _, _ in (*SEGMENTS, *BILLS, TOTAL)}
     batch: list[int] = []
     pauses: list[tuple[int, float]] = []
     processes = 0
@@ -34,6 +34,17 @@ def merged(folder: Path) -> dict[str, Any]:
     return {"parts": parts, "batch": batch, "gc": pauses, "processes": processes}
 
 
+def order() -> list[str]:
+    """The parts as a settlement passes them, the batch's read, engine and write under
+    "bills", the whole last."""
+    names = []
+    for name, _, _ in SEGMENTS:
+        names.append(name)
+        if name == "bills":
+            names.extend(part for part, _, _ in BILLS)
+    return [*names, TOTAL[0]]
+
+
 def print_split(folder: Path) -> None:
     found = merged(folder)
     if not found["processes"]:
@@ -44,8 +55,8 @@ def print_split(folder: Path) -> None:
     )
     for col in ("part", "settlements", "mean", "p50", "p99", "p99.9", "max"):
         table.add_column(col, justify="right")
-    for name, values in found["parts"].items():
-        ordered = sorted(values)
+    for name in order():
+        ordered = sorted(found["parts"].get(name, []))
         mean = sum(ordered) / len(ordered) if ordered else 0.0
         table.add_row(
             name,

@@ -15,14 +15,16 @@ The parts of a settlement's time, in order (`SEGMENTS`, milliseconds):
 - queued: waiting for a committer thread to take it in a batch;
 - connect: the batch's connection taken from the pool and its transaction begun;
 - bills: the batch's bills read, settled and written (every bill of the batch, this one's
-  neighbours too);
-- commit: the batch's pending rows written and COMMIT (a WAL flush);
+  neighbours too); when the batch went the one-read, one-write way (settle_batch) also
+  split into its read, the engine's work, and its write;
+- commit: what is still pending written, and COMMIT (a WAL flush);
 - answer: the batch's answers handed out before this one's;
 - to loop: from the committer's answer to the event loop running the wake-up (the loop
   busy, or waiting for the interpreter lock);
 - resume: the settlement's coroutine running again after its future was answered;
 - send: the answer's JSON and its sending;
-- in server: all of it, the first look to the last byte handed to the transport.
+
+and `in server`, all of it: the first look to the last byte handed to the transport.
 
 Each process writes what it recorded to `<folder>/settle-<pid>.json` when it stops
 (the application's lifespan), with the pauses of Python's garbage collector in the same
@@ -56,9 +58,15 @@ SEGMENTS = (
     ("to loop", "answered", "delivered"),
     ("resume", "delivered", "resumed"),
     ("send", "resumed", "sent"),
-    ("in server", "arrived", "sent"),
 )
-BATCH_STAMPS = ("taken", "connected", "committing", "committed")
+TOTAL = ("in server", "arrived", "sent")
+# The parts of "bills" when the batch went the one-read, one-write way (settle_batch).
+BILLS = (
+    ("bills: read", "connected", "read"),
+    ("bills: engine", "read", "writing"),
+    ("bills: write", "writing", "written"),
+)
+BATCH_STAMPS = ("taken", "connected", "read", "writing", "written", "committing", "committed")
 
 
 class Trace:
@@ -72,17 +80,21 @@ class Trace:
         "committing",
         "connected",
         "delivered",
+        "read",
         "resumed",
         "sent",
         "submitted",
         "taken",
+        "writing",
+        "written",
     )
 
     def __init__(self, arrived: float) -> None:
         self.arrived = arrived
-        self.submitted = self.taken = self.connected = self.committing = 0.0
-        self.committed = self.answered = self.delivered = self.resumed = self.sent = 0.0
-        self.batch = 0  # bills in its batch (savepoints taken)
+        self.submitted = self.taken = self.connected = self.read = self.writing = 0.0
+        self.written = self.committing = self.committed = self.answered = 0.0
+        self.delivered = self.resumed = self.sent = 0.0
+        self.batch = 0  # bills in its batch
 
     def answer_stamped(self) -> None:
         """In the thread that answered the settlement's future: that thread's last batch."""
@@ -96,7 +108,7 @@ class Trace:
     def parts(self) -> dict[str, float]:
         """Each segment it passed whole, in milliseconds."""
         found = {}
-        for name, start, end in SEGMENTS:
+        for name, start, end in (*SEGMENTS, *BILLS, TOTAL):
             began, ended = getattr(self, start), getattr(self, end)
             if began and ended:
                 found[name] = (ended - began) * 1000
@@ -106,7 +118,7 @@ class Trace:
 class BatchClock(threading.local):
     """The stamps of the batch a committer thread runs now (or ran last)."""
 
-    taken = connected = committing = committed = 0.0
+    taken = connected = read = writing = written = committing = committed = 0.0
     bills = 0
 
 
@@ -114,13 +126,35 @@ CLOCK = BatchClock()
 
 
 class TimedUnitOfWork(UnitOfWork):
-    """The committer's unit of work, stamping its batch in this thread's BatchClock."""
+    """The committer's unit of work, stamping its batch in this thread's BatchClock: its
+    start, its counter's one read and one write (open_many, flush: wrapped on the
+    instance), its commit."""
 
     def __enter__(self) -> UnitOfWork:
         CLOCK.taken = time.perf_counter()
-        CLOCK.connected = CLOCK.committing = CLOCK.committed = 0.0
+        CLOCK.connected = CLOCK.read = CLOCK.writing = CLOCK.written = 0.0
+        CLOCK.committing = CLOCK.committed = 0.0
         CLOCK.bills = 0
         entered = super().__enter__()
+        counter = self.counter
+        open_many, flush = counter.open_many, counter.flush
+
+        def timed_open_many(bills: list[Any]) -> Any:
+            CLOCK.bills = len(bills)
+            found = open_many(bills)
+            CLOCK.read = time.perf_counter()
+            return found
+
+        def timed_flush() -> None:
+            first = not CLOCK.writing  # the batch's write; the commit's own flush is after
+            if first:
+                CLOCK.writing = time.perf_counter()
+            flush()
+            if first:
+                CLOCK.written = time.perf_counter()
+
+        setattr(counter, "open_many", timed_open_many)  # noqa: B010 (an instance's own)
+        setattr(counter, "flush", timed_flush)  # noqa: B010
         CLOCK.connected = time.perf_counter()
         return entered
 
@@ -165,7 +199,7 @@ class Recorder:
         self.write()
 
     def summary(self) -> dict[str, Any]:
-        parts: dict[str, list[float]] = {name: [] for name, _, _ in SEGMENTS}
+        parts: dict[str, list[float]] = {name: [] for name, _, _ in (*SEGMENTS, *BILLS, TOTAL)}
         for trace in self.traces:
             for name, ms in trace.parts().items():
                 parts[name].append(ms)
