@@ -300,3 +300,44 @@ def test_a_bill_elsewhere_in_a_batch_settles_as_alone_and_books_between_regions(
     assert moved[0] == moved[1]
     assert moved[0][0] > 0  # the fund's part advanced here for the insured place
     no_problems(world)
+
+
+def test_a_bill_under_a_filing_elsewhere_in_a_batch_answers_as_its_quote(world: World) -> None:
+    """The batch read brings a bill elsewhere its person's filings and referrals and the
+    place's catalogue (what the service would read for it): the answer is the same."""
+    with world.engine.connect() as conn:
+        card, place = conn.execute(
+            text(
+                "SELECT c.number, i.id FROM filings f JOIN persons p ON p.id = f.person_id "
+                "JOIN cards c ON c.person_id = f.person_id AND c.status = 'active' "
+                "JOIN institutions i ON i.region = f.region AND i.designated "
+                "AND i.kind = 'hospital' WHERE f.region <> p.region "
+                "AND f.valid_from <= '2026-10-01' AND f.valid_to >= '2026-10-01' "
+                "ORDER BY c.number, i.id LIMIT 1"
+            )
+        ).one()
+        code = str(
+            conn.execute(
+                text(
+                    "SELECT ci.code FROM catalogue_items ci JOIN institutions i "
+                    "ON i.region = ci.region WHERE i.id = :i AND ci.cls = 'B' "
+                    "AND ci.unit_price_fen IS NULL ORDER BY ci.code LIMIT 1"
+                ),
+                {"i": place},
+            ).scalar_one()
+        )
+    lines = (BillLine(code, Decimal("3"), Decimal("45.50")),)
+    filed = Bill(place, card, Kind.OUTPATIENT, date(2026, 10, 1), lines)
+    quote = SettlementService(lambda: UnitOfWork(world.engine), world.policies).quote(filed)
+    others = [(world.bill(c, date(2026, 10, 1)), None) for c in world.cards[:3] if c != card]
+    watched = Watched(world)
+    _, futures = together(world, [*others, (filed, "filed")], watched)
+
+    assert watched.together == 2
+    status, view = futures[-1].result()
+    assert status == 201
+    own = ("id", "seq", "status")
+    assert {k: v for k, v in view.items() if k not in own} == {
+        k: v for k, v in quote.items() if k not in own
+    }
+    no_problems(world)

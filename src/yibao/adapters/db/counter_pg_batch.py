@@ -21,6 +21,7 @@ names its bill (KeyTakenError.keys) instead of failing the batch anonymously.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -31,6 +32,10 @@ from yibao.adapters.db.catalogue_repo import CatalogueRepo
 from yibao.adapters.db.counter_pg import _PERSON_COLUMNS, PgCounter, _facts, _json
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.adapters.db.regions_repo import Regions
+from yibao.adapters.db.repositories import Registry
+from yibao.domain.model import Filing, LineClass
+from yibao.domain.money import from_fen
+from yibao.domain.registry import CatalogueItem, Referral
 from yibao.service.ports import now
 from yibao.service.ports.records import (
     BillKeys,
@@ -93,7 +98,22 @@ _ROW = f"""
            -- a bill elsewhere: whether its place of treatment's region is registered
            -- here (Regions.known, asked twice by such a bill), read once with the rest
            CASE WHEN i.region <> p.region
-                THEN EXISTS (SELECT FROM regions r WHERE r.code = i.region) END
+                THEN EXISTS (SELECT FROM regions r WHERE r.code = i.region) END,
+           -- and what the service then reads for it: the person's referrals and filings
+           -- (SettlementService._insured), the codes in the place's catalogue
+           CASE WHEN i.region <> p.region THEN coalesce(
+               (SELECT json_agg(json_build_array(
+                           rf.issued_by, rf.to_region, rf.valid_from, rf.valid_to) ORDER BY rf.id)
+                  FROM referrals rf WHERE rf.person_id = p.id), '[]') END,
+           CASE WHEN i.region <> p.region THEN coalesce(
+               (SELECT json_agg(json_build_array(f.region, f.valid_from, f.valid_to) ORDER BY f.id)
+                  FROM filings f WHERE f.person_id = p.id), '[]') END,
+           CASE WHEN i.region <> p.region THEN coalesce(
+               (SELECT json_agg(json_build_array(ci.code, ci.name, ci.cls, ci.unit_price_fen))
+                  FROM unnest(b.codes) AS q(code)
+                  CROSS JOIN LATERAL (
+                      SELECT * FROM catalogue_items ci
+                      WHERE ci.region = i.region AND ci.code = q.code OFFSET 0) ci), '[]') END
     FROM (SELECT 1) AS one
     LEFT JOIN cards c ON c.number = b.card
     LEFT JOIN persons p ON p.id = CASE WHEN b.card IS NULL THEN b.person ELSE c.person_id END
@@ -231,9 +251,12 @@ class PgBatchCounter(PgCounter):
         conn: Connection,
         catalogue: CatalogueRepo | None = None,
         regions: Regions | None = None,
+        registry: Registry | None = None,
     ) -> None:
         super().__init__(conn, catalogue)
-        self.regions = regions  # told which regions the batch read found registered
+        # Told what the batch read for its bills elsewhere (_seen_elsewhere).
+        self.regions = regions
+        self.registry = registry
         self.batched = False  # open_many() was called: bills are written by flush()
         self._read: dict[BillKeys, list[tuple[CounterFacts, int, bool]]] = {}
         self._new_year = False  # the bill under way found no year
@@ -253,11 +276,32 @@ class PgBatchCounter(PgCounter):
             facts = _facts(row, bill.year)
             self._read.setdefault(bill, []).append((facts, int(row[32]), row[0] is None))
             found.append(facts)
-            if row[37] and self.regions is not None:
-                self.regions.seen_known(row[6])
+            if row[37] is not None:  # a bill elsewhere
+                self._seen_elsewhere(bill, row)
         if self.catalogue is not None and rows:
             self.catalogue.seen_generation(int(rows[0][33] or 0))
         return found
+
+    def _seen_elsewhere(self, bill: BillKeys, row: Any) -> None:
+        """What the batch read for a bill elsewhere, handed to the repositories that would
+        read it again for that bill in this transaction."""
+        person_id, region = row[17], row[6]
+        if row[37] and self.regions is not None:
+            self.regions.seen_known(region)
+        if self.registry is not None and person_id is not None:
+            referrals = tuple(
+                Referral(person_id, by, to, _on(start), _on(end)) for by, to, start, end in row[38]
+            )
+            filings = tuple(Filing(at, _on(start), _on(end)) for at, start, end in row[39])
+            self.registry.seen_certificates(person_id, referrals, filings)
+        if self.catalogue is not None:
+            items = {
+                code: CatalogueItem(
+                    code, name, LineClass(cls), None if fen is None else from_fen(fen)
+                )
+                for code, name, cls, fen in row[40]
+            }
+            self.catalogue.seen_items(region, bill.codes, items)
 
     def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts:
         waiting = self._read.get(bill) if lock else None
@@ -290,3 +334,7 @@ class PgBatchCounter(PgCounter):
         super().discard()
         self._booked = []
         self._read = {}
+
+
+def _on(iso: str) -> date:
+    return date.fromisoformat(iso)
