@@ -7,7 +7,7 @@ between bills and settle one bill at a time with the same result as the whole ye
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -47,6 +47,15 @@ class YearAccumulators:
     # by the serious-illness layer (also counted in `personal_on_eligible`).
     si_groups: Mapping[str, Decimal] = field(default_factory=lambda: _frozen({}))
 
+    def but(self, **changes: Any) -> YearAccumulators:
+        """A copy with `changes` (dataclasses.replace without its per-field checks, which
+        cost more than the engine's arithmetic: every bill makes two or three copies).
+        Changes name fields only; the fields have no __post_init__ to run."""
+        assert changes.keys() <= FIELDS, changes.keys() - FIELDS
+        new = object.__new__(YearAccumulators)
+        new.__dict__.update(self.__dict__, **changes)
+        return new
+
     def threshold_charged(self, key: str) -> Decimal:
         return self.thresholds.get(key, ZERO)
 
@@ -55,7 +64,7 @@ class YearAccumulators:
             return self
         updated = dict(self.thresholds)
         updated[key] = updated.get(key, ZERO) + charged
-        return replace(self, thresholds=_frozen(updated))
+        return self.but(thresholds=_frozen(updated))
 
     def with_amount(self, name: str, key: str, amount: Decimal) -> YearAccumulators:
         """`cause_paid` or `si_groups` with `amount` added under `key`."""
@@ -64,13 +73,13 @@ class YearAccumulators:
         updated = dict(self.cause_paid if name == "cause_paid" else self.si_groups)
         updated[key] = updated.get(key, ZERO) + amount
         if name == "cause_paid":
-            return replace(self, cause_paid=_frozen(updated))
-        return replace(self, si_groups=_frozen(updated))
+            return self.but(cause_paid=_frozen(updated))
+        return self.but(si_groups=_frozen(updated))
 
     def with_stay(self, stay: str, level: int, chain: Decimal) -> YearAccumulators:
         updated = dict(self.stays)
         updated[stay] = (level, chain)
-        return replace(self, stays=MappingProxyType(updated))
+        return self.but(stays=MappingProxyType(updated))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: amounts as exact strings (never rounded: sub-fen slices matter).
@@ -110,3 +119,6 @@ class YearAccumulators:
             ),
             si_groups=_frozen({k: Decimal(v) for k, v in data.get("si_groups", {}).items()}),
         )
+
+
+FIELDS = YearAccumulators.__dataclass_fields__.keys()

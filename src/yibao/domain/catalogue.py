@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 
 from yibao.domain.model import Approval, Kind, Line, LineClass, age_on
 from yibao.domain.parameters import Ref, Text
@@ -80,9 +81,10 @@ class Entry:
         found = self.ratios.get(scheme)
         return found if found is not None else self.ratios.get(ANY_SCHEME)
 
-    @property
+    @cached_property
     def ref(self) -> Ref:
-        """The entry as an explanation cites it."""
+        """The entry as an explanation cites it (made once: entries are cached, and their
+        Ref's citation with it)."""
         book = CATALOGUES.get(self.catalogue, self.catalogue)
         return Ref(
             book, self.code, self.valid_from, f"[catalogue] {self.name} {self.source}".strip()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from yibao.domain.conditions import Conditions, Facts
 
@@ -32,6 +32,19 @@ class Ref:
         row = f" ({self.when})" if self.when else ""
         return f"{self.file}: {self.key}{row}"
 
+    # A Ref is made once per parameter row (Dated.at) or catalogue entry and cited by
+    # every bill settled under it: what the explanations make of it is made once too.
+    @cached_property
+    def citation(self) -> str:
+        """What a step's sentence ends with: the Ref, and whether the number is the
+        source text's or the region's own (the first bracket of its source note)."""
+        return f" [{self} {self.source.split(']', 1)[0]}]]"
+
+    @cached_property
+    def stored(self) -> tuple[str, str, str, str, str]:
+        """[file, key, since, source, when], as a stored step carries it."""
+        return (self.file, self.key, self.since.isoformat(), self.source, self.when)
+
 
 @dataclass(frozen=True)
 class Period(Generic[T]):
@@ -46,6 +59,13 @@ class Period(Generic[T]):
 class Param(Generic[T]):
     value: T
     ref: Ref
+
+
+class _Row(NamedTuple, Generic[T]):
+    """A row in force: its conditions (None: every bill) and its value with its Ref."""
+
+    when: Conditions | None
+    param: Param[T]
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,19 @@ class Dated(Generic[T]):
             out.append((start, end, rows))
         return tuple(out)
 
+    @cached_property
+    def _params(self) -> tuple[tuple[date, date | None, tuple[_Row[T], ...]], ...]:
+        """`_tables` with each row's Param made once: a dated value is asked for by every
+        bill, and its Param (and Ref) is the same every time (both are frozen)."""
+        return tuple(
+            (start, end, tuple(_Row(row.when, self._param(row)) for row in rows))
+            for start, end, rows in self._tables
+        )
+
+    def _param(self, row: Period[T]) -> Param[T]:
+        when = row.when.describe() if row.when is not None else ""
+        return Param(row.value, Ref(self.file, self.key, row.start, row.source, when))
+
     def rows_at(self, day: date) -> tuple[Period[T], ...]:
         """The values in force on `day`: one, or the rows of a decision table."""
         for start, end, rows in self._tables:
@@ -84,23 +117,28 @@ class Dated(Generic[T]):
                 return rows
         return ()
 
+    def _params_at(self, day: date) -> tuple[_Row[T], ...]:
+        for start, end, rows in self._params:
+            if start <= day and (end is None or day <= end):
+                return rows
+        return ()
+
     def find(self, day: date, facts: Facts) -> Param[T] | None:
         """A partial table's row that `facts` meet, or None (no row names such a bill)."""
-        for row in self.rows_at(day):
-            if row.when is None or row.when.matches(facts):
-                when = row.when.describe() if row.when is not None else ""
-                return Param(row.value, Ref(self.file, self.key, row.start, row.source, when))
+        for when, param in self._params_at(day):
+            if when is None or when.matches(facts):
+                return param
         return None
 
     def at(self, day: date, facts: Facts | None = None) -> Param[T]:
         """The value in force on `day`; for a decision table, the row that `facts` meet."""
-        rows = self.rows_at(day)
-        if not rows:
+        found = self._params_at(day)
+        if not found:
             raise PolicyGapError(f"{self.file}: {self.key}: no value in force on {day.isoformat()}")
-        for row in rows:
-            if row.when is None or (facts is not None and row.when.matches(facts)):
-                when = row.when.describe() if row.when is not None else ""
-                return Param(row.value, Ref(self.file, self.key, row.start, row.source, when))
+        for when, param in found:
+            if when is None or (facts is not None and when.matches(facts)):
+                return param
+        rows = self.rows_at(day)
         dims = sorted({d for r in rows if r.when is not None for d in r.when.dims})
         what = facts.describe(dims) if facts is not None else "no facts given"
         raise PolicyGapError(

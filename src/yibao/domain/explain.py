@@ -214,6 +214,9 @@ class Step:
     args: Mapping[str, str] = field(default_factory=dict)
 
     def text(self, lang: str = "en") -> str:
+        return self._sentence(MESSAGES[self.rule][lang], self._words())
+
+    def _words(self) -> dict[str, str]:
         words: dict[str, str] = {
             "value": self.value,
             "base": fmt_yuan(self.base) if self.base is not None else "",
@@ -221,34 +224,45 @@ class Step:
         }
         words.update(self.args)
         # The English names of a line class and a scheme, never their codes.
-        words.setdefault("cls_en", CLASS_EN.get(words.get("cls", ""), words.get("cls", "")))
-        scheme = words.get("scheme", "")
-        words.setdefault("scheme_name", SCHEME_EN.get(scheme, scheme))
-        sentence = MESSAGES[self.rule][lang].format(**words)
+        if "cls_en" not in words:
+            cls = words.get("cls", "")
+            words["cls_en"] = CLASS_EN.get(cls, cls)
+        if "scheme_name" not in words:
+            scheme = words.get("scheme", "")
+            words["scheme_name"] = SCHEME_EN.get(scheme, scheme)
+        return words
+
+    def _sentence(self, message: str, words: Mapping[str, str]) -> str:
+        sentence = message.format_map(words)
         if self.ref is not None:
             # The citation names file and key and whether the number is the source text's
             # or the region's own; the full note is in to_dict() and `yibao policy show`.
-            basis = self.ref.source.split("]", 1)[0] + "]"
-            sentence = f"{sentence} [{self.ref} {basis}]"
+            return sentence + self.ref.citation
         return sentence
 
     def to_dict(self) -> dict[str, Any]:
+        ref = self.ref
+        words = self._words()  # made once for the two languages
+        messages = MESSAGES[self.rule]
         return {
             "rule": self.rule,
             "parameter": None
-            if self.ref is None
+            if ref is None
             else {
-                "file": self.ref.file,
-                "key": self.ref.key,
-                "since": self.ref.since.isoformat(),
-                "source": self.ref.source,
-                "when": self.ref.when,
+                "file": ref.file,
+                "key": ref.key,
+                "since": ref.stored[2],
+                "source": ref.source,
+                "when": ref.when,
             },
             "value": self.value,
             "base": None if self.base is None else str(self.base),
             "result": str(self.result),
             "args": dict(self.args),
-            "text": {"en": self.text("en"), "zh": self.text("zh")},
+            "text": {
+                "en": self._sentence(messages["en"], words),
+                "zh": self._sentence(messages["zh"], words),
+            },
         }
 
     def stored(self) -> list[Any]:
@@ -262,9 +276,7 @@ class Step:
             self.value,
             None if self.base is None else str(self.base),
             dict(self.args),
-            None
-            if ref is None
-            else [ref.file, ref.key, ref.since.isoformat(), ref.source, ref.when],
+            None if ref is None else list(ref.stored),
         ]
         while len(out) > 2 and out[-1] in (None, "", {}):
             out.pop()

@@ -29,14 +29,43 @@ from yibao.service.ports.records import (
 from yibao.service.ports.stores import Ledger, Registry
 
 
+class YearMovedError(Exception):
+    """A batch's person-year changed between its read and the bill's write (another
+    transaction settled or reversed in it): the batch is settled again, bill by bill."""
+
+
 class StoreCounter:
     """The counter over the registry and the ledger (one call at a time)."""
 
     def __init__(self, registry: Registry, ledger: Ledger) -> None:
         self.registry = registry
         self.ledger = ledger
+        self._read: dict[BillKeys, list[CounterFacts]] = {}
+        self._expected: tuple[str, int, YearAccumulators, int] | None = None
+
+    def open_many(self, bills: list[BillKeys]) -> list[CounterFacts]:
+        """Each bill read as a quote reads it, nothing written, nothing locked (SQLite
+        takes its one write lock at the first write): the year is locked when a bill
+        books, and a year found changed by then (YearMovedError) fails the batch."""
+        found = [self.open(bill, lock=False) for bill in bills]
+        for bill, facts in zip(bills, found, strict=True):
+            self._read.setdefault(bill, []).append(facts)
+        return found
 
     def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts:
+        waiting = self._read.get(bill) if lock else None
+        if waiting:
+            facts = waiting.pop(0)
+            self._expected = (
+                None
+                if facts.person is None
+                else (facts.person.id, bill.year, facts.year, facts.settled)
+            )
+            return facts
+        self._expected = None
+        return self._open(bill, lock=lock)
+
+    def _open(self, bill: BillKeys, *, lock: bool) -> CounterFacts:
         reg = self.registry
         card: Card | None = None
         if bill.person_id is not None:
@@ -61,6 +90,11 @@ class StoreCounter:
         return CounterFacts(answer, institution, card, person, enrolment, items, year, settled)
 
     def book(self, record: SettlementRecord) -> int:
+        if self._expected is not None:  # read by open_many: lock the year now
+            person_id, year, acc, settled = self._expected
+            self._expected = None
+            if self.ledger.lock_person_year(person_id, year) != (acc, settled):
+                raise YearMovedError(f"the year {year} of {person_id} changed meanwhile")
         return self.ledger.book(record)
 
     def remember(self, answer: NewAnswer) -> None:
@@ -84,4 +118,6 @@ class StoreCounter:
         """Nothing waits."""
 
     def discard(self) -> None:
-        """Nothing waits."""
+        """Nothing waits; what open_many read is forgotten."""
+        self._read = {}
+        self._expected = None

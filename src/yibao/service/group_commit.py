@@ -42,7 +42,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from yibao.service.errors import ServiceError
 from yibao.service.ports import UnitOfWork
-from yibao.service.settlement import Bill, SettlementService
+from yibao.service.settlement import BatchRefusedError, Bill, SettlementService
 
 Answer = tuple[int, dict[str, Any]]
 Order = tuple[str, str, int]  # whose year a job works on: one such job at a time
@@ -65,6 +65,7 @@ class _Job(Generic[T]):
     run: Callable[[GroupUnitOfWork], T]  # in the batch's unit of work, in a savepoint
     alone: Callable[[], T]  # in a unit of work of its own, committed
     refusals: tuple[type[Exception], ...]  # what means "refused, nothing written"
+    bill: tuple[Bill, str | None] | None = None  # a card bill (submit): batched reads
     future: Future[T] = field(default_factory=Future)
 
 
@@ -112,11 +113,14 @@ class GroupCommitter:
         """Queue a bill; the future holds (HTTP status, view) once its batch committed, or
         the error the bill would have raised alone."""
         settlements = self.settlements
-        return self.submit_job(
+        job: _Job[Answer] = _Job(
             bill_order(bill),
             lambda uow: settlements.settle_in(uow, bill, key),
             lambda: settlements.settle(bill, key),
+            (ServiceError,),
+            (bill, key),
         )
+        return self._queued(job)
 
     def submit_job(
         self,
@@ -129,7 +133,9 @@ class GroupCommitter:
         same in a unit of work of its own, committed, for when the database refused it in
         the batch. The future holds what `run` returned once its batch committed, or the
         job's refusal, or what `alone` answered."""
-        job: _Job[T] = _Job(order, run, alone, refusals)
+        return self._queued(_Job(order, run, alone, refusals))
+
+    def _queued(self, job: _Job[T]) -> Future[T]:
         # Running from the start: a caller that gives up (a client gone, its task
         # cancelled) cannot cancel it, and its batch answers it like any other.
         job.future.set_running_or_notify_cancel()
@@ -184,12 +190,55 @@ class GroupCommitter:
                 self._changed.wait()
 
     def _run(self, batch: list[_Job[Any]]) -> None:
+        jobs = sorted(batch, key=lambda j: j.order)  # one lock order
+        alone: list[_Job[Any]] = []
+        if all(job.bill is not None for job in jobs):
+            jobs, alone = self._run_bills(jobs)
+        if jobs:
+            alone += self._run_jobs(jobs)
+        self._count(batch, alone)
+        for job in alone:
+            self._alone(job)
+
+    def _run_bills(self, jobs: list[_Job[Any]]) -> tuple[list[_Job[Any]], list[_Job[Any]]]:
+        """Card bills only: read at once, settled, written at once, committed
+        (SettlementService.settle_batch). Returns what is left: the jobs to run job by
+        job (the batch was refused: all of them but its culprits) and those to run alone
+        after it (its culprits; bills behind another of the batch)."""
+        bills = [job.bill for job in jobs if job.bill is not None]
+        try:
+            with self.uow() as uow:
+                try:
+                    answers = self.settlements.settle_batch(uow, bills)
+                except BatchRefusedError as refused:  # rolled back: nothing of it stays
+                    culprits = set(refused.culprits)
+                    return (
+                        [job for n, job in enumerate(jobs) if n not in culprits],
+                        [jobs[n] for n in sorted(culprits)],
+                    )
+                uow.commit()
+        except Exception as exc:  # the commit (or the connection) failed: none stored
+            for job in jobs:
+                job.future.set_exception(exc)
+            return [], []
+        alone = []
+        for job, answer in zip(jobs, answers, strict=True):
+            if answer is None:
+                alone.append(job)
+            elif isinstance(answer, Exception):
+                job.future.set_exception(answer)
+            else:
+                job.future.set_result(answer)
+        return [], alone
+
+    def _run_jobs(self, jobs: list[_Job[Any]]) -> list[_Job[Any]]:
+        """Job by job, each in its savepoint; returns the jobs to run alone after it."""
         answers: list[tuple[_Job[Any], Any]] = []
         refused: list[tuple[_Job[Any], Exception]] = []
         alone: list[_Job[Any]] = []
         try:
             with self.uow() as uow:
-                for job in sorted(batch, key=lambda j: j.order):  # one lock order
+                for job in jobs:
                     try:
                         with uow.savepoint():
                             answer = job.run(uow)
@@ -203,17 +252,14 @@ class GroupCommitter:
                             alone.append(job)
                 uow.commit()
         except Exception as exc:  # the commit (or the connection) failed: none stored
-            for job in batch:
-                if not job.future.done():
-                    job.future.set_exception(exc)
-            return
-        self._count(batch, alone)
+            for job in jobs:
+                job.future.set_exception(exc)
+            return []
         for job, answer in answers:
             job.future.set_result(answer)
         for job, error in refused:
             job.future.set_exception(error)
-        for job in alone:
-            self._alone(job)
+        return alone
 
     @staticmethod
     def _alone(job: _Job[Any]) -> None:

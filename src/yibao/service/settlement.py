@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -183,6 +184,45 @@ class SettlementService:
         uow.counter.bill_done()
         return 201, view
 
+    def settle_batch(
+        self, uow: UnitOfWork, bills: Sequence[tuple[Bill, str | None]]
+    ) -> list[Answer | ServiceError | None]:
+        """A group commit's bills (service/group_commit.py) in the caller's unit of work,
+        their facts read at once and their writes made at once (Counter.open_many, flush):
+        per bill, its answer, or the ServiceError the rules refused it with (nothing of it
+        was written), or None: a bill of a person-year or an idempotency key that an
+        earlier bill of the batch has, settled alone after the batch commits, as it would
+        be behind that bill. Anything else failing, at the database or in a bill, is
+        BatchRefusedError: the caller rolls back and settles the bills another way."""
+        try:
+            read = uow.counter.open_many([bill.keys(key) for bill, key in bills])
+        except Exception as exc:
+            raise BatchRefusedError(()) from exc
+        answers: list[Answer | ServiceError | None] = []
+        taken: set[object] = set()
+        for n, ((bill, key), facts) in enumerate(zip(bills, read, strict=True)):
+            year = None if facts.person is None else (facts.person.id, bill.date.year)
+            answer_key = None if key is None else (bill.institution_id, key)
+            if (year is not None and year in taken) or (answer_key in taken):
+                answers.append(None)
+                continue
+            taken.update(k for k in (year, answer_key) if k is not None)
+            try:
+                answers.append(self.settle_in(uow, bill, key))
+            except ServiceError as refused:  # before anything of it was written
+                answers.append(refused)
+            except Exception as exc:
+                raise BatchRefusedError((n,)) from exc
+        try:
+            uow.counter.flush()
+        except KeyTakenError as exc:
+            raise BatchRefusedError(
+                tuple(n for n, (b, k) in enumerate(bills) if (b.institution_id, k) in exc.keys)
+            ) from exc
+        except Exception as exc:
+            raise BatchRefusedError(()) from exc
+        return answers
+
     def reverse(self, settlement_id: int, reason: str, who: Principal) -> dict[str, Any]:
         """Reverse a settlement and re-settle the rest of the person's year (see reversal.py).
         An institution reverses its own settlements; a clerk those of the region."""
@@ -270,6 +310,19 @@ class SettlementService:
         return Prepared(
             person, encounter, inst.id, policy, tuple(priced), origin=details.referred_from
         )
+
+
+Answer = tuple[int, dict[str, Any]]
+
+
+class BatchRefusedError(Exception):
+    """The database (or a bill, other than by the rules) refused a batch: nothing of it
+    stays. `culprits`: the places of the bills known to have caused it (their key taken
+    meanwhile, their own error), to settle alone; the others may go together again."""
+
+    def __init__(self, culprits: tuple[int, ...]) -> None:
+        super().__init__(f"batch refused (bills {list(culprits)})")
+        self.culprits = culprits
 
 
 def _designated(inst: Institution | None, bill: Bill) -> Institution:

@@ -24,6 +24,7 @@ from yibao.adapters.db.certificates_repo import Certificates
 from yibao.adapters.db.collection_repo import Collection
 from yibao.adapters.db.console_repo import Console
 from yibao.adapters.db.counter_pg import PgCounter
+from yibao.adapters.db.counter_pg_batch import PgBatchCounter
 from yibao.adapters.db.errors import duplicate, refused_as_duplicate
 from yibao.adapters.db.fsi_repo import FsiStore
 from yibao.adapters.db.ledger_repo import Claims, History, Ledger, Yearly
@@ -51,7 +52,7 @@ class UnitOfWork:
     regions: Regions  # the regions and the money between them (clearing)
     console: Console
     interface: FsiStore  # the national interface's (service/ports/interface.py)
-    counter: StoreCounter | PgCounter  # card settlement's reads and writes (counter.py)
+    counter: StoreCounter | PgBatchCounter  # card settlement's reads and writes (counter.py)
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -78,7 +79,7 @@ class UnitOfWork:
         self.console = Console(self._conn)
         self.interface = FsiStore(self._conn)  # the national interface's records
         self.counter = (
-            PgCounter(self._conn, self.catalogue)
+            PgBatchCounter(self._conn, self.catalogue)
             if self._conn.dialect.name == "postgresql"
             else StoreCounter(self.registry, self.ledger)
         )

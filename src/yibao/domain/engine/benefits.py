@@ -3,7 +3,7 @@ top lines, the children's major-disease pilot. Each returns a `Benefit` and its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -151,7 +151,7 @@ def outpatient(
     basic = round_fen(_reduce(paid, place, out))
     out.basic, acc = cause_capped(rules, enc, facts, basic, acc, out.steps)
     out.steps.append(_basic_step(rules, out.basic))
-    acc = replace(acc, outpatient_fund_paid=acc.outpatient_fund_paid + out.basic)
+    acc = acc.but(outpatient_fund_paid=acc.outpatient_fund_paid + out.basic)
     return out, acc
 
 
@@ -282,7 +282,7 @@ def inpatient_like(
     basic = round_fen(_reduce(paid, place, out))
     out.basic, acc = cause_capped(rules, enc, facts, basic, acc, out.steps)
     out.steps.append(_basic_step(rules, out.basic))
-    acc = replace(acc, pooled_cost=after, inpatient_fund_paid=acc.inpatient_fund_paid + out.basic)
+    acc = acc.but(pooled_cost=after, inpatient_fund_paid=acc.inpatient_fund_paid + out.basic)
     return out, acc
 
 

@@ -202,8 +202,7 @@ def _all_personal(
 
 
 def _after(acc: YearAccumulators, result: EncounterResult, facts: Facts) -> YearAccumulators:
-    acc = replace(
-        acc,
+    acc = acc.but(
         personal=acc.personal + result.personal,
         personal_on_eligible=acc.personal_on_eligible + result.personal_on_eligible,
     )

@@ -55,7 +55,12 @@ class CounterFacts:
 
 
 class KeyTakenError(Exception):
-    """Another request with the same idempotency key committed first."""
+    """Another request with the same idempotency key committed first. `keys`: the
+    (caller, key) pairs taken, when a batch's write knows which of its bills it was."""
+
+    def __init__(self, message: str = "", keys: frozenset[tuple[str, str]] = frozenset()) -> None:
+        super().__init__(message)
+        self.keys = keys
 
 
 @dataclass(frozen=True)

@@ -277,6 +277,14 @@ class Counter(Protocol):
     def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts:
         """Everything the bill needs, with the person's year locked when `lock`."""
 
+    def open_many(self, bills: list[BillKeys]) -> list[CounterFacts]:
+        """A group commit's bills at once (SettlementService.settle_batch): the facts of
+        each, in their order, each as open() would read it; each bill's open() in this
+        unit of work then takes what was read, and what it books is written by flush().
+        A person-year not stored yet is not written by reading it: a bill the rules
+        refuse leaves nothing. The facts of two bills of one person-year are both as
+        before either (the caller settles one of them)."""
+
     def book(self, record: SettlementRecord) -> int:
         """Write a settled encounter; its settlement id."""
 

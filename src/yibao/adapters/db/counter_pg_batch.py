@@ -1,0 +1,255 @@
+"""A group commit's card bills on PostgreSQL in two statements for the whole batch, not
+two (and a savepoint) for each bill (service/settlement.py settle_batch):
+
+- one read: every bill's facts (what counter_pg.py's read returns for one bill: its
+  person's year, a stored answer to its key, the card, the holder, their enrolment and
+  categories, the institution, the catalogue items, the settlement's id), the bills sent
+  as one JSON parameter and read as rows; the person-years that exist are locked in one
+  order (ORDER BY the person-year, FOR UPDATE: as the last committed transaction left
+  them). A year not there yet is not inserted by the read: a bill the rules refuse then
+  leaves nothing behind, without a savepoint to roll back to;
+- one write: every settled bill's settlement, lines, fund ledger entries, year (updated,
+  or inserted if the read found none) and answer, each table's rows as one JSON array.
+
+A year inserted meanwhile by another transaction, a key another request took first, a
+deadlock: the database refuses the write (or the read), and the caller rolls the batch
+back and settles its bills as before, each on its own (service/group_commit.py). The
+answers are inserted ON CONFLICT DO NOTHING and returned, so that a key taken meanwhile
+names its bill (KeyTakenError.keys) instead of failing the batch anonymously.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from yibao.adapters.db import tables as t
+from yibao.adapters.db.counter_pg import _PERSON_COLUMNS, PgCounter, _facts, _json
+from yibao.adapters.db.ledger_repo import year_state
+from yibao.service.ports import now
+from yibao.service.ports.records import (
+    BillKeys,
+    CounterFacts,
+    KeyTakenError,
+    NewAnswer,
+    SettlementRecord,
+)
+
+# The bills as rows: n is the bill's place in the batch.
+_BILLS = """b AS (
+    SELECT * FROM json_to_recordset($1::json) AS b(
+        n int, card text, person text, year int, institution text, codes text[],
+        caller text, key text)
+)"""
+
+# The person-years that exist, locked in one order; MATERIALIZED: all of them, before
+# anything else is read, whatever plan the rest gets.
+_YEARS = """year AS MATERIALIZED (
+    SELECT y.person_id, y.year, y.state, y.settled FROM person_years y
+    WHERE (y.person_id, y.year) IN (
+        SELECT CASE WHEN b.card IS NULL THEN b.person ELSE c.person_id END, b.year
+        FROM b LEFT JOIN cards c ON c.number = b.card)
+    ORDER BY y.person_id, y.year
+    FOR UPDATE
+)"""
+
+# The columns in the order of counter_pg._READ's row (counter_pg._facts reads it).
+READ_MANY = f"""
+WITH {_BILLS}, {_YEARS}
+SELECT y.state, y.settled,
+       k.request_hash, k.status_code, k.response,
+       i.id, i.region, i.name, i.level, i.kind, i.designated, i.pilot,
+       c.number, c.status AS card_status, c.issued_on, c.replaced_by, c.due_on,
+       {_PERSON_COLUMNS},
+       (SELECT json_agg(json_build_array(ci.code, ci.name, ci.cls, ci.unit_price_fen))
+          FROM catalogue_items ci
+          WHERE ci.region = p.region AND ci.code = ANY(b.codes::varchar[])) AS items,
+       nextval(pg_get_serial_sequence('settlements', 'id')) AS next_id,
+       (SELECT generation FROM catalogue_generation) AS catalogue_generation,
+       (SELECT json_agg(json_build_array(pc.category, pc.valid_from, pc.valid_to) ORDER BY pc.id)
+          FROM person_categories pc WHERE pc.person_id = p.id) AS categories,
+       i.type AS inst_type, i.province AS inst_province
+FROM b
+LEFT JOIN cards c ON c.number = b.card
+LEFT JOIN persons p ON p.id = CASE WHEN b.card IS NULL THEN b.person ELSE c.person_id END
+LEFT JOIN enrolments e ON e.person_id = p.id AND e.year = b.year
+LEFT JOIN year y ON y.person_id = p.id AND y.year = b.year
+LEFT JOIN institutions i ON i.id = b.institution
+LEFT JOIN idempotency_keys k ON k.caller = b.caller AND k.key = b.key
+ORDER BY b.n"""
+
+_LEDGER_COLUMNS = ", ".join(c.name for c in t.fund_ledger.c if c.name != "id")
+WRITE_MANY = f"""
+WITH settlement AS (
+    INSERT INTO settlements
+    SELECT * FROM json_populate_recordset(NULL::settlements, $1::json)
+), lines AS (
+    INSERT INTO settlement_lines
+    SELECT * FROM json_populate_recordset(NULL::settlement_lines, $2::json)
+), ledger AS (
+    INSERT INTO fund_ledger ({_LEDGER_COLUMNS})
+    SELECT {_LEDGER_COLUMNS} FROM json_populate_recordset(NULL::fund_ledger, $3::json)
+), kept AS (
+    UPDATE person_years y SET state = v.state, settled = v.settled
+    FROM json_populate_recordset(NULL::person_years, $4::json) v
+    WHERE y.person_id = v.person_id AND y.year = v.year
+), made AS (
+    INSERT INTO person_years
+    SELECT * FROM json_populate_recordset(NULL::person_years, $5::json)
+)
+INSERT INTO idempotency_keys
+SELECT * FROM json_populate_recordset(NULL::idempotency_keys, $6::json)
+ON CONFLICT DO NOTHING
+RETURNING caller, key"""
+
+
+def bills_json(bills: list[BillKeys]) -> list[dict[str, Any]]:
+    """The read's parameter: the bills as rows, in their order."""
+    return [
+        {
+            "n": n,
+            "card": bill.card_number,
+            "person": bill.person_id if bill.card_number is None else None,
+            "year": bill.year,
+            "institution": bill.institution_id,
+            "codes": bill.codes,
+            "caller": bill.caller,
+            "key": bill.key,
+        }
+        for n, bill in enumerate(bills)
+    ]
+
+
+@dataclass
+class Booked:
+    """One settled bill of the batch, waiting for the batch's write."""
+
+    sid: int
+    record: SettlementRecord
+    answer: NewAnswer | None
+    new_year: bool  # the read found no year: the write inserts it
+
+
+@dataclass
+class BatchRows:
+    """A batch's rows, table by table, as the write's JSON parameters take them."""
+
+    settlements: list[dict[str, Any]]
+    lines: list[dict[str, Any]]
+    ledger: list[dict[str, Any]]
+    kept: list[dict[str, Any]]
+    made: list[dict[str, Any]]
+    answers: list[dict[str, Any]]
+
+
+def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
+    rows = BatchRows([], [], [], [], [], [])
+    for bill in booked:
+        sid, record = bill.sid, bill.record
+        rows.settlements.append({"id": sid, **record.values})
+        rows.lines += [{"settlement_id": sid, **ln} for ln in record.lines]
+        rows.ledger += [{**e, "settlement_id": sid, "created_at": stamp} for e in record.ledger]
+        year = {
+            "person_id": record.person_id,
+            "year": record.year.year,
+            "state": year_state(record.year),
+            "settled": record.settled,
+        }
+        (rows.made if bill.new_year else rows.kept).append(year)
+        if bill.answer is not None:
+            answer = bill.answer
+            rows.answers.append(
+                {
+                    "caller": answer.caller,
+                    "key": answer.key,
+                    "request_hash": answer.request_hash,
+                    "status_code": answer.status,
+                    "response": answer.response,
+                    "created_at": stamp,
+                }
+            )
+    return rows
+
+
+def write_many(cursor: psycopg.RawCursor[Any], rows: BatchRows, dumps: Any) -> None:
+    """The batch's one write; KeyTakenError if a key was taken meanwhile (the caller
+    rolls back: the rest of the batch was written and must not stay)."""
+    params = [
+        dumps(rows.settlements),
+        dumps(rows.lines),
+        dumps(rows.ledger),
+        dumps(rows.kept),
+        dumps(rows.made),
+        dumps(rows.answers),
+    ]
+    cursor.execute(WRITE_MANY, params, prepare=True)
+    written = {(caller, key) for caller, key in cursor.fetchall()}
+    sent = {(a["caller"], a["key"]) for a in rows.answers}
+    if len(written) != len(rows.answers):
+        taken = frozenset(sent - written)
+        raise KeyTakenError(f"idempotency keys taken meanwhile: {sorted(taken)}", taken)
+
+
+class PgBatchCounter(PgCounter):
+    """PgCounter that can also read a batch's bills at once (open_many) and write them at
+    once (flush): each bill's open() then takes its facts from what was read, and what it
+    books waits for the batch's write."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batched = False  # open_many() was called: bills are written by flush()
+        self._read: dict[BillKeys, list[tuple[CounterFacts, int, bool]]] = {}
+        self._new_year = False  # the bill under way found no year
+        self._booked: list[Booked] = []
+
+    def open_many(self, bills: list[BillKeys]) -> list[CounterFacts]:
+        """The facts of every bill, in their order, in one statement; the person-years
+        that exist stay locked until the transaction ends, and each bill's settlement id
+        is drawn."""
+        with psycopg.RawCursor(self._pg) as cursor:
+            cursor.execute(READ_MANY, [_json(bills_json(bills))], prepare=True)
+            rows = cursor.fetchall()
+        assert len(rows) == len(bills)  # FROM the bills: one row each, in their order
+        self.batched = True
+        found = []
+        for bill, row in zip(bills, rows, strict=True):
+            facts = _facts(row, bill.year)
+            self._read.setdefault(bill, []).append((facts, int(row[32]), row[0] is None))
+            found.append(facts)
+        if self.catalogue is not None and rows:
+            self.catalogue.seen_generation(int(rows[0][33] or 0))
+        return found
+
+    def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts:
+        waiting = self._read.get(bill) if lock else None
+        if not waiting:
+            return super().open(bill, lock=lock)
+        facts, self._next_id, self._new_year = waiting.pop(0)
+        self._record = self._answer = None  # the bill before, refused, left nothing
+        return facts
+
+    def bill_done(self) -> None:
+        if not self.batched:
+            super().bill_done()
+        elif self._record is not None:
+            (sid, record), answer = self._record, self._answer
+            self._record = self._answer = None
+            self._booked.append(Booked(sid, record, answer, self._new_year))
+
+    def flush(self) -> None:
+        """The batch's bills in one statement (a bill booked but not done was refused:
+        it is left out), then whatever else waits, as PgCounter.flush."""
+        if self.batched:
+            self._record = self._answer = None
+        if self._booked:
+            booked, self._booked = self._booked, []
+            with psycopg.RawCursor(self._pg) as cursor:
+                write_many(cursor, batch_rows(booked, now()), _json)
+        super().flush()
+
+    def discard(self) -> None:
+        super().discard()
+        self._booked = []
+        self._read = {}
