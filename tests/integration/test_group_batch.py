@@ -7,7 +7,9 @@ and many clients settling few persons at once leave every year exact."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,7 +26,13 @@ from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.model import Kind
 from yibao.service.group_commit import GroupCommitter
 from yibao.service.ports import UnitOfWork as UnitOfWorkPort
-from yibao.service.settlement import Answer, BatchRefusedError, Bill, SettlementService
+from yibao.service.settlement import (
+    Answer,
+    BatchRefusedError,
+    Bill,
+    BillLine,
+    SettlementService,
+)
 
 
 @pytest.fixture
@@ -238,4 +246,57 @@ def test_many_clients_settling_few_persons_at_once_leave_every_year_exact(
         assert numbers == list(range(1, len(numbers) + 1))
         assert settled == len(numbers)
     assert sum(len(numbers) for _, numbers, _ in seqs) == 12 * 12
+    no_problems(world)
+
+
+def test_a_bill_elsewhere_in_a_batch_settles_as_alone_and_books_between_regions(
+    world: World,
+) -> None:
+    with world.engine.connect() as conn:
+        elsewhere = str(
+            conn.execute(
+                text(
+                    "SELECT id FROM institutions WHERE designated AND kind = 'hospital' "
+                    "AND region = 'hill-county' ORDER BY id LIMIT 1"
+                )
+            ).scalar_one()
+        )
+        code = str(
+            conn.execute(
+                text(
+                    "SELECT code FROM catalogue_items WHERE region = 'hill-county' "
+                    "AND cls = 'A' AND unit_price_fen IS NULL ORDER BY code LIMIT 1"
+                )
+            ).scalar_one()
+        )
+    mine = [card for card in world.cards if card.startswith("SC")]  # sample-city's insured
+    home = world.bill(mine[0], date(2026, 9, 1))
+    line = BillLine(code, Decimal("2"), Decimal("80.00"))
+    away = Bill(elsewhere, mine[1], Kind.OUTPATIENT, date(2026, 9, 1), (line,))
+    watched = Watched(world)
+    committer, futures = together(world, [(home, None), (away, "away")], watched)
+    services = SettlementService(lambda: UnitOfWork(world.engine), world.policies)
+    _, alone = services.settle(replace(away, card_number=mine[2]), "alone")
+
+    assert committer.stats.largest == 2
+    assert watched.together == 2
+    status, view = futures[1].result()
+    assert status == 201
+    own = ("id", "seq", "status", "person_id", "name")
+    assert {k: v for k, v in view.items() if k not in own} == {
+        k: v for k, v in alone.items() if k not in own
+    }
+    with world.engine.connect() as conn:
+        moved = [
+            conn.execute(
+                text(
+                    "SELECT count(*), coalesce(sum(abs(amount_fen)), 0) FROM region_ledger "
+                    "WHERE settlement_id = :s"
+                ),
+                {"s": s},
+            ).one()
+            for s in (view["id"], alone["id"])
+        ]
+    assert moved[0] == moved[1]
+    assert moved[0][0] > 0  # the fund's part advanced here for the insured place
     no_problems(world)

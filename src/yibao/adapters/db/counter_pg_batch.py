@@ -24,10 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from sqlalchemy import Connection
 
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.catalogue_repo import CatalogueRepo
 from yibao.adapters.db.counter_pg import _PERSON_COLUMNS, PgCounter, _facts, _json
 from yibao.adapters.db.ledger_repo import year_state
+from yibao.adapters.db.regions_repo import Regions
 from yibao.service.ports import now
 from yibao.service.ports.records import (
     BillKeys,
@@ -70,7 +73,11 @@ SELECT y.state, y.settled,
        (SELECT generation FROM catalogue_generation) AS catalogue_generation,
        (SELECT json_agg(json_build_array(pc.category, pc.valid_from, pc.valid_to) ORDER BY pc.id)
           FROM person_categories pc WHERE pc.person_id = p.id) AS categories,
-       i.type AS inst_type, i.province AS inst_province
+       i.type AS inst_type, i.province AS inst_province,
+       -- a bill elsewhere: whether its place of treatment's region is registered here
+       -- (Regions.known, asked twice by such a bill), read once with the rest
+       CASE WHEN i.region <> p.region THEN EXISTS (SELECT FROM regions r WHERE r.code = i.region)
+       END AS inst_region_known
 FROM b
 LEFT JOIN cards c ON c.number = b.card
 LEFT JOIN persons p ON p.id = CASE WHEN b.card IS NULL THEN b.person ELSE c.person_id END
@@ -197,8 +204,14 @@ class PgBatchCounter(PgCounter):
     once (flush): each bill's open() then takes its facts from what was read, and what it
     books waits for the batch's write."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        conn: Connection,
+        catalogue: CatalogueRepo | None = None,
+        regions: Regions | None = None,
+    ) -> None:
+        super().__init__(conn, catalogue)
+        self.regions = regions  # told which regions the batch read found registered
         self.batched = False  # open_many() was called: bills are written by flush()
         self._read: dict[BillKeys, list[tuple[CounterFacts, int, bool]]] = {}
         self._new_year = False  # the bill under way found no year
@@ -218,6 +231,8 @@ class PgBatchCounter(PgCounter):
             facts = _facts(row, bill.year)
             self._read.setdefault(bill, []).append((facts, int(row[32]), row[0] is None))
             found.append(facts)
+            if row[37] and self.regions is not None:
+                self.regions.seen_known(row[6])
         if self.catalogue is not None and rows:
             self.catalogue.seen_generation(int(rows[0][33] or 0))
         return found
