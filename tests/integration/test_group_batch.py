@@ -7,7 +7,9 @@ and many clients settling few persons at once leave every year exact."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,7 +26,13 @@ from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.model import Kind
 from yibao.service.group_commit import GroupCommitter
 from yibao.service.ports import UnitOfWork as UnitOfWorkPort
-from yibao.service.settlement import Answer, BatchRefusedError, Bill, SettlementService
+from yibao.service.settlement import (
+    Answer,
+    BatchRefusedError,
+    Bill,
+    BillLine,
+    SettlementService,
+)
 
 
 @pytest.fixture
@@ -238,4 +246,98 @@ def test_many_clients_settling_few_persons_at_once_leave_every_year_exact(
         assert numbers == list(range(1, len(numbers) + 1))
         assert settled == len(numbers)
     assert sum(len(numbers) for _, numbers, _ in seqs) == 12 * 12
+    no_problems(world)
+
+
+def test_a_bill_elsewhere_in_a_batch_settles_as_alone_and_books_between_regions(
+    world: World,
+) -> None:
+    with world.engine.connect() as conn:
+        elsewhere = str(
+            conn.execute(
+                text(
+                    "SELECT id FROM institutions WHERE designated AND kind = 'hospital' "
+                    "AND region = 'hill-county' ORDER BY id LIMIT 1"
+                )
+            ).scalar_one()
+        )
+        code = str(
+            conn.execute(
+                text(
+                    "SELECT code FROM catalogue_items WHERE region = 'hill-county' "
+                    "AND cls = 'A' AND unit_price_fen IS NULL ORDER BY code LIMIT 1"
+                )
+            ).scalar_one()
+        )
+    mine = [card for card in world.cards if card.startswith("SC")]  # sample-city's insured
+    home = world.bill(mine[0], date(2026, 9, 1))
+    line = BillLine(code, Decimal("2"), Decimal("80.00"))
+    away = Bill(elsewhere, mine[1], Kind.OUTPATIENT, date(2026, 9, 1), (line,))
+    watched = Watched(world)
+    committer, futures = together(world, [(home, None), (away, "away")], watched)
+    services = SettlementService(lambda: UnitOfWork(world.engine), world.policies)
+    _, alone = services.settle(replace(away, card_number=mine[2]), "alone")
+
+    assert committer.stats.largest == 2
+    assert watched.together == 2
+    status, view = futures[1].result()
+    assert status == 201
+    own = ("id", "seq", "status", "person_id", "name")
+    assert {k: v for k, v in view.items() if k not in own} == {
+        k: v for k, v in alone.items() if k not in own
+    }
+    with world.engine.connect() as conn:
+        moved = [
+            conn.execute(
+                text(
+                    "SELECT count(*), coalesce(sum(abs(amount_fen)), 0) FROM region_ledger "
+                    "WHERE settlement_id = :s"
+                ),
+                {"s": s},
+            ).one()
+            for s in (view["id"], alone["id"])
+        ]
+    assert moved[0] == moved[1]
+    assert moved[0][0] > 0  # the fund's part advanced here for the insured place
+    no_problems(world)
+
+
+def test_a_bill_under_a_filing_elsewhere_in_a_batch_answers_as_its_quote(world: World) -> None:
+    """The batch read brings a bill elsewhere its person's filings and referrals and the
+    place's catalogue (what the service would read for it): the answer is the same."""
+    with world.engine.connect() as conn:
+        card, place = conn.execute(
+            text(
+                "SELECT c.number, i.id FROM filings f JOIN persons p ON p.id = f.person_id "
+                "JOIN cards c ON c.person_id = f.person_id AND c.status = 'active' "
+                "JOIN institutions i ON i.region = f.region AND i.designated "
+                "AND i.kind = 'hospital' WHERE f.region <> p.region "
+                "AND f.valid_from <= '2026-10-01' AND f.valid_to >= '2026-10-01' "
+                "ORDER BY c.number, i.id LIMIT 1"
+            )
+        ).one()
+        code = str(
+            conn.execute(
+                text(
+                    "SELECT ci.code FROM catalogue_items ci JOIN institutions i "
+                    "ON i.region = ci.region WHERE i.id = :i AND ci.cls = 'B' "
+                    "AND ci.unit_price_fen IS NULL ORDER BY ci.code LIMIT 1"
+                ),
+                {"i": place},
+            ).scalar_one()
+        )
+    lines = (BillLine(code, Decimal("3"), Decimal("45.50")),)
+    filed = Bill(place, card, Kind.OUTPATIENT, date(2026, 10, 1), lines)
+    quote = SettlementService(lambda: UnitOfWork(world.engine), world.policies).quote(filed)
+    others = [(world.bill(c, date(2026, 10, 1)), None) for c in world.cards[:3] if c != card]
+    watched = Watched(world)
+    _, futures = together(world, [*others, (filed, "filed")], watched)
+
+    assert watched.together == 2
+    status, view = futures[-1].result()
+    assert status == 201
+    own = ("id", "seq", "status")
+    assert {k: v for k, v in view.items() if k not in own} == {
+        k: v for k, v in quote.items() if k not in own
+    }
     no_problems(world)
