@@ -305,7 +305,7 @@ def query(ctx: Ctx) -> dict[str, Any]:
     data = ctx.call.input.obj("data")
     assert data is not None
     found = own_settlement(ctx, data)
-    now_ = ctx.desk.settlement(ctx.uow, int(found.setl_id), ctx.institution)
+    now_ = ctx.desk.split(ctx.uow, int(found.setl_id), ctx.institution)
     setl = loads(found.setlinfo)
     # The split as it stands now: a reversal of an earlier bill may have adjusted it.
     setl.update(current_split(setl, now_))
