@@ -32,18 +32,25 @@ class Ref:
         row = f" ({self.when})" if self.when else ""
         return f"{self.file}: {self.key}{row}"
 
-    # A Ref is made once per parameter row (Dated.at) or catalogue entry and cited by
-    # every bill settled under it: what the explanations make of it is made once too.
-    @cached_property
+    # A Ref is made once per parameter row (Dated.at) and cited by every bill settled
+    # under it: what the explanations make of it is kept on it, made when first asked
+    # (not cached_property: its lock costs more than the making on a Ref used once).
+    @property
     def citation(self) -> str:
         """What a step's sentence ends with: the Ref, and whether the number is the
         source text's or the region's own (the first bracket of its source note)."""
-        return f" [{self} {self.source.split(']', 1)[0]}]]"
+        kept = self.__dict__.get("_citation")
+        if kept is None:
+            kept = self.__dict__["_citation"] = f" [{self} {self.source.split(']', 1)[0]}]]"
+        return kept
 
-    @cached_property
-    def stored(self) -> tuple[str, str, str, str, str]:
-        """[file, key, since, source, when], as a stored step carries it."""
-        return (self.file, self.key, self.since.isoformat(), self.source, self.when)
+    @property
+    def since_text(self) -> str:
+        """The day it took effect, as a stored step and an explanation show it."""
+        kept = self.__dict__.get("_since")
+        if kept is None:
+            kept = self.__dict__["_since"] = self.since.isoformat()
+        return kept
 
 
 @dataclass(frozen=True)

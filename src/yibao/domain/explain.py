@@ -251,7 +251,7 @@ class Step:
             else {
                 "file": ref.file,
                 "key": ref.key,
-                "since": ref.stored[2],
+                "since": ref.since_text,
                 "source": ref.source,
                 "when": ref.when,
             },
@@ -276,7 +276,7 @@ class Step:
             self.value,
             None if self.base is None else str(self.base),
             dict(self.args),
-            None if ref is None else list(ref.stored),
+            None if ref is None else [ref.file, ref.key, ref.since_text, ref.source, ref.when],
         ]
         while len(out) > 2 and out[-1] in (None, "", {}):
             out.pop()

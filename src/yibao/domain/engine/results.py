@@ -105,9 +105,17 @@ class EncounterResult:
     def fund(self) -> Decimal:
         return self.basic + self.assistance
 
+    def _yuan(self, amount: Decimal) -> str:
+        """fmt_yuan, made once per amount for the summary's two languages."""
+        shown: dict[Decimal, str] = self.__dict__.setdefault("_shown", {})
+        text = shown.get(amount)
+        if text is None:
+            text = shown[amount] = fmt_yuan(amount)
+        return text
+
     def summary(self, lang: str = "en") -> str:
         """A few plain sentences for the insured person or a parent."""
-        y = fmt_yuan
+        y = self._yuan
         if self.refused is not None:
             if lang == "zh":
                 return f"本次费用{y(self.total)}元不予报销：{self.refused.reason.zh}。您需支付全部{y(self.total)}元。"
