@@ -139,12 +139,14 @@ class Dated(Generic[T]):
 
     def at(self, day: date, facts: Facts | None = None) -> Param[T]:
         """The value in force on `day`; for a decision table, the row that `facts` meet."""
-        found = self._params_at(day)
-        if not found:
+        for start, end, found in self._params:  # _params_at, inline: every bill, often
+            if start <= day and (end is None or day <= end):
+                for when, param in found:
+                    if when is None or (facts is not None and when.matches(facts)):
+                        return param
+                break
+        else:
             raise PolicyGapError(f"{self.file}: {self.key}: no value in force on {day.isoformat()}")
-        for when, param in found:
-            if when is None or (facts is not None and when.matches(facts)):
-                return param
         rows = self.rows_at(day)
         dims = sorted({d for r in rows if r.when is not None for d in r.when.dims})
         what = facts.describe(dims) if facts is not None else "no facts given"

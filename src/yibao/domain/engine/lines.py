@@ -112,9 +112,7 @@ def _over_limit_step(line: Line, r: LineResult, label: dict[str, str]) -> Step:
     )
 
 
-def _line_steps(
-    no: int, line: Line, cls: str, r: LineResult, share: Param[Decimal]
-) -> list[Step]:
+def _line_steps(no: int, line: Line, cls: str, r: LineResult, share: Param[Decimal]) -> list[Step]:
     """A catalogue item's parts, each citing the catalogue entry it came from."""
     code_zh = f" {line.code}" if line.code else ""
     label = {
