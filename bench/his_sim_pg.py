@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/his_sim_pg.py [--runs off,on] [--hospitals 16] [--days 5]
                                          [--patients 160] [--profile] [--src DIR]
+                                         [--port 8123] [--database NAME]
 
 Each run, one after the other in the same minutes: a fresh PostgreSQL database
-(YIBAO_BENCH_POSTGRES_URL as in bench/settle_http.py), `yibao serve --demo --workers 2`
+(YIBAO_BENCH_POSTGRES_URL as in bench/settle_http.py; named
+--database, default YIBAO_BENCH_DATABASE or yibao_his_sim, with the run's number), `yibao serve --demo --workers 2`
 on it (the demo loaded by the server), then `yibao his-sim --hospitals 16 --days 5
 --patients 160 --year 2026` against it, as docs/national-interface.md measures it. A run
 is `on` (the default server: 2207 / 2208 / 2304 / 2305 through the group committer),
@@ -83,7 +85,7 @@ def _figure(pattern: str, out: str) -> str:
 
 def one_run(args: argparse.Namespace, name: str, number: int) -> Run:
     grouped = name != "off"
-    db = f"yibao_his_sim_{number}"
+    db = f"{args.database}_{number}"
     url = fresh_database(db)
     env = _env(url, grouped, args.src if name == "main" else None)
     base = f"http://127.0.0.1:{args.port}"
@@ -151,6 +153,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--patients", type=int, default=160)
     parser.add_argument("--port", type=int, default=8123)
+    # Engineers sharing one PostgreSQL each bench databases of their own.
+    parser.add_argument(
+        "--database", default=os.environ.get("YIBAO_BENCH_DATABASE", "yibao_his_sim")
+    )
     parser.add_argument("--src", default=None, help="the code of the `main` runs")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-seconds", type=float, default=60)

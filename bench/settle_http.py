@@ -1,7 +1,7 @@
 """Load benchmark: real-time settlements per second through a real server on PostgreSQL.
 
     .venv/bin/python bench/settle_http.py [--persons 3000] [--seconds 30] [--clients 64] [--workers 2]
-                                          [--no-pgbench] [--profile]
+                                          [--no-pgbench] [--profile] [--no-split]
 
 Creates a PostgreSQL database of its own (YIBAO_BENCH_POSTGRES_URL, default
 127.0.0.1:5432 as postgres), loads the demo population, starts `yibao serve` as a
@@ -14,6 +14,9 @@ other work on the machine does not disturb) and appends to bench/results.csv.
 Before and after the settlements it runs pgbench's tpcb-like transaction at the same
 client count on the same server (bench/pgbench.py) and prints the ratios: the machine is
 shared and noisy, so the settlement rate means something only beside PostgreSQL's own.
+The server records where each settlement's time went (YIBAO_LATENCY_LOG; bench/
+server_split.py prints the parts: queued, the batch, the way back to the event loop ...,
+p50 to max, and the garbage collector's pauses); --no-split runs it without.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -43,6 +47,7 @@ from sqlalchemy.engine import make_url
 
 from flame import Profiler  # bench/flame.py
 from pgbench import Pgbench, PgbenchRun, postgres_cpu_seconds, postmaster_pid  # bench/pgbench.py
+from server_split import print_split  # bench/server_split.py
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.service.access import OPERATOR, AccessService
 
@@ -232,8 +237,9 @@ def fire_wrk(
     cards: list[str],
     hospitals: list[str],
     items: list[tuple[str, str | None]],
-) -> tuple[int, int, float, float, float]:
-    """Run wrk with a script that sends random bills; returns (requests, non-2xx, seconds, p50, p99)."""
+) -> tuple[int, int, float, Tail]:
+    """Run wrk with a script that sends random bills; returns (requests, non-2xx, seconds,
+    the latencies' tail)."""
 
     def lua(values: list[str]) -> str:
         return ",".join(f'"{v}"' for v in values)
@@ -264,6 +270,9 @@ request = function()
   return wrk.format("POST", "/v1/settlements", {{["Content-Type"]="application/json",
     ["Authorization"]="Bearer " .. hosp[math.random(#hosp)], ["Idempotency-Key"]="bench-" .. id .. "-" .. counter}}, body)
 end
+done = function(summary, latency, requests)
+  io.write(string.format("p99.9 %.3fms\\nmax %.3fms\\n", latency:percentile(99.9) / 1000, latency.max / 1000))
+end
 """
     path = Path(f"/tmp/yibao-settle-{os.getpid()}.lua")  # engineers share /tmp
     path.write_text(script)
@@ -275,7 +284,7 @@ end
     ).stdout
 
     def ms(label: str) -> float:
-        m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        m = re.search(rf"^\s*{re.escape(label)}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         assert m, out
         return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
 
@@ -283,7 +292,18 @@ end
     assert done, out
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     elapsed = float(done.group(2)) * (60 if done.group(3) == "m" else 1)
-    return int(done.group(1)), int(bad.group(1)) if bad else 0, elapsed, ms("50%"), ms("99%")
+    tail = Tail(ms("50%"), ms("99%"), ms("p99.9"), ms("max"))
+    return int(done.group(1)), int(bad.group(1)) if bad else 0, elapsed, tail
+
+
+@dataclass(frozen=True)
+class Tail:
+    """The clients' latencies, milliseconds."""
+
+    p50: float
+    p99: float
+    p999: float
+    max: float
 
 
 @dataclass(frozen=True)
@@ -293,8 +313,7 @@ class YibaoRun:
     settled: int
     others: str
     seconds: float
-    p50: float
-    p99: float
+    tail: Tail
     server_cpu_ms: float
     database_cpu_ms: float
 
@@ -307,6 +326,8 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
     """Start `yibao serve` on the loaded database, fire settlements for args.seconds, and
     measure what each settlement cost the server and PostgreSQL."""
     env = {**os.environ, "YIBAO_DATABASE_URL": url}
+    if args.latency_log:
+        env["YIBAO_LATENCY_LOG"] = str(args.latency_log)
     server = subprocess.Popen(
         [YIBAO, "serve", "--port", str(args.port), "--workers", str(args.workers)],
         env=env,
@@ -330,7 +351,7 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
             profiler.__enter__()
         if shutil.which("wrk") and not args.python_clients:
             client = "wrk"
-            requests, bad, elapsed, p50, p99 = fire_wrk(
+            requests, bad, elapsed, tail = fire_wrk(
                 base, args.seconds, args.clients, cards, hospitals, items
             )
             answered, others = requests - bad, f"non-2xx: {bad}" if bad else "none"
@@ -345,8 +366,8 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
             others = (
                 ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()) if k != 201) or "none"
             )
-            q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-            p50, p99 = q[49] * 1000, q[98] * 1000
+            q = statistics.quantiles(latencies, n=1000) if len(latencies) > 1 else [0.0] * 999
+            tail = Tail(q[499] * 1000, q[989] * 1000, q[998] * 1000, max(latencies) * 1000)
         cpu_after, loop_after = cpu_seconds(server.pid), loop_seconds(server.pid)
         grouped = httpx.get(f"{base}/healthz", timeout=10).json().get("group_commit")
         if grouped:  # the worker that answered: bills a batch, on average and at most
@@ -373,14 +394,15 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
     )
     if profiler:
         profiler.print_breakdown((cpu_after[0] - cpu_before[0]) / per)
+    if args.latency_log:
+        print_split(args.latency_log)
     return YibaoRun(
         client=client,
         requests=requests,
         settled=settled,
         others=others,
         seconds=elapsed,
-        p50=p50,
-        p99=p99,
+        tail=tail,
         server_cpu_ms=(cpu_after[0] - cpu_before[0]) / per,
         database_cpu_ms=(cpu_after[1] - cpu_before[1]) / per,
     )
@@ -398,6 +420,8 @@ def print_settlements(args: argparse.Namespace, run: YibaoRun) -> None:
         "settlements/s",
         "p50 ms",
         "p99 ms",
+        "p99.9 ms",
+        "max ms",
         "server CPU ms each",
         "PostgreSQL CPU ms each",
     ):
@@ -408,8 +432,10 @@ def print_settlements(args: argparse.Namespace, run: YibaoRun) -> None:
         run.others,
         f"{run.seconds:.1f}",
         f"{run.per_second:,.0f}",
-        f"{run.p50:.1f}",
-        f"{run.p99:.1f}",
+        f"{run.tail.p50:.1f}",
+        f"{run.tail.p99:.1f}",
+        f"{run.tail.p999:.1f}",
+        f"{run.tail.max:.1f}",
         f"{run.server_cpu_ms:.2f}",
         f"{run.database_cpu_ms:.2f}",
     )
@@ -470,7 +496,14 @@ def main() -> None:
         action="store_true",
         help="Skip pgbench's tpcb-like runs before and after the settlements.",
     )
+    parser.add_argument(
+        "--no-split",
+        action="store_true",
+        help="Do not record where each settlement's time went in the server (it costs a few us).",
+    )
     args = parser.parse_args()
+    # Each server process writes where its settlements' time went here when it stops.
+    args.latency_log = None if args.no_split else Path(tempfile.mkdtemp(prefix="yibao-latency-"))
 
     url = make_database()
     subprocess.run(

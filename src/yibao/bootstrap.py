@@ -14,6 +14,7 @@ from yibao.adapters.db.engine import make_engine
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import load_region, search_path
 from yibao.domain.parameters import RegionPolicy
+from yibao.entrypoints.api.latency import TimedUnitOfWork
 from yibao.service.group_commit import GroupCommitter
 from yibao.service.ports import PolicySource
 from yibao.service.services import Services, calendar_years_only
@@ -44,8 +45,9 @@ def services(engine: Engine, policies: PolicySource, settings: Settings | None =
         upload_dir=settings.upload_dir,
     )
     if settings.group_commit and engine.dialect.name == "postgresql":
+        batch_uow = TimedUnitOfWork if settings.latency_log else UnitOfWork
         committer = GroupCommitter(
-            built.settlements, lambda: UnitOfWork(engine), threads=settings.group_commit_threads
+            built.settlements, lambda: batch_uow(engine), threads=settings.group_commit_threads
         )
         built = replace(built, group_commit=committer)
     return built

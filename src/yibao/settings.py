@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     # commit (service/group_commit.py), settled by this many threads of each process.
     group_commit: bool = True
     group_commit_threads: int = Field(default=2, ge=1, le=16)
+    # A folder: each server process writes where its settlements' time went there when it
+    # stops (settle-<pid>.json; entrypoints/api/latency.py). Unset: not recorded.
+    latency_log: Path | None = None
+    # Python's garbage collector in a server process (entrypoints/api/gc_setup.py): what
+    # start-up made frozen out of the collector's walks, and the youngest generation
+    # collected every `gc_young` allocations (CPython's default is 700).
+    gc_freeze: bool = True
+    gc_young: int = Field(default=700, ge=100, le=1_000_000)
+    # How long a thread keeps the interpreter lock while another waits for it, in ms
+    # (CPython's default is 5): the event loop and the committer threads share it.
+    switch_interval_ms: float = Field(default=5.0, gt=0, le=100)
     host: str = "127.0.0.1"
     port: int = 8000
     # Signs the member app's insurance vouchers (QR codes). Unset: a random key kept in

@@ -26,13 +26,25 @@ def pair(one: str, other: str) -> tuple[str, str]:
 class Regions(RegionChecks):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # Regions found registered in this transaction: a region is never removed, so a
+        # yes stays true (a no is asked again: a region may be added meanwhile). The
+        # counter's batch read tells which of its bills' regions it found (seen_known).
+        self._known: set[str] = set()
 
     # --- the regions ----------------------------------------------------------------
 
     def known(self, code: str) -> bool:
         """Whether the region is registered here (its catalogue is the one to bill by)."""
+        if code in self._known:
+            return True
         row = self.conn.execute(select(t.regions.c.code).where(t.regions.c.code == code)).first()
+        if row is not None:
+            self._known.add(code)
         return row is not None
+
+    def seen_known(self, code: str) -> None:
+        """A read of this transaction found the region registered."""
+        self._known.add(code)
 
     def all(self) -> list[Any]:
         return list(self.conn.execute(select(t.regions).order_by(t.regions.c.code)))

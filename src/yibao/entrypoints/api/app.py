@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -16,6 +16,7 @@ from fastapi.telemetry import TelemetryConfig
 from yibao.entrypoints.api import docs, fsi_router
 from yibao.entrypoints.api.errors import BodyLimit
 from yibao.entrypoints.api.fast_path import SettleFastPath
+from yibao.entrypoints.api.latency import Recorder
 from yibao.entrypoints.api.routers import (
     admin,
     categories,
@@ -43,17 +44,10 @@ NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": Fal
 def create_app(
     services: Services, *, threads: int | None = None, settings: Settings | None = None
 ) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if threads is not None:
-            # Requests run in a thread pool. Python threads share one interpreter lock, so
-            # beyond a few they only queue for it: 4 threads a process settle about half
-            # as many bills again as the default 40, with a third of the p99 latency.
-            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-        yield
-
+    settings = settings or Settings()
+    recorder = None if settings.latency_log is None else Recorder(settings.latency_log)
     app = FastAPI(
-        lifespan=lifespan,
+        lifespan=_lifespan(threads, recorder),
         title="yibao",
         version="0.1.0",
         description="Social medical insurance for a pooling region: settlement, quotes, reversals.",
@@ -62,7 +56,6 @@ def create_app(
         telemetry=NO_TELEMETRY,
     )
     app.state.services = services
-    settings = settings or Settings()
     app.state.fsi_auth = FsiAuth(
         services.access,
         services.secret,
@@ -87,7 +80,7 @@ def create_app(
 
     web.install(app)
     docs.install(app)
-    _layers(app, services)
+    _layers(app, services, recorder)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, Any]:
@@ -100,10 +93,31 @@ def create_app(
     return app
 
 
-def _layers(app: FastAPI, services: Services) -> None:
+def _lifespan(
+    threads: int | None, recorder: Recorder | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if threads is not None:
+            # Requests run in a thread pool. Python threads share one interpreter lock, so
+            # beyond a few they only queue for it: 4 threads a process settle about half
+            # as many bills again as the default 40, with a third of the p99 latency.
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        if recorder is None:
+            yield
+            return
+        with recorder:  # written when the server stops
+            yield
+
+    return lifespan
+
+
+def _layers(app: FastAPI, services: Services, recorder: Recorder | None) -> None:
     """The last added is the outermost: every request passes SecurityHeaders, then
     BodyLimit, and then a settlement is answered without the router (fast_path.py)."""
-    app.add_middleware(SettleFastPath, services=services, handlers=app.exception_handlers)
+    app.add_middleware(
+        SettleFastPath, services=services, handlers=app.exception_handlers, recorder=recorder
+    )
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
@@ -35,6 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from yibao.domain.access import Role
 from yibao.entrypoints.api.deps import AUTHORIZATION_MAX, bearer, bounded_header, refuse_role
+from yibao.entrypoints.api.latency import Recorder, Trace
 from yibao.entrypoints.api.routers.settlements import settled
 from yibao.service.group_commit import Answer
 from yibao.service.services import Services
@@ -45,19 +47,27 @@ Handler = Callable[[Request, Exception], Awaitable[Response] | Response]
 
 
 class SettleFastPath:
-    def __init__(self, app: ASGIApp, services: Services, handlers: Mapping[Any, Handler]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        services: Services,
+        handlers: Mapping[Any, Handler],
+        recorder: Recorder | None = None,
+    ) -> None:
         self.app = app
         self.services = services
         # The application's exception handlers (a live view: filled after this is made).
         self.handlers = handlers
         self.wakeups: Wakeups | None = None
+        self.recorder = recorder  # YIBAO_LATENCY_LOG: each settlement's Trace (latency.py)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        trace = None if self.recorder is None else Trace(time.perf_counter())
         try:
-            status, view = await self.settle(scope, receive)
+            status, view = await self.settle(scope, receive, trace)
         except Exception as exc:
             handler = self.handler_for(exc)
             if handler is None:  # unexpected: ServerErrorMiddleware's 500, as for any route
@@ -74,8 +84,11 @@ class SettleFastPath:
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+        if trace is not None and self.recorder is not None:
+            trace.sent = time.perf_counter()
+            self.recorder.add(trace)
 
-    async def settle(self, scope: Scope, receive: Receive) -> Answer:
+    async def settle(self, scope: Scope, receive: Receive, trace: Trace | None = None) -> Answer:
         authorization = idempotency_key = None
         for name, value in scope["headers"]:  # the first of each, as Starlette reads them
             if name == b"authorization" and authorization is None:
@@ -86,9 +99,17 @@ class SettleFastPath:
         who = await bearer(self.services.access, authorization)
         refuse_role(who, INSTITUTIONS)
         raw = await read_body(receive)
-        return await settled(
-            self.services, who, raw, idempotency_key, waiting=self.wakeups_of_loop().wait
-        )
+        wakeups = self.wakeups_of_loop()
+        if trace is None:
+            return await settled(self.services, who, raw, idempotency_key, waiting=wakeups.wait)
+
+        def waiting(future: Future[Answer]) -> asyncio.Future[Answer]:
+            trace.submitted = time.perf_counter()
+            return wakeups.wait(future, trace)
+
+        answer = await settled(self.services, who, raw, idempotency_key, waiting=waiting)
+        trace.resumed = time.perf_counter()
+        return answer
 
     def handler_for(self, exc: Exception) -> Handler | None:
         """The handler Starlette's ExceptionMiddleware would pick (the nearest class of
@@ -130,18 +151,22 @@ class Wakeups:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._lock = threading.Lock()
-        self._ready: deque[tuple[asyncio.Future[Answer], Future[Answer]]] = deque()
+        self._ready: deque[tuple[asyncio.Future[Answer], Future[Answer], Trace | None]] = deque()
         self._scheduled = False
 
-    def wait(self, future: Future[Answer]) -> asyncio.Future[Answer]:
+    def wait(self, future: Future[Answer], trace: Trace | None = None) -> asyncio.Future[Answer]:
         waiter: asyncio.Future[Answer] = self.loop.create_future()
-        future.add_done_callback(lambda done: self._done(waiter, done))
+        future.add_done_callback(lambda done: self._done(waiter, done, trace))
         return waiter
 
-    def _done(self, waiter: asyncio.Future[Answer], done: Future[Answer]) -> None:
+    def _done(
+        self, waiter: asyncio.Future[Answer], done: Future[Answer], trace: Trace | None
+    ) -> None:
         """In the thread that answered (or the loop's, for a future already done)."""
+        if trace is not None:
+            trace.answer_stamped()
         with self._lock:
-            self._ready.append((waiter, done))
+            self._ready.append((waiter, done, trace))
             if self._scheduled:
                 return
             self._scheduled = True
@@ -154,7 +179,10 @@ class Wakeups:
         with self._lock:
             self._scheduled = False
             ready, self._ready = self._ready, deque()
-        for waiter, done in ready:
+        delivered = time.perf_counter()
+        for waiter, done, trace in ready:
+            if trace is not None:
+                trace.delivered = delivered
             if waiter.cancelled():  # the caller gave up; its bill was settled all the same
                 continue
             error = done.exception()
