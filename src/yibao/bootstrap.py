@@ -49,7 +49,7 @@ def services(engine: Engine, policies: PolicySource, settings: Settings | None =
         committer = GroupCommitter(
             built.settlements, lambda: batch_uow(engine), threads=settings.group_commit_threads
         )
-        built = replace(built, group_commit=committer)
+        built = replace(built, group_commit=committer, fsi_group_at=settings.fsi_group_at)
     return built
 
 

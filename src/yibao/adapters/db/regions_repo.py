@@ -30,6 +30,9 @@ class Regions(RegionChecks):
         # yes stays true (a no is asked again: a region may be added meanwhile). The
         # counter's batch read tells which of its bills' regions it found (seen_known).
         self._known: set[str] = set()
+        # A group commit's batch (counter_pg_batch.py) keeps its bills' movements for its
+        # one write instead of an INSERT each: None when each is written as it is made.
+        self.deferred: list[dict[str, Any]] | None = None
 
     # --- the regions ----------------------------------------------------------------
 
@@ -58,25 +61,26 @@ class Regions(RegionChecks):
         treatment (which advanced it), and the payable in the insured place's."""
         at = now()
         common = {"settlement_id": settlement_id, "entry": entry, "month": month, "created_at": at}
-        self.conn.execute(
-            insert(region_ledger),
-            [
-                {
-                    **common,
-                    "region": treated,
-                    "counterparty": insured,
-                    "side": "receivable",
-                    "amount_fen": fen,
-                },
-                {
-                    **common,
-                    "region": insured,
-                    "counterparty": treated,
-                    "side": "payable",
-                    "amount_fen": fen,
-                },
-            ],
-        )
+        rows = [
+            {
+                **common,
+                "region": treated,
+                "counterparty": insured,
+                "side": "receivable",
+                "amount_fen": fen,
+            },
+            {
+                **common,
+                "region": insured,
+                "counterparty": treated,
+                "side": "payable",
+                "amount_fen": fen,
+            },
+        ]
+        if self.deferred is not None:
+            self.deferred += rows
+        else:
+            self.conn.execute(insert(region_ledger), rows)
 
     def moved(self, settlement_id: int) -> bool:
         """Whether the settlement moved money between regions (was booked here)."""
