@@ -2,12 +2,15 @@
 
     .venv/bin/python bench/his_sim_pg.py [--runs off,on] [--hospitals 16] [--days 5]
                                          [--patients 160] [--profile] [--src DIR]
+                                         [--port 8123] [--database NAME]
 
 Each run, one after the other in the same minutes: a fresh PostgreSQL database
-(YIBAO_BENCH_POSTGRES_URL as in bench/settle_http.py), `yibao serve --demo --workers 2`
+(YIBAO_BENCH_POSTGRES_URL as in bench/settle_http.py; named
+--database, default YIBAO_BENCH_DATABASE or yibao_his_sim, with the run's number), `yibao serve --demo --workers 2`
 on it (the demo loaded by the server), then `yibao his-sim --hospitals 16 --days 5
 --patients 160 --year 2026` against it, as docs/national-interface.md measures it. A run
-is `on` (the default server: 2207 / 2208 / 2304 / 2305 through the group committer),
+is `on` (the default server: 2207 / 2208 / 2304 / 2305 through the group committer
+when others are under way), `on:N` (through it from N others under way, 0: always),
 `off` (YIBAO_GROUP_COMMIT=false: every message a transaction of its own, as before the
 committer took them) or `main` (another tree's code, `--src DIR` put first on PYTHONPATH:
 main's before this change, exported with `git archive`). It prints his-sim's report and a table
@@ -54,9 +57,11 @@ class Run:
     grouped: str
 
 
-def _env(url: str, grouped: bool, src: str | None) -> dict[str, str]:
+def _env(url: str, name: str, src: str | None) -> dict[str, str]:
     env = {**os.environ, "YIBAO_DATABASE_URL": url, "YIBAO_SECRET_KEY": SECRET}
-    env["YIBAO_GROUP_COMMIT"] = "true" if grouped else "false"
+    env["YIBAO_GROUP_COMMIT"] = "true" if name != "off" else "false"
+    if name.startswith("on:"):  # on:N, the settling messages grouped from N under way
+        env["YIBAO_FSI_GROUP_AT"] = name[3:]
     if src:
         env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
     return env
@@ -82,10 +87,9 @@ def _figure(pattern: str, out: str) -> str:
 
 
 def one_run(args: argparse.Namespace, name: str, number: int) -> Run:
-    grouped = name != "off"
-    db = f"yibao_his_sim_{number}"
+    db = f"{args.database}_{number}"
     url = fresh_database(db)
-    env = _env(url, grouped, args.src if name == "main" else None)
+    env = _env(url, name, args.src if name == "main" else None)
     base = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen(
         [YIBAO, "serve", "--demo", "--workers", "2", "--port", str(args.port)],
@@ -145,12 +149,16 @@ def one_run(args: argparse.Namespace, name: str, number: int) -> Run:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--runs", default="off,on", help="off / on / main, comma-separated, in order"
+        "--runs", default="off,on", help="off / on / on:N / main, comma-separated, in order"
     )
     parser.add_argument("--hospitals", type=int, default=16)
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--patients", type=int, default=160)
     parser.add_argument("--port", type=int, default=8123)
+    # Engineers sharing one PostgreSQL each bench databases of their own.
+    parser.add_argument(
+        "--database", default=os.environ.get("YIBAO_BENCH_DATABASE", "yibao_his_sim")
+    )
     parser.add_argument("--src", default=None, help="the code of the `main` runs")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-seconds", type=float, default=60)

@@ -1,6 +1,7 @@
 """What a card settlement costs PostgreSQL because of the schema: one command, a table.
 
-    .venv/bin/python bench/pg_cost.py [--persons 300] [--bills 3000] [--threads 16]
+    .venv/bin/python bench/pg_cost.py [--persons 3000] [--bills 3000] [--threads 16]
+                                      [--compare REVISION [--rounds 2]]
 
 Makes a database of its own (YIBAO_BENCH_DATABASE, default yibao_bench_pgside, on
 YIBAO_BENCH_POSTGRES_URL's server), loads the demo, and settles `bills` card bills (the
@@ -13,15 +14,19 @@ Prints, a settlement:
 - rows inserted / updated (HOT and not) / deleted per table, and the index entries each
   index received (a row inserted, or updated other than HOT, adds one to every index of
   its table); index scans per index (the foreign-key checks probe the parent's key);
+  sequential scans per table and the rows they read (a plan that does not use a key);
 - the foreign keys a settlement checks: one per row inserted into their table (each is a
   query, an index probe and a row lock on the parent, done by a trigger);
 - the WAL this database wrote, from pg_walinspect (the records that touch its relations,
   and the commits of its transactions), by record type and relation, with the bytes of
   full-page images apart (they depend on when the last checkpoint was).
 
-pg_stat_statements needs shared_preload_libraries, which a shared server does not have:
-the counts above come from pg_stat_user_tables / _indexes and the WAL itself, and do not
-depend on the machine's load; only the CPU does, a little.
+With --compare REVISION it measures the schema as of that migration in turns with the
+newest (the same code, the same run) and prints the two side by side: what a migration
+saves. pg_stat_statements needs shared_preload_libraries, which a shared server does
+not have: the counts above come from pg_stat_user_tables / _indexes and the WAL itself,
+and do not depend on the machine's load; the CPU does (on a loaded machine by more than
+a small change moves it: profile the backends with perf for a share that does not).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import re
 import threading
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +90,8 @@ def table_stats(admin: Any) -> dict[str, tuple[int, ...]]:
         r[0]: tuple(int(v) for v in r[1:])
         for r in admin.execute(
             text(
-                "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del "
+                "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, seq_scan, "
+                "seq_tup_read "
                 "FROM pg_stat_user_tables"
             )
         )
@@ -209,13 +216,16 @@ def foreign_keys(admin: Any) -> list[tuple[str, str, str]]:
     ]
 
 
-def prepare(args: argparse.Namespace) -> tuple[str, Engine, GroupCommitter, list[Any]]:
+def prepare(
+    args: argparse.Namespace, revision: str
+) -> tuple[str, Engine, GroupCommitter, list[Any]]:
     url = fresh_database(NAME)
     engine = make_engine(url, pool_size=8)
-    upgrade(engine)
+    upgrade(engine, revision)
     policies = policy_source()
     load_demo(lambda: UnitOfWork(engine), policies, persons=args.persons)
-    with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+    setup = create_engine(url, isolation_level="AUTOCOMMIT")
+    with setup.connect() as conn:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_walinspect"))
         # Every person has settled this year before (as in a region's running year): the
         # run updates the rows of person_years, packed as their inserts left them.
@@ -227,20 +237,57 @@ def prepare(args: argparse.Namespace) -> tuple[str, Engine, GroupCommitter, list
             {"year": YEAR, "state": year_state(YearAccumulators(year=YEAR))},
         )
         conn.execute(text("VACUUM ANALYZE"))
+    setup.dispose()  # its backend reports its statistics now, not during the run
     todo = bills(engine, args.bills + args.bills // 10)
     service = SettlementService(lambda: UnitOfWork(engine), policies)
     committer = GroupCommitter(service, lambda: UnitOfWork(engine))
     return url, engine, committer, todo
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--persons", type=int, default=3000)
-    parser.add_argument("--bills", type=int, default=3000)
-    parser.add_argument("--threads", type=int, default=16)
-    args = parser.parse_args()
+@dataclass
+class Run:
+    revision: str
+    n: int  # settlements measured
+    cpu: float  # seconds, this database's backends
+    before: dict[str, Any]
+    after: dict[str, Any]
+    records: dict[tuple[str, str], list[int]]
+    fks: list[tuple[str, str, str]]
+    line: str  # what was settled, how
 
-    url, engine, committer, todo = prepare(args)
+    def tables(self) -> dict[str, list[float]]:
+        """(inserted, updated, HOT, deleted, seq scans, rows they read) a settlement, by
+        table."""
+        before, after = self.before["tables"], self.after["tables"]
+        return {
+            name: [(a - b) / self.n for a, b in zip(after[name], before[name], strict=True)]
+            for name in after
+            if name in before
+        }
+
+    def summary(self) -> dict[str, float]:
+        tables, n = self.tables(), self.n
+        indexes = {tb for tb, _ in self.after["indexes"]}
+        entries = sum(
+            (ins + upd - hot) * sum(1 for tb, _ in self.after["indexes"] if tb == name)
+            for name, (ins, upd, hot, *_) in tables.items()
+            if name in indexes
+        )
+        years = tables.get("person_years", [0.0] * 6)
+        walk = list(self.records.items())
+        return {
+            "backends' CPU, ms": self.cpu * 1000 / n,
+            "index entries written": entries,
+            "person_years updates HOT, %": 100 * years[2] / years[1] if years[1] else 0.0,
+            "foreign keys checked": sum(tables.get(tb, [0.0])[0] for tb, _, _ in self.fks),
+            "row locks (Heap/LOCK)": sum(v[0] for (r, _), v in walk if r == "Heap/LOCK") / n,
+            "WAL records": sum(v[0] for _, v in walk) / n,
+            "WAL bytes (no FPI)": sum(v[1] - v[2] for _, v in walk) / n,
+        }
+
+
+def measure(args: argparse.Namespace, revision: str) -> Run:
+    url, engine, committer, todo = prepare(args, revision)
     warm, todo = todo[: args.bills // 10], todo[args.bills // 10 :]
     settle(committer, warm, args.threads)  # caches filled, pages read
     # The backends report their statistics when they go idle only every ten seconds:
@@ -249,6 +296,12 @@ def main() -> None:
     open_pool(engine, 8)
     admin_engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin_engine.connect() as admin:
+        # A checkpoint (of any database's work) may remove the WAL before it is read: a
+        # temporary slot keeps it until this connection ends.
+        admin.execute(
+            text("SELECT pg_create_physical_replication_slot(:s, true, true)"),
+            {"s": f"{NAME}_wal"},
+        )
         before, cpu_before = snapshot(admin), backend_cpu(admin)
         started = time.perf_counter()
         refused = settle(committer, todo, args.threads)
@@ -261,55 +314,96 @@ def main() -> None:
         fks = foreign_keys(admin)
     admin_engine.dispose()
     n = after["settled"] - before["settled"]
-    cpu = sum(cpu_after[p] - cpu_before.get(p, 0.0) for p in cpu_after)
     stats = committer.stats
-    print(
-        f"{n} settled ({dict(refused) or 'none refused'}) in {elapsed:.1f} s; "
-        f"{stats.bills / max(stats.batches, 1):.1f} bills a batch; "
+    line = (
+        f"schema {revision}: {n} settled ({dict(refused) or 'none refused'}) in "
+        f"{elapsed:.1f} s; {stats.bills / max(stats.batches, 1):.1f} bills a batch; "
         f"{(after['commits'] - before['commits']) / n:.2f} commits a settlement"
     )
-    report(n, cpu, before, after, records, fks)
+    cpu = sum(cpu_after[p] - cpu_before.get(p, 0.0) for p in cpu_after)
+    return Run(revision, n, cpu, before, after, records, fks, line)
 
 
-def report(
-    n: int,
-    cpu: float,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    records: dict[tuple[str, str], list[int]],
-    fks: list[tuple[str, str, str]],
-) -> None:
-    console = Console()
-    console.print(f"PostgreSQL backends' CPU: {cpu * 1000 / n:.3f} ms a settlement")
-    rows = Table(title="Rows and index entries a settlement")
-    for column in ("table / index", "inserted", "updated", "HOT", "deleted", "idx scans"):
-        rows.add_column(column, justify="left" if column == "table / index" else "right")
-    tables = {
-        name: [
-            (a - b) / n for a, b in zip(after["tables"][name], before["tables"][name], strict=True)
-        ]
-        for name in after["tables"]
-        if name in before["tables"]
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--persons", type=int, default=3000)
+    parser.add_argument("--bills", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument(
+        "--compare",
+        metavar="REVISION",
+        help="also measure the schema as of this migration, in turns with the newest, "
+        "and print the two side by side (the same code, the same run)",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="turns of each, with --compare")
+    args = parser.parse_args()
+    if not args.compare:
+        report(measure(args, "head"))
+        return
+    runs: dict[str, list[Run]] = {args.compare: [], "head": []}
+    for _ in range(args.rounds):
+        for revision, done in runs.items():
+            done.append(measure(args, revision))
+            print(done[-1].line, {k: round(v, 3) for k, v in done[-1].summary().items()})
+    report(runs["head"][-1])
+    Console(width=120).print(compared(runs))
+
+
+def compared(runs: dict[str, list[Run]]) -> Table:
+    table = Table(title="A settlement, by schema (the mean of the rounds)")
+    table.add_column("")
+    for revision in runs:
+        table.add_column(revision, justify="right")
+    means = {
+        revision: {k: sum(r.summary()[k] for r in done) / len(done) for k in done[0].summary()}
+        for revision, done in runs.items()
     }
-    for name, (ins, upd, hot, dele) in sorted(tables.items()):
+    for key in next(iter(means.values())):
+        table.add_row(
+            key, *(f"{m[key]:.3f}" if "CPU" in key else f"{m[key]:.2f}" for m in means.values())
+        )
+    return table
+
+
+def report(run: Run) -> None:
+    n, before, after = run.n, run.before, run.after
+    console = Console(width=120)
+    console.print(run.line)
+    console.print(f"PostgreSQL backends' CPU: {run.cpu * 1000 / n:.3f} ms a settlement")
+    rows = Table(title="Rows and index entries a settlement")
+    for column in (
+        "table / index",
+        "inserted",
+        "updated",
+        "HOT",
+        "deleted",
+        "idx scans",
+        "seq scans",
+        "rows",
+    ):
+        rows.add_column(column, justify="left" if column == "table / index" else "right")
+    tables = run.tables()
+    for name, (ins, upd, hot, dele, seq, seq_rows) in sorted(tables.items()):
         scans = {
             ix: (after["indexes"][(tb, ix)] - before["indexes"].get((tb, ix), 0)) / n
             for tb, ix in after["indexes"]
             if tb == name
         }
-        if not (ins or upd or dele or any(s >= 0.005 for s in scans.values())):
+        if not (ins or upd or dele or seq or any(s >= 0.005 for s in scans.values())):
             continue
-        rows.add_row(name, f"{ins:.2f}", f"{upd:.2f}", f"{hot:.2f}", f"{dele:.2f}", "")
+        rows.add_row(
+            name, *(f"{v:.2f}" for v in (ins, upd, hot, dele)), "", f"{seq:.2f}", f"{seq_rows:.1f}"
+        )
         for ix, scan in sorted(scans.items()):
-            rows.add_row(f"  {ix}", f"{ins + upd - hot:.2f}", "", "", "", f"{scan:.2f}")
+            rows.add_row(f"  {ix}", f"{ins + upd - hot:.2f}", "", "", "", f"{scan:.2f}", "", "")
     console.print(rows)
     checks = Table(title="Foreign keys checked a settlement (one per row inserted)")
     for column in ("foreign key", "parent", "checks"):
         checks.add_column(column)
-    for table, name, parent in fks:
+    for table, name, parent in run.fks:
         checks.add_row(name, parent, f"{tables.get(table, [0.0])[0]:.2f}")
     console.print(checks)
-    console.print(wal_table(n, records))
+    console.print(wal_table(n, run.records))
 
 
 def wal_table(n: int, records: dict[tuple[str, str], list[int]]) -> Table:

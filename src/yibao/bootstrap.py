@@ -52,7 +52,7 @@ def services(engine: Engine, policies: PolicySource, settings: Settings | None =
             threads=settings.group_commit_threads,
             max_batch=settings.group_commit_max_batch,
         )
-        built = replace(built, group_commit=committer)
+        built = replace(built, group_commit=committer, fsi_group_at=settings.fsi_group_at)
     return built
 
 

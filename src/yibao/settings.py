@@ -24,13 +24,18 @@ class Settings(BaseSettings):
     # commit (service/group_commit.py), settled by this many threads of each process.
     group_commit: bool = True
     group_commit_threads: int = Field(default=2, ge=1, le=16)
+    # ... and the national interface's settling messages (2207, 2208, 2304, 2305) only
+    # when at least this many others are under way in the process; 0 (the default):
+    # always. Alone, a message shares no commit and waits for a committer thread: on
+    # his-sim's light mix a setting of 2-4 answered 2207 sooner (docs/national-interface.md).
+    fsi_group_at: int = Field(default=0, ge=0)
     # The most bills a batch takes (each may need a savepoint: PostgreSQL keeps 64 a
     # transaction in its shared cache).
     group_commit_max_batch: int = Field(default=32, ge=1, le=60)
     # A folder: each server process writes where its settlements' time went there when it
     # stops (settle-<pid>.json; entrypoints/api/latency.py). Unset: not recorded.
     latency_log: Path | None = None
-    # Python's garbage collector in a server process (entrypoints/api/gc_setup.py): what
+    # Python's garbage collector in a server process (entrypoints/api/runtime.py): what
     # start-up made frozen out of the collector's walks, and the youngest generation
     # collected every `gc_young` allocations (CPython's default is 700).
     gc_freeze: bool = True

@@ -208,3 +208,25 @@ def test_the_command_line_issues_a_credential_the_server_accepts(
     made = json.loads(printed.output)
     assert post(plain, tif_headers(made["paasid"], made["paas_token"]))["infcode"] == 0
     assert audit(engine, "fsi.credential")[0].object_id == "h1"
+
+
+def test_a_credential_seen_lately_is_not_read_again_and_a_revoked_one_stops_at_once(
+    services: Services, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = issue_credential(services.access, SECRET, OPERATOR, "h1")
+    auth = FsiAuth(services.access, SECRET)
+    reads = [0]
+    uow = services.access.uow
+
+    def counted() -> Any:
+        reads[0] += 1
+        return uow()
+
+    monkeypatch.setattr(services.access, "uow", counted)
+    for _ in range(3):  # each message signed anew (a fresh nonce), one read in all
+        who = auth.authenticate(tif_headers(made["paasid"], made["paas_token"]), None)
+        assert who.institution_id == "H1"
+    assert reads[0] == 1
+    services.access.revoke_tokens(OPERATOR, "h1")
+    with pytest.raises(Refused, match="吊销"):
+        auth.authenticate(tif_headers(made["paasid"], made["paas_token"]), None)

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 ZERO = Decimal("0")
 ONE = Decimal("1")
 FEN = Decimal("0.01")
+THOUSAND = Decimal(1000)
 
 
 class AmountError(ValueError):
@@ -67,7 +68,10 @@ def fmt(amount: Decimal) -> str:
 
 def fmt_yuan(amount: Decimal) -> str:
     """Thousands separators for people ("30,500.00")."""
-    return f"{amount.quantize(FEN, ROUND_HALF_UP):,.2f}"
+    shown = amount.quantize(FEN, ROUND_HALF_UP)
+    if -THOUSAND < shown < THOUSAND:  # no separator: as fmt, without the format spec's cost
+        return str(shown)
+    return f"{shown:,.2f}"
 
 
 def fmt_rate(rate: Decimal) -> str:

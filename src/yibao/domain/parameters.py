@@ -270,11 +270,24 @@ class RegionPolicy:
 
     def year_span(self, year: int) -> tuple[date, date]:
         """The first and last day of the region's insurance year `year`."""
-        return self.year_start.span(year)
+        known: dict[int, tuple[date, date]] = self.__dict__.setdefault("_year_spans", {})
+        span = known.get(year)
+        if span is None:
+            span = known[year] = self.year_start.span(year)
+        return span
 
     def diagnosis_group(self, code: str | None) -> str:
         """The region's diagnosis group of an ICD-10 code, or "other"."""
-        return diagnosis_group({k: g.spans for k, g in self.diagnosis_groups.items()}, code)
+        # Every bill asks; the answer for a code is the same as long as the policy (frozen)
+        # is: kept per code on the policy, a new policy starting afresh.
+        known: dict[str | None, str] = self.__dict__.setdefault("_groups_of", {})
+        group = known.get(code)
+        if group is None:
+            if len(known) > 10_000:  # codes come from bills: never an unbounded memory
+                known.clear()
+            spans = {k: g.spans for k, g in self.diagnosis_groups.items()}
+            group = known[code] = diagnosis_group(spans, code)
+        return group
 
     def all_dated(self) -> list[Dated[object]]:
         """Every dated parameter of the region, for listing (`yibao policy show`)."""

@@ -114,6 +114,16 @@ class ProxySettings:
         return any(address in ipaddress.ip_network(net, strict=False) for net in self.trusted)
 
 
+@dataclass(frozen=True)
+class Presented:
+    """A request's credential as presented: a bearer token, or the stored key of an x-tif
+    paasid or a client certificate (and who it claims to be, for the audit log)."""
+
+    key: str
+    claimed: str
+    bearer: bool = False
+
+
 class FsiAuth:
     def __init__(
         self, access: AccessService, secret: bytes, proxy: ProxySettings | None = None
@@ -126,25 +136,46 @@ class FsiAuth:
 
     def authenticate(self, headers: Mapping[str, str], host: str | None) -> Principal:
         """The institution's account behind the request's credential, or Refused."""
+        presented = self.presented(headers, host)
+        found = self.cached(presented)
+        return self.principal(presented) if found is None else found
+
+    def presented(self, headers: Mapping[str, str], host: str | None) -> Presented:
+        """The request's credential, checked as far as it can be without the database (the
+        x-tif signature, its clock and nonce), or Refused: no I/O, so an event loop may
+        call it (the route does, then `cached`, and `principal` in a thread only when the
+        credential was not seen in the last TOKEN_CACHE_SECONDS)."""
         if self.proxy.trusts(host) and headers.get(self.proxy.cert_header):
             fingerprint = headers[self.proxy.cert_header]
-            return self._stored(
-                _cert_key(self.secret, fingerprint), f"certificate {fingerprint[:80]}"
-            )
+            return Presented(_cert_key(self.secret, fingerprint), f"certificate {fingerprint[:80]}")
         authorization = headers.get("authorization")
         if authorization:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Refused("身份认证失败：Authorization 应为 Bearer <token>")
-            found = self.access.authenticate(token.strip())
-            if found is None:
-                raise Refused("身份认证失败：令牌无效、已过期或已吊销")
-            return self._institution(found)
+            return Presented(token.strip(), ANONYMOUS, bearer=True)
         if headers.get("x-tif-paasid"):
             return self._tif(headers)
         raise Refused("身份认证失败：缺少机构凭证（Authorization: Bearer 或 x-tif-* 签名）")
 
-    def _tif(self, headers: Mapping[str, str]) -> Principal:
+    def cached(self, presented: Presented) -> Principal | None:
+        """The institution behind a credential found in the last TOKEN_CACHE_SECONDS (a
+        revoked one is forgotten at once by this process, as bearer tokens are): no I/O."""
+        access = self.access
+        key = presented.key
+        found = access.cached(key) if presented.bearer else access.recall(key)
+        return None if found is None else self._institution(found)
+
+    def principal(self, presented: Presented) -> Principal:
+        """The institution behind a credential, read from the database (and remembered)."""
+        if not presented.bearer:
+            return self._stored(presented.key, presented.claimed)
+        found = self.access.authenticate(presented.key)
+        if found is None:
+            raise Refused("身份认证失败：令牌无效、已过期或已吊销")
+        return self._institution(found)
+
+    def _tif(self, headers: Mapping[str, str]) -> Presented:
         paasid = headers["x-tif-paasid"][:100]
         timestamp = headers.get("x-tif-timestamp", "")
         nonce = headers.get("x-tif-nonce", "")[:100]
@@ -160,7 +191,7 @@ class FsiAuth:
             raise Refused("身份认证失败：x-tif-signature 签名不正确", paasid)
         if not self._fresh_nonce(paasid, nonce):
             raise Refused("身份认证失败：x-tif-nonce 已使用过（重放）", paasid)
-        return self._stored(_tif_key(self.secret, paasid), paasid)
+        return Presented(_tif_key(self.secret, paasid), paasid)
 
     def _fresh_nonce(self, paasid: str, nonce: str) -> bool:
         key = f"{paasid}\0{nonce}"
@@ -185,7 +216,9 @@ class FsiAuth:
             and (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= now()
         ):
             raise Refused("身份认证失败：凭证已过期", claimed)
-        return self._institution(principal_of(row))
+        who = self._institution(principal_of(row))
+        self.access.remember(key, who, expires)
+        return who
 
     @staticmethod
     def _institution(who: Principal) -> Principal:

@@ -281,11 +281,27 @@ class AccessService:
     def cached(self, token: str) -> Principal | None:
         """The principal behind a token authenticated in the last TOKEN_CACHE_SECONDS, if
         any: no I/O, so an event loop may call it."""
+        return self.recall(token_hash(token))
+
+    def recall(self, key: str) -> Principal | None:
+        """The principal a stored key (a token's hash; a national-interface credential's,
+        fsi/auth.py) was found to be in the last TOKEN_CACHE_SECONDS, if any: no I/O."""
         with self._lock:
-            cached = self._cache.get(token_hash(token))
+            cached = self._cache.get(key)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         return None
+
+    def remember(self, key: str, principal: Principal, expires_at: datetime | None) -> None:
+        """Keep what a stored key was found to be for TOKEN_CACHE_SECONDS, never past the
+        credential's own expiry; revoking an account's tokens forgets it at once."""
+        seconds = TOKEN_CACHE_SECONDS
+        if expires_at is not None:
+            seconds = min(seconds, (_aware(expires_at) - now()).total_seconds())
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (principal, time.monotonic() + seconds)
 
     def active_account(self, account_id: str) -> Principal | None:
         """The principal of an active account (a command's --as), or None."""
@@ -306,10 +322,7 @@ class AccessService:
         if row.expires_at is not None and _aware(row.expires_at) <= now():
             return None
         principal = principal_of(row)
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[key] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
+        self.remember(key, principal, row.expires_at)
         return principal
 
     def sign_in(

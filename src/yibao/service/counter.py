@@ -9,6 +9,10 @@ reads and writes are their own port (ports.stores.Counter) with two implementati
   a bill needs with the person's year locked, and one statement writes everything it
   moves, just before the COMMIT: four commands a settlement instead of fourteen.
 
+Both also read a group commit's bills at once (`open_many`, for settle_batch): PgCounter's
+batch subclass in one statement (adapters/db/counter_pg_batch.py), StoreCounter bill by
+bill without a lock, locking each year when the bill books.
+
 Both answer `open()` with the same `CounterFacts`, and write the same `SettlementRecord`
 (made once, by service.booking), so what is stored does not depend on the database.
 """

@@ -56,6 +56,10 @@ class Services:
     # Card settlements grouped into shared transactions (group_commit.py); None: each
     # settles in a transaction of its own (SettlementService.settle).
     group_commit: GroupCommitter | None = None
+    # The national interface's settling messages go to it only when at least this many
+    # others are under way in the process (fsi/gateway.py); 0: always. The server's is
+    # the setting fsi_group_at (bootstrap.py).
+    fsi_group_at: int = 0
 
     @classmethod
     def build(

@@ -86,6 +86,9 @@ class CatalogueRepo:
         # commit: they bypass the shared copy, neither reading nor filling it.
         self.wrote = False
         self._view: View | None = None  # the generation is read once a transaction
+        # Base items a read of this transaction found (or found missing, None) by region
+        # and code: a group commit's read, for its bills elsewhere (counter_pg_batch.py).
+        self._items: dict[tuple[str, str], CatalogueItem | None] = {}
 
     # --- reads ------------------------------------------------------------------------
 
@@ -104,6 +107,15 @@ class CatalogueRepo:
                 cached = view.entries[region] = self._read_region(region)
             region_entries = cached
         return {code: region_entries.get(code, []) for code in sorted(set(codes))}
+
+    def seen_items(
+        self, region: str, codes: Iterable[str], found: Mapping[str, CatalogueItem]
+    ) -> None:
+        """The base items of `codes` in the region's catalogue, as a statement of this
+        transaction read them (`found`: those there)."""
+        if not self.wrote:
+            for code in codes:
+                self._items[(region, code)] = found.get(code)
 
     def seen_generation(self, generation: int) -> None:
         """The catalogue's generation as a statement of this transaction read it (the
@@ -144,6 +156,10 @@ class CatalogueRepo:
         base = [code for code, entries in dated.items() if not entries]
         items = {code: known[code] for code in base if known and code in known}
         unread = [code for code in base if code not in items]
+        if self._items and not self.wrote:  # read already in this transaction
+            seen = {c: self._items[(region, c)] for c in unread if (region, c) in self._items}
+            items.update({code: item for code, item in seen.items() if item is not None})
+            unread = [code for code in unread if code not in seen]
         if unread:
             c = t.catalogue_items.c
             for row in self.conn.execute(

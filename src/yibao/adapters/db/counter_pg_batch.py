@@ -21,13 +21,22 @@ names its bill (KeyTakenError.keys) instead of failing the batch anonymously.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import psycopg
+from sqlalchemy import Connection
 
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.catalogue_repo import CatalogueRepo
 from yibao.adapters.db.counter_pg import _PERSON_COLUMNS, PgCounter, _facts, _json
 from yibao.adapters.db.ledger_repo import year_state
+from yibao.adapters.db.regions_repo import Regions
+from yibao.adapters.db.repositories import Registry
+from yibao.adapters.db.tables_clearing import region_ledger
+from yibao.domain.model import Filing, LineClass
+from yibao.domain.money import from_fen
+from yibao.domain.registry import CatalogueItem, Referral
 from yibao.service.ports import now
 from yibao.service.ports.records import (
     BillKeys,
@@ -40,47 +49,89 @@ from yibao.service.ports.records import (
 # The bills as rows: n is the bill's place in the batch.
 _BILLS = """b AS (
     SELECT * FROM json_to_recordset($1::json) AS b(
-        n int, card text, person text, year int, institution text, codes text[],
-        caller text, key text)
+        n int, card varchar, person varchar, year smallint, institution varchar,
+        codes varchar[], caller varchar, key varchar)
 )"""
 
-# The person-years that exist, locked in one order; MATERIALIZED: all of them, before
-# anything else is read, whatever plan the rest gets.
-_YEARS = """year AS MATERIALIZED (
-    SELECT y.person_id, y.year, y.state, y.settled FROM person_years y
-    WHERE (y.person_id, y.year) IN (
-        SELECT CASE WHEN b.card IS NULL THEN b.person ELSE c.person_id END, b.year
-        FROM b LEFT JOIN cards c ON c.number = b.card)
-    ORDER BY y.person_id, y.year
-    FOR UPDATE
+# Whose year each bill settles (its card's holder, or the person its voucher names).
+_WHO = """who AS MATERIALIZED (
+    SELECT DISTINCT
+        CASE WHEN b.card IS NULL THEN b.person
+             ELSE (SELECT c.person_id FROM cards c WHERE c.number = b.card) END AS pid,
+        b.year
+    FROM b
 )"""
+
+# The person-years that exist, locked one after the other in one order (the nested
+# loop keeps its outer rows' order); MATERIALIZED: all of them, before anything else is
+# read, whatever plan the rest gets.
+_YEARS = """year AS MATERIALIZED (
+    SELECT y.* FROM (SELECT pid, year FROM who WHERE pid IS NOT NULL ORDER BY pid, year) w
+    CROSS JOIN LATERAL (
+        SELECT y.person_id, y.year, y.state, y.settled FROM person_years y
+        WHERE y.person_id = w.pid AND y.year = w.year
+        FOR UPDATE) y
+)"""
+
+# Each bill's row looked up by its own keys, as counter_pg's read for one bill does: a
+# LATERAL subquery per bill (OFFSET 0: kept apart, not joined to the others), so that
+# each table is read by its index for the batch's few bills, never scanned whole (the
+# planner takes a JSON function for 100 rows and would hash whole tables).
+_ROW = f"""
+    SELECT y.state, y.settled,
+           k.request_hash, k.status_code, k.response,
+           i.id, i.region, i.name, i.level, i.kind, i.designated, i.pilot,
+           c.number, c.status AS card_status, c.issued_on, c.replaced_by, c.due_on,
+           {_PERSON_COLUMNS},
+           -- code by code, each by the catalogue's key: with the codes a parameter the
+           -- planner takes `code = ANY(codes)` for ten codes and scans the whole table
+           (SELECT json_agg(json_build_array(ci.code, ci.name, ci.cls, ci.unit_price_fen))
+              FROM unnest(b.codes) AS q(code)
+              CROSS JOIN LATERAL (
+                  SELECT * FROM catalogue_items ci
+                  WHERE ci.region = p.region AND ci.code = q.code OFFSET 0) ci) AS items,
+           nextval(pg_get_serial_sequence('settlements', 'id')) AS next_id,
+           (SELECT generation FROM catalogue_generation) AS catalogue_generation,
+           (SELECT json_agg(json_build_array(pc.category, pc.valid_from, pc.valid_to)
+                            ORDER BY pc.id)
+              FROM person_categories pc WHERE pc.person_id = p.id) AS categories,
+           i.type AS inst_type, i.province AS inst_province,
+           -- a bill elsewhere: whether its place of treatment's region is registered
+           -- here (Regions.known, asked twice by such a bill), read once with the rest
+           CASE WHEN i.region <> p.region
+                THEN EXISTS (SELECT FROM regions r WHERE r.code = i.region) END,
+           -- and what the service then reads for it: the person's referrals and filings
+           -- (SettlementService._insured), the codes in the place's catalogue
+           CASE WHEN i.region <> p.region THEN coalesce(
+               (SELECT json_agg(json_build_array(
+                           rf.issued_by, rf.to_region, rf.valid_from, rf.valid_to) ORDER BY rf.id)
+                  FROM referrals rf WHERE rf.person_id = p.id), '[]') END,
+           CASE WHEN i.region <> p.region THEN coalesce(
+               (SELECT json_agg(json_build_array(f.region, f.valid_from, f.valid_to) ORDER BY f.id)
+                  FROM filings f WHERE f.person_id = p.id), '[]') END,
+           CASE WHEN i.region <> p.region THEN coalesce(
+               (SELECT json_agg(json_build_array(ci.code, ci.name, ci.cls, ci.unit_price_fen))
+                  FROM unnest(b.codes) AS q(code)
+                  CROSS JOIN LATERAL (
+                      SELECT * FROM catalogue_items ci
+                      WHERE ci.region = i.region AND ci.code = q.code OFFSET 0) ci), '[]') END
+    FROM (SELECT 1) AS one
+    LEFT JOIN cards c ON c.number = b.card
+    LEFT JOIN persons p ON p.id = CASE WHEN b.card IS NULL THEN b.person ELSE c.person_id END
+    LEFT JOIN enrolments e ON e.person_id = p.id AND e.year = b.year
+    LEFT JOIN year y ON y.person_id = p.id AND y.year = b.year
+    LEFT JOIN institutions i ON i.id = b.institution
+    LEFT JOIN idempotency_keys k ON k.caller = b.caller AND k.key = b.key
+    OFFSET 0"""
 
 # The columns in the order of counter_pg._READ's row (counter_pg._facts reads it).
 READ_MANY = f"""
-WITH {_BILLS}, {_YEARS}
-SELECT y.state, y.settled,
-       k.request_hash, k.status_code, k.response,
-       i.id, i.region, i.name, i.level, i.kind, i.designated, i.pilot,
-       c.number, c.status AS card_status, c.issued_on, c.replaced_by, c.due_on,
-       {_PERSON_COLUMNS},
-       (SELECT json_agg(json_build_array(ci.code, ci.name, ci.cls, ci.unit_price_fen))
-          FROM catalogue_items ci
-          WHERE ci.region = p.region AND ci.code = ANY(b.codes::varchar[])) AS items,
-       nextval(pg_get_serial_sequence('settlements', 'id')) AS next_id,
-       (SELECT generation FROM catalogue_generation) AS catalogue_generation,
-       (SELECT json_agg(json_build_array(pc.category, pc.valid_from, pc.valid_to) ORDER BY pc.id)
-          FROM person_categories pc WHERE pc.person_id = p.id) AS categories,
-       i.type AS inst_type, i.province AS inst_province
-FROM b
-LEFT JOIN cards c ON c.number = b.card
-LEFT JOIN persons p ON p.id = CASE WHEN b.card IS NULL THEN b.person ELSE c.person_id END
-LEFT JOIN enrolments e ON e.person_id = p.id AND e.year = b.year
-LEFT JOIN year y ON y.person_id = p.id AND y.year = b.year
-LEFT JOIN institutions i ON i.id = b.institution
-LEFT JOIN idempotency_keys k ON k.caller = b.caller AND k.key = b.key
+WITH {_BILLS}, {_WHO}, {_YEARS}
+SELECT r.* FROM b CROSS JOIN LATERAL ({_ROW}) r
 ORDER BY b.n"""
 
 _LEDGER_COLUMNS = ", ".join(c.name for c in t.fund_ledger.c if c.name != "id")
+_REGION_COLUMNS = ", ".join(c.name for c in region_ledger.c if c.name != "id")
 WRITE_MANY = f"""
 WITH settlement AS (
     INSERT INTO settlements
@@ -98,6 +149,9 @@ WITH settlement AS (
 ), made AS (
     INSERT INTO person_years
     SELECT * FROM json_populate_recordset(NULL::person_years, $5::json)
+), moved AS (
+    INSERT INTO region_ledger ({_REGION_COLUMNS})
+    SELECT {_REGION_COLUMNS} FROM json_populate_recordset(NULL::region_ledger, $7::json)
 )
 INSERT INTO idempotency_keys
 SELECT * FROM json_populate_recordset(NULL::idempotency_keys, $6::json)
@@ -130,6 +184,7 @@ class Booked:
     record: SettlementRecord
     answer: NewAnswer | None
     new_year: bool  # the read found no year: the write inserts it
+    moved: list[dict[str, Any]]  # its entries in the regions' books (a bill elsewhere)
 
 
 @dataclass
@@ -142,12 +197,14 @@ class BatchRows:
     kept: list[dict[str, Any]]
     made: list[dict[str, Any]]
     answers: list[dict[str, Any]]
+    moved: list[dict[str, Any]]
 
 
 def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
-    rows = BatchRows([], [], [], [], [], [])
+    rows = BatchRows([], [], [], [], [], [], [])
     for bill in booked:
         sid, record = bill.sid, bill.record
+        rows.moved += bill.moved
         rows.settlements.append({"id": sid, **record.values})
         rows.lines += [{"settlement_id": sid, **ln} for ln in record.lines]
         rows.ledger += [{**e, "settlement_id": sid, "created_at": stamp} for e in record.ledger]
@@ -183,6 +240,7 @@ def write_many(cursor: psycopg.RawCursor[Any], rows: BatchRows, dumps: Any) -> N
         dumps(rows.kept),
         dumps(rows.made),
         dumps(rows.answers),
+        dumps(rows.moved),
     ]
     cursor.execute(WRITE_MANY, params, prepare=True)
     written = {(caller, key) for caller, key in cursor.fetchall()}
@@ -197,8 +255,17 @@ class PgBatchCounter(PgCounter):
     once (flush): each bill's open() then takes its facts from what was read, and what it
     books waits for the batch's write."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        conn: Connection,
+        catalogue: CatalogueRepo | None = None,
+        regions: Regions | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        super().__init__(conn, catalogue)
+        # Told what the batch read for its bills elsewhere (_seen_elsewhere).
+        self.regions = regions
+        self.registry = registry
         self.batched = False  # open_many() was called: bills are written by flush()
         self._read: dict[BillKeys, list[tuple[CounterFacts, int, bool]]] = {}
         self._new_year = False  # the bill under way found no year
@@ -213,14 +280,39 @@ class PgBatchCounter(PgCounter):
             rows = cursor.fetchall()
         assert len(rows) == len(bills)  # FROM the bills: one row each, in their order
         self.batched = True
+        if self.regions is not None:  # a bill's movements go with its write
+            self.regions.deferred = []
         found = []
         for bill, row in zip(bills, rows, strict=True):
             facts = _facts(row, bill.year)
             self._read.setdefault(bill, []).append((facts, int(row[32]), row[0] is None))
             found.append(facts)
+            if row[37] is not None:  # a bill elsewhere
+                self._seen_elsewhere(bill, row)
         if self.catalogue is not None and rows:
             self.catalogue.seen_generation(int(rows[0][33] or 0))
         return found
+
+    def _seen_elsewhere(self, bill: BillKeys, row: Any) -> None:
+        """What the batch read for a bill elsewhere, handed to the repositories that would
+        read it again for that bill in this transaction."""
+        person_id, region = row[17], row[6]
+        if row[37] and self.regions is not None:
+            self.regions.seen_known(region)
+        if self.registry is not None and person_id is not None:
+            referrals = tuple(
+                Referral(person_id, by, to, _on(start), _on(end)) for by, to, start, end in row[38]
+            )
+            filings = tuple(Filing(at, _on(start), _on(end)) for at, start, end in row[39])
+            self.registry.seen_certificates(person_id, referrals, filings)
+        if self.catalogue is not None:
+            items = {
+                code: CatalogueItem(
+                    code, name, LineClass(cls), None if fen is None else from_fen(fen)
+                )
+                for code, name, cls, fen in row[40]
+            }
+            self.catalogue.seen_items(region, bill.codes, items)
 
     def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts:
         waiting = self._read.get(bill) if lock else None
@@ -228,7 +320,15 @@ class PgBatchCounter(PgCounter):
             return super().open(bill, lock=lock)
         facts, self._next_id, self._new_year = waiting.pop(0)
         self._record = self._answer = None  # the bill before, refused, left nothing
+        self._moved()
         return facts
+
+    def _moved(self) -> list[dict[str, Any]]:
+        """The movements the bill under way booked in the regions' books (taken)."""
+        if self.regions is None or not self.regions.deferred:
+            return []
+        moved, self.regions.deferred = self.regions.deferred, []
+        return moved
 
     def bill_done(self) -> None:
         if not self.batched:
@@ -236,13 +336,15 @@ class PgBatchCounter(PgCounter):
         elif self._record is not None:
             (sid, record), answer = self._record, self._answer
             self._record = self._answer = None
-            self._booked.append(Booked(sid, record, answer, self._new_year))
+            self._booked.append(Booked(sid, record, answer, self._new_year, self._moved()))
 
     def flush(self) -> None:
         """The batch's bills in one statement (a bill booked but not done was refused:
         it is left out), then whatever else waits, as PgCounter.flush."""
         if self.batched:
             self._record = self._answer = None
+            self._moved()
+            self._done()
         if self._booked:
             booked, self._booked = self._booked, []
             with psycopg.RawCursor(self._pg) as cursor:
@@ -253,3 +355,15 @@ class PgBatchCounter(PgCounter):
         super().discard()
         self._booked = []
         self._read = {}
+        self._done()
+
+    def _done(self) -> None:
+        """The batch is written or forgotten: what the unit of work does next is written
+        as it is made."""
+        self.batched = False
+        if self.regions is not None:
+            self.regions.deferred = None
+
+
+def _on(iso: str) -> date:
+    return date.fromisoformat(iso)

@@ -5,10 +5,11 @@ connection, so that a message's changes and its stored answer commit together.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, literal, select, update
 
 from yibao.adapters.db import tables as t
 from yibao.adapters.db import tables_fsi as f
@@ -16,6 +17,26 @@ from yibao.adapters.db import tables_fsi as f
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message answered before (fsi_messages): what `message` reads."""
+
+    infno: str
+    request_hash: str
+    response: str
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A sign-in (fsi_sign_ins), its columns in the table's order."""
+
+    sign_no: str
+    fixmedins_code: str
+    opter: str
+    signed_at: datetime
+    signed_out_at: datetime | None
 
 
 class FsiStore:
@@ -76,6 +97,36 @@ class FsiStore:
                 c.fixmedins_code == fixmedins_code, c.msgid == msgid
             )
         ).first()
+
+    def envelope(
+        self, fixmedins_code: str, msgid: str, sign_no: str | None
+    ) -> tuple[Any | None, Any | None]:
+        """`message` and the sign-in a message runs under (`sign_in(sign_no)`, or with
+        None `current_sign_in`) in one statement: two round trips of every message are
+        one."""
+        m, s = f.fsi_messages, f.fsi_sign_ins
+        if sign_no is None:
+            current = (
+                select(s.c.sign_no)
+                .where(s.c.fixmedins_code == fixmedins_code, s.c.signed_out_at.is_(None))
+                .order_by(s.c.signed_at.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            which = s.c.sign_no == current
+        else:
+            which = s.c.sign_no == sign_no
+        one = select(literal(1).label("one")).subquery()
+        row = self.conn.execute(
+            select(m.c.infno, m.c.request_hash, m.c.response, *s.c).select_from(
+                one.outerjoin(
+                    m, and_(m.c.fixmedins_code == fixmedins_code, m.c.msgid == msgid)
+                ).outerjoin(s, which)
+            )
+        ).one()
+        message = None if row.infno is None else Message(row.infno, row.request_hash, row.response)
+        signed = None if row.sign_no is None else SignIn(*row[3:])
+        return message, signed
 
     def add_message(
         self, fixmedins_code: str, msgid: str, infno: str, request_hash: str, response: str

@@ -26,13 +26,28 @@ def pair(one: str, other: str) -> tuple[str, str]:
 class Regions(RegionChecks):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # Regions found registered in this transaction: a region is never removed, so a
+        # yes stays true (a no is asked again: a region may be added meanwhile). The
+        # counter's batch read tells which of its bills' regions it found (seen_known).
+        self._known: set[str] = set()
+        # A group commit's batch (counter_pg_batch.py) keeps its bills' movements for its
+        # one write instead of an INSERT each: None when each is written as it is made.
+        self.deferred: list[dict[str, Any]] | None = None
 
     # --- the regions ----------------------------------------------------------------
 
     def known(self, code: str) -> bool:
         """Whether the region is registered here (its catalogue is the one to bill by)."""
+        if code in self._known:
+            return True
         row = self.conn.execute(select(t.regions.c.code).where(t.regions.c.code == code)).first()
+        if row is not None:
+            self._known.add(code)
         return row is not None
+
+    def seen_known(self, code: str) -> None:
+        """A read of this transaction found the region registered."""
+        self._known.add(code)
 
     def all(self) -> list[Any]:
         return list(self.conn.execute(select(t.regions).order_by(t.regions.c.code)))
@@ -46,25 +61,26 @@ class Regions(RegionChecks):
         treatment (which advanced it), and the payable in the insured place's."""
         at = now()
         common = {"settlement_id": settlement_id, "entry": entry, "month": month, "created_at": at}
-        self.conn.execute(
-            insert(region_ledger),
-            [
-                {
-                    **common,
-                    "region": treated,
-                    "counterparty": insured,
-                    "side": "receivable",
-                    "amount_fen": fen,
-                },
-                {
-                    **common,
-                    "region": insured,
-                    "counterparty": treated,
-                    "side": "payable",
-                    "amount_fen": fen,
-                },
-            ],
-        )
+        rows = [
+            {
+                **common,
+                "region": treated,
+                "counterparty": insured,
+                "side": "receivable",
+                "amount_fen": fen,
+            },
+            {
+                **common,
+                "region": insured,
+                "counterparty": treated,
+                "side": "payable",
+                "amount_fen": fen,
+            },
+        ]
+        if self.deferred is not None:
+            self.deferred += rows
+        else:
+            self.conn.execute(insert(region_ledger), rows)
 
     def moved(self, settlement_id: int) -> bool:
         """Whether the settlement moved money between regions (was booked here)."""

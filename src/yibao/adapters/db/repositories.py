@@ -68,6 +68,15 @@ _INSERT_CARD = insert(t.cards)
 class Registry:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # A person's referrals and filings as a group commit's read found them, for its
+        # bills elsewhere (counter_pg_batch.py): that transaction settles, and writes
+        # neither, so they stay what it read.
+        self._certificates: dict[str, tuple[tuple[Referral, ...], tuple[Filing, ...]]] = {}
+
+    def seen_certificates(
+        self, person_id: str, referrals: tuple[Referral, ...], filings: tuple[Filing, ...]
+    ) -> None:
+        self._certificates[person_id] = (referrals, filings)
 
     # --- reads used by settlement ---------------------------------------------------
 
@@ -271,6 +280,8 @@ class Registry:
         return tuple(Approval(r.disease, r.hospital_id, r.valid_from, r.valid_to) for r in rows)
 
     def filings(self, person_id: str) -> tuple[Filing, ...]:
+        if person_id in self._certificates:
+            return self._certificates[person_id][1]
         c = t.filings.c
         rows = self.conn.execute(select(t.filings).where(c.person_id == person_id).order_by(c.id))
         return tuple(Filing(r.region, r.valid_from, r.valid_to) for r in rows)
@@ -283,6 +294,8 @@ class Registry:
         return tuple(CategorySpan(r.category, r.valid_from, r.valid_to) for r in rows)
 
     def referrals(self, person_id: str) -> tuple[Referral, ...]:
+        if person_id in self._certificates:
+            return self._certificates[person_id][0]
         c = t.referrals.c
         rows = self.conn.execute(select(t.referrals).where(c.person_id == person_id).order_by(c.id))
         return tuple(

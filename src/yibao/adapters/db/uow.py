@@ -79,7 +79,7 @@ class UnitOfWork:
         self.console = Console(self._conn)
         self.interface = FsiStore(self._conn)  # the national interface's records
         self.counter = (
-            PgBatchCounter(self._conn, self.catalogue)
+            PgBatchCounter(self._conn, self.catalogue, self.regions, self.registry)
             if self._conn.dialect.name == "postgresql"
             else StoreCounter(self.registry, self.ledger)
         )

@@ -127,7 +127,7 @@ def settle_encounter(
     )
     result = EncounterResult(
         encounter_id=enc.id,
-        scheme=person.scheme.value,
+        scheme=str(person.scheme),
         route=route,
         total=total,
         eligible=eligible,
@@ -186,7 +186,7 @@ def _all_personal(
 ) -> EncounterResult:
     return EncounterResult(
         encounter_id=enc.id,
-        scheme=person.scheme.value,
+        scheme=str(person.scheme),
         route=route,
         total=enc.total,
         eligible=ZERO,

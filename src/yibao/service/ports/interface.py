@@ -37,6 +37,12 @@ class InterfaceRecords(Protocol):
     def message(self, fixmedins_code: str, msgid: str) -> Any | None:
         """A message answered before: its infno, request_hash and response."""
 
+    def envelope(
+        self, fixmedins_code: str, msgid: str, sign_no: str | None
+    ) -> tuple[Any | None, Any | None]:
+        """In one read: `message(fixmedins_code, msgid)` and the sign-in the message runs
+        under, `sign_in(sign_no)` or, with None, `current_sign_in(fixmedins_code)`."""
+
     def add_message(
         self, fixmedins_code: str, msgid: str, infno: str, request_hash: str, response: str
     ) -> None: ...
