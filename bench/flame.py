@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
@@ -59,6 +60,13 @@ WAITS = {
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
+def py_spy() -> str | None:
+    """py-spy beside this interpreter (`.venv/bin/pip install py-spy`: the venv's bin is
+    not on PATH when the bench runs as .venv/bin/python), else on PATH."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
 def group_of(file: str) -> str:
     for marker, name in GROUPS:
         if marker in file:
@@ -75,12 +83,12 @@ class Profiler:
 
     @staticmethod
     def available() -> bool:
-        return shutil.which("py-spy") is not None
+        return py_spy() is not None
 
     def _record(self, fmt: str, output: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [
-                "py-spy",
+                py_spy() or "py-spy",
                 "record",
                 "--pid",
                 str(self.pid),

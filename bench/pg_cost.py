@@ -1,6 +1,7 @@
 """What a card settlement costs PostgreSQL because of the schema: one command, a table.
 
-    .venv/bin/python bench/pg_cost.py [--persons 300] [--bills 3000] [--threads 16]
+    .venv/bin/python bench/pg_cost.py [--persons 3000] [--bills 3000] [--threads 16]
+                                      [--compare REVISION [--rounds 2]]
 
 Makes a database of its own (YIBAO_BENCH_DATABASE, default yibao_bench_pgside, on
 YIBAO_BENCH_POSTGRES_URL's server), loads the demo, and settles `bills` card bills (the
@@ -13,15 +14,19 @@ Prints, a settlement:
 - rows inserted / updated (HOT and not) / deleted per table, and the index entries each
   index received (a row inserted, or updated other than HOT, adds one to every index of
   its table); index scans per index (the foreign-key checks probe the parent's key);
+  sequential scans per table and the rows they read (a plan that does not use a key);
 - the foreign keys a settlement checks: one per row inserted into their table (each is a
   query, an index probe and a row lock on the parent, done by a trigger);
 - the WAL this database wrote, from pg_walinspect (the records that touch its relations,
   and the commits of its transactions), by record type and relation, with the bytes of
   full-page images apart (they depend on when the last checkpoint was).
 
-pg_stat_statements needs shared_preload_libraries, which a shared server does not have:
-the counts above come from pg_stat_user_tables / _indexes and the WAL itself, and do not
-depend on the machine's load; only the CPU does, a little.
+With --compare REVISION it measures the schema as of that migration in turns with the
+newest (the same code, the same run) and prints the two side by side: what a migration
+saves. pg_stat_statements needs shared_preload_libraries, which a shared server does
+not have: the counts above come from pg_stat_user_tables / _indexes and the WAL itself,
+and do not depend on the machine's load; the CPU does (on a loaded machine by more than
+a small change moves it: profile the backends with perf for a share that does not).
 """
 
 from __future__ import annotations
@@ -85,7 +90,8 @@ def table_stats(admin: Any) -> dict[str, tuple[int, ...]]:
         r[0]: tuple(int(v) for v in r[1:])
         for r in admin.execute(
             text(
-                "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del "
+                "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, seq_scan, "
+                "seq_tup_read "
                 "FROM pg_stat_user_tables"
             )
         )
@@ -250,7 +256,8 @@ class Run:
     line: str  # what was settled, how
 
     def tables(self) -> dict[str, list[float]]:
-        """(inserted, updated, HOT, deleted) a settlement, by table."""
+        """(inserted, updated, HOT, deleted, seq scans, rows they read) a settlement, by
+        table."""
         before, after = self.before["tables"], self.after["tables"]
         return {
             name: [(a - b) / self.n for a, b in zip(after[name], before[name], strict=True)]
@@ -263,10 +270,10 @@ class Run:
         indexes = {tb for tb, _ in self.after["indexes"]}
         entries = sum(
             (ins + upd - hot) * sum(1 for tb, _ in self.after["indexes"] if tb == name)
-            for name, (ins, upd, hot, _) in tables.items()
+            for name, (ins, upd, hot, *_) in tables.items()
             if name in indexes
         )
-        years = tables.get("person_years", [0.0, 0.0, 0.0, 0.0])
+        years = tables.get("person_years", [0.0] * 6)
         walk = list(self.records.items())
         return {
             "backends' CPU, ms": self.cpu * 1000 / n,
@@ -339,7 +346,7 @@ def main() -> None:
             done.append(measure(args, revision))
             print(done[-1].line, {k: round(v, 3) for k, v in done[-1].summary().items()})
     report(runs["head"][-1])
-    Console().print(compared(runs))
+    Console(width=120).print(compared(runs))
 
 
 def compared(runs: dict[str, list[Run]]) -> Table:
@@ -360,24 +367,35 @@ def compared(runs: dict[str, list[Run]]) -> Table:
 
 def report(run: Run) -> None:
     n, before, after = run.n, run.before, run.after
-    console = Console()
+    console = Console(width=120)
     console.print(run.line)
     console.print(f"PostgreSQL backends' CPU: {run.cpu * 1000 / n:.3f} ms a settlement")
     rows = Table(title="Rows and index entries a settlement")
-    for column in ("table / index", "inserted", "updated", "HOT", "deleted", "idx scans"):
+    for column in (
+        "table / index",
+        "inserted",
+        "updated",
+        "HOT",
+        "deleted",
+        "idx scans",
+        "seq scans",
+        "rows",
+    ):
         rows.add_column(column, justify="left" if column == "table / index" else "right")
     tables = run.tables()
-    for name, (ins, upd, hot, dele) in sorted(tables.items()):
+    for name, (ins, upd, hot, dele, seq, seq_rows) in sorted(tables.items()):
         scans = {
             ix: (after["indexes"][(tb, ix)] - before["indexes"].get((tb, ix), 0)) / n
             for tb, ix in after["indexes"]
             if tb == name
         }
-        if not (ins or upd or dele or any(s >= 0.005 for s in scans.values())):
+        if not (ins or upd or dele or seq or any(s >= 0.005 for s in scans.values())):
             continue
-        rows.add_row(name, f"{ins:.2f}", f"{upd:.2f}", f"{hot:.2f}", f"{dele:.2f}", "")
+        rows.add_row(
+            name, *(f"{v:.2f}" for v in (ins, upd, hot, dele)), "", f"{seq:.2f}", f"{seq_rows:.1f}"
+        )
         for ix, scan in sorted(scans.items()):
-            rows.add_row(f"  {ix}", f"{ins + upd - hot:.2f}", "", "", "", f"{scan:.2f}")
+            rows.add_row(f"  {ix}", f"{ins + upd - hot:.2f}", "", "", "", f"{scan:.2f}", "", "")
     console.print(rows)
     checks = Table(title="Foreign keys checked a settlement (one per row inserted)")
     for column in ("foreign key", "parent", "checks"):

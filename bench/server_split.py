@@ -25,13 +25,15 @@ def merged(folder: Path) -> dict[str, Any]:
     batch: list[int] = []
     pauses: list[tuple[int, float]] = []
     processes = 0
+    each: list[int] = []  # settlements a process answered: how evenly the workers share
     for summary in read_summaries(folder):
         processes += 1
+        each.append(len(summary["parts"].get(TOTAL[0], [])))
         for name, values in summary["parts"].items():
             parts.setdefault(name, []).extend(values)
         batch.extend(summary["batch"])
         pauses.extend((int(g), float(ms)) for g, ms in summary["gc"])
-    return {"parts": parts, "batch": batch, "gc": pauses, "processes": processes}
+    return {"parts": parts, "batch": batch, "gc": pauses, "processes": processes, "each": each}
 
 
 def order() -> list[str]:
@@ -66,6 +68,7 @@ def print_split(folder: Path) -> None:
             f"{ordered[-1] if ordered else 0.0:.2f}",
         )
     Console(width=160).print(table)
+    print("settlements a process: " + " / ".join(f"{n:,}" for n in found["each"]))
     batch = sorted(found["batch"])
     if batch:
         print(

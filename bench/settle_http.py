@@ -502,6 +502,8 @@ def main() -> None:
         help="Do not record where each settlement's time went in the server (it costs a few us).",
     )
     args = parser.parse_args()
+    if args.profile and not Profiler.available():
+        parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
     # Each server process writes where its settlements' time went here when it stops.
     args.latency_log = None if args.no_split else Path(tempfile.mkdtemp(prefix="yibao-latency-"))
 

@@ -47,8 +47,11 @@ SENT: Counter[str] = Counter()  # statements the service sent, by their first wo
 
 def _count_statements() -> None:
     """Count what goes to the server at the driver: every execute of a cursor or of the
-    connection (SAVEPOINT, the counter's statements, BEGIN and COMMIT by psycopg)."""
+    connection (SAVEPOINT, the counter's statements, COMMIT), and each row of an
+    executemany. psycopg's own BEGIN, sent before a transaction's first statement, is
+    not counted: one a transaction (see `commits`)."""
     original = psycopg.Cursor.execute
+    original_many = psycopg.Cursor.executemany
     original_commit = psycopg.Connection.commit
 
     def execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
@@ -56,11 +59,20 @@ def _count_statements() -> None:
         SENT[" ".join(words[:2])[:40]] += 1
         return original(self, query, params, **kw)
 
+    def executemany(self: Any, query: Any, params_seq: Any, **kw: Any) -> Any:
+        # SQLAlchemy's INSERT of several rows (the regions' books): one statement a row,
+        # sent in one pipeline.
+        rows = list(params_seq)
+        words = str(query if isinstance(query, str) else query.as_string(self)).split()
+        SENT[" ".join(words[:3])[:40] + " (many)"] += len(rows)
+        return original_many(self, query, rows, **kw)
+
     def commit(self: Any) -> None:
         SENT["COMMIT"] += 1
         original_commit(self)
 
     psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+    psycopg.Cursor.executemany = executemany  # type: ignore[method-assign]
     psycopg.Connection.commit = commit  # type: ignore[method-assign]
 
 

@@ -47,7 +47,10 @@ def services(engine: Engine, policies: PolicySource, settings: Settings | None =
     if settings.group_commit and engine.dialect.name == "postgresql":
         batch_uow = TimedUnitOfWork if settings.latency_log else UnitOfWork
         committer = GroupCommitter(
-            built.settlements, lambda: batch_uow(engine), threads=settings.group_commit_threads
+            built.settlements,
+            lambda: batch_uow(engine),
+            threads=settings.group_commit_threads,
+            max_batch=settings.group_commit_max_batch,
         )
         built = replace(built, group_commit=committer, fsi_group_at=settings.fsi_group_at)
     return built

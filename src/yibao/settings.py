@@ -29,14 +29,17 @@ class Settings(BaseSettings):
     # always. Alone, a message shares no commit and waits for a committer thread: on
     # his-sim's light mix a setting of 2-4 answered 2207 sooner (docs/national-interface.md).
     fsi_group_at: int = Field(default=0, ge=0)
+    # The most bills a batch takes (each may need a savepoint: PostgreSQL keeps 64 a
+    # transaction in its shared cache).
+    group_commit_max_batch: int = Field(default=32, ge=1, le=60)
     # A folder: each server process writes where its settlements' time went there when it
     # stops (settle-<pid>.json; entrypoints/api/latency.py). Unset: not recorded.
     latency_log: Path | None = None
-    # Python's garbage collector in a server process (entrypoints/api/gc_setup.py): what
+    # Python's garbage collector in a server process (entrypoints/api/runtime.py): what
     # start-up made frozen out of the collector's walks, and the youngest generation
     # collected every `gc_young` allocations (CPython's default is 700).
     gc_freeze: bool = True
-    gc_young: int = Field(default=700, ge=100, le=1_000_000)
+    gc_young: int = Field(default=10_000, ge=100, le=1_000_000)
     # How long a thread keeps the interpreter lock while another waits for it, in ms
     # (CPython's default is 5): the event loop and the committer threads share it.
     switch_interval_ms: float = Field(default=5.0, gt=0, le=100)

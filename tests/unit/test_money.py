@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from yibao.domain.money import AmountError, fmt, fmt_rate, parse_amount, round_fen
+from yibao.domain.money import AmountError, fmt, fmt_rate, fmt_yuan, parse_amount, round_fen
 
 
 @pytest.mark.parametrize(
@@ -41,3 +43,12 @@ def test_display_formats() -> None:
     assert fmt(Decimal("30500")) == "30500.00"
     assert fmt_rate(Decimal("0.70")) == "70%"
     assert fmt_rate(Decimal("0.125")) == "12.5%"
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**12), max_value=10**12))
+def test_amounts_show_as_the_format_spec_shows_them_rounded_half_up(amount: Decimal) -> None:
+    # fmt and fmt_yuan take shortcuts past Decimal's format spec (for speed): the text
+    # must be the spec's, to the character, negative zero and the thousands included.
+    rounded = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert fmt(amount) == f"{rounded:.2f}"
+    assert fmt_yuan(amount) == f"{rounded:,.2f}"

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cached_property
 
 from yibao.domain.model import Approval, Kind, Line, LineClass, age_on
 from yibao.domain.parameters import Ref, Text
@@ -52,6 +51,11 @@ class Restriction:
         )
 
 
+# An entry without a restriction (most: every base item) shares this one, which a bill
+# cannot fall outside: `outside` answers it without working out the bill's facts.
+NO_RESTRICTION = Restriction()
+
+
 @dataclass(frozen=True)
 class Entry:
     """One dated entry of a region's catalogue."""
@@ -64,7 +68,7 @@ class Entry:
     valid_to: date | None = None
     caps: Mapping[int, Decimal] = field(default_factory=dict)  # by institution level
     ratios: Mapping[str, Decimal] = field(default_factory=dict)  # by scheme, or ANY_SCHEME
-    restriction: Restriction = Restriction()
+    restriction: Restriction = NO_RESTRICTION
     id: int | None = None
     source: str = ""
     # When the entry was stored (the catalogue download's updt_time); not one of its facts.
@@ -81,10 +85,9 @@ class Entry:
         found = self.ratios.get(scheme)
         return found if found is not None else self.ratios.get(ANY_SCHEME)
 
-    @cached_property
+    @property
     def ref(self) -> Ref:
-        """The entry as an explanation cites it (made once: entries are cached, and their
-        Ref's citation with it)."""
+        """The entry as an explanation cites it."""
         book = CATALOGUES.get(self.catalogue, self.catalogue)
         return Ref(
             book, self.code, self.valid_from, f"[catalogue] {self.name} {self.source}".strip()
@@ -107,6 +110,8 @@ class Visit:
 def outside(restriction: Restriction, visit: Visit) -> Text | None:
     """Why the visit falls outside the restriction, or None when it is within."""
     r = restriction
+    if r is NO_RESTRICTION:
+        return None
     age = age_on(visit.birth_date, visit.day)
     reasons: list[tuple[str, str]] = []
     if r.min_age is not None and age < r.min_age:

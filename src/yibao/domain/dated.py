@@ -32,18 +32,25 @@ class Ref:
         row = f" ({self.when})" if self.when else ""
         return f"{self.file}: {self.key}{row}"
 
-    # A Ref is made once per parameter row (Dated.at) or catalogue entry and cited by
-    # every bill settled under it: what the explanations make of it is made once too.
-    @cached_property
+    # A Ref is made once per parameter row (Dated.at) and cited by every bill settled
+    # under it: what the explanations make of it is kept on it, made when first asked
+    # (not cached_property: its lock costs more than the making on a Ref used once).
+    @property
     def citation(self) -> str:
         """What a step's sentence ends with: the Ref, and whether the number is the
         source text's or the region's own (the first bracket of its source note)."""
-        return f" [{self} {self.source.split(']', 1)[0]}]]"
+        kept = self.__dict__.get("_citation")
+        if kept is None:
+            kept = self.__dict__["_citation"] = f" [{self} {self.source.split(']', 1)[0]}]]"
+        return kept
 
-    @cached_property
-    def stored(self) -> tuple[str, str, str, str, str]:
-        """[file, key, since, source, when], as a stored step carries it."""
-        return (self.file, self.key, self.since.isoformat(), self.source, self.when)
+    @property
+    def since_text(self) -> str:
+        """The day it took effect, as a stored step and an explanation show it."""
+        kept = self.__dict__.get("_since")
+        if kept is None:
+            kept = self.__dict__["_since"] = self.since.isoformat()
+        return kept
 
 
 @dataclass(frozen=True)
@@ -132,12 +139,14 @@ class Dated(Generic[T]):
 
     def at(self, day: date, facts: Facts | None = None) -> Param[T]:
         """The value in force on `day`; for a decision table, the row that `facts` meet."""
-        found = self._params_at(day)
-        if not found:
+        for start, end, found in self._params:  # _params_at, inline: every bill, often
+            if start <= day and (end is None or day <= end):
+                for when, param in found:
+                    if when is None or (facts is not None and when.matches(facts)):
+                        return param
+                break
+        else:
             raise PolicyGapError(f"{self.file}: {self.key}: no value in force on {day.isoformat()}")
-        for when, param in found:
-            if when is None or (facts is not None and when.matches(facts)):
-                return param
         rows = self.rows_at(day)
         dims = sorted({d for r in rows if r.when is not None for d in r.when.dims})
         what = facts.describe(dims) if facts is not None else "no facts given"

@@ -204,6 +204,10 @@ HOW_ZH = {
 CAUSE_ZH = {"accident": "意外伤害", "ordinary": "普通疾病"}
 
 
+# A stored step's trailing defaults, left out (one tuple, not one a step).
+_LEFT_OUT: tuple[Any, ...] = (None, "", {})
+
+
 @dataclass(frozen=True)
 class Step:
     rule: str
@@ -214,7 +218,12 @@ class Step:
     args: Mapping[str, str] = field(default_factory=dict)
 
     def text(self, lang: str = "en") -> str:
-        return self._sentence(MESSAGES[self.rule][lang], self._words())
+        sentence = MESSAGES[self.rule][lang].format_map(self._words())
+        if self.ref is not None:
+            # The citation names file and key and whether the number is the source text's
+            # or the region's own; the full note is in to_dict() and `yibao policy show`.
+            return sentence + self.ref.citation
+        return sentence
 
     def _words(self) -> dict[str, str]:
         words: dict[str, str] = {
@@ -232,18 +241,14 @@ class Step:
             words["scheme_name"] = SCHEME_EN.get(scheme, scheme)
         return words
 
-    def _sentence(self, message: str, words: Mapping[str, str]) -> str:
-        sentence = message.format_map(words)
-        if self.ref is not None:
-            # The citation names file and key and whether the number is the source text's
-            # or the region's own; the full note is in to_dict() and `yibao policy show`.
-            return sentence + self.ref.citation
-        return sentence
-
     def to_dict(self) -> dict[str, Any]:
         ref = self.ref
         words = self._words()  # made once for the two languages
         messages = MESSAGES[self.rule]
+        en, zh = messages["en"].format_map(words), messages["zh"].format_map(words)
+        if ref is not None:  # as text() cites it
+            cited = ref.citation
+            en, zh = en + cited, zh + cited
         return {
             "rule": self.rule,
             "parameter": None
@@ -251,7 +256,7 @@ class Step:
             else {
                 "file": ref.file,
                 "key": ref.key,
-                "since": ref.stored[2],
+                "since": ref.since_text,
                 "source": ref.source,
                 "when": ref.when,
             },
@@ -259,10 +264,7 @@ class Step:
             "base": None if self.base is None else str(self.base),
             "result": str(self.result),
             "args": dict(self.args),
-            "text": {
-                "en": self._sentence(messages["en"], words),
-                "zh": self._sentence(messages["zh"], words),
-            },
+            "text": {"en": en, "zh": zh},
         }
 
     def stored(self) -> list[Any]:
@@ -276,9 +278,9 @@ class Step:
             self.value,
             None if self.base is None else str(self.base),
             dict(self.args),
-            None if ref is None else list(ref.stored),
+            None if ref is None else [ref.file, ref.key, ref.since_text, ref.source, ref.when],
         ]
-        while len(out) > 2 and out[-1] in (None, "", {}):
+        while len(out) > 2 and out[-1] in _LEFT_OUT:
             out.pop()
         return out
 

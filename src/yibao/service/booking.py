@@ -103,6 +103,7 @@ def settlement_record(
     when read (domain/explain.py)."""
     enc, person = p.encounter, p.person
     hospital = enc.hospital
+    # The enums' values by str() (StrEnums), at a tenth of Enum.value's cost.
     values = {
         "person_id": person.id,
         "year": enc.date.year,
@@ -114,8 +115,8 @@ def settlement_record(
         "hospital_designated": hospital.designated,
         "hospital_pilot": hospital.pilot,
         "region": person.region,
-        "scheme": person.scheme.value,
-        "kind": enc.kind.value,
+        "scheme": str(person.scheme),
+        "kind": str(enc.kind),
         "encounter_date": enc.date,
         "diagnosis": enc.diagnosis,
         "disease": enc.disease,
@@ -123,7 +124,7 @@ def settlement_record(
         "prescription": enc.prescription,
         **split_fen(r),
         **encounter_columns(p),
-        "route": r.route.value,
+        "route": str(r.route),
         "refused_code": None if r.refused is None else r.refused.code,
         "refused_reason": None
         if r.refused is None
@@ -135,7 +136,7 @@ def settlement_record(
     }
     amounts = {"basic": r.basic, "assistance": r.assistance}
     entries = ledger_entries(
-        None, person.region, person.scheme.value, p.institution_id, enc.date, amounts, channel
+        None, person.region, str(person.scheme), p.institution_id, enc.date, amounts, channel
     )
     return SettlementRecord(values, _line_rows(p, r), entries, person.id, after, seq)
 
@@ -197,11 +198,12 @@ def ledger_entries(
     """The fund ledger's entries for a settlement, its reversal or an adjustment: what each
     fund owes, and to whom (the institution for a card settlement; the person, None, for
     a claim). `amounts` by layer; zero amounts make no entry."""
+    month = f"{day.year}-{day.month:02d}"  # as f"{day:%Y-%m}", without strftime's cost
     return [
         {
             "region": region,
             "year": day.year,
-            "month": f"{day:%Y-%m}",
+            "month": month,
             "institution_id": paid_to,
             "scheme": scheme,
             "layer": layer,
@@ -222,6 +224,7 @@ def settlement_view(
     steps: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What the API returns for a settlement or a quote."""
+    personal = fmt(r.personal)
     return {
         "id": settlement_id,
         "person_id": p.person.id,
@@ -229,9 +232,9 @@ def settlement_view(
         "seq": seq,
         "institution_id": p.institution_id,
         "date": p.encounter.date.isoformat(),
-        "kind": p.encounter.kind.value,
-        "scheme": p.person.scheme.value,
-        "route": r.route.value,
+        "kind": str(p.encounter.kind),
+        "scheme": str(p.person.scheme),
+        "route": str(r.route),
         "referral": p.encounter.referral,
         "total": fmt(r.total),
         "eligible": fmt(r.eligible),
@@ -244,8 +247,8 @@ def settlement_view(
         "basic": fmt(r.basic),
         "assistance": fmt(r.assistance),
         "institution": fmt(r.institution),
-        "personal": fmt(r.personal),
-        "insured_pays": fmt(r.personal),
+        "personal": personal,
+        "insured_pays": personal,
         "fund_owes_institution": fmt(r.basic + r.assistance),
         "refused": None
         if r.refused is None

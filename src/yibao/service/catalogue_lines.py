@@ -86,7 +86,7 @@ def _row(no: int, b: Billed, entry: Entry, line: Line) -> dict[str, Any]:
         "line_no": no,
         "code": b.code,
         "name": entry.name,
-        "cls": entry.cls.value,
+        "cls": str(entry.cls),
         "quantity": str(b.quantity),
         "unit_price_fen": to_fen(round_fen(b.unit_price)),
         "amount_fen": to_fen(line.amount),

@@ -33,6 +33,7 @@ from yibao.adapters.db.counter_pg import _PERSON_COLUMNS, PgCounter, _facts, _js
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Registry
+from yibao.adapters.db.tables_clearing import region_ledger
 from yibao.domain.model import Filing, LineClass
 from yibao.domain.money import from_fen
 from yibao.domain.registry import CatalogueItem, Referral
@@ -49,7 +50,7 @@ from yibao.service.ports.records import (
 _BILLS = """b AS (
     SELECT * FROM json_to_recordset($1::json) AS b(
         n int, card varchar, person varchar, year smallint, institution varchar,
-        codes varchar[], caller varchar, key varchar)
+        codes varchar[], caller varchar, key varchar, month varchar)
 )"""
 
 # Whose year each bill settles (its card's holder, or the person its voucher names).
@@ -113,7 +114,13 @@ _ROW = f"""
                   FROM unnest(b.codes) AS q(code)
                   CROSS JOIN LATERAL (
                       SELECT * FROM catalogue_items ci
-                      WHERE ci.region = i.region AND ci.code = q.code OFFSET 0) ci), '[]') END
+                      WHERE ci.region = i.region AND ci.code = q.code OFFSET 0) ci), '[]') END,
+           -- whether the month of its movement between the two regions is cleared
+           -- already (service/clearing.py movement_month)
+           CASE WHEN i.region <> p.region THEN EXISTS (
+               SELECT FROM clearings cl WHERE cl.month = b.month AND (
+                   (cl.region_a = p.region AND cl.region_b = i.region)
+                   OR (cl.region_a = i.region AND cl.region_b = p.region))) END
     FROM (SELECT 1) AS one
     LEFT JOIN cards c ON c.number = b.card
     LEFT JOIN persons p ON p.id = CASE WHEN b.card IS NULL THEN b.person ELSE c.person_id END
@@ -130,6 +137,7 @@ SELECT r.* FROM b CROSS JOIN LATERAL ({_ROW}) r
 ORDER BY b.n"""
 
 _LEDGER_COLUMNS = ", ".join(c.name for c in t.fund_ledger.c if c.name != "id")
+_REGION_COLUMNS = ", ".join(c.name for c in region_ledger.c if c.name != "id")
 WRITE_MANY = f"""
 WITH settlement AS (
     INSERT INTO settlements
@@ -147,6 +155,9 @@ WITH settlement AS (
 ), made AS (
     INSERT INTO person_years
     SELECT * FROM json_populate_recordset(NULL::person_years, $5::json)
+), moved AS (
+    INSERT INTO region_ledger ({_REGION_COLUMNS})
+    SELECT {_REGION_COLUMNS} FROM json_populate_recordset(NULL::region_ledger, $7::json)
 )
 INSERT INTO idempotency_keys
 SELECT * FROM json_populate_recordset(NULL::idempotency_keys, $6::json)
@@ -166,6 +177,7 @@ def bills_json(bills: list[BillKeys]) -> list[dict[str, Any]]:
             "codes": bill.codes,
             "caller": bill.caller,
             "key": bill.key,
+            "month": None if bill.day is None else f"{bill.day:%Y-%m}",
         }
         for n, bill in enumerate(bills)
     ]
@@ -179,6 +191,7 @@ class Booked:
     record: SettlementRecord
     answer: NewAnswer | None
     new_year: bool  # the read found no year: the write inserts it
+    moved: list[dict[str, Any]]  # its entries in the regions' books (a bill elsewhere)
 
 
 @dataclass
@@ -191,12 +204,14 @@ class BatchRows:
     kept: list[dict[str, Any]]
     made: list[dict[str, Any]]
     answers: list[dict[str, Any]]
+    moved: list[dict[str, Any]]
 
 
 def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
-    rows = BatchRows([], [], [], [], [], [])
+    rows = BatchRows([], [], [], [], [], [], [])
     for bill in booked:
         sid, record = bill.sid, bill.record
+        rows.moved += bill.moved
         rows.settlements.append({"id": sid, **record.values})
         rows.lines += [{"settlement_id": sid, **ln} for ln in record.lines]
         rows.ledger += [{**e, "settlement_id": sid, "created_at": stamp} for e in record.ledger]
@@ -232,6 +247,7 @@ def write_many(cursor: psycopg.RawCursor[Any], rows: BatchRows, dumps: Any) -> N
         dumps(rows.kept),
         dumps(rows.made),
         dumps(rows.answers),
+        dumps(rows.moved),
     ]
     cursor.execute(WRITE_MANY, params, prepare=True)
     written = {(caller, key) for caller, key in cursor.fetchall()}
@@ -271,6 +287,8 @@ class PgBatchCounter(PgCounter):
             rows = cursor.fetchall()
         assert len(rows) == len(bills)  # FROM the bills: one row each, in their order
         self.batched = True
+        if self.regions is not None:  # a bill's movements go with its write
+            self.regions.deferred = []
         found = []
         for bill, row in zip(bills, rows, strict=True):
             facts = _facts(row, bill.year)
@@ -294,6 +312,9 @@ class PgBatchCounter(PgCounter):
             )
             filings = tuple(Filing(at, _on(start), _on(end)) for at, start, end in row[39])
             self.registry.seen_certificates(person_id, referrals, filings)
+        if row[41] is False and self.regions is not None and bill.day is not None:
+            a, b = sorted((row[22], region))
+            self.regions.seen_uncleared(f"{bill.day:%Y-%m}", a, b)
         if self.catalogue is not None:
             items = {
                 code: CatalogueItem(
@@ -309,7 +330,15 @@ class PgBatchCounter(PgCounter):
             return super().open(bill, lock=lock)
         facts, self._next_id, self._new_year = waiting.pop(0)
         self._record = self._answer = None  # the bill before, refused, left nothing
+        self._moved()
         return facts
+
+    def _moved(self) -> list[dict[str, Any]]:
+        """The movements the bill under way booked in the regions' books (taken)."""
+        if self.regions is None or not self.regions.deferred:
+            return []
+        moved, self.regions.deferred = self.regions.deferred, []
+        return moved
 
     def bill_done(self) -> None:
         if not self.batched:
@@ -317,13 +346,15 @@ class PgBatchCounter(PgCounter):
         elif self._record is not None:
             (sid, record), answer = self._record, self._answer
             self._record = self._answer = None
-            self._booked.append(Booked(sid, record, answer, self._new_year))
+            self._booked.append(Booked(sid, record, answer, self._new_year, self._moved()))
 
     def flush(self) -> None:
         """The batch's bills in one statement (a bill booked but not done was refused:
         it is left out), then whatever else waits, as PgCounter.flush."""
         if self.batched:
             self._record = self._answer = None
+            self._moved()
+            self._done()
         if self._booked:
             booked, self._booked = self._booked, []
             with psycopg.RawCursor(self._pg) as cursor:
@@ -334,6 +365,14 @@ class PgBatchCounter(PgCounter):
         super().discard()
         self._booked = []
         self._read = {}
+        self._done()
+
+    def _done(self) -> None:
+        """The batch is written or forgotten: what the unit of work does next is written
+        as it is made."""
+        self.batched = False
+        if self.regions is not None:
+            self.regions.deferred = None
 
 
 def _on(iso: str) -> date:

@@ -30,6 +30,12 @@ class Regions(RegionChecks):
         # yes stays true (a no is asked again: a region may be added meanwhile). The
         # counter's batch read tells which of its bills' regions it found (seen_known).
         self._known: set[str] = set()
+        # A group commit's batch (counter_pg_batch.py) keeps its bills' movements for its
+        # one write instead of an INSERT each: None when each is written as it is made.
+        self.deferred: list[dict[str, Any]] | None = None
+        # (month, region_a, region_b) found not cleared by a batch's read, which clears
+        # nothing: clearing_of need not ask again in its transaction.
+        self._uncleared: set[tuple[str, str, str]] = set()
 
     # --- the regions ----------------------------------------------------------------
 
@@ -58,25 +64,26 @@ class Regions(RegionChecks):
         treatment (which advanced it), and the payable in the insured place's."""
         at = now()
         common = {"settlement_id": settlement_id, "entry": entry, "month": month, "created_at": at}
-        self.conn.execute(
-            insert(region_ledger),
-            [
-                {
-                    **common,
-                    "region": treated,
-                    "counterparty": insured,
-                    "side": "receivable",
-                    "amount_fen": fen,
-                },
-                {
-                    **common,
-                    "region": insured,
-                    "counterparty": treated,
-                    "side": "payable",
-                    "amount_fen": fen,
-                },
-            ],
-        )
+        rows = [
+            {
+                **common,
+                "region": treated,
+                "counterparty": insured,
+                "side": "receivable",
+                "amount_fen": fen,
+            },
+            {
+                **common,
+                "region": insured,
+                "counterparty": treated,
+                "side": "payable",
+                "amount_fen": fen,
+            },
+        ]
+        if self.deferred is not None:
+            self.deferred += rows
+        else:
+            self.conn.execute(insert(region_ledger), rows)
 
     def moved(self, settlement_id: int) -> bool:
         """Whether the settlement moved money between regions (was booked here)."""
@@ -117,7 +124,12 @@ class Regions(RegionChecks):
     def clearing(self, clearing_id: int) -> Any | None:
         return self.conn.execute(select(clearings).where(clearings.c.id == clearing_id)).first()
 
+    def seen_uncleared(self, month: str, a: str, b: str) -> None:
+        self._uncleared.add((month, a, b))
+
     def clearing_of(self, month: str, a: str, b: str) -> Any | None:
+        if (month, a, b) in self._uncleared:
+            return None
         c = clearings.c
         return self.conn.execute(
             select(clearings).where(c.month == month, c.region_a == a, c.region_b == b)

@@ -74,8 +74,8 @@ def charge_threshold(
         value=fmt_yuan(amount),
         base=eligible,
         args={
-            "per": f"per {spec.per.value.replace('_', ' ')}, level {level}",
-            "per_zh": f"{PER_ZH[spec.per.value]}，{level}级机构",
+            "per": f"per {str(spec.per).replace('_', ' ')}, level {level}",
+            "per_zh": f"{PER_ZH[str(spec.per)]}，{level}级机构",
             "charged_before": fmt_yuan(before),
         },
     )

@@ -53,13 +53,14 @@ def line_parts(
     steps: list[Step] = []
     by_class: dict[str, Decimal] = {}
     for no, line in enumerate(enc.lines, start=1):
-        share = policy.eligible_share[line.cls.value].at(enc.date, facts)
+        cls = str(line.cls)  # its value (a StrEnum), without the cost of Enum.value
+        share = policy.eligible_share[cls].at(enc.date, facts)
         result = _parts(line, share.value)
         results.append(result)
         if line.itemised:
-            steps.extend(_line_steps(no, line, result, share))
+            steps.extend(_line_steps(no, line, cls, result, share))
         else:
-            by_class[line.cls.value] = by_class.get(line.cls.value, ZERO) + line.amount
+            by_class[cls] = by_class.get(cls, ZERO) + line.amount
     steps[:0] = _class_steps(policy, enc, by_class, facts)
     return tuple(results), steps
 
@@ -111,7 +112,7 @@ def _over_limit_step(line: Line, r: LineResult, label: dict[str, str]) -> Step:
     )
 
 
-def _line_steps(no: int, line: Line, r: LineResult, share: Param[Decimal]) -> list[Step]:
+def _line_steps(no: int, line: Line, cls: str, r: LineResult, share: Param[Decimal]) -> list[Step]:
     """A catalogue item's parts, each citing the catalogue entry it came from."""
     code_zh = f" {line.code}" if line.code else ""
     label = {
@@ -120,8 +121,8 @@ def _line_steps(no: int, line: Line, r: LineResult, share: Param[Decimal]) -> li
         # English sentence shows it too, the code beside it.
         "item": f" {line.name} ({line.code})" if line.name and line.code else code_zh,
         "item_zh": f" {line.name}（{line.code}）" if line.name and line.code else code_zh,
-        "cls": line.cls.value,
-        "cls_zh": CLASS_ZH.get(line.cls.value, line.cls.value),
+        "cls": cls,
+        "cls_zh": CLASS_ZH.get(cls, cls),
     }
     ref = line.entry
     steps = [] if r.over_limit == ZERO else [_over_limit_step(line, r, label)]

@@ -73,16 +73,24 @@ class EncounterResult:
     steps: tuple[Step, ...]
     lines: tuple[LineResult, ...] = ()  # in the order of the bill
 
+    # The sums over the lines are kept on the (frozen) result once made: the record and
+    # the answer each show them, and the balanced first self-pay is made of them.
     @property
     def over_limit(self) -> Decimal:
         """Over-limit self-pay of all lines (whole fen)."""
-        return sum((ln.over_limit for ln in self.lines), ZERO)
+        kept: Decimal | None = self.__dict__.get("_over_limit")
+        if kept is None:
+            kept = self.__dict__["_over_limit"] = sum((ln.over_limit for ln in self.lines), ZERO)
+        return kept
 
     @property
     def self_pay(self) -> Decimal:
         """Full self-pay of all lines (whole fen): outside the catalogues or a restriction,
         or the whole bill when it is refused or out of scope (less its over-limit part)."""
-        return sum((ln.full_self_pay for ln in self.lines), ZERO)
+        kept: Decimal | None = self.__dict__.get("_self_pay")
+        if kept is None:
+            kept = self.__dict__["_self_pay"] = sum((ln.full_self_pay for ln in self.lines), ZERO)
+        return kept
 
     @property
     def first_self_pay(self) -> Decimal:
@@ -105,9 +113,19 @@ class EncounterResult:
     def fund(self) -> Decimal:
         return self.basic + self.assistance
 
+    def _yuan(self, amount: Decimal) -> str:
+        """fmt_yuan, made once per amount for the summary's two languages."""
+        shown: dict[Decimal, str] | None = self.__dict__.get("_shown")
+        if shown is None:
+            shown = self.__dict__["_shown"] = {}
+        text = shown.get(amount)
+        if text is None:
+            text = shown[amount] = fmt_yuan(amount)
+        return text
+
     def summary(self, lang: str = "en") -> str:
         """A few plain sentences for the insured person or a parent."""
-        y = fmt_yuan
+        y = self._yuan
         if self.refused is not None:
             if lang == "zh":
                 return f"本次费用{y(self.total)}元不予报销：{self.refused.reason.zh}。您需支付全部{y(self.total)}元。"
