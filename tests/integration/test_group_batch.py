@@ -20,12 +20,14 @@ from integration.test_group_commit import World, no_problems, stored, together
 from integration.test_group_rows import KeyTakenMeanwhile
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.ledger_repo import year_state
+from yibao.adapters.db.tables_clearing import clearings, region_ledger
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import PolicyLoader
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.model import Kind
 from yibao.service.group_commit import GroupCommitter
 from yibao.service.ports import UnitOfWork as UnitOfWorkPort
+from yibao.service.ports import now
 from yibao.service.settlement import (
     Answer,
     BatchRefusedError,
@@ -340,4 +342,53 @@ def test_a_bill_under_a_filing_elsewhere_in_a_batch_answers_as_its_quote(world: 
     assert {k: v for k, v in view.items() if k not in own} == {
         k: v for k, v in quote.items() if k not in own
     }
+    no_problems(world)
+
+
+def test_a_bill_elsewhere_in_a_month_cleared_already_books_its_movement_now(
+    world: World,
+) -> None:
+    with world.engine.begin() as conn:
+        elsewhere, code = conn.execute(
+            text(
+                "SELECT i.id, ci.code FROM institutions i JOIN catalogue_items ci "
+                "ON ci.region = i.region WHERE i.designated AND i.kind = 'hospital' "
+                "AND i.region = 'hill-county' AND ci.cls = 'A' AND ci.unit_price_fen IS NULL "
+                "ORDER BY i.id, ci.code LIMIT 1"
+            )
+        ).one()
+        a, b = sorted(("sample-city", "hill-county"))
+        conn.execute(
+            insert(clearings).values(
+                month="2026-08",
+                region_a=a,
+                region_b=b,
+                a_advanced_fen=0,
+                b_advanced_fen=0,
+                entries=0,
+                status="stated",
+                created_at=now(),
+            )
+        )
+    mine = [card for card in world.cards if card.startswith("SC")]
+    line = BillLine(code, Decimal("2"), Decimal("80.00"))
+    late = Bill(elsewhere, mine[1], Kind.OUTPATIENT, date(2026, 8, 30), (line,))
+    on_time = Bill(elsewhere, mine[2], Kind.OUTPATIENT, date(2026, 9, 30), (line,))
+    watched = Watched(world)
+    _, futures = together(world, [(late, "late"), (on_time, "on time")], watched)
+
+    assert watched.together == 2
+    months = []
+    with world.engine.connect() as conn:
+        for future in futures:
+            sid = future.result()[1]["id"]
+            months.append(
+                set(
+                    conn.execute(
+                        select(region_ledger.c.month).where(region_ledger.c.settlement_id == sid)
+                    ).scalars()
+                )
+            )
+    today = SettlementService(lambda: UnitOfWork(world.engine), world.policies).clock()
+    assert months == [{f"{today:%Y-%m}"}, {"2026-09"}]  # August is cleared: booked now
     no_problems(world)

@@ -19,6 +19,15 @@ def _frozen(mapping: Mapping[str, Decimal]) -> Mapping[str, Decimal]:
     return MappingProxyType(dict(mapping))
 
 
+# Read-only, so one empty mapping serves every year that has nothing under a counter.
+_NONE: Mapping[str, Any] = MappingProxyType({})
+
+
+def _amounts(stored: Mapping[str, str] | None) -> Mapping[str, Decimal]:
+    """A stored counter's amounts, read-only (the shared empty one when it has none)."""
+    return MappingProxyType({k: Decimal(v) for k, v in stored.items()}) if stored else _NONE
+
+
 @dataclass(frozen=True)
 class YearAccumulators:
     year: int
@@ -62,9 +71,9 @@ class YearAccumulators:
     def with_threshold(self, key: str, charged: Decimal) -> YearAccumulators:
         if not charged:
             return self
-        updated = dict(self.thresholds)
+        updated = dict(self.thresholds)  # a copy of its own: wrapped without another
         updated[key] = updated.get(key, ZERO) + charged
-        return self.but(thresholds=_frozen(updated))
+        return self.but(thresholds=MappingProxyType(updated))
 
     def with_amount(self, name: str, key: str, amount: Decimal) -> YearAccumulators:
         """`cause_paid` or `si_groups` with `amount` added under `key`."""
@@ -73,8 +82,8 @@ class YearAccumulators:
         updated = dict(self.cause_paid if name == "cause_paid" else self.si_groups)
         updated[key] = updated.get(key, ZERO) + amount
         if name == "cause_paid":
-            return self.but(cause_paid=_frozen(updated))
-        return self.but(si_groups=_frozen(updated))
+            return self.but(cause_paid=MappingProxyType(updated))
+        return self.but(si_groups=MappingProxyType(updated))
 
     def with_stay(self, stay: str, level: int, chain: Decimal) -> YearAccumulators:
         updated = dict(self.stays)
@@ -104,20 +113,22 @@ class YearAccumulators:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> YearAccumulators:
+        """As to_dict wrote it. Every bill reads one: the counters it has not (stored
+        before their rules existed, or empty) share one empty mapping."""
+        stays = data.get("stays")
         return cls(
             year=int(data["year"]),
             pooled_cost=Decimal(data["pooled_cost"]),
             inpatient_fund_paid=Decimal(data["inpatient_fund_paid"]),
             outpatient_fund_paid=Decimal(data["outpatient_fund_paid"]),
-            thresholds=_frozen({k: Decimal(v) for k, v in data["thresholds"].items()}),
+            thresholds=_amounts(data["thresholds"]),
             personal_on_eligible=Decimal(data["personal_on_eligible"]),
             personal=Decimal(data["personal"]),
-            # Stored before these rules existed: none of them.
-            cause_paid=_frozen({k: Decimal(v) for k, v in data.get("cause_paid", {}).items()}),
-            stays=MappingProxyType(
-                {k: (int(lv), Decimal(c)) for k, (lv, c) in data.get("stays", {}).items()}
-            ),
-            si_groups=_frozen({k: Decimal(v) for k, v in data.get("si_groups", {}).items()}),
+            cause_paid=_amounts(data.get("cause_paid")),
+            stays=MappingProxyType({k: (int(lv), Decimal(c)) for k, (lv, c) in stays.items()})
+            if stays
+            else _NONE,
+            si_groups=_amounts(data.get("si_groups")),
         )
 
 

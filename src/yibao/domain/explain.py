@@ -204,6 +204,10 @@ HOW_ZH = {
 CAUSE_ZH = {"accident": "意外伤害", "ordinary": "普通疾病"}
 
 
+# A stored step's trailing defaults, left out (one tuple, not one a step).
+_LEFT_OUT: tuple[Any, ...] = (None, "", {})
+
+
 @dataclass(frozen=True)
 class Step:
     rule: str
@@ -276,7 +280,7 @@ class Step:
             dict(self.args),
             None if ref is None else [ref.file, ref.key, ref.since_text, ref.source, ref.when],
         ]
-        while len(out) > 2 and out[-1] in (None, "", {}):
+        while len(out) > 2 and out[-1] in _LEFT_OUT:
             out.pop()
         return out
 

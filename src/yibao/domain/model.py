@@ -178,7 +178,8 @@ class Person:
     categories: tuple[CategorySpan, ...] = field(default=())
 
     def category_on(self, day: date) -> str:
-        return category_on(self.categories, day)
+        # Most persons have no category span: every bill asks.
+        return category_on(self.categories, day) if self.categories else GENERAL
 
     def age_on(self, day: date) -> int:
         return age_on(self.birth_date, day)

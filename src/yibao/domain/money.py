@@ -68,6 +68,23 @@ def fmt(amount: Decimal) -> str:
 
 def fmt_yuan(amount: Decimal) -> str:
     """Thousands separators for people ("30,500.00")."""
+    # Every answer puts some twenty amounts into its sentences, many of them the same
+    # (the summary's and the steps', a price, a threshold): each value's text is kept. A
+    # value's text is its own (equal values round alike), but for zero, whose sign shows.
+    if not amount:
+        return _yuan(amount)
+    text = _SHOWN.get(amount)
+    if text is None:
+        if len(_SHOWN) > 50_000:  # amounts come from bills: never an unbounded memory
+            _SHOWN.clear()
+        text = _SHOWN[amount] = _yuan(amount)
+    return text
+
+
+_SHOWN: dict[Decimal, str] = {}
+
+
+def _yuan(amount: Decimal) -> str:
     shown = amount.quantize(FEN, ROUND_HALF_UP)
     if -THOUSAND < shown < THOUSAND:  # no separator: as fmt, without the format spec's cost
         return str(shown)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from yibao.domain.calendar import WorkingCalendar
 from yibao.domain.conditions import CodeSpan, diagnosis_group
@@ -268,9 +269,19 @@ class RegionPolicy:
     diagnosis_groups: Mapping[str, DiagnosisGroup] = field(default_factory=dict)
     year_start: YearStart = YearStart()
 
+    # What every bill asks of a policy and gets the same answer to while the policy (frozen)
+    # lasts: kept on it, made when first asked; a new policy starts afresh.
+    @cached_property
+    def _year_spans(self) -> dict[int, tuple[date, date]]:
+        return {}
+
+    @cached_property
+    def _groups_of(self) -> dict[str | None, str]:
+        return {}
+
     def year_span(self, year: int) -> tuple[date, date]:
         """The first and last day of the region's insurance year `year`."""
-        known: dict[int, tuple[date, date]] = self.__dict__.setdefault("_year_spans", {})
+        known = self._year_spans
         span = known.get(year)
         if span is None:
             span = known[year] = self.year_start.span(year)
@@ -278,9 +289,7 @@ class RegionPolicy:
 
     def diagnosis_group(self, code: str | None) -> str:
         """The region's diagnosis group of an ICD-10 code, or "other"."""
-        # Every bill asks; the answer for a code is the same as long as the policy (frozen)
-        # is: kept per code on the policy, a new policy starting afresh.
-        known: dict[str | None, str] = self.__dict__.setdefault("_groups_of", {})
+        known = self._groups_of
         group = known.get(code)
         if group is None:
             if len(known) > 10_000:  # codes come from bills: never an unbounded memory

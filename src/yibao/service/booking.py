@@ -198,11 +198,12 @@ def ledger_entries(
     """The fund ledger's entries for a settlement, its reversal or an adjustment: what each
     fund owes, and to whom (the institution for a card settlement; the person, None, for
     a claim). `amounts` by layer; zero amounts make no entry."""
+    month = f"{day.year}-{day.month:02d}"  # as f"{day:%Y-%m}", without strftime's cost
     return [
         {
             "region": region,
             "year": day.year,
-            "month": f"{day:%Y-%m}",
+            "month": month,
             "institution_id": paid_to,
             "scheme": scheme,
             "layer": layer,

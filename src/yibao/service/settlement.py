@@ -111,6 +111,7 @@ class Bill:
             person_id=self.person_id,
             caller=self.institution_id if key is not None else None,
             key=key,
+            day=self.date,
         )
 
 

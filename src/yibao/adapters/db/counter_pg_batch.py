@@ -50,7 +50,7 @@ from yibao.service.ports.records import (
 _BILLS = """b AS (
     SELECT * FROM json_to_recordset($1::json) AS b(
         n int, card varchar, person varchar, year smallint, institution varchar,
-        codes varchar[], caller varchar, key varchar)
+        codes varchar[], caller varchar, key varchar, month varchar)
 )"""
 
 # Whose year each bill settles (its card's holder, or the person its voucher names).
@@ -114,7 +114,13 @@ _ROW = f"""
                   FROM unnest(b.codes) AS q(code)
                   CROSS JOIN LATERAL (
                       SELECT * FROM catalogue_items ci
-                      WHERE ci.region = i.region AND ci.code = q.code OFFSET 0) ci), '[]') END
+                      WHERE ci.region = i.region AND ci.code = q.code OFFSET 0) ci), '[]') END,
+           -- whether the month of its movement between the two regions is cleared
+           -- already (service/clearing.py movement_month)
+           CASE WHEN i.region <> p.region THEN EXISTS (
+               SELECT FROM clearings cl WHERE cl.month = b.month AND (
+                   (cl.region_a = p.region AND cl.region_b = i.region)
+                   OR (cl.region_a = i.region AND cl.region_b = p.region))) END
     FROM (SELECT 1) AS one
     LEFT JOIN cards c ON c.number = b.card
     LEFT JOIN persons p ON p.id = CASE WHEN b.card IS NULL THEN b.person ELSE c.person_id END
@@ -171,6 +177,7 @@ def bills_json(bills: list[BillKeys]) -> list[dict[str, Any]]:
             "codes": bill.codes,
             "caller": bill.caller,
             "key": bill.key,
+            "month": None if bill.day is None else f"{bill.day:%Y-%m}",
         }
         for n, bill in enumerate(bills)
     ]
@@ -305,6 +312,9 @@ class PgBatchCounter(PgCounter):
             )
             filings = tuple(Filing(at, _on(start), _on(end)) for at, start, end in row[39])
             self.registry.seen_certificates(person_id, referrals, filings)
+        if row[41] is False and self.regions is not None and bill.day is not None:
+            a, b = sorted((row[22], region))
+            self.regions.seen_uncleared(f"{bill.day:%Y-%m}", a, b)
         if self.catalogue is not None:
             items = {
                 code: CatalogueItem(

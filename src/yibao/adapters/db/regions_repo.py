@@ -33,6 +33,9 @@ class Regions(RegionChecks):
         # A group commit's batch (counter_pg_batch.py) keeps its bills' movements for its
         # one write instead of an INSERT each: None when each is written as it is made.
         self.deferred: list[dict[str, Any]] | None = None
+        # (month, region_a, region_b) found not cleared by a batch's read, which clears
+        # nothing: clearing_of need not ask again in its transaction.
+        self._uncleared: set[tuple[str, str, str]] = set()
 
     # --- the regions ----------------------------------------------------------------
 
@@ -121,7 +124,12 @@ class Regions(RegionChecks):
     def clearing(self, clearing_id: int) -> Any | None:
         return self.conn.execute(select(clearings).where(clearings.c.id == clearing_id)).first()
 
+    def seen_uncleared(self, month: str, a: str, b: str) -> None:
+        self._uncleared.add((month, a, b))
+
     def clearing_of(self, month: str, a: str, b: str) -> Any | None:
+        if (month, a, b) in self._uncleared:
+            return None
         c = clearings.c
         return self.conn.execute(
             select(clearings).where(c.month == month, c.region_a == a, c.region_b == b)

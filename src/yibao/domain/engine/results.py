@@ -115,7 +115,9 @@ class EncounterResult:
 
     def _yuan(self, amount: Decimal) -> str:
         """fmt_yuan, made once per amount for the summary's two languages."""
-        shown: dict[Decimal, str] = self.__dict__.setdefault("_shown", {})
+        shown: dict[Decimal, str] | None = self.__dict__.get("_shown")
+        if shown is None:
+            shown = self.__dict__["_shown"] = {}
         text = shown.get(amount)
         if text is None:
             text = shown[amount] = fmt_yuan(amount)

@@ -105,7 +105,10 @@ def settle_encounter(
 
     eligible, lines, steps = eligible_cost(policy, enc, facts)
     place, place_step = place_of(policy, person, enc, how, facts)
-    steps.extend(s for s in (filed_step, place_step) if s is not None)
+    if filed_step is not None:
+        steps.append(filed_step)
+    if place_step is not None:
+        steps.append(place_step)
     route, benefit, acc = _benefit(policy, person, enc, eligible, acc, place, facts)
     steps.extend(benefit.steps)
     total = enc.total

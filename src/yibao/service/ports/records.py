@@ -6,6 +6,7 @@ into these)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from yibao.domain.accumulators import YearAccumulators
@@ -74,6 +75,9 @@ class BillKeys:
     person_id: str | None = None
     caller: str | None = None  # with key: the idempotency key's owner
     key: str | None = None
+    # The bill's day, for what a batch reads for a bill elsewhere (the month its movement
+    # between regions is cleared in); None: not needed.
+    day: date | None = None
 
 
 @dataclass(frozen=True)
