@@ -1,7 +1,7 @@
 """Load benchmark: real-time settlements per second through a real server on PostgreSQL.
 
     .venv/bin/python bench/settle_http.py [--persons 3000] [--seconds 30] [--clients 64] [--workers 2]
-                                          [--no-pgbench] [--profile] [--no-split]
+                                          [--no-pgbench] [--profile] [--no-split] [--warmup 3]
 
 Creates a PostgreSQL database of its own (YIBAO_BENCH_POSTGRES_URL, default
 127.0.0.1:5432 as postgres), loads the demo population, starts `yibao serve` as a
@@ -47,7 +47,6 @@ from sqlalchemy.engine import make_url
 
 from flame import Profiler  # bench/flame.py
 from pgbench import Pgbench, PgbenchRun, postgres_cpu_seconds, postmaster_pid  # bench/pgbench.py
-from server_split import print_split  # bench/server_split.py
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.service.access import OPERATOR, AccessService
 
@@ -237,9 +236,11 @@ def fire_wrk(
     cards: list[str],
     hospitals: list[str],
     items: list[tuple[str, str | None]],
+    prefix: str = "bench",
 ) -> tuple[int, int, float, Tail]:
     """Run wrk with a script that sends random bills; returns (requests, non-2xx, seconds,
-    the latencies' tail)."""
+    the latencies' tail). Idempotency keys start with `prefix`: a second run with keys of
+    the first would be answered by replays."""
 
     def lua(values: list[str]) -> str:
         return ",".join(f'"{v}"' for v in values)
@@ -268,7 +269,7 @@ request = function()
     .. '"lines":[{{"code":"%s","quantity":"%d","unit_price":"%s"}}]}}',
     cards[math.random(#cards)], math.random(1, 10), math.random(1, 28), it[1], math.random(1, 3), it[2])
   return wrk.format("POST", "/v1/settlements", {{["Content-Type"]="application/json",
-    ["Authorization"]="Bearer " .. hosp[math.random(#hosp)], ["Idempotency-Key"]="bench-" .. id .. "-" .. counter}}, body)
+    ["Authorization"]="Bearer " .. hosp[math.random(#hosp)], ["Idempotency-Key"]="{prefix}-" .. id .. "-" .. counter}}, body)
 end
 done = function(summary, latency, requests)
   io.write(string.format("p99.9 %.3fms\\nmax %.3fms\\n", latency:percentile(99.9) / 1000, latency.max / 1000))
@@ -344,6 +345,12 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
                 time.sleep(0.2)
 
         cards, hospitals, items = population(url)
+        if args.warmup:  # every worker up, its first settlements' one-time work done
+            if shutil.which("wrk") and not args.python_clients:
+                fire_wrk(base, args.warmup, args.clients, cards, hospitals, items, "warm")
+            else:
+                asyncio.run(fire(base, args.warmup, args.clients, cards, hospitals, items))
+        measured_from = time.perf_counter()  # CLOCK_MONOTONIC: the server's clock too
         before = stored_settlements(url)
         cpu_before, loop_before = cpu_seconds(server.pid), loop_seconds(server.pid)
         profiler = Profiler(server.pid, args.seconds, ROOT / "bench") if args.profile else None
@@ -395,7 +402,9 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
     if profiler:
         profiler.print_breakdown((cpu_after[0] - cpu_before[0]) / per)
     if args.latency_log:
-        print_split(args.latency_log)
+        from server_split import print_split  # bench/server_split.py
+
+        print_split(args.latency_log, since=measured_from)
     return YibaoRun(
         client=client,
         requests=requests,
@@ -495,6 +504,12 @@ def main() -> None:
         "--no-pgbench",
         action="store_true",
         help="Skip pgbench's tpcb-like runs before and after the settlements.",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3,
+        help="Seconds of settlements before the measured ones (not counted; 0: none).",
     )
     parser.add_argument(
         "--no-split",
