@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from starlette.responses import PlainTextResponse
 from typer.testing import CliRunner
 
 from integration.conftest import FakeClock
@@ -25,6 +26,7 @@ from yibao.domain.access import Principal, Role
 from yibao.domain.registry import Institution, InstitutionKind
 from yibao.entrypoints import cli_common
 from yibao.entrypoints.api.app import create_app
+from yibao.entrypoints.api.fsi_router import FsiFastPath
 from yibao.entrypoints.cli import app as cli
 from yibao.fsi.auth import FsiAuth, ProxySettings, Refused, issue_credential, tif_headers
 from yibao.service.access import OPERATOR
@@ -230,3 +232,36 @@ def test_a_credential_seen_lately_is_not_read_again_and_a_revoked_one_stops_at_o
     services.access.revoke_tokens(OPERATOR, "h1")
     with pytest.raises(Refused, match="吊销"):
         auth.authenticate(tif_headers(made["paasid"], made["paas_token"]), None)
+
+
+def test_a_message_is_answered_without_the_router(
+    services: Services, tokens: dict[str, str]
+) -> None:
+    app = create_app(services)  # its state: the credential checks, the services
+    walked: list[str] = []
+
+    async def router(scope: Any, receive: Any, send: Any) -> None:
+        walked.append(scope["path"])
+        await PlainTextResponse("the router", status_code=404)(scope, receive, send)
+
+    fast = FsiFastPath(router)
+
+    async def outer(scope: Any, receive: Any, send: Any) -> None:
+        scope["app"] = app  # as the application sets it before its middleware
+        await fast(scope, receive, send)
+
+    client = TestClient(outer)  # no lifespan: the application's state is made already
+    for url in (URL, "/fsi/api/rsfComIfsService/callService"):
+        answer = client.post(url, content=sign_in(), headers=bearer(tokens["H1"]))
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "application/json; charset=utf-8"
+        assert answer.json()["infcode"] == 0, answer.json()["err_msg"]
+    assert walked == []
+    assert client.get(URL).status_code == 404  # anything else: the router's
+    assert client.post("/fsi/api/other").status_code == 404
+    assert walked == [URL, "/fsi/api/other"]
+    # The application's own answer (through its layers) is the same envelope.
+    with TestClient(app) as client:
+        answer = client.post(URL, content=sign_in(), headers=bearer(tokens["H1"]))
+        assert answer.headers["content-type"] == "application/json; charset=utf-8"
+        assert answer.json()["infcode"] == 0

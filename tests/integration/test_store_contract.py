@@ -252,6 +252,25 @@ def test_the_counter_reads_a_bill_and_books_its_settlement(stores: Factory) -> N
         assert (unknown.person, unknown.card) == (None, None)
 
 
+def test_the_counter_reads_a_batch_of_bills_as_it_reads_each(stores: Factory) -> None:
+    with stores() as uow:
+        registry_world(uow)
+        uow.commit()
+    keys = [
+        BillKeys("H1", 2026, ("A1", "F1"), card_number="C-OLD", caller="H1", key="k"),
+        BillKeys("H1", 2026, (), card_number="NOPE"),
+        BillKeys("NOWHERE", 2027, ("A1",), person_id="P1", day=date(2027, 2, 1)),
+    ]
+    with stores() as uow:
+        each = [uow.counter.open(bill, lock=False) for bill in keys]
+    with stores() as uow:
+        assert uow.counter.open_many(keys) == each
+        assert uow.counter.open(keys[2]) == each[2]  # a bill's open takes what was read
+        uow.commit()
+    with stores() as uow:  # nothing changed by reading
+        assert uow.counter.open(keys[2], lock=False) == each[2]
+
+
 def test_the_catalogue_in_force_on_a_day(stores: Factory) -> None:
     with stores() as uow:
         registry_world(uow)

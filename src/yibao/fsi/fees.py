@@ -98,11 +98,14 @@ class _Stored:
     setl_id: int | None = None
 
 
-def _read(ctx: Ctx, inpatient: bool) -> tuple[Any, list[Upload]]:
+def _read(ctx: Ctx, inpatient: bool) -> tuple[Any, list[Upload], int]:
+    """The visit (locked), the lines read, and the upload order of the first of them."""
     lines = ctx.call.input.items("feedetail")
     row = visit(ctx, lines[0], inpatient=inpatient)
     unsettled(row, lines[0])
-    known: dict[str, Any] = {ln.feedetl_sn: ln for ln in ctx.store.lines(row.mdtrt_id)}
+    stored = ctx.store.lines(row.mdtrt_id)  # in upload order: the last is the latest
+    seq = stored[-1].seq + 1 if stored else 1
+    known: dict[str, Any] = {ln.feedetl_sn: ln for ln in stored}
     refunded: dict[str, Decimal] = {}
     for ln in known.values():
         if ln.init_feedetl_sn:
@@ -117,7 +120,7 @@ def _read(ctx: Ctx, inpatient: bool) -> tuple[Any, list[Upload]]:
             _check_refund(up, known.get(up.init), refunded[up.init])
         known[up.sn] = _Stored(up.code, str(up.pric), str(up.cnt), up.init)
         out.append(up)
-    return row, out
+    return row, out, seq
 
 
 def _result(up: Upload, c: Classified) -> dict[str, Any]:
@@ -149,7 +152,7 @@ def _result(up: Upload, c: Classified) -> dict[str, Any]:
 
 
 def upload(ctx: Ctx, inpatient: bool) -> dict[str, Any]:
-    row, ups = _read(ctx, inpatient)
+    row, ups, seq = _read(ctx, inpatient)
     billed = [Billed(u.code, u.cnt, u.pric, u.sumamt) for u in ups]
     kind = Kind(row.kind) if row.kind else Kind.OUTPATIENT
     try:
@@ -162,7 +165,6 @@ def upload(ctx: Ctx, inpatient: bool) -> dict[str, Any]:
         bad = next((u for u in ups if u.code in codes_), None)
         path = bad.fields.at("med_list_codg") if bad is not None else None
         raise service_error(exc, path) from None
-    seq = ctx.store.next_line_seq(row.mdtrt_id)
     ctx.store.add_lines(
         [
             {

@@ -30,12 +30,11 @@ class Billing:
     bill: Bill
     person: dict[str, Any]
     interim: bool  # mid_setl_flag 1: the stay goes on
-    earlier: int  # settlements of the visit so far (in force or cancelled)
 
-    @property
-    def key(self) -> str:
-        """The settlement's idempotency key: the visit and the settlements before it."""
-        return f"fsi:{self.visit.mdtrt_id}:{self.visit.settle_attempts}:{self.earlier}"
+    def key(self, earlier: int) -> str:
+        """The settlement's idempotency key: the visit and the settlements before it
+        (`earlier`, in force or cancelled: read only to settle, a quote needs none)."""
+        return f"fsi:{self.visit.mdtrt_id}:{self.visit.settle_attempts}:{earlier}"
 
 
 def _kind(data: Fields, row: Any, inpatient: bool) -> tuple[Kind, str]:
@@ -135,7 +134,7 @@ def _billing(ctx: Ctx, data: Fields, inpatient: bool) -> Billing:
         "clr_optins": ctx.store.admdvs(r.region),
     }
     interim = inpatient and data.data.get("mid_setl_flag") == "1"
-    return Billing(row, bill, person, interim, ctx.store.settlement_count(row.mdtrt_id))
+    return Billing(row, bill, person, interim)
 
 
 def _output(ctx: Ctx, b: Billing, view: dict[str, Any]) -> dict[str, Any]:
@@ -167,7 +166,7 @@ def settle(ctx: Ctx, inpatient: bool) -> dict[str, Any]:
     data = ctx.call.input.obj("data")
     assert data is not None
     b = _billing(ctx, data, inpatient)
-    view = ctx.desk.settle(ctx.uow, b.bill, b.key)
+    view = ctx.desk.settle(ctx.uow, b.bill, b.key(ctx.store.settlement_count(b.visit.mdtrt_id)))
     out = _output(ctx, b, view)
     row = b.visit
     info = out["setlinfo"]
@@ -306,7 +305,7 @@ def query(ctx: Ctx) -> dict[str, Any]:
     data = ctx.call.input.obj("data")
     assert data is not None
     found = own_settlement(ctx, data)
-    now_ = ctx.desk.settlement(ctx.uow, int(found.setl_id), ctx.institution)
+    now_ = ctx.desk.split(ctx.uow, int(found.setl_id), ctx.institution)
     setl = loads(found.setlinfo)
     # The split as it stands now: a reversal of an earlier bill may have adjusted it.
     setl.update(current_split(setl, now_))

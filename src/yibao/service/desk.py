@@ -29,11 +29,12 @@ from yibao.domain.catalogue import Visit
 from yibao.domain.engine.lines import line_parts
 from yibao.domain.engine.results import LineResult
 from yibao.domain.model import Encounter, Hospital, Kind, Line
+from yibao.domain.money import fmt
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.domain.registry import Enrolment, Institution, PersonRecord
 from yibao.service.catalogue_lines import Billed, resolve
 from yibao.service.errors import NotFoundError, ServiceError
-from yibao.service.history import stored_year
+from yibao.service.history import current_split, stored_year
 from yibao.service.ports import UnitOfWork
 from yibao.service.queries import settlement_visible, stored_view
 from yibao.service.settlement import Bill, SettlementService, place_catalogue, usable_card
@@ -188,6 +189,23 @@ class HospitalDesk:
             raise NotFoundError("unknown_settlement", f"settlement {settlement_id} does not exist")
         stored = stored_year(uow, row.person_id, row.year)
         return stored_view(next(s for s in stored if s.row.id == settlement_id))
+
+    @staticmethod
+    def split(uow: UnitOfWork, settlement_id: int, who: Principal) -> dict[str, str]:
+        """A settlement's split as it stands now, the five amounts of `settlement` (basic,
+        assistance, institution, personal, threshold), reading the settlement and its
+        latest adjustment only (the national interface's 5203 shows no more)."""
+        row = uow.ledger.settlement(settlement_id)
+        if row is None or not settlement_visible(uow, who, row):
+            raise NotFoundError("unknown_settlement", f"settlement {settlement_id} does not exist")
+        s = current_split(uow, row)
+        return {
+            "basic": fmt(s.basic),
+            "assistance": fmt(s.assistance),
+            "institution": fmt(s.institution),
+            "personal": fmt(s.personal),
+            "threshold": fmt(s.threshold),
+        }
 
 
 def _institution(uow: UnitOfWork, institution_id: str) -> Institution:

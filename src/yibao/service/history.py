@@ -57,6 +57,14 @@ def _split(row: Any, original: Any) -> Split:
     )
 
 
+def current_split(uow: UnitOfWork, row: Any) -> Split:
+    """A stored settlement's split as it stands now, as stored_year gives it (its latest
+    adjustment's, if a reversal of an earlier bill adjusted it), without reading and
+    rebuilding the rest of its year."""
+    latest = uow.history.latest_adjustments([int(row.id)]).get(row.id)
+    return _split(latest if latest is not None else row, row)
+
+
 def stored_line(ln: Any) -> Line:
     """A stored line as the engine settled it: a catalogue item with the facts applied
     then (whatever the catalogue says now), or an amount of its class."""

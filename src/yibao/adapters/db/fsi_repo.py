@@ -19,6 +19,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+# (database, region) → the region's division code (医保区划), as found: FsiStore.admdvs.
+_ADMDVS: dict[tuple[str, str], str] = {}
+
+
 @dataclass(frozen=True)
 class Message:
     """A message answered before (fsi_messages): what `message` reads."""
@@ -47,10 +51,18 @@ class FsiStore:
     # --- registry reads ------------------------------------------------------------
 
     def admdvs(self, region: str) -> str:
-        row = self.conn.execute(
-            select(t.regions.c.admdvs).where(t.regions.c.code == region)
-        ).first()
-        return "" if row is None else str(row.admdvs)
+        # A region is never changed once added (Registry.add_region inserts or leaves it):
+        # its division code, once found, is kept for the process (by database).
+        key = (str(self.conn.engine.url), region)
+        found = _ADMDVS.get(key)
+        if found is None:
+            row = self.conn.execute(
+                select(t.regions.c.admdvs).where(t.regions.c.code == region)
+            ).first()
+            if row is None:
+                return ""
+            found = _ADMDVS[key] = str(row.admdvs)
+        return found
 
     def region_of(self, admdvs: str) -> str | None:
         """The region whose division code (医保区划) this is."""

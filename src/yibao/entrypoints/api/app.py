@@ -16,6 +16,7 @@ from fastapi.telemetry import TelemetryConfig
 from yibao.entrypoints.api import docs, fsi_router
 from yibao.entrypoints.api.errors import BodyLimit
 from yibao.entrypoints.api.fast_path import SettleFastPath
+from yibao.entrypoints.api.fsi_router import FsiFastPath
 from yibao.entrypoints.api.latency import Recorder
 from yibao.entrypoints.api.routers import (
     admin,
@@ -114,10 +115,12 @@ def _lifespan(
 
 def _layers(app: FastAPI, services: Services, recorder: Recorder | None) -> None:
     """The last added is the outermost: every request passes SecurityHeaders, then
-    BodyLimit, and then a settlement is answered without the router (fast_path.py)."""
+    BodyLimit, and then a settlement or a national-interface message is answered without
+    the router (fast_path.py, fsi_router.py)."""
     app.add_middleware(
         SettleFastPath, services=services, handlers=app.exception_handlers, recorder=recorder
     )
+    app.add_middleware(FsiFastPath)  # a national-interface message, also without the router
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
 
