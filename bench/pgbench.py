@@ -26,6 +26,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 DATABASE = "yibao_pgbench"
+
+
+class PgbenchFailedError(RuntimeError):
+    """pgbench exited with an error (its last line of stderr)."""
+
+
 SCALE = 64
 
 
@@ -138,7 +144,7 @@ class Pgbench:
     def run(self, seconds: float) -> PgbenchRun:
         """pgbench tpcb-like for `seconds` with the benchmark's client count."""
         cpu_before = postgres_cpu_seconds(self.postmaster)
-        out = subprocess.run(
+        done_run = subprocess.run(
             [
                 "pgbench",
                 *self.connection,
@@ -152,10 +158,14 @@ class Pgbench:
                 str(max(1, int(seconds))),
                 DATABASE,
             ],
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
-        ).stdout
+        )
+        if done_run.returncode != 0:
+            last = (done_run.stderr.strip().splitlines() or ["no message"])[-1]
+            raise PgbenchFailedError(f"exit {done_run.returncode}: {last}")
+        out = done_run.stdout
         cpu = postgres_cpu_seconds(self.postmaster) - cpu_before
         done = re.search(r"number of transactions actually processed: (\d+)", out)
         tps = re.search(r"tps = ([\d.]+)", out)

@@ -16,24 +16,27 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+# Imported here, not by settle_http.py's start: a run of an older yibao (PYTHONPATH=
+# /work/before/src, --no-split) has no latency module.
 from yibao.entrypoints.api.latency import BILLS, SEGMENTS, TOTAL, quantile, read_summaries
 
 
-def merged(folder: Path) -> dict[str, Any]:
-    """Every process's parts, batch sizes and collector pauses together."""
+def merged(folder: Path, since: float = 0.0) -> dict[str, Any]:
+    """Every process's parts, batch sizes and collector pauses together, of the
+    settlements that arrived from `since` (perf_counter, the same clock in every process
+    of the machine) on."""
     parts: dict[str, list[float]] = {name: [] for name, _, _ in (*SEGMENTS, *BILLS, TOTAL)}
     batch: list[int] = []
     pauses: list[tuple[int, float]] = []
-    processes = 0
     each: list[int] = []  # settlements a process answered: how evenly the workers share
     for summary in read_summaries(folder):
-        processes += 1
-        each.append(len(summary["parts"].get(TOTAL[0], [])))
+        kept = [n for n, arrived in enumerate(summary["arrived"]) if arrived >= since]
+        each.append(len(kept))
         for name, values in summary["parts"].items():
-            parts.setdefault(name, []).extend(values)
-        batch.extend(summary["batch"])
-        pauses.extend((int(g), float(ms)) for g, ms in summary["gc"])
-    return {"parts": parts, "batch": batch, "gc": pauses, "processes": processes, "each": each}
+            parts.setdefault(name, []).extend(v for n in kept if (v := values[n]) is not None)
+        batch.extend(b for n in kept if (b := summary["batch"][n]))
+        pauses.extend((int(g), float(ms)) for g, ms, started in summary["gc"] if started >= since)
+    return {"parts": parts, "batch": batch, "gc": pauses, "processes": len(each), "each": each}
 
 
 def order() -> list[str]:
@@ -47,8 +50,8 @@ def order() -> list[str]:
     return [*names, TOTAL[0]]
 
 
-def print_split(folder: Path) -> None:
-    found = merged(folder)
+def print_split(folder: Path, since: float = 0.0) -> None:
+    found = merged(folder, since)
     if not found["processes"]:
         print(f"no latency record in {folder}: did the server stop cleanly?")
         return

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     # How long a thread keeps the interpreter lock while another waits for it, in ms
     # (CPython's default is 5): the event loop and the committer threads share it.
     switch_interval_ms: float = Field(default=5.0, gt=0, le=100)
+    # `yibao serve`'s processes (--workers), and whether each listens on a socket of its
+    # own (SO_REUSEPORT: the kernel spreads connections evenly; entrypoints/workers.py)
+    # rather than all on uvicorn's one.
+    workers: int = Field(default=1, ge=1, le=64)
+    reuse_port: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
     # Signs the member app's insurance vouchers (QR codes). Unset: a random key kept in

@@ -198,12 +198,12 @@ def serve(
     database: DatabaseOpt = None,
     host: Annotated[str | None, typer.Option(help="Default YIBAO_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default YIBAO_PORT or 8000.")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Server processes; default YIBAO_WORKERS or 1.")
+    ] = None,
     demo: Annotated[bool, typer.Option(help="Load the demo region first if it is empty.")] = False,
 ) -> None:
     """Run the HTTP API, the member app (/app) and the staff console (/console)."""
-    import uvicorn
-
     from yibao.service.demo import has_persons, load_demo
 
     settings = settings_for(database)
@@ -217,16 +217,37 @@ def serve(
             typer.echo(summary.describe())
             _demo_bills(engine, settings, "sample-city", 400)
         engine.dispose()
-    uvicorn.run(
-        "yibao.entrypoints.api.main:app_from_env",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level="warning",
+    _run_server(host or settings.host, port or settings.port, workers or settings.workers, settings)
+
+
+def _run_server(host: str, port: int, workers: int, settings: Settings) -> None:
+    import uvicorn
+
+    from yibao.entrypoints.workers import Supervisor, reuse_port_supported
+
+    options = {
+        "app": "yibao.entrypoints.api.main:app_from_env",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": "warning",
         # Not even the check of the access logger's level for each request: at "warning"
         # it never writes a line (docs/operations.md: the HTTP layer's cost).
-        access_log=False,
+        "access_log": False,
+    }
+    if workers > 1 and settings.reuse_port and reuse_port_supported():
+        # A listening socket each: connections spread evenly over the workers (workers.py).
+        try:
+            served = Supervisor(options, workers).run()
+        except OSError as exc:  # the address taken, or not this machine's
+            typer.echo(f"cannot listen on {host}:{port}: {exc}", err=True)
+            raise typer.Exit(1) from None
+        if not served:
+            raise typer.Exit(1)
+        return
+    uvicorn.run(
+        **options,  # type: ignore[arg-type]
+        workers=workers,
         # uvicorn's supervisor restarts a worker that does not answer its ping within 5 s:
         # on a loaded machine, starting a worker (its imports) took longer, and workers
         # were killed and started again without end. A minute, as a hung worker still is.

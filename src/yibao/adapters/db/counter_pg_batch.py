@@ -9,7 +9,15 @@ two (and a savepoint) for each bill (service/settlement.py settle_batch):
   them). A year not there yet is not inserted by the read: a bill the rules refuse then
   leaves nothing behind, without a savepoint to roll back to;
 - one write: every settled bill's settlement, lines, fund ledger entries, year (updated,
-  or inserted if the read found none) and answer, each table's rows as one JSON array.
+  or inserted if the read found none), answer and movements between regions, each
+  table's rows as one JSON array.
+
+Each bill is looked up by its own keys (a LATERAL subquery a bill): the planner takes a
+JSON function for 100 rows and would otherwise hash whole tables. A bill elsewhere (its
+place of treatment in another region than its person's) also gets what the service reads
+for it next (the place's region registered, the person's referrals and filings, the
+place's catalogue, the movement's month cleared), handed to the transaction's Regions,
+Registry and CatalogueRepo, which then need not ask.
 
 A year inserted meanwhile by another transaction, a key another request took first, a
 deadlock: the database refuses the write (or the read), and the caller rolls the batch
@@ -130,7 +138,10 @@ _ROW = f"""
     LEFT JOIN idempotency_keys k ON k.caller = b.caller AND k.key = b.key
     OFFSET 0"""
 
-# The columns in the order of counter_pg._READ's row (counter_pg._facts reads it).
+# A row: 0-36 the columns of counter_pg._READ's row, in its order (counter_pg._facts
+# reads them); for a bill elsewhere (else NULL) 37 whether the place's region is
+# registered, 38 the person's referrals, 39 their filings, 40 the codes in the place's
+# catalogue, 41 whether the month of the movement between the regions is cleared.
 READ_MANY = f"""
 WITH {_BILLS}, {_WHO}, {_YEARS}
 SELECT r.* FROM b CROSS JOIN LATERAL ({_ROW}) r

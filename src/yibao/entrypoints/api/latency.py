@@ -176,7 +176,7 @@ class Recorder:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.traces: list[Trace] = []
-        self.gc_pauses: list[tuple[int, float]] = []  # (generation, milliseconds)
+        self.gc_pauses: list[tuple[int, float, float]] = []
         self._gc_started = 0.0
 
     def add(self, trace: Trace) -> None:
@@ -187,7 +187,7 @@ class Recorder:
             self._gc_started = time.perf_counter()
         elif self._gc_started:
             pause = (time.perf_counter() - self._gc_started) * 1000
-            self.gc_pauses.append((int(info["generation"]), pause))
+            self.gc_pauses.append((int(info["generation"]), pause, self._gc_started))
 
     def __enter__(self) -> Recorder:
         gc.callbacks.append(self._on_gc)
@@ -199,15 +199,18 @@ class Recorder:
         self.write()
 
     def summary(self) -> dict[str, Any]:
-        parts: dict[str, list[float]] = {name: [] for name, _, _ in (*SEGMENTS, *BILLS, TOTAL)}
+        # One entry a trace in each list (None: a part it did not pass whole).
+        parts: dict[str, list[float | None]] = {n: [] for n, _, _ in (*SEGMENTS, *BILLS, TOTAL)}
         for trace in self.traces:
-            for name, ms in trace.parts().items():
-                parts[name].append(ms)
+            passed = trace.parts()
+            for name, values in parts.items():
+                values.append(passed.get(name))
         return {
             "pid": os.getpid(),
+            "arrived": [t.arrived for t in self.traces],  # perf_counter: CLOCK_MONOTONIC
             "parts": parts,
-            "batch": [t.batch for t in self.traces if t.batch],
-            "gc": self.gc_pauses,
+            "batch": [t.batch for t in self.traces],
+            "gc": self.gc_pauses,  # (generation, ms, perf_counter at its start)
         }
 
     def write(self) -> Path:
