@@ -170,30 +170,28 @@ def settle(ctx: Ctx, inpatient: bool) -> dict[str, Any]:
     out = _output(ctx, b, view)
     row = b.visit
     info = out["setlinfo"]
-    ctx.store.add_settlement(
-        {
-            "setl_id": int(view["id"]),
-            "mdtrt_id": row.mdtrt_id,
-            "fixmedins_code": ctx.call.fixmedins_code,
-            "psn_no": row.psn_no,
-            "setlinfo": dumps(info),
-            "status": "settled",
-            # What the hospital was answered, for its reconciliation (3201 / 3202).
-            "setl_date": ctx.call.inf_time.date(),
-            "insutype": info["insutype"],
-            "clr_type": info["clr_type"],
-            "medfee_fen": to_fen(info["medfee_sumamt"]),
-            "fund_fen": to_fen(info["fund_pay_sumamt"]),
-            "cash_fen": to_fen(info["psn_cash_pay"]),
-            "mid_setl_flag": 1 if b.interim else 0,
-        }
-    )
-    ctx.store.take_lines(row.mdtrt_id, int(view["id"]))
+    settlement = {
+        "setl_id": int(view["id"]),
+        "mdtrt_id": row.mdtrt_id,
+        "fixmedins_code": ctx.call.fixmedins_code,
+        "psn_no": row.psn_no,
+        "setlinfo": dumps(info),
+        "status": "settled",
+        # What the hospital was answered, for its reconciliation (3201 / 3202).
+        "setl_date": ctx.call.inf_time.date(),
+        "insutype": info["insutype"],
+        "clr_type": info["clr_type"],
+        "medfee_fen": to_fen(info["medfee_sumamt"]),
+        "fund_fen": to_fen(info["fund_pay_sumamt"]),
+        "cash_fen": to_fen(info["psn_cash_pay"]),
+        "mid_setl_flag": 1 if b.interim else 0,
+    }
     # An interim settlement (mid_setl_flag 1) leaves the stay open for the lines to come.
     values: dict[str, Any] = {"status": "open" if b.interim else "settled"}
     if row.kind is None:
         values.update(kind=b.bill.kind.value, med_type=out["setlinfo"]["med_type"])
-    ctx.store.update_visit(row.mdtrt_id, **values)
+    # The settlement, the lines it took and the visit: one statement on PostgreSQL.
+    ctx.store.settled(settlement, values)
     return out
 
 

@@ -69,6 +69,10 @@ class InterfaceRecords(Protocol):
 
     def add_settlement(self, values: dict[str, Any]) -> None: ...
 
+    def settled(self, values: dict[str, Any], visit: dict[str, Any]) -> None:
+        """A settlement made: add_settlement(values), take_lines of its visit for it, and
+        update_visit(its visit, **visit), together."""
+
     def settlement(self, setl_id: int) -> Any | None: ...
 
     def settlement_count(self, mdtrt_id: str) -> int: ...
