@@ -49,7 +49,9 @@ def with_years(conn: Connection) -> None:
         {"n": PERSONS},
     )
     conn.execute(
-        text("INSERT INTO person_years SELECT 'P' || g, 2026, '{}', 0 FROM generate_series(1, :n) g"),
+        text(
+            "INSERT INTO person_years SELECT 'P' || g, 2026, '{}', 0 FROM generate_series(1, :n) g"
+        ),
         {"n": PERSONS},
     )
     conn.execute(text("ANALYZE persons, person_years"))
