@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
@@ -22,7 +23,12 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
     # The pool holds at least as many connections as a server process runs requests at
     # once (its thread pool): a connection opened beyond the pool is closed on return, and
     # a new PostgreSQL backend per request costs more than the settlement itself.
-    engine = create_engine(url, pool_size=pool_size, max_overflow=10)
+    # json_deserializer: psycopg parses the JSON a query returns (the counter's reads
+    # return a bill's catalogue items and categories as json_agg) with orjson, not the
+    # standard library's json (which also guesses each value's encoding first).
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=10, json_deserializer=orjson.loads
+    )
     _ping_after_idle(engine)
     return engine
 
