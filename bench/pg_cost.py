@@ -111,7 +111,7 @@ def snapshot(admin: Any) -> dict[str, Any]:
     return {
         "tables": table_stats(admin),
         "indexes": index_stats(admin),
-        "lsn": admin.execute(text("SELECT pg_current_wal_lsn()")).scalar_one(),
+        "lsn": admin.execute(text("SELECT pg_current_wal_flush_lsn()")).scalar_one(),
         "settled": admin.execute(text("SELECT count(*) FROM settlements")).scalar_one(),
         "commits": admin.execute(
             text("SELECT xact_commit FROM pg_stat_database WHERE datname = :d"), {"d": NAME}

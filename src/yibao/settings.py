@@ -26,8 +26,8 @@ class Settings(BaseSettings):
     group_commit_threads: int = Field(default=2, ge=1, le=16)
     # ... and the national interface's settling messages (2207, 2208, 2304, 2305) only
     # when at least this many others are under way in the process; 0 (the default):
-    # always. Alone, a message shares no commit and waits for a committer thread: on
-    # his-sim's light mix a setting of 2-4 answered 2207 sooner (docs/national-interface.md).
+    # always. Alone, a message shares no commit and waits for a committer thread; under
+    # his-sim neither way won clearly (docs/national-interface.md).
     fsi_group_at: int = Field(default=0, ge=0)
     # The most bills a batch takes (each may need a savepoint: PostgreSQL keeps 64 a
     # transaction in its shared cache).

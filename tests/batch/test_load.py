@@ -377,13 +377,15 @@ def test_a_row_the_database_refuses_loads_nothing(
     that COPYs them) is one error, and the transaction leaves no row behind."""
     real = loader_module.line_rows
 
-    def dangling(rows: pl.DataFrame) -> pl.DataFrame:
+    def doubled(rows: pl.DataFrame) -> pl.DataFrame:
         lines = real(rows)
         if rows["person"].max() < 300:
             return lines
-        return lines.with_columns(pl.col("settlement_id") + 10**9)  # no such settlement
+        # A line written twice: its key (settlement, line number) is taken. (Lines no
+        # longer carry a foreign key to their settlement, migration 0021.)
+        return pl.concat([lines, lines.head(1)])
 
-    monkeypatch.setattr(loader_module, "line_rows", dangling)
+    monkeypatch.setattr(loader_module, "line_rows", doubled)
     before = _counts(engine)
     with pytest.raises(LoadError, match="refused a row"):
         load_region_year(engine, policies("sample-city"), year, chunk=100)

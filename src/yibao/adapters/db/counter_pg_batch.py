@@ -160,9 +160,12 @@ WITH settlement AS (
     INSERT INTO fund_ledger ({_LEDGER_COLUMNS})
     SELECT {_LEDGER_COLUMNS} FROM json_populate_recordset(NULL::fund_ledger, $3::json)
 ), kept AS (
+    -- person_id = ANY($8): the years are found by their key's index. Joined to the JSON
+    -- alone (taken for 100 rows) the planner hashes it and scans the whole table, a
+    -- thousand rows read for every year written at a thousand persons.
     UPDATE person_years y SET state = v.state, settled = v.settled
     FROM json_populate_recordset(NULL::person_years, $4::json) v
-    WHERE y.person_id = v.person_id AND y.year = v.year
+    WHERE y.person_id = ANY ($8::varchar[]) AND y.person_id = v.person_id AND y.year = v.year
 ), made AS (
     INSERT INTO person_years
     SELECT * FROM json_populate_recordset(NULL::person_years, $5::json)
@@ -259,6 +262,7 @@ def write_many(cursor: psycopg.RawCursor[Any], rows: BatchRows, dumps: Any) -> N
         dumps(rows.made),
         dumps(rows.answers),
         dumps(rows.moved),
+        [year["person_id"] for year in rows.kept],
     ]
     cursor.execute(WRITE_MANY, params, prepare=True)
     written = {(caller, key) for caller, key in cursor.fetchall()}
