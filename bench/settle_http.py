@@ -1,6 +1,6 @@
 """Load benchmark: real-time settlements per second through a real server on PostgreSQL.
 
-    .venv/bin/python bench/settle_http.py [--persons 3000] [--seconds 30] [--clients 64] [--workers 2]
+    .venv/bin/python bench/settle_http.py [--persons 3000] [--seconds 30] [--clients 64] [--workers 1]
                                           [--no-pgbench] [--profile] [--no-split] [--warmup 3]
 
 Creates a PostgreSQL database of its own (YIBAO_BENCH_POSTGRES_URL, default
@@ -496,7 +496,7 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=3000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--python-clients", action="store_true", help="Use httpx even when wrk is installed."
