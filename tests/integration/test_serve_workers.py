@@ -97,3 +97,50 @@ def test_an_address_in_use_is_refused_at_once(tmp_path: Path) -> None:
                 server.kill()
                 server.wait()
         assert _listeners(port) == [os.getpid()]
+
+
+def _listening(server: subprocess.Popen[bytes], port: int, workers: int) -> list[int]:
+    deadline = time.monotonic() + 120
+    while len(_listeners(port)) < workers and time.monotonic() < deadline:
+        assert server.poll() is None, server.stderr.read() if server.stderr else ""
+        time.sleep(0.2)
+    found = _listeners(port)
+    assert len(found) == workers
+    return found
+
+
+def test_a_second_server_on_the_same_port_is_refused(tmp_path: Path) -> None:
+    """Each worker's socket shares its port (SO_REUSEPORT), but a second server must not:
+    it would take part of the clients."""
+    port = _free_port()
+    (tmp_path / "a").mkdir()
+    first = _serve(tmp_path / "a", port, 2)
+    try:
+        workers = _listening(first, port, 2)
+        (tmp_path / "b").mkdir()
+        second = _serve(tmp_path / "b", port, 2)
+        _, err = second.communicate(timeout=120)
+        assert second.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in err.decode()
+        assert sorted(_listeners(port)) == sorted(workers)  # the first server's, alone
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=60)
+
+
+def test_the_workers_end_with_their_supervisor_killed(tmp_path: Path) -> None:
+    """kill -9 of `yibao serve` leaves no worker serving the port (PR_SET_PDEATHSIG)."""
+    port = _free_port()
+    server = _serve(tmp_path, port, 2)
+    try:
+        _listening(server, port, 2)
+        server.kill()
+        server.wait()
+        deadline = time.monotonic() + 60
+        while _listeners(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _listeners(port) == []
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

@@ -9,18 +9,26 @@ process idles. Here each worker binds the address itself with SO_REUSEPORT, and 
 kernel spreads new connections over the listening sockets by a hash of their addresses:
 about evenly.
 
-The supervisor (this process) checks the address can be bound before it starts anyone,
+The supervisor (this process) checks that nothing listens on the address before it starts
+anyone (bound without SO_REUSEPORT: with it, a second server on the port, or a worker left
+behind by an earlier one, would share the port and answer part of the clients),
 restarts a worker that dies (not one that dies while starting: that is a configuration
 error, and the server stops with it), and on SIGINT or SIGTERM passes SIGTERM on: each
-worker finishes its requests and runs its lifespan's end, as under uvicorn's own.
+worker finishes its requests and runs its lifespan's end, as under uvicorn's own. A worker
+whose supervisor is gone (killed with SIGKILL) gets SIGTERM from the kernel (Linux's
+PR_SET_PDEATHSIG) and stops too: no worker of a dead server keeps the port.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import multiprocessing
+import os
 import signal
 import socket
+import sys
 import threading
 import time
 from multiprocessing.process import BaseProcess
@@ -52,8 +60,33 @@ def bound_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_worker(options: dict[str, Any]) -> None:
+def address_free(host: str, port: int) -> None:
+    """Raise OSError if anything listens on the address: bound without SO_REUSEPORT, the
+    check fails beside any socket bound to the port, one that shares it included."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no one
+        sock.bind((host, port))
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def end_with_parent(parent: int) -> None:
+    """Linux: SIGTERM to this process when its parent (the supervisor) ends, however it
+    ends; elsewhere nothing (the supervisor's SIGTERM on its own end still stops it)."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the parent ended before the request: end now
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def run_worker(options: dict[str, Any], parent: int | None = None) -> None:
     """One worker process: uvicorn's server on a socket of its own."""
+    if parent is not None:
+        end_with_parent(parent)
     config = uvicorn.Config(**options)
     uvicorn.Server(config).run(sockets=[bound_socket(config.host, config.port)])
 
@@ -68,7 +101,7 @@ class Supervisor:
 
     def run(self) -> bool:
         """Serve until SIGINT or SIGTERM; False if a worker failed to start."""
-        bound_socket(self.options["host"], self.options["port"]).close()  # taken: fail now
+        address_free(self.options["host"], self.options["port"])  # taken: fail now
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self.stopping.set())
         running = [self._start() for _ in range(self.workers)]
@@ -86,7 +119,7 @@ class Supervisor:
         return not self.failed
 
     def _start(self) -> tuple[BaseProcess, float]:
-        process = self._context.Process(target=run_worker, args=(self.options,))
+        process = self._context.Process(target=run_worker, args=(self.options, os.getpid()))
         process.start()
         return process, time.monotonic()
 
