@@ -34,9 +34,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import threading
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ from rich.table import Table
 from sqlalchemy import Engine, create_engine, text
 
 from settle_http import fresh_database  # bench/settle_http.py: YIBAO_BENCH_POSTGRES_URL
-from settle_rows import bills  # bench/settle_rows.py: the outpatient bill it settles
+from settle_rows import bills, settle  # bench/settle_rows.py: its bills, settled by threads
 from yibao.adapters.db.engine import make_engine
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.adapters.db.migrate import upgrade
@@ -55,7 +54,7 @@ from yibao.bootstrap import policy_source
 from yibao.domain.accumulators import YearAccumulators
 from yibao.service.demo import load_demo
 from yibao.service.group_commit import GroupCommitter
-from yibao.service.settlement import Bill, SettlementService
+from yibao.service.settlement import SettlementService
 
 NAME = os.environ.get("YIBAO_BENCH_DATABASE", "yibao_bench_pgside")
 YEAR = 2026  # of the bills of bench/settle_rows.py
@@ -126,28 +125,6 @@ def open_pool(engine: Engine, size: int) -> None:
         conn.execute(text("SELECT 1"))
     for conn in conns:
         conn.close()
-
-
-def settle(committer: GroupCommitter, todo: list[tuple[Bill, str]], threads: int) -> Counter[str]:
-    queue, lock, refused = list(todo), threading.Lock(), Counter[str]()
-
-    def submitter() -> None:
-        while True:
-            with lock:
-                if not queue:
-                    return
-                bill, key = queue.pop()
-            try:
-                committer.settle(bill, key)
-            except Exception as exc:  # a rule's refusal is counted, not fatal
-                refused[getattr(exc, "code", type(exc).__name__)] += 1
-
-    workers = [threading.Thread(target=submitter) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    return refused
 
 
 def wal(admin: Any, start: str, end: str) -> dict[tuple[str, str], list[int]]:

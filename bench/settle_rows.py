@@ -177,6 +177,30 @@ def bills(engine: Any, count: int) -> list[tuple[Bill, str]]:
     return out
 
 
+def settle(committer: GroupCommitter, todo: list[tuple[Bill, str]], threads: int) -> Counter[str]:
+    """Settle `todo` from `threads` threads at once through the committer; the rules'
+    refusals counted by their code."""
+    queue, lock, refused = list(todo), threading.Lock(), Counter[str]()
+
+    def submitter() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                bill, key = queue.pop()
+            try:
+                committer.settle(bill, key)
+            except Exception as exc:  # a rule's refusal is counted, not fatal
+                refused[getattr(exc, "code", type(exc).__name__)] += 1
+
+    workers = [threading.Thread(target=submitter) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return refused
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--persons", type=int, default=300)
@@ -197,27 +221,8 @@ def main() -> None:
 
     before = counters(engine)
     _count_statements()
-    queue = list(todo)
-    lock = threading.Lock()
-    refused: Counter[str] = Counter()
-
-    def submitter() -> None:
-        while True:
-            with lock:
-                if not queue:
-                    return
-                bill, key = queue.pop()
-            try:
-                committer.settle(bill, key)
-            except Exception as exc:  # a rule's refusal is counted, not fatal
-                refused[getattr(exc, "code", type(exc).__name__)] += 1
-
     started = time.perf_counter()
-    workers = [threading.Thread(target=submitter) for _ in range(args.threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    refused = settle(committer, todo, args.threads)
     elapsed = time.perf_counter() - started
     sent = dict(SENT)
     time.sleep(0.6)  # the statistics collector's flush (PGSTAT_MIN_INTERVAL)

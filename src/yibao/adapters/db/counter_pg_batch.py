@@ -35,9 +35,14 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection
 
-from yibao.adapters.db import tables as t
 from yibao.adapters.db.catalogue_repo import CatalogueRepo
-from yibao.adapters.db.counter_pg import _PERSON_COLUMNS, PgCounter, _facts, _json
+from yibao.adapters.db.counter_pg import (
+    _LEDGER_COLUMNS,
+    _PERSON_COLUMNS,
+    PgCounter,
+    _facts,
+    _json,
+)
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Registry
@@ -147,7 +152,6 @@ WITH {_BILLS}, {_WHO}, {_YEARS}
 SELECT r.* FROM b CROSS JOIN LATERAL ({_ROW}) r
 ORDER BY b.n"""
 
-_LEDGER_COLUMNS = ", ".join(c.name for c in t.fund_ledger.c if c.name != "id")
 _REGION_COLUMNS = ", ".join(c.name for c in region_ledger.c if c.name != "id")
 WRITE_MANY = f"""
 WITH settlement AS (
