@@ -412,19 +412,16 @@ class PgCounter:
         self._record = self._answer = None
         stamp = now()
         values: list[Any] = [
-            _json({"id": sid, **record.values}),
+            _json(settlement_row(sid, record)),
             year_state(record.year),
             record.settled,
             record.person_id,
             record.year.year,
         ]
         if answer is not None:
-            values.append(_answer_json(answer, stamp))
+            values.append(_json(answer_row(answer, stamp)))
         self._execute(_BILL_WRITES[answer is not None], values)
-        self._bill_rows = (
-            [{"settlement_id": sid, **ln} for ln in record.lines],
-            [{**e, "settlement_id": sid, "created_at": stamp} for e in record.ledger],
-        )
+        self._bill_rows = (line_rows(sid, record), ledger_rows(sid, record, stamp))
 
     def _execute(self, sql: str, values: list[Any]) -> None:
         try:
@@ -453,25 +450,38 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()  # text: bytes would go as bytea
 
 
-def _answer_json(answer: NewAnswer, stamp: Any) -> str:
-    return _json(
-        {
-            "caller": answer.caller,
-            "key": answer.key,
-            "request_hash": answer.request_hash,
-            "status_code": answer.status,
-            "response": answer.response,
-            "created_at": stamp,
-        }
-    )
+# A booked settlement's rows as the tables take them (json_populate_record[set]): one
+# shape for the bill alone, the group commit's bill (_write_bill) and the batch's write
+# (counter_pg_batch.py).
+def settlement_row(sid: int, record: SettlementRecord) -> dict[str, Any]:
+    return {"id": sid, **record.values}
+
+
+def line_rows(sid: int, record: SettlementRecord) -> list[dict[str, Any]]:
+    return [{"settlement_id": sid, **ln} for ln in record.lines]
+
+
+def ledger_rows(sid: int, record: SettlementRecord, stamp: Any) -> list[dict[str, Any]]:
+    return [{**e, "settlement_id": sid, "created_at": stamp} for e in record.ledger]
+
+
+def answer_row(answer: NewAnswer, stamp: Any) -> dict[str, Any]:
+    return {
+        "caller": answer.caller,
+        "key": answer.key,
+        "request_hash": answer.request_hash,
+        "status_code": answer.status,
+        "response": answer.response,
+        "created_at": stamp,
+    }
 
 
 def _write(sid: int, record: SettlementRecord, answer: NewAnswer | None) -> tuple[str, list[Any]]:
     stamp = now()
     values: list[Any] = [
-        _json({"id": sid, **record.values}),
-        _json([{"settlement_id": sid, **ln} for ln in record.lines]),
-        _json([{**e, "settlement_id": sid, "created_at": stamp} for e in record.ledger]),
+        _json(settlement_row(sid, record)),
+        _json(line_rows(sid, record)),
+        _json(ledger_rows(sid, record, stamp)),
         year_state(record.year),
         record.settled,
         record.person_id,
@@ -479,5 +489,5 @@ def _write(sid: int, record: SettlementRecord, answer: NewAnswer | None) -> tupl
     ]
     if answer is None:
         return _WRITE_ALONE, values
-    values.append(_answer_json(answer, stamp))
+    values.append(_json(answer_row(answer, stamp)))
     return _WRITE_WITH_ANSWER, values

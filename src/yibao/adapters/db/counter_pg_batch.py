@@ -42,6 +42,10 @@ from yibao.adapters.db.counter_pg import (
     PgCounter,
     _facts,
     _json,
+    answer_row,
+    ledger_rows,
+    line_rows,
+    settlement_row,
 )
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.adapters.db.regions_repo import Regions
@@ -230,9 +234,9 @@ def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
     for bill in booked:
         sid, record = bill.sid, bill.record
         rows.moved += bill.moved
-        rows.settlements.append({"id": sid, **record.values})
-        rows.lines += [{"settlement_id": sid, **ln} for ln in record.lines]
-        rows.ledger += [{**e, "settlement_id": sid, "created_at": stamp} for e in record.ledger]
+        rows.settlements.append(settlement_row(sid, record))
+        rows.lines += line_rows(sid, record)
+        rows.ledger += ledger_rows(sid, record, stamp)
         year = {
             "person_id": record.person_id,
             "year": record.year.year,
@@ -241,17 +245,7 @@ def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
         }
         (rows.made if bill.new_year else rows.kept).append(year)
         if bill.answer is not None:
-            answer = bill.answer
-            rows.answers.append(
-                {
-                    "caller": answer.caller,
-                    "key": answer.key,
-                    "request_hash": answer.request_hash,
-                    "status_code": answer.status,
-                    "response": answer.response,
-                    "created_at": stamp,
-                }
-            )
+            rows.answers.append(answer_row(bill.answer, stamp))
     return rows
 
 
