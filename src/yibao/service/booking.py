@@ -225,6 +225,7 @@ def settlement_view(
 ) -> dict[str, Any]:
     """What the API returns for a settlement or a quote."""
     personal = fmt(r.personal)
+    zh, en = r.summaries()
     return {
         "id": settlement_id,
         "person_id": p.person.id,
@@ -256,7 +257,7 @@ def settlement_view(
             "code": r.refused.code,
             "reason": {"zh": r.refused.reason.zh, "en": r.refused.reason.en},
         },
-        "summary": {"zh": r.summary("zh"), "en": r.summary("en")},
+        "summary": {"zh": zh, "en": en},
         "lines": line_views(p.lines, r) if len(p.lines) == len(r.lines) else [],
         "explanation": steps if steps is not None else [s.to_dict() for s in r.steps],
         "status": "settled" if settlement_id is not None else "quote",
