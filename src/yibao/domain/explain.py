@@ -282,6 +282,43 @@ class Step:
             "text": {"en": en, "zh": zh},
         }
 
+    def forms(self) -> tuple[list[Any], dict[str, Any]]:
+        """`stored()` and `to_dict()` at once (a card settlement stores the one and answers
+        the other), the amounts' texts and the args' copy made once for both."""
+        ref = self.ref
+        base = self.base
+        result = str(self.result)
+        base_text = None if base is None else str(base)
+        args = dict(self.args)  # one copy: the stored form is written out as it is made
+        words = self._words()
+        messages = MESSAGES[self.rule]
+        en, zh = messages["en"].format_map(words), messages["zh"].format_map(words)
+        stored: list[Any]
+        if ref is None:
+            parameter = None
+            if args:
+                stored = [self.rule, result, self.value, base_text, args]
+            elif base_text is not None:
+                stored = [self.rule, result, self.value, base_text]
+            else:
+                stored = [self.rule, result, self.value] if self.value else [self.rule, result]
+        else:
+            cited = ref.citation
+            en, zh = en + cited, zh + cited
+            parameter = dict(ref.parameter)
+            stored_ref = [ref.file, ref.key, ref.since_text, ref.source, ref.when]
+            stored = [self.rule, result, self.value, base_text, args, stored_ref]
+        shown = {
+            "rule": self.rule,
+            "parameter": parameter,
+            "value": self.value,
+            "base": base_text,
+            "result": result,
+            "args": args,
+            "text": {"en": en, "zh": zh},
+        }
+        return stored, shown
+
     def stored(self) -> list[Any]:
         """The step as stored: [rule, result, value, base, args, parameter], the parameter
         as [file, key, since, source, when], trailing defaults left out. `from_stored`
@@ -320,6 +357,16 @@ class Step:
 def stored_steps(steps: Iterable[Step]) -> list[list[Any]]:
     """An explanation as it is stored (a settlement's row, an idempotency key's answer)."""
     return [step.stored() for step in steps]
+
+
+def stored_and_shown(steps: Iterable[Step]) -> tuple[list[list[Any]], list[dict[str, Any]]]:
+    """An explanation as it is stored and as it is shown (`Step.forms`)."""
+    stored, shown = [], []
+    for step in steps:
+        one, other = step.forms()
+        stored.append(one)
+        shown.append(other)
+    return stored, shown
 
 
 def read_steps(stored: Iterable[Any]) -> list[dict[str, Any]]:

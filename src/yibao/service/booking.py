@@ -15,6 +15,7 @@ import orjson
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import EncounterResult, InputError, settle_encounter
 from yibao.domain.explain import stored_steps
+from yibao.domain.frozen import fast_init
 from yibao.domain.model import Encounter, Person
 from yibao.domain.money import fmt, round_fen, to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
@@ -24,6 +25,7 @@ from yibao.service.ports import UnitOfWork, now
 from yibao.service.ports.records import SettlementRecord
 
 
+@fast_init
 @dataclass(frozen=True)
 class Prepared:
     """A bill checked against the registry and ready for the engine."""
