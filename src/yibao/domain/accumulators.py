@@ -12,6 +12,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from yibao.domain.frozen import fast_init
 from yibao.domain.money import ZERO
 
 
@@ -28,6 +29,7 @@ def _amounts(stored: Mapping[str, str] | None) -> Mapping[str, Decimal]:
     return MappingProxyType({k: Decimal(v) for k, v in stored.items()}) if stored else _NONE
 
 
+@fast_init
 @dataclass(frozen=True)
 class YearAccumulators:
     year: int

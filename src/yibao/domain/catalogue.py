@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from yibao.domain.frozen import fast_init
 from yibao.domain.model import Approval, Kind, Line, LineClass, age_on
 from yibao.domain.parameters import Ref, Text
 
@@ -56,6 +57,7 @@ class Restriction:
 NO_RESTRICTION = Restriction()
 
 
+@fast_init
 @dataclass(frozen=True)
 class Entry:
     """One dated entry of a region's catalogue."""
@@ -88,12 +90,23 @@ class Entry:
     @property
     def ref(self) -> Ref:
         """The entry as an explanation cites it."""
-        book = CATALOGUES.get(self.catalogue, self.catalogue)
-        return Ref(
-            book, self.code, self.valid_from, f"[catalogue] {self.name} {self.source}".strip()
-        )
+        # Every line of every bill cites its entry, and a base item's entry is made anew
+        # for each bill: the Ref (with the citation it keeps) is made once an entry.
+        key = (self.catalogue, self.code, self.valid_from, self.name, self.source)
+        ref = _REFS.get(key)
+        if ref is None:
+            if len(_REFS) > 50_000:  # entries come from catalogues: never unbounded memory
+                _REFS.clear()
+            book = CATALOGUES.get(self.catalogue, self.catalogue)
+            source = f"[catalogue] {self.name} {self.source}".strip()
+            ref = _REFS[key] = Ref(book, self.code, self.valid_from, source)
+        return ref
 
 
+_REFS: dict[tuple[str, str, date, str, str], Ref] = {}
+
+
+@fast_init
 @dataclass(frozen=True)
 class Visit:
     """The facts of a bill a restriction is checked against."""

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
 
+from yibao.domain.frozen import fast_init
+
 # The condition keys and the values each may take (besides `age`, a range of years, and
 # `diagnosis`, the region's diagnosis groups and "other").
 DOMAINS: Mapping[str, tuple[str, ...]] = {
@@ -34,6 +36,7 @@ MAX_AGE = 150
 CATEGORIES = DOMAINS["category"]
 
 
+@fast_init
 @dataclass(frozen=True)
 class Facts:
     """What is known about a bill (or, for the yearly layer, a person's year), as the

@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Generic, NamedTuple, TypeVar
 
 from yibao.domain.conditions import Conditions, Facts
+from yibao.domain.frozen import fast_init
 
 T = TypeVar("T")
 
@@ -18,6 +19,7 @@ class PolicyGapError(LookupError):
     """No value of a parameter is in force on the date asked for."""
 
 
+@fast_init
 @dataclass(frozen=True)
 class Ref:
     """Where a value comes from: file, key inside it, the date it took effect, its source note."""

@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from yibao.domain.frozen import fast_init
 from yibao.domain.money import fmt_yuan
 from yibao.domain.parameters import Ref
 
@@ -208,6 +209,7 @@ CAUSE_ZH = {"accident": "意外伤害", "ordinary": "普通疾病"}
 _LEFT_OUT: tuple[Any, ...] = (None, "", {})
 
 
+@fast_init
 @dataclass(frozen=True)
 class Step:
     rule: str

@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from yibao.domain.frozen import fast_init
 from yibao.domain.money import round_fen
 from yibao.domain.parameters import Ref, Text
 
@@ -44,6 +45,7 @@ class LineClass(StrEnum):
 LEVELS = (0, 1, 2, 3)
 
 
+@fast_init
 @dataclass(frozen=True)
 class Hospital:
     id: str
@@ -55,6 +57,7 @@ class Hospital:
     province: str = "same"  # same | other: the province of the person's region or another
 
 
+@fast_init
 @dataclass(frozen=True)
 class Line:
     """A bill line: an amount of a class, or a catalogue item as a real catalogue carries
@@ -94,6 +97,7 @@ class Line:
         )
 
 
+@fast_init
 @dataclass(frozen=True)
 class Encounter:
     id: str
@@ -141,6 +145,7 @@ class Filing:
         return region == self.region and self.valid_from <= day <= self.valid_to
 
 
+@fast_init
 @dataclass(frozen=True)
 class CategorySpan:
     """A person's category (low-income, special hardship, poverty-registered) over dates,
@@ -164,6 +169,7 @@ def category_on(spans: tuple[CategorySpan, ...], day: date) -> str:
     return next((span.category for span in spans if span.covers(day)), GENERAL)
 
 
+@fast_init
 @dataclass(frozen=True)
 class Person:
     id: str

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
+from yibao.domain.frozen import fast_init
 from yibao.domain.ids import ResidentIdError, parse_resident_id
 from yibao.domain.model import Approval, CategorySpan, Filing, LineClass, Person, Scheme
 
@@ -25,6 +27,7 @@ class CardStatus(StrEnum):
     REPLACED = "replaced"
 
 
+@fast_init
 @dataclass(frozen=True)
 class Institution:
     id: str
@@ -40,6 +43,7 @@ class Institution:
     province: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class CatalogueItem:
     code: str
@@ -48,6 +52,7 @@ class CatalogueItem:
     unit_price: Decimal | None  # set where the price is fixed
 
 
+@fast_init
 @dataclass(frozen=True)
 class PersonRecord:
     id: str
@@ -63,18 +68,26 @@ class PersonRecord:
 
     def __post_init__(self) -> None:
         # The number identifies the person: it must be valid, and say what the record says.
-        number = parse_resident_id(self.id_number)
-        if number.birth_date != self.birth_date:
-            raise ResidentIdError(
-                f"the ID number says born {number.birth_date.isoformat()}, "
-                f"the record says {self.birth_date.isoformat()}"
-            )
-        if number.sex != self.sex:
-            raise ResidentIdError(
-                f"the ID number says sex {number.sex}, the record says {self.sex}"
-            )
+        _check_id_number(self.id_number, self.birth_date, self.sex)
 
 
+# Every card settlement reads its holder's record again (from the database, or a batch's
+# read): the number, the birth date and the sex a record was found consistent with are
+# kept, so a holder's number is parsed once a process, not once a bill. A wrong one raises
+# every time (an exception is never kept).
+@lru_cache(maxsize=1 << 16)
+def _check_id_number(id_number: str, birth_date: date, sex: str) -> None:
+    number = parse_resident_id(id_number)
+    if number.birth_date != birth_date:
+        raise ResidentIdError(
+            f"the ID number says born {number.birth_date.isoformat()}, "
+            f"the record says {birth_date.isoformat()}"
+        )
+    if number.sex != sex:
+        raise ResidentIdError(f"the ID number says sex {number.sex}, the record says {sex}")
+
+
+@fast_init
 @dataclass(frozen=True)
 class Enrolment:
     person_id: str
@@ -94,6 +107,7 @@ class Enrolment:
         return self.status == "active" and self.valid_from <= day <= self.valid_to
 
 
+@fast_init
 @dataclass(frozen=True)
 class Card:
     number: str

@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as _ascii
 from typing import Any
-
-import orjson
 
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
 from yibao.domain.engine import EncounterResult
-from yibao.domain.explain import read_steps, stored_steps
+from yibao.domain.explain import stored_steps
 from yibao.domain.model import CategorySpan, Encounter, Hospital, Kind, Person
 from yibao.domain.money import ZERO, fmt, to_fen
 from yibao.domain.registry import (
@@ -44,6 +43,7 @@ from yibao.service.encounter_details import (
     stay_key,
 )
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
+from yibao.service.kept_answer import kept_answer, replayed
 from yibao.service.ports import Clock, PolicySource, UnitOfWork, UowFactory, china_today
 from yibao.service.ports.records import (
     BillKeys,
@@ -87,6 +87,12 @@ class Bill:
     def fingerprint(self) -> str:
         """What makes two requests the same request (for idempotency keys): the bill's
         fields as JSON, sorted (as dataclasses.asdict gave them, without its deep copies)."""
+        text = _bill_json(self)
+        if text is None:  # a value of a type the text below does not write: as it always was
+            text = _FINGERPRINT.encode(self._data())
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "institution_id": self.institution_id,
             "card_number": self.card_number,
@@ -100,7 +106,7 @@ class Bill:
         if self.person_id is not None:
             data["person_id"] = self.person_id  # card bills hash as they always did
         data.update(self.details.data())  # so do bills without details
-        return hashlib.sha256(_FINGERPRINT.encode(data).encode()).hexdigest()
+        return data
 
     def keys(self, key: str | None) -> BillKeys:
         return BillKeys(
@@ -119,6 +125,60 @@ class Bill:
 # made of, with one encoder for every bill (json.dumps makes one a call, and a fifth of
 # a fingerprint's cost was that).
 _FINGERPRINT = json.JSONEncoder(sort_keys=True, default=str)
+
+
+class _UnusualValueError(Exception):
+    """A value _json does not write: the bill is hashed by the JSON encoder itself."""
+
+
+def _json(value: object) -> str:
+    """A scalar of a bill as _FINGERPRINT writes it (json.dumps, ASCII, default=str)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    kind = type(value)
+    if isinstance(value, str):  # a StrEnum too: the encoder writes its text
+        return _ascii(value)
+    if kind is Decimal or kind is date:  # default=str: str(), written as a string
+        return _ascii(str(value))
+    if kind is int:
+        return int.__repr__(value)
+    raise _UnusualValueError
+
+
+def _bill_json(bill: Bill) -> str | None:
+    """The text `_FINGERPRINT.encode(bill._data())` makes, made directly: the encoder
+    with sort_keys and default=str cost as much as the rest of a settlement's service
+    layer (tests/fast/test_fingerprint.py holds the two to the same text). None: a value
+    of another type (a float, say), for the encoder to write as it always did."""
+    try:
+        lines = []
+        for ln in bill.lines:
+            amount = "" if ln.amount is None else f'"amount": {_json(ln.amount)}, '
+            lines.append(
+                f'{{{amount}"code": {_json(ln.code)}, "quantity": {_json(ln.quantity)}, '
+                f'"unit_price": {_json(ln.unit_price)}}}'
+            )
+        fields = [
+            ("card_number", _json(bill.card_number)),
+            ("date", _json(bill.date)),
+            ("diagnosis", _json(bill.diagnosis)),
+            ("disease", _json(bill.disease)),
+            ("institution_id", _json(bill.institution_id)),
+            ("kind", _json(bill.kind)),
+            ("lines", f"[{', '.join(lines)}]"),
+            ("prescription", _json(bill.prescription)),
+        ]
+        if bill.person_id is not None:
+            fields.append(("person_id", _json(bill.person_id)))
+        fields.extend((k, _json(v)) for k, v in bill.details.data().items())
+        fields.sort()  # sort_keys (a person_id and the details fall between the others)
+    except _UnusualValueError:
+        return None
+    return "{" + ", ".join(f'"{k}": {v}' for k, v in fields) + "}"
 
 
 def _line_data(ln: BillLine) -> dict[str, Any]:
@@ -178,11 +238,9 @@ class SettlementService:
         _between_regions(uow, sid, prepared, result, self.clock())
         view = settlement_view(sid, prepared, result, seq)
         if idempotency_key:
-            # The answer kept for a retry is the view without its explanation, which the
-            # settlement's row holds (and never changes): a replay reads it from there and
-            # puts it into the same words (_replay). One copy of the steps, not two, and
-            # an answer small enough for PostgreSQL to keep without compressing it.
-            kept = orjson.dumps({**view, "explanation": None}).decode()
+            # The answer kept for a retry refers to the settlement, whose rows hold what
+            # it shows; a replay renders it again from them (kept_answer.py).
+            kept = kept_answer(sid, len(prepared.lines), result, view)
             uow.counter.remember(
                 NewAnswer(bill.institution_id, idempotency_key, fingerprint, 201, kept)
             )
@@ -447,10 +505,4 @@ def _replay(
             "idempotency_key_reused",
             f"Idempotency-Key {key!r} was used for a different request; use a new key for a new bill",
         )
-    view = orjson.loads(answer.response)
-    if isinstance(view, dict) and "explanation" in view and view["explanation"] is None:
-        # Kept without its explanation (settle_in): the settlement's row has it.
-        row = uow.ledger.settlement(int(view["id"]))
-        assert row is not None, "a kept answer names the settlement it made"
-        view["explanation"] = read_steps(orjson.loads(row.explanation))
-    return answer.status, view
+    return answer.status, replayed(uow, answer.response)

@@ -26,12 +26,17 @@ from typing import Any
 import axe_playwright_python
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy.engine import Engine
 
 from yibao.adapters.db.engine import make_engine
 from yibao.entrypoints.api.app import create_app
 from yibao.service.services import Services
+
+# A click that submits a form returns once the next page's navigation has begun, not
+# once it is drawn: the tests assert with `expect`, which waits for what it asserts, and
+# waits as long as a page may take here (the suite's other process shares the cores).
+expect.set_options(timeout=15_000)
 
 CHROMIUM = os.environ.get("YIBAO_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = [

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from sqlalchemy.engine import Engine
 
 from integration.auth import account
@@ -58,8 +58,8 @@ def test_the_dashboard_shows_the_ledger_and_downloads_it_as_csv(
     # The charts: inline SVG with a title, a bar per scheme and layer, a column per month.
     chart = page.locator("svg#chart-scheme-layer")
     assert chart.locator("title").first.text_content() == "按险种和支付层次的基金支出"
-    assert chart.locator("g.bar-row").count() == len(view["by_scheme_layer"])
-    assert page.locator("svg#chart-month g.column").count() == 12
+    expect(chart.locator("g.bar-row")).to_have_count(len(view["by_scheme_layer"]))
+    expect(page.locator("svg#chart-month g.column")).to_have_count(12)
     march = next(m for m in view["by_month"] if m["month"] == "2026-03")
     assert page.locator("svg#chart-month text.amount").nth(2).text_content() == march["amount"]
     shoot(page, "console-dashboard")
@@ -93,7 +93,7 @@ def test_a_clerk_approves_a_manual_reimbursement_from_the_queue(
     assert page.get_by_test_id("queue-claims").locator(".count").inner_text() == "1"
     shoot(page, "console-home")
     page.get_by_test_id("queue-claims").click()
-    assert page.locator(f"tr[data-claim='{made['id']}']").count() == 1
+    expect(page.locator(f"tr[data-claim='{made['id']}']")).to_have_count(1)
     shoot(page, "console-claims-queue")
     page.click(f"tr[data-claim='{made['id']}'] a.button")
     proposed = page.get_by_test_id("proposal")
@@ -108,7 +108,7 @@ def test_a_clerk_approves_a_manual_reimbursement_from_the_queue(
         page.get_by_test_id("done").inner_text()
         == f"报销申请 {made['id']} 已批准，基金支付部分已记账。"
     )
-    assert page.get_by_test_id("queue-empty").is_visible()
+    expect(page.get_by_test_id("queue-empty")).to_be_visible()
     after = services.claims.get(OPERATOR, made["id"])
     assert after["status"] == "approved"
     assert after["reviewer"] == "clerk-web"
@@ -145,7 +145,7 @@ def test_search_and_a_persons_page(open_page: Opener, services: Services, staff:
     page.fill("#f-q", card_of(G1))
     page.click("form.search button[type=submit]")
     results = page.get_by_test_id("results")
-    assert results.locator("tbody tr").count() == 1
+    expect(results.locator("tbody tr")).to_have_count(1)
     assert page.input_value("#f-q") == card_of(G1)
     shoot(page, "console-search")
     results.locator("a").first.click()
@@ -154,7 +154,7 @@ def test_search_and_a_persons_page(open_page: Opener, services: Services, staff:
     assert "居民" in page.get_by_test_id("enrolments").inner_text()
     assert card_of(G1) in page.get_by_test_id("cards").inner_text()
     settled = page.get_by_test_id("settlements").locator("tbody tr")
-    assert settled.count() == 1
+    expect(settled).to_have_count(1)
     assert year["settlements"][0]["basic"] in settled.first.inner_text()
     shoot(page, "console-person")
 
@@ -169,7 +169,7 @@ def test_an_approver_decides_an_application(
 ) -> None:
     applied = services.certificates.apply_for_approval(OPERATOR, G1, "dialysis", "诊断-7", I1)
     page = sign_in(open_page, "approver-web", "/console/queues/approvals", width="desktop")
-    assert page.locator(f"tr[data-approval='{applied['id']}']").count() == 1
+    expect(page.locator(f"tr[data-approval='{applied['id']}']")).to_have_count(1)
     shoot(page, "console-approvals")
     page.click(f"tr[data-approval='{applied['id']}'] a.button")
     page.check("#f-decision-approve")
@@ -195,7 +195,7 @@ def test_a_clerk_sees_applications_but_the_approvers_decide(
     applied = services.certificates.apply_for_approval(OPERATOR, G1, "dialysis", "诊断-8", I1)
     page = sign_in(open_page, "clerk-web", f"/console/queues/approvals/{applied['id']}")
     assert page.get_by_test_id("approval-status").inner_text() == "待审批"
-    assert page.get_by_test_id("decide-form").count() == 0
+    expect(page.get_by_test_id("decide-form")).to_have_count(0)
 
 
 def test_a_clerk_returns_a_row_with_a_reason_and_accepts_the_rest(
@@ -203,19 +203,19 @@ def test_a_clerk_returns_a_row_with_a_reason_and_accepts_the_rest(
 ) -> None:
     batch = submitted_batch(services, pupils=2)
     page = sign_in(open_page, "clerk-web", "/console/queues/schools", width="desktop")
-    assert page.locator(f"tr[data-batch='{batch}']").count() == 1
+    expect(page.locator(f"tr[data-batch='{batch}']")).to_have_count(1)
     shoot(page, "console-schools-queue")
     page.click(f"tr[data-batch='{batch}'] a.button")
-    assert page.get_by_test_id("rows").locator("tbody tr").count() == 2
+    expect(page.get_by_test_id("rows").locator("tbody tr")).to_have_count(2)
     page.click("tr[data-row='3'] form.row-return button")
     assert page.locator("#e-reason-3").inner_text() == "请填写原因，学校据此更正这一行。"
     shoot(page, "console-batch-return-error")
     page.fill("#f-reason-3", "身份证号与户口簿不一致")
     page.click("tr[data-row='3'] form.row-return button")
     assert page.get_by_test_id("done").inner_text() == "第 3 行已退回学校。"
-    assert page.get_by_test_id("rows").locator("tbody tr").count() == 1
+    expect(page.get_by_test_id("rows").locator("tbody tr")).to_have_count(1)
     page.click("[data-testid=accept-all] button")
-    assert page.get_by_test_id("queue-empty").is_visible()
+    expect(page.get_by_test_id("queue-empty")).to_be_visible()
     rows = {r["row"]: r for r in services.schools.rows(OPERATOR, batch)["rows"]}
     assert (rows[2]["status"], rows[3]["status"]) == ("accepted", "returned")
     assert rows[3]["return_reason"] == "身份证号与户口簿不一致"
@@ -234,14 +234,14 @@ def test_the_console_in_english(open_page: Opener, services: Services, staff: No
     ]
     shoot(page, "console-home-en")
     page.click("text=Overdue cards")
-    assert page.locator("tr[data-card='NEW-G2']").count() == 1
+    expect(page.locator("tr[data-card='NEW-G2']")).to_have_count(1)
     shoot(page, "console-cards-en")
     page.click("tr[data-card='NEW-G2'] button")
     assert page.get_by_test_id("done").inner_text() == "Card NEW-G2 issued."
     assert page.get_by_test_id("queue-empty").inner_text() == "No card is past its due date."
     page.click("text=Fund dashboard")
     assert page.locator("h1").inner_text() == "Fund dashboard"
-    assert page.get_by_test_id("no-payments").is_visible()
+    expect(page.get_by_test_id("no-payments")).to_be_visible()
 
 
 def test_members_get_the_forbidden_page_and_strangers_the_sign_in(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from playwright.sync_api import expect
 from sqlalchemy.engine import Engine
 
 from integration.auth import account
@@ -45,12 +46,12 @@ def test_a_county_clerk_clears_confirms_and_pays(
     page.fill("#f-month", "2026-03")
     page.click("[data-testid=clearing-run] button[type=submit]")
     row = page.locator("[data-testid=clearings] tbody tr")
-    assert row.count() == 1
+    expect(row).to_have_count(1)
     assert "305.00" in row.inner_text()
     shoot(page, "console-clearings")
     page.click("[data-testid=clearings] a.button")
     assert "305.00" in page.locator("[data-testid=net]").inner_text()
-    assert page.locator("[data-testid=lines] tbody tr").count() == 2
+    expect(page.locator("[data-testid=lines] tbody tr")).to_have_count(2)
     shoot(page, "console-clearing")
     page.click("[data-testid=confirm] button[type=submit]")
     page.fill("#f-reference", "BANK-20260410-1")

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy.engine import Engine
 
 from integration.browser.conftest import Opener, shoot
@@ -52,14 +53,14 @@ def test_a_settlement_its_reversal_and_the_audit_log(
     page = sign_in(open_page, "clerk-web", f"/console/persons/{C1}?lang={lang}", lang=lang)
     page.get_by_test_id("settlement-link").first.click()
     assert w["place"] in page.get_by_test_id("institution").inner_text()
-    assert page.get_by_test_id("citation").count() >= 1
+    expect(page.get_by_test_id("citation").first).to_be_attached()
     assert w["parameter"] in page.get_by_test_id("citation").first.inner_text()
     shoot(page, f"console-settlement-{lang}")
     page.click("[data-testid=reverse] button")  # no reason: refused next to the field
-    assert page.locator("#e-reason").is_visible()
+    expect(page.locator("#e-reason")).to_be_visible()
     page.fill("#f-reason", "billed twice")
     page.click("[data-testid=reverse] button")
-    assert page.get_by_test_id("done").is_visible()
+    expect(page.get_by_test_id("done")).to_be_visible()
     assert "billed twice" in page.get_by_test_id("reversal-reason").inner_text()
     assert w["reversed"] in page.get_by_test_id("reversed").inner_text()
     shoot(page, f"console-settlement-reversed-{lang}")
@@ -67,7 +68,7 @@ def test_a_settlement_its_reversal_and_the_audit_log(
     page.select_option("#f-object_type", "settlement")
     page.click("[data-testid=audit-filter] button")
     entries = page.get_by_test_id("audit-entry")
-    assert entries.count() == 1
+    expect(entries).to_have_count(1)
     assert w["logged"] in entries.inner_text()
     shoot(page, f"console-audit-{lang}")
 
@@ -81,7 +82,7 @@ def test_the_funds_income_and_balance(
     settle(services, C1, Kind.OUTPATIENT, date(2026, 3, 5), "180.00")
     page = sign_in(open_page, "clerk-web", f"/console/fund?lang={lang}", lang=lang, width="desktop")
     assert page.get_by_test_id("income").inner_text().startswith("2,080.00")
-    assert page.get_by_test_id("month-2025-11").is_visible()
+    expect(page.get_by_test_id("month-2025-11")).to_be_visible()
     assert WORDS[lang]["balance"] in page.locator("main").inner_text()
     shoot(page, f"console-fund-{lang}")
 
@@ -103,10 +104,10 @@ def test_a_clerk_classes_a_receipt_as_printed(
     page = sign_in(
         open_page, "clerk-web", f"/console/queues/claims/{made['id']}?lang={lang}", lang=lang
     )
-    assert page.get_by_test_id("review-form").count() == 0  # not before the lines are classed
+    expect(page.get_by_test_id("review-form")).to_have_count(0)  # not before the lines are classed
     page.select_option("#f-cls_1", "A")
     page.click("[data-testid=classify-form] button")  # line 2 has neither class nor code
-    assert page.locator("#e-cls_2").is_visible()
+    expect(page.locator("#e-cls_2")).to_be_visible()
     shoot(page, f"console-claim-classify-{lang}")
     page.select_option("#f-cls_1", "A")
     page.fill("#f-code_2", "TEST-B")
@@ -127,26 +128,26 @@ def test_a_clerk_registers_enrols_files_and_corrects(
     page.fill("#f-id_number", number[:-1] + ("0" if number[-1] != "0" else "1"))  # wrong check
     page.fill("#f-name", "王芳")
     page.click("[data-testid=register-form] button")
-    assert page.locator("#e-id_number").is_visible()
+    expect(page.locator("#e-id_number")).to_be_visible()
     shoot(page, f"console-register-{lang}")
     page.fill("#f-id_number", number)
     page.click("[data-testid=register-form] button")
-    assert page.get_by_test_id("done").is_visible()
+    expect(page.get_by_test_id("done")).to_be_visible()
     assert page.input_value("[data-testid=enrol-form] #f-year") == "2027"  # the coming year
     page.click("[data-testid=enrol-form] button")
-    assert page.get_by_test_id("done").is_visible()
+    expect(page.get_by_test_id("done")).to_be_visible()
     page.select_option("[data-testid=filing-form] #f-region", "hill-county")
     page.fill("[data-testid=filing-form] #f-valid_from", "2027-01-01")
     page.fill("[data-testid=filing-form] #f-valid_to", "2026-12-01")  # before the start
     page.click("[data-testid=filing-form] button")
-    assert page.locator("[data-testid=filing-form] .error").count() == 1
+    expect(page.locator("[data-testid=filing-form] .error")).to_have_count(1)
     page.fill("[data-testid=filing-form] #f-valid_to", "2027-06-30")
     page.click("[data-testid=filing-form] button")
-    assert page.get_by_test_id("done").is_visible()
+    expect(page.get_by_test_id("done")).to_be_visible()
     page.fill("[data-testid=correct-form] #f-name", "王 芳")
     page.fill("[data-testid=correct-form] #f-phone", "13900000002")
     page.click("[data-testid=correct-form] button")
-    assert page.get_by_test_id("done").is_visible()
+    expect(page.get_by_test_id("done")).to_be_visible()
     shoot(page, f"console-person-work-{lang}")
     person = services.enrolment.person(CITY_CLERK, f"P{number}")
     assert person["name"] == "王 芳"

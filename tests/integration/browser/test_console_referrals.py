@@ -5,6 +5,7 @@ its error next to the date, the record on the person's page by names."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from integration.browser.conftest import Opener, shoot
 from integration.browser.test_console import CITY_CLERK, sign_in, staff  # noqa: F401  (the fixture)
@@ -33,7 +34,7 @@ def test_a_clerk_records_a_referral(open_page: Opener, services: Services, lang:
     page.fill(f"{form} #f-referral_to", "2026-09-01")  # before the start
     page.fill(f"{form} #f-diagnosis", "C91.0")
     page.click(f"{form} button")
-    assert page.locator("#e-referral_to").is_visible()
+    expect(page.locator("#e-referral_to")).to_be_visible()
     assert page.input_value(f"{form} #f-issued_by") == I2  # the choices are kept
     shoot(page, f"console-referral-error-{lang}")
     page.fill(f"{form} #f-referral_to", "2026-12-31")
@@ -46,6 +47,6 @@ def test_a_clerk_records_a_referral(open_page: Opener, services: Services, lang:
     assert (made["valid_from"], made["valid_to"]) == ("2026-10-01", "2026-12-31")
     page.goto(f"/console/persons/{C1}?lang={lang}")
     row = page.locator("tr", has_text=WORDS[lang]["row"])
-    assert row.count() == 1
+    expect(row).to_have_count(1)
     assert WORDS[lang]["region"] in row.inner_text()
     shoot(page, f"console-referral-person-{lang}")

@@ -5,6 +5,7 @@ a settlement's lines and plain summary, the styled 404 page."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy.engine import Engine
 
 from integration.auth import account
@@ -46,21 +47,21 @@ def test_designated_institutions_and_the_catalogue(
     page.click(f"nav.tabs a:has-text('{w['services']}')")
     page.click(f"main a.button:has-text('{w['institutions']}')")
     found = page.locator("[data-testid=institution]")
-    assert found.count() == 2  # the region's two designated hospitals
+    expect(found).to_have_count(2)  # the region's two designated hospitals
     page.fill("#f-q", "I2")
     page.click("[data-testid=institution-search] button")
-    assert found.count() == 1
+    expect(found).to_have_count(1)
     assert "hospital I2" in found.inner_text()
     assert "I2" in page.url  # a search is an address: it can be shared or bookmarked
     shoot(page, f"family-institutions-{lang}")
     page.goto(f"/app/catalogue?lang={lang}")
     page.fill("#f-q", "t")
     page.click("[data-testid=catalogue-search] button")
-    assert page.locator("#e-q").is_visible()  # one character is too little
+    expect(page.locator("#e-q")).to_be_visible()  # one character is too little
     page.fill("#f-q", "test item")
     page.click("[data-testid=catalogue-search] button")
     items = page.locator("[data-testid=catalogue-item]")
-    assert items.count() == 3
+    expect(items).to_have_count(3)
     assert w["class_a"] in items.first.inner_text()
     shoot(page, f"family-catalogue-{lang}")
 
@@ -76,7 +77,7 @@ def test_a_settlements_lines_and_summary_and_the_404_page(
     assert ("300.00元" if lang == "zh" else "300.00 yuan") in summary
     page.click("[data-testid=lines] summary")
     lines = page.locator("[data-testid=line]")
-    assert lines.count() == 1
+    expect(lines).to_have_count(1)
     assert "test item A" in lines.inner_text()
     page.click("[data-testid=explanation] summary")
     assert ".yaml" not in page.locator("main").inner_text()
@@ -85,7 +86,7 @@ def test_a_settlements_lines_and_summary_and_the_404_page(
     assert answer is not None
     assert answer.status == 404
     assert page.locator("h1").inner_text() == WORDS[lang]["not_found"]
-    assert page.locator("a.skip").count() == 1
+    expect(page.locator("a.skip")).to_have_count(1)
     shoot(page, f"not-found-{lang}")
     api = page.request.get("/v1/no-such-thing")
     assert api.status == 404
@@ -105,11 +106,11 @@ def test_notices_with_an_unread_count(
     shoot(page, f"family-coverage-unread-{lang}")
     page.get_by_test_id("notices-tab").click()
     notice = page.get_by_test_id("notice")
-    assert notice.count() == 1
+    expect(notice).to_have_count(1)
     assert ("已审核通过" if lang == "zh" else "approved") in notice.inner_text()
     shoot(page, f"family-notices-{lang}")
     page.reload()
-    assert page.get_by_test_id("unread").count() == 0  # read now
+    expect(page.get_by_test_id("unread")).to_have_count(0)  # read now
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -125,22 +126,22 @@ def test_binding_a_spouse_with_their_consent(
     page.fill("#f-name", "someone else")
     page.fill("#f-id_number", g2.id_number)
     page.click("[data-testid=bind-form] button")
-    assert page.locator("[data-testid=bind-form] .error, .form-error").count() >= 1
+    expect(page.locator("[data-testid=bind-form] .error, .form-error").first).to_be_attached()
     page.fill("#f-name", g2.name)
     page.click("[data-testid=bind-form] button")
-    assert page.get_by_test_id("done").is_visible()
+    expect(page.get_by_test_id("done")).to_be_visible()
     shoot(page, f"family-bind-asked-{lang}")
     account(services, Role.GUARDIAN, person_id="G2", account_id="g2", password=PASSWORD)
     spouse = open_page(f"/sign-in?next=/app/family&lang={lang}", lang=lang)
     spouse.fill("#f-account", "g2")
     spouse.fill("#f-password", PASSWORD)
     spouse.click("main button[type=submit]")
-    assert spouse.get_by_test_id("asking").is_visible()
+    expect(spouse.get_by_test_id("asking")).to_be_visible()
     shoot(spouse, f"family-bind-asking-{lang}")
     spouse.click("[data-testid=asking] button[value=accept]")
-    assert spouse.get_by_test_id("done").is_visible()
+    expect(spouse.get_by_test_id("done")).to_be_visible()
     page.goto(f"/app?lang={lang}")
-    assert page.get_by_test_id("person-G2").is_visible()
+    expect(page.get_by_test_id("person-G2")).to_be_visible()
 
 
 def test_the_family_pages_hold_at_320_px(

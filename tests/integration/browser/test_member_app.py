@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from sqlalchemy.engine import Engine
 
 from integration.auth import account
@@ -124,13 +124,13 @@ def test_sign_up_fails_the_real_name_check_then_succeeds(
     page.click("main button[type=submit]")
     # Every mistake at once, each next to its field.
     assert page.locator("#e-birth_date").inner_text() == words["birth_mismatch"]
-    assert page.locator("#e-phone").is_visible()
+    expect(page.locator("#e-phone")).to_be_visible()
     page.fill("#f-phone", PHONE)
     page.fill("#f-password", PASSWORD)
     page.fill("#f-password2", PASSWORD)
     page.click("main button[type=submit]")
     assert page.locator("#e-birth_date").inner_text() == words["birth_mismatch"]
-    assert page.locator("#e-phone").count() == 0
+    expect(page.locator("#e-phone")).to_have_count(0)
     assert page.input_value("#f-name") == "person G1"  # what was typed stays
     assert page.input_value("#f-password") == ""
     # A consistent birth date but a name that is not the record's: one message that does
@@ -151,8 +151,8 @@ def test_sign_up_fails_the_real_name_check_then_succeeds(
     # The account is named by the ID number: the header masks it.
     assert page.locator(".who").inner_text() == G1_NUMBER[:4] + "*" * 10 + G1_NUMBER[-4:]
     assert G1_NUMBER not in page.content()
-    assert page.locator("[data-testid=person-C1]").count() == 1  # the linked child
-    assert page.locator("[data-testid=person-G1] [data-testid=voucher] svg").count() == 1
+    expect(page.locator("[data-testid=person-C1]")).to_have_count(1)  # the linked child
+    expect(page.locator("[data-testid=person-G1] [data-testid=voucher] svg")).to_have_count(1)
     shoot(page, f"member-coverage-{lang}")
     # Signing up again is refused, pointing to sign-in.
     again = open_page(f"/app/sign-up?lang={lang}", lang=lang)
@@ -179,13 +179,13 @@ def test_a_guardian_sees_a_childs_reimbursement_and_its_explanation(
     page.click(f"[data-testid=person-C1] a:has-text('{words['reimbursements']}')")
     assert page.url.endswith("/app/persons/C1/years/2026")
     settlement = page.locator("[data-testid^=settlement-]")
-    assert settlement.count() == 1
+    expect(settlement).to_have_count(1)
     assert "hospital I1" in settlement.inner_text()
-    assert page.locator("[data-testid=limits] .bar").count() >= 1
-    assert not page.locator("[data-testid=explanation] ol").is_visible()
+    expect(page.locator("[data-testid=limits] .bar").first).to_be_attached()
+    expect(page.locator("[data-testid=explanation] ol")).not_to_be_visible()
     page.click("[data-testid=explanation] summary")
     steps = page.locator("[data-testid=explanation] li")
-    assert steps.first.is_visible()
+    expect(steps.first).to_be_visible()
     text = page.locator("[data-testid=explanation] ol").inner_text()
     assert words["you_pay_step"] in text
     assert ".yaml" not in text  # the family reads sentences, not the policy files' keys
@@ -309,12 +309,12 @@ def test_submit_a_claim_with_a_receipt_photo(
     page.fill("#f-item_1", "急诊诊查费及药费")
     page.fill("#f-amount_1", "800.00")
     send()
-    assert page.get_by_test_id("duplicate").is_visible()
+    expect(page.get_by_test_id("duplicate")).to_be_visible()
     shoot(page, f"member-claim-duplicate-{lang}")
     page.check("input[name=confirm_duplicate]")
     send()
     assert page.url.endswith("/app/claims?done=submitted")
-    assert page.locator("[data-testid=claim-status]").count() == 2
+    expect(page.locator("[data-testid=claim-status]")).to_have_count(2)
     stored = list(services.upload_dir.joinpath("G1").glob("*.png"))
     assert any(p.read_bytes() == PNG for p in stored)
 

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy.engine import Engine
 
 from integration.browser.conftest import Opener, shoot
@@ -102,5 +103,5 @@ def test_a_settlement_names_its_referral_in_words(
     app.goto(f"/app/persons/{C1}/years/2026?lang={lang}")
     stay = app.get_by_test_id(f"settlement-{there}")
     assert stay.get_by_test_id("referral").inner_text() == WORDS[lang]["covered"]
-    assert app.get_by_test_id(f"settlement-{other}").get_by_test_id("referral").count() == 0
+    expect(app.get_by_test_id(f"settlement-{other}").get_by_test_id("referral")).to_have_count(0)
     shoot(app, f"member-stay-referral-{lang}")

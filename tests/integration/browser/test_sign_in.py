@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from integration.auth import account
 from integration.browser.conftest import Opener, shoot
 from yibao.domain.access import Role
@@ -50,4 +52,4 @@ def test_a_signed_in_clerk_goes_to_the_console_and_signs_out(
     assert page.locator(".who").inner_text() == "clerk2"
     page.click("header button:has-text('退出登录')")
     assert page.url.endswith("/")
-    assert page.locator(".who").count() == 0
+    expect(page.locator(".who")).to_have_count(0)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from yibao.domain.explain import Step
+from yibao.domain.frozen import fast_init
 from yibao.domain.money import ZERO, fmt_yuan, round_fen
 from yibao.domain.parameters import Text
 
@@ -35,12 +36,14 @@ class RefusalCode(StrEnum):
     SPECIAL_WRONG_HOSPITAL = "special_wrong_hospital"
 
 
+@fast_init
 @dataclass(frozen=True)
 class Refusal:
     code: RefusalCode
     reason: Text
 
 
+@fast_init
 @dataclass(frozen=True)
 class LineResult:
     """One bill line's parts (reference §1a): amount = over_limit + full_self_pay +
@@ -57,6 +60,7 @@ class LineResult:
     restricted: bool = False  # fell outside its payment restriction
 
 
+@fast_init
 @dataclass(frozen=True)
 class EncounterResult:
     encounter_id: str

@@ -9,6 +9,7 @@ from yibao.domain.conditions import Facts
 from yibao.domain.engine.lines import line_parts
 from yibao.domain.engine.results import LineResult, Refusal, RefusalCode
 from yibao.domain.explain import HOW_ZH, Step
+from yibao.domain.frozen import fast_init
 from yibao.domain.model import Encounter, Kind, Person
 from yibao.domain.money import ONE, ZERO, fmt_points, fmt_rate
 from yibao.domain.parameters import ReductionMethod, Ref, RegionPolicy, SchemeRules, Text
@@ -117,6 +118,7 @@ def eligible_cost(
     return eligible, lines, steps
 
 
+@fast_init
 @dataclass(frozen=True)
 class Place:
     """Treatment elsewhere and what it takes off: `points` off every rate, `share` off the payment."""
