@@ -21,9 +21,12 @@ Registry and CatalogueRepo, which then need not ask.
 
 A year inserted meanwhile by another transaction, a key another request took first, a
 deadlock: the database refuses the write (or the read), and the caller rolls the batch
-back and settles its bills as before, each on its own (service/group_commit.py). The
-answers are inserted ON CONFLICT DO NOTHING and returned, so that a key taken meanwhile
-names its bill (KeyTakenError.keys) instead of failing the batch anonymously.
+back and settles its bills as before, each on its own (service/group_commit.py). A key
+taken meanwhile names its bill (KeyTakenError.keys) by the key the database reports
+taken. (The answers went in ON CONFLICT DO NOTHING RETURNING their keys, to be counted:
+a speculative insertion for every answer, an index probe before it and a WAL record
+confirming it, and the keys sent back, for a race between a retry and its first attempt
+that nearly never happens.)
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from yibao.adapters.db.counter_pg import (
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Registry
+from yibao.adapters.db.tables import idempotency_keys
 from yibao.adapters.db.tables_clearing import region_ledger
 from yibao.domain.model import Filing, LineClass
 from yibao.domain.money import from_fen
@@ -182,9 +186,7 @@ WITH settlement AS (
     SELECT {_REGION_COLUMNS} FROM json_populate_recordset(NULL::region_ledger, $7::json)
 )
 INSERT INTO idempotency_keys
-SELECT * FROM json_populate_recordset(NULL::idempotency_keys, $6::json)
-ON CONFLICT DO NOTHING
-RETURNING caller, key"""
+SELECT * FROM json_populate_recordset(NULL::idempotency_keys, $6::json)"""
 
 
 def bills_json(bills: list[BillKeys]) -> list[dict[str, Any]]:
@@ -251,7 +253,7 @@ def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
 
 def write_many(cursor: psycopg.RawCursor[Any], rows: BatchRows, dumps: Any) -> None:
     """The batch's one write; KeyTakenError if a key was taken meanwhile (the caller
-    rolls back: the rest of the batch was written and must not stay)."""
+    rolls back the transaction, which the database aborted)."""
     params = [
         dumps(rows.settlements),
         dumps(rows.lines),
@@ -262,12 +264,24 @@ def write_many(cursor: psycopg.RawCursor[Any], rows: BatchRows, dumps: Any) -> N
         dumps(rows.moved),
         [year["person_id"] for year in rows.kept],
     ]
-    cursor.execute(WRITE_MANY, params, prepare=True)
-    written = {(caller, key) for caller, key in cursor.fetchall()}
-    sent = {(a["caller"], a["key"]) for a in rows.answers}
-    if len(written) != len(rows.answers):
-        taken = frozenset(sent - written)
-        raise KeyTakenError(f"idempotency keys taken meanwhile: {sorted(taken)}", taken)
+    try:
+        cursor.execute(WRITE_MANY, params, prepare=True)
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.table_name != idempotency_keys.name:
+            raise
+        taken = _taken(rows.answers, exc.diag.message_detail or "")
+        raise KeyTakenError(f"idempotency key taken meanwhile: {sorted(taken)}", taken) from exc
+
+
+def _taken(answers: list[dict[str, Any]], detail: str) -> frozenset[tuple[str, str]]:
+    """The batch's key the database reports taken, from its detail "Key (caller,
+    key)=(C, K) already exists." (the first one it found; words of the server's
+    language, values as they are). Matched against the keys sent, so that a comma or a
+    parenthesis in a key cannot mislead; none matched: the batch's bills settle one by
+    one, and the taken key's bill fails there as its own."""
+    return frozenset(
+        (a["caller"], a["key"]) for a in answers if f"=({a['caller']}, {a['key']})" in detail
+    )
 
 
 class PgBatchCounter(PgCounter):
