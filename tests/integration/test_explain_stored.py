@@ -50,7 +50,7 @@ def test_one_stored_copy_of_the_steps_read_in_the_same_words(
     assert [step[0] for step in stored] == [step["rule"] for step in answer["explanation"]]
     assert "text" not in row
     assert answer["explanation"][0]["text"]["en"] not in row
-    assert json.loads(kept)["explanation"] is None  # the row's copy is the only one
+    assert json.loads(kept).get("explanation") is None  # the row's copy is the only one
 
     again = client.post("/v1/settlements", json=body, headers=headers)
     assert again.status_code == 201

@@ -22,6 +22,7 @@ from integration.test_group_commit import World
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.entrypoints.api import fast_path
 from yibao.entrypoints.api.app import create_app
+from yibao.entrypoints.api.errors import DEFAULT_LIMIT
 from yibao.entrypoints.api.fast_path import SettleFastPath, Wakeups
 from yibao.service.group_commit import Answer, GroupCommitter
 from yibao.service.services import Services
@@ -240,3 +241,86 @@ def test_an_error_of_the_fast_path_is_the_applications_answer(
     assert answer.json()["code"] == code
     assert answer.headers["x-frame-options"] == "DENY"
     assert "Traceback" not in answer.text
+
+
+def through_the_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every settlement the whole way round (the fast path as a layer of the stack)."""
+
+    async def declined(*_args: Any) -> bool:
+        return False
+
+    monkeypatch.setattr(SettleFastPath, "front", declined)
+
+
+def fronted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many settlements the front door answered."""
+    calls: list[int] = []
+    real = SettleFastPath.front
+
+    async def front(self: SettleFastPath, *args: Any) -> bool:
+        taken = await real(self, *args)
+        calls.append(int(taken))
+        return taken
+
+    monkeypatch.setattr(SettleFastPath, "front", front)
+    return calls
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_front_door_answers_as_the_stack(
+    world: World, monkeypatch: pytest.MonkeyPatch, scheme: str
+) -> None:
+    """Each refusal, and a settlement, answered in front of the application: the same
+    status, body and headers (security headers, HSTS over https) as through its layers."""
+    services = built(world)
+    tokens: dict[tuple[str, str], str] = {}
+
+    def both(prefix: str) -> list[tuple[int, Any, dict[str, str]]]:
+        client = signing(create_app(services), services, tokens)
+        client.base_url = client.base_url.copy_with(scheme=scheme)
+        found = answers(client, world)
+        signed = {"X-Institution": world.hospital, "Idempotency-Key": f"{prefix}-1"}
+        with client:
+            settled = client.post("/v1/settlements", json=bill(world), headers=signed)
+        # A second settlement of the person: the same fields, its own figures.
+        fields = sorted(settled.json())
+        kept = {k: v for k, v in settled.headers.items() if k not in ("date", "content-length")}
+        return [*found, (settled.status_code, fields, kept)]
+
+    with monkeypatch.context() as patched:
+        calls = fronted(patched)
+        front = both("front")
+    assert sum(calls) >= len(requests(world))  # every one answered in front
+    with monkeypatch.context() as patched:
+        through_the_stack(patched)
+        stacked = both("stack")
+    assert front == stacked
+    assert front[-1][0] == 201
+    hsts = [("strict-transport-security" in headers) for _, _, headers in front]
+    assert hsts == [scheme == "https"] * len(front)
+
+
+def test_a_body_without_a_length_or_above_the_limit_goes_the_whole_way(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BodyLimit refuses a declared length above the limit before the body is read, and
+    counts a body without one: the front door leaves both to it."""
+    services = built(world)
+    calls = fronted(monkeypatch)
+    with SigningClient(create_app(services), services) as client:
+        hospital = {"X-Institution": world.hospital}
+        large = client.post(
+            "/v1/settlements",
+            content=b" " * (DEFAULT_LIMIT + 1),
+            headers={**hospital, "Content-Type": "application/json"},
+        )
+        chunked = client.post(
+            "/v1/settlements",
+            content=iter([orjson.dumps(bill(world))]),
+            headers={**hospital, "Content-Type": "application/json"},
+        )
+    assert large.status_code == 413
+    assert large.json()["code"] == "body_too_large"
+    assert large.headers["x-frame-options"] == "DENY"
+    assert chunked.status_code == 201, chunked.text
+    assert calls == [0, 0]  # both declined by the front door, answered by the stack

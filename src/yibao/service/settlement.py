@@ -17,12 +17,10 @@ from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _ascii
 from typing import Any
 
-import orjson
-
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
 from yibao.domain.engine import EncounterResult
-from yibao.domain.explain import read_steps, stored_and_shown
+from yibao.domain.explain import stored_and_shown
 from yibao.domain.frozen import fast_init
 from yibao.domain.model import CategorySpan, Encounter, Hospital, Kind, Person
 from yibao.domain.money import ZERO, fmt, to_fen
@@ -46,6 +44,7 @@ from yibao.service.encounter_details import (
     stay_key,
 )
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
+from yibao.service.kept_answer import kept_answer, replayed
 from yibao.service.ports import Clock, PolicySource, UnitOfWork, UowFactory, china_today
 from yibao.service.ports.records import (
     BillKeys,
@@ -249,11 +248,9 @@ class SettlementService:
         _between_regions(uow, sid, prepared, result, self.clock())
         view = settlement_view(sid, prepared, result, seq, shown)
         if idempotency_key:
-            # The answer kept for a retry is the view without its explanation, which the
-            # settlement's row holds (and never changes): a replay reads it from there and
-            # puts it into the same words (_replay). One copy of the steps, not two, and
-            # an answer small enough for PostgreSQL to keep without compressing it.
-            kept = orjson.dumps({**view, "explanation": None}).decode()
+            # The answer kept for a retry refers to the settlement, whose rows hold what
+            # it shows; a replay renders it again from them (kept_answer.py).
+            kept = kept_answer(sid, len(prepared.lines), result, view)
             uow.counter.remember(
                 NewAnswer(bill.institution_id, idempotency_key, fingerprint, 201, kept)
             )
@@ -518,10 +515,4 @@ def _replay(
             "idempotency_key_reused",
             f"Idempotency-Key {key!r} was used for a different request; use a new key for a new bill",
         )
-    view = orjson.loads(answer.response)
-    if isinstance(view, dict) and "explanation" in view and view["explanation"] is None:
-        # Kept without its explanation (settle_in): the settlement's row has it.
-        row = uow.ledger.settlement(int(view["id"]))
-        assert row is not None, "a kept answer names the settlement it made"
-        view["explanation"] = read_steps(orjson.loads(row.explanation))
-    return answer.status, view
+    return answer.status, replayed(uow, answer.response)

@@ -12,10 +12,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from yibao.entrypoints.api import docs, fsi_router
 from yibao.entrypoints.api.errors import BodyLimit
-from yibao.entrypoints.api.fast_path import SettleFastPath
+from yibao.entrypoints.api.fast_path import SettleFastPath, takes
 from yibao.entrypoints.api.fsi_router import FsiFastPath
 from yibao.entrypoints.api.latency import Recorder
 from yibao.entrypoints.api.routers import (
@@ -42,12 +44,39 @@ from yibao.settings import Settings
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
+class Yibao(FastAPI):
+    """The application, with a card settlement taken to the fast path's front door before
+    FastAPI's and Starlette's own calls and the layers of the stack (fast_path.py says
+    what it does in their place). The fast path stays a layer of the stack too: without
+    it there (a test takes it out), every request goes the whole way."""
+
+    settle_front: SettleFastPath | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        layer: Any = stack
+        while layer is not None and not isinstance(layer, SettleFastPath):
+            layer = getattr(layer, "app", None)
+        if layer is not None and isinstance(stack, ServerErrorMiddleware):
+            layer.server_error = (stack.handler, stack.debug)
+        self.settle_front = layer
+        return stack
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        front = self.settle_front  # None until the stack is built (the first request)
+        if front is not None and takes(scope):
+            scope["app"] = self  # as Starlette's call sets it
+            if await front.front(scope, receive, send):
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     services: Services, *, threads: int | None = None, settings: Settings | None = None
 ) -> FastAPI:
     settings = settings or Settings()
     recorder = None if settings.latency_log is None else Recorder(settings.latency_log)
-    app = FastAPI(
+    app = Yibao(
         lifespan=_lifespan(threads, recorder),
         title="yibao",
         version="0.1.0",
@@ -116,7 +145,9 @@ def _lifespan(
 def _layers(app: FastAPI, services: Services, recorder: Recorder | None) -> None:
     """The last added is the outermost: every request passes SecurityHeaders, then
     BodyLimit, and then a settlement or a national-interface message is answered without
-    the router (fast_path.py, fsi_router.py)."""
+    the router (fast_path.py, fsi_router.py). A settlement with a Content-Length within
+    its limit does not even pass these: Yibao.__call__ takes it to the fast path's front
+    door, which adds the same headers and checks the same limit."""
     app.add_middleware(
         SettleFastPath, services=services, handlers=app.exception_handlers, recorder=recorder
     )

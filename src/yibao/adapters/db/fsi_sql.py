@@ -1,0 +1,170 @@
+"""The national interface's hot statements on PostgreSQL (fsi_repo.FsiStore uses them
+there): fixed SQL with PostgreSQL's own $n placeholders, sent by the unit of work's
+psycopg connection as prepared statements (a RawCursor, as counter_pg.py sends the card
+settlement's), and rows read into named tuples of the table's columns, which FsiStore
+returns where SQLAlchemy's rows were (attribute access by column name).
+
+A write the database refuses for a key (a copy of the message, or of a fee line, that
+another transaction wrote first) is DuplicateError, as UnitOfWork turns SQLAlchemy's
+IntegrityError into one: the gateway answers such a message with its first answer.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+import psycopg.errors
+from sqlalchemy import Connection, Table
+
+from yibao.adapters.db import tables_fsi as f
+from yibao.service.ports.records import DuplicateError
+
+
+def _columns(table: Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.c)
+
+
+VISIT_COLUMNS = _columns(f.fsi_visits)
+LINE_COLUMNS = _columns(f.fsi_fee_lines)
+SETTLEMENT_COLUMNS = _columns(f.fsi_settlements)
+# Rows as SQLAlchemy returned them for `select(table)`: the table's columns, in its order
+# (named from the table, which mypy cannot follow).
+Visit: Any = namedtuple("Visit", VISIT_COLUMNS)  # type: ignore[misc]
+Line: Any = namedtuple("Line", LINE_COLUMNS)  # type: ignore[misc]
+Settlement: Any = namedtuple("Settlement", SETTLEMENT_COLUMNS)  # type: ignore[misc]
+
+_SIGN_IN = "s.sign_no, s.fixmedins_code, s.opter, s.signed_at, s.signed_out_at"
+# A message's first answer and the sign-in it runs under, in one read (FsiStore.envelope).
+ENVELOPE = f"""SELECT m.infno, m.request_hash, m.response, {_SIGN_IN}
+FROM (SELECT 1) AS one
+LEFT JOIN fsi_messages m ON m.fixmedins_code = $1 AND m.msgid = $2
+LEFT JOIN fsi_sign_ins s ON s.sign_no = $3"""
+ENVELOPE_CURRENT = f"""SELECT m.infno, m.request_hash, m.response, {_SIGN_IN}
+FROM (SELECT 1) AS one
+LEFT JOIN fsi_messages m ON m.fixmedins_code = $1 AND m.msgid = $2
+LEFT JOIN fsi_sign_ins s ON s.sign_no = (
+    SELECT sign_no FROM fsi_sign_ins
+    WHERE fixmedins_code = $1 AND signed_out_at IS NULL
+    ORDER BY signed_at DESC LIMIT 1)"""
+MESSAGE = (
+    "SELECT infno, request_hash, response FROM fsi_messages "
+    "WHERE fixmedins_code = $1 AND msgid = $2"
+)
+ADD_MESSAGE = (
+    "INSERT INTO fsi_messages (fixmedins_code, msgid, infno, request_hash, response, "
+    "created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+)
+VISIT = f"SELECT {', '.join(VISIT_COLUMNS)} FROM fsi_visits WHERE mdtrt_id = $1"
+VISIT_LOCKED = VISIT + " FOR UPDATE"
+LINES = f"SELECT {', '.join(LINE_COLUMNS)} FROM fsi_fee_lines WHERE mdtrt_id = $1 ORDER BY seq"
+SETTLEMENT = f"SELECT {', '.join(SETTLEMENT_COLUMNS)} FROM fsi_settlements WHERE setl_id = $1"
+SETTLEMENT_COUNT = "SELECT count(*) FROM fsi_settlements WHERE mdtrt_id = $1"
+
+# Statements written from a row's column names (which vary by message), once each.
+_WRITES: dict[tuple[str, ...], str] = {}
+
+
+def _checked(table: Table, names: Sequence[str]) -> None:
+    """Only the table's own columns are ever written into the SQL (as SQLAlchemy refuses
+    an unknown one)."""
+    unknown = [n for n in names if n not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no column {unknown[0]!r}")
+
+
+def _insert_sql(table: Table, names: tuple[str, ...]) -> str:
+    key = ("insert", table.name, *names)
+    found = _WRITES.get(key)
+    if found is None:
+        _checked(table, names)
+        places = ", ".join(f"${n + 1}" for n in range(len(names)))
+        found = _WRITES[key] = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({places})"
+    return found
+
+
+def _update_visit_sql(names: tuple[str, ...]) -> str:
+    """UPDATE fsi_visits SET each name = $2, $3 ... WHERE mdtrt_id = $1."""
+    key = ("update", *names)
+    found = _WRITES.get(key)
+    if found is None:
+        _checked(f.fsi_visits, names)
+        sets = ", ".join(f"{n} = ${i + 2}" for i, n in enumerate(names))
+        found = _WRITES[key] = f"UPDATE fsi_visits SET {sets} WHERE mdtrt_id = $1"
+    return found
+
+
+def _settled_sql(settlement: tuple[str, ...], visit: tuple[str, ...]) -> str:
+    """A settlement, the visit's lines it takes and the visit, in one statement (as
+    FsiStore.settled): the settlement's values are $1 ..., the visit's follow them; the
+    lines are taken by the settlement's own setl_id and mdtrt_id."""
+    key = ("settled", *settlement, "|", *visit)
+    found = _WRITES.get(key)
+    if found is None:
+        _checked(f.fsi_settlements, settlement)
+        _checked(f.fsi_visits, visit)
+        n = len(settlement)
+        setl_id = f"${settlement.index('setl_id') + 1}"
+        mdtrt_id = f"${settlement.index('mdtrt_id') + 1}"
+        places = ", ".join(f"${i + 1}" for i in range(n))
+        sets = ", ".join(f"{name} = ${n + i + 1}" for i, name in enumerate(visit))
+        found = _WRITES[key] = f"""WITH added AS (
+    INSERT INTO fsi_settlements ({", ".join(settlement)}) VALUES ({places})
+), taken AS (
+    UPDATE fsi_fee_lines SET setl_id = {setl_id}
+    WHERE mdtrt_id = {mdtrt_id} AND setl_id IS NULL
+)
+UPDATE fsi_visits SET {sets} WHERE mdtrt_id = {mdtrt_id}"""
+    return found
+
+
+class Driver:
+    """The unit of work's psycopg connection, in its transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @property
+    def _pg(self) -> psycopg.Connection[Any]:
+        driver: psycopg.Connection[Any] = self.conn.connection.driver_connection  # type: ignore[assignment]
+        return driver
+
+    def one(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        with psycopg.RawCursor(self._pg) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchone()
+
+    def all(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with psycopg.RawCursor(self._pg) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchall()
+
+    def run(self, sql: str, params: Sequence[Any]) -> None:
+        try:
+            with psycopg.RawCursor(self._pg) as cursor:
+                cursor.execute(sql, params, prepare=True)
+        except psycopg.errors.IntegrityError as exc:
+            raise DuplicateError(str(exc).strip().splitlines()[0]) from exc
+
+    def insert(self, table: Table, values: dict[str, Any]) -> None:
+        names = tuple(values)
+        self.run(_insert_sql(table, names), list(values.values()))
+
+    def insert_many(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        names = tuple(rows[0])
+        sql = _insert_sql(table, names)
+        try:
+            with psycopg.RawCursor(self._pg) as cursor:
+                cursor.executemany(sql, [[row[n] for n in names] for row in rows])
+        except psycopg.errors.IntegrityError as exc:
+            raise DuplicateError(str(exc).strip().splitlines()[0]) from exc
+
+    def update_visit(self, mdtrt_id: str, values: dict[str, Any]) -> None:
+        if values:
+            self.run(_update_visit_sql(tuple(values)), [mdtrt_id, *values.values()])
+
+    def settled(self, settlement: dict[str, Any], visit: dict[str, Any]) -> None:
+        sql = _settled_sql(tuple(settlement), tuple(visit))
+        self.run(sql, [*settlement.values(), *visit.values()])
