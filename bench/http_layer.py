@@ -3,6 +3,8 @@ committer, with the committer replaced by a thread that answers without a databa
 
     .venv/bin/python bench/http_layer.py [--seconds 10] [--delay-ms 100] [--clients 64]
                                          [--src OTHER/src] [--database URL]
+                                         [--server uvicorn|granian] [--workers 2]
+                                         [--in-process N]
 
 Starts the real application (`yibao serve`'s uvicorn, 2 workers, the real token check,
 body model, middlewares and response) on a database that bench/settle_http.py loaded
@@ -13,6 +15,12 @@ a real run on this machine; 0: as fast as the server can). `wrk` fires valid bil
 --seconds; the server's CPU (its processes, from /proc) divided by the requests is the
 figure. --src runs another version's source (a `git archive` of it) the same way, for
 a before/after in the same minute. Needs `wrk`.
+
+--in-process N: no server and no sockets; the application alone (`create_app`, its
+layers and the fast path) is called N times with a settlement's ASGI scope on uvloop, its
+committer answering at once, and the event loop thread's CPU a request is printed: the
+application's own part of the event loop's cost, steadier on a shared machine than the
+server's. (--src works the same way.)
 """
 
 from __future__ import annotations
@@ -108,11 +116,20 @@ def fire(args: argparse.Namespace, url: str) -> tuple[int, int, float]:
         "YIBAO_BENCH_DELAY_MS": str(args.delay_ms),
         "PYTHONPATH": os.pathsep.join(paths),
     }
-    run = (
-        f"import uvicorn; uvicorn.run('http_layer:app', factory=True, port={args.port}, "
-        "workers=2, log_level='warning', access_log=False)"
-    )
-    server = subprocess.Popen([sys.executable, "-c", run], env=env)
+    if args.server == "granian":  # measured against uvicorn (docs/operations.md)
+        granian = str(Path(sys.executable).parent / "granian")
+        command = [
+            granian, "--interface", "asgi", "--factory", "--port", str(args.port),
+            "--workers", str(args.workers), "--loop", "uvloop", "--no-ws",
+            "--log-level", "warning", "--no-access-log", "http_layer:app",
+        ]  # fmt: skip
+    else:
+        run = (
+            f"import uvicorn; uvicorn.run('http_layer:app', factory=True, port={args.port}, "
+            f"workers={args.workers}, log_level='warning', access_log=False)"
+        )
+        command = [sys.executable, "-c", run]
+    server = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{args.port}"
     try:
         started = time.monotonic()
@@ -150,22 +167,94 @@ def fire(args: argparse.Namespace, url: str) -> tuple[int, int, float]:
     return int(done.group(1)), int(bad.group(1)) if bad else 0, cpu
 
 
+def in_process(url: str, requests: int) -> float:
+    """Microseconds of this thread's CPU a settlement through the application itself."""
+    import asyncio
+
+    import uvloop
+
+    sys.path.insert(0, str(BENCH))
+    from settle_http import population
+
+    os.environ["YIBAO_DATABASE_URL"] = url
+    os.environ["YIBAO_BENCH_DELAY_MS"] = "0"
+    cards, tokens, items = population(url)
+    application = app()
+    code, price = items[0]
+    body = (
+        f'{{"card_number":"{cards[0]}","kind":"outpatient","date":"2026-03-02",'
+        f'"diagnosis":"J06.9","lines":[{{"code":"{code}","quantity":"1",'
+        f'"unit_price":"{price or "12.50"}"}}]}}'
+    ).encode()
+    headers = [
+        (b"host", b"127.0.0.1:8000"),
+        (b"content-type", b"application/json"),
+        (b"authorization", f"Bearer {tokens[0]}".encode()),
+        (b"idempotency-key", b"in-process"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def one() -> None:
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 50000),
+            "scheme": "http", "method": "POST", "root_path": "", "path": "/v1/settlements",
+            "raw_path": b"/v1/settlements", "query_string": b"", "headers": headers,
+            "state": {},
+        }  # fmt: skip
+        await application(scope, receive, send)
+
+    async def run() -> float:
+        for _ in range(2000):  # the token cached, the stack built, the code warm
+            await one()
+        started = time.thread_time()
+        for _ in range(requests):
+            await one()
+        return (time.thread_time() - started) / requests * 1e6
+
+    spent = uvloop.run(run())
+    assert set(statuses) == {201}, set(statuses)
+    asyncio.set_event_loop(None)
+    return spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--delay-ms", type=float, default=100)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--port", type=int, default=8767)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--server", choices=("uvicorn", "granian"), default="uvicorn", help="The ASGI server."
+    )
     parser.add_argument("--src", help="Another version's src/ (default: this checkout's).")
     parser.add_argument("--database", help="Default: bench/settle_http.py's database.")
+    parser.add_argument(
+        "--in-process", type=int, metavar="N", help="N settlements through the application."
+    )
     args = parser.parse_args()
     from sqlalchemy.engine import make_url
 
     name = os.environ.get("YIBAO_BENCH_DATABASE", "yibao_bench")
     url = args.database or make_url(ADMIN).set(database=name).render_as_string(False)
+    if args.in_process:
+        if args.src:  # the other version's modules in place of this checkout's
+            sys.path.insert(0, args.src)
+        spent = in_process(url, args.in_process)
+        print(f"{args.src or 'this checkout'}: {spent:.1f} us of the event loop's thread a request")
+        return
     requests, bad, cpu = fire(args, url)
     print(
-        f"{args.src or 'this checkout'}: {requests:,} requests in {args.seconds:.0f} s "
+        f"{args.src or 'this checkout'} ({args.server}, {args.workers} workers): {requests:,} requests in {args.seconds:.0f} s "
         f"({requests / args.seconds:,.0f}/s, {bad} not 2xx), answers after {args.delay_ms:g} ms: "
         f"server CPU {cpu * 1000 / max(requests, 1):.3f} ms a request"
     )

@@ -36,6 +36,7 @@ from datetime import date
 from typing import Any
 
 import psycopg
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Connection
 
 from yibao.adapters.db.catalogue_repo import CatalogueRepo
@@ -53,7 +54,7 @@ from yibao.adapters.db.counter_pg import (
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Registry
-from yibao.adapters.db.tables import idempotency_keys
+from yibao.adapters.db.tables import idempotency_keys, settlements
 from yibao.adapters.db.tables_clearing import region_ledger
 from yibao.domain.model import Filing, LineClass
 from yibao.domain.money import from_fen
@@ -161,10 +162,31 @@ SELECT r.* FROM b CROSS JOIN LATERAL ({_ROW}) r
 ORDER BY b.n"""
 
 _REGION_COLUMNS = ", ".join(c.name for c in region_ledger.c if c.name != "id")
+
+
+class Texts(list[str]):
+    """Texts sent as one text[] parameter in binary: each goes as its bytes, which the
+    server takes as they are. The settlements' explanations (900 bytes a settlement) go
+    so, beside their rows' JSON: as a JSON string, escaped here and unescaped there
+    character by character, each cost PostgreSQL 7 us of the 14 us it took to read a
+    settlement's row from the JSON; as a text[] sent as text, as much."""
+
+
+# psycopg takes the last dumper registered for a type, binary here, for its parameters.
+psycopg.adapters.register_dumper(Texts, ListBinaryDumper)
+
+_SETTLEMENT_NAMES = [c.name for c in settlements.c]
+_SETTLEMENT_COLUMNS = ", ".join(_SETTLEMENT_NAMES)
+_SETTLEMENT_EXPLAINED = ", ".join(
+    "explained" if name == "explanation" else name for name in _SETTLEMENT_NAMES
+)
 WRITE_MANY = f"""
 WITH settlement AS (
-    INSERT INTO settlements
-    SELECT * FROM json_populate_recordset(NULL::settlements, $1::json)
+    -- each row from the JSON beside its explanation, the nth with the nth
+    INSERT INTO settlements ({_SETTLEMENT_COLUMNS})
+    SELECT {_SETTLEMENT_EXPLAINED} FROM ROWS FROM (
+        json_populate_recordset(NULL::settlements, $1::json), unnest($9::text[])
+    ) AS s({_SETTLEMENT_COLUMNS}, explained)
 ), lines AS (
     INSERT INTO settlement_lines
     SELECT * FROM json_populate_recordset(NULL::settlement_lines, $2::json)
@@ -222,7 +244,8 @@ class Booked:
 class BatchRows:
     """A batch's rows, table by table, as the write's JSON parameters take them."""
 
-    settlements: list[dict[str, Any]]
+    settlements: list[dict[str, Any]]  # without their explanations:
+    explanations: list[str]  # theirs, in their order
     lines: list[dict[str, Any]]
     ledger: list[dict[str, Any]]
     kept: list[dict[str, Any]]
@@ -232,11 +255,13 @@ class BatchRows:
 
 
 def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
-    rows = BatchRows([], [], [], [], [], [], [])
+    rows = BatchRows([], [], [], [], [], [], [], [])
     for bill in booked:
         sid, record = bill.sid, bill.record
         rows.moved += bill.moved
-        rows.settlements.append(settlement_row(sid, record))
+        settlement = settlement_row(sid, record)
+        rows.explanations.append(settlement.pop("explanation"))
+        rows.settlements.append(settlement)
         rows.lines += line_rows(sid, record)
         rows.ledger += ledger_rows(sid, record, stamp)
         year = {
@@ -263,6 +288,7 @@ def write_many(cursor: psycopg.RawCursor[Any], rows: BatchRows, dumps: Any) -> N
         dumps(rows.answers),
         dumps(rows.moved),
         [year["person_id"] for year in rows.kept],
+        Texts(rows.explanations),
     ]
     try:
         cursor.execute(WRITE_MANY, params, prepare=True)
