@@ -47,6 +47,20 @@ class Ref:
         return kept
 
     @property
+    def parameter(self) -> dict[str, str]:
+        """The Ref as an explanation's step shows it (a copy is handed out: it is kept)."""
+        kept: dict[str, str] | None = self.__dict__.get("_parameter")
+        if kept is None:
+            kept = self.__dict__["_parameter"] = {
+                "file": self.file,
+                "key": self.key,
+                "since": self.since_text,
+                "source": self.source,
+                "when": self.when,
+            }
+        return kept
+
+    @property
     def since_text(self) -> str:
         """The day it took effect, as a stored step and an explanation show it."""
         kept = self.__dict__.get("_since")

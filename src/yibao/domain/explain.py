@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from string import Formatter
 from typing import Any
 
 from yibao.domain.frozen import fast_init
@@ -205,8 +206,21 @@ HOW_ZH = {
 CAUSE_ZH = {"accident": "意外伤害", "ordinary": "普通疾病"}
 
 
-# A stored step's trailing defaults, left out (one tuple, not one a step).
-_LEFT_OUT: tuple[Any, ...] = (None, "", {})
+# The names a rule's sentences take that a step may leave out ("cls_en", "scheme_name"):
+# made for the rules that name them, and only for those.
+_NAMED: dict[str, frozenset[str]] = {
+    rule: frozenset(
+        name
+        for sentence in texts.values()
+        for _, name, _, _ in Formatter().parse(sentence)
+        if name in ("cls_en", "scheme_name")
+    )
+    for rule, texts in MESSAGES.items()
+}
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
 
 
 @fast_init
@@ -228,17 +242,20 @@ class Step:
         return sentence
 
     def _words(self) -> dict[str, str]:
+        base = self.base
         words: dict[str, str] = {
             "value": self.value,
-            "base": fmt_yuan(self.base) if self.base is not None else "",
+            "base": "" if base is None else fmt_yuan(base),
             "result": fmt_yuan(self.result),
+            **self.args,
         }
-        words.update(self.args)
-        # The English names of a line class and a scheme, never their codes.
-        if "cls_en" not in words:
+        # The English names of a line class and a scheme, never their codes (only where
+        # the rule's sentences name them: most steps' do not).
+        named = _NAMED.get(self.rule, ())
+        if "cls_en" in named and "cls_en" not in words:
             cls = words.get("cls", "")
             words["cls_en"] = CLASS_EN.get(cls, cls)
-        if "scheme_name" not in words:
+        if "scheme_name" in named and "scheme_name" not in words:
             scheme = words.get("scheme", "")
             words["scheme_name"] = SCHEME_EN.get(scheme, scheme)
         return words
@@ -248,43 +265,78 @@ class Step:
         words = self._words()  # made once for the two languages
         messages = MESSAGES[self.rule]
         en, zh = messages["en"].format_map(words), messages["zh"].format_map(words)
-        if ref is not None:  # as text() cites it
+        base = self.base
+        if ref is None:
+            parameter = None
+        else:  # as text() cites it
             cited = ref.citation
             en, zh = en + cited, zh + cited
+            parameter = dict(ref.parameter)
         return {
             "rule": self.rule,
-            "parameter": None
-            if ref is None
-            else {
-                "file": ref.file,
-                "key": ref.key,
-                "since": ref.since_text,
-                "source": ref.source,
-                "when": ref.when,
-            },
+            "parameter": parameter,
             "value": self.value,
-            "base": None if self.base is None else str(self.base),
+            "base": None if base is None else str(base),
             "result": str(self.result),
             "args": dict(self.args),
             "text": {"en": en, "zh": zh},
         }
+
+    def forms(self) -> tuple[list[Any], dict[str, Any]]:
+        """`stored()` and `to_dict()` at once (a card settlement stores the one and answers
+        the other), the amounts' texts and the args' copy made once for both."""
+        ref = self.ref
+        base = self.base
+        result = str(self.result)
+        base_text = None if base is None else str(base)
+        args = dict(self.args)  # one copy: the stored form is written out as it is made
+        words = self._words()
+        messages = MESSAGES[self.rule]
+        en, zh = messages["en"].format_map(words), messages["zh"].format_map(words)
+        stored: list[Any]
+        if ref is None:
+            parameter = None
+            if args:
+                stored = [self.rule, result, self.value, base_text, args]
+            elif base_text is not None:
+                stored = [self.rule, result, self.value, base_text]
+            else:
+                stored = [self.rule, result, self.value] if self.value else [self.rule, result]
+        else:
+            cited = ref.citation
+            en, zh = en + cited, zh + cited
+            parameter = dict(ref.parameter)
+            stored_ref = [ref.file, ref.key, ref.since_text, ref.source, ref.when]
+            stored = [self.rule, result, self.value, base_text, args, stored_ref]
+        shown = {
+            "rule": self.rule,
+            "parameter": parameter,
+            "value": self.value,
+            "base": base_text,
+            "result": result,
+            "args": args,
+            "text": {"en": en, "zh": zh},
+        }
+        return stored, shown
 
     def stored(self) -> list[Any]:
         """The step as stored: [rule, result, value, base, args, parameter], the parameter
         as [file, key, since, source, when], trailing defaults left out. `from_stored`
         makes the same step again, so its words and `to_dict()` read as at settlement."""
         ref = self.ref
-        out: list[Any] = [
-            self.rule,
-            str(self.result),
-            self.value,
-            None if self.base is None else str(self.base),
-            dict(self.args),
-            None if ref is None else [ref.file, ref.key, ref.since_text, ref.source, ref.when],
-        ]
-        while len(out) > 2 and out[-1] in _LEFT_OUT:
-            out.pop()
-        return out
+        base = self.base
+        result = str(self.result)
+        if ref is not None:
+            stored_ref = [ref.file, ref.key, ref.since_text, ref.source, ref.when]
+            return [self.rule, result, self.value, _text(base), dict(self.args), stored_ref]
+        # The trailing defaults left out: args, base, value, as far as they are defaults.
+        if self.args:
+            return [self.rule, result, self.value, _text(base), dict(self.args)]
+        if base is not None:
+            return [self.rule, result, self.value, str(base)]
+        if self.value:
+            return [self.rule, result, self.value]
+        return [self.rule, result]
 
     @classmethod
     def from_stored(cls, data: list[Any]) -> Step:
@@ -305,6 +357,16 @@ class Step:
 def stored_steps(steps: Iterable[Step]) -> list[list[Any]]:
     """An explanation as it is stored (a settlement's row, an idempotency key's answer)."""
     return [step.stored() for step in steps]
+
+
+def stored_and_shown(steps: Iterable[Step]) -> tuple[list[list[Any]], list[dict[str, Any]]]:
+    """An explanation as it is stored and as it is shown (`Step.forms`)."""
+    stored, shown = [], []
+    for step in steps:
+        one, other = step.forms()
+        stored.append(one)
+        shown.append(other)
+    return stored, shown
 
 
 def read_steps(stored: Iterable[Any]) -> list[dict[str, Any]]:

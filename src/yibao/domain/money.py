@@ -93,9 +93,19 @@ def _yuan(amount: Decimal) -> str:
 
 def fmt_rate(rate: Decimal) -> str:
     """A share as a percentage without noise ("70%", "12.5%")."""
-    pct = (rate * 100).normalize()
-    text = f"{pct:f}"
-    return f"{text}%"
+    # A region has a few rates, and every bill shows one or two: each one's text is kept.
+    text = _RATES.get(rate) if rate else None  # zero shows its sign: made each time
+    if text is None:
+        if len(_RATES) > 10_000:  # rates come from policies: never an unbounded memory
+            _RATES.clear()
+        text = f"{(rate * 100).normalize():f}%"
+        if rate:
+            _RATES[rate] = text
+    return text
+
+
+# Equal rates but zero show alike (normalize() drops the exponent): a value's text is its own.
+_RATES: dict[Decimal, str] = {}
 
 
 def fmt_points(rate: Decimal) -> str:
@@ -106,9 +116,13 @@ def fmt_points(rate: Decimal) -> str:
 def to_fen(amount: Decimal) -> int:
     """Exact yuan (at most two decimals) to integer fen, as the database stores money."""
     fen = amount * 100
-    if fen != fen.to_integral_value():
+    try:
+        whole = int(fen)  # an int compared with the Decimal: cheaper than to_integral_value
+    except (ValueError, OverflowError):  # NaN, infinity
+        raise AmountError(f"{amount} is not an amount") from None
+    if whole != fen:
         raise AmountError(f"{amount} is finer than the fen")
-    return int(fen)
+    return whole
 
 
 def from_fen(fen: int) -> Decimal:

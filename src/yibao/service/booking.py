@@ -15,6 +15,7 @@ import orjson
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.engine import EncounterResult, InputError, settle_encounter
 from yibao.domain.explain import stored_steps
+from yibao.domain.frozen import fast_init
 from yibao.domain.model import Encounter, Person
 from yibao.domain.money import fmt, round_fen, to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
@@ -24,6 +25,7 @@ from yibao.service.ports import UnitOfWork, now
 from yibao.service.ports.records import SettlementRecord
 
 
+@fast_init
 @dataclass(frozen=True)
 class Prepared:
     """A bill checked against the registry and ready for the engine."""
@@ -225,6 +227,7 @@ def settlement_view(
 ) -> dict[str, Any]:
     """What the API returns for a settlement or a quote."""
     personal = fmt(r.personal)
+    zh, en = r.summaries()
     return {
         "id": settlement_id,
         "person_id": p.person.id,
@@ -256,7 +259,7 @@ def settlement_view(
             "code": r.refused.code,
             "reason": {"zh": r.refused.reason.zh, "en": r.refused.reason.en},
         },
-        "summary": {"zh": r.summary("zh"), "en": r.summary("en")},
+        "summary": {"zh": zh, "en": en},
         "lines": line_views(p.lines, r) if len(p.lines) == len(r.lines) else [],
         "explanation": steps if steps is not None else [s.to_dict() for s in r.steps],
         "status": "settled" if settlement_id is not None else "quote",

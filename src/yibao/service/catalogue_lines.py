@@ -13,6 +13,7 @@ from typing import Any
 
 from yibao.domain.catalogue import Entry, Visit, line_for
 from yibao.domain.engine import EncounterResult
+from yibao.domain.frozen import fast_init
 from yibao.domain.model import Line
 from yibao.domain.money import fmt, round_fen, to_fen
 from yibao.domain.registry import CatalogueItem
@@ -24,6 +25,7 @@ MAX_BILL = Decimal("10000000.00")
 PRICE_PLACES = Decimal("1E-10")
 
 
+@fast_init
 @dataclass(frozen=True)
 class Billed:
     code: str

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from yibao.domain.conditions import DOMAINS
+from yibao.domain.frozen import fast_init
 from yibao.domain.model import Kind
 from yibao.domain.parameters import RegionPolicy
 from yibao.domain.registry import Institution
@@ -31,6 +32,7 @@ def stay_key(year: int, seq: int) -> str:
     return f"{year}/{seq}"
 
 
+@fast_init
 @dataclass(frozen=True)
 class EncounterDetails:
     cause: str = "ordinary"  # ordinary | accident (no liable third party)

@@ -20,7 +20,8 @@ from typing import Any
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
 from yibao.domain.engine import EncounterResult
-from yibao.domain.explain import stored_steps
+from yibao.domain.explain import stored_and_shown
+from yibao.domain.frozen import fast_init
 from yibao.domain.model import CategorySpan, Encounter, Hospital, Kind, Person
 from yibao.domain.money import ZERO, fmt, to_fen
 from yibao.domain.registry import (
@@ -56,6 +57,7 @@ from yibao.service.queries import settlement_visible
 from yibao.service.reversal import reverse
 
 
+@fast_init
 @dataclass(frozen=True)
 class BillLine:
     code: str
@@ -66,6 +68,7 @@ class BillLine:
     amount: Decimal | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class Bill:
     """A bill as an institution presents it at the counter."""
@@ -109,7 +112,12 @@ class Bill:
         return data
 
     def keys(self, key: str | None) -> BillKeys:
-        return BillKeys(
+        # A group commit asks twice for a bill's keys (its batch's read, then settle_in):
+        # the keys made for this idempotency key are kept on the (frozen) bill.
+        kept: tuple[str | None, BillKeys] | None = self.__dict__.get("_keys")
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        made = BillKeys(
             institution_id=self.institution_id,
             year=self.date.year,
             codes=tuple(sorted({ln.code for ln in self.lines})),
@@ -119,6 +127,8 @@ class Bill:
             key=key,
             day=self.date,
         )
+        self.__dict__["_keys"] = (key, made)
+        return made
 
 
 # json.dumps(data, sort_keys=True, default=str), whose text the stored keys' hashes were
@@ -233,10 +243,10 @@ class SettlementService:
         result, after = run_engine(prepared, facts.year)
         seq = facts.settled + 1
         # The steps as stored (data, words made when read), for the row and the answer.
-        steps = stored_steps(result.steps)
+        steps, shown = stored_and_shown(result.steps)
         sid = uow.counter.book(settlement_record(prepared, result, after, seq, "card", steps))
         _between_regions(uow, sid, prepared, result, self.clock())
-        view = settlement_view(sid, prepared, result, seq)
+        view = settlement_view(sid, prepared, result, seq, shown)
         if idempotency_key:
             # The answer kept for a retry refers to the settlement, whose rows hold what
             # it shows; a replay renders it again from them (kept_answer.py).

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.conditions import Facts
@@ -73,13 +74,18 @@ def charge_threshold(
         ref=param.ref,
         value=fmt_yuan(amount),
         base=eligible,
-        args={
-            "per": f"per {str(spec.per).replace('_', ' ')}, level {level}",
-            "per_zh": f"{PER_ZH[str(spec.per)]}，{level}级机构",
-            "charged_before": fmt_yuan(before),
-        },
+        args={**_per_words(spec.per, level), "charged_before": fmt_yuan(before)},
     )
     return charged, acc, step
+
+
+@cache
+def _per_words(per: ThresholdPer, level: int) -> dict[str, str]:
+    """How often a threshold is charged, in words (a handful of them: made once each)."""
+    return {
+        "per": f"per {str(per).replace('_', ' ')}, level {level}",
+        "per_zh": f"{PER_ZH[str(per)]}，{level}级机构",
+    }
 
 
 def _reduce(paid: Decimal, place: Place, out: Benefit) -> Decimal:

@@ -117,51 +117,44 @@ class EncounterResult:
     def fund(self) -> Decimal:
         return self.basic + self.assistance
 
-    def _yuan(self, amount: Decimal) -> str:
-        """fmt_yuan, made once per amount for the summary's two languages."""
-        shown: dict[Decimal, str] | None = self.__dict__.get("_shown")
-        if shown is None:
-            shown = self.__dict__["_shown"] = {}
-        text = shown.get(amount)
-        if text is None:
-            text = shown[amount] = fmt_yuan(amount)
-        return text
-
     def summary(self, lang: str = "en") -> str:
         """A few plain sentences for the insured person or a parent."""
-        y = self._yuan
+        zh, en = self.summaries()
+        return zh if lang == "zh" else en
+
+    def summaries(self) -> tuple[str, str]:
+        """The summary in Chinese and in English, each amount put into words once for
+        both (every answer shows the two)."""
+        total = fmt_yuan(self.total)
         if self.refused is not None:
-            if lang == "zh":
-                return f"本次费用{y(self.total)}元不予报销：{self.refused.reason.zh}。您需支付全部{y(self.total)}元。"
+            reason = self.refused.reason
             return (
-                f"This bill of {y(self.total)} yuan is not covered: {self.refused.reason.en}. "
-                f"You pay all {y(self.total)} yuan."
+                f"本次费用{total}元不予报销：{reason.zh}。您需支付全部{total}元。",
+                f"This bill of {total} yuan is not covered: {reason.en}. You pay all {total} yuan.",
             )
-        if lang == "zh":
-            parts = [f"本次费用合计{y(self.total)}元，其中医保范围内{y(self.eligible)}元。"]
-            if self.threshold > ZERO:
-                parts.append(f"起付线{y(self.threshold)}元由您支付。")
-            if self.basic > ZERO:
-                parts.append(f"基本医保基金支付{y(self.basic)}元。")
-            if self.assistance > ZERO:
-                parts.append(f"医疗救助支付{y(self.assistance)}元。")
-            if self.institution > ZERO:
-                parts.append(f"医院承担{y(self.institution)}元。")
-            parts.append(f"您需支付{y(self.personal)}元。")
-            return "".join(parts)
-        parts = [
-            f"Your bill is {y(self.total)} yuan; {y(self.eligible)} of it is covered by the catalogues."
-        ]
+        eligible = fmt_yuan(self.eligible)
+        zh = [f"本次费用合计{total}元，其中医保范围内{eligible}元。"]
+        en = [f"Your bill is {total} yuan; {eligible} of it is covered by the catalogues."]
         if self.threshold > ZERO:
-            parts.append(f"You pay the threshold of {y(self.threshold)}.")
+            shown = fmt_yuan(self.threshold)
+            zh.append(f"起付线{shown}元由您支付。")
+            en.append(f"You pay the threshold of {shown}.")
         if self.basic > ZERO:
-            parts.append(f"The insurance fund pays {y(self.basic)}.")
+            shown = fmt_yuan(self.basic)
+            zh.append(f"基本医保基金支付{shown}元。")
+            en.append(f"The insurance fund pays {shown}.")
         if self.assistance > ZERO:
-            parts.append(f"Medical assistance pays {y(self.assistance)}.")
+            shown = fmt_yuan(self.assistance)
+            zh.append(f"医疗救助支付{shown}元。")
+            en.append(f"Medical assistance pays {shown}.")
         if self.institution > ZERO:
-            parts.append(f"The hospital bears {y(self.institution)}.")
-        parts.append(f"You pay {y(self.personal)} yuan.")
-        return " ".join(parts)
+            shown = fmt_yuan(self.institution)
+            zh.append(f"医院承担{shown}元。")
+            en.append(f"The hospital bears {shown}.")
+        personal = fmt_yuan(self.personal)
+        zh.append(f"您需支付{personal}元。")
+        en.append(f"You pay {personal} yuan.")
+        return "".join(zh), " ".join(en)
 
 
 @dataclass(frozen=True)

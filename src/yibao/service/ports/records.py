@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.frozen import fast_init
 from yibao.domain.model import CategorySpan
 from yibao.domain.registry import Card, CatalogueItem, Enrolment, Institution, PersonRecord
 
@@ -19,6 +20,7 @@ class DuplicateError(Exception):
     possibly by another transaction at the same moment)."""
 
 
+@fast_init
 @dataclass(frozen=True)
 class StoredAnswer:
     """The first answer to a request with an idempotency key."""
@@ -28,6 +30,7 @@ class StoredAnswer:
     response: str  # JSON
 
 
+@fast_init
 @dataclass(frozen=True)
 class NewAnswer:
     caller: str
@@ -37,6 +40,7 @@ class NewAnswer:
     response: str  # JSON
 
 
+@fast_init
 @dataclass(frozen=True)
 class CounterFacts:
     """What the registry and the ledger hold for a bill, read with the person-year locked
@@ -64,6 +68,7 @@ class KeyTakenError(Exception):
         self.keys = keys
 
 
+@fast_init
 @dataclass(frozen=True)
 class BillKeys:
     """What the counter looks a bill up by."""
@@ -80,6 +85,7 @@ class BillKeys:
     day: date | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class SettlementRecord:
     """Everything one settled encounter writes: the settlement row (without its id), its
