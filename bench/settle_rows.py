@@ -43,6 +43,20 @@ NAME = os.environ.get("YIBAO_ROWS_DATABASE", "yibao_rows")
 TABLES = ("settlements", "settlement_lines", "fund_ledger", "idempotency_keys", "person_years")
 
 SENT: Counter[str] = Counter()  # statements the service sent, by their first words
+PARAMETER_BYTES: Counter[str] = Counter()  # the text of the parameters sent with them
+
+
+def _bytes(params: Any) -> int:
+    """The characters of a statement's text parameters (the rows' JSON, the ids, the
+    explanations), lists and dicts counted by their items: what the service builds and
+    the driver sends for it, whatever the format on the wire."""
+    if isinstance(params, str | bytes):
+        return len(params)
+    if isinstance(params, dict):
+        return sum(_bytes(v) for v in params.values())
+    if isinstance(params, list | tuple):
+        return sum(_bytes(v) for v in params)
+    return 0
 
 
 def _count_statements() -> None:
@@ -57,6 +71,7 @@ def _count_statements() -> None:
     def execute(self: Any, query: Any, params: Any = None, **kw: Any) -> Any:
         words = str(query if isinstance(query, str) else query.as_string(self)).split()
         SENT[" ".join(words[:2])[:40]] += 1
+        PARAMETER_BYTES["sent"] += _bytes(params)
         return original(self, query, params, **kw)
 
     def executemany(self: Any, query: Any, params_seq: Any, **kw: Any) -> Any:
@@ -248,6 +263,7 @@ def main() -> None:
     for k, v in sorted(sent.items(), key=lambda kv: -kv[1]):
         print(f"  {k:40} {v / n:6.2f}")
     print(f"  {'all':40} {sum(sent.values()) / n:6.2f}")
+    print(f"  {'their parameters, characters':40} {PARAMETER_BYTES['sent'] / n:6.0f}")
     print("bytes of a row (pg_column_size), and its widest column:")
     for table, size, col, col_size in row_bytes(engine):
         print(f"  {table:20} {size:8.0f}   {col} {col_size:.0f}")

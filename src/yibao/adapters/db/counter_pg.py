@@ -242,6 +242,14 @@ SELECT {_LEDGER_COLUMNS} FROM json_populate_recordset(NULL::fund_ledger, $2::jso
 """
 
 
+# The enums by their stored values: a dict lookup costs a tenth of an Enum's call, and a
+# bill's facts make four or more.
+_CARD_STATUS = {m.value: m for m in CardStatus}
+_SCHEME = {m.value: m for m in Scheme}
+_INSTITUTION_KIND = {m.value: m for m in InstitutionKind}
+_LINE_CLASS = {m.value: m for m in LineClass}
+
+
 def _facts(row: Any, year: int) -> CounterFacts:
     """The facts of a bill from the row the counter's read returns."""
     (state, settled, k_hash, k_status, k_response) = row[0:5]
@@ -253,12 +261,12 @@ def _facts(row: Any, year: int) -> CounterFacts:
     card = None
     if card_row[0] is not None and person is not None:
         number, status, issued_on, replaced_by, due_on = card_row
-        card = Card(number, person.id, CardStatus(status), issued_on, replaced_by, due_on=due_on)
+        card = Card(number, person.id, _CARD_STATUS[status], issued_on, replaced_by, due_on=due_on)
     scheme, enrolment_status, valid_from, valid_to = enrolment_row
     enrolment = (
         None
         if person is None or scheme is None
-        else Enrolment(person.id, year, Scheme(scheme), enrolment_status, valid_from, valid_to)
+        else Enrolment(person.id, year, _SCHEME[scheme], enrolment_status, valid_from, valid_to)
     )
     return CounterFacts(
         answer=None if k_hash is None else StoredAnswer(k_hash, k_status, k_response),
@@ -269,7 +277,7 @@ def _facts(row: Any, year: int) -> CounterFacts:
             inst[1],
             inst[2],
             inst[3],
-            InstitutionKind(inst[4]),
+            _INSTITUTION_KIND[inst[4]],
             inst[5],
             inst[6],
             row[35],
@@ -279,7 +287,9 @@ def _facts(row: Any, year: int) -> CounterFacts:
         person=person,
         enrolment=enrolment,
         items={
-            code: CatalogueItem(code, name, LineClass(cls), None if fen is None else from_fen(fen))
+            code: CatalogueItem(
+                code, name, _LINE_CLASS[cls], None if fen is None else from_fen(fen)
+            )
             for code, name, cls, fen in items or ()
         },
         year=YearAccumulators(year=year)
