@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/his_sim_pg.py [--runs off,on] [--hospitals 16] [--days 5]
                                          [--patients 160] [--profile] [--src DIR]
-                                         [--port 8123] [--database NAME]
+                                         [--port 8123] [--database NAME] [--keep-alive]
 
 Each run, one after the other in the same minutes: a fresh PostgreSQL database
 (YIBAO_BENCH_POSTGRES_URL as in bench/settle_http.py; named
@@ -126,6 +126,7 @@ def one_run(args: argparse.Namespace, name: str, number: int) -> Run:
         _wait(base, server)
         sim = [YIBAO, "his-sim", "--url", base, "--hospitals", str(args.hospitals)]
         sim += ["--days", str(args.days), "--patients", str(args.patients), "--year", "2026"]
+        sim += ["--keep-alive"] if args.keep_alive else []
         cpu_before = cpu_seconds(server.pid)
         own_before = backends_cpu_seconds(db)
         profiler = (
@@ -135,7 +136,9 @@ def one_run(args: argparse.Namespace, name: str, number: int) -> Run:
             profiler.svg = ROOT / "bench" / "flame-his-sim.svg"
             profiler.raw = ROOT / "bench" / "flame-his-sim.txt"
             profiler.__enter__()
-        done = subprocess.run(sim, env={**env, "COLUMNS": "160"}, capture_output=True, text=True)
+        # his-sim is this tree's in every run (the same client against either server).
+        client = {**_env(url, name, None), "COLUMNS": "160"}
+        done = subprocess.run(sim, env=client, capture_output=True, text=True)
         cpu_after = cpu_seconds(server.pid)
         own_after = backends_cpu_seconds(db)
         health = httpx.get(f"{base}/healthz", timeout=10).json().get("group_commit")
@@ -188,6 +191,9 @@ def main() -> None:
     )
     parser.add_argument("--src", default=None, help="the code of the `main` runs")
     parser.add_argument("--profile", action="store_true")
+    # his-sim's hospitals keep their HTTP connection (yibao his-sim --keep-alive); by
+    # default each message opens one, as urllib does and as last sessions measured.
+    parser.add_argument("--keep-alive", action="store_true")
     parser.add_argument("--profile-seconds", type=float, default=60)
     args = parser.parse_args()
     runs = []

@@ -335,11 +335,15 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
     env = {**os.environ, "YIBAO_DATABASE_URL": url}
     if args.latency_log:
         env["YIBAO_LATENCY_LOG"] = str(args.latency_log)
-    server = subprocess.Popen(
-        [YIBAO, "serve", "--port", str(args.port), "--workers", str(args.workers)],
-        env=env,
-        cwd=ROOT,
-    )
+    command = [YIBAO, "serve", "--port", str(args.port), "--workers", str(args.workers)]
+    if args.server == "granian":  # the application under granian (not a dependency)
+        command = [
+            str(Path(sys.executable).parent / "granian"), "--interface", "asgi", "--factory",
+            "--port", str(args.port), "--workers", str(args.workers), "--loop", "uvloop",
+            "--no-ws", "--log-level", "warning", "--no-access-log",
+            "yibao.entrypoints.api.main:app_from_env",
+        ]  # fmt: skip
+    server = subprocess.Popen(command, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{args.port}"
     try:
         started = time.monotonic()  # a loaded machine may take a minute to start it
@@ -498,6 +502,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--server",
+        choices=("uvicorn", "granian"),
+        default="uvicorn",
+        help="`yibao serve` (uvicorn), or the same application under granian (pip install "
+        "granian; not a dependency: measured, docs/operations.md). Under granian the split "
+        "by thread counts its I/O threads with the committer's.",
+    )
     parser.add_argument(
         "--python-clients", action="store_true", help="Use httpx even when wrk is installed."
     )

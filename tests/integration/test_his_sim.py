@@ -75,3 +75,17 @@ def test_hospitals_play_a_day_and_reconcile(
     again = capsys.readouterr().out
     assert "protocol errors: 0" in again
     assert "days reconciled (3201 + 3202): 0 of 6" in again
+
+
+def test_hospitals_that_keep_their_connection_play_the_same_day(
+    engine: Engine, server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--keep-alive: each hospital sends its messages on one HTTP/1.1 connection."""
+    url = engine.url.render_as_string(hide_password=False)
+    argv = ["--url", server, "--database-url", url, "--year", "2026", "--keep-alive"]
+    argv += ["--hospitals", "2", "--days", "1", "--patients", "8", "--inpatient-share", "0.3"]
+    code = main(argv, wiring._world, wiring.credentials)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "protocol errors: 0" in out
+    assert "days reconciled (3201 + 3202): 2 of 2" in out

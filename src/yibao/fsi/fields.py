@@ -31,6 +31,41 @@ def invalid(path: str, why: str) -> FsiError:
 
 
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S")
+# A character below U+0020 (what `any(ord(c) < 32 ...)` looked for, a character at a time:
+# a tenth of a message's CPU, in the twenty-odd fields a message has).
+_CONTROL = re.compile(r"[\x00-\x1f]")
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(pattern: str) -> re.Pattern[str]:
+    found = _PATTERNS.get(pattern)
+    if found is None:
+        found = _PATTERNS[pattern] = re.compile(pattern)
+    return found
+
+
+def wall_clock(value: str) -> datetime | None:
+    """A time written yyyy-MM-dd HH:mm:ss (as nearly every message writes them) read
+    without strptime, which costs ten times as much; anything else (or no such moment):
+    None, and the caller reads it with strptime as before."""
+    if not (len(value) == 19 and value.isascii() and value[4] == value[7] == "-"):
+        return None
+    if value[10] != " " or value[13] != ":" or value[16] != ":":
+        return None
+    y, mo, d, h, mi, s = (
+        value[0:4],
+        value[5:7],
+        value[8:10],
+        value[11:13],
+        value[14:16],
+        value[17:19],
+    )
+    if not (y + mo + d + h + mi + s).isdigit():
+        return None
+    try:  # a local wall-clock time
+        return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s))  # noqa: DTZ001
+    except ValueError:
+        return None
 
 
 class Fields:
@@ -72,9 +107,9 @@ class Fields:
             return None
         if len(value) > max_len:
             raise invalid(self.at(name), f"长度不能超过{max_len}")
-        if any(ord(c) < 32 for c in value):
+        if _CONTROL.search(value):
             raise invalid(self.at(name), "不能包含控制字符")
-        if pattern is not None and not re.fullmatch(pattern, value):
+        if pattern is not None and not _pattern(pattern).fullmatch(value):
             raise invalid(self.at(name), f"{value!r} 格式不符")
         return value
 
@@ -152,6 +187,9 @@ class Fields:
 
 def parse_day(value: str, path: str) -> date:
     """A date or a date-time as the interface writes them: the date part is what counts."""
+    moment = wall_clock(value)
+    if moment is not None:
+        return moment.date()
     for fmt in _DATETIME_FORMATS:
         try:
             return datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a local wall-clock time

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from yibao.fsi.context import records, service_error
-from yibao.fsi.fields import Fields, FsiError, invalid, parse_day, wrong_type
+from yibao.fsi.fields import Fields, FsiError, invalid, parse_day, wall_clock, wrong_type
 from yibao.fsi.jsontext import dumps, loads
 from yibao.fsi.transactions import TRANSACTIONS, Call, Ctx, Handler
 from yibao.service.errors import ServiceError
@@ -134,6 +134,9 @@ def _person(head: Fields) -> tuple[str, str, int]:
 
 
 def _inf_time(raw: str, path: str) -> datetime:
+    moment = wall_clock(raw)
+    if moment is not None:
+        return moment
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S"):
         try:
             return datetime.strptime(raw, fmt)  # noqa: DTZ007 - the HIS's wall-clock time

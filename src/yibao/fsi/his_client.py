@@ -4,8 +4,10 @@ its latencies and failures (Stats), and its own book of the day's settlements (h
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
@@ -49,9 +51,19 @@ class Stats:
 
 class Client:
     def __init__(
-        self, url: str, institution: str, stats: Stats, credential: Credential | None = None
+        self,
+        url: str,
+        institution: str,
+        stats: Stats,
+        credential: Credential | None = None,
+        *,
+        keep_alive: bool = False,
     ) -> None:
         self.url = url.rstrip("/") + PATH
+        # keep_alive: one HTTP/1.1 connection for the hospital's messages, as a hospital
+        # system's HTTP client keeps it; otherwise a connection a message (urllib).
+        self.keep_alive = keep_alive
+        self._conn: http.client.HTTPConnection | None = None
         self.institution = institution
         self.credential = credential  # the x-tif-* signed headers of each message
         self.stats = stats
@@ -85,11 +97,9 @@ class Client:
         headers = {"Content-Type": "application/json"}
         if self.credential is not None:
             headers.update(self.credential.headers())
-        request = urllib.request.Request(self.url, dumps(message).encode(), headers)
         start = time.perf_counter()
         try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                body = answer.read()
+            body = self._post(dumps(message).encode(), headers)
         except Exception as exc:
             self._failed(f"{infno} transport", f"{infno}: {exc}")
             return None
@@ -103,6 +113,33 @@ class Client:
             return None
         output: dict[str, Any] = parsed["output"]
         return output
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> bytes:
+        if not self.keep_alive:
+            request = urllib.request.Request(self.url, body, headers)
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                read: bytes = answer.read()
+                return read
+        for attempt in (1, 2):
+            if self._conn is None:
+                where = urllib.parse.urlsplit(self.url)
+                self._conn = http.client.HTTPConnection(where.netloc, timeout=60)
+            try:
+                self._conn.request("POST", urllib.parse.urlsplit(self.url).path, body, headers)
+                answer = self._conn.getresponse()
+                read = answer.read()
+            except (http.client.HTTPException, OSError):
+                # The server closed the connection it kept: sent again on a new one (a
+                # message answered already is answered again the same, by its msgid).
+                self._conn.close()
+                self._conn = None
+                if attempt == 2:
+                    raise
+                continue
+            if answer.status != 200:
+                raise OSError(f"HTTP {answer.status}")
+            return read
+        raise AssertionError("unreachable")
 
     def _failed(self, kind: str, text: str) -> None:
         with self.stats.lock:

@@ -114,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
         "--hospitals", type=int, default=0, help="hospitals playing at once (default: all)"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="each hospital keeps one HTTP connection (default: a connection a message)",
+    )
     return parser
 
 
@@ -167,7 +172,7 @@ def main(argv: list[str] | None, read_world: WorldReader, credentials: Credentia
     chosen = institutions[: args.hospitals] if args.hospitals else institutions
     # Each institution signs its messages with a credential of its own (fsi/auth.py).
     issued = credentials(args.database_url, chosen)
-    clients = [Client(args.url, i, stats, issued[i]) for i in chosen]
+    clients = [Client(args.url, i, stats, issued[i], keep_alive=args.keep_alive) for i in chosen]
     for n, c in enumerate(clients):  # every third hospital prices above the caps
         c.markup = Decimal("1.25") if n % 3 == 2 else Decimal("0.95")
     share = max(1, args.patients // len(clients))
