@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from string import Formatter
 
-from yibao.domain.explain import MESSAGES, Step, read_steps, stored_and_shown
+from yibao.domain.explain import MESSAGES, SENTENCES, Step, _compiled, read_steps, stored_and_shown
 from yibao.domain.parameters import Ref
 
 REF = Ref("region.yaml", "outpatient.rate", date(2026, 1, 1), "[national] rule 3 note", "level 2")
@@ -40,3 +40,17 @@ def test_the_two_forms_are_those_of_stored_and_to_dict() -> None:
     assert stored == [s.stored() for s in every]
     assert shown == [s.to_dict() for s in every]
     assert read_steps(stored) == shown
+
+
+def test_each_sentence_says_what_its_template_says() -> None:
+    """The rules' sentences are compiled to f-strings: the same text as format_map, for
+    words with braces, quotes, backslashes and Chinese in them; a template with a format
+    spec or a conversion stays format_map."""
+    for rule, texts in MESSAGES.items():
+        for lang, text in texts.items():
+            words = {**names(rule), "value": "{v}", "base": "\\'\"", "result": "三元"}
+            words |= {"cls_en": "A", "scheme_name": "s"}
+            assert SENTENCES[rule][lang](words) == text.format_map(words), (rule, lang)
+    odd = "{{literal}} {a!r} {b:>4}"
+    assert _compiled(odd)({"a": "x", "b": "y"}) == odd.format_map({"a": "x", "b": "y"})
+    assert _compiled("{{x}} {a} }}")({"a": "1"}) == "{x} 1 }"

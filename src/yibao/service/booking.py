@@ -200,22 +200,25 @@ def ledger_entries(
     """The fund ledger's entries for a settlement, its reversal or an adjustment: what each
     fund owes, and to whom (the institution for a card settlement; the person, None, for
     a claim). `amounts` by layer; zero amounts make no entry."""
-    month = f"{day.year}-{day.month:02d}"  # as f"{day:%Y-%m}", without strftime's cost
-    return [
-        {
-            "region": region,
-            "year": day.year,
-            "month": month,
-            "institution_id": paid_to,
-            "scheme": scheme,
-            "layer": layer,
-            "amount_fen": to_fen(amount),
-            "settlement_id": settlement_id,
-            "entry": entry,
-        }
-        for layer, amount in amounts.items()
-        if amount
-    ]
+    year = day.year
+    month = f"{year}-{day.month:02d}"  # as f"{day:%Y-%m}", without strftime's cost
+    out = []
+    for layer, amount in amounts.items():
+        if amount:
+            out.append(
+                {
+                    "region": region,
+                    "year": year,
+                    "month": month,
+                    "institution_id": paid_to,
+                    "scheme": scheme,
+                    "layer": layer,
+                    "amount_fen": to_fen(amount),
+                    "settlement_id": settlement_id,
+                    "entry": entry,
+                }
+            )
+    return out
 
 
 def settlement_view(

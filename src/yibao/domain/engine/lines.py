@@ -61,7 +61,8 @@ def line_parts(
             steps.extend(_line_steps(no, line, cls, result, share))
         else:
             by_class[cls] = by_class.get(cls, ZERO) + line.amount
-    steps[:0] = _class_steps(policy, enc, by_class, facts)
+    if by_class:  # plain lines, explained by class before the items
+        steps[:0] = _class_steps(policy, enc, by_class, facts)
     return tuple(results), steps
 
 

@@ -132,6 +132,11 @@ class Place:
         return ONE - self.share
 
 
+# Treatment at home or under a filing takes nothing off (most bills: one value each).
+LOCAL = Place(how="local")
+FILED = Place(how="filed")
+
+
 def place_class(person: Person, enc: Encounter) -> tuple[str, Step | None]:
     """Where the bill was treated: local, filed, referral, emergency or unfiled (with the
     filing's step when a filing applies)."""
@@ -161,8 +166,10 @@ def place_of(
     policy: RegionPolicy, person: Person, enc: Encounter, how: str, facts: Facts
 ) -> tuple[Place, Step | None]:
     """What treatment elsewhere takes off (the region's reduction for the place class)."""
-    if how in ("local", "filed"):
-        return Place(how=how), None
+    if how == "local":
+        return LOCAL, None
+    if how == "filed":
+        return FILED, None
     region = enc.hospital.region or person.region
     reduction = policy.reduction.at(enc.date, facts)
     amount: Decimal = getattr(reduction.value, how)

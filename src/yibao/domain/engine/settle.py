@@ -53,37 +53,42 @@ def outside_the_year(policy: RegionPolicy, year: int, day: date) -> str | None:
 
 
 def _check(policy: RegionPolicy, person: Person, enc: Encounter, acc: YearAccumulators) -> None:
-    where = f"encounter {enc.id}"
+    # The messages name the encounter (and the line): made only for a bill that fails.
     outside = outside_the_year(policy, acc.year, enc.date)
     if outside is not None:
-        raise InputError(f"{where}: date {outside}")
+        raise InputError(f"encounter {enc.id}: date {outside}")
     if enc.hospital.level not in LEVELS:
-        raise InputError(f"{where}: hospital level {enc.hospital.level} is not one of 0, 1, 2, 3")
-    for no, line in enumerate(enc.lines, start=1):
-        _check_line(f"{where} line {no}", line)
-    if enc.kind is Kind.SPECIAL_OUTPATIENT and not enc.disease:
-        raise InputError(f"{where}: a special_outpatient encounter needs its disease")
-
-
-def _check_line(where: str, line: Line) -> None:
-    if line.amount < ZERO:
-        raise InputError(f"{where}: the amount is negative")
-    for name in ("quantity", "unit_price", "cap"):
-        value = getattr(line, name)
-        if value is not None and value < ZERO:
-            raise InputError(f"{where}: the {name} is negative")
-    if line.ratio is not None and not ZERO <= line.ratio <= ONE:
-        raise InputError(f"{where}: the ratio {line.ratio} is not between 0 and 1")
-    if (line.quantity is None) != (line.unit_price is None):
-        raise InputError(f"{where}: a quantity needs a unit price, and a unit price a quantity")
-    if line.cap is not None and line.unit_price is None:
-        raise InputError(f"{where}: a price cap needs a quantity and a unit price")
-    priced = line.quantity is not None and line.unit_price is not None
-    if priced and line.amount != round_fen(line.quantity * line.unit_price):  # type: ignore[operator]
         raise InputError(
-            f"{where}: the amount {line.amount} is not quantity × unit price "
-            f"({line.quantity} × {line.unit_price}) to the fen"
+            f"encounter {enc.id}: hospital level {enc.hospital.level} is not one of 0, 1, 2, 3"
         )
+    for no, line in enumerate(enc.lines, start=1):
+        problem = _line_problem(line)
+        if problem is not None:
+            raise InputError(f"encounter {enc.id} line {no}: {problem}")
+    if enc.kind is Kind.SPECIAL_OUTPATIENT and not enc.disease:
+        raise InputError(f"encounter {enc.id}: a special_outpatient encounter needs its disease")
+
+
+def _line_problem(line: Line) -> str | None:
+    """What is wrong with a line as given, or None."""
+    quantity, price, cap = line.quantity, line.unit_price, line.cap
+    if line.amount < ZERO:
+        return "the amount is negative"
+    for name, value in (("quantity", quantity), ("unit_price", price), ("cap", cap)):
+        if value is not None and value < ZERO:
+            return f"the {name} is negative"
+    if line.ratio is not None and not ZERO <= line.ratio <= ONE:
+        return f"the ratio {line.ratio} is not between 0 and 1"
+    if (quantity is None) != (price is None):
+        return "a quantity needs a unit price, and a unit price a quantity"
+    if cap is not None and price is None:
+        return "a price cap needs a quantity and a unit price"
+    if quantity is not None and price is not None and line.amount != round_fen(quantity * price):
+        return (
+            f"the amount {line.amount} is not quantity × unit price "
+            f"({quantity} × {price}) to the fen"
+        )
+    return None
 
 
 def settle_encounter(
