@@ -61,3 +61,37 @@ def test_a_unit_of_work_left_without_commit_writes_nothing(world: World) -> None
             text("SELECT count(*) FROM institutions WHERE name = 'changed'")
         ).scalar_one()
     assert changed == 0
+
+
+def test_a_savepoint_rolled_back_keeps_the_connections_prepared_statements(
+    engine: Engine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's prepared statements are PostgreSQL's")
+    with UnitOfWork(engine) as uow:
+        driver = uow.connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("SELECT 1", prepare=True)
+        prepared = uow.connection.execute(text("SELECT name FROM pg_prepared_statements"))
+        names = set(prepared.scalars())
+        assert names
+
+        with pytest.raises(RefusedError):
+            _refused_in_a_savepoint(uow)
+
+        after = uow.connection.execute(text("SELECT name FROM pg_prepared_statements"))
+        assert names <= set(after.scalars())
+        changed = uow.connection.execute(
+            text("SELECT count(*) FROM institutions WHERE name = 'changed'")
+        ).scalar_one()
+        assert changed == 0  # the savepoint's work is gone; the transaction goes on
+
+
+class RefusedError(Exception):
+    """A job the rules refused, after it wrote."""
+
+
+def _refused_in_a_savepoint(uow: UnitOfWork) -> None:
+    with uow.savepoint():
+        uow.connection.execute(text("UPDATE institutions SET name = 'changed'"))
+        raise RefusedError

@@ -36,6 +36,7 @@ from yibao.adapters.db.schools_repo import Schools
 from yibao.service.counter import StoreCounter
 
 _BILL = "bill"  # the savepoint of a group commit's bill
+_ROLLBACK_BILL = f"ROLLBACK TO SAVEPOINT {_BILL}".encode()
 
 
 def _rollback_keeping_statements(conn: Connection) -> None:
@@ -177,7 +178,12 @@ class UnitOfWork:
             self.audit.discard()
             self.counter.discard_bill()
             if pg:
-                driver.execute(f"ROLLBACK TO SAVEPOINT {_BILL}")
+                # By libpq, as _rollback_keeping_statements: psycopg would forget its
+                # prepared statements at this ROLLBACK too (a job the rules refused in a
+                # group commit). Failing (a connection lost), psycopg's own raises.
+                done = driver.pgconn.exec_(_ROLLBACK_BILL)
+                if done.status != pq.ExecStatus.COMMAND_OK:
+                    driver.execute(_ROLLBACK_BILL)
             else:
                 conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_BILL}")
             raise
