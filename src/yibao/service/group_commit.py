@@ -193,6 +193,12 @@ class GroupCommitter:
                 if batch:
                     self._queue = kept
                     self._running.update(job.order for job in batch)
+                    # Counted as taken, before any of it is answered: a caller that has
+                    # its answer finds its bill in the figures.
+                    stats = self.stats
+                    stats.batches += 1
+                    stats.bills += len(batch)
+                    stats.largest = max(stats.largest, len(batch))
                     return batch
                 self._changed.wait()
 
@@ -203,7 +209,9 @@ class GroupCommitter:
             jobs, alone = self._run_bills(jobs)
         if jobs:
             alone += self._run_jobs(jobs)
-        self._count(batch, alone)
+        if alone:
+            with self._changed:
+                self.stats.retried_alone += len(alone)
         for job in alone:
             self._alone(job)
 
@@ -274,11 +282,3 @@ class GroupCommitter:
             job.future.set_result(job.alone())
         except Exception as exc:
             job.future.set_exception(exc)
-
-    def _count(self, batch: list[_Job[Any]], alone: list[_Job[Any]]) -> None:
-        with self._changed:
-            stats = self.stats
-            stats.batches += 1
-            stats.bills += len(batch)
-            stats.largest = max(stats.largest, len(batch))
-            stats.retried_alone += len(alone)
