@@ -257,7 +257,7 @@ class SettlementService:
         # The steps as stored (data, words made when read), for the row and the answer.
         steps, shown = stored_and_shown(result.steps)
         sid = uow.counter.book(settlement_record(prepared, result, after, seq, "card", steps))
-        _between_regions(uow, sid, prepared, result, self.clock())
+        _between_regions(uow, sid, prepared, result, self.clock)
         view = settlement_view(sid, prepared, result, seq, shown)
         if idempotency_key:
             # The answer kept for a retry refers to the settlement, whose rows hold what
@@ -436,14 +436,15 @@ def place_catalogue(uow: UnitOfWork, inst: Institution, record: PersonRecord) ->
 
 
 def _between_regions(
-    uow: UnitOfWork, sid: int, p: Prepared, result: EncounterResult, today: date
+    uow: UnitOfWork, sid: int, p: Prepared, result: EncounterResult, today: Clock
 ) -> None:
     """A bill elsewhere: the place of treatment advances the fund's part for the insured
-    place (a receivable there, a payable here; reference §9)."""
+    place (a receivable there, a payable here; reference §9). The clock is read only for
+    such a bill (a time zone's now() a bill, for the month of a movement between regions)."""
     treated = p.encounter.hospital.region
     if treated is not None and treated != p.person.region:
         fen = to_fen(result.basic + result.assistance)
-        book_settlement(uow, sid, p.person.region, treated, p.encounter.date, fen, today)
+        book_settlement(uow, sid, p.person.region, treated, p.encounter.date, fen, today())
 
 
 def _insured(
