@@ -54,8 +54,8 @@ class SignIn:
 class FsiStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.postgres = conn.dialect.name == "postgresql"
-        self.pg = raw.Driver(conn) if self.postgres else None
+        # PostgreSQL: the driver's prepared statements (fsi_sql.py); elsewhere SQLAlchemy.
+        self.pg = raw.Driver(conn) if conn.dialect.name == "postgresql" else None
 
     # --- registry reads ------------------------------------------------------------
 
@@ -193,10 +193,10 @@ class FsiStore:
         if self.pg is not None:
             row = self.pg.one(raw.VISIT_LOCKED if lock else raw.VISIT, (mdtrt_id,))
             return None if row is None else raw.Visit._make(row)
-        query = select(f.fsi_visits).where(f.fsi_visits.c.mdtrt_id == mdtrt_id)
-        if lock and self.postgres:
-            query = query.with_for_update()
-        return self.conn.execute(query).first()
+        # SQLite: one writer at a time, nothing to lock.
+        return self.conn.execute(
+            select(f.fsi_visits).where(f.fsi_visits.c.mdtrt_id == mdtrt_id)
+        ).first()
 
     def update_visit(self, mdtrt_id: str, **values: Any) -> None:
         if self.pg is not None:
@@ -247,26 +247,9 @@ class FsiStore:
         if self.pg is not None:
             self.pg.settled({"created_at": now(), **values}, visit)
             return
-        if not self.postgres:
-            self.add_settlement(values)
-            self.take_lines(mdtrt_id, setl_id)
-            self.update_visit(mdtrt_id, **visit)
-            return
-        c = f.fsi_fee_lines.c
-        added = insert(f.fsi_settlements).values(created_at=now(), **values).cte("added")
-        taken = (
-            update(f.fsi_fee_lines)
-            .where(c.mdtrt_id == mdtrt_id, c.setl_id.is_(None))
-            .values(setl_id=setl_id)
-            .cte("taken")
-        )
-        self.conn.execute(
-            update(f.fsi_visits)
-            .where(f.fsi_visits.c.mdtrt_id == mdtrt_id)
-            .values(**visit)
-            .add_cte(added)
-            .add_cte(taken)
-        )
+        self.add_settlement(values)
+        self.take_lines(mdtrt_id, setl_id)
+        self.update_visit(mdtrt_id, **visit)
 
     def settlement(self, setl_id: int) -> Any | None:
         if self.pg is not None:
