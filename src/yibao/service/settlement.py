@@ -166,17 +166,7 @@ def _bill_json(bill: Bill) -> str | None:
     of another type (a float, say), for the encoder to write as it always did."""
     try:
         lines = ", ".join([_line_json(ln) for ln in bill.lines])
-        details = bill.details
-        plain = details.cause == "ordinary" and details.delivery is None
-        if plain and details.referred_from is None and bill.person_id is None:
-            # Most bills: no details and no voucher, the keys in this order.
-            return (
-                f'{{"card_number": {_json(bill.card_number)}, "date": {_json(bill.date)}, '
-                f'"diagnosis": {_json(bill.diagnosis)}, "disease": {_json(bill.disease)}, '
-                f'"institution_id": {_json(bill.institution_id)}, "kind": {_json(bill.kind)}, '
-                f'"lines": [{lines}], "prescription": {_json(bill.prescription)}}}'
-            )
-        fields = [
+        fields = [  # in sort_keys' order
             ("card_number", _json(bill.card_number)),
             ("date", _json(bill.date)),
             ("diagnosis", _json(bill.diagnosis)),
@@ -186,10 +176,14 @@ def _bill_json(bill: Bill) -> str | None:
             ("lines", f"[{lines}]"),
             ("prescription", _json(bill.prescription)),
         ]
-        if bill.person_id is not None:
-            fields.append(("person_id", _json(bill.person_id)))
-        fields.extend((k, _json(v)) for k, v in details.data().items())
-        fields.sort()  # sort_keys: a person_id and the details fall among the others
+        details = bill.details
+        plain = details.cause == "ordinary" and details.delivery is None
+        if not plain or details.referred_from is not None or bill.person_id is not None:
+            # Not most bills: a voucher's person and the details fall among the others.
+            if bill.person_id is not None:
+                fields.append(("person_id", _json(bill.person_id)))
+            fields.extend((k, _json(v)) for k, v in details.data().items())
+            fields.sort()
     except _UnusualValueError:
         return None
     return "{" + ", ".join(f'"{k}": {v}' for k, v in fields) + "}"
