@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from yibao.domain.frozen import fast_init
 from yibao.domain.model import Approval, Kind, Line, LineClass, age_on
@@ -92,18 +93,13 @@ class Entry:
         """The entry as an explanation cites it."""
         # Every line of every bill cites its entry, and a base item's entry is made anew
         # for each bill: the Ref (with the citation it keeps) is made once an entry.
-        key = (self.catalogue, self.code, self.valid_from, self.name, self.source)
-        ref = _REFS.get(key)
-        if ref is None:
-            if len(_REFS) > 50_000:  # entries come from catalogues: never unbounded memory
-                _REFS.clear()
-            book = CATALOGUES.get(self.catalogue, self.catalogue)
-            source = f"[catalogue] {self.name} {self.source}".strip()
-            ref = _REFS[key] = Ref(book, self.code, self.valid_from, source)
-        return ref
+        return _ref(self.catalogue, self.code, self.valid_from, self.name, self.source)
 
 
-_REFS: dict[tuple[str, str, date, str, str], Ref] = {}
+@lru_cache(maxsize=50_000)  # entries come from catalogues: never unbounded memory
+def _ref(catalogue: str, code: str, valid_from: date, name: str, source: str) -> Ref:
+    book = CATALOGUES.get(catalogue, catalogue)
+    return Ref(book, code, valid_from, f"[catalogue] {name} {source}".strip())
 
 
 @fast_init

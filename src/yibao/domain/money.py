@@ -8,6 +8,7 @@ segment) stay exact so that rounding happens exactly once.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
@@ -71,17 +72,12 @@ def fmt_yuan(amount: Decimal) -> str:
     # Every answer puts some twenty amounts into its sentences, many of them the same
     # (the summary's and the steps', a price, a threshold): each value's text is kept. A
     # value's text is its own (equal values round alike), but for zero, whose sign shows.
-    if not amount:
-        return _yuan(amount)
-    text = _SHOWN.get(amount)
-    if text is None:
-        if len(_SHOWN) > 50_000:  # amounts come from bills: never an unbounded memory
-            _SHOWN.clear()
-        text = _SHOWN[amount] = _yuan(amount)
-    return text
+    return _kept_yuan(amount) if amount else _yuan(amount)
 
 
-_SHOWN: dict[Decimal, str] = {}
+@lru_cache(maxsize=50_000)  # amounts come from bills: never an unbounded memory
+def _kept_yuan(amount: Decimal) -> str:
+    return _yuan(amount)
 
 
 def _yuan(amount: Decimal) -> str:
@@ -94,18 +90,17 @@ def _yuan(amount: Decimal) -> str:
 def fmt_rate(rate: Decimal) -> str:
     """A share as a percentage without noise ("70%", "12.5%")."""
     # A region has a few rates, and every bill shows one or two: each one's text is kept.
-    text = _RATES.get(rate) if rate else None  # zero shows its sign: made each time
-    if text is None:
-        if len(_RATES) > 10_000:  # rates come from policies: never an unbounded memory
-            _RATES.clear()
-        text = f"{(rate * 100).normalize():f}%"
-        if rate:
-            _RATES[rate] = text
-    return text
+    # Equal rates but zero show alike (normalize() drops the exponent); zero shows its sign.
+    return _kept_rate(rate) if rate else _rate(rate)
 
 
-# Equal rates but zero show alike (normalize() drops the exponent): a value's text is its own.
-_RATES: dict[Decimal, str] = {}
+@lru_cache(maxsize=10_000)  # rates come from policies: never an unbounded memory
+def _kept_rate(rate: Decimal) -> str:
+    return _rate(rate)
+
+
+def _rate(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}%"
 
 
 def fmt_points(rate: Decimal) -> str:
