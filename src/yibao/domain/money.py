@@ -69,14 +69,9 @@ def fmt(amount: Decimal) -> str:
 
 def fmt_yuan(amount: Decimal) -> str:
     """Thousands separators for people ("30,500.00")."""
-    # Every answer puts some twenty amounts into its sentences, many of them the same
-    # (the summary's and the steps', a price, a threshold): each value's text is kept. A
-    # value's text is its own (equal values round alike), but for zero, whose sign shows.
-    return _kept_yuan(amount) if amount else _yuan(amount)
-
-
-@lru_cache(maxsize=50_000)  # amounts come from bills: never an unbounded memory
-def _kept_yuan(amount: Decimal) -> str:
+    # Made each time: a bill's amounts are new Decimals, whose hash (a power modulo a
+    # prime, some 3,800 instructions the first time) cost a cache of the texts by amount
+    # more than the text itself costs to make.
     return _yuan(amount)
 
 
