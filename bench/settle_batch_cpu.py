@@ -1,7 +1,7 @@
 """Benchmark: a group commit's Python CPU a card settlement, on PostgreSQL, in this process.
 
     .venv/bin/python bench/settle_batch_cpu.py [--persons 1000] [--batches 40] [--size 32]
-                                               [--rounds 3] [--profile N]
+                                               [--rounds 3] [--profile N] [--sort KEY]
     valgrind --tool=callgrind --instr-atstart=no .venv/bin/python bench/settle_batch_cpu.py --callgrind
 
 What the server's group-commit threads do for a batch of card bills (service/
@@ -163,7 +163,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--callgrind", action="store_true", help="instrument the rounds only")
-    parser.add_argument("--profile", type=int, default=0, metavar="N")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="cProfile (CPU time): the N first"
+    )
+    parser.add_argument("--sort", default="tottime", help="the profile's order (cumulative ...)")
     args = parser.parse_args()
 
     url = fresh_database(NAME)
@@ -209,7 +212,7 @@ def main() -> None:
     if args.callgrind:
         print(f"callgrind: divide the 'measured' dump's instructions by {settled_all} bills")
     if profile:
-        pstats.Stats(profile).sort_stats(os.environ.get("SORT", "tottime")).print_stats(args.profile)
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(args.profile)
     print("code:", counter_pg_batch.__file__)
 
 
