@@ -34,7 +34,7 @@ from yibao.domain.registry import (
     insured_person,
 )
 from yibao.service.booking import Prepared, run_engine, settlement_record, settlement_view
-from yibao.service.catalogue_lines import MAX_BILL, Billed, resolve
+from yibao.service.catalogue_lines import MAX_BILL, resolve
 from yibao.service.certificates_pilot import treats_pilot
 from yibao.service.clearing import book_settlement
 from yibao.service.encounter_details import (
@@ -360,13 +360,12 @@ class SettlementService:
         visit = Visit(
             bill.date, bill.kind, inst.level, record.birth_date, record.sex, str(enrolment.scheme)
         )
-        billed = [Billed(ln.code, ln.quantity, ln.unit_price, ln.amount) for ln in bill.lines]
         catalogue_region = place_catalogue(uow, inst, record)
         known: dict[str, CatalogueItem] | None = facts.items
         if catalogue_region != record.region:
             known = None
         lines, priced = resolve(
-            uow, catalogue_region, inst.id, visit, billed, record.id, known=known
+            uow, catalogue_region, inst.id, visit, bill.lines, record.id, known=known
         )
         total = sum((ln.amount for ln in lines), ZERO)
         if total > MAX_BILL:
