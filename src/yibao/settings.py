@@ -63,7 +63,6 @@ class Settings(BaseSettings):
     # - idle (18:15, one run each): one 2,733/s, p99 38.5 ms, 0.27 ms, 0.47 of pgbench's;
     #   two 3,293/s, p99 33.9 ms, 0.31 ms, 0.62 (17:05-17:21: one 1,624-1,938/s, p99 53-66
     #   ms, 0.47-0.61; two 1,888-2,199/s, p99 59-71 ms, 0.62-0.69).
-    # MEASURED-LATER
     # Two settle 5-20% more with a p99 no worse, for 15-20% more server CPU a settlement.
     # Two, not the number of CPUs: measured on 2 cores only, where PostgreSQL takes its
     # share of them; a larger machine of its own sets YIBAO_WORKERS. A kill -9 of the
