@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -75,6 +76,15 @@ def entry_values(region: str, e: Entry) -> dict[str, Any]:
         "restriction": r.wording,
         "source": e.source,
     }
+
+
+@lru_cache(maxsize=50_000)  # items come from catalogues: never an unbounded memory
+def base_entry(item: CatalogueItem) -> Entry:
+    """A base item's entry, one for every bill of the item (an Entry is frozen, and nothing
+    writes into its caps): made anew for each bill, it cost more than its lookup here,
+    the counter's read handing over one object per item (counter_pg._item)."""
+    caps = {} if item.unit_price is None else dict.fromkeys(LEVELS, item.unit_price)
+    return Entry(item.code, item.name, item.cls, date.min, caps=caps, source="catalogue_items")
 
 
 class CatalogueRepo:
@@ -168,10 +178,7 @@ class CatalogueRepo:
                 fixed = None if row.unit_price_fen is None else from_fen(row.unit_price_fen)
                 items[row.code] = CatalogueItem(row.code, row.name, LineClass(row.cls), fixed)
         for code, item in items.items():
-            caps = {} if item.unit_price is None else dict.fromkeys(LEVELS, item.unit_price)
-            found[code] = Entry(
-                code, item.name, item.cls, date.min, caps=caps, source="catalogue_items"
-            )
+            found[code] = base_entry(item)
         return found
 
     def mapped(self, institution_id: str, codes: Iterable[str], day: date) -> dict[str, str]:
