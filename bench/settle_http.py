@@ -393,7 +393,7 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
         grouped = health.get("group_commit")
         if grouped:  # every worker's, summed (api/health.py): bills a batch, on average and at most
             print(
-                f"group commit ({health.get('workers', 1)} workers): {grouped['bills']:,} bills in "
+                f"group commit, {health.get('workers', 1)} worker(s) summed: {grouped['bills']:,} bills in "
                 f"{grouped['batches']:,} "
                 f"batches ({grouped['bills'] / max(grouped['batches'], 1):.1f} a batch, "
                 f"at most {grouped['largest']}), {grouped['retried_alone']} retried alone"
