@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     switch_interval_ms: float = Field(default=5.0, gt=0, le=100)
     # `yibao serve`'s processes (--workers), and whether each listens on a socket of its
     # own (SO_REUSEPORT: the kernel spreads connections evenly; entrypoints/workers.py)
-    # rather than all on uvicorn's one. Unset: DEFAULT_PG_WORKERS on PostgreSQL, one on
+    # rather than all on one (uvicorn's way; the same supervisor). Unset: DEFAULT_PG_WORKERS on PostgreSQL, one on
     # SQLite (`server_workers`). Measured on the 2-core machine (64 wrk clients,
     # bench/settle_http.py --seconds 15 --persons 1000 --no-split, pgbench tpcb-like
     # before and after each run):
