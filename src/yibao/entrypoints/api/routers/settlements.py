@@ -121,13 +121,22 @@ async def settled(
 ) -> Answer:
     """A caller's bill settled: (HTTP status, the answer's JSON data). `waiting` turns the
     group committer's future into something the event loop awaits."""
-    body = parse_body(raw, BillIn)
-    key = bounded_header(key, "idempotency-key", max_length=IDEMPOTENCY_KEY_MAX)
-    bill = _bill(found, body, who)
+    bill, key = bill_of(found, who, raw, key)
     grouped = found.group_commit
     if grouped is not None:  # answered once the transaction it shared has committed
         return await waiting(grouped.submit(bill, key))
     return await run_in_threadpool(found.settlements.settle, bill, key)
+
+
+def bill_of(
+    found: Services, who: Principal, raw: bytes, key: str | None
+) -> tuple[Bill, str | None]:
+    """The bill of a request's body and its Idempotency-Key, checked in the route's order
+    (the body, then the key, then a voucher): what is refused raises the route's error.
+    No I/O: the HTTP protocol's own settlement path (protocol.py) calls it on the loop."""
+    body = parse_body(raw, BillIn)
+    key = bounded_header(key, "idempotency-key", max_length=IDEMPOTENCY_KEY_MAX)
+    return _bill(found, body, who), key
 
 
 @router.get("/settlements/{settlement_id}", responses=ERRORS, response_model=StoredSettlementOut)
