@@ -7,13 +7,21 @@ segment) stay exact so that rounding happens exactly once.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
 FEN = Decimal("0.01")
 THOUSAND = Decimal(1000)
+
+# Rounding to the fen through a context of its own: Decimal.quantize(FEN, ROUND_HALF_UP)
+# parses its arguments as keywords, half of its cost (some 400 instructions, 40 times a
+# bill); the context's quantize takes two positional ones. Context() has the default
+# context's precision and traps (which the thread's context, a copy of it, has: no code
+# changes either), so the same amounts round alike and the same ones raise.
+_HALF_UP = Context(rounding=ROUND_HALF_UP)
+_quantize = _HALF_UP.quantize
 
 
 class AmountError(ValueError):
@@ -22,7 +30,7 @@ class AmountError(ValueError):
 
 def round_fen(amount: Decimal) -> Decimal:
     """Round to the fen, half-up: the single rounding rule of the reference."""
-    return amount.quantize(FEN, ROUND_HALF_UP)
+    return _quantize(amount, FEN)
 
 
 def parse_decimal(raw: object, *, max_places: int | None = None) -> Decimal:
@@ -64,24 +72,19 @@ def fmt(amount: Decimal) -> str:
     """Two decimals, half-up, as the scenario format shows amounts ("30500.00")."""
     # An amount to the fen shows as str() shows it (exponent -2: never scientific), and
     # str() costs less than a format spec: every answer shows some twenty amounts.
-    return str(amount.quantize(FEN, ROUND_HALF_UP))
+    return str(_quantize(amount, FEN))
 
 
 def fmt_yuan(amount: Decimal) -> str:
     """Thousands separators for people ("30,500.00")."""
-    # Every answer puts some twenty amounts into its sentences, many of them the same
-    # (the summary's and the steps', a price, a threshold): each value's text is kept. A
-    # value's text is its own (equal values round alike), but for zero, whose sign shows.
-    return _kept_yuan(amount) if amount else _yuan(amount)
-
-
-@lru_cache(maxsize=50_000)  # amounts come from bills: never an unbounded memory
-def _kept_yuan(amount: Decimal) -> str:
+    # Made each time: a bill's amounts are new Decimals, whose hash (a power modulo a
+    # prime, some 3,800 instructions the first time) cost a cache of the texts by amount
+    # more than the text itself costs to make.
     return _yuan(amount)
 
 
 def _yuan(amount: Decimal) -> str:
-    shown = amount.quantize(FEN, ROUND_HALF_UP)
+    shown = _quantize(amount, FEN)
     if -THOUSAND < shown < THOUSAND:  # no separator: as fmt, without the format spec's cost
         return str(shown)
     return f"{shown:,.2f}"

@@ -22,7 +22,7 @@ from yibao.domain.catalogue import Visit
 from yibao.domain.engine import EncounterResult
 from yibao.domain.explain import stored_and_shown
 from yibao.domain.frozen import fast_init
-from yibao.domain.model import CategorySpan, Encounter, Hospital, Kind, Person
+from yibao.domain.model import SPECIAL_OUTPATIENT, CategorySpan, Encounter, Hospital, Kind, Person
 from yibao.domain.money import ZERO, fmt, to_fen
 from yibao.domain.registry import (
     Card,
@@ -345,7 +345,7 @@ class SettlementService:
             record, enrolment = _voucher_holder(facts, bill.date)
         else:
             record, enrolment = _card_holder(facts, bill)
-        if bill.kind is Kind.SPECIAL_OUTPATIENT and not bill.disease:
+        if bill.kind is SPECIAL_OUTPATIENT and not bill.disease:
             raise ServiceError("missing_disease", "a special_outpatient bill needs its disease")
         bill.details.check(bill.kind)
         try:
@@ -394,6 +394,8 @@ class SettlementService:
 
 
 Answer = tuple[int, dict[str, Any]]
+
+_ACTIVE = CardStatus.ACTIVE  # read once (model.py's kinds say why)
 
 
 class BatchRefusedError(Exception):
@@ -455,7 +457,7 @@ def _insured(
     counter's facts when it read them (`read`)."""
     reg = uow.registry
     elsewhere = inst.region != record.region
-    special = bill.kind is Kind.SPECIAL_OUTPATIENT
+    special = bill.kind is SPECIAL_OUTPATIENT
     referral = elsewhere and any(r.covers(inst.region, bill.date) for r in reg.referrals(record.id))
     approvals = reg.approvals(record.id) if special else ()
     filings = reg.filings(record.id) if elsewhere else ()
@@ -481,6 +483,8 @@ def usable_card(card: Card) -> None:
     """A card settles only while it is active: lost, replaced or not yet issued, it is
     refused, and the insured pays first and claims manual reimbursement (one rule for the
     native API and the hospital desk)."""
+    if card.status is _ACTIVE:  # most cards: one of CardStatus's attributes, not three
+        return
     if card.status is CardStatus.LOST:
         raise ServiceError(
             "card_lost",

@@ -223,7 +223,7 @@ def bills_json(bills: list[BillKeys]) -> list[dict[str, Any]]:
             "codes": bill.codes,
             "caller": bill.caller,
             "key": bill.key,
-            "month": None if bill.day is None else f"{bill.day:%Y-%m}",
+            "month": None if bill.day is None else _month(bill.day),
         }
         for n, bill in enumerate(bills)
     ]
@@ -367,7 +367,7 @@ class PgBatchCounter(PgCounter):
             self.registry.seen_certificates(person_id, referrals, filings)
         if row[41] is False and self.regions is not None and bill.day is not None:
             a, b = sorted((row[22], region))
-            self.regions.seen_uncleared(f"{bill.day:%Y-%m}", a, b)
+            self.regions.seen_uncleared(_month(bill.day), a, b)
         if self.catalogue is not None:
             items = {
                 code: CatalogueItem(
@@ -426,6 +426,11 @@ class PgBatchCounter(PgCounter):
         self.batched = False
         if self.regions is not None:
             self.regions.deferred = None
+
+
+def _month(day: date) -> str:
+    """f"{day:%Y-%m}" without strftime (15,000 instructions: 1.2% of a batch's)."""
+    return f"{day.year}-{day.month:02d}"
 
 
 def _on(iso: str) -> date:

@@ -36,6 +36,10 @@ from yibao.domain.parameters import (
     points_off,
 )
 
+# Read once (model.py's kinds say why: an Enum class's attribute costs a hook's call).
+_PER_YEAR = ThresholdPer.YEAR
+_PER_STAY = ThresholdPer.STAY
+
 
 @dataclass
 class Benefit:
@@ -60,11 +64,13 @@ def charge_threshold(
     per year and disease under "counter:disease"; one per stay keeps none.
     """
     spec = param.value
+    per = spec.per
     amount = spec.amount.for_level(level)
-    key = counter if spec.per is ThresholdPer.YEAR else f"{counter}:{disease or '-'}"
-    before = ZERO if spec.per is ThresholdPer.STAY else acc.threshold_charged(key)
+    key = counter if per is _PER_YEAR else f"{counter}:{disease or '-'}"
+    stay = per is _PER_STAY
+    before = ZERO if stay else acc.threshold_charged(key)
     charged = min(eligible, max(amount - before, ZERO))
-    if spec.per is not ThresholdPer.STAY:
+    if not stay:
         acc = acc.with_threshold(key, charged)
     if amount == ZERO:
         return ZERO, acc, None

@@ -10,7 +10,7 @@ from yibao.domain.engine.lines import line_parts
 from yibao.domain.engine.results import LineResult, Refusal, RefusalCode
 from yibao.domain.explain import HOW_ZH, Step
 from yibao.domain.frozen import fast_init
-from yibao.domain.model import Encounter, Kind, Person
+from yibao.domain.model import EMERGENCY, PHARMACY, SPECIAL_OUTPATIENT, Encounter, Person
 from yibao.domain.money import ONE, ZERO, fmt_points, fmt_rate
 from yibao.domain.parameters import ReductionMethod, Ref, RegionPolicy, SchemeRules, Text
 
@@ -40,7 +40,7 @@ def refusal_for(
                 f"without further contributions, and has {have}",
             )
             return _refuse(RefusalCode.CONTRIBUTION_YEARS, reason, enc, need.ref, str(need.value))
-    if enc.kind is Kind.SPECIAL_OUTPATIENT:
+    if enc.kind is SPECIAL_OUTPATIENT:
         return _special_refusal(rules, person, enc, facts)
     return None
 
@@ -100,9 +100,9 @@ def _refuse(
 
 def out_of_scope(enc: Encounter) -> Step | None:
     """A bill outside the insurance altogether: all personal, but not a refusal."""
-    if not enc.hospital.designated and enc.kind is not Kind.EMERGENCY:
+    if not enc.hospital.designated and enc.kind is not EMERGENCY:
         return Step("not_designated", enc.total, base=enc.total, args={"hospital": enc.hospital.id})
-    if enc.kind is Kind.PHARMACY and not enc.prescription:
+    if enc.kind is PHARMACY and not enc.prescription:
         return Step("no_prescription", enc.total, base=enc.total)
     return None
 
@@ -146,7 +146,7 @@ def place_class(person: Person, enc: Encounter) -> tuple[str, Step | None]:
     # An emergency is settled by the emergency rule even when the person also holds a
     # filing or a referral certificate (reference §6): a certificate never turns an
     # emergency into something else.
-    emergency = enc.kind is Kind.EMERGENCY
+    emergency = enc.kind is EMERGENCY
     for filing in () if emergency else person.filings:
         if filing.covers(region, enc.date):
             step = Step(

@@ -31,7 +31,7 @@ from yibao.domain.engine.scope import (
 )
 from yibao.domain.engine.serious_illness import serious_illness
 from yibao.domain.explain import Step
-from yibao.domain.model import LEVELS, Encounter, Kind, Line, Person
+from yibao.domain.model import INPATIENT, LEVELS, SPECIAL_OUTPATIENT, Encounter, Line, Person
 from yibao.domain.money import ONE, ZERO, fmt_yuan, round_fen
 from yibao.domain.parameters import RegionPolicy
 
@@ -65,7 +65,7 @@ def _check(policy: RegionPolicy, person: Person, enc: Encounter, acc: YearAccumu
         problem = _line_problem(line)
         if problem is not None:
             raise InputError(f"encounter {enc.id} line {no}: {problem}")
-    if enc.kind is Kind.SPECIAL_OUTPATIENT and not enc.disease:
+    if enc.kind is SPECIAL_OUTPATIENT and not enc.disease:
         raise InputError(f"encounter {enc.id}: a special_outpatient encounter needs its disease")
 
 
@@ -162,7 +162,7 @@ def _benefit(
 ) -> tuple[Route, Benefit, YearAccumulators]:
     """Which rules settle the bill, and what they pay."""
     rules = policy.schemes[person.scheme]
-    inpatient = enc.kind is Kind.INPATIENT
+    inpatient = enc.kind is INPATIENT
     disease = pilot_disease(policy.pilot, person, enc, facts) if inpatient else None
     fixed = fixed_sum(rules, enc, facts)
     if fixed is not None:
@@ -173,7 +173,7 @@ def _benefit(
     if disease is not None and policy.pilot is not None:
         benefit = pilot(policy.pilot, rules, disease, person, enc.date, eligible, place, facts)
         return Route.PILOT, benefit, acc
-    if enc.kind is Kind.SPECIAL_OUTPATIENT:
+    if enc.kind is SPECIAL_OUTPATIENT:
         special = rules.special_outpatient
         assert special is not None  # refusal_for refuses a scheme without special diseases
         threshold = special.threshold.at(enc.date, facts)
