@@ -4,7 +4,7 @@ committer, with the committer replaced by a thread that answers without a databa
     .venv/bin/python bench/http_layer.py [--seconds 10] [--delay-ms 100] [--clients 64]
                                          [--src OTHER/src] [--database URL]
                                          [--server uvicorn|granian] [--workers 2]
-                                         [--in-process N]
+                                         [--in-process N] [--protocol N] [--http httptools|yibao]
 
 Starts the real application (`yibao serve`'s uvicorn, 2 workers, the real token check,
 body model, middlewares and response) on a database that bench/settle_http.py loaded
@@ -21,6 +21,13 @@ layers and the fast path) is called N times with a settlement's ASGI scope on uv
 committer answering at once, and the event loop thread's CPU a request is printed: the
 application's own part of the event loop's cost, steadier on a shared machine than the
 server's. (--src works the same way.)
+
+--protocol N: the same, from the raw request's bytes: uvicorn's HTTP protocol (--http
+httptools, uvicorn's; yibao, api/protocol.py's, which answers a settlement without ASGI)
+on a keep-alive connection over a transport in memory. --at-once: the committer answers
+each bill in the submitting thread, so that one thread does everything (for valgrind
+--tool=callgrind: run N=1000 and N=3000, the difference of the instruction counts / 2000
+is a settlement's). --http also picks the protocol of the server the other mode starts.
 """
 
 from __future__ import annotations
@@ -129,7 +136,8 @@ def fire(args: argparse.Namespace, url: str) -> tuple[int, int, float]:
     else:
         run = (
             f"import uvicorn; uvicorn.run('http_layer:app', factory=True, port={args.port}, "
-            f"workers={args.workers}, log_level='warning', access_log=False)"
+            f"workers={args.workers}, log_level='warning', access_log=False, "
+            f"http={PROTOCOLS[args.http]!r})"
         )
         command = [sys.executable, "-c", run]
     server = subprocess.Popen(command, env=env)
@@ -389,7 +397,7 @@ def main() -> None:
         return
     requests, bad, cpu = fire(args, url)
     print(
-        f"{args.src or 'this checkout'} ({args.server}, {args.workers} workers): {requests:,} requests in {args.seconds:.0f} s "
+        f"{args.src or 'this checkout'} ({args.server} {args.http}, {args.workers} workers): {requests:,} requests in {args.seconds:.0f} s "
         f"({requests / args.seconds:,.0f}/s, {bad} not 2xx), answers after {args.delay_ms:g} ms: "
         f"server CPU {cpu * 1000 / max(requests, 1):.3f} ms a request"
     )
