@@ -234,6 +234,9 @@ def _run_server(host: str, port: int, workers: int, settings: Settings) -> None:
         # Not even the check of the access logger's level for each request: at "warning"
         # it never writes a line (docs/operations.md: the HTTP layer's cost).
         "access_log": False,
+        # A complete settlement answered by the HTTP protocol itself, without ASGI; every
+        # other request as uvicorn's httptools protocol answers it (api/protocol.py).
+        "http": "yibao.entrypoints.api.protocol:SettleProtocol",
     }
     if workers > 1 and settings.reuse_port and reuse_port_supported():
         # A listening socket each: connections spread evenly over the workers (workers.py).
