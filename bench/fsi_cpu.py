@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/fsi_cpu.py [--hospitals 16] [--days 2] [--patients 160]
                                       [--profile FILE] [--database NAME]
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --collect-atstart=no \
+        .venv/bin/python bench/fsi_cpu.py --callgrind [--skip 500] [--hospitals 4]
 
 his-sim's hospitals (yibao.fsi.his_sim, the same days and messages as `yibao his-sim`)
 play one after the other, each message handed straight to `Gateway.call` in this process
@@ -15,17 +17,29 @@ CPU as its clock) sorted by own time.
 Run the start commit's code beside this one's, in the same minutes:
 
     PYTHONPATH=/tmp/before/src .venv/bin/python bench/fsi_cpu.py
+
+Thread time still moves with what the rest of a shared machine does (caches, other
+processes' memory traffic): 1.8-2.2 ms a message for the same code within minutes. With
+--callgrind (under valgrind, collecting nothing at start) callgrind counts the
+instructions of the gateway's calls only, from the --skip'th message on (the first ones
+fill the process's caches and prepare its statements): its total ("summary:" in
+callgrind.out.PID) divided by the messages counted, which this prints, is the same for
+the same code on every run (the garbage collector is frozen after the start, and
+his-sim's hospitals are seeded).
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import ctypes
+import gc
 import io
 import os
 import pstats
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -65,6 +79,24 @@ def copy_of_template(name: str) -> str:
     return make_url(ADMIN).set(database=name).render_as_string(hide_password=False)
 
 
+_TOGGLE = r"""
+#include <valgrind/callgrind.h>
+void toggle(void) { CALLGRIND_TOGGLE_COLLECT; }
+"""
+
+
+def callgrind_toggle() -> Any:
+    """callgrind's collection on or off (a client request, nothing outside valgrind), from
+    a library compiled here (as bench/settle_batch_cpu.py's)."""
+    folder = Path(tempfile.mkdtemp())
+    (folder / "toggle.c").write_text(_TOGGLE)
+    lib = folder / "toggle.so"
+    subprocess.run(
+        ["cc", "-O1", "-shared", "-fPIC", "-o", str(lib), str(folder / "toggle.c")], check=True
+    )
+    return ctypes.CDLL(str(lib)).toggle
+
+
 class _Answer:
     def __init__(self, body: bytes) -> None:
         self.body = body
@@ -102,7 +134,11 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=160)
     parser.add_argument("--profile", default="")
     parser.add_argument("--database", default=os.environ.get("YIBAO_BENCH_DATABASE", "fsi_cpu"))
+    parser.add_argument("--callgrind", action="store_true", help="count the gateway's only")
+    parser.add_argument("--skip", type=int, default=500, help="callgrind: from this message")
     args = parser.parse_args()
+    toggle = callgrind_toggle() if args.callgrind else lambda: None
+    seen = [0]
     url = copy_of_template(args.database)
     settings = Settings(database_url=url, group_commit=False, secret_key="fsi-cpu")
     engine = engine_from(settings)
@@ -111,8 +147,14 @@ def main() -> None:
 
     def urlopen(request: Any, timeout: float | None = None) -> _Answer:
         infno = loads(request.data)["infno"]
+        seen[0] += 1
+        counted = args.callgrind and seen[0] > args.skip
+        if counted:
+            toggle()
         began = time.thread_time()
         answer = gateway.call(request.data)
+        if counted:
+            toggle()
         row = spent[infno]
         row[0] += 1
         row[1] += time.thread_time() - began
@@ -125,6 +167,8 @@ def main() -> None:
     profile = cProfile.Profile(time.thread_time) if args.profile else None
     if profile:
         profile.enable()
+    gc.collect()
+    gc.freeze()
     code = his_sim.main(argv, _world, lambda _url, chosen: dict.fromkeys(chosen))
     if profile:
         profile.disable()
@@ -134,6 +178,8 @@ def main() -> None:
     count = sum(int(n) for n, _ in spent.values())
     print(f"his-sim {'passed' if code == 0 else 'FAILED'}; {count} messages")
     print(f"gateway CPU: {total / count * 1000:.3f} ms a message (thread time)")
+    if args.callgrind:
+        print(f"callgrind: {max(0, count - args.skip)} messages counted")
     for infno in sorted(spent):
         n, t = spent[infno]
         print(f"  {infno} {int(n):5d} × {t / n * 1000:6.3f} ms  {100 * t / total:4.1f}% of it")

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_PG_WORKERS = 2  # settings.py's comment on `workers` has the figures
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YIBAO_")
@@ -50,9 +52,10 @@ class Settings(BaseSettings):
     switch_interval_ms: float = Field(default=5.0, gt=0, le=100)
     # `yibao serve`'s processes (--workers), and whether each listens on a socket of its
     # own (SO_REUSEPORT: the kernel spreads connections evenly; entrypoints/workers.py)
-    # rather than all on uvicorn's one. One by default, measured against two on the 2-core
-    # machine (64 wrk clients, bench/settle_http.py --seconds 15 --persons 1000 --no-split,
-    # pgbench tpcb-like before and after each run):
+    # rather than all on uvicorn's one. Unset: DEFAULT_PG_WORKERS on PostgreSQL, one on
+    # SQLite (`server_workers`). Measured on the 2-core machine (64 wrk clients,
+    # bench/settle_http.py --seconds 15 --persons 1000 --no-split, pgbench tpcb-like
+    # before and after each run):
     # - 2026-12-04 18:40-18:46, shared (load 9-12), alternating 1, 2, 1, 2, 1, 2: one worker
     #   1,010 / 1,074 / 1,367 settlements/s, p99 156 / 119 / 104 ms, server CPU 0.41 / 0.40
     #   / 0.38 ms, 0.47 / 0.49 / 0.52 of pgbench's rate; two 1,060 / 1,318 / 1,336/s, p99
@@ -60,13 +63,13 @@ class Settings(BaseSettings):
     # - idle (18:15, one run each): one 2,733/s, p99 38.5 ms, 0.27 ms, 0.47 of pgbench's;
     #   two 3,293/s, p99 33.9 ms, 0.31 ms, 0.62 (17:05-17:21: one 1,624-1,938/s, p99 53-66
     #   ms, 0.47-0.61; two 1,888-2,199/s, p99 59-71 ms, 0.62-0.69).
-    # Two settle 5-20% more with a p99 no worse, for 15-20% more server CPU a settlement:
-    # the better choice for a server with PostgreSQL on a machine of its own (set
-    # YIBAO_WORKERS=2). The default stays one because two would change what the crash tests
-    # test: `kill -9` of a server with workers is the supervisor's, whose workers then stop
-    # gracefully (workers.py), and the tests read one process's group-commit figures
-    # (/healthz); and the embedded SQLite demo (`./run`) takes one writer.
-    workers: int = Field(default=1, ge=1, le=64)
+    # Two settle 5-20% more with a p99 no worse, for 15-20% more server CPU a settlement.
+    # Two, not the number of CPUs: measured on 2 cores only, where PostgreSQL takes its
+    # share of them; a larger machine of its own sets YIBAO_WORKERS. A kill -9 of the
+    # server kills every worker (PR_SET_PDEATHSIG SIGKILL, workers.py) and /healthz sums
+    # the workers' figures (api/health.py), so the crash tests test a crash with two as
+    # with one. SQLite takes one writer at a time: one process (`./run`'s demo).
+    workers: int | None = Field(default=None, ge=1, le=64)
     reuse_port: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
@@ -85,3 +88,9 @@ class Settings(BaseSettings):
     # again (9002 ends it sooner): hours, more than 0. A working day by default; a region
     # whose hospitals sign in once a shift sets 8, one whose platform keeps them a week 168.
     fsi_sign_in_hours: float = Field(default=24.0, gt=0, le=24 * 366)
+
+    def server_workers(self) -> int:
+        """`yibao serve`'s processes: YIBAO_WORKERS if set, else by the database."""
+        if self.workers is not None:
+            return self.workers
+        return DEFAULT_PG_WORKERS if self.database_url.startswith("postgresql") else 1

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from integration.certificates_world import CITY, H3, build
+from yibao.adapters.db import prepared
 from yibao.adapters.db.engine import make_engine
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.catalogue import Entry
@@ -86,7 +87,7 @@ def test_a_write_that_rolls_back_is_seen_by_no_one(engine: Engine, other_process
 
 
 def test_a_warm_lookup_reads_only_the_generation_once_a_transaction(
-    engine: Engine, other_process: Engine
+    engine: Engine, other_process: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with UnitOfWork(engine) as uow:
         uow.catalogue.add_entries(CITY, [entry("X-3", "7.00")])
@@ -98,6 +99,14 @@ def test_a_warm_lookup_reads_only_the_generation_once_a_transaction(
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
+    # SQLAlchemy's statements and, on PostgreSQL, the driver's prepared ones (prepared.py).
+    for name in ("one", "all"):
+        sent = getattr(prepared.Driver, name)
+        monkeypatch.setattr(
+            prepared.Driver,
+            name,
+            lambda self, sql, params, sent=sent: seen(None, None, sql) or sent(self, sql, params),
+        )
     event.listen(engine, "before_cursor_execute", seen)
     try:
         with UnitOfWork(engine) as uow:  # a bill's two lookups in one transaction

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from integration.fsi_hospitals import Hospital, demo_world
+from integration.test_crash import adopting_orphans, children, crashed, serving_workers
 from integration.test_crash_group import pg_engine, serving
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.tables_fsi import fsi_settlements
@@ -29,6 +30,7 @@ from yibao.fsi.auth import Credential
 from yibao.fsi.jsontext import dumps, loads
 from yibao.service.demo import load_demo
 from yibao.service.verify import verify
+from yibao.settings import DEFAULT_PG_WORKERS
 
 __all__ = ["pg_engine"]  # the fixture, shared with the card path's crash test
 
@@ -78,7 +80,10 @@ def test_a_server_killed_during_grouped_2207_loses_and_doubles_nothing(
             except (httpx.HTTPError, AssertionError, ValueError):
                 return  # the server is gone (mid-message: no answer, or a broken one)
 
-    with serving(engine) as (base, server):
+    with adopting_orphans(), serving(engine) as (base, server):
+        serving_workers(base, DEFAULT_PG_WORKERS)
+        workers = children(server.pid)
+        assert len(workers) == DEFAULT_PG_WORKERS
         threads = [
             threading.Thread(target=hospital, args=(base, code, n))
             for n, code in enumerate(world.hospitals[:HOSPITALS])
@@ -89,15 +94,18 @@ def test_a_server_killed_during_grouped_2207_loses_and_doubles_nothing(
         while len(acknowledged) < ACKNOWLEDGED_BEFORE_KILL and time.monotonic() < deadline:
             time.sleep(0.01)
         answered = len(acknowledged)  # before the committer's figures are read
-        grouped = httpx.get(f"{base}/healthz", timeout=5).json()["group_commit"]
+        health = httpx.get(f"{base}/healthz", timeout=5).json()
+        grouped = health["group_commit"]  # the figures of every worker, summed
         os.kill(server.pid, signal.SIGKILL)  # mid-flight: 2207 batches are being committed
+        crashed(server, workers)  # every worker with it: none finished its batch
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
 
     assert refused == []
     assert len(acknowledged) >= ACKNOWLEDGED_BEFORE_KILL
-    assert grouped["bills"] >= answered  # the 2207 went through the committer
+    assert health["workers"] == DEFAULT_PG_WORKERS
+    assert grouped["bills"] >= answered  # the 2207 went through the committers
     assert grouped["largest"] > 1  # and shared transactions
     with engine.connect() as conn:
         stored = {str(i) for i in conn.execute(select(t.settlements.c.id)).scalars()}

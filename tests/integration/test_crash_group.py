@@ -23,13 +23,21 @@ from sqlalchemy.engine import Engine
 
 from integration.auth import institution
 from integration.conftest import make_test_engine
-from integration.test_crash import YIBAO, _free_port
+from integration.test_crash import (
+    YIBAO,
+    _free_port,
+    adopting_orphans,
+    children,
+    crashed,
+    serving_workers,
+)
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import PolicyLoader
 from yibao.service.demo import load_demo
 from yibao.service.services import Services
 from yibao.service.verify import verify
+from yibao.settings import DEFAULT_PG_WORKERS
 
 CLIENTS = 16
 ACKNOWLEDGED_BEFORE_KILL = 150
@@ -46,6 +54,7 @@ def pg_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine
 def serving(engine: Engine) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = _free_port()
     env = {**os.environ, "YIBAO_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    env.pop("YIBAO_WORKERS", None)  # the server's default on PostgreSQL: two workers
     server = subprocess.Popen(
         [YIBAO, "serve", "--port", str(port)],
         env=env,
@@ -127,7 +136,10 @@ def test_a_server_killed_during_group_commits_loses_and_doubles_nothing(
                     return
                 acknowledged[key] = answer.json()["id"]
 
-    with serving(engine) as (base, server):
+    with adopting_orphans(), serving(engine) as (base, server):
+        serving_workers(base, DEFAULT_PG_WORKERS)
+        workers = children(server.pid)
+        assert len(workers) == DEFAULT_PG_WORKERS
         threads = [threading.Thread(target=client, args=(base, n)) for n in range(CLIENTS)]
         for thread in threads:
             thread.start()
@@ -136,6 +148,7 @@ def test_a_server_killed_during_group_commits_loses_and_doubles_nothing(
             time.sleep(0.01)
         grouped = httpx.get(f"{base}/healthz", timeout=5).json()["group_commit"]
         os.kill(server.pid, signal.SIGKILL)  # mid-flight: batches are being settled
+        crashed(server, workers)  # every worker with it: none finished its batch
         stop.set()
         for thread in threads:
             thread.join(timeout=30)

@@ -1,6 +1,8 @@
 """`yibao serve --workers N` (entrypoints/workers.py): each worker listens on a socket of
 its own (SO_REUSEPORT), the kernel spreading connections over them; SIGTERM stops them
-all; an address in use fails at once. The real console script, in a subprocess."""
+all gracefully, kill -9 kills them all; an address in use fails at once; /healthz sums
+the workers' figures; SQLite gets one process by default. The real console script, in a
+subprocess."""
 
 from __future__ import annotations
 
@@ -16,10 +18,22 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import Engine
+
+from integration.auth import institution
+from integration.test_crash import adopting_orphans, children, crashed, serving_workers
+from integration.test_crash_group import _world, pg_engine
+from yibao.adapters.db.uow import UnitOfWork
+from yibao.bootstrap import PolicyLoader
+from yibao.service.demo import load_demo
+from yibao.service.services import Services
+from yibao.settings import DEFAULT_PG_WORKERS
 
 YIBAO = str(Path(sys.executable).parent / "yibao")
 
-pytestmark = pytest.mark.database  # an SQLite file, migrated by the server's start
+__all__ = ["pg_engine"]  # the fixture, shared with the crash tests
+
+pytestmark = pytest.mark.database  # an SQLite file, migrated by the server's start (or PG)
 
 
 def _free_port() -> int:
@@ -38,14 +52,19 @@ def _listeners(port: int) -> list[int]:
     return [int(pid) for pid in re.findall(r"pid=(\d+)", out)]
 
 
-def _serve(tmp_path: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+def _serve(tmp_path: Path, port: int, workers: int | None, **env: str) -> subprocess.Popen[bytes]:
+    """`yibao serve` on an SQLite file in tmp_path (or env's database); workers None:
+    the server's default."""
     env = {
         **os.environ,
         "YIBAO_DATABASE_URL": f"sqlite:///{tmp_path / 'yibao.sqlite3'}",
         "YIBAO_SECRET_KEY_FILE": str(tmp_path / "secret.key"),
+        **env,
     }
+    env.pop("YIBAO_WORKERS", None)
+    chosen = [] if workers is None else ["--workers", str(workers)]
     return subprocess.Popen(
-        [YIBAO, "serve", "--port", str(port), "--workers", str(workers)],
+        [YIBAO, "serve", "--port", str(port), *chosen],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -56,7 +75,8 @@ def test_each_worker_listens_on_its_own_socket_and_sigterm_stops_them_all(
     tmp_path: Path,
 ) -> None:
     port = _free_port()
-    server = _serve(tmp_path, port, 3)
+    # Each worker writes its latency log at its lifespan's end: the mark of a graceful stop.
+    server = _serve(tmp_path, port, 3, YIBAO_LATENCY_LOG=str(tmp_path / "latency"))
     try:
         deadline = time.monotonic() + 120
         while len(_listeners(port)) < 3 and time.monotonic() < deadline:
@@ -66,11 +86,12 @@ def test_each_worker_listens_on_its_own_socket_and_sigterm_stops_them_all(
         assert len(workers) == 3  # three sockets, not one shared by three processes
         assert len(set(workers)) == 3
         assert server.pid not in workers  # the supervisor listens on none
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            assert http.get("/healthz").json()["status"] == "ok"
+        serving_workers(f"http://127.0.0.1:{port}", 3)  # each counted in /healthz
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
         assert _listeners(port) == []
+        written = sorted(p.name for p in (tmp_path / "latency").glob("settle-*.json"))
+        assert written == sorted(f"settle-{pid}.json" for pid in workers)  # each ended well
         for pid in workers:  # each worker gone, none left behind
             assert (
                 not Path(f"/proc/{pid}").exists()
@@ -128,19 +149,72 @@ def test_a_second_server_on_the_same_port_is_refused(tmp_path: Path) -> None:
         first.wait(timeout=60)
 
 
-def test_the_workers_end_with_their_supervisor_killed(tmp_path: Path) -> None:
-    """kill -9 of `yibao serve` leaves no worker serving the port (PR_SET_PDEATHSIG)."""
+def test_kill_9_of_the_server_kills_every_worker(tmp_path: Path) -> None:
+    """kill -9 of `yibao serve` is a crash of the whole server: each worker gets SIGKILL
+    (PR_SET_PDEATHSIG), none stops gracefully (none writes its latency log, as each does
+    at its lifespan's end), and none keeps the port."""
     port = _free_port()
-    server = _serve(tmp_path, port, 2)
-    try:
-        _listening(server, port, 2)
-        server.kill()
-        server.wait()
-        deadline = time.monotonic() + 60
-        while _listeners(port) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _listeners(port) == []
-    finally:
-        if server.poll() is None:
+    with adopting_orphans():
+        server = _serve(tmp_path, port, 2, YIBAO_LATENCY_LOG=str(tmp_path / "latency"))
+        try:
+            workers = _listening(server, port, 2)
+            assert sorted(children(server.pid)) == sorted(workers)
+            serving_workers(f"http://127.0.0.1:{port}", 2)
             server.kill()
-            server.wait()
+            crashed(server, workers)
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+    assert _listeners(port) == []
+    assert list((tmp_path / "latency").glob("settle-*.json")) == []
+
+
+def test_sqlite_is_served_by_one_process_by_default(tmp_path: Path) -> None:
+    """SQLite takes one writer: no --workers, no YIBAO_WORKERS, one process, no supervisor."""
+    port = _free_port()
+    server = _serve(tmp_path, port, None)
+    try:
+        assert _listening(server, port, 1) == [server.pid]
+        assert children(server.pid) == []
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json()
+        assert health == {"status": "ok", "workers": 1}  # no group commit on SQLite
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def test_healthz_sums_every_workers_group_commit(
+    tmp_path: Path, pg_engine: Engine, policies: PolicyLoader
+) -> None:
+    """Settlements on new connections (the kernel spreads them over both workers): each
+    /healthz, whichever worker answers, counts every one of them, not its own half."""
+    load_demo(lambda: UnitOfWork(pg_engine), policies, persons=20)
+    cards, hospital, code = _world(pg_engine)
+    signed = institution(Services.build(lambda: UnitOfWork(pg_engine), policies), hospital)
+    url = pg_engine.url.render_as_string(hide_password=False)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _serve(tmp_path, port, None, YIBAO_DATABASE_URL=url)  # PostgreSQL's default
+    try:
+        assert len(_listening(server, port, DEFAULT_PG_WORKERS)) == DEFAULT_PG_WORKERS
+        serving_workers(base, DEFAULT_PG_WORKERS)
+        settled = 40
+        for n in range(settled):
+            body = {
+                "card_number": cards[n % len(cards)],
+                "kind": "outpatient",
+                "date": f"2026-03-{1 + n % 28:02d}",
+                "lines": [{"code": code, "quantity": "1", "unit_price": "20.00"}],
+            }
+            with httpx.Client(base_url=base, timeout=30) as http:  # a connection each
+                answer = http.post("/v1/settlements", json=body, headers=signed)
+            assert answer.status_code == 201, answer.text
+        for _ in range(8):  # new connections: both workers answer some of these
+            health = httpx.get(f"{base}/healthz", timeout=10).json()
+            assert health["workers"] == DEFAULT_PG_WORKERS
+            assert health["group_commit"]["bills"] == settled
+            assert health["group_commit"]["batches"] >= 1
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)

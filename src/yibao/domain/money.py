@@ -14,6 +14,7 @@ ZERO = Decimal("0")
 ONE = Decimal("1")
 FEN = Decimal("0.01")
 THOUSAND = Decimal(1000)
+HUNDRED = Decimal(100)
 
 # Rounding to the fen through a context of its own: Decimal.quantize(FEN, ROUND_HALF_UP)
 # parses its arguments as keywords, half of its cost (some 400 instructions, 40 times a
@@ -113,7 +114,9 @@ def fmt_points(rate: Decimal) -> str:
 
 def to_fen(amount: Decimal) -> int:
     """Exact yuan (at most two decimals) to integer fen, as the database stores money."""
-    fen = amount * 100
+    if not amount:  # zero (of any exponent or sign): a bill's split holds several
+        return 0
+    fen = amount * HUNDRED  # a Decimal: `* 100` made one of the int each time
     try:
         whole = int(fen)  # an int compared with the Decimal: cheaper than to_integral_value
     except (ValueError, OverflowError):  # NaN, infinity

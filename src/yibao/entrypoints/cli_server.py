@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -199,7 +199,10 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Default YIBAO_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default YIBAO_PORT or 8000.")] = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="Server processes; default YIBAO_WORKERS or 1.")
+        int | None,
+        typer.Option(
+            min=1, help="Server processes; default YIBAO_WORKERS, or 2 on PostgreSQL, 1 on SQLite."
+        ),
     ] = None,
     demo: Annotated[bool, typer.Option(help="Load the demo region first if it is empty.")] = False,
 ) -> None:
@@ -217,15 +220,14 @@ def serve(
             typer.echo(summary.describe())
             _demo_bills(engine, settings, "sample-city", 400)
         engine.dispose()
-    _run_server(host or settings.host, port or settings.port, workers or settings.workers, settings)
+    _run_server(
+        host or settings.host, port or settings.port, workers or settings.server_workers(), settings
+    )
 
 
-def _run_server(host: str, port: int, workers: int, settings: Settings) -> None:
-    import uvicorn
-
-    from yibao.entrypoints.workers import Supervisor, reuse_port_supported
-
-    options = {
+def uvicorn_options(host: str, port: int) -> dict[str, Any]:
+    """What every server process's uvicorn is given, with one worker or several."""
+    return {
         "app": "yibao.entrypoints.api.main:app_from_env",
         "factory": True,
         "host": host,
@@ -238,6 +240,14 @@ def _run_server(host: str, port: int, workers: int, settings: Settings) -> None:
         # other request as uvicorn's httptools protocol answers it (api/protocol.py).
         "http": "yibao.entrypoints.api.protocol:SettleProtocol",
     }
+
+
+def _run_server(host: str, port: int, workers: int, settings: Settings) -> None:
+    import uvicorn
+
+    from yibao.entrypoints.workers import Supervisor, reuse_port_supported
+
+    options = uvicorn_options(host, port)
     if workers > 1 and settings.reuse_port and reuse_port_supported():
         # A listening socket each: connections spread evenly over the workers (workers.py).
         try:
@@ -249,7 +259,7 @@ def _run_server(host: str, port: int, workers: int, settings: Settings) -> None:
             raise typer.Exit(1)
         return
     uvicorn.run(
-        **options,  # type: ignore[arg-type]
+        **options,
         workers=workers,
         # uvicorn's supervisor restarts a worker that does not answer its ping within 5 s:
         # on a loaded machine, starting a worker (its imports) took longer, and workers

@@ -14,9 +14,17 @@ anyone (bound without SO_REUSEPORT: with it, a second server on the port, or a w
 behind by an earlier one, would share the port and answer part of the clients),
 restarts a worker that dies (not one that dies while starting: that is a configuration
 error, and the server stops with it), and on SIGINT or SIGTERM passes SIGTERM on: each
-worker finishes its requests and runs its lifespan's end, as under uvicorn's own. A worker
-whose supervisor is gone (killed with SIGKILL) gets SIGTERM from the kernel (Linux's
-PR_SET_PDEATHSIG) and stops too: no worker of a dead server keeps the port.
+worker finishes its requests and runs its lifespan's end, as under uvicorn's own.
+
+A worker whose supervisor is gone gets SIGKILL from the kernel (Linux's
+PR_SET_PDEATHSIG): `kill -9` of the server is a crash of the whole server, not of its
+supervisor alone. With SIGTERM there, the workers finished their requests and their
+lifespans' end after the supervisor's kill -9, so a crash test killing `yibao serve`
+tested a graceful stop; and no worker of a dead server keeps the port. The supervisor
+only dies that way when it is killed: it stops on SIGINT and SIGTERM by passing them on.
+
+The supervisor also makes the shared block the workers count their figures in, which
+/healthz sums (api/health.py).
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 import uvicorn
+
+from yibao.entrypoints.api import health
 
 logger = logging.getLogger("yibao.serve")
 STARTING_SECONDS = 60.0  # a worker that dies sooner after its start failed to start
@@ -73,20 +83,29 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def end_with_parent(parent: int) -> None:
-    """Linux: SIGTERM to this process when its parent (the supervisor) ends, however it
-    ends; elsewhere nothing (the supervisor's SIGTERM on its own end still stops it)."""
+    """Linux: SIGKILL to this process when its parent (the supervisor) dies; elsewhere
+    nothing (the supervisor's SIGTERM on its own graceful end still stops it). The
+    supervisor's graceful end never comes here: it waits for its workers first."""
     if not sys.platform.startswith("linux"):
         return
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != parent:  # the parent ended before the request: end now
-        os.kill(os.getpid(), signal.SIGTERM)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request: die now
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
-def run_worker(options: dict[str, Any], parent: int | None = None) -> None:
-    """One worker process: uvicorn's server on a socket of its own."""
+def run_worker(
+    options: dict[str, Any],
+    parent: int | None = None,
+    figures: ctypes.Array[ctypes.c_int64] | None = None,
+    slot: int = 0,
+) -> None:
+    """One worker process: uvicorn's server on a socket of its own, counting its figures
+    in its slot of the supervisor's shared block."""
     if parent is not None:
         end_with_parent(parent)
+    if figures is not None:
+        health.join_server(figures, slot)  # before uvicorn makes the application
     config = uvicorn.Config(**options)
     uvicorn.Server(config).run(sockets=[bound_socket(config.host, config.port)])
 
@@ -98,15 +117,16 @@ class Supervisor:
         self.stopping = threading.Event()
         self.failed = False
         self._context = multiprocessing.get_context("spawn")  # as uvicorn's: no forked state
+        self.figures = health.shared_figures(self._context, workers)
 
     def run(self) -> bool:
         """Serve until SIGINT or SIGTERM; False if a worker failed to start."""
         address_free(self.options["host"], self.options["port"])  # taken: fail now
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self.stopping.set())
-        running = [self._start() for _ in range(self.workers)]
+        running = [self._start(slot) for slot in range(self.workers)]
         while not self.stopping.wait(0.5):
-            running = [self._kept(process, started) for process, started in running]
+            running = [self._kept(slot, *worker) for slot, worker in enumerate(running)]
         for process, _ in running:
             if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn's graceful shutdown
@@ -118,20 +138,23 @@ class Supervisor:
                 process.join()
         return not self.failed
 
-    def _start(self) -> tuple[BaseProcess, float]:
-        process = self._context.Process(target=run_worker, args=(self.options, os.getpid()))
+    def _start(self, slot: int) -> tuple[BaseProcess, float]:
+        process = self._context.Process(
+            target=run_worker, args=(self.options, os.getpid(), self.figures, slot)
+        )
         process.start()
         return process, time.monotonic()
 
-    def _kept(self, process: BaseProcess, started: float) -> tuple[BaseProcess, float]:
+    def _kept(self, slot: int, process: BaseProcess, started: float) -> tuple[BaseProcess, float]:
         """The worker, or one in its place if it died; a worker that died starting stops
         the server."""
         if process.is_alive():
             return process, started
+        health.worker_left(self.figures, slot)
         if time.monotonic() - started < STARTING_SECONDS:
             logger.error("a worker exited while starting (code %s): stopping", process.exitcode)
             self.failed = True
             self.stopping.set()
             return process, started
         logger.warning("a worker exited (code %s): starting another", process.exitcode)
-        return self._start()
+        return self._start(slot)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from yibao.domain.catalogue import Entry, Visit, line_for
 from yibao.domain.engine import EncounterResult
@@ -34,12 +34,26 @@ class Billed:
     amount: Decimal | None = None  # the billed line total, when it is not quantity × price
 
 
+class BilledLine(Protocol):
+    """A billed line as resolve reads it: a Billed, or a card bill's own line (BillLine,
+    service/settlement.py), taken as it is instead of copied into a Billed for each bill."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def unit_price(self) -> Decimal: ...
+    @property
+    def amount(self) -> Decimal | None: ...
+
+
 def resolve(
     uow: UnitOfWork,
     region: str,
     institution_id: str | None,
     visit: Visit,
-    billed: Sequence[Billed],
+    billed: Sequence[BilledLine],
     person_id: str | None = None,
     known: Mapping[str, CatalogueItem] | None = None,
 ) -> tuple[list[Line], list[dict[str, Any]]]:
@@ -73,7 +87,7 @@ def resolve(
     return lines, rows
 
 
-def _price(b: Billed) -> Decimal:
+def _price(b: BilledLine) -> Decimal:
     """The unit price the line settles at: as billed, or, where the billed total is not
     quantity × price to the fen (a price rounded to 4 places), the total's own unit price,
     so that the line is its total and the cap's excess is counted on it."""
@@ -83,7 +97,7 @@ def _price(b: Billed) -> Decimal:
     return own if round_fen(b.quantity * own) == b.amount else b.unit_price
 
 
-def _row(no: int, b: Billed, entry: Entry, line: Line) -> dict[str, Any]:
+def _row(no: int, b: BilledLine, entry: Entry, line: Line) -> dict[str, Any]:
     return {
         "line_no": no,
         "code": b.code,

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, and_, insert, select, update
 
+from yibao.adapters.db import registry_sql as raw
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.catalogue_cache import CatalogueCache, CodeMapping, View, bump, cache_for
+from yibao.adapters.db.prepared import Driver
 from yibao.domain.catalogue import Entry, Restriction
 from yibao.domain.model import LEVELS, LineClass
 from yibao.domain.money import from_fen
@@ -77,9 +80,21 @@ def entry_values(region: str, e: Entry) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=50_000)  # items come from catalogues: never an unbounded memory
+def base_entry(item: CatalogueItem) -> Entry:
+    """A base item's entry, one for every bill of the item (an Entry is frozen, and nothing
+    writes into its caps): made anew for each bill, it cost more than its lookup here,
+    the counter's read handing over one object per item (counter_pg._item)."""
+    caps = {} if item.unit_price is None else dict.fromkeys(LEVELS, item.unit_price)
+    return Entry(item.code, item.name, item.cls, date.min, caps=caps, source="catalogue_items")
+
+
 class CatalogueRepo:
     def __init__(self, conn: Connection, cache: CatalogueCache | None = None) -> None:
         self.conn = conn
+        # PostgreSQL: the generation and the base items as prepared statements
+        # (registry_sql.py).
+        self.pg = Driver(conn) if conn.dialect.name == "postgresql" else None
         # Lookups of a bill's codes read the process's copy of the catalogue.
         self.cache = cache or cache_for(conn.engine)
         # After this transaction writes the catalogue, its reads see rows that may never
@@ -93,6 +108,8 @@ class CatalogueRepo:
     # --- reads ------------------------------------------------------------------------
 
     def has_region(self, region: str) -> bool:
+        if self.pg is not None:
+            return self.pg.one(raw.REGION, (region,)) is not None
         found = self.conn.execute(select(t.regions.c.code).where(t.regions.c.code == region))
         return found.first() is not None
 
@@ -126,7 +143,11 @@ class CatalogueRepo:
 
     def _shared(self) -> View:
         if self._view is None:
-            self._view = self.cache.view(self.conn)
+            if self.pg is not None:
+                found = self.pg.one(raw.GENERATION, ())
+                self._view = self.cache.view_at(int(found[0] or 0) if found else 0)
+            else:
+                self._view = self.cache.view(self.conn)
         return self._view
 
     def _read_region(self, region: str) -> dict[str, list[Entry]]:
@@ -160,7 +181,10 @@ class CatalogueRepo:
             seen = {c: self._items[(region, c)] for c in unread if (region, c) in self._items}
             items.update({code: item for code, item in seen.items() if item is not None})
             unread = [code for code in unread if code not in seen]
-        if unread:
+        if unread and self.pg is not None:
+            for row in self.pg.all(raw.CATALOGUE_ITEMS, (region, unread)):
+                items[row[0]] = raw.catalogue_item(row)
+        elif unread:
             c = t.catalogue_items.c
             for row in self.conn.execute(
                 select(t.catalogue_items).where(c.region == region, c.code.in_(unread))
@@ -168,10 +192,7 @@ class CatalogueRepo:
                 fixed = None if row.unit_price_fen is None else from_fen(row.unit_price_fen)
                 items[row.code] = CatalogueItem(row.code, row.name, LineClass(row.cls), fixed)
         for code, item in items.items():
-            caps = {} if item.unit_price is None else dict.fromkeys(LEVELS, item.unit_price)
-            found[code] = Entry(
-                code, item.name, item.cls, date.min, caps=caps, source="catalogue_items"
-            )
+            found[code] = base_entry(item)
         return found
 
     def mapped(self, institution_id: str, codes: Iterable[str], day: date) -> dict[str, str]:

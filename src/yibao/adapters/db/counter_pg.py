@@ -31,6 +31,7 @@ newest row).
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -287,12 +288,7 @@ def _facts(row: Any, year: int) -> CounterFacts:
         card=card,
         person=person,
         enrolment=enrolment,
-        items={
-            code: CatalogueItem(
-                code, name, _LINE_CLASS[cls], None if fen is None else from_fen(fen)
-            )
-            for code, name, cls, fen in items or ()
-        },
+        items={row[0]: _item(*row) for row in items or ()},
         year=YearAccumulators(year=year)
         if state is None
         else YearAccumulators.from_dict(orjson.loads(state)),
@@ -304,6 +300,14 @@ def _facts(row: Any, year: int) -> CounterFacts:
             for category, valid_from, valid_to in categories or ()
         ),
     )
+
+
+@lru_cache(maxsize=50_000)  # items come from catalogues: never an unbounded memory
+def _item(code: str, name: str, cls: str, fen: int | None) -> CatalogueItem:
+    """A base item as a read returns it, one object for every bill that bills it (frozen):
+    its price's Decimal is made once, and its hash, which a Decimal keeps, computed once
+    (CatalogueRepo keeps the item's entry by it)."""
+    return CatalogueItem(code, name, _LINE_CLASS[cls], None if fen is None else from_fen(fen))
 
 
 def _day(iso: str | None) -> date | None:

@@ -1,6 +1,6 @@
 """The national interface's hot statements on PostgreSQL (fsi_repo.FsiStore uses them
 there): fixed SQL with PostgreSQL's own $n placeholders, sent by the unit of work's
-psycopg connection as prepared statements (a RawCursor, as counter_pg.py sends the card
+psycopg connection as prepared statements (prepared.Driver, as counter_pg.py sends the card
 settlement's), and rows read into named tuples of the table's columns, which FsiStore
 returns where SQLAlchemy's rows were (attribute access by column name).
 
@@ -15,12 +15,10 @@ from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
-import psycopg
-import psycopg.errors
-from sqlalchemy import Connection, Table
+from sqlalchemy import Table
 
+from yibao.adapters.db import prepared
 from yibao.adapters.db import tables_fsi as f
-from yibao.service.ports.records import DuplicateError
 
 
 def _columns(table: Table) -> tuple[str, ...]:
@@ -120,33 +118,9 @@ UPDATE fsi_visits SET {sets} WHERE mdtrt_id = {mdtrt_id}"""
     return found
 
 
-class Driver:
-    """The unit of work's psycopg connection, in its transaction."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    @property
-    def _pg(self) -> psycopg.Connection[Any]:
-        driver: psycopg.Connection[Any] = self.conn.connection.driver_connection  # type: ignore[assignment]
-        return driver
-
-    def one(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        with psycopg.RawCursor(self._pg) as cursor:
-            cursor.execute(sql, params, prepare=True)
-            return cursor.fetchone()
-
-    def all(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with psycopg.RawCursor(self._pg) as cursor:
-            cursor.execute(sql, params, prepare=True)
-            return cursor.fetchall()
-
-    def run(self, sql: str, params: Sequence[Any]) -> None:
-        try:
-            with psycopg.RawCursor(self._pg) as cursor:
-                cursor.execute(sql, params, prepare=True)
-        except psycopg.errors.IntegrityError as exc:
-            raise DuplicateError(str(exc).strip().splitlines()[0]) from exc
+class Driver(prepared.Driver):
+    """The unit of work's psycopg connection (prepared.py), with the writes whose SQL is
+    written from a row's column names."""
 
     def insert(self, table: Table, values: dict[str, Any]) -> None:
         names = tuple(values)
@@ -154,12 +128,7 @@ class Driver:
 
     def insert_many(self, table: Table, rows: list[dict[str, Any]]) -> None:
         names = tuple(rows[0])
-        sql = _insert_sql(table, names)
-        try:
-            with psycopg.RawCursor(self._pg) as cursor:
-                cursor.executemany(sql, [[row[n] for n in names] for row in rows])
-        except psycopg.errors.IntegrityError as exc:
-            raise DuplicateError(str(exc).strip().splitlines()[0]) from exc
+        self.run_many(_insert_sql(table, names), [[row[n] for n in names] for row in rows])
 
     def update_visit(self, mdtrt_id: str, values: dict[str, Any]) -> None:
         if values:

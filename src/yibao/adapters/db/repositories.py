@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from yibao.adapters.db import registry_sql as raw
 from yibao.adapters.db import tables as t
+from yibao.adapters.db.prepared import Driver
 from yibao.domain.model import Approval, CategorySpan, Filing, LineClass, Scheme
 from yibao.domain.money import from_fen, to_fen
 from yibao.domain.registry import (
@@ -68,6 +70,8 @@ _INSERT_CARD = insert(t.cards)
 class Registry:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # PostgreSQL: the reads of every message as prepared statements (registry_sql.py).
+        self.pg = Driver(conn) if conn.dialect.name == "postgresql" else None
         # A person's referrals and filings as a group commit's read found them, for its
         # bills elsewhere (counter_pg_batch.py): that transaction settles, and writes
         # neither, so they stay what it read.
@@ -81,6 +85,9 @@ class Registry:
     # --- reads used by settlement ---------------------------------------------------
 
     def institution(self, institution_id: str) -> Institution | None:
+        if self.pg is not None:
+            found = self.pg.one(raw.INSTITUTION, (institution_id,))
+            return None if found is None else raw.institution(found)
         row = self.conn.execute(_INSTITUTION, {"id": institution_id}).first()
         if row is None:
             return None
@@ -97,6 +104,9 @@ class Registry:
         )
 
     def catalogue_items(self, region: str, codes: Iterable[str]) -> dict[str, CatalogueItem]:
+        if self.pg is not None:
+            found = self.pg.all(raw.CATALOGUE_ITEMS, (region, sorted(set(codes))))
+            return {r[0]: raw.catalogue_item(r) for r in found}
         rows = self.conn.execute(_CATALOGUE, {"region": region, "codes": sorted(set(codes))})
         return {
             r.code: CatalogueItem(
@@ -116,6 +126,9 @@ class Registry:
         self, card_number: str, year: int
     ) -> tuple[Card, PersonRecord, Enrolment | None] | None:
         """A card, its holder and the holder's enrolment for the year, in one query."""
+        if self.pg is not None:
+            found = self.pg.one(raw.HOLDER, (card_number, year))
+            return None if found is None else raw.holder(found, year)
         row = self.conn.execute(_HOLDER, {"number": card_number, "year": year}).first()
         if row is None:
             return None
@@ -153,14 +166,23 @@ class Registry:
         return card, person, enrolment
 
     def person(self, person_id: str) -> PersonRecord | None:
+        if self.pg is not None:
+            found = self.pg.one(raw.PERSON, (person_id,))
+            return None if found is None else raw.person(found)
         row = self.conn.execute(select(t.persons).where(t.persons.c.id == person_id)).first()
         return None if row is None else _person(row)
 
     def person_by_id_number(self, id_number: str) -> PersonRecord | None:
+        if self.pg is not None:
+            found = self.pg.one(raw.PERSON_BY_ID_NUMBER, (id_number,))
+            return None if found is None else raw.person(found)
         row = self.conn.execute(select(t.persons).where(t.persons.c.id_number == id_number)).first()
         return None if row is None else _person(row)
 
     def enrolment(self, person_id: str, year: int) -> Enrolment | None:
+        if self.pg is not None:
+            found = self.pg.one(raw.ENROLMENT, (person_id, year))
+            return None if found is None else raw.enrolment(found)
         c = t.enrolments.c
         row = self.conn.execute(
             select(t.enrolments).where(c.person_id == person_id, c.year == year)
@@ -287,6 +309,8 @@ class Registry:
         return tuple(Filing(r.region, r.valid_from, r.valid_to) for r in rows)
 
     def categories(self, person_id: str) -> tuple[CategorySpan, ...]:
+        if self.pg is not None:
+            return tuple(raw.category(r) for r in self.pg.all(raw.CATEGORIES, (person_id,)))
         c = t.person_categories.c
         rows = self.conn.execute(
             select(t.person_categories).where(c.person_id == person_id).order_by(c.id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import asdict
 from typing import Any
 
 import anyio.to_thread
@@ -15,7 +14,7 @@ from fastapi.telemetry import TelemetryConfig
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from yibao.entrypoints.api import docs, fsi_router
+from yibao.entrypoints.api import docs, fsi_router, health
 from yibao.entrypoints.api.errors import BodyLimit
 from yibao.entrypoints.api.fast_path import SettleFastPath, takes
 from yibao.entrypoints.api.fsi_router import FsiFastPath
@@ -112,13 +111,7 @@ def create_app(
     docs.install(app)
     _layers(app, services, recorder)
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, Any]:
-        grouped = services.group_commit
-        if grouped is None:
-            return {"status": "ok"}
-        # What this process's group commit did so far: batches, bills, the largest batch.
-        return {"status": "ok", "group_commit": asdict(grouped.stats)}
+    health.install(app, services)  # /healthz: the whole server's figures
 
     return app
 
