@@ -236,6 +236,9 @@ def uvicorn_options(host: str, port: int) -> dict[str, Any]:
         # Not even the check of the access logger's level for each request: at "warning"
         # it never writes a line (docs/operations.md: the HTTP layer's cost).
         "access_log": False,
+        # A complete settlement answered by the HTTP protocol itself, without ASGI; every
+        # other request as uvicorn's httptools protocol answers it (api/protocol.py).
+        "http": "yibao.entrypoints.api.protocol:SettleProtocol",
     }
 
 
