@@ -12,8 +12,10 @@ import orjson
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from yibao.adapters.db import ledger_sql as raw
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.errors import refused_as_duplicate
+from yibao.adapters.db.prepared import Driver
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.money import from_fen
 from yibao.service.ports import now
@@ -55,6 +57,8 @@ class Ledger:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # PostgreSQL: a settlement by id as a prepared statement (ledger_sql.py).
+        self.pg = Driver(conn) if conn.dialect.name == "postgresql" else None
 
     def lock_person_year(self, person_id: str, year: int) -> tuple[YearAccumulators, int]:
         """The year's accumulators and the number of settlements so far, locked until the
@@ -117,6 +121,9 @@ class Ledger:
         )
 
     def settlement(self, settlement_id: int) -> Any | None:
+        if self.pg is not None:
+            row = self.pg.one(raw.SETTLEMENT, (settlement_id,))
+            return None if row is None else raw.Settlement._make(row)
         return self.conn.execute(
             select(t.settlements).where(t.settlements.c.id == settlement_id)
         ).first()
@@ -200,6 +207,8 @@ class History:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # PostgreSQL: the latest adjustments as a prepared statement (ledger_sql.py).
+        self.pg = Driver(conn) if conn.dialect.name == "postgresql" else None
 
     def settlements(self, person_id: str, year: int) -> list[Any]:
         c = t.settlements.c
@@ -228,8 +237,13 @@ class History:
     def latest_adjustments(self, settlement_ids: Sequence[int]) -> dict[int, Any]:
         if not settlement_ids:
             return {}
-        c = t.adjustments.c
         out: dict[int, Any] = {}
+        if self.pg is not None:
+            for found in self.pg.all(raw.ADJUSTMENTS, (list(settlement_ids),)):
+                adjustment: Any = raw.Adjustment._make(found)
+                out[adjustment.settlement_id] = adjustment  # the last one wins
+            return out
+        c = t.adjustments.c
         for row in self.conn.execute(
             select(t.adjustments).where(c.settlement_id.in_(settlement_ids)).order_by(c.id)
         ):
