@@ -228,10 +228,12 @@ class FsiStore:
         return int(top) + 1
 
     def add_lines(self, rows: list[dict[str, Any]]) -> None:
-        if rows and self.pg is not None:
-            self.pg.insert_many(f.fsi_fee_lines, [{"created_at": now(), **r} for r in rows])
-        elif rows:
-            stamp = now()
+        if not rows:
+            return
+        stamp = now()  # one upload, one moment
+        if self.pg is not None:
+            self.pg.insert_many(f.fsi_fee_lines, [{"created_at": stamp, **r} for r in rows])
+        else:
             self.conn.execute(insert(f.fsi_fee_lines), [{"created_at": stamp, **r} for r in rows])
 
     def delete_lines(self, mdtrt_id: str, feedetl_sns: list[str] | None) -> None:
