@@ -4,7 +4,7 @@ committer, with the committer replaced by a thread that answers without a databa
     .venv/bin/python bench/http_layer.py [--seconds 10] [--delay-ms 100] [--clients 64]
                                          [--src OTHER/src] [--database URL]
                                          [--server uvicorn|granian] [--workers 2]
-                                         [--in-process N]
+                                         [--in-process N] [--protocol N] [--http httptools|yibao]
 
 Starts the real application (`yibao serve`'s uvicorn, 2 workers, the real token check,
 body model, middlewares and response) on a database that bench/settle_http.py loaded
@@ -21,6 +21,13 @@ layers and the fast path) is called N times with a settlement's ASGI scope on uv
 committer answering at once, and the event loop thread's CPU a request is printed: the
 application's own part of the event loop's cost, steadier on a shared machine than the
 server's. (--src works the same way.)
+
+--protocol N: the same, from the raw request's bytes: uvicorn's HTTP protocol (--http
+httptools, uvicorn's; yibao, api/protocol.py's, which answers a settlement without ASGI)
+on a keep-alive connection over a transport in memory. --at-once: the committer answers
+each bill in the submitting thread, so that one thread does everything (for valgrind
+--tool=callgrind: run N=1000 and N=3000, the difference of the instruction counts / 2000
+is a settlement's). --http also picks the protocol of the server the other mode starts.
 """
 
 from __future__ import annotations
@@ -72,6 +79,9 @@ class Answering:
     def submit(self, _bill: object, _key: str | None = None) -> Future[tuple[int, dict[str, Any]]]:
         future: Future[tuple[int, dict[str, Any]]] = Future()
         future.set_running_or_notify_cancel()
+        if self.delay < 0:  # answered at once, in the caller's thread: one thread to count
+            future.set_result((201, VIEW))
+            return future
         with self._changed:
             self._queue.append(future)
             self._changed.notify()
@@ -126,7 +136,8 @@ def fire(args: argparse.Namespace, url: str) -> tuple[int, int, float]:
     else:
         run = (
             f"import uvicorn; uvicorn.run('http_layer:app', factory=True, port={args.port}, "
-            f"workers={args.workers}, log_level='warning', access_log=False)"
+            f"workers={args.workers}, log_level='warning', access_log=False, "
+            f"http={PROTOCOLS[args.http]!r})"
         )
         command = [sys.executable, "-c", run]
     server = subprocess.Popen(command, env=env)
@@ -167,7 +178,7 @@ def fire(args: argparse.Namespace, url: str) -> tuple[int, int, float]:
     return int(done.group(1)), int(bad.group(1)) if bad else 0, cpu
 
 
-def in_process(url: str, requests: int) -> float:
+def in_process(url: str, requests: int, at_once: bool = False) -> float:
     """Microseconds of this thread's CPU a settlement through the application itself."""
     import asyncio
 
@@ -177,7 +188,7 @@ def in_process(url: str, requests: int) -> float:
     from settle_http import population
 
     os.environ["YIBAO_DATABASE_URL"] = url
-    os.environ["YIBAO_BENCH_DELAY_MS"] = "0"
+    os.environ["YIBAO_BENCH_DELAY_MS"] = "-1" if at_once else "0"
     cards, tokens, items = population(url)
     application = app()
     code, price = items[0]
@@ -226,6 +237,110 @@ def in_process(url: str, requests: int) -> float:
     return spent
 
 
+class Memory:
+    """A transport that keeps what is written: the protocol's side of a connection, without
+    a socket (the kernel's part is the same for every protocol)."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.writes = 0
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        self.written.append(data)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        found = {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}
+        return found.get(name, default)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+PROTOCOLS = {"httptools": "httptools", "yibao": "yibao.entrypoints.api.protocol:SettleProtocol"}
+
+
+def through_protocol(
+    url: str, requests: int, http: str, at_once: bool = False
+) -> tuple[float, bytes, float]:
+    """(microseconds of this thread's CPU a settlement, the last answer's bytes, socket
+    writes a settlement): the raw request fed to uvicorn's HTTP protocol `http`
+    (PROTOCOLS) on a keep-alive connection to a transport in memory, one request at a
+    time, the application and its committer answering as in --in-process."""
+    import asyncio
+
+    import uvicorn
+    import uvloop
+    from uvicorn.server import ServerState
+
+    sys.path.insert(0, str(BENCH))
+    from settle_http import population
+
+    os.environ["YIBAO_DATABASE_URL"] = url
+    os.environ["YIBAO_BENCH_DELAY_MS"] = "-1" if at_once else "0"
+    cards, tokens, items = population(url)
+    code, price = items[0]
+    body = (
+        f'{{"card_number":"{cards[0]}","kind":"outpatient","date":"2026-03-02",'
+        f'"diagnosis":"J06.9","lines":[{{"code":"{code}","quantity":"1",'
+        f'"unit_price":"{price or "12.50"}"}}]}}'
+    ).encode()
+    request = (
+        b"POST /v1/settlements HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Authorization: Bearer " + tokens[0].encode() + b"\r\n"
+        b"Idempotency-Key: in-process\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    config = uvicorn.Config(app(), http=PROTOCOLS[http], log_level="warning", access_log=False)
+    config.load()
+    state = ServerState()
+    state.default_headers = [(b"date", b"Fri, 04 Dec 2026 21:00:00 GMT"), *config.encoded_headers]
+
+    async def run() -> tuple[float, bytes, float]:
+        loop = asyncio.get_running_loop()
+        protocol: Any = config.http_protocol_class(config, state, {})  # type: ignore[call-arg]
+        transport = Memory()
+        protocol.connection_made(transport)
+        answered: list[asyncio.Future[None]] = []
+        complete = protocol.on_response_complete
+
+        def completed() -> None:
+            complete()
+            answered[0].set_result(None)
+
+        protocol.on_response_complete = completed
+
+        async def one() -> None:
+            answered[:] = [loop.create_future()]
+            protocol.data_received(request)
+            await answered[0]
+
+        for _ in range(2000):  # the token cached, the stack built, the code warm
+            await one()
+        transport.written.clear()
+        writes, started = transport.writes, time.thread_time()
+        for _ in range(requests):
+            await one()
+        spent = (time.thread_time() - started) / requests * 1e6
+        last = b"".join(transport.written[-(transport.writes - writes) // requests :])
+        return spent, last, (transport.writes - writes) / requests
+
+    found = uvloop.run(run())
+    asyncio.set_event_loop(None)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
@@ -241,20 +356,48 @@ def main() -> None:
     parser.add_argument(
         "--in-process", type=int, metavar="N", help="N settlements through the application."
     )
+    parser.add_argument(
+        "--protocol",
+        type=int,
+        metavar="N",
+        help="N settlements through uvicorn's HTTP protocol (--http) and the application.",
+    )
+    parser.add_argument(
+        "--at-once",
+        action="store_true",
+        help="--in-process, --protocol: the committer answers in the submitting thread (one "
+        "thread: for valgrind --tool=callgrind's instruction counts).",
+    )
+    parser.add_argument(
+        "--http",
+        choices=tuple(PROTOCOLS),
+        default="httptools",
+        help="The HTTP protocol: uvicorn's httptools, or yibao's (protocol.py).",
+    )
     args = parser.parse_args()
     from sqlalchemy.engine import make_url
 
     name = os.environ.get("YIBAO_BENCH_DATABASE", "yibao_bench")
     url = args.database or make_url(ADMIN).set(database=name).render_as_string(False)
+    if args.protocol:
+        if args.src:
+            sys.path.insert(0, args.src)
+        spent, answer, writes = through_protocol(url, args.protocol, args.http, args.at_once)
+        print(answer.split(b"\r\n\r\n")[0].decode())
+        print(
+            f"{args.src or 'this checkout'} ({args.http}): {spent:.1f} us of the event loop's "
+            f"thread a request, {writes:g} writes"
+        )
+        return
     if args.in_process:
         if args.src:  # the other version's modules in place of this checkout's
             sys.path.insert(0, args.src)
-        spent = in_process(url, args.in_process)
+        spent = in_process(url, args.in_process, args.at_once)
         print(f"{args.src or 'this checkout'}: {spent:.1f} us of the event loop's thread a request")
         return
     requests, bad, cpu = fire(args, url)
     print(
-        f"{args.src or 'this checkout'} ({args.server}, {args.workers} workers): {requests:,} requests in {args.seconds:.0f} s "
+        f"{args.src or 'this checkout'} ({args.server} {args.http}, {args.workers} workers): {requests:,} requests in {args.seconds:.0f} s "
         f"({requests / args.seconds:,.0f}/s, {bad} not 2xx), answers after {args.delay_ms:g} ms: "
         f"server CPU {cpu * 1000 / max(requests, 1):.3f} ms a request"
     )

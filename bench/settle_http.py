@@ -1,6 +1,6 @@
 """Load benchmark: real-time settlements per second through a real server on PostgreSQL.
 
-    .venv/bin/python bench/settle_http.py [--persons 3000] [--seconds 30] [--clients 64] [--workers 1]
+    .venv/bin/python bench/settle_http.py [--persons 3000] [--seconds 30] [--clients 64] [--workers N]
                                           [--no-pgbench] [--profile] [--no-split] [--warmup 3]
 
 Creates a PostgreSQL database of its own (YIBAO_BENCH_POSTGRES_URL, default
@@ -55,6 +55,7 @@ from pgbench import (  # bench/pgbench.py
 )
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.service.access import OPERATOR, AccessService
+from yibao.settings import DEFAULT_PG_WORKERS
 
 ROOT = Path(__file__).resolve().parents[1]
 YIBAO = str(Path(sys.executable).parent / "yibao")
@@ -335,11 +336,13 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
     env = {**os.environ, "YIBAO_DATABASE_URL": url}
     if args.latency_log:
         env["YIBAO_LATENCY_LOG"] = str(args.latency_log)
-    command = [YIBAO, "serve", "--port", str(args.port), "--workers", str(args.workers)]
+    command = [YIBAO, "serve", "--port", str(args.port)]
+    if args.workers:  # else yibao serve's default (DEFAULT_PG_WORKERS on PostgreSQL)
+        command += ["--workers", str(args.workers)]
     if args.server == "granian":  # the application under granian (not a dependency)
         command = [
             str(Path(sys.executable).parent / "granian"), "--interface", "asgi", "--factory",
-            "--port", str(args.port), "--workers", str(args.workers), "--loop", "uvloop",
+            "--port", str(args.port), "--workers", str(workers_of(args)), "--loop", "uvloop",
             "--no-ws", "--log-level", "warning", "--no-access-log",
             "yibao.entrypoints.api.main:app_from_env",
         ]  # fmt: skip
@@ -386,10 +389,12 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
             q = statistics.quantiles(latencies, n=1000) if len(latencies) > 1 else [0.0] * 999
             tail = Tail(q[499] * 1000, q[989] * 1000, q[998] * 1000, max(latencies) * 1000)
         cpu_after, loop_after = cpu_seconds(server.pid), loop_seconds(server.pid)
-        grouped = httpx.get(f"{base}/healthz", timeout=10).json().get("group_commit")
-        if grouped:  # the worker that answered: bills a batch, on average and at most
+        health = httpx.get(f"{base}/healthz", timeout=10).json()
+        grouped = health.get("group_commit")
+        if grouped:  # every worker's, summed (api/health.py): bills a batch, on average and at most
             print(
-                f"group commit (one worker): {grouped['bills']:,} bills in {grouped['batches']:,} "
+                f"group commit, {health.get('workers', 1)} worker(s) summed: {grouped['bills']:,} bills in "
+                f"{grouped['batches']:,} "
                 f"batches ({grouped['bills'] / max(grouped['batches'], 1):.1f} a batch, "
                 f"at most {grouped['largest']}), {grouped['retried_alone']} retried alone"
             )
@@ -427,9 +432,13 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
     )
 
 
+def workers_of(args: argparse.Namespace) -> int:
+    return int(args.workers or DEFAULT_PG_WORKERS)
+
+
 def print_settlements(args: argparse.Namespace, run: YibaoRun) -> None:
     table = Table(
-        title=f"POST /v1/settlements: {args.clients} {run.client} clients, {args.workers} server workers, PostgreSQL"
+        title=f"POST /v1/settlements: {args.clients} {run.client} clients, {workers_of(args)} server workers, PostgreSQL"
     )
     for col in (
         "requests",
@@ -500,7 +509,9 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=3000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="default: yibao serve's on PostgreSQL"
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--server",

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     switch_interval_ms: float = Field(default=5.0, gt=0, le=100)
     # `yibao serve`'s processes (--workers), and whether each listens on a socket of its
     # own (SO_REUSEPORT: the kernel spreads connections evenly; entrypoints/workers.py)
-    # rather than all on uvicorn's one. Unset: DEFAULT_PG_WORKERS on PostgreSQL, one on
+    # rather than all on one (uvicorn's way; the same supervisor). Unset: DEFAULT_PG_WORKERS on PostgreSQL, one on
     # SQLite (`server_workers`). Measured on the 2-core machine (64 wrk clients,
     # bench/settle_http.py --seconds 15 --persons 1000 --no-split, pgbench tpcb-like
     # before and after each run):
@@ -63,7 +63,14 @@ class Settings(BaseSettings):
     # - idle (18:15, one run each): one 2,733/s, p99 38.5 ms, 0.27 ms, 0.47 of pgbench's;
     #   two 3,293/s, p99 33.9 ms, 0.31 ms, 0.62 (17:05-17:21: one 1,624-1,938/s, p99 53-66
     #   ms, 0.47-0.61; two 1,888-2,199/s, p99 59-71 ms, 0.62-0.69).
-    # Two settle 5-20% more with a p99 no worse, for 15-20% more server CPU a settlement.
+    # - 2026-12-04 21:25-21:36, shared (load 9-15), alternating 1, 2, default (2), 1, 2,
+    #   default, 2, 1: one 793 / 940 / 639/s, 0.48 / 0.55 / 0.43 of pgbench's rate, p99 149
+    #   / 136 / 217 ms, server CPU 0.49 / 0.43 / 0.49 ms, 31.5 bills a batch; two 1,140 / 900
+    #   / 871, default 812 / 1,075/s, 0.62 / 0.56 / 0.61 / 0.53 / 0.67 of pgbench's, p99 154 /
+    #   294 / 458 / 231 / 158 ms, 0.52 / 0.54 / 0.52 / 0.57 / 0.50 ms, 16-17 bills a batch.
+    # Two settle 8-21% more by each series' mean (21:25: 0.53-0.67 of pgbench's rate
+    # against 0.43-0.55), for 10-20% more server CPU a settlement; the p99 was no worse
+    # idle and at load 9-12, worse at load 9-15 (154-458 ms against 136-217).
     # Two, not the number of CPUs: measured on 2 cores only, where PostgreSQL takes its
     # share of them; a larger machine of its own sets YIBAO_WORKERS. A kill -9 of the
     # server kills every worker (PR_SET_PDEATHSIG SIGKILL, workers.py) and /healthz sums

@@ -170,6 +170,30 @@ def test_kill_9_of_the_server_kills_every_worker(tmp_path: Path) -> None:
     assert list((tmp_path / "latency").glob("settle-*.json")) == []
 
 
+def test_without_reuse_port_the_workers_share_one_socket_and_die_with_the_server(
+    tmp_path: Path,
+) -> None:
+    """YIBAO_REUSE_PORT=false: one socket bound by the supervisor, accepted from by every
+    worker (uvicorn's way), under the same supervisor: /healthz counts both, and kill -9
+    of the server kills both (uvicorn's own supervisor left them serving)."""
+    port = _free_port()
+    with adopting_orphans():
+        server = _serve(tmp_path, port, 2, YIBAO_REUSE_PORT="false")
+        try:
+            serving_workers(f"http://127.0.0.1:{port}", 2)
+            workers = children(server.pid)
+            assert len(workers) == 2
+            # One socket: the supervisor's, shared by its workers.
+            assert sorted(set(_listeners(port))) == sorted([server.pid, *workers])
+            server.kill()
+            crashed(server, workers)
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+    assert _listeners(port) == []
+
+
 def test_sqlite_is_served_by_one_process_by_default(tmp_path: Path) -> None:
     """SQLite takes one writer: no --workers, no YIBAO_WORKERS, one process, no supervisor."""
     port = _free_port()

@@ -236,6 +236,9 @@ def uvicorn_options(host: str, port: int) -> dict[str, Any]:
         # Not even the check of the access logger's level for each request: at "warning"
         # it never writes a line (docs/operations.md: the HTTP layer's cost).
         "access_log": False,
+        # A complete settlement answered by the HTTP protocol itself, without ASGI; every
+        # other request as uvicorn's httptools protocol answers it (api/protocol.py).
+        "http": "yibao.entrypoints.api.protocol:SettleProtocol",
     }
 
 
@@ -245,21 +248,17 @@ def _run_server(host: str, port: int, workers: int, settings: Settings) -> None:
     from yibao.entrypoints.workers import Supervisor, reuse_port_supported
 
     options = uvicorn_options(host, port)
-    if workers > 1 and settings.reuse_port and reuse_port_supported():
-        # A listening socket each: connections spread evenly over the workers (workers.py).
+    if workers > 1:
+        # A listening socket each: connections spread evenly over the workers; or, without
+        # SO_REUSEPORT, one shared as uvicorn's own supervisor does (workers.py). Ours in
+        # both cases: its workers die with it and count into the figures /healthz sums.
+        reuse_port = settings.reuse_port and reuse_port_supported()
         try:
-            served = Supervisor(options, workers).run()
+            served = Supervisor(options, workers, reuse_port=reuse_port).run()
         except OSError as exc:  # the address taken, or not this machine's
             typer.echo(f"cannot listen on {host}:{port}: {exc}", err=True)
             raise typer.Exit(1) from None
         if not served:
             raise typer.Exit(1)
         return
-    uvicorn.run(
-        **options,
-        workers=workers,
-        # uvicorn's supervisor restarts a worker that does not answer its ping within 5 s:
-        # on a loaded machine, starting a worker (its imports) took longer, and workers
-        # were killed and started again without end. A minute, as a hung worker still is.
-        timeout_worker_healthcheck=60,
-    )
+    uvicorn.run(**options)

@@ -23,6 +23,10 @@ lifespans' end after the supervisor's kill -9, so a crash test killing `yibao se
 tested a graceful stop; and no worker of a dead server keeps the port. The supervisor
 only dies that way when it is killed: it stops on SIGINT and SIGTERM by passing them on.
 
+Without SO_REUSEPORT (YIBAO_REUSE_PORT=false, or a system without it) the supervisor
+binds the address once and every worker accepts from that one socket, as under uvicorn's
+own supervisor, but with the rest of this one's behaviour.
+
 The supervisor also makes the shared block the workers count their figures in, which
 /healthz sums (api/health.py).
 """
@@ -70,6 +74,20 @@ def bound_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def shared_socket(host: str, port: int) -> socket.socket:
+    """The address bound once, for every worker to accept from (uvicorn's own way):
+    where SO_REUSEPORT is missing or turned off (YIBAO_REUSE_PORT=false)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no one
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def address_free(host: str, port: int) -> None:
     """Raise OSError if anything listens on the address: bound without SO_REUSEPORT, the
     check fails beside any socket bound to the port, one that shares it included."""
@@ -99,21 +117,25 @@ def run_worker(
     parent: int | None = None,
     figures: ctypes.Array[ctypes.c_int64] | None = None,
     slot: int = 0,
+    shared: socket.socket | None = None,
 ) -> None:
-    """One worker process: uvicorn's server on a socket of its own, counting its figures
-    in its slot of the supervisor's shared block."""
+    """One worker process: uvicorn's server on a socket of its own (or the supervisor's
+    `shared` one), counting its figures in its slot of the supervisor's shared block."""
     if parent is not None:
         end_with_parent(parent)
     if figures is not None:
         health.join_server(figures, slot)  # before uvicorn makes the application
     config = uvicorn.Config(**options)
-    uvicorn.Server(config).run(sockets=[bound_socket(config.host, config.port)])
+    sock = shared if shared is not None else bound_socket(config.host, config.port)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 class Supervisor:
-    def __init__(self, options: dict[str, Any], workers: int) -> None:
+    def __init__(self, options: dict[str, Any], workers: int, *, reuse_port: bool = True) -> None:
         self.options = options
         self.workers = workers
+        self.reuse_port = reuse_port
+        self.shared: socket.socket | None = None  # without reuse_port: the one socket
         self.stopping = threading.Event()
         self.failed = False
         self._context = multiprocessing.get_context("spawn")  # as uvicorn's: no forked state
@@ -121,7 +143,10 @@ class Supervisor:
 
     def run(self) -> bool:
         """Serve until SIGINT or SIGTERM; False if a worker failed to start."""
-        address_free(self.options["host"], self.options["port"])  # taken: fail now
+        if self.reuse_port:
+            address_free(self.options["host"], self.options["port"])  # taken: fail now
+        else:
+            self.shared = shared_socket(self.options["host"], self.options["port"])
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self.stopping.set())
         running = [self._start(slot) for slot in range(self.workers)]
@@ -140,7 +165,7 @@ class Supervisor:
 
     def _start(self, slot: int) -> tuple[BaseProcess, float]:
         process = self._context.Process(
-            target=run_worker, args=(self.options, os.getpid(), self.figures, slot)
+            target=run_worker, args=(self.options, os.getpid(), self.figures, slot, self.shared)
         )
         process.start()
         return process, time.monotonic()

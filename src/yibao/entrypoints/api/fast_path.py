@@ -38,6 +38,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 import orjson
@@ -246,22 +247,36 @@ class Wakeups:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._lock = threading.Lock()
-        self._ready: deque[tuple[asyncio.Future[Answer], Future[Answer], Trace | None]] = deque()
+        self._ready: deque[tuple[Callable[[Future[Answer]], None], Future[Answer], Trace | None]]
+        self._ready = deque()
         self._scheduled = False
 
     def wait(self, future: Future[Answer], trace: Trace | None = None) -> asyncio.Future[Answer]:
         waiter: asyncio.Future[Answer] = self.loop.create_future()
-        future.add_done_callback(lambda done: self._done(waiter, done, trace))
+        self.call(future, partial(resolve, waiter), trace)
         return waiter
 
+    def call(
+        self,
+        future: Future[Answer],
+        callback: Callable[[Future[Answer]], None],
+        trace: Trace | None = None,
+    ) -> None:
+        """`callback(future)` on the loop once the future is answered: for the HTTP
+        protocol's settlements (protocol.py), which no coroutine awaits."""
+        future.add_done_callback(lambda done: self._done(callback, done, trace))
+
     def _done(
-        self, waiter: asyncio.Future[Answer], done: Future[Answer], trace: Trace | None
+        self,
+        callback: Callable[[Future[Answer]], None],
+        done: Future[Answer],
+        trace: Trace | None,
     ) -> None:
         """In the thread that answered (or the loop's, for a future already done)."""
         if trace is not None:
             trace.answer_stamped()
         with self._lock:
-            self._ready.append((waiter, done, trace))
+            self._ready.append((callback, done, trace))
             if self._scheduled:
                 return
             self._scheduled = True
@@ -275,13 +290,23 @@ class Wakeups:
             self._scheduled = False
             ready, self._ready = self._ready, deque()
         delivered = time.perf_counter()
-        for waiter, done, trace in ready:
+        for callback, done, trace in ready:
             if trace is not None:
                 trace.delivered = delivered
-            if waiter.cancelled():  # the caller gave up; its bill was settled all the same
-                continue
-            error = done.exception()
-            if error is not None:
-                waiter.set_exception(error)
-            else:
-                waiter.set_result(done.result())
+            try:
+                callback(done)
+            except Exception as exc:  # one answer's failure must not lose the batch's others
+                self.loop.call_exception_handler(
+                    {"message": "a settlement's answer failed", "exception": exc}
+                )
+
+
+def resolve(waiter: asyncio.Future[Answer], done: Future[Answer]) -> None:
+    """The committer's answer (or error) as the awaiting coroutine's."""
+    if waiter.cancelled():  # the caller gave up; its bill was settled all the same
+        return
+    error = done.exception()
+    if error is not None:
+        waiter.set_exception(error)
+    else:
+        waiter.set_result(done.result())

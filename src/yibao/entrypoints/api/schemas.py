@@ -64,7 +64,11 @@ class Strict(BaseModel):
         return check_text(value)
 
 
-class LineIn(Strict):
+class LineFields(BaseModel):
+    """A bill's line, without the check of its texts (`LineIn` has it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     code: str = Field(
         min_length=1, max_length=64, description="Catalogue code; the system decides the class"
     )
@@ -75,21 +79,15 @@ class LineIn(Strict):
     )
 
 
-class BillIn(Strict):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "card_number": "SC0000000001",
-                    "kind": "inpatient",
-                    "date": "2026-03-02",
-                    "diagnosis": "K35.8",
-                    "lines": [{"code": "A-0001", "quantity": "1", "unit_price": "30500.00"}],
-                }
-            ]
-        },
-    )
+class LineIn(Strict, LineFields):
+    pass  # no docstring: it would be the OpenAPI document's description of the schema
+
+
+class BillFields(BaseModel):
+    """A bill, without the check of its texts (`BillIn` has it): what `parse_bill` reads
+    a body with when no text in it can fail the check."""
+
+    model_config = ConfigDict(extra="forbid")
 
     card_number: str | None = Field(
         default=None, min_length=1, max_length=32, description="The card; or send voucher"
@@ -126,10 +124,10 @@ class BillIn(Strict):
         "this stay was referred from (a region may continue its threshold up the chain and "
         "waive it down)",
     )
-    lines: list[LineIn] = Field(min_length=1, max_length=1000)
+    lines: list[LineFields] = Field(min_length=1, max_length=1000)
 
     @model_validator(mode="after")
-    def _card_or_voucher(self) -> BillIn:
+    def _card_or_voucher(self) -> BillFields:
         if (self.card_number is None) == (self.voucher is None):
             raise ValueError("send exactly one of card_number and voucher")
         return self
@@ -148,6 +146,27 @@ class BillIn(Strict):
             prescription=self.prescription,
             details=EncounterDetails(self.cause, self.delivery, self.referred_from),
         )
+
+
+class BillIn(Strict, BillFields):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "card_number": "SC0000000001",
+                    "kind": "inpatient",
+                    "date": "2026-03-02",
+                    "diagnosis": "K35.8",
+                    "lines": [{"code": "A-0001", "quantity": "1", "unit_price": "30500.00"}],
+                }
+            ]
+        },
+    )
+
+    # Its lines with their texts checked too (each model validates by its own annotation;
+    # a LineIn is a LineFields, which the list's invariance does not see).
+    lines: list[LineIn] = Field(min_length=1, max_length=1000)  # type: ignore[assignment]
 
 
 class ErrorOut(BaseModel):
