@@ -12,11 +12,13 @@ sends them."""
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, literal, select, update
+from sqlalchemy.engine import Engine
 
 from yibao.adapters.db import fsi_sql as raw
 from yibao.adapters.db import tables as t
@@ -27,8 +29,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-# (database, region) → the region's division code (医保区划), as found: FsiStore.admdvs.
-_ADMDVS: dict[tuple[str, str], str] = {}
+# By database (its engine), region → the region's division code (医保区划), as found:
+# FsiStore.admdvs.
+_ADMDVS: weakref.WeakKeyDictionary[Engine, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -62,15 +65,18 @@ class FsiStore:
     def admdvs(self, region: str) -> str:
         # A region is never changed once added (Registry.add_region inserts or leaves it):
         # its division code, once found, is kept for the process (by database).
-        key = (str(self.conn.engine.url), region)
-        found = _ADMDVS.get(key)
+        engine = self.conn.engine
+        known = _ADMDVS.get(engine)
+        if known is None:
+            known = _ADMDVS.setdefault(engine, {})
+        found = known.get(region)
         if found is None:
             row = self.conn.execute(
                 select(t.regions.c.admdvs).where(t.regions.c.code == region)
             ).first()
             if row is None:
                 return ""
-            found = _ADMDVS[key] = str(row.admdvs)
+            found = known[region] = str(row.admdvs)
         return found
 
     def region_of(self, admdvs: str) -> str | None:
@@ -222,10 +228,12 @@ class FsiStore:
         return int(top) + 1
 
     def add_lines(self, rows: list[dict[str, Any]]) -> None:
-        if rows and self.pg is not None:
-            self.pg.insert_many(f.fsi_fee_lines, [{"created_at": now(), **r} for r in rows])
-        elif rows:
-            stamp = now()
+        if not rows:
+            return
+        stamp = now()  # one upload, one moment
+        if self.pg is not None:
+            self.pg.insert_many(f.fsi_fee_lines, [{"created_at": stamp, **r} for r in rows])
+        else:
             self.conn.execute(insert(f.fsi_fee_lines), [{"created_at": stamp, **r} for r in rows])
 
     def delete_lines(self, mdtrt_id: str, feedetl_sns: list[str] | None) -> None:

@@ -15,6 +15,7 @@ from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Table
 
 from yibao.adapters.db import prepared
@@ -83,6 +84,22 @@ def _insert_sql(table: Table, names: tuple[str, ...]) -> str:
     return found
 
 
+def _insert_rows_sql(table: Table, names: tuple[str, ...]) -> str:
+    """Rows of the table in one statement: $1 is a JSON array of objects with these names,
+    each read into the table's own row type (json_populate_recordset), so that what is
+    written follows the table's definition as a row of parameters would."""
+    key = ("rows", table.name, *names)
+    found = _WRITES.get(key)
+    if found is None:
+        _checked(table, names)
+        columns = ", ".join(names)
+        found = _WRITES[key] = (
+            f"INSERT INTO {table.name} ({columns}) SELECT {columns} "
+            f"FROM json_populate_recordset(NULL::{table.name}, $1::json)"
+        )
+    return found
+
+
 def _update_visit_sql(names: tuple[str, ...]) -> str:
     """UPDATE fsi_visits SET each name = $2, $3 ... WHERE mdtrt_id = $1."""
     key = ("update", *names)
@@ -127,8 +144,11 @@ class Driver(prepared.Driver):
         self.run(_insert_sql(table, names), list(values.values()))
 
     def insert_many(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        names = tuple(rows[0])
-        self.run_many(_insert_sql(table, names), [[row[n] for n in names] for row in rows])
+        """Rows with the same names, as one prepared statement: psycopg's executemany of a
+        2204's three or four lines (a pipeline of a statement each) cost the server about
+        as much as the rest of the message's statements."""
+        sql = _insert_rows_sql(table, tuple(rows[0]))
+        self.run(sql, (orjson.dumps(rows).decode(),))
 
     def update_visit(self, mdtrt_id: str, values: dict[str, Any]) -> None:
         if values:
