@@ -29,11 +29,13 @@ def _columns(table: Table) -> tuple[str, ...]:
 VISIT_COLUMNS = _columns(f.fsi_visits)
 LINE_COLUMNS = _columns(f.fsi_fee_lines)
 SETTLEMENT_COLUMNS = _columns(f.fsi_settlements)
+FILE_COLUMNS = _columns(f.fsi_files)
 # Rows as SQLAlchemy returned them for `select(table)`: the table's columns, in its order
 # (named from the table, which mypy cannot follow).
 Visit: Any = namedtuple("Visit", VISIT_COLUMNS)  # type: ignore[misc]
 Line: Any = namedtuple("Line", LINE_COLUMNS)  # type: ignore[misc]
 Settlement: Any = namedtuple("Settlement", SETTLEMENT_COLUMNS)  # type: ignore[misc]
+File: Any = namedtuple("File", FILE_COLUMNS)  # type: ignore[misc]
 
 _SIGN_IN = "s.sign_no, s.fixmedins_code, s.opter, s.signed_at, s.signed_out_at"
 # A message's first answer and the sign-in it runs under, in one read (FsiStore.envelope).
@@ -61,6 +63,14 @@ VISIT_LOCKED = VISIT + " FOR UPDATE"
 LINES = f"SELECT {', '.join(LINE_COLUMNS)} FROM fsi_fee_lines WHERE mdtrt_id = $1 ORDER BY seq"
 SETTLEMENT = f"SELECT {', '.join(SETTLEMENT_COLUMNS)} FROM fsi_settlements WHERE setl_id = $1"
 SETTLEMENT_COUNT = "SELECT count(*) FROM fsi_settlements WHERE mdtrt_id = $1"
+# The day's (or period's) statements: 9001 / 9002, 3201 / 3202, 9101 / 9102.
+SIGN_IN = f"SELECT {_SIGN_IN} FROM fsi_sign_ins s WHERE s.sign_no = $1"
+SIGN_OUT = "UPDATE fsi_sign_ins SET signed_out_at = $2 WHERE sign_no = $1"
+SETTLEMENTS_BETWEEN = (
+    f"SELECT {', '.join(SETTLEMENT_COLUMNS)} FROM fsi_settlements WHERE fixmedins_code = $1 "
+    "AND (setl_date BETWEEN $2 AND $3 OR cancel_date BETWEEN $2 AND $3) ORDER BY setl_id"
+)
+FILE = f"SELECT {', '.join(FILE_COLUMNS)} FROM fsi_files WHERE file_qury_no = $1"
 
 # Statements written from a row's column names (which vary by message), once each.
 _WRITES: dict[tuple[str, ...], str] = {}
