@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from yibao.adapters.db.engine import make_engine
+from yibao.adapters.db.guards_repo import DbGuards
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.adapters.parameter_files import load_region, search_path
 from yibao.domain.parameters import RegionPolicy
@@ -43,6 +44,7 @@ def services(engine: Engine, policies: PolicySource, settings: Settings | None =
         policies,
         secret=secret_from(settings),
         upload_dir=settings.upload_dir,
+        guards=DbGuards(engine),
     )
     if settings.group_commit and engine.dialect.name == "postgresql":
         batch_uow = TimedUnitOfWork if settings.latency_log else UnitOfWork

@@ -28,7 +28,7 @@ binds the address once and every worker accepts from that one socket, as under u
 own supervisor, but with the rest of this one's behaviour.
 
 The supervisor also makes the shared block the workers count their figures in, which
-/healthz sums (api/health.py).
+/healthz sums, and the revocation epoch every worker's token cache follows (api/health.py).
 """
 
 from __future__ import annotations
@@ -118,13 +118,14 @@ def run_worker(
     figures: ctypes.Array[ctypes.c_int64] | None = None,
     slot: int = 0,
     shared: socket.socket | None = None,
+    epoch: tuple[ctypes.Array[ctypes.c_int64], Any] | None = None,
 ) -> None:
     """One worker process: uvicorn's server on a socket of its own (or the supervisor's
     `shared` one), counting its figures in its slot of the supervisor's shared block."""
     if parent is not None:
         end_with_parent(parent)
     if figures is not None:
-        health.join_server(figures, slot)  # before uvicorn makes the application
+        health.join_server(figures, slot, epoch)  # before uvicorn makes the application
     config = uvicorn.Config(**options)
     sock = shared if shared is not None else bound_socket(config.host, config.port)
     uvicorn.Server(config).run(sockets=[sock])
@@ -140,6 +141,7 @@ class Supervisor:
         self.failed = False
         self._context = multiprocessing.get_context("spawn")  # as uvicorn's: no forked state
         self.figures = health.shared_figures(self._context, workers)
+        self.epoch = health.shared_epoch(self._context)  # revocations, for every worker
 
     def run(self) -> bool:
         """Serve until SIGINT or SIGTERM; False if a worker failed to start."""
@@ -165,7 +167,8 @@ class Supervisor:
 
     def _start(self, slot: int) -> tuple[BaseProcess, float]:
         process = self._context.Process(
-            target=run_worker, args=(self.options, os.getpid(), self.figures, slot, self.shared)
+            target=run_worker,
+            args=(self.options, os.getpid(), self.figures, slot, self.shared, self.epoch),
         )
         process.start()
         return process, time.monotonic()

@@ -9,7 +9,8 @@ the message is read:
   `x-tif-timestamp` in seconds, `x-tif-nonce`, `x-tif-signature` = the SHA-256 in hex of
   timestamp + paasToken + nonce + timestamp), with a paasid and paasToken pair from
   `yibao account fsi-credential NAME`. A timestamp more than five minutes off, or a nonce
-  seen before, is refused;
+  seen before, is refused: the nonces are kept in the database (fsi_nonces), so a request
+  is refused again by every worker of the server and after a restart;
 - a client certificate, where a TLS proxy in front verifies it and passes its SHA-256
   fingerprint in a header (`YIBAO_FSI_CERT_HEADER`) from an address listed in
   `YIBAO_FSI_TRUSTED_PROXIES`; the header from any other address is ignored. The
@@ -29,7 +30,6 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -45,9 +45,9 @@ from yibao.service.access import (
     require_region,
 )
 from yibao.service.errors import NotFoundError, ServiceError
+from yibao.service.guards import CLOCK_SKEW_SECONDS
 from yibao.service.ports import now
 
-CLOCK_SKEW_SECONDS = 300
 CREDENTIAL_DAYS = 366
 ANONYMOUS = "(no credential)"
 
@@ -122,6 +122,8 @@ class Presented:
     key: str
     claimed: str
     bearer: bool = False
+    # x-tif: the paasid and nonce, still to be recorded as seen (principal, in a thread)
+    nonce: tuple[str, str] | None = None
 
 
 class FsiAuth:
@@ -131,8 +133,7 @@ class FsiAuth:
         self.access = access
         self.secret = secret
         self.proxy = proxy or ProxySettings()
-        self._nonces: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self.guards = access.guards  # the nonces seen: the database's on a server
 
     def authenticate(self, headers: Mapping[str, str], host: str | None) -> Principal:
         """The institution's account behind the request's credential, or Refused."""
@@ -142,9 +143,10 @@ class FsiAuth:
 
     def presented(self, headers: Mapping[str, str], host: str | None) -> Presented:
         """The request's credential, checked as far as it can be without the database (the
-        x-tif signature, its clock and nonce), or Refused: no I/O, so an event loop may
-        call it (the route does, then `cached`, and `principal` in a thread only when the
-        credential was not seen in the last TOKEN_CACHE_SECONDS)."""
+        x-tif signature and its clock), or Refused: no I/O, so an event loop may call it
+        (the route does, then `cached`, and `principal` in a thread when the credential
+        was not seen in the last TOKEN_CACHE_SECONDS, or is x-tif: its nonce is checked
+        in the database every time)."""
         if self.proxy.trusts(host) and headers.get(self.proxy.cert_header):
             fingerprint = headers[self.proxy.cert_header]
             return Presented(_cert_key(self.secret, fingerprint), f"certificate {fingerprint[:80]}")
@@ -160,14 +162,26 @@ class FsiAuth:
 
     def cached(self, presented: Presented) -> Principal | None:
         """The institution behind a credential found in the last TOKEN_CACHE_SECONDS (a
-        revoked one is forgotten at once by this process, as bearer tokens are): no I/O."""
+        revoked one is forgotten at once by every worker, as bearer tokens are): no I/O.
+        None for x-tif, whose nonce `principal` must record first."""
+        if presented.nonce is not None:
+            return None
         access = self.access
         key = presented.key
         found = access.cached(key) if presented.bearer else access.recall(key)
         return None if found is None else self._institution(found)
 
     def principal(self, presented: Presented) -> Principal:
-        """The institution behind a credential, read from the database (and remembered)."""
+        """The institution behind a credential, read from the database (and remembered);
+        an x-tif nonce is recorded as seen first, Refused if it was (a replay, on any
+        worker of the server)."""
+        if presented.nonce is not None:
+            paasid, nonce = presented.nonce
+            if not self.guards.fresh_nonce(paasid, nonce, time.time()):
+                raise Refused("身份认证失败：x-tif-nonce 已使用过（重放）", paasid)
+            found = self.access.recall(presented.key)
+            if found is not None:
+                return self._institution(found)
         if not presented.bearer:
             return self._stored(presented.key, presented.claimed)
         found = self.access.authenticate(presented.key)
@@ -189,23 +203,10 @@ class FsiAuth:
         expected = tif_signature(timestamp, paas_token(self.secret, paasid), nonce)
         if not hmac.compare_digest(expected, signature.lower()):
             raise Refused("身份认证失败：x-tif-signature 签名不正确", paasid)
-        if not self._fresh_nonce(paasid, nonce):
-            raise Refused("身份认证失败：x-tif-nonce 已使用过（重放）", paasid)
-        return Presented(_tif_key(self.secret, paasid), paasid)
-
-    def _fresh_nonce(self, paasid: str, nonce: str) -> bool:
-        key = f"{paasid}\0{nonce}"
-        moment = time.monotonic()
-        with self._lock:
-            if len(self._nonces) > 100_000:
-                horizon = moment - 2 * CLOCK_SKEW_SECONDS
-                self._nonces = {k: v for k, v in self._nonces.items() if v > horizon}
-            if key in self._nonces:
-                return False
-            self._nonces[key] = moment
-        return True
+        return Presented(_tif_key(self.secret, paasid), paasid, nonce=(paasid, nonce))
 
     def _stored(self, key: str, claimed: str) -> Principal:
+        epoch = self.access.epoch()  # before the read: a revocation meanwhile is seen
         with self.access.uow() as uow:
             row = uow.accounts.by_token(key)
         if row is None or not row.active or row.revoked_at is not None:
@@ -217,7 +218,7 @@ class FsiAuth:
         ):
             raise Refused("身份认证失败：凭证已过期", claimed)
         who = self._institution(principal_of(row))
-        self.access.remember(key, who, expires)
+        self.access.remember(key, who, expires, epoch)
         return who
 
     @staticmethod

@@ -21,15 +21,18 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from yibao.domain.access import STAFF, SUBJECT_OF, Principal, Role, principal_of
 from yibao.domain.registry import PersonRecord
 from yibao.service.errors import ConflictError, NotFoundError, ServiceError
+from yibao.service.guards import Epoch, LocalEpoch, MemoryGuards
 from yibao.service.ports import UnitOfWork, UowFactory, now
+from yibao.service.ports.guards import Guards
 from yibao.service.ports.records import DuplicateError
 from yibao.service.throttle import SignInThrottle
 
 # Tokens made for an account (its first, and those issued later) last this long; a
 # sign-in's token lasts its hours.
 API_TOKEN_DAYS = 366
-# A revoked token stops working within this long (the price of not asking the database
-# on every settlement).
+# A token found valid is not read again for this long (the price of not asking the
+# database on every settlement); a revocation empties every worker's cache at once (the
+# shared revocation epoch, share_epoch).
 TOKEN_CACHE_SECONDS = 30.0
 
 # The operator at the machine: CLI commands run without --as act as this staff member.
@@ -171,11 +174,35 @@ def account_view(row: Any) -> dict[str, Any]:
 
 
 class AccessService:
-    def __init__(self, uow: UowFactory) -> None:
+    def __init__(self, uow: UowFactory, guards: Guards | None = None) -> None:
         self.uow = uow
         self._cache: dict[str, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
-        self.throttle = SignInThrottle()
+        # Failures counted in the database when given one (shared by a server's workers).
+        self.guards: Guards = guards if guards is not None else MemoryGuards()
+        self.throttle = SignInThrottle(store=self.guards)
+        # Moves at every revocation in any worker (share_epoch); the cache is of _filled_at.
+        self._epoch: Epoch = LocalEpoch()
+        self._filled_at = 0
+
+    def share_epoch(self, epoch: Epoch) -> None:
+        """The revocation epoch of every worker of the server (entrypoints/api/health.py):
+        a token revoked in one is forgotten by the others at their next request."""
+        with self._lock:
+            self._epoch = epoch
+            self._filled_at = epoch.current()
+            self._cache.clear()
+
+    def epoch(self) -> int:
+        """The epoch to pass to `remember`, read before the database is."""
+        return self._epoch.current()
+
+    def _revoked(self) -> None:
+        """After a revocation's commit: every worker's cache is forgotten (this one's now)."""
+        with self._lock:
+            self._epoch.bump()
+            self._filled_at = self._epoch.current()
+            self._cache.clear()
 
     # --- accounts -------------------------------------------------------------------
 
@@ -255,18 +282,16 @@ class AccessService:
             count = uow.accounts.revoke_tokens(account_id)
             uow.audit.record(who, "token.revoke", "account", account_id, None, {"revoked": count})
             uow.commit()
-        with self._lock:
-            self._cache.clear()
+        self._revoked()
         return count
 
     def revoke_token(self, token: str) -> None:
-        """Sign out: this one token stops working at once on this server."""
+        """Sign out: this one token stops working at once on every worker of this server."""
         key = token_hash(token)
         with self.uow() as uow:
             uow.accounts.revoke_token(key)
             uow.commit()
-        with self._lock:
-            self._cache.pop(key, None)
+        self._revoked()
 
     def accounts(self, who: Principal, role: Role | None = None) -> list[dict[str, Any]]:
         require(who, Role.CLERK)
@@ -285,21 +310,35 @@ class AccessService:
 
     def recall(self, key: str) -> Principal | None:
         """The principal a stored key (a token's hash; a national-interface credential's,
-        fsi/auth.py) was found to be in the last TOKEN_CACHE_SECONDS, if any: no I/O."""
+        fsi/auth.py) was found to be in the last TOKEN_CACHE_SECONDS, if any: no I/O but
+        one read of the shared revocation epoch (a token revoked by any worker since the
+        cache was filled empties it)."""
+        epoch = self._epoch.current()
         with self._lock:
+            if epoch != self._filled_at:
+                self._cache.clear()
+                self._filled_at = epoch
             cached = self._cache.get(key)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         return None
 
-    def remember(self, key: str, principal: Principal, expires_at: datetime | None) -> None:
+    def remember(
+        self, key: str, principal: Principal, expires_at: datetime | None, epoch: int
+    ) -> None:
         """Keep what a stored key was found to be for TOKEN_CACHE_SECONDS, never past the
-        credential's own expiry; revoking an account's tokens forgets it at once."""
+        credential's own expiry; a revocation in any worker forgets it at once. `epoch`:
+        `self.epoch()` read before the database was; if a revocation moved it since, what
+        was read may be revoked already and is not kept."""
         seconds = TOKEN_CACHE_SECONDS
         if expires_at is not None:
             seconds = min(seconds, (_aware(expires_at) - now()).total_seconds())
         with self._lock:
-            if len(self._cache) > 10_000:
+            current = self._epoch.current()
+            if epoch != current:
+                return
+            if current != self._filled_at or len(self._cache) > 10_000:
+                self._filled_at = current
                 self._cache.clear()
             self._cache[key] = (principal, time.monotonic() + seconds)
 
@@ -315,6 +354,7 @@ class AccessService:
         if found is not None:
             return found
         key = token_hash(token)
+        epoch = self.epoch()
         with self.uow() as uow:
             row = uow.accounts.by_token(key)
         if row is None or not row.active or row.revoked_at is not None:
@@ -322,7 +362,7 @@ class AccessService:
         if row.expires_at is not None and _aware(row.expires_at) <= now():
             return None
         principal = principal_of(row)
-        self.remember(key, principal, row.expires_at)
+        self.remember(key, principal, row.expires_at, epoch)
         return principal
 
     def sign_in(

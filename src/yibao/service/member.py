@@ -43,6 +43,7 @@ from yibao.service.family_links import FamilyLinks
 from yibao.service.lookup import Lookup
 from yibao.service.notices import Notices
 from yibao.service.ports import CHINA, Clock, PolicySource, UnitOfWork, UowFactory
+from yibao.service.ports.guards import Guards
 from yibao.service.premiums_view import premium_status
 from yibao.service.queries import Queries
 from yibao.service.receipts import MAX_RECEIPTS, receipt_kind
@@ -120,6 +121,7 @@ class MemberService:
         secret: bytes,
         upload_dir: Path,
         sms: SmsSender | None = None,
+        guards: Guards | None = None,
     ) -> None:
         self.uow = uow
         self.policies = policies
@@ -127,7 +129,7 @@ class MemberService:
         self.secret = secret
         self.upload_dir = upload_dir
         self.sms = sms or LogSms()  # the development gateway unless one is given
-        self.code_throttle = SignInThrottle()
+        self.code_throttle = SignInThrottle(store=guards)  # shared by a server's workers
         self.lookup = Lookup(uow, clock)  # institutions and the catalogue
         self.notices = Notices(uow)  # decisions about the family's records
         self.links = FamilyLinks(uow, clock)  # a spouse or parent, with their consent
@@ -203,7 +205,10 @@ class MemberService:
         )
         return {"phone": masked(row.phone)}
 
-    def _check_guardian_code(self, uow: UnitOfWork, who: Principal, code: str) -> None:
+    def _check_guardian_code(self, who: Principal, code: str) -> None:
+        """The code checked, and a wrong one counted, outside any unit of work: the count
+        is a transaction of its own (adapters/db/guards_repo.py), which on SQLite waits
+        for the write lock a unit of work holds from its start."""
         wait = self.code_throttle.wait(who.account, "guardian-code")
         if wait > 0:
             raise ServiceError(
@@ -212,7 +217,8 @@ class MemberService:
                 status=429,
                 retry_after=wait,
             )
-        row = uow.accounts.get(who.account)
+        with self.uow() as uow:
+            row = uow.accounts.get(who.account)
         phone = row.phone if row is not None and row.phone else ""
         if not phone or not code_matches(self.secret, "guardian", who.account, phone, code):
             self.code_throttle.failed(who.account, "guardian-code")
@@ -237,8 +243,8 @@ class MemberService:
         confirmation: enrolment of a household, `yibao enrol-household --guardian`.)"""
         require(who, Role.INSURED, Role.GUARDIAN)
         assert who.person_id is not None
+        self._check_guardian_code(who, code)  # before the unit of work: see there
         with self.uow() as uow:
-            self._check_guardian_code(uow, who, code)
             found = self._linkable(uow, who)
             for child in found:
                 uow.registry.add_guardian(child.id, who.person_id)

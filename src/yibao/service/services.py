@@ -25,6 +25,7 @@ from yibao.service.group_commit import GroupCommitter
 from yibao.service.institutions import InstitutionService
 from yibao.service.member import MemberService
 from yibao.service.ports import Clock, PolicySource, UowFactory, china_today
+from yibao.service.ports.guards import Guards
 from yibao.service.queries import Queries
 from yibao.service.schools import SchoolsService
 from yibao.service.settlement import SettlementService
@@ -71,18 +72,21 @@ class Services:
         secret: bytes | None = None,
         upload_dir: Path | None = None,
         sms: SmsSender | None = None,
+        guards: Guards | None = None,
     ) -> Services:
         policies = calendar_years_only(policies)
         key = secret or secrets.token_bytes(32)
         uploads = upload_dir or Path(tempfile.gettempdir()) / "yibao-uploads"
         settlements = SettlementService(uow, policies, clock)
-        member = MemberService(uow, policies, clock, key, uploads, sms or LogSms())
+        # Nonces and sign-in failures: the database's, shared by a server's workers
+        # (bootstrap.py); None: this process's memory.
+        member = MemberService(uow, policies, clock, key, uploads, sms or LogSms(), guards)
         return cls(
             settlements=settlements,
             clearing=ClearingService(uow, clock),
             claims=ClaimsService(uow, policies),
             queries=Queries(uow, policies),
-            access=AccessService(uow),
+            access=AccessService(uow, guards),
             enrolment=EnrolmentService(uow, policies, clock),
             schools=SchoolsService(uow, policies, clock),
             collection=CollectionService(uow, policies, clock),

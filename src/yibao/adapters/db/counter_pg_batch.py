@@ -49,7 +49,6 @@ from yibao.adapters.db.counter_pg import (
     answer_row,
     ledger_rows,
     line_rows,
-    settlement_row,
 )
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.adapters.db.regions_repo import Regions
@@ -259,7 +258,10 @@ def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
     for bill in booked:
         sid, record = bill.sid, bill.record
         rows.moved += bill.moved
-        settlement = settlement_row(sid, record)
+        # The bill's own row, written once, here: taken as it is, not copied (a refused
+        # batch's bills are settled again, each making its record anew).
+        settlement = record.values
+        settlement["id"] = sid
         rows.explanations.append(settlement.pop("explanation"))
         rows.settlements.append(settlement)
         rows.lines += line_rows(sid, record)

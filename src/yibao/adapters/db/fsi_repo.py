@@ -4,19 +4,22 @@ layer does not offer (a region's division code and back). It works on the unit o
 connection, so that a message's changes and its stored answer commit together.
 
 On PostgreSQL the statements every message sends (its first answer and sign-in, its
-stored answer) and those of the outpatient day's messages (the visit, its lines, the
-settlement) go to the driver as prepared statements with fixed SQL (fsi_sql.py), as the
+stored answer), those of the outpatient day's messages (the visit, its lines, the
+settlement) and of the day's start and end (sign-in and out, reconciliation, its files)
+go to the driver as prepared statements with fixed SQL (fsi_sql.py), as the
 card counter's do (counter_pg.py): built, compiled and read through SQLAlchemy they cost
 the server about twice the CPU of the driver's own work. Elsewhere (SQLite) SQLAlchemy
 sends them."""
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, literal, select, update
+from sqlalchemy.engine import Engine
 
 from yibao.adapters.db import fsi_sql as raw
 from yibao.adapters.db import tables as t
@@ -27,8 +30,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-# (database, region) → the region's division code (医保区划), as found: FsiStore.admdvs.
-_ADMDVS: dict[tuple[str, str], str] = {}
+# By database (its engine), region → the region's division code (医保区划), as found:
+# FsiStore.admdvs.
+_ADMDVS: weakref.WeakKeyDictionary[Engine, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -62,15 +66,18 @@ class FsiStore:
     def admdvs(self, region: str) -> str:
         # A region is never changed once added (Registry.add_region inserts or leaves it):
         # its division code, once found, is kept for the process (by database).
-        key = (str(self.conn.engine.url), region)
-        found = _ADMDVS.get(key)
+        engine = self.conn.engine
+        known = _ADMDVS.get(engine)
+        if known is None:
+            known = _ADMDVS.setdefault(engine, {})
+        found = known.get(region)
         if found is None:
             row = self.conn.execute(
                 select(t.regions.c.admdvs).where(t.regions.c.code == region)
             ).first()
             if row is None:
                 return ""
-            found = _ADMDVS[key] = str(row.admdvs)
+            found = known[region] = str(row.admdvs)
         return found
 
     def region_of(self, admdvs: str) -> str | None:
@@ -83,6 +90,10 @@ class FsiStore:
     # --- sign-ins and messages -----------------------------------------------------
 
     def add_sign_in(self, sign_no: str, fixmedins_code: str, opter: str) -> None:
+        if self.pg is not None:
+            values = {"sign_no": sign_no, "fixmedins_code": fixmedins_code, "opter": opter}
+            self.pg.insert(f.fsi_sign_ins, {**values, "signed_at": now()})
+            return
         self.conn.execute(
             insert(f.fsi_sign_ins).values(
                 sign_no=sign_no, fixmedins_code=fixmedins_code, opter=opter, signed_at=now()
@@ -90,6 +101,9 @@ class FsiStore:
         )
 
     def sign_in(self, sign_no: str) -> Any | None:
+        if self.pg is not None:
+            row = self.pg.one(raw.SIGN_IN, (sign_no,))
+            return None if row is None else SignIn(*row)
         return self.conn.execute(
             select(f.fsi_sign_ins).where(f.fsi_sign_ins.c.sign_no == sign_no)
         ).first()
@@ -105,6 +119,9 @@ class FsiStore:
         ).first()
 
     def sign_out(self, sign_no: str) -> None:
+        if self.pg is not None:
+            self.pg.run(raw.SIGN_OUT, (sign_no, now()))
+            return
         self.conn.execute(
             update(f.fsi_sign_ins)
             .where(f.fsi_sign_ins.c.sign_no == sign_no)
@@ -222,10 +239,12 @@ class FsiStore:
         return int(top) + 1
 
     def add_lines(self, rows: list[dict[str, Any]]) -> None:
-        if rows and self.pg is not None:
-            self.pg.insert_many(f.fsi_fee_lines, [{"created_at": now(), **r} for r in rows])
-        elif rows:
-            stamp = now()
+        if not rows:
+            return
+        stamp = now()  # one upload, one moment
+        if self.pg is not None:
+            self.pg.insert_many(f.fsi_fee_lines, [{"created_at": stamp, **r} for r in rows])
+        else:
             self.conn.execute(insert(f.fsi_fee_lines), [{"created_at": stamp, **r} for r in rows])
 
     def delete_lines(self, mdtrt_id: str, feedetl_sns: list[str] | None) -> None:
@@ -312,6 +331,9 @@ class FsiStore:
 
     def settlements_between(self, fixmedins_code: str, begin: date, end: date) -> list[Any]:
         """The institution's settlements made or cancelled in the period."""
+        if self.pg is not None:
+            rows = self.pg.all(raw.SETTLEMENTS_BETWEEN, (fixmedins_code, begin, end))
+            return [raw.Settlement._make(row) for row in rows]
         c = f.fsi_settlements.c
         made = c.setl_date.between(begin, end)
         cancelled = c.cancel_date.between(begin, end)
@@ -326,6 +348,13 @@ class FsiStore:
     # --- files ---------------------------------------------------------------------
 
     def add_file(self, number: str, fixmedins_code: str, filename: str, content: bytes) -> None:
+        if self.pg is not None:
+            values = {"file_qury_no": number, "fixmedins_code": fixmedins_code}
+            self.pg.insert(
+                f.fsi_files,
+                {**values, "filename": filename, "content": content, "created_at": now()},
+            )
+            return
         self.conn.execute(
             insert(f.fsi_files).values(
                 file_qury_no=number,
@@ -337,6 +366,9 @@ class FsiStore:
         )
 
     def file(self, number: str) -> Any | None:
+        if self.pg is not None:
+            row = self.pg.one(raw.FILE, (number,))
+            return None if row is None else raw.File._make(row)
         return self.conn.execute(
             select(f.fsi_files).where(f.fsi_files.c.file_qury_no == number)
         ).first()

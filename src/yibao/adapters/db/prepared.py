@@ -26,10 +26,17 @@ class Driver:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._driver: psycopg.Connection[Any] | None = None
 
     @property
     def _pg(self) -> psycopg.Connection[Any]:
-        driver: psycopg.Connection[Any] = self.conn.connection.driver_connection  # type: ignore[assignment]
+        # The unit of work holds one pooled connection from its start to its end: found
+        # once (SQLAlchemy's Connection.connection checks its state on every call, some
+        # 10 us of a message's five or six statements each).
+        driver = self._driver
+        if driver is None:
+            driver = self._driver = self.conn.connection.driver_connection
+        assert driver is not None
         return driver
 
     def one(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:

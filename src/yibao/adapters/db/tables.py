@@ -537,3 +537,23 @@ audit_log = Table(
 )
 Index("ix_audit_log_object", audit_log.c.object_type, audit_log.c.object_id)
 Index("ix_audit_log_actor", audit_log.c.actor, audit_log.c.at)
+
+# Security state every worker of a server shares (adapters/db/guards_repo.py): the
+# national interface's x-tif nonces seen in the last ten minutes (a second INSERT of one
+# is a replay), and failed sign-ins counted per account and source (service/throttle.py).
+fsi_nonces = Table(
+    "fsi_nonces",
+    metadata,
+    Column("paasid", String(100), primary_key=True),
+    Column("nonce", String(100), primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("account", String(64), primary_key=True),
+    Column("source", String(100), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_failed_at", DateTime(timezone=True), nullable=False),
+)

@@ -92,8 +92,9 @@ async def answer(
     awaited without one."""
     auth: FsiAuth = state.fsi_auth
     try:
-        # The signature, its clock and nonce, and a credential seen in the last half
-        # minute: no I/O, no thread; only a credential not seen lately is read.
+        # The signature, its clock, and a credential seen in the last half minute: no
+        # I/O, no thread; a credential not seen lately is read, and an x-tif nonce
+        # recorded in the database (shared by the workers), in a thread.
         presented = auth.presented(headers, host)
         who = auth.cached(presented)
         if who is None:

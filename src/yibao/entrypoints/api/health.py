@@ -12,6 +12,11 @@ its slot and goes on from its counts: the figures are the server's since it star
 
 A process with no supervisor (uvicorn on its own, a test's TestClient) reports its own
 figures, as one worker.
+
+The supervisor also shares a revocation epoch with its workers (one integer, bumped under
+a lock that every process holds the same): a token revoked in one worker moves it, and
+every worker's token cache, filled at another epoch, is emptied at its next lookup
+(service/access.py). A process with no supervisor keeps its own epoch.
 """
 
 from __future__ import annotations
@@ -91,14 +96,42 @@ class SharedBatchStats(BatchStats):
         self._set(3, value)
 
 
+class SharedEpoch:
+    """The server's revocation epoch (service/guards.py Epoch): read without the lock (one
+    aligned 64-bit word), bumped under it, so that two workers revoking at once move it
+    twice and no bump is lost."""
+
+    def __init__(self, shared: tuple[ctypes.Array[ctypes.c_int64], Any]) -> None:
+        self._block, self._lock = shared
+
+    def current(self) -> int:
+        return int(self._block[0])
+
+    def bump(self) -> None:
+        with self._lock:
+            self._block[0] += 1
+
+
+def shared_epoch(context: Any) -> tuple[ctypes.Array[ctypes.c_int64], Any]:
+    """The epoch's word and lock a supervisor hands its workers."""
+    block: ctypes.Array[ctypes.c_int64] = context.RawArray(ctypes.c_int64, 1)
+    return block, context.Lock()
+
+
 # This process's slot, when a supervisor started it (join_server, before the application
-# is made); None in a process serving alone.
+# is made); None in a process serving alone. And the server's revocation epoch.
 _joined: tuple[ctypes.Array[ctypes.c_int64], int] | None = None
+_epoch: tuple[ctypes.Array[ctypes.c_int64], Any] | None = None
 
 
-def join_server(block: ctypes.Array[ctypes.c_int64], slot: int) -> None:
-    global _joined
+def join_server(
+    block: ctypes.Array[ctypes.c_int64],
+    slot: int,
+    epoch: tuple[ctypes.Array[ctypes.c_int64], Any] | None = None,
+) -> None:
+    global _joined, _epoch
     _joined = (block, slot)
+    _epoch = epoch
 
 
 def server_figures(block: ctypes.Array[ctypes.c_int64]) -> tuple[int, dict[str, int]]:
@@ -114,9 +147,12 @@ def server_figures(block: ctypes.Array[ctypes.c_int64]) -> tuple[int, dict[str, 
 
 def install(app: FastAPI, services: Services) -> None:
     """GET /healthz; in a supervisor's worker, the group committer counting into the
-    worker's slot, and the slot marked as serving."""
+    worker's slot, the slot marked as serving, and the token cache following the
+    server's revocation epoch."""
     grouped = services.group_commit
     joined = _joined
+    if _epoch is not None:
+        services.access.share_epoch(SharedEpoch(_epoch))
     if joined is not None:
         block, slot = joined
         if grouped is not None:
