@@ -1,10 +1,12 @@
 """A settlement's body is read without the check of each text when it is plain (printable
 ASCII, nothing escaped: routers/settlements.py parse_bill), and with it otherwise: either
-way the same bill, and the same errors, as BillIn reads it."""
+way the same bill, and the same errors, as BillIn reads it. A line's quantity and price
+written as plain decimals are read without parse_decimal's checks: the same values."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,9 +14,11 @@ from fastapi.exceptions import RequestValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from yibao.domain.money import parse_decimal
+from yibao.entrypoints.api import schemas
 from yibao.entrypoints.api.deps import parse_body
 from yibao.entrypoints.api.routers.settlements import parse_bill
-from yibao.entrypoints.api.schemas import BillFields, BillIn
+from yibao.entrypoints.api.schemas import MAX_QUANTITY, BillFields, BillIn
 
 LINE = {"code": "A-0001", "quantity": "1", "unit_price": "12.50"}
 BILL: dict[str, Any] = {
@@ -126,3 +130,40 @@ def test_any_body_reads_as_billin_reads_it(
         data[extra[0]] = extra[1]
     for ascii_only in (True, False):
         same(json.dumps(data, ensure_ascii=ascii_only, separators=(",", ":")).encode())
+
+
+def as_before(check: Any, raw: object) -> Any:
+    """The value (with its exponent) or the error's words."""
+    try:
+        value = check(raw)
+    except ValueError as exc:
+        return type(exc).__name__, str(exc)
+    return str(value), value.as_tuple()
+
+
+def quantity_before(raw: object) -> Decimal:
+    """schemas._quantity as it was: parse_decimal for every value."""
+    value = parse_decimal(str(raw) if isinstance(raw, float) else raw, max_places=4)
+    if not 0 < value <= MAX_QUANTITY:
+        raise ValueError(f"a quantity must be above 0 and at most {MAX_QUANTITY:,}")
+    return value
+
+
+def price_before(raw: object) -> Decimal:
+    """schemas._price as it was."""
+    value = parse_decimal(repr(raw) if isinstance(raw, float) else raw, max_places=6)
+    if value < 0:
+        raise ValueError(f"{raw!r} is negative")
+    return value
+
+
+EDGES = ["1", "12.50", "0", "0.0001", "0.00001", "1000000", "1000000.0001", "007.10", "1."]
+EDGES += [".5", "1.123456", "1.1234567", "0.000001", "0.0000001", "-1", " 1", "1e2", "\u0661"]
+DECIMALS = st.text(st.sampled_from("0123456789.-+ e\u0665"), max_size=12) | st.sampled_from(EDGES)
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=DECIMALS | st.integers(-5, 2_000_000) | st.floats(allow_nan=False))
+def test_a_quantity_and_a_price_read_as_parse_decimal_reads_them(raw: object) -> None:
+    assert as_before(schemas._quantity, raw) == as_before(quantity_before, raw)
+    assert as_before(schemas._price, raw) == as_before(price_before, raw)

@@ -28,6 +28,11 @@ error's 500 through ServerErrorMiddleware with the application's handler, as the
 
 The committer's answers come back to the event loop through `Wakeups`: one wake of the
 loop for all the answers of a batch, instead of one a settlement.
+
+Under `yibao serve` a complete settlement does not reach the application at all: the
+server's HTTP protocol (protocol.py) answers it with the same bytes, and hands the front
+door what it does not answer itself (a refusal, a token not in memory, a body it leaves to
+BodyLimit).
 """
 
 from __future__ import annotations
