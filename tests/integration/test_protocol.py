@@ -28,6 +28,7 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.domain.access import Role
 from yibao.entrypoints.api.app import create_app
 from yibao.entrypoints.api.protocol import SettleProtocol
+from yibao.entrypoints.cli_server import http_protocol, uvicorn_options
 from yibao.service.group_commit import Answer, BatchStats, GroupCommitter
 from yibao.service.services import Services
 from yibao.settings import Settings
@@ -545,3 +546,16 @@ def test_the_class_is_uvicorns_option() -> None:
     config = uvicorn.Config("yibao.entrypoints.api.main:app_from_env", http=YIBAO)
     assert uvicorn.config.import_from_string(YIBAO) is SettleProtocol
     assert config.http == YIBAO
+
+
+def test_the_protocol_is_used_only_under_a_tested_uvicorn(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The installed release is one of the tested ones (pyproject pins it): serve uses it.
+    assert http_protocol() == YIBAO
+    assert http_protocol("0.55.3") == YIBAO
+    # Another release may have changed the internals SettleProtocol relies on: uvicorn's own.
+    with caplog.at_level("WARNING", logger="yibao.serve"):
+        assert http_protocol("0.56.0") == "httptools"
+    assert "uvicorn 0.56.0 is not one the settlement protocol was tested with" in caplog.text
+    assert uvicorn_options("127.0.0.1", 8000)["http"] == YIBAO

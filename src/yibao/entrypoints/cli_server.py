@@ -3,6 +3,7 @@ settle-year, verify. The database is YIBAO_DATABASE_URL (default: an SQLite file
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import engine_from, policy_source, secret_from
 from yibao.service.errors import ServiceError
 from yibao.settings import Settings
+
+logger = logging.getLogger("yibao.serve")
 
 db_app = typer.Typer(no_args_is_help=True, help="The database.")
 demo_app = typer.Typer(no_args_is_help=True, help="Demo data.")
@@ -238,8 +241,33 @@ def uvicorn_options(host: str, port: int) -> dict[str, Any]:
         "access_log": False,
         # A complete settlement answered by the HTTP protocol itself, without ASGI; every
         # other request as uvicorn's httptools protocol answers it (api/protocol.py).
-        "http": "yibao.entrypoints.api.protocol:SettleProtocol",
+        "http": http_protocol(),
     }
+
+
+# The uvicorn releases SettleProtocol was tested against (tests/integration/test_protocol.py
+# compares its answers byte for byte with uvicorn's own). It subclasses uvicorn's httptools
+# protocol and relies on its internals (the cycle's attributes, the pipeline queue,
+# _start_asgi_task), which a release may change without notice: under any other release
+# the server answers every request the ASGI way, slower but as uvicorn itself would.
+SETTLE_PROTOCOL_UVICORN = ("0.55.",)
+
+
+def http_protocol(version: str | None = None) -> str:
+    """uvicorn's `http=` option: yibao's settlement protocol under a tested uvicorn."""
+    if version is None:
+        import uvicorn
+
+        version = uvicorn.__version__
+    if version.startswith(SETTLE_PROTOCOL_UVICORN):
+        return "yibao.entrypoints.api.protocol:SettleProtocol"
+    logger.warning(
+        "uvicorn %s is not one the settlement protocol was tested with (%s): settlements "
+        "go the ASGI way",
+        version,
+        ", ".join(v + "x" for v in SETTLE_PROTOCOL_UVICORN),
+    )
+    return "httptools"
 
 
 def _run_server(host: str, port: int, workers: int, settings: Settings) -> None:
