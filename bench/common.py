@@ -8,6 +8,8 @@ import json
 import resource
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,3 +31,17 @@ def run_child(script: str, *args: str) -> dict[str, Any]:
     )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def cpu_timed(spent: dict[str, float], part: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn, adding the process CPU seconds each call takes to spent[part]."""
+    tick = time.process_time
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = tick()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[part] += tick() - started
+
+    return timed

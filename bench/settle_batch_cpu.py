@@ -42,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from common import cpu_timed
 from settle_http import fresh_database  # bench/settle_http.py: YIBAO_BENCH_POSTGRES_URL
 from yibao.adapters.db import counter_pg_batch
 from yibao.adapters.db.engine import make_engine
@@ -82,16 +83,7 @@ class Parts:
         self.spent = {"read": 0.0, "settle": 0.0, "write": 0.0}
 
     def wrap(self, part: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        spent, tick = self.spent, time.process_time
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = tick()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                spent[part] += tick() - started
-
-        return timed
+        return cpu_timed(self.spent, part, fn)
 
     def install(self) -> None:
         cls = counter_pg_batch.PgBatchCounter

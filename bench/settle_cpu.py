@@ -43,6 +43,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the fast tier's in-memory stores
 
+from common import cpu_timed  # noqa: E402
 from fakes import FakeDatabase  # noqa: E402
 from yibao.bootstrap import policy_source  # noqa: E402
 from yibao.domain.model import Kind  # noqa: E402
@@ -68,16 +69,7 @@ class Clock:
         self.spent: dict[str, float] = dict.fromkeys(PARTS, 0.0)
 
     def wrap(self, part: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        spent, tick = self.spent, time.process_time
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = tick()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                spent[part] += tick() - started
-
-        return timed
+        return cpu_timed(self.spent, part, fn)
 
     def install(self) -> None:
         for part, (owner, *names) in PARTS.items():

@@ -59,27 +59,16 @@ def reuse_port_supported() -> bool:
     return hasattr(socket, "SO_REUSEPORT")
 
 
-def bound_socket(host: str, port: int) -> socket.socket:
-    """The address bound with SO_REUSEPORT: one of several sockets the kernel spreads
-    new connections over, once each listens."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def shared_socket(host: str, port: int) -> socket.socket:
-    """The address bound once, for every worker to accept from (uvicorn's own way):
-    where SO_REUSEPORT is missing or turned off (YIBAO_REUSE_PORT=false)."""
+def bound_socket(host: str, port: int, *, reuse_port: bool = True) -> socket.socket:
+    """The address bound. With SO_REUSEPORT: one of several sockets the kernel spreads
+    new connections over, once each listens (a worker's own). Without: bound once, for
+    every worker to accept from (uvicorn's own way), where SO_REUSEPORT is missing or
+    turned off (YIBAO_REUSE_PORT=false)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no one
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError:
@@ -148,7 +137,7 @@ class Supervisor:
         if self.reuse_port:
             address_free(self.options["host"], self.options["port"])  # taken: fail now
         else:
-            self.shared = shared_socket(self.options["host"], self.options["port"])
+            self.shared = bound_socket(self.options["host"], self.options["port"], reuse_port=False)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self.stopping.set())
         running = [self._start(slot) for slot in range(self.workers)]
