@@ -35,24 +35,22 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
 
 from common import cpu_timed
-from settle_http import fresh_database  # bench/settle_http.py: YIBAO_BENCH_POSTGRES_URL
+from settle_http import fresh_database
+from settle_rows import demo_bills  # bench/settle_http.py: YIBAO_BENCH_POSTGRES_URL
 from yibao.adapters.db import counter_pg_batch
 from yibao.adapters.db.engine import make_engine
 from yibao.adapters.db.migrate import upgrade
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import policy_source
-from yibao.domain.model import Kind
 from yibao.service.demo import load_demo
 from yibao.service.group_commit import bill_order
-from yibao.service.settlement import Bill, BillLine, SettlementService
+from yibao.service.settlement import Bill, SettlementService
 
 NAME = os.environ.get("YIBAO_CPU_DATABASE", "yibao_batch_cpu")
 
@@ -95,40 +93,12 @@ class Parts:
 
 
 def bills(engine: Any, count: int, seed: int) -> list[tuple[Bill, str]]:
-    with engine.connect() as conn:
-        cards = [
-            r[0]
-            for r in conn.execute(
-                text("SELECT number FROM cards WHERE status = 'active' ORDER BY number")
-            )
-        ]
-        places = [
-            r[0]
-            for r in conn.execute(
-                text(
-                    "SELECT id FROM institutions WHERE designated AND region = 'sample-city' "
-                    "AND kind <> 'pharmacy' ORDER BY id"
-                )
-            )
-        ]
-        items = [
-            (r[0], Decimal(r[1]) / 100 if r[1] is not None else Decimal("12.50"))
-            for r in conn.execute(
-                text(
-                    "SELECT code, unit_price_fen FROM catalogue_items "
-                    "WHERE cls <> 'self_pay' AND region = 'sample-city' ORDER BY code"
-                )
-            )
-        ]
+    # Keys from the same seed: under callgrind a run repeats another's instructions.
     rng = random.Random(seed)
-    out = []
-    for n in range(count):
-        code, price = rng.choice(items)
-        day = date(2026, 1, 1) + timedelta(days=rng.randint(0, 300))
-        line = BillLine(code, Decimal(rng.randint(1, 3)), price)
-        bill = Bill(rng.choice(places), rng.choice(cards), Kind.OUTPATIENT, day, (line,), "J06.9")
-        out.append((bill, f"cpu-{n}-{uuid.UUID(int=rng.getrandbits(128)).hex[:8]}"))
-    return out
+    return [
+        (bill, f"cpu-{n}-{uuid.UUID(int=rng.getrandbits(128)).hex[:8]}")
+        for n, bill in enumerate(demo_bills(engine, count, seed))
+    ]
 
 
 def settle_batches(

@@ -38,6 +38,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -87,26 +88,42 @@ def drop_database(name: str) -> None:
     admin.dispose()
 
 
+def demo_choices(conn: Any) -> tuple[list[str], list[str], list[tuple[str, int | None]]]:
+    """What a benchmark's bills are drawn from in the demo region: the active cards, the
+    designated hospitals (no pharmacy) and the catalogue items a bill may claim, each with
+    its fixed price in fen if it has one; in a fixed order, so that a seeded draw repeats."""
+    cards = [
+        r[0]
+        for r in conn.execute(
+            text("SELECT number FROM cards WHERE status = 'active' ORDER BY number")
+        )
+    ]
+    places = [
+        r[0]
+        for r in conn.execute(
+            text(
+                "SELECT id FROM institutions WHERE designated AND region = 'sample-city' "
+                "AND kind <> 'pharmacy' ORDER BY id"
+            )
+        )
+    ]
+    items = [
+        (r[0], r[1])
+        for r in conn.execute(
+            text(
+                "SELECT code, unit_price_fen FROM catalogue_items "
+                "WHERE cls <> 'self_pay' AND region = 'sample-city' ORDER BY code"
+            )
+        )
+    ]
+    return cards, places, items
+
+
 def population(url: str) -> tuple[list[str], list[str], list[tuple[str, str | None]]]:
     engine = create_engine(url)
     with engine.connect() as conn:
-        cards = [
-            r[0] for r in conn.execute(text("SELECT number FROM cards WHERE status = 'active'"))
-        ]
-        hospitals = [
-            r[0]
-            for r in conn.execute(
-                text(
-                    "SELECT id FROM institutions WHERE designated AND region = 'sample-city' AND kind <> 'pharmacy'"
-                )
-            )
-        ]
-        items = [
-            (r[0], None if r[1] is None else f"{r[1] / 100:.2f}")
-            for r in conn.execute(
-                text("SELECT code, unit_price_fen FROM catalogue_items WHERE cls <> 'self_pay'")
-            )
-        ]
+        cards, hospitals, priced = demo_choices(conn)
+    items = [(code, None if fen is None else f"{fen / 100:.2f}") for code, fen in priced]
     # Each hospital signs its requests with its own API token (the demo made the accounts).
     access = AccessService(lambda: UnitOfWork(engine))
     tokens = [access.issue_token(OPERATOR, hospital.lower(), "bench") for hospital in hospitals]

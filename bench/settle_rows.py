@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import create_engine, text
 
-from settle_http import fresh_database  # bench/settle_http.py: YIBAO_BENCH_POSTGRES_URL
+from settle_http import demo_choices, fresh_database  # YIBAO_BENCH_POSTGRES_URL
 from yibao.adapters.db.engine import make_engine
 from yibao.adapters.db.migrate import upgrade
 from yibao.adapters.db.uow import UnitOfWork
@@ -166,35 +166,31 @@ def indexes(engine: Any) -> list[tuple[str, str]]:
         ]
 
 
-def bills(engine: Any, count: int) -> list[tuple[Bill, str]]:
+def demo_bills(engine: Any, count: int, seed: int) -> list[Bill]:
+    """`count` one-line outpatient bills drawn from the demo region (settle_http's
+    demo_choices) by a seeded generator: the same bills for the same seed and database."""
     with engine.connect() as conn:
-        cards = [
-            r[0] for r in conn.execute(text("SELECT number FROM cards WHERE status = 'active'"))
-        ]
-        places = [
-            r[0]
-            for r in conn.execute(
-                text(
-                    "SELECT id FROM institutions WHERE designated AND region = 'sample-city' "
-                    "AND kind <> 'pharmacy'"
-                )
-            )
-        ]
-        items = [
-            (r[0], Decimal(r[1]) / 100 if r[1] is not None else Decimal("12.50"))
-            for r in conn.execute(
-                text("SELECT code, unit_price_fen FROM catalogue_items WHERE cls <> 'self_pay'")
-            )
-        ]
-    rng = random.Random(7)
+        cards, places, priced = demo_choices(conn)
+    items = [
+        (code, Decimal("12.50") if fen is None else Decimal(fen) / 100) for code, fen in priced
+    ]
+    rng = random.Random(seed)
     out = []
-    for n in range(count):
+    for _ in range(count):
         code, price = rng.choice(items)
         day = date(2026, 1, 1) + timedelta(days=rng.randint(0, 300))
         line = BillLine(code, Decimal(rng.randint(1, 3)), price)
-        bill = Bill(rng.choice(places), rng.choice(cards), Kind.OUTPATIENT, day, (line,), "J06.9")
-        out.append((bill, f"rows-{n}-{uuid.uuid4().hex[:8]}"))
+        out.append(
+            Bill(rng.choice(places), rng.choice(cards), Kind.OUTPATIENT, day, (line,), "J06.9")
+        )
     return out
+
+
+def bills(engine: Any, count: int) -> list[tuple[Bill, str]]:
+    return [
+        (bill, f"rows-{n}-{uuid.uuid4().hex[:8]}")
+        for n, bill in enumerate(demo_bills(engine, count, seed=7))
+    ]
 
 
 def settle(committer: GroupCommitter, todo: list[tuple[Bill, str]], threads: int) -> Counter[str]:
