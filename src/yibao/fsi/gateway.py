@@ -147,6 +147,24 @@ def _inf_time(raw: str, path: str) -> datetime:
     return datetime(day.year, day.month, day.day)  # noqa: DTZ001
 
 
+def _opening(
+    store: InterfaceRecords, call: Call, nonce: Nonce | None
+) -> tuple[Any | None, Any | None]:
+    """The msgid's first answer and the sign-in, in one statement that records the x-tif
+    nonce as seen too (9001 signs in: it runs under no sign-in)."""
+    opened = store.opening(
+        call.fixmedins_code,
+        call.msgid,
+        None if call.infno == "9001" else call.sign_no,
+        None if nonce is None else nonce.values(),
+    )
+    if not opened.fresh:
+        assert nonce is not None
+        nonce.replayed = True
+        raise FsiError(REPLAY)
+    return opened.message, opened.sign_in
+
+
 class Gateway:
     def __init__(
         self,
@@ -265,19 +283,7 @@ class Gateway:
         def work(uow: UnitOfWork) -> str:
             """What the message changes and its stored answer, in `uow`, not committed."""
             store = records(uow)
-            # The msgid's first answer, the sign-in and the nonce recorded, in one statement
-            # (9001 signs in: it runs under no sign-in).
-            opened = store.opening(
-                fixmedins,
-                msgid,
-                None if infno == "9001" else call.sign_no,
-                None if nonce is None else nonce.values(),
-            )
-            if not opened.fresh:
-                assert nonce is not None
-                nonce.replayed = True
-                raise FsiError(REPLAY)
-            stored, signed_in = opened.message, opened.sign_in
+            stored, signed_in = _opening(store, call, nonce)
             first = self._first(stored, msgid, request_hash)
             if first is not None:
                 return first
