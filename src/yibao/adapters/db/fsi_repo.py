@@ -248,6 +248,12 @@ class FsiStore:
             self.conn.execute(insert(f.fsi_fee_lines), [{"created_at": stamp, **r} for r in rows])
 
     def delete_lines(self, mdtrt_id: str, feedetl_sns: list[str] | None) -> None:
+        if self.pg is not None:
+            if feedetl_sns is None:
+                self.pg.run(raw.DELETE_LINES, (mdtrt_id,))
+            else:
+                self.pg.run(raw.DELETE_SOME_LINES, (mdtrt_id, feedetl_sns))
+            return
         c = f.fsi_fee_lines.c
         query = delete(f.fsi_fee_lines).where(c.mdtrt_id == mdtrt_id)
         if feedetl_sns is not None:
@@ -291,6 +297,9 @@ class FsiStore:
 
     def later_settlement(self, mdtrt_id: str, setl_id: int) -> Any | None:
         """A settlement of the visit in force after this one (interim settlements)."""
+        if self.pg is not None:
+            row = self.pg.one(raw.LATER_SETTLEMENT, (mdtrt_id, setl_id))
+            return None if row is None else raw.Settlement._make(row)
         c = f.fsi_settlements.c
         return self.conn.execute(
             select(f.fsi_settlements)
@@ -313,6 +322,9 @@ class FsiStore:
 
     def release_lines(self, setl_id: int) -> None:
         """A cancelled settlement's lines are open again."""
+        if self.pg is not None:
+            self.pg.run(raw.RELEASE_LINES, (setl_id,))
+            return
         c = f.fsi_fee_lines.c
         self.conn.execute(update(f.fsi_fee_lines).where(c.setl_id == setl_id).values(setl_id=None))
 
@@ -323,6 +335,9 @@ class FsiStore:
         ).first()
 
     def cancel_settlement(self, setl_id: int, reversal_id: int | None, day: date) -> None:
+        if self.pg is not None:
+            self.pg.run(raw.CANCEL_SETTLEMENT, (setl_id, reversal_id, day))
+            return
         self.conn.execute(
             update(f.fsi_settlements)
             .where(f.fsi_settlements.c.setl_id == setl_id)

@@ -71,6 +71,20 @@ SETTLEMENTS_BETWEEN = (
     "AND (setl_date BETWEEN $2 AND $3 OR cancel_date BETWEEN $2 AND $3) ORDER BY setl_id"
 )
 FILE = f"SELECT {', '.join(FILE_COLUMNS)} FROM fsi_files WHERE file_qury_no = $1"
+# The cancellations: 2205 / 2302 (fee lines), 2208 / 2305 (a settlement).
+DELETE_LINES = "DELETE FROM fsi_fee_lines WHERE mdtrt_id = $1"
+DELETE_SOME_LINES = (
+    "DELETE FROM fsi_fee_lines WHERE mdtrt_id = $1 AND feedetl_sn = ANY($2::varchar[])"
+)
+LATER_SETTLEMENT = (
+    f"SELECT {', '.join(SETTLEMENT_COLUMNS)} FROM fsi_settlements "
+    "WHERE mdtrt_id = $1 AND status = 'settled' AND setl_id > $2 LIMIT 1"
+)
+CANCEL_SETTLEMENT = (
+    "UPDATE fsi_settlements SET status = 'cancelled', reversal_id = $2, cancel_date = $3 "
+    "WHERE setl_id = $1"
+)
+RELEASE_LINES = "UPDATE fsi_fee_lines SET setl_id = NULL WHERE setl_id = $1"
 
 # Statements written from a row's column names (which vary by message), once each.
 _WRITES: dict[tuple[str, ...], str] = {}
