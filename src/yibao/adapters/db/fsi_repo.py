@@ -19,11 +19,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, literal, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from yibao.adapters.db import fsi_sql as raw
 from yibao.adapters.db import tables as t
 from yibao.adapters.db import tables_fsi as f
+from yibao.service.ports.interface import Opening
 
 
 def now() -> datetime:
@@ -178,6 +180,44 @@ class FsiStore:
         message = None if row.infno is None else Message(row.infno, row.request_hash, row.response)
         signed = None if row.sign_no is None else SignIn(*row[3:])
         return message, signed
+
+    def opening(
+        self,
+        fixmedins_code: str,
+        msgid: str,
+        sign_no: str | None,
+        nonce: tuple[str, str, datetime] | None,
+    ) -> Opening:
+        """`envelope`, and the x-tif nonce recorded as seen in this transaction (guards_repo
+        records it apart for a message that has none, or whose transaction rolled back):
+        on PostgreSQL in the envelope's statement, elsewhere in one of its own."""
+        if self.pg is not None:
+            sql = raw.OPENING[sign_no is None, nonce is not None]
+            params: tuple[Any, ...] = (fixmedins_code, msgid)
+            if sign_no is not None:
+                params += (sign_no,)
+            if nonce is not None:
+                params += nonce
+            found = self.pg.one(sql, params)
+            assert found is not None  # FROM (SELECT 1): always one row
+            return Opening(
+                None if found[0] is None else Message(*found[:3]),
+                None if found[3] is None else SignIn(*found[3:8]),
+                nonce is None or found[8] == 1,
+                None,
+            )
+        fresh = True
+        if nonce is not None:
+            paasid, value, seen_at = nonce
+            added = self.conn.execute(
+                sqlite_insert(t.fsi_nonces)
+                .values(paasid=paasid, nonce=value, seen_at=seen_at)
+                .on_conflict_do_nothing()
+                .returning(t.fsi_nonces.c.paasid)
+            )
+            fresh = added.first() is not None
+        message, signed = self.envelope(fixmedins_code, msgid, sign_no)
+        return Opening(message, signed, fresh, None)
 
     def add_message(
         self, fixmedins_code: str, msgid: str, infno: str, request_hash: str, response: str
