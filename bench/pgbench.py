@@ -25,6 +25,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from common import children_cpu_seconds, machine_busy_seconds  # bench/common.py
+
 DATABASE = "yibao_pgbench"
 
 
@@ -41,6 +43,8 @@ class PgbenchRun:
     seconds: float
     per_second: float
     database_cpu_ms: float  # PostgreSQL's CPU milliseconds a transaction
+    client_cpu_ms: float = 0.0  # pgbench's own
+    machine_cpu_ms: float = 0.0  # every core's busy time (bench/common.py)
 
 
 def postmaster_pid(admin_url: str) -> int | None:
@@ -144,6 +148,7 @@ class Pgbench:
     def run(self, seconds: float) -> PgbenchRun:
         """pgbench tpcb-like for `seconds` with the benchmark's client count."""
         cpu_before = postgres_cpu_seconds(self.postmaster)
+        client_before, machine_before = children_cpu_seconds(), machine_busy_seconds()
         done_run = subprocess.run(
             [
                 "pgbench",
@@ -167,6 +172,8 @@ class Pgbench:
             raise PgbenchFailedError(f"exit {done_run.returncode}: {last}")
         out = done_run.stdout
         cpu = postgres_cpu_seconds(self.postmaster) - cpu_before
+        client = children_cpu_seconds() - client_before
+        machine = machine_busy_seconds() - machine_before
         done = re.search(r"number of transactions actually processed: (\d+)", out)
         tps = re.search(r"tps = ([\d.]+)", out)
         if done is None or tps is None:
@@ -177,4 +184,6 @@ class Pgbench:
             seconds=seconds,
             per_second=float(tps.group(1)),
             database_cpu_ms=cpu * 1000 / max(transactions, 1),
+            client_cpu_ms=client * 1000 / max(transactions, 1),
+            machine_cpu_ms=machine * 1000 / max(transactions, 1),
         )

@@ -46,6 +46,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from common import children_cpu_seconds, machine_busy_seconds  # bench/common.py
 from flame import Profiler  # bench/flame.py
 from pgbench import (  # bench/pgbench.py
     Pgbench,
@@ -341,6 +342,8 @@ class YibaoRun:
     tail: Tail
     server_cpu_ms: float
     database_cpu_ms: float
+    client_cpu_ms: float  # wrk's (0 with the Python clients, which run in this process)
+    machine_cpu_ms: float  # every core's busy time (bench/common.py)
 
     @property
     def per_second(self) -> float:
@@ -383,6 +386,7 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
         measured_from = time.perf_counter()  # CLOCK_MONOTONIC: the server's clock too
         before = stored_settlements(url)
         cpu_before, loop_before = cpu_seconds(server.pid), loop_seconds(server.pid)
+        client_before, machine_before = children_cpu_seconds(), machine_busy_seconds()
         profiler = Profiler(server.pid, args.seconds, ROOT / "bench") if args.profile else None
         if profiler:
             profiler.__enter__()
@@ -406,6 +410,7 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
             q = statistics.quantiles(latencies, n=1000) if len(latencies) > 1 else [0.0] * 999
             tail = Tail(q[499] * 1000, q[989] * 1000, q[998] * 1000, max(latencies) * 1000)
         cpu_after, loop_after = cpu_seconds(server.pid), loop_seconds(server.pid)
+        client_after, machine_after = children_cpu_seconds(), machine_busy_seconds()
         health = httpx.get(f"{base}/healthz", timeout=10).json()
         grouped = health.get("group_commit")
         if grouped:  # every worker's, summed (api/health.py): bills a batch, on average and at most
@@ -446,6 +451,8 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
         tail=tail,
         server_cpu_ms=(cpu_after[0] - cpu_before[0]) / per,
         database_cpu_ms=(cpu_after[1] - cpu_before[1]) / per,
+        client_cpu_ms=(client_after - client_before) / per,
+        machine_cpu_ms=(machine_after - machine_before) / per,
     )
 
 
@@ -489,19 +496,35 @@ def print_settlements(args: argparse.Namespace, run: YibaoRun) -> None:
 
 def print_against_pgbench(run: YibaoRun, before: PgbenchRun, after: PgbenchRun) -> None:
     """The settlement run beside pgbench's tpcb-like before and after it: the aim of the
-    settlement path is a ratio of at least 1 in throughput and at most 1 in PostgreSQL CPU."""
+    settlement path is a ratio of at least 1 in throughput and at most 1 in PostgreSQL CPU.
+    The client's and the whole machine's CPU a transaction say where the rest goes: with
+    every core busy, the rate is the cores over the machine's CPU a transaction (the
+    machine figure counts whatever else runs, so read it on an idle machine)."""
     pg_rate = (before.per_second + after.per_second) / 2
     pg_cpu = (before.database_cpu_ms + after.database_cpu_ms) / 2
+    pg_machine = (before.machine_cpu_ms + after.machine_cpu_ms) / 2
     table = Table(title="Settlements against pgbench tpcb-like, same clients, same run")
-    for col in ("", "per second", "PostgreSQL CPU ms each"):
+    columns = ("per second", "PostgreSQL CPU ms each", "client CPU ms each", "machine CPU ms each")
+    for col in ("", *columns):
         table.add_column(col, justify="right")
-    table.add_row("pgbench before", f"{before.per_second:,.0f}", f"{before.database_cpu_ms:.2f}")
-    table.add_row("yibao settlements", f"{run.per_second:,.0f}", f"{run.database_cpu_ms:.2f}")
-    table.add_row("pgbench after", f"{after.per_second:,.0f}", f"{after.database_cpu_ms:.2f}")
+    for name, done in (
+        ("pgbench before", before),
+        ("yibao settlements", run),
+        ("pgbench after", after),
+    ):
+        table.add_row(
+            name,
+            f"{done.per_second:,.0f}",
+            f"{done.database_cpu_ms:.2f}",
+            f"{done.client_cpu_ms:.2f}",
+            f"{done.machine_cpu_ms:.2f}",
+        )
     table.add_row(
         "yibao / pgbench",
         f"{run.per_second / pg_rate:.2f}",
         f"{run.database_cpu_ms / pg_cpu:.2f}" if pg_cpu else "-",
+        "",
+        f"{run.machine_cpu_ms / pg_machine:.2f}" if pg_machine else "-",
     )
     Console(width=160).print(table)
 

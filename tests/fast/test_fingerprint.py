@@ -15,10 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from yibao.domain.model import Kind
 from yibao.service.encounter_details import EncounterDetails
-from yibao.service.settlement import Bill, BillLine, _bill_json
+from yibao.service.settlement import Bill, BillLine, _bill_json, _card_bill_json
 
 
 def as_before(bill: Bill) -> str:
@@ -78,4 +80,55 @@ def test_a_value_of_another_type_is_written_by_the_encoder() -> None:
     line = BillLine("X01", 2.5, Decimal("1.00"))  # type: ignore[arg-type]
     bill = Bill("H001", "C1", Kind.OUTPATIENT, date(2026, 3, 1), (line,))
     assert _bill_json(bill) is None
+    assert bill.fingerprint() == as_before(bill)
+
+
+def test_a_card_bill_without_details_takes_the_short_way() -> None:
+    line = BillLine("X01", Decimal("2"), Decimal("12.50"))
+    bill = Bill("H001", "C0000123", Kind.OUTPATIENT, date(2026, 3, 1), (line,), "J06.9")
+    assert _card_bill_json(bill) is not None
+    assert _card_bill_json(bill) == _bill_json(bill)
+    assert bill.fingerprint() == as_before(bill)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_short_way_writes_what_the_long_way_writes(seed: int) -> None:
+    rng = random.Random(seed)
+    short = 0
+    for _ in range(400):
+        bill = random_bill(rng)
+        text = _card_bill_json(bill)
+        if text is not None:
+            short += 1
+            assert text == _bill_json(bill)
+    assert short > 0
+
+
+_text = st.text(max_size=8)
+_decimals = st.decimals(allow_nan=True, allow_infinity=True, places=None)
+
+
+@given(
+    institution=_text,
+    card=_text,
+    kind=st.sampled_from(list(Kind)),
+    day=st.dates(),
+    lines=st.lists(st.tuples(_text, _decimals, _decimals), max_size=3),
+    diagnosis=st.none() | _text,
+    disease=st.none() | _text,
+    prescription=st.booleans(),
+)
+def test_any_card_bill_is_written_as_the_encoder_writes_it(
+    institution: str,
+    card: str,
+    kind: Kind,
+    day: date,
+    lines: list[tuple[str, Decimal, Decimal]],
+    diagnosis: str | None,
+    disease: str | None,
+    prescription: bool,
+) -> None:
+    billed = tuple(BillLine(code, q, p) for code, q, p in lines)
+    bill = Bill(institution, card, kind, day, billed, diagnosis, disease, prescription)
+    assert _card_bill_json(bill) == _bill_json(bill)
     assert bill.fingerprint() == as_before(bill)

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from yibao.domain.frozen import fast_init
 from yibao.domain.model import Approval, Kind, Line, LineClass, age_on
+from yibao.domain.money import round_fen
 from yibao.domain.parameters import Ref, Text
 
 # The three catalogues (西药中成药目录, 医疗服务项目目录, 医用耗材目录), as explanations cite them.
@@ -91,9 +92,15 @@ class Entry:
     @property
     def ref(self) -> Ref:
         """The entry as an explanation cites it."""
-        # Every line of every bill cites its entry, and a base item's entry is made anew
-        # for each bill: the Ref (with the citation it keeps) is made once an entry.
-        return _ref(self.catalogue, self.code, self.valid_from, self.name, self.source)
+        # Every line of every bill cites its entry: the Ref (with the citation it keeps) is
+        # made once for equal entries (_ref), and kept on the (frozen) entry, whose fields
+        # never change, so that the next bill does not hash the five of them again.
+        kept: Ref | None = self.__dict__.get("_ref")
+        if kept is None:
+            kept = self.__dict__["_ref"] = _ref(
+                self.catalogue, self.code, self.valid_from, self.name, self.source
+            )
+        return kept
 
 
 @lru_cache(maxsize=50_000)  # entries come from catalogues: never unbounded memory
@@ -151,15 +158,18 @@ def outside(restriction: Restriction, visit: Visit) -> Text | None:
 def line_for(entry: Entry, visit: Visit, quantity: Decimal, unit_price: Decimal, code: str) -> Line:
     """The engine's line for a billed item under its entry."""
     why = outside(entry.restriction, visit)
-    return Line.item(
+    # Line.item's fields, given in their order: by keyword through item(), the line was
+    # made at twice the cost of the rest of line_for.
+    return Line(
         entry.cls,
+        round_fen(quantity * unit_price),  # Line.item's amount: half-up to the fen
+        code,
         quantity,
         unit_price,
-        code=code,
-        cap=entry.cap(visit.level),
-        ratio=entry.ratio(visit.scheme),
-        outside_restriction=why is not None,
-        name=entry.name,
-        entry=entry.ref,
-        restriction=why,
+        entry.caps.get(visit.level),  # entry.cap(level)
+        entry.ratio(visit.scheme),
+        why is not None,
+        entry.name,
+        entry.ref,
+        why,
     )

@@ -33,7 +33,7 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from yibao.domain.access import Principal, Role, principal_of
@@ -50,6 +50,7 @@ from yibao.service.ports import now
 
 CREDENTIAL_DAYS = 366
 ANONYMOUS = "(no credential)"
+REPLAY = "身份认证失败：x-tif-nonce 已使用过（重放）"
 
 
 class Refused(Exception):  # noqa: N818  (a refusal, answered as infcode -1)
@@ -126,6 +127,23 @@ class Presented:
     nonce: tuple[str, str] | None = None
 
 
+@dataclass
+class Nonce:
+    """An x-tif nonce still to be recorded as seen. The message's own transaction records
+    it (gateway.py; `kept` once that committed); where the message had none, or it
+    rolled back, `FsiAuth.spend` records it apart once the answer is known. Found seen
+    before, by either (`replayed`), the answer is the replay's refusal instead."""
+
+    paasid: str
+    nonce: str
+    at: float  # seconds since the epoch
+    kept: bool = False
+    replayed: bool = False
+
+    def values(self) -> tuple[str, str, datetime]:
+        return self.paasid, self.nonce, datetime.fromtimestamp(self.at, UTC)
+
+
 class FsiAuth:
     def __init__(
         self, access: AccessService, secret: bytes, proxy: ProxySettings | None = None
@@ -171,6 +189,37 @@ class FsiAuth:
         found = access.cached(key) if presented.bearer else access.recall(key)
         return None if found is None else self._institution(found)
 
+    def deferred(self, presented: Presented) -> tuple[Principal, Nonce] | None:
+        """An x-tif credential found in the last TOKEN_CACHE_SECONDS, and its nonce for the
+        message's own transaction to record (one statement less on a connection of its
+        own): no I/O. None where `principal` must record it first: the guards are not the
+        database's (a process of its own), the credential is to be read, or the old nonces
+        are due to be deleted (guards_repo.py: once a minute)."""
+        guards: Any = self.guards
+        if presented.nonce is None or not getattr(guards, "nonces_in_transaction", False):
+            return None
+        if guards.purge_due():
+            return None
+        found = self.access.recall(presented.key)
+        if found is None:
+            return None
+        try:
+            who = self._institution(found)
+        except Refused:  # refused by `principal`, after its nonce, as before
+            return None
+        paasid, nonce = presented.nonce
+        return who, Nonce(paasid, nonce, time.time())
+
+    def spend(self, nonce: Nonce) -> None:
+        """Record apart a nonce its message's transaction did not (`replayed` if it was
+        seen before)."""
+        if nonce.kept or nonce.replayed:
+            return
+        if self.guards.fresh_nonce(nonce.paasid, nonce.nonce, nonce.at):
+            nonce.kept = True
+        else:
+            nonce.replayed = True
+
     def principal(self, presented: Presented) -> Principal:
         """The institution behind a credential, read from the database (and remembered);
         an x-tif nonce is recorded as seen first, Refused if it was (a replay, on any
@@ -178,7 +227,7 @@ class FsiAuth:
         if presented.nonce is not None:
             paasid, nonce = presented.nonce
             if not self.guards.fresh_nonce(paasid, nonce, time.time()):
-                raise Refused("身份认证失败：x-tif-nonce 已使用过（重放）", paasid)
+                raise Refused(REPLAY, paasid)
             found = self.access.recall(presented.key)
             if found is not None:
                 return self._institution(found)

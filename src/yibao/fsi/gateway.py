@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
+from yibao.fsi.auth import REPLAY, Nonce
 from yibao.fsi.context import records, service_error
 from yibao.fsi.fields import Fields, FsiError, invalid, parse_day, wall_clock, wrong_type
 from yibao.fsi.jsontext import dumps, loads
@@ -146,6 +147,24 @@ def _inf_time(raw: str, path: str) -> datetime:
     return datetime(day.year, day.month, day.day)  # noqa: DTZ001
 
 
+def _opening(
+    store: InterfaceRecords, call: Call, nonce: Nonce | None
+) -> tuple[Any | None, Any | None]:
+    """The msgid's first answer and the sign-in, in one statement that records the x-tif
+    nonce as seen too (9001 signs in: it runs under no sign-in)."""
+    opened = store.opening(
+        call.fixmedins_code,
+        call.msgid,
+        None if call.infno == "9001" else call.sign_no,
+        None if nonce is None else nonce.values(),
+    )
+    if not opened.fresh:
+        assert nonce is not None
+        nonce.replayed = True
+        raise FsiError(REPLAY)
+    return opened.message, opened.sign_in
+
+
 class Gateway:
     def __init__(
         self,
@@ -174,9 +193,11 @@ class Gateway:
         answer = self.begin(body)
         return answer if isinstance(answer, str) else answer.finish()
 
-    def begin(self, body: bytes) -> str | Pending:
+    def begin(self, body: bytes, nonce: Nonce | None = None) -> str | Pending:
         """Answer one message, or hand it to the group committer (2207, 2208, 2304, 2305
-        on a server that has one): then await `future` and `finish()` it."""
+        on a server that has one): then await `future` and `finish()` it. `nonce`: the
+        request's x-tif nonce, recorded as seen by the message's transaction (`kept` once
+        it committed) or found seen before (`replayed`, the message refused)."""
         received = _now()
         where = ["000000"]  # the admvs the answer names, once read
 
@@ -191,7 +212,7 @@ class Gateway:
                 raise FsiError("报文嵌套层次过深") from None
             head = Fields(envelope, "")
             where[0] = str(envelope.get("mdtrtarea_admvs") or where[0])[:6]
-            return self._call(head, received)
+            return self._call(head, received, nonce)
 
         answer = self._enveloped(received, where, read)
         if isinstance(answer, Pending):
@@ -211,7 +232,7 @@ class Gateway:
                 received, where[0], None, f"系统内部错误，请稍后重试（{type(exc).__name__}）"
             )
 
-    def _call(self, head: Fields, received: datetime) -> str | Pending:
+    def _call(self, head: Fields, received: datetime, nonce: Nonce | None) -> str | Pending:
         infno = head.req("infno", max_len=4, pattern=r"\d{4}")
         found = TRANSACTIONS.get(infno)
         if found is None:
@@ -244,7 +265,7 @@ class Gateway:
         request_hash = hashlib.sha256(
             dumps({"infno": infno, "input": head.data["input"]}, sort_keys=True).encode()
         ).hexdigest()
-        return self._transact(call, handler, request_hash, received, _person(head))
+        return self._transact(call, handler, request_hash, received, _person(head), nonce)
 
     def _transact(
         self,
@@ -253,6 +274,7 @@ class Gateway:
         request_hash: str,
         received: datetime,
         person: tuple[str, str, int],
+        nonce: Nonce | None,
     ) -> str | Pending:
         """Answer the message in one unit of work with its stored answer: a transaction of
         its own, or a savepoint of the group committer's shared one."""
@@ -261,10 +283,7 @@ class Gateway:
         def work(uow: UnitOfWork) -> str:
             """What the message changes and its stored answer, in `uow`, not committed."""
             store = records(uow)
-            if infno == "9001":  # signs in: runs under no sign-in
-                stored, signed_in = store.message(fixmedins, msgid), None
-            else:  # the msgid's first answer and the sign-in, in one read
-                stored, signed_in = store.envelope(fixmedins, msgid, call.sign_no)
+            stored, signed_in = _opening(store, call, nonce)
             first = self._first(stored, msgid, request_hash)
             if first is not None:
                 return first
@@ -289,23 +308,28 @@ class Gateway:
 
         grouped = self.services.group_commit
         if grouped is None or infno not in GROUPED:
-            return self._settled(call, request_hash, alone)
+            return self._settled(call, request_hash, alone, nonce)
         if SETTLING.enter() < self.services.fsi_group_at:  # nothing to share a commit with
             try:
-                return self._settled(call, request_hash, alone)
+                return self._settled(call, request_hash, alone, nonce)
             finally:
                 SETTLING.leave()
         # Answered once the transaction it shared with other hospitals' settlements has
         # committed (service/group_commit.py); a refusal changes nothing.
         job = grouped.submit_job(person, work, alone, refusals=(FsiError,))
         job.add_done_callback(SETTLING.leave)
-        return Pending(job, lambda: self._settled(call, request_hash, job.result))
+        return Pending(job, lambda: self._settled(call, request_hash, job.result, nonce))
 
-    def _settled(self, call: Call, request_hash: str, answer: Callable[[], str]) -> str:
+    def _settled(
+        self, call: Call, request_hash: str, answer: Callable[[], str], nonce: Nonce | None
+    ) -> str:
         """`answer()`; where a copy of the message won a race, its stored first answer."""
         fixmedins, msgid = call.fixmedins_code, call.msgid
         try:
-            return answer()
+            text = answer()
+            if nonce is not None:  # its transaction, which recorded the nonce, committed
+                nonce.kept = True
+            return text
         except FsiError:
             # The same message may have been answered meanwhile by another process (its
             # visit, locked, was found settled): the first answer, not the refusal.

@@ -197,6 +197,11 @@ class AccessService:
         """The epoch to pass to `remember`, read before the database is."""
         return self._epoch.current()
 
+    def forget_tokens(self) -> None:
+        """A revocation committed elsewhere (another process on the database,
+        adapters/db/revocations.py): every worker forgets the tokens it had checked."""
+        self._revoked()
+
     def _revoked(self) -> None:
         """After a revocation's commit: every worker's cache is forgotten (this one's now)."""
         with self._lock:

@@ -61,29 +61,35 @@ def resolve(
     engine has settled: `with_parts`). `known`: base items already read (the counter's)."""
     codes = {b.code for b in billed}
     mapped = uow.catalogue.mapped(institution_id, codes, visit.day) if institution_id else {}
-    national = {code: mapped.get(code, code) for code in codes}
-    entries = uow.catalogue.in_force(region, set(national.values()), visit.day, known)
-    unknown = sorted(code for code in codes if national[code] not in entries)
-    if unknown:
+    # Most bills bill national codes: then each code is its own national code.
+    national = {code: mapped.get(code, code) for code in codes} if mapped else None
+    wanted = set(national.values()) if national is not None else codes
+    entries = uow.catalogue.in_force(region, wanted, visit.day, known)
+    if len(entries) < len(wanted):
+        unknown = sorted(c for c in codes if (national[c] if national else c) not in entries)
         raise ServiceError(
             "unknown_catalogue_code",
             f"not in the {region} catalogue on {visit.day.isoformat()}, nor mapped by the "
             f"institution: {', '.join(unknown)}",
             codes=unknown,
         )
-    if person_id is not None and any(e.restriction.special_disease for e in entries.values()):
-        # Read only where an entry asks for an approved special disease.
-        visit = replace(visit, approvals=uow.registry.approvals(person_id))
+    if person_id is not None:
+        for e in entries.values():
+            if e.restriction.special_disease:
+                # Read only where an entry asks for an approved special disease.
+                visit = replace(visit, approvals=uow.registry.approvals(person_id))
+                break
     lines: list[Line] = []
     rows: list[dict[str, Any]] = []
-    for i, b in enumerate(billed, start=1):
+    for no, b in enumerate(billed, start=1):
         raw = b.quantity * b.unit_price
         if raw > MAX_BILL:  # before rounding: an absurd product would overflow the context
-            raise ServiceError("amount_too_large", f"line {i}: {raw:f} is above {fmt(MAX_BILL)}")
-        entry = entries[national[b.code]]
-        line = line_for(entry, visit, b.quantity, _price(b), national[b.code])
+            raise ServiceError("amount_too_large", f"line {no}: {raw:f} is above {fmt(MAX_BILL)}")
+        code = national[b.code] if national else b.code
+        entry = entries[code]
+        line = line_for(entry, visit, b.quantity, _price(b), code)
         lines.append(line)
-        rows.append(_row(i, b, entry, line))
+        rows.append(_row(no, b, entry, line))
     return lines, rows
 
 

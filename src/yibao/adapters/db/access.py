@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.errors import refused_as_duplicate
+from yibao.adapters.db.revocations import announce
 from yibao.adapters.db.tables_schools import schools
 from yibao.domain.access import Principal
 from yibao.service.ports import now
@@ -72,6 +73,7 @@ class Accounts:
             .where(c.account_id == account_id, c.revoked_at.is_(None))
             .values(revoked_at=now())
         )
+        announce(self.conn)  # to every server on the database, at the commit
         return int(result.rowcount)
 
     def revoke_token(self, token_hash: str) -> None:
@@ -81,6 +83,7 @@ class Accounts:
             .where(c.token_hash == token_hash, c.revoked_at.is_(None))
             .values(revoked_at=now())
         )
+        announce(self.conn)
 
     def list(self, role: str | None = None) -> list[Any]:
         query = select(t.accounts).order_by(t.accounts.c.id)

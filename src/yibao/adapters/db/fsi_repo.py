@@ -19,11 +19,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, literal, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from yibao.adapters.db import fsi_sql as raw
 from yibao.adapters.db import tables as t
 from yibao.adapters.db import tables_fsi as f
+from yibao.service.ports.interface import Opening
 
 
 def now() -> datetime:
@@ -179,6 +181,44 @@ class FsiStore:
         signed = None if row.sign_no is None else SignIn(*row[3:])
         return message, signed
 
+    def opening(
+        self,
+        fixmedins_code: str,
+        msgid: str,
+        sign_no: str | None,
+        nonce: tuple[str, str, datetime] | None,
+    ) -> Opening:
+        """`envelope`, and the x-tif nonce recorded as seen in this transaction (guards_repo
+        records it apart for a message that has none, or whose transaction rolled back):
+        on PostgreSQL in the envelope's statement, elsewhere in one of its own."""
+        if self.pg is not None:
+            sql = raw.OPENING[sign_no is None, nonce is not None]
+            params: tuple[Any, ...] = (fixmedins_code, msgid)
+            if sign_no is not None:
+                params += (sign_no,)
+            if nonce is not None:
+                params += nonce
+            found = self.pg.one(sql, params)
+            assert found is not None  # FROM (SELECT 1): always one row
+            return Opening(
+                None if found[0] is None else Message(*found[:3]),
+                None if found[3] is None else SignIn(*found[3:8]),
+                nonce is None or found[8] == 1,
+                None,
+            )
+        fresh = True
+        if nonce is not None:
+            paasid, value, seen_at = nonce
+            added = self.conn.execute(
+                sqlite_insert(t.fsi_nonces)
+                .values(paasid=paasid, nonce=value, seen_at=seen_at)
+                .on_conflict_do_nothing()
+                .returning(t.fsi_nonces.c.paasid)
+            )
+            fresh = added.first() is not None
+        message, signed = self.envelope(fixmedins_code, msgid, sign_no)
+        return Opening(message, signed, fresh, None)
+
     def add_message(
         self, fixmedins_code: str, msgid: str, infno: str, request_hash: str, response: str
     ) -> None:
@@ -248,6 +288,12 @@ class FsiStore:
             self.conn.execute(insert(f.fsi_fee_lines), [{"created_at": stamp, **r} for r in rows])
 
     def delete_lines(self, mdtrt_id: str, feedetl_sns: list[str] | None) -> None:
+        if self.pg is not None:
+            if feedetl_sns is None:
+                self.pg.run(raw.DELETE_LINES, (mdtrt_id,))
+            else:
+                self.pg.run(raw.DELETE_SOME_LINES, (mdtrt_id, feedetl_sns))
+            return
         c = f.fsi_fee_lines.c
         query = delete(f.fsi_fee_lines).where(c.mdtrt_id == mdtrt_id)
         if feedetl_sns is not None:
@@ -291,6 +337,9 @@ class FsiStore:
 
     def later_settlement(self, mdtrt_id: str, setl_id: int) -> Any | None:
         """A settlement of the visit in force after this one (interim settlements)."""
+        if self.pg is not None:
+            row = self.pg.one(raw.LATER_SETTLEMENT, (mdtrt_id, setl_id))
+            return None if row is None else raw.Settlement._make(row)
         c = f.fsi_settlements.c
         return self.conn.execute(
             select(f.fsi_settlements)
@@ -313,6 +362,9 @@ class FsiStore:
 
     def release_lines(self, setl_id: int) -> None:
         """A cancelled settlement's lines are open again."""
+        if self.pg is not None:
+            self.pg.run(raw.RELEASE_LINES, (setl_id,))
+            return
         c = f.fsi_fee_lines.c
         self.conn.execute(update(f.fsi_fee_lines).where(c.setl_id == setl_id).values(setl_id=None))
 
@@ -323,6 +375,9 @@ class FsiStore:
         ).first()
 
     def cancel_settlement(self, setl_id: int, reversal_id: int | None, day: date) -> None:
+        if self.pg is not None:
+            self.pg.run(raw.CANCEL_SETTLEMENT, (setl_id, reversal_id, day))
+            return
         self.conn.execute(
             update(f.fsi_settlements)
             .where(f.fsi_settlements.c.setl_id == setl_id)

@@ -50,6 +50,32 @@ LEFT JOIN fsi_sign_ins s ON s.sign_no = (
     SELECT sign_no FROM fsi_sign_ins
     WHERE fixmedins_code = $1 AND signed_out_at IS NULL
     ORDER BY signed_at DESC LIMIT 1)"""
+
+
+def _opening(current: bool, nonce: bool) -> str:
+    """ENVELOPE (or, `current`, ENVELOPE_CURRENT) and, with `nonce`, the x-tif nonce
+    recorded as seen in the message's own transaction: its paasid, nonce and moment are
+    the parameters after the envelope's, and the last column is 1 where it was added, 0
+    where the key was there (a replay; an INSERT of a key another transaction holds
+    uncommitted waits for that one's end, as the primary key makes it)."""
+    select = ENVELOPE_CURRENT if current else ENVELOPE
+    if not nonce:
+        return select
+    n = 3 if current else 4
+    head, _, tail = select.partition("\nFROM (SELECT 1) AS one")
+    return f"""WITH seen AS (
+    INSERT INTO fsi_nonces (paasid, nonce, seen_at) VALUES (${n}, ${n + 1}, ${n + 2})
+    ON CONFLICT DO NOTHING RETURNING 1)
+{head}, (SELECT count(*) FROM seen) AS fresh
+FROM (SELECT 1) AS one{tail}"""
+
+
+# By (the institution's current sign-in, a nonce to record).
+OPENING = {
+    (current, nonce): _opening(current, nonce)
+    for current in (False, True)
+    for nonce in (False, True)
+}
 MESSAGE = (
     "SELECT infno, request_hash, response FROM fsi_messages "
     "WHERE fixmedins_code = $1 AND msgid = $2"
@@ -71,6 +97,20 @@ SETTLEMENTS_BETWEEN = (
     "AND (setl_date BETWEEN $2 AND $3 OR cancel_date BETWEEN $2 AND $3) ORDER BY setl_id"
 )
 FILE = f"SELECT {', '.join(FILE_COLUMNS)} FROM fsi_files WHERE file_qury_no = $1"
+# The cancellations: 2205 / 2302 (fee lines), 2208 / 2305 (a settlement).
+DELETE_LINES = "DELETE FROM fsi_fee_lines WHERE mdtrt_id = $1"
+DELETE_SOME_LINES = (
+    "DELETE FROM fsi_fee_lines WHERE mdtrt_id = $1 AND feedetl_sn = ANY($2::varchar[])"
+)
+LATER_SETTLEMENT = (
+    f"SELECT {', '.join(SETTLEMENT_COLUMNS)} FROM fsi_settlements "
+    "WHERE mdtrt_id = $1 AND status = 'settled' AND setl_id > $2 LIMIT 1"
+)
+CANCEL_SETTLEMENT = (
+    "UPDATE fsi_settlements SET status = 'cancelled', reversal_id = $2, cancel_date = $3 "
+    "WHERE setl_id = $1"
+)
+RELEASE_LINES = "UPDATE fsi_fee_lines SET setl_id = NULL WHERE setl_id = $1"
 
 # Statements written from a row's column names (which vary by message), once each.
 _WRITES: dict[tuple[str, ...], str] = {}

@@ -47,6 +47,11 @@ def _seconds(moment: datetime) -> float:
 
 
 class DbGuards:
+    # Its nonces are the rows of fsi_nonces, which a national-interface message's own
+    # transaction may write instead (fsi/auth.py FsiAuth.deferred, fsi_repo.opening): in
+    # the message's first statement, no second connection and round trip.
+    nonces_in_transaction = True
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         dialect: Any = postgresql if engine.dialect.name == "postgresql" else sqlite
@@ -94,6 +99,11 @@ class DbGuards:
                 self._purged = time.monotonic()
                 conn.execute(_PURGE, {"horizon": seen - timedelta(seconds=NONCE_SECONDS)})
         return added
+
+    def purge_due(self) -> bool:
+        """Whether the next `fresh_nonce` deletes the old nonces (then it should be the
+        one that records a nonce: the messages' transactions never delete them)."""
+        return time.monotonic() - self._purged > PURGE_EVERY_SECONDS
 
     def failures(self, account: str, source: str) -> tuple[int, float] | None:
         with self.engine.connect() as conn:

@@ -15,7 +15,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from yibao.entrypoints.api.fast_path import read_body
-from yibao.fsi.auth import FsiAuth, Refused
+from yibao.fsi.auth import REPLAY, FsiAuth, Nonce, Refused
 from yibao.fsi.fields import FsiError
 from yibao.fsi.gateway import Gateway, Pending
 from yibao.fsi.jsontext import loads
@@ -91,14 +91,20 @@ async def answer(
     then the message, in a request thread; a settlement handed to the group committer is
     awaited without one."""
     auth: FsiAuth = state.fsi_auth
+    nonce: Nonce | None = None
     try:
         # The signature, its clock, and a credential seen in the last half minute: no
-        # I/O, no thread; a credential not seen lately is read, and an x-tif nonce
-        # recorded in the database (shared by the workers), in a thread.
+        # I/O, no thread; an x-tif nonce is then recorded in the database (shared by the
+        # workers) by the message's own transaction. A credential not seen lately is
+        # read, and its nonce recorded first, in a thread.
         presented = auth.presented(headers, host)
         who = auth.cached(presented)
         if who is None:
-            who = await run_in_threadpool(auth.principal, presented)
+            deferred = auth.deferred(presented)
+            if deferred is not None:
+                who, nonce = deferred
+            else:
+                who = await run_in_threadpool(auth.principal, presented)
     except Refused as refused:  # before the body is read
         await run_in_threadpool(auth.refused, refused.claimed, refused.message, {"source": host})
         return Gateway.refusal(refused.message)
@@ -106,6 +112,10 @@ async def answer(
     signing_in: list[str] = []
 
     def admit(fixmedins_code: str, infno: str, msgid: str) -> None:
+        if nonce is not None and fixmedins_code != who.institution_id:
+            auth.spend(nonce)  # a replay is refused as one, as before its message was read
+            if nonce.replayed:
+                raise FsiError(REPLAY)
         try:
             auth.admit(who, fixmedins_code, infno)
         except Refused as refused:
@@ -115,7 +125,7 @@ async def answer(
 
     raw = await body()
     gateway = Gateway(state.services, admit, sign_in_hours=state.fsi_sign_in_hours)
-    begun = await run_in_threadpool(gateway.begin, raw)
+    begun = await run_in_threadpool(gateway.begin, raw, nonce)
     if isinstance(begun, Pending):  # a settlement in a shared transaction: its commit
         with contextlib.suppress(Exception):  # awaited without a thread; finish() says how
             await asyncio.wrap_future(begun.future)
@@ -124,9 +134,25 @@ async def answer(
         text = begun.finish() if ok else await run_in_threadpool(begun.finish)
     else:
         text = begun
+    if (
+        nonce is not None
+        and not nonce.kept
+        and await run_in_threadpool(replayed, auth, nonce, host)
+    ):
+        return Gateway.refusal(REPLAY)
     if signing_in:
         await run_in_threadpool(auth.signed_in, who, signing_in[0], loads(text))
     return text
+
+
+def replayed(auth: FsiAuth, nonce: Nonce, host: str | None) -> bool:
+    """A message whose transaction did not record its nonce (it had none, or rolled back):
+    recorded apart now. Seen before (there, or here), the message is a replay: its
+    refusal is logged as it was when the nonce was checked before the message."""
+    auth.spend(nonce)
+    if nonce.replayed:
+        auth.refused(nonce.paasid, REPLAY, {"source": host})
+    return nonce.replayed
 
 
 class FsiFastPath:

@@ -10,8 +10,17 @@ docs/national-interface.md "Tables")."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Protocol, runtime_checkable
+from datetime import date, datetime
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+
+class Opening(NamedTuple):
+    """What a message's first statement reads (InterfaceRecords.opening)."""
+
+    message: Any | None  # its msgid's first answer
+    sign_in: Any | None  # the sign-in it runs under
+    fresh: bool  # its x-tif nonce was not seen before (and is now, in this transaction)
+    institutions: int | None  # the institutions' generation; None: not kept
 
 
 class InterfaceRecords(Protocol):
@@ -46,6 +55,17 @@ class InterfaceRecords(Protocol):
     def add_message(
         self, fixmedins_code: str, msgid: str, infno: str, request_hash: str, response: str
     ) -> None: ...
+
+    def opening(
+        self,
+        fixmedins_code: str,
+        msgid: str,
+        sign_no: str | None,
+        nonce: tuple[str, str, datetime] | None,
+    ) -> Opening:
+        """`envelope`, and in the same statement the x-tif nonce (paasid, nonce, seen at)
+        recorded as seen in this transaction (`fresh` False: it was seen before) and the
+        institutions' generation."""
 
     # --- visits and fee lines --------------------------------------------------------
 

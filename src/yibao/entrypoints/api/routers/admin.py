@@ -95,7 +95,8 @@ def issue_token(account_id: Name, request: Request, who: Clerk) -> dict[str, str
 @router.delete("/accounts/{account_id}/tokens", responses=ERRORS, response_model=RevokedOut)
 def revoke_tokens(account_id: Name, request: Request, who: Clerk) -> dict[str, int]:
     """Revoke every token of an account: it stops working at once on every worker of the
-    server (within 30 seconds where another process, `yibao account revoke`, revoked it)."""
+    server, and on PostgreSQL of every server on the database (on SQLite, where another
+    process, `yibao account revoke`, revoked it, within 30 seconds)."""
     return {"revoked": services(request).access.revoke_tokens(who, account_id)}
 
 
