@@ -96,10 +96,7 @@ def settle_encounter(
 ) -> tuple[EncounterResult, YearAccumulators]:
     """Settle one bill. Returns its split and the year's accumulators after it."""
     _check(policy, person, enc, acc)
-    # The rules change a copy of the accumulators of this bill's own, in place (a
-    # Draft: accumulators.py says why), made a YearAccumulators by done() at the end;
-    # `acc` itself, perhaps shared, is never changed.
-    acc = acc.draft()
+    acc = acc.draft()  # the bill's own copy, changed in place (accumulators.Draft); done()
     how, filed_step = place_class(person, enc)
     facts = encounter_facts(policy, person, enc, how)
     refusal = refusal_for(policy, person, enc, facts)
