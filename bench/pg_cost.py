@@ -1,12 +1,15 @@
 """What a card settlement costs PostgreSQL because of the schema: one command, a table.
 
     .venv/bin/python bench/pg_cost.py [--persons 3000] [--bills 3000] [--threads 16]
-                                      [--compare REVISION [--rounds 2]]
+                                      [--batch N] [--compare REVISION [--rounds 2]]
 
 Makes a database of its own (YIBAO_BENCH_DATABASE, default yibao_bench_pgside, on
 YIBAO_BENCH_POSTGRES_URL's server), loads the demo, and settles `bills` card bills (the
 outpatient bill of bench/settle_rows.py, an idempotency key each) through the group
 committer from `threads` threads in this process, after a warm-up of a tenth of them.
+With --batch N, from one thread in batches of N, as the committer's thread settles a
+full batch (service/group_commit.py; a server at 2 workers fills its 32-bill batches):
+the figures then do not depend on how the threads happened to group the bills.
 Prints, a settlement:
 
 - the CPU of this database's backends (from /proc: other databases' work on a shared
@@ -35,7 +38,7 @@ import argparse
 import os
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,8 +56,9 @@ from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import policy_source
 from yibao.domain.accumulators import YearAccumulators
 from yibao.service.demo import load_demo
-from yibao.service.group_commit import GroupCommitter
-from yibao.service.settlement import SettlementService
+from yibao.service.errors import ServiceError
+from yibao.service.group_commit import GroupCommitter, bill_order
+from yibao.service.settlement import Bill, SettlementService
 
 NAME = os.environ.get("YIBAO_BENCH_DATABASE", "yibao_bench_pgside")
 YEAR = 2026  # of the bills of bench/settle_rows.py
@@ -266,7 +270,7 @@ class Run:
 def measure(args: argparse.Namespace, revision: str) -> Run:
     url, engine, committer, todo = prepare(args, revision)
     warm, todo = todo[: args.bills // 10], todo[args.bills // 10 :]
-    settle(committer, warm, args.threads)  # caches filled, pages read
+    settle_by(args, engine, committer, warm)  # caches filled, pages read
     # The backends report their statistics when they go idle only every ten seconds:
     # the warm-up's would be counted with the run. They report them as they exit.
     engine.dispose()
@@ -281,7 +285,7 @@ def measure(args: argparse.Namespace, revision: str) -> Run:
         )
         before, cpu_before = snapshot(admin), backend_cpu(admin)
         started = time.perf_counter()
-        refused = settle(committer, todo, args.threads)
+        refused = settle_by(args, engine, committer, todo)
         elapsed = time.perf_counter() - started
         cpu_after = backend_cpu(admin)
         engine.dispose()  # the backends exit, and report their statistics
@@ -292,13 +296,46 @@ def measure(args: argparse.Namespace, revision: str) -> Run:
     admin_engine.dispose()
     n = after["settled"] - before["settled"]
     stats = committer.stats
+    per_batch = args.batch or stats.bills / max(stats.batches, 1)
     line = (
         f"schema {revision}: {n} settled ({dict(refused) or 'none refused'}) in "
-        f"{elapsed:.1f} s; {stats.bills / max(stats.batches, 1):.1f} bills a batch; "
+        f"{elapsed:.1f} s; {per_batch:.1f} bills a batch; "
         f"{(after['commits'] - before['commits']) / n:.2f} commits a settlement"
     )
     cpu = sum(cpu_after[p] - cpu_before.get(p, 0.0) for p in cpu_after)
     return Run(revision, n, cpu, before, after, records, fks, line)
+
+
+def settle_by(
+    args: argparse.Namespace, engine: Engine, committer: GroupCommitter, todo: list[Any]
+) -> Counter[str]:
+    """Settle `todo` from threads through the committer, or (--batch) in full batches."""
+    if not args.batch:
+        return settle(committer, todo, args.threads)
+    return settle_batches(engine, committer.settlements, todo, args.batch)
+
+
+def settle_batches(
+    engine: Engine, service: SettlementService, todo: list[tuple[Bill, str]], size: int
+) -> Counter[str]:
+    """Each `size` bills as the committer's thread settles a full batch: in its one lock
+    order, in one unit of work, committed (bench/settle_batch_cpu.py does the same); a
+    bill behind another of its person-year then alone, as the committer settles it."""
+    refused = Counter[str]()
+    for first in range(0, len(todo), size):
+        batch = sorted(todo[first : first + size], key=lambda bk: bill_order(bk[0]))
+        with UnitOfWork(engine) as uow:
+            answers = service.settle_batch(uow, batch)
+            uow.commit()
+        for (bill, key), answer in zip(batch, answers, strict=True):
+            try:
+                if answer is None:
+                    service.settle(bill, key)
+                elif isinstance(answer, Exception):
+                    raise answer
+            except ServiceError as exc:  # a rule's refusal is counted, not fatal
+                refused[exc.code] += 1
+    return refused
 
 
 def main() -> None:
@@ -306,6 +343,9 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=3000)
     parser.add_argument("--bills", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument(
+        "--batch", type=int, default=0, metavar="N", help="one thread, full batches of N bills"
+    )
     parser.add_argument(
         "--compare",
         metavar="REVISION",

@@ -5,8 +5,10 @@ sequential scan of all of it, for every batch. On PostgreSQL (the plans are its 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
@@ -75,3 +77,36 @@ def test_the_batch_read_looks_each_bill_up_by_its_keys(pg: Engine) -> None:
         assert f"Seq Scan on {table}" not in plan, plan
     assert "pk_person_years" in plan, plan
     assert "pk_idempotency_keys" in plan, plan
+
+
+def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from plan_nodes(child)
+
+
+@pytest.mark.database
+def test_the_batch_read_does_per_batch_work_once(pg: Engine) -> None:
+    """Run on 20 bills: the locked years are read once (a CTE has no index: joined to the
+    bills, inside each bill's subquery or by a nested loop, it was scanned whole for every
+    bill), each bill's card is probed once, and the settlements' sequence is found once
+    (pg_get_serial_sequence reads the catalogue)."""
+    bills = [
+        {"n": n, "card": f"C{n}", "year": 2026, "codes": [], "caller": "c", "key": str(n)}
+        for n in range(20)
+    ]
+    with pg.connect() as conn:  # rolled back: the rows were only for the planner
+        with_years(conn)
+        explained = conn.exec_driver_sql(
+            "EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) "
+            + READ_MANY.replace("$1::json", "%(bills)s::json"),
+            {"bills": json.dumps(bills)},
+        ).scalar_one()
+    nodes = list(plan_nodes(explained[0]["Plan"]))
+    years = [n for n in nodes if n.get("CTE Name") == "year"]
+    assert [n["Actual Loops"] for n in years] == [1], years
+    sequence = [n for n in nodes if "pg_get_serial_sequence" in str(n.get("Output"))]
+    assert [n["Actual Loops"] for n in sequence] == [1], sequence
+    cards = [n for n in nodes if n.get("Relation Name") == "cards"]
+    assert sum(n["Actual Loops"] for n in cards) == 20, cards
+    assert explained[0]["Plan"]["Actual Rows"] == 20

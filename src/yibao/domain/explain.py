@@ -21,7 +21,7 @@ from string import Formatter
 from typing import Any
 
 from yibao.domain.frozen import fast_init
-from yibao.domain.money import fmt_yuan
+from yibao.domain.money import fmt_yuan, round_fen
 from yibao.domain.parameters import Ref
 
 # One sentence per rule. Placeholders: {value} the parameter's value as shown, {base}
@@ -206,26 +206,32 @@ HOW_ZH = {
 CAUSE_ZH = {"accident": "意外伤害", "ordinary": "普通疾病"}
 
 
-# The names a rule's sentences take that a step may leave out ("cls_en", "scheme_name"):
-# made for the rules that name them, and only for those.
-_NAMED: dict[str, frozenset[str]] = {
-    rule: frozenset(
-        name
-        for sentence in texts.values()
-        for _, name, _, _ in Formatter().parse(sentence)
-        if name in ("cls_en", "scheme_name")
-    )
-    for rule, texts in MESSAGES.items()
-}
+# The names a rule's sentences take that a step may leave out: the English names of a
+# line class and a scheme, made of their codes (never shown as codes) where not given.
+_NAMED = {"cls_en": ("cls", CLASS_EN), "scheme_name": ("scheme", SCHEME_EN)}
 
 
-Sentence = Callable[[Mapping[str, str]], str]
+def _named(words: Mapping[str, str], name: str) -> str:
+    if name in words:
+        return words[name]
+    code, names = _NAMED[name]
+    given = words.get(code, "")
+    return names.get(given, given)
+
+
+# A rule's sentence from the step's value, base and result as shown and its args (the
+# words format_map took: {"value": ..., "base": ..., "result": ..., **args}).
+Sentence = Callable[[str, str, str, Mapping[str, str]], str]
+# The words a step always has: args naming one of them override it (no rule's do).
+_OWN = frozenset(("value", "base", "result"))
 
 
 def _compiled(template: str) -> Sentence:
-    """`template.format_map` as an f-string of the same text: a step's two sentences cost
-    five times less (str.format parses its template on every call). A template with a
-    format spec, a conversion or a name that is not an identifier stays format_map."""
+    """`template.format_map(words)` as an f-string of the same text: a step's two sentences
+    cost five times less (str.format parses its template on every call), and value, base
+    and result are passed as they are, so no dict of the words is made for most steps. A
+    template with a format spec, a conversion or a name that is not an identifier stays
+    format_map."""
     pieces: list[str] = []
     names: list[str] = []
     for literal, name, spec, conversion in Formatter().parse(template):
@@ -233,23 +239,82 @@ def _compiled(template: str) -> Sentence:
         if name is None:
             continue
         if spec or conversion or not name.isidentifier():
-            return template.format_map
-        pieces.append(f"{{w[k{len(names)}]}}")  # the name is a default: no quotes inside
+            return _mapped(template)
+        if name in _OWN:
+            pieces.append(f"{{{name[0]}}}")  # v, b or r: the lambda's own parameters
+            continue
+        if name in _NAMED:  # given, or made of the code (few rules)
+            pieces.append(f"{{_named(a, k{len(names)})}}")
+        else:  # the name is a default: no quotes inside
+            pieces.append(f"{{a[k{len(names)}]}}")
         names.append(name)
     keys = "".join(f", k{n}={name!r}" for n, name in enumerate(names))
-    made: Sentence = eval(f"lambda w{keys}: f{''.join(pieces)!r}")  # the template's own text
+    made: Sentence = eval(  # the template's own text
+        f"lambda v, b, r, a{keys}: f{''.join(pieces)!r}", {"_named": _named}
+    )
     return made
 
 
-# Each rule's sentences, made from MESSAGES once (each takes the words format_map took).
+def _mapped(template: str) -> Sentence:
+    named = [n for _, n, _, _ in Formatter().parse(template) if n in _NAMED]
+
+    def say(v: str, b: str, r: str, a: Mapping[str, str]) -> str:
+        words = {"value": v, "base": b, "result": r, **a}
+        words.update({name: _named(words, name) for name in named})
+        return template.format_map(words)
+
+    return say
+
+
+# Each rule's sentences, made from MESSAGES once.
 SENTENCES: Mapping[str, Mapping[str, Sentence]] = {
     rule: {lang: _compiled(text) for lang, text in texts.items()}
     for rule, texts in MESSAGES.items()
 }
+_PAIRS = {rule: (said["en"], said["zh"]) for rule, said in SENTENCES.items()}
 
 
 def _text(amount: Decimal | None) -> str | None:
     return None if amount is None else str(amount)
+
+
+def _yuan(amount: Decimal, text: str) -> str:
+    """fmt_yuan(amount), `text` being str(amount), at a fraction of its cost: an amount to
+    the fen shows as its text (no exponent: "d.dd" is all of it), another as its rounded
+    text; one under 1000 (most of a bill's) needs no separator: as fmt_yuan shows it."""
+    if text[-3:-2] != ".":
+        text = str(round_fen(amount))
+    if len(text) < 7:  # "ddd.dd", "-dd.dd"; fmt_yuan's "-999.99" is its text too
+        return text
+    return fmt_yuan(amount)
+
+
+def _own(
+    value: str, base: str, result: str, args: Mapping[str, str]
+) -> tuple[str, str, str, Mapping[str, str]]:
+    """What a step's sentences take: its value, base and result as shown, and its args,
+    unless the args name one of the three (no rule's do): then the words are those
+    format_map took, {"value": ..., "base": ..., "result": ..., **args}."""
+    if _OWN.isdisjoint(args):
+        return value, base, result, args
+    words = {"value": value, "base": base, "result": result, **args}
+    return words["value"], words["base"], words["result"], words
+
+
+# A Ref is made once per parameter row (domain/dated.py) and cited by every bill settled
+# under it: the three things an explanation's step makes of it (its citation, its shown
+# and stored forms) are kept on it, as Ref keeps its own (one look-up a step, not five).
+_CITED = "_step_cited"
+
+
+def _cited(ref: Ref) -> tuple[str, dict[str, str], tuple[str, ...]]:
+    made = (
+        ref.citation,
+        dict(ref.parameter),
+        (ref.file, ref.key, ref.since_text, ref.source, ref.when),
+    )
+    ref.__dict__[_CITED] = made
+    return made
 
 
 @fast_init
@@ -263,88 +328,67 @@ class Step:
     args: Mapping[str, str] = field(default_factory=dict)
 
     def text(self, lang: str = "en") -> str:
-        sentence = SENTENCES[self.rule][lang](self._words())
-        if self.ref is not None:
-            # The citation names file and key and whether the number is the source text's
-            # or the region's own; the full note is in to_dict() and `yibao policy show`.
-            return sentence + self.ref.citation
-        return sentence
+        sentence = SENTENCES[self.rule][lang](*self._said())
+        ref = self.ref
+        # The citation names file and key and whether the number is the source text's or
+        # the region's own; the full note is in to_dict() and `yibao policy show`.
+        return sentence if ref is None else sentence + ref.citation
 
-    def _words(self) -> dict[str, str]:
-        base = self.base
-        words: dict[str, str] = {
-            "value": self.value,
-            "base": "" if base is None else fmt_yuan(base),
-            "result": fmt_yuan(self.result),
-            **self.args,
-        }
-        # The English names of a line class and a scheme, never their codes (only where
-        # the rule's sentences name them: most steps' do not).
-        named = _NAMED.get(self.rule, ())
-        if "cls_en" in named and "cls_en" not in words:
-            cls = words.get("cls", "")
-            words["cls_en"] = CLASS_EN.get(cls, cls)
-        if "scheme_name" in named and "scheme_name" not in words:
-            scheme = words.get("scheme", "")
-            words["scheme_name"] = SCHEME_EN.get(scheme, scheme)
-        return words
+    def _said(self) -> tuple[str, str, str, Mapping[str, str]]:
+        """What the rule's sentences take (`Sentence`): value, base and result as shown,
+        and the args."""
+        amount = self.base
+        base_words = "" if amount is None else _yuan(amount, str(amount))
+        return _own(self.value, base_words, _yuan(self.result, str(self.result)), self.args)
 
     def to_dict(self) -> dict[str, Any]:
-        ref = self.ref
-        words = self._words()  # made once for the two languages
-        sentences = SENTENCES[self.rule]
-        en, zh = sentences["en"](words), sentences["zh"](words)
-        base = self.base
-        if ref is None:
-            parameter = None
-        else:  # as text() cites it
-            cited = ref.citation
-            en, zh = en + cited, zh + cited
-            parameter = dict(ref.parameter)
-        return {
-            "rule": self.rule,
-            "parameter": parameter,
-            "value": self.value,
-            "base": None if base is None else str(base),
-            "result": str(self.result),
-            "args": dict(self.args),
-            "text": {"en": en, "zh": zh},
-        }
+        return self.forms()[1]
 
     def forms(self) -> tuple[list[Any], dict[str, Any]]:
         """`stored()` and `to_dict()` at once (a card settlement stores the one and answers
-        the other), the amounts' texts and the args' copy made once for both."""
-        ref = self.ref
-        base = self.base
+        the other), the amounts' texts and the args' copy made once for both. What _said()
+        makes is made here without its calls (a call is some 5% of a step's cost)."""
+        rule, ref, value, base = self.rule, self.ref, self.value, self.base
         result = str(self.result)
-        base_text = None if base is None else str(base)
+        # _yuan(), whose first test (an amount to the fen under 1000: "d.dd" to "ddd.dd")
+        # is made here, for most of a bill's amounts pass it.
+        result_words = result
+        if result[-3:-2] != "." or len(result) > 6:
+            result_words = _yuan(self.result, result)
+        if base is None:
+            base_text = None
+            base_words = ""
+        else:
+            base_text = str(base)
+            base_words = base_text
+            if base_text[-3:-2] != "." or len(base_text) > 6:
+                base_words = _yuan(base, base_text)
         args = dict(self.args)  # one copy: the stored form is written out as it is made
-        words = self._words()
-        sentences = SENTENCES[self.rule]
-        en, zh = sentences["en"](words), sentences["zh"](words)
+        said = _own(value, base_words, result_words, args)
+        en, zh = _PAIRS[rule]
         stored: list[Any]
         if ref is None:
+            text = {"en": en(*said), "zh": zh(*said)}
             parameter = None
             if args:
-                stored = [self.rule, result, self.value, base_text, args]
+                stored = [rule, result, value, base_text, args]
             elif base_text is not None:
-                stored = [self.rule, result, self.value, base_text]
+                stored = [rule, result, value, base_text]
             else:
-                stored = [self.rule, result, self.value] if self.value else [self.rule, result]
+                stored = [rule, result, value] if value else [rule, result]
         else:
-            cited = ref.citation
-            en, zh = en + cited, zh + cited
-            parameter = dict(ref.parameter)
-            stored_ref = [ref.file, ref.key, ref.since_text, ref.source, ref.when]
-            stored = [self.rule, result, self.value, base_text, args, stored_ref]
+            cited, shown_ref, stored_ref = ref.__dict__.get(_CITED) or _cited(ref)
+            text = {"en": en(*said) + cited, "zh": zh(*said) + cited}
+            parameter = dict(shown_ref)
+            stored = [rule, result, value, base_text, args, list(stored_ref)]
         shown = {
-            "rule": self.rule,
+            "rule": rule,
             "parameter": parameter,
-            "value": self.value,
+            "value": value,
             "base": base_text,
             "result": result,
             "args": args,
-            "text": {"en": en, "zh": zh},
+            "text": text,
         }
         return stored, shown
 

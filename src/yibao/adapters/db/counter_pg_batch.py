@@ -43,6 +43,7 @@ from yibao.adapters.db.catalogue_repo import CatalogueRepo
 from yibao.adapters.db.counter_pg import (
     _LEDGER_COLUMNS,
     _PERSON_COLUMNS,
+    NEXT_ID,
     PgCounter,
     _facts,
     _json,
@@ -74,24 +75,30 @@ _BILLS = """b AS (
         codes varchar[], caller varchar, key varchar, month varchar)
 )"""
 
-# Whose year each bill settles (its card's holder, or the person its voucher names).
-_WHO = """who AS MATERIALIZED (
-    SELECT DISTINCT
-        CASE WHEN b.card IS NULL THEN b.person
-             ELSE (SELECT c.person_id FROM cards c WHERE c.number = b.card) END AS pid,
-        b.year
-    FROM b
-)"""
-
-# The person-years that exist, locked one after the other in one order (the nested
-# loop keeps its outer rows' order); MATERIALIZED: all of them, before anything else is
-# read, whatever plan the rest gets.
+# Each bill beside its card (if it names one) and whose year it settles (its card's
+# holder, or the person its voucher names), and that year as it stands: the person-years
+# that exist, locked one after the other in one order (the nested loop keeps its outer
+# rows' order; a year two bills settle is locked once: the second lock is the first's).
+# MATERIALIZED: computed once; the query below sorts it whole (by the bills' order)
+# before it reads anything else.
+#
+# The bills' rows are read from here, each with its year, rather than the years being
+# joined to the bills: a CTE has no index, and the planner, counting a JSON function as
+# 100 rows, joined it inside each bill's subquery or by a nested loop, scanning all of
+# it for every bill (the batch's size squared of rows compared, a thousand for 32
+# bills). The card read here (by its key, a LATERAL subquery: joined, the cards would be
+# hashed whole) is the one the bill's row shows: one probe of it a bill, not two.
 _YEARS = """year AS MATERIALIZED (
-    SELECT y.* FROM (SELECT pid, year FROM who WHERE pid IS NOT NULL ORDER BY pid, year) w
-    CROSS JOIN LATERAL (
-        SELECT y.person_id, y.year, y.state, y.settled FROM person_years y
+    SELECT w.*, y.state, y.settled FROM (
+        SELECT b.*, c.number, c.status AS card_status, c.issued_on, c.replaced_by,
+               c.due_on, CASE WHEN b.card IS NULL THEN b.person ELSE c.person_id END AS pid
+        FROM b LEFT JOIN LATERAL (
+            SELECT * FROM cards c WHERE c.number = b.card OFFSET 0) c ON true
+        ORDER BY pid, b.year, b.n) w
+    LEFT JOIN LATERAL (
+        SELECT y.state, y.settled FROM person_years y
         WHERE y.person_id = w.pid AND y.year = w.year
-        FOR UPDATE) y
+        FOR UPDATE) y ON true
 )"""
 
 # Each bill's row looked up by its own keys, as counter_pg's read for one bill does: a
@@ -99,10 +106,9 @@ _YEARS = """year AS MATERIALIZED (
 # each table is read by its index for the batch's few bills, never scanned whole (the
 # planner takes a JSON function for 100 rows and would hash whole tables).
 _ROW = f"""
-    SELECT y.state, y.settled,
-           k.request_hash, k.status_code, k.response,
+    SELECT k.request_hash, k.status_code, k.response,
            i.id, i.region, i.name, i.level, i.kind, i.designated, i.pilot,
-           c.number, c.status AS card_status, c.issued_on, c.replaced_by, c.due_on,
+           b.number, b.card_status, b.issued_on, b.replaced_by, b.due_on,
            {_PERSON_COLUMNS},
            -- code by code, each by the catalogue's key: with the codes a parameter the
            -- planner takes `code = ANY(codes)` for ten codes and scans the whole table
@@ -111,7 +117,7 @@ _ROW = f"""
               CROSS JOIN LATERAL (
                   SELECT * FROM catalogue_items ci
                   WHERE ci.region = p.region AND ci.code = q.code OFFSET 0) ci) AS items,
-           nextval(pg_get_serial_sequence('settlements', 'id')) AS next_id,
+           {NEXT_ID} AS next_id,
            (SELECT generation FROM catalogue_generation) AS catalogue_generation,
            (SELECT json_agg(json_build_array(pc.category, pc.valid_from, pc.valid_to)
                             ORDER BY pc.id)
@@ -143,10 +149,8 @@ _ROW = f"""
                    (cl.region_a = p.region AND cl.region_b = i.region)
                    OR (cl.region_a = i.region AND cl.region_b = p.region))) END
     FROM (SELECT 1) AS one
-    LEFT JOIN cards c ON c.number = b.card
-    LEFT JOIN persons p ON p.id = CASE WHEN b.card IS NULL THEN b.person ELSE c.person_id END
+    LEFT JOIN persons p ON p.id = b.pid
     LEFT JOIN enrolments e ON e.person_id = p.id AND e.year = b.year
-    LEFT JOIN year y ON y.person_id = p.id AND y.year = b.year
     LEFT JOIN institutions i ON i.id = b.institution
     LEFT JOIN idempotency_keys k ON k.caller = b.caller AND k.key = b.key
     OFFSET 0"""
@@ -156,8 +160,9 @@ _ROW = f"""
 # registered, 38 the person's referrals, 39 their filings, 40 the codes in the place's
 # catalogue, 41 whether the month of the movement between the regions is cleared.
 READ_MANY = f"""
-WITH {_BILLS}, {_WHO}, {_YEARS}
-SELECT r.* FROM b CROSS JOIN LATERAL ({_ROW}) r
+WITH {_BILLS}, {_YEARS}
+SELECT b.state, b.settled, r.* FROM (SELECT * FROM year ORDER BY n) b
+CROSS JOIN LATERAL ({_ROW}) r
 ORDER BY b.n"""
 
 _REGION_COLUMNS = ", ".join(c.name for c in region_ledger.c if c.name != "id")
