@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yibao.domain.money import AmountError, fmt, fmt_rate, fmt_yuan, parse_amount, round_fen
+from yibao.domain.money import (
+    AmountError,
+    fmt,
+    fmt_rate,
+    fmt_yuan,
+    parse_amount,
+    round_fen,
+    to_fen,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,3 +60,41 @@ def test_amounts_show_as_the_format_spec_shows_them_rounded_half_up(amount: Deci
     rounded = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert fmt(amount) == f"{rounded:.2f}"
     assert fmt_yuan(amount) == f"{rounded:,.2f}"
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**12), max_value=10**12))
+def test_fen_are_the_amounts_exact_hundredths(amount: Decimal) -> None:
+    # to_fen reads an amount to the fen from its text: the same int as the arithmetic,
+    # whatever the exponent, and a refusal for an amount finer than the fen.
+    hundredths = amount * 100
+    if hundredths == int(hundredths):
+        assert to_fen(amount) == int(hundredths)
+    else:
+        with pytest.raises(AmountError):
+            to_fen(amount)
+
+
+@pytest.mark.parametrize(
+    ("text", "fen"),
+    [("12.34", 1234), ("-0.50", -50), ("-0.00", 0), ("0E-7", 0), ("7", 700), ("1.5", 150),
+     ("2.500", 250), ("1E+3", 100000), ("0.05", 5)],
+)  # fmt: skip
+def test_fen_of_every_shape(text: str, fen: int) -> None:
+    assert to_fen(Decimal(text)) == fen
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "0.001", "1.234"])
+def test_no_fen_of_what_is_not_an_amount_to_the_fen(text: str) -> None:
+    with pytest.raises(AmountError):
+        to_fen(Decimal(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "shown", "yuan"),
+    [("1234.5", "1234.50", "1,234.50"), ("-999.995", "-1000.00", "-1,000.00"),
+     ("-999.99", "-999.99", "-999.99"), ("-0.001", "-0.00", "-0.00"), ("0", "0.00", "0.00"),
+     ("1E+3", "1000.00", "1,000.00"), ("1234567.89", "1234567.89", "1,234,567.89")],
+)  # fmt: skip
+def test_texts_at_the_edges(text: str, shown: str, yuan: str) -> None:
+    assert fmt(Decimal(text)) == shown
+    assert fmt_yuan(Decimal(text)) == yuan

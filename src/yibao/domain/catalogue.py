@@ -92,9 +92,15 @@ class Entry:
     @property
     def ref(self) -> Ref:
         """The entry as an explanation cites it."""
-        # Every line of every bill cites its entry, and a base item's entry is made anew
-        # for each bill: the Ref (with the citation it keeps) is made once an entry.
-        return _ref(self.catalogue, self.code, self.valid_from, self.name, self.source)
+        # Every line of every bill cites its entry: the Ref (with the citation it keeps) is
+        # made once for equal entries (_ref), and kept on the (frozen) entry, whose fields
+        # never change, so that the next bill does not hash the five of them again.
+        kept: Ref | None = self.__dict__.get("_ref")
+        if kept is None:
+            kept = self.__dict__["_ref"] = _ref(
+                self.catalogue, self.code, self.valid_from, self.name, self.source
+            )
+        return kept
 
 
 @lru_cache(maxsize=50_000)  # entries come from catalogues: never unbounded memory

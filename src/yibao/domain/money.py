@@ -80,11 +80,8 @@ def fmt_yuan(amount: Decimal) -> str:
     """Thousands separators for people ("30,500.00")."""
     # Made each time: a bill's amounts are new Decimals, whose hash (a power modulo a
     # prime, some 3,800 instructions the first time) cost a cache of the texts by amount
-    # more than the text itself costs to make.
-    return _yuan(amount)
-
-
-def _yuan(amount: Decimal) -> str:
+    # more than the text itself costs to make. One function, not two: every step's words
+    # call it twice, and a call costs as much as the quantize.
     shown = _quantize(amount, FEN)
     if -THOUSAND < shown < THOUSAND:  # no separator: as fmt, without the format spec's cost
         return str(shown)

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 from yibao.domain.calendar import WorkingCalendar
 from yibao.domain.conditions import CodeSpan, diagnosis_group
@@ -22,7 +23,7 @@ from yibao.domain.dated import Period as Period
 from yibao.domain.dated import PolicyGapError as PolicyGapError
 from yibao.domain.dated import Ref as Ref
 from yibao.domain.enrolment import EnrolmentRules
-from yibao.domain.money import ZERO, fmt, fmt_points, fmt_rate
+from yibao.domain.money import ONE, ZERO, fmt, fmt_points, fmt_rate
 
 # --- value shapes -------------------------------------------------------------------
 
@@ -316,9 +317,56 @@ def _collect(obj: object, found: list[Dated[object]]) -> None:
             _collect(getattr(obj, name), found)
 
 
+# Rates made of a policy's rates (lowered by a place's points, raised by a bill's, the
+# rest of an eligible share): the same few for every bill, so each is made once and
+# kept. A bill is then handed the very Decimal of the last one, whose text fmt_rate
+# keeps by the rate: hashing a new Decimal costs some 5,000 instructions (a power modulo
+# a prime, made once an object), more than the arithmetic. Kept by the operands' values
+# and used only for the very same operand objects: equal Decimals may differ in exponent,
+# and so in what they make (a new object is worked out again, and kept instead).
+_Kept = dict[tuple[Decimal, Decimal], tuple[Decimal, Decimal, Decimal]]
+_LOWERED: _Kept = {}
+_RAISED: _Kept = {}
+_REST: dict[Decimal, tuple[Decimal, Decimal]] = {}
+_KEEP_AT_MOST = 10_000  # rates come from policies: never an unbounded memory
+
+
+def _keep(kept: dict[Any, Any], key: object, value: object) -> None:
+    if len(kept) >= _KEEP_AT_MOST:
+        kept.clear()
+    kept[key] = value
+
+
 def points_off(rate: Decimal, points: Decimal) -> Decimal:
     """A rate lowered by percentage points (as a share, 0.10 = 10 points), never below 0."""
-    return max(rate - points, ZERO)
+    key = (rate, points)
+    kept = _LOWERED.get(key)
+    if kept is not None and kept[0] is rate and kept[1] is points:
+        return kept[2]
+    lowered = max(rate - points, ZERO)
+    _keep(_LOWERED, key, (rate, points, lowered))
+    return lowered
+
+
+def points_on(rate: Decimal, points: Decimal) -> Decimal:
+    """A rate raised by percentage points, never above 1."""
+    key = (rate, points)
+    kept = _RAISED.get(key)
+    if kept is not None and kept[0] is rate and kept[1] is points:
+        return kept[2]
+    raised = min(rate + points, ONE)
+    _keep(_RAISED, key, (rate, points, raised))
+    return raised
+
+
+def rest_of(share: Decimal) -> Decimal:
+    """1 − a share (a class's default first self-pay ratio: 1 − its eligible share)."""
+    kept = _REST.get(share)
+    if kept is not None and kept[0] is share:
+        return kept[1]
+    rest = ONE - share
+    _keep(_REST, share, (share, rest))
+    return rest
 
 
 def describe_value(value: object, unit: str = "") -> str:

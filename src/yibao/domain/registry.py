@@ -141,15 +141,15 @@ def insured_person(
     categories: tuple[CategorySpan, ...] = (),
 ) -> Person:
     """The engine's view of a registered, enrolled person."""
-    return Person(
-        id=record.id,
-        birth_date=record.birth_date,
-        scheme=enrolment.scheme,
-        region=record.region,
-        retired=record.retired,
-        contribution_years=record.contribution_years,
-        assistance=record.assistance,
-        approvals=approvals,
-        filings=filings,
-        categories=categories,
+    return Person(  # its fields in their order: by keyword, a bill's Person cost twice as much
+        record.id,
+        record.birth_date,
+        enrolment.scheme,
+        record.region,
+        record.retired,
+        record.contribution_years,
+        record.assistance,
+        approvals,
+        filings,
+        categories,
     )

@@ -41,6 +41,8 @@ class EncounterDetails:
 
     def check(self, kind: Kind) -> None:
         """Clear errors for what no rule could read."""
+        if self.cause == "ordinary" and self.delivery is None and self.referred_from is None:
+            return  # most bills: nothing given, nothing to check
         if self.cause not in CAUSES:
             raise ServiceError(
                 "invalid_cause",

@@ -80,11 +80,31 @@ def entry_values(region: str, e: Entry) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=50_000)  # items come from catalogues: never an unbounded memory
 def base_entry(item: CatalogueItem) -> Entry:
     """A base item's entry, one for every bill of the item (an Entry is frozen, and nothing
     writes into its caps): made anew for each bill, it cost more than its lookup here,
-    the counter's read handing over one object per item (counter_pg._item)."""
+    the counter's read handing over one object per item (counter_pg._item). Kept by the
+    item object itself first: hashing the item (its four fields, its class an Enum's
+    Python __hash__) cost as much as the rest of the lookup."""
+    kept = _by_item.get(id(item))
+    if kept is not None and kept[0] is item:  # the item is held there: its id is its own
+        return kept[1]
+    entry = _base_entry(item)
+    if len(_by_item) >= _BY_ITEM_MAX:  # items come from catalogues: a bounded memory
+        _by_item.clear()
+    _by_item[id(item)] = (item, entry)
+    return entry
+
+
+# id(item) -> (item, its entry); the item kept alive with it, so that no other object
+# takes its id while it is there. Filled and read under the GIL; a lost race makes the
+# same entry twice.
+_by_item: dict[int, tuple[CatalogueItem, Entry]] = {}
+_BY_ITEM_MAX = 50_000
+
+
+@lru_cache(maxsize=50_000)  # items come from catalogues: never an unbounded memory
+def _base_entry(item: CatalogueItem) -> Entry:
     caps = {} if item.unit_price is None else dict.fromkeys(LEVELS, item.unit_price)
     return Entry(item.code, item.name, item.cls, date.min, caps=caps, source="catalogue_items")
 

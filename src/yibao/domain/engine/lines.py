@@ -22,8 +22,8 @@ from yibao.domain.conditions import Facts
 from yibao.domain.engine.results import LineResult
 from yibao.domain.explain import CLASS_ZH, Step
 from yibao.domain.model import Encounter, Line
-from yibao.domain.money import ONE, ZERO, fmt, fmt_rate, round_fen
-from yibao.domain.parameters import Param, RegionPolicy
+from yibao.domain.money import ZERO, fmt, fmt_rate, round_fen
+from yibao.domain.parameters import Param, RegionPolicy, rest_of
 
 
 def over_limit(line: Line) -> Decimal:
@@ -73,7 +73,7 @@ def _parts(line: Line, share: Decimal) -> LineResult:
         return LineResult(
             line.amount, over, rest, ZERO, ZERO, None, line.cap, line.outside_restriction
         )
-    ratio = line.ratio if line.ratio is not None else ONE - share
+    ratio = line.ratio if line.ratio is not None else rest_of(share)  # made once a share
     first = rest * ratio
     return LineResult(line.amount, over, ZERO, first, rest - first, ratio, line.cap, False)
 

@@ -10,8 +10,8 @@ from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.conditions import Facts
 from yibao.domain.explain import CAUSE_ZH, Step
 from yibao.domain.model import Encounter
-from yibao.domain.money import ONE, ZERO, fmt_points, fmt_yuan, round_fen
-from yibao.domain.parameters import Param, ReferralThreshold, SchemeRules, Threshold
+from yibao.domain.money import ZERO, fmt_points, fmt_yuan, round_fen
+from yibao.domain.parameters import Param, ReferralThreshold, SchemeRules, Threshold, points_on
 
 
 def chain_rule(rules: SchemeRules, enc: Encounter, facts: Facts) -> Param[ReferralThreshold] | None:
@@ -74,8 +74,8 @@ def rate_points(rules: SchemeRules, enc: Encounter, facts: Facts, steps: list[St
 
 
 def raised(rate: Decimal, points: Decimal) -> Decimal:
-    """A rate raised by percentage points, never above 1."""
-    return min(rate + points, ONE)
+    """A rate raised by percentage points, never above 1 (made once: points_on)."""
+    return points_on(rate, points)
 
 
 def fixed_sum(rules: SchemeRules, enc: Encounter, facts: Facts) -> Param[Decimal] | None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.accumulators import YearAccumulators, done
 from yibao.domain.conditions import OTHER_DIAGNOSIS, Facts
 from yibao.domain.engine.benefits import (
     Benefit,
@@ -96,17 +96,18 @@ def settle_encounter(
 ) -> tuple[EncounterResult, YearAccumulators]:
     """Settle one bill. Returns its split and the year's accumulators after it."""
     _check(policy, person, enc, acc)
+    acc = acc.draft()  # the bill's own copy, changed in place (accumulators.Draft); done()
     how, filed_step = place_class(person, enc)
     facts = encounter_facts(policy, person, enc, how)
     refusal = refusal_for(policy, person, enc, facts)
     if refusal is not None:
         reason, step = refusal
         result = _all_personal(person, enc, Route.REFUSED, [step])
-        return replace(result, refused=reason), _after(acc, result, facts)
+        return replace(result, refused=reason), done(_after(acc, result, facts))
     scope_step = out_of_scope(enc)
     if scope_step is not None:
         result = _all_personal(person, enc, Route.OUT_OF_SCOPE, [scope_step])
-        return result, _after(acc, result, facts)
+        return result, done(_after(acc, result, facts))
 
     eligible, lines, steps = eligible_cost(policy, enc, facts)
     place, place_step = place_of(policy, person, enc, how, facts)
@@ -148,7 +149,7 @@ def settle_encounter(
         steps=tuple(steps),
         lines=lines,
     )
-    return result, _after(acc, result, facts)
+    return result, done(_after(acc, result, facts))
 
 
 def _benefit(

@@ -1,0 +1,98 @@
+"""A billed line under its catalogue entry (domain/catalogue.line_for) and what is kept so
+that a bill does not make it again: the line made with its fields in order is the line
+Line.item makes; a base item's entry is one object for the item (catalogue_repo.
+base_entry) and an entry's citation is kept on it, each made anew from its source when
+that changes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from yibao.adapters.db.catalogue_repo import base_entry
+from yibao.domain.catalogue import Entry, Restriction, Visit, line_for, outside
+from yibao.domain.model import Kind, Line, LineClass
+from yibao.domain.registry import CatalogueItem
+
+_amounts = st.decimals(min_value=0, max_value=10_000, places=4)
+_restrictions = st.sampled_from(
+    [Restriction(), Restriction(min_age=18), Restriction(sex="F"), Restriction(min_level=3)]
+)
+
+
+@given(
+    cls=st.sampled_from(list(LineClass)),
+    quantity=_amounts,
+    price=_amounts,
+    cap=st.none() | _amounts,
+    ratio=st.none() | st.decimals(min_value=0, max_value=1, places=2),
+    restriction=_restrictions,
+    level=st.integers(0, 3),
+    kind=st.sampled_from(list(Kind)),
+    sex=st.sampled_from(["M", "F"]),
+)
+def test_a_line_is_the_line_line_item_makes(
+    cls: LineClass,
+    quantity: Decimal,
+    price: Decimal,
+    cap: Decimal | None,
+    ratio: Decimal | None,
+    restriction: Restriction,
+    level: int,
+    kind: Kind,
+    sex: str,
+) -> None:
+    entry = Entry(
+        "X01",
+        "an item",
+        cls,
+        date(2026, 1, 1),
+        caps={} if cap is None else {level: cap},
+        ratios={} if ratio is None else {"employee": ratio},
+        restriction=restriction,
+    )
+    visit = Visit(date(2026, 5, 1), kind, level, date(2000, 1, 1), sex, "employee")
+    why = outside(restriction, visit)
+    expected = Line.item(
+        cls,
+        quantity,
+        price,
+        code="N01",
+        cap=entry.cap(level),
+        ratio=entry.ratio("employee"),
+        outside_restriction=why is not None,
+        name=entry.name,
+        entry=entry.ref,
+        restriction=why,
+    )
+    assert line_for(entry, visit, quantity, price, "N01") == expected
+
+
+def test_an_entry_keeps_its_citation_and_a_changed_entry_has_its_own() -> None:
+    entry = Entry("X01", "an item", LineClass.A, date(2026, 1, 1), source="list 2026")
+    assert entry.ref is entry.ref
+    renamed = replace(entry, name="another item")
+    assert renamed.ref != entry.ref
+    assert "another item" in renamed.ref.source
+    assert replace(entry).ref == entry.ref  # equal entries, equal citations
+    assert renamed == replace(entry, name="another item")  # kept citations change no equality
+
+
+def test_a_base_item_has_one_entry_and_another_item_its_own() -> None:
+    item = CatalogueItem("X01", "an item", LineClass.A, Decimal("12.50"))
+    entry = base_entry(item)
+    assert base_entry(item) is entry
+    assert entry.caps[2] == Decimal("12.50")
+    assert entry.name == "an item"
+    same = CatalogueItem("X01", "an item", LineClass.A, Decimal("12.50"))
+    assert base_entry(same) == entry
+    for n in range(100):  # items come and go: a new one never takes an old one's entry
+        other = CatalogueItem(f"Y{n}", f"item {n}", LineClass.B, Decimal(n))
+        found = base_entry(other)
+        assert (found.code, found.name, found.cls) == (other.code, other.name, LineClass.B)
+        assert found.caps.get(1) == Decimal(n)
+        del other, found  # freed here (reference counting): its id free for the next
