@@ -344,7 +344,10 @@ class SettlementService:
             if (year is not None and year in taken) or (answer_key in taken):
                 answers.append(None)
                 continue
-            taken.update(k for k in (year, answer_key) if k is not None)
+            if year is not None:
+                taken.add(year)
+            if answer_key is not None:
+                taken.add(answer_key)
             try:
                 answers.append(self.settle_in(uow, bill, key))
             except ServiceError as refused:  # before anything of it was written
