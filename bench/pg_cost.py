@@ -1,7 +1,8 @@
 """What a card settlement costs PostgreSQL because of the schema: one command, a table.
 
     .venv/bin/python bench/pg_cost.py [--persons 3000] [--bills 3000] [--threads 16]
-                                      [--batch N] [--compare REVISION [--rounds 2]]
+                                      [--batch N] [--statements]
+                                      [--compare REVISION [--rounds 2]]
 
 Makes a database of its own (YIBAO_BENCH_DATABASE, default yibao_bench_pgside, on
 YIBAO_BENCH_POSTGRES_URL's server), loads the demo, and settles `bills` card bills (the
@@ -13,7 +14,8 @@ the figures then do not depend on how the threads happened to group the bills.
 Prints, a settlement:
 
 - the CPU of this database's backends (from /proc: other databases' work on a shared
-  machine is not counted; the WAL writer's and checkpointer's are not either);
+  machine is not counted; the WAL writer's and checkpointer's are not either); with
+  --statements also by statement (the batch's read, its write, the COMMIT ...);
 - rows inserted / updated (HOT and not) / deleted per table, and the index entries each
   index received (a row inserted, or updated other than HOT, adds one to every index of
   its table); index scans per index (the foreign-key checks probe the parent's key);
@@ -39,16 +41,20 @@ import os
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, create_engine, text
 
 from settle_http import fresh_database  # bench/settle_http.py: YIBAO_BENCH_POSTGRES_URL
 from settle_rows import bills, settle  # bench/settle_rows.py: its bills, settled by threads
+from yibao.adapters.db.counter_pg_batch import READ_MANY, WRITE_MANY
 from yibao.adapters.db.engine import make_engine
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.adapters.db.migrate import upgrade
@@ -235,6 +241,7 @@ class Run:
     records: dict[tuple[str, str], list[int]]
     fks: list[tuple[str, str, str]]
     line: str  # what was settled, how
+    statements: Counter[str]  # --statements: the backends' CPU ns, and the count, by kind
 
     def tables(self) -> dict[str, list[float]]:
         """(inserted, updated, HOT, deleted, seq scans, rows they read) a settlement, by
@@ -274,7 +281,10 @@ def measure(args: argparse.Namespace, revision: str) -> Run:
     # The backends report their statistics when they go idle only every ten seconds:
     # the warm-up's would be counted with the run. They report them as they exit.
     engine.dispose()
-    open_pool(engine, 8)
+    # One connection for one thread (--batch): the pool would hand its connections out in
+    # turn, and each prepares and plans the statements anew (PostgreSQL plans a prepared
+    # statement for each of its first five runs: 1.3 ms for the batch's read).
+    open_pool(engine, 1 if args.batch else 8)
     admin_engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin_engine.connect() as admin:
         # A checkpoint (of any database's work) may remove the WAL before it is read: a
@@ -285,7 +295,8 @@ def measure(args: argparse.Namespace, revision: str) -> Run:
         )
         before, cpu_before = snapshot(admin), backend_cpu(admin)
         started = time.perf_counter()
-        refused = settle_by(args, engine, committer, todo)
+        with statement_cpu(args.statements) as spent:
+            refused = settle_by(args, engine, committer, todo)
         elapsed = time.perf_counter() - started
         cpu_after = backend_cpu(admin)
         engine.dispose()  # the backends exit, and report their statistics
@@ -303,7 +314,59 @@ def measure(args: argparse.Namespace, revision: str) -> Run:
         f"{(after['commits'] - before['commits']) / n:.2f} commits a settlement"
     )
     cpu = sum(cpu_after[p] - cpu_before.get(p, 0.0) for p in cpu_after)
-    return Run(revision, n, cpu, before, after, records, fks, line)
+    return Run(revision, n, cpu, before, after, records, fks, line, spent)
+
+
+def _kind(query: Any, *_params: Any) -> str:
+    if query is READ_MANY:
+        return "batch read"
+    if query is WRITE_MANY:
+        return "batch write"
+    words = str(query).split()
+    return " ".join(words[:2])[:30]
+
+
+def _on_cpu(conn: psycopg.Connection[Any]) -> int:
+    """The nanoseconds the connection's backend has run on a CPU (the scheduler's count:
+    a backend waiting for its client, or a lock, does not run)."""
+    with open(f"/proc/{conn.info.backend_pid}/schedstat") as stat:
+        return int(stat.read().split()[0])
+
+
+@contextmanager
+def statement_cpu(on: bool) -> Iterator[Counter[str]]:
+    """With `on`, each statement's share of its backend's CPU, by the statement's kind
+    (the batch's read and write, the COMMIT, the others by their first words): the
+    backend's schedstat read before and after every execute and commit in this process.
+    "n <kind>" counts them. It tells what a statement costs the server apart from what
+    a batch costs (run --batch 4 and --batch 32: a statement's fixed part and its part a
+    bill), which the backends' CPU as a whole cannot."""
+    spent = Counter[str]()
+    if not on:
+        yield spent
+        return
+    execute, commit = psycopg.Cursor.execute, psycopg.Connection.commit
+
+    def timed(kind: Callable[..., str], call: Callable[..., Any]) -> Callable[..., Any]:
+        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            conn = getattr(self, "connection", self)
+            started = _on_cpu(conn)
+            try:
+                return call(self, *args, **kwargs)
+            finally:
+                name = kind(*args)
+                spent[name] += _on_cpu(conn) - started
+                spent[f"n {name}"] += 1
+
+        return run
+
+    psycopg.Cursor.execute = timed(_kind, execute)  # type: ignore[method-assign]
+    psycopg.Connection.commit = timed(lambda: "COMMIT", commit)  # type: ignore[method-assign]
+    try:
+        yield spent
+    finally:
+        psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+        psycopg.Connection.commit = commit  # type: ignore[method-assign]
 
 
 def settle_by(
@@ -353,6 +416,9 @@ def main() -> None:
         "and print the two side by side (the same code, the same run)",
     )
     parser.add_argument("--rounds", type=int, default=2, help="turns of each, with --compare")
+    parser.add_argument(
+        "--statements", action="store_true", help="the backends' CPU by statement (schedstat)"
+    )
     args = parser.parse_args()
     if not args.compare:
         report(measure(args, "head"))
@@ -387,6 +453,8 @@ def report(run: Run) -> None:
     console = Console(width=120)
     console.print(run.line)
     console.print(f"PostgreSQL backends' CPU: {run.cpu * 1000 / n:.3f} ms a settlement")
+    if run.statements:
+        console.print(statements_table(n, run.statements))
     rows = Table(title="Rows and index entries a settlement")
     for column in (
         "table / index",
@@ -421,6 +489,24 @@ def report(run: Run) -> None:
         checks.add_row(name, parent, f"{tables.get(table, [0.0])[0]:.2f}")
     console.print(checks)
     console.print(wal_table(n, run.records))
+
+
+def statements_table(n: int, spent: Counter[str]) -> Table:
+    table = Table(title="The backends' CPU by statement (schedstat), a settlement")
+    for column in ("statement", "statements", "CPU, us", "CPU a statement, us"):
+        table.add_column(column, justify="left" if column == "statement" else "right")
+    kinds = sorted((k for k in spent if not k.startswith("n ")), key=lambda k: -spent[k])
+    for kind in kinds:
+        count = spent[f"n {kind}"]
+        table.add_row(
+            kind,
+            f"{count / n:.3f}",
+            f"{spent[kind] / n / 1000:.1f}",
+            f"{spent[kind] / count / 1000:.0f}",
+        )
+    total = sum(spent[k] for k in kinds)
+    table.add_row("all", "", f"{total / n / 1000:.1f}", "")
+    return table
 
 
 def wal_table(n: int, records: dict[tuple[str, str], list[int]]) -> Table:

@@ -9,14 +9,21 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import cast
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from yibao.adapters.db.catalogue_repo import base_entry
 from yibao.domain.catalogue import Entry, Restriction, Visit, line_for, outside
+from yibao.domain.engine import EncounterResult
+from yibao.domain.engine.results import LineResult
 from yibao.domain.model import Kind, Line, LineClass
+from yibao.domain.money import ZERO, fmt, to_fen
 from yibao.domain.registry import CatalogueItem
+from yibao.service.catalogue_lines import line_views, with_parts
 
 _amounts = st.decimals(min_value=0, max_value=10_000, places=4)
 _restrictions = st.sampled_from(
@@ -96,3 +103,21 @@ def test_a_base_item_has_one_entry_and_another_item_its_own() -> None:
         assert (found.code, found.name, found.cls) == (other.code, other.name, LineClass.B)
         assert found.caps.get(1) == Decimal(n)
         del other, found  # freed here (reference counting): its id free for the next
+
+
+@pytest.mark.parametrize(
+    "part", [ZERO, Decimal("0"), Decimal("0.00"), Decimal("-0"), Decimal("1.20"), Decimal("3")]
+)
+def test_a_lines_parts_are_shown_and_stored_as_fmt_and_to_fen_make_them(part: Decimal) -> None:
+    """The engine's ZERO (most lines' over-limit and full self-pay parts) is shown without
+    a call: any other zero, a negative one too, is shown as fmt shows it."""
+    row = {"line_no": 1, "code": "X01", "name": "an item", "cls": "A", "quantity": "1"}
+    row |= {"unit_price_fen": 120, "amount_fen": 120, "unit_price": "1.20"}
+    parts = LineResult(Decimal("1.20"), part, part, Decimal("0.00"), Decimal("1.20"))
+    result = cast(EncounterResult, SimpleNamespace(lines=(parts,)))
+    [view] = line_views([row], result)
+    assert view["over_limit"] == fmt(part)
+    assert view["full_self_pay"] == fmt(part)
+    [stored] = with_parts([row], result)
+    assert stored["over_limit_fen"] == to_fen(part)
+    assert stored["full_self_pay_fen"] == to_fen(part)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -132,3 +132,14 @@ def test_any_card_bill_is_written_as_the_encoder_writes_it(
     bill = Bill(institution, card, kind, day, billed, diagnosis, disease, prescription)
     assert _card_bill_json(bill) == _bill_json(bill)
     assert bill.fingerprint() == as_before(bill)
+
+
+def test_a_bills_keys_name_its_codes_once_sorted() -> None:
+    one = BillLine("X02", Decimal("1"), Decimal("1.00"))
+    other = BillLine("X01", Decimal("1"), Decimal("1.00"))
+    single = Bill("H001", "C1", Kind.OUTPATIENT, date(2026, 3, 1), (one,))
+    several = replace(single, lines=(one, other, one))
+    assert single.keys(None).codes == ("X02",)
+    assert several.keys("k").codes == ("X01", "X02")
+    assert several.keys("k").caller == "H001"
+    assert single.keys(None).caller is None

@@ -364,7 +364,11 @@ class Step:
             if base_text[-3:-2] != "." or len(base_text) > 6:
                 base_words = _yuan(base, base_text)
         args = dict(self.args)  # one copy: the stored form is written out as it is made
-        said = _own(value, base_words, result_words, args)
+        said = (
+            (value, base_words, result_words, args)
+            if _OWN.isdisjoint(args)
+            else _own(value, base_words, result_words, args)
+        )
         en, zh = _PAIRS[rule]
         stored: list[Any]
         if ref is None:

@@ -15,7 +15,7 @@ from yibao.domain.catalogue import Entry, Visit, line_for
 from yibao.domain.engine import EncounterResult
 from yibao.domain.frozen import fast_init
 from yibao.domain.model import Line
-from yibao.domain.money import fmt, round_fen, to_fen
+from yibao.domain.money import ZERO, fmt, round_fen, to_fen
 from yibao.domain.registry import CatalogueItem
 from yibao.service.errors import ServiceError
 from yibao.service.ports import UnitOfWork
@@ -141,13 +141,17 @@ def with_parts(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[
         {
             **PLAIN,
             **row,
-            "over_limit_fen": to_fen(parts.over_limit),
-            "full_self_pay_fen": to_fen(parts.full_self_pay),
+            # Most lines have neither part: the engine's ZERO itself, 0 fen without a call.
+            "over_limit_fen": 0 if parts.over_limit is ZERO else to_fen(parts.over_limit),
+            "full_self_pay_fen": 0 if parts.full_self_pay is ZERO else to_fen(parts.full_self_pay),
             "first_self_pay": str(parts.first_self_pay),
             "eligible": str(parts.eligible),
         }
         for row, parts in zip(rows, result.lines, strict=True)
     ]
+
+
+_ZERO_SHOWN = fmt(ZERO)  # "0.00"
 
 
 def line_views(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[dict[str, Any]]:
@@ -164,8 +168,11 @@ def line_views(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[
                 "quantity": row["quantity"],
                 "unit_price": row.get("unit_price") or fmt(Decimal(row["unit_price_fen"]) / 100),
                 "amount": fmt(parts.amount),
-                "over_limit": fmt(parts.over_limit),
-                "full_self_pay": fmt(parts.full_self_pay),
+                # Most lines have neither part (the engine's ZERO): its text without a call.
+                "over_limit": _ZERO_SHOWN if parts.over_limit is ZERO else fmt(parts.over_limit),
+                "full_self_pay": (
+                    _ZERO_SHOWN if parts.full_self_pay is ZERO else fmt(parts.full_self_pay)
+                ),
                 "first_self_pay": fmt(parts.first_self_pay),
                 "eligible": fmt(parts.eligible),
                 "first_self_pay_exact": str(parts.first_self_pay),

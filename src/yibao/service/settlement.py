@@ -122,7 +122,7 @@ class Bill:
         made = BillKeys(  # its fields in their order: by keyword, they cost twice as much
             self.institution_id,  # institution_id
             self.date.year,  # year
-            tuple(sorted({ln.code for ln in self.lines})),  # codes
+            _codes(self.lines),  # codes
             self.card_number if self.person_id is None else None,  # card_number
             self.person_id,  # person_id
             self.institution_id if key is not None else None,  # caller
@@ -131,6 +131,13 @@ class Bill:
         )
         self.__dict__["_keys"] = (key, made)
         return made
+
+
+def _codes(lines: tuple[BillLine, ...]) -> tuple[str, ...]:
+    """The bill's codes, each once, sorted: most bills have one line."""
+    if len(lines) == 1:
+        return (lines[0].code,)
+    return tuple(sorted({ln.code for ln in lines}))
 
 
 # json.dumps(data, sort_keys=True, default=str), whose text the stored keys' hashes were
@@ -337,7 +344,10 @@ class SettlementService:
             if (year is not None and year in taken) or (answer_key in taken):
                 answers.append(None)
                 continue
-            taken.update(k for k in (year, answer_key) if k is not None)
+            if year is not None:
+                taken.add(year)
+            if answer_key is not None:
+                taken.add(answer_key)
             try:
                 answers.append(self.settle_in(uow, bill, key))
             except ServiceError as refused:  # before anything of it was written
@@ -438,9 +448,7 @@ class SettlementService:
             details.delivery,
             origin_key(uow, record.id, details, bill.date),
         )
-        return Prepared(
-            person, encounter, inst.id, policy, tuple(priced), origin=details.referred_from
-        )
+        return Prepared(person, encounter, inst.id, policy, tuple(priced), details.referred_from)
 
 
 Answer = tuple[int, dict[str, Any]]

@@ -46,6 +46,7 @@ from yibao.adapters.db.counter_pg import (
     NEXT_ID,
     PgCounter,
     _facts,
+    _item,
     _json,
     answer_row,
     ledger_rows,
@@ -56,9 +57,8 @@ from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Registry
 from yibao.adapters.db.tables import idempotency_keys, settlements
 from yibao.adapters.db.tables_clearing import region_ledger
-from yibao.domain.model import Filing, LineClass
-from yibao.domain.money import from_fen
-from yibao.domain.registry import CatalogueItem, Referral
+from yibao.domain.model import Filing
+from yibao.domain.registry import Referral
 from yibao.service.ports import now
 from yibao.service.ports.records import (
     BillKeys,
@@ -376,12 +376,9 @@ class PgBatchCounter(PgCounter):
             a, b = sorted((row[22], region))
             self.regions.seen_uncleared(_month(bill.day), a, b)
         if self.catalogue is not None:
-            items = {
-                code: CatalogueItem(
-                    code, name, LineClass(cls), None if fen is None else from_fen(fen)
-                )
-                for code, name, cls, fen in row[40]
-            }
+            # Each item made once a process, as the read's items of the person's region
+            # (counter_pg._item): not an Enum call and a Decimal an item a bill.
+            items = {code: _item(code, name, cls, fen) for code, name, cls, fen in row[40]}
             self.catalogue.seen_items(region, bill.codes, items)
 
     def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts:
