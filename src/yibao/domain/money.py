@@ -94,6 +94,18 @@ def fmt_yuan(amount: Decimal) -> str:
     return f"{shown:,.2f}"
 
 
+def fmt_policy_yuan(amount: Decimal) -> str:
+    """fmt_yuan of a policy's amount (a threshold, a limit): a few long-lived Decimals,
+    whose texts are kept by amount, as fmt_rate keeps rates' (a threshold of 2,000 took
+    the format spec's way every bill). Equal amounts show alike, but zero its sign."""
+    return _kept_yuan(amount) if amount else fmt_yuan(amount)
+
+
+@lru_cache(maxsize=10_000)  # amounts from policies: never an unbounded memory
+def _kept_yuan(amount: Decimal) -> str:
+    return fmt_yuan(amount)
+
+
 def fmt_rate(rate: Decimal) -> str:
     """A share as a percentage without noise ("70%", "12.5%")."""
     # A region has a few rates, and every bill shows one or two: each one's text is kept.

@@ -22,7 +22,7 @@ from yibao.domain.engine.rules import (
 from yibao.domain.engine.scope import Place
 from yibao.domain.explain import HOW_ZH, PER_ZH, Step
 from yibao.domain.model import Encounter, Person
-from yibao.domain.money import ZERO, fmt_rate, fmt_yuan, round_fen
+from yibao.domain.money import ZERO, fmt_policy_yuan, fmt_rate, fmt_yuan, round_fen
 from yibao.domain.parameters import (
     Param,
     PilotDisease,
@@ -76,7 +76,8 @@ def charge_threshold(
         return ZERO, acc, None
     # Steps every bill makes are made positionally: (rule, result, ref, value, base, args).
     args = {**_per_words(per, level), "charged_before": fmt_yuan(before)}
-    return charged, acc, Step("threshold", charged, param.ref, fmt_yuan(amount), eligible, args)
+    value = fmt_policy_yuan(amount)
+    return charged, acc, Step("threshold", charged, param.ref, value, eligible, args)
 
 
 @cache
