@@ -454,8 +454,10 @@ class Loader:
         if self.conn.dialect.name == "postgresql":
             rows = self.conn.execute(
                 text(
-                    "SELECT nextval(pg_get_serial_sequence('settlements', 'id')) "
-                    "FROM generate_series(1, :n)"
+                    # The sequence found once (an InitPlan), not once an id:
+                    # pg_get_serial_sequence searches pg_depend, ~4.6 us a call.
+                    "SELECT nextval((SELECT pg_get_serial_sequence('settlements', 'id')"
+                    "::regclass)) FROM generate_series(1, :n)"
                 ),
                 {"n": n},
             )

@@ -86,6 +86,17 @@ class Fields:
     def text(
         self, name: str, *, required: bool = True, max_len: int = 64, pattern: str | None = None
     ) -> str | None:
+        value = self.data.get(name)
+        if type(value) is str:  # the usual case, at once (some 20 fields a message)
+            found = value.strip()
+            if (
+                found
+                and len(found) <= max_len
+                and not _CONTROL.search(found)
+                and (pattern is None or _pattern(pattern).fullmatch(found))
+            ):
+                return found
+        # Anything else, or a string refused: below, which says why.
         value = self._raw(name, required)
         if value is None:
             return None

@@ -25,6 +25,8 @@ from sqlalchemy.engine import Engine
 from yibao.adapters.db import fsi_sql as raw
 from yibao.adapters.db import tables as t
 from yibao.adapters.db import tables_fsi as f
+from yibao.adapters.db.fsi_institutions import cache_of
+from yibao.adapters.db.repositories import Registry
 from yibao.service.ports.interface import Opening
 
 
@@ -58,8 +60,11 @@ class SignIn:
 
 
 class FsiStore:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, registry: Registry | None = None) -> None:
         self.conn = conn
+        # The unit of work's registry, told the message's institution as the process
+        # keeps it (fsi_institutions.py), so that the desk's reads of it read nothing.
+        self.registry = registry
         # PostgreSQL: the driver's prepared statements (fsi_sql.py); elsewhere SQLAlchemy.
         self.pg = raw.Driver(conn) if conn.dialect.name == "postgresql" else None
 
@@ -200,11 +205,14 @@ class FsiStore:
                 params += nonce
             found = self.pg.one(sql, params)
             assert found is not None  # FROM (SELECT 1): always one row
+            generation = found[8]
+            if generation is not None and self.registry is not None:
+                self._institution(fixmedins_code, generation, self.registry)
             return Opening(
                 None if found[0] is None else Message(*found[:3]),
                 None if found[3] is None else SignIn(*found[3:8]),
-                nonce is None or found[8] == 1,
-                None,
+                nonce is None or found[9] == 1,
+                generation,
             )
         fresh = True
         if nonce is not None:
@@ -218,6 +226,13 @@ class FsiStore:
             fresh = added.first() is not None
         message, signed = self.envelope(fixmedins_code, msgid, sign_no)
         return Opening(message, signed, fresh, None)
+
+    def _institution(self, code: str, generation: int, registry: Registry) -> None:
+        """The message's institution as of `generation`, read by this transaction, from
+        the process's cache (or read once and kept there), told to the registry."""
+        found = cache_of(self.conn.engine).institution(code, generation, registry.institution)
+        if found is not None:
+            registry.seen_institution(found)
 
     def add_message(
         self, fixmedins_code: str, msgid: str, infno: str, request_hash: str, response: str

@@ -53,16 +53,19 @@ LEFT JOIN fsi_sign_ins s ON s.sign_no = (
 
 
 def _opening(current: bool, nonce: bool) -> str:
-    """ENVELOPE (or, `current`, ENVELOPE_CURRENT) and, with `nonce`, the x-tif nonce
-    recorded as seen in the message's own transaction: its paasid, nonce and moment are
-    the parameters after the envelope's, and the last column is 1 where it was added, 0
-    where the key was there (a replay; an INSERT of a key another transaction holds
-    uncommitted waits for that one's end, as the primary key makes it)."""
+    """ENVELOPE (or, `current`, ENVELOPE_CURRENT), the institutions' generation, and,
+    with `nonce`, the x-tif nonce recorded as seen in the message's own transaction: its
+    paasid, nonce and moment are the parameters after the envelope's, and the last column
+    is 1 where it was added, 0 where the key was there (a replay; an INSERT of a key
+    another transaction holds uncommitted waits for that one's end, as the primary key
+    makes it)."""
     select = ENVELOPE_CURRENT if current else ENVELOPE
-    if not nonce:
-        return select
-    n = 3 if current else 4
     head, _, tail = select.partition("\nFROM (SELECT 1) AS one")
+    # Then the institutions' generation (fsi_institutions.py), NULL if its row is gone.
+    head += ", (SELECT generation FROM institutions_generation) AS institutions"
+    if not nonce:
+        return f"{head}\nFROM (SELECT 1) AS one{tail}"
+    n = 3 if current else 4
     return f"""WITH seen AS (
     INSERT INTO fsi_nonces (paasid, nonce, seen_at) VALUES (${n}, ${n + 1}, ${n + 2})
     ON CONFLICT DO NOTHING RETURNING 1)

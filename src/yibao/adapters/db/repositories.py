@@ -76,6 +76,12 @@ class Registry:
         # bills elsewhere (counter_pg_batch.py): that transaction settles, and writes
         # neither, so they stay what it read.
         self._certificates: dict[str, tuple[tuple[Referral, ...], tuple[Filing, ...]]] = {}
+        # Institutions as a national-interface message's first read found them in the
+        # process's cache, valid for this transaction (fsi_repo.FsiStore.opening).
+        self._institutions: dict[str, Institution] = {}
+
+    def seen_institution(self, institution: Institution) -> None:
+        self._institutions[institution.id] = institution
 
     def seen_certificates(
         self, person_id: str, referrals: tuple[Referral, ...], filings: tuple[Filing, ...]
@@ -85,6 +91,9 @@ class Registry:
     # --- reads used by settlement ---------------------------------------------------
 
     def institution(self, institution_id: str) -> Institution | None:
+        seen = self._institutions.get(institution_id)
+        if seen is not None:
+            return seen
         if self.pg is not None:
             found = self.pg.one(raw.INSTITUTION, (institution_id,))
             return None if found is None else raw.institution(found)

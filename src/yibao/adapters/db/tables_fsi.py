@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -128,4 +129,15 @@ fsi_files = Table(
     Column("filename", String(200), nullable=False),
     Column("content", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row: a count that a trigger on `institutions` moves on every change, in the writer's
+# transaction (migration 0024, PostgreSQL); each process keeps the institutions messages
+# name for as long as the count it read with a message stands (fsi_institutions.py).
+institutions_generation = Table(
+    "institutions_generation",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("generation", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
 )

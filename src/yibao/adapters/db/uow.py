@@ -101,7 +101,7 @@ class UnitOfWork:
         self.member = Member(self._conn)
         self.regions = Regions(self._conn)
         self.console = Console(self._conn)
-        self.interface = FsiStore(self._conn)  # the national interface's records
+        self.interface = FsiStore(self._conn, self.registry)  # the national interface's
         self.counter = (
             PgBatchCounter(self._conn, self.catalogue, self.regions, self.registry)
             if self._conn.dialect.name == "postgresql"
