@@ -364,7 +364,8 @@ class Step:
             if base_text[-3:-2] != "." or len(base_text) > 6:
                 base_words = _yuan(base, base_text)
         args = dict(self.args)  # one copy: the stored form is written out as it is made
-        said, words = value, args  # the value and the args the sentences take
+        said = value  # the value and the args the sentences take
+        words: Mapping[str, str] = args
         if not _OWN.isdisjoint(args):  # args naming value, base or result (no rule's do)
             said, base_words, result_words, words = _own(value, base_words, result_words, args)
         en, zh = _PAIRS[rule]
