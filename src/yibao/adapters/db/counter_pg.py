@@ -257,52 +257,64 @@ _LINE_CLASS = {m.value: m for m in LineClass}
 
 def _facts(row: Any, year: int) -> CounterFacts:
     """The facts of a bill from the row the counter's read returns."""
-    (state, settled, k_hash, k_status, k_response) = row[0:5]
-    inst = row[5:12]
-    card_row, person_row, enrolment_row = row[12:17], row[17:27], row[27:31]
-    items, categories = row[31], row[34]
-
-    person = None if person_row[0] is None else PersonRecord(*person_row)
+    state, settled, k_hash = row[0], row[1], row[2]
+    person = None if row[17] is None else _person(*row[17:27])
     card = None
-    if card_row[0] is not None and person is not None:
-        number, status, issued_on, replaced_by, due_on = card_row
-        card = Card(number, person.id, _CARD_STATUS[status], issued_on, replaced_by, due_on=due_on)
-    scheme, enrolment_status, valid_from, valid_to = enrolment_row
+    if row[12] is not None and person is not None:
+        number, status, issued_on, replaced_by, due_on = row[12:17]
+        card = Card(number, person.id, _CARD_STATUS[status], issued_on, replaced_by, None, due_on)
+    scheme, enrolment_status, valid_from, valid_to = row[27:31]
     enrolment = (
         None
         if person is None or scheme is None
         else Enrolment(person.id, year, _SCHEME[scheme], enrolment_status, valid_from, valid_to)
     )
+    categories = row[34]
+    # Positionally: CounterFacts' fields in their order (fast_init takes keywords dearer).
     return CounterFacts(
-        answer=None if k_hash is None else StoredAnswer(k_hash, k_status, k_response),
-        institution=None
-        if inst[0] is None
-        else Institution(
-            inst[0],
-            inst[1],
-            inst[2],
-            inst[3],
-            _INSTITUTION_KIND[inst[4]],
-            inst[5],
-            inst[6],
-            row[35],
-            row[36],
-        ),
-        card=card,
-        person=person,
-        enrolment=enrolment,
-        items={row[0]: _item(*row) for row in items or ()},
-        year=YearAccumulators(year=year)
+        None if k_hash is None else StoredAnswer(k_hash, row[3], row[4]),
+        None if row[5] is None else _institution(*row[5:12], row[35], row[36]),
+        card,
+        person,
+        enrolment,
+        {item[0]: _item(*item) for item in row[31] or ()},
+        YearAccumulators(year=year)
         if state is None
         else YearAccumulators.from_dict(orjson.loads(state)),
-        settled=0 if settled is None else int(settled),
-        categories=None
+        0 if settled is None else int(settled),
+        None
         if person is None
         else tuple(
             CategorySpan(category, _day(valid_from), _day(valid_to))
             for category, valid_from, valid_to in categories or ()
         ),
     )
+
+
+# An institution and a person as a read returns them, one (frozen) object for every bill
+# whose row has the same values: a batch's bills share a few institutions, and a process
+# settles its persons' bills again and again. Kept by every column's value, so a changed
+# row (another name, a new level, a new phone) is another key, never the old object; the
+# person's id number is checked (PersonRecord.__post_init__) when first made, and a wrong
+# one raises every time (an exception is never kept).
+@lru_cache(maxsize=4096)
+def _institution(
+    iid: str,
+    region: str,
+    name: str,
+    level: int,
+    kind: str,
+    designated: bool,
+    pilot: bool,
+    itype: str,
+    province: str | None,
+) -> Institution:
+    return Institution(
+        iid, region, name, level, _INSTITUTION_KIND[kind], designated, pilot, itype, province
+    )
+
+
+_person = lru_cache(maxsize=1 << 16)(PersonRecord)
 
 
 @lru_cache(maxsize=50_000)  # items come from catalogues: never an unbounded memory

@@ -49,8 +49,6 @@ from yibao.adapters.db.counter_pg import (
     _item,
     _json,
     answer_row,
-    ledger_rows,
-    line_rows,
 )
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.adapters.db.regions_repo import Regions
@@ -260,26 +258,40 @@ class BatchRows:
 
 def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
     rows = BatchRows([], [], [], [], [], [], [], [])
+    # The lists' methods looked up once a batch, not once a bill.
+    explanations, settlements_, lines, ledger = (
+        rows.explanations.append,
+        rows.settlements.append,
+        rows.lines.append,
+        rows.ledger.append,
+    )
+    made, kept, answers = rows.made.append, rows.kept.append, rows.answers.append
     for bill in booked:
         sid, record = bill.sid, bill.record
-        rows.moved += bill.moved
-        # The bill's own row, written once, here: taken as it is, not copied (a refused
-        # batch's bills are settled again, each making its record anew).
+        if bill.moved:
+            rows.moved += bill.moved
+        # The bill's own rows, written once, here: taken as they are, not copied (a
+        # refused batch's bills are settled again, each making its record anew). Its
+        # lines are copied: they may be the prepared bill's own (booking._line_rows).
         settlement = record.values
         settlement["id"] = sid
-        rows.explanations.append(settlement.pop("explanation"))
-        rows.settlements.append(settlement)
-        rows.lines += line_rows(sid, record)
-        rows.ledger += ledger_rows(sid, record, stamp)
+        explanations(settlement.pop("explanation"))
+        settlements_(settlement)
+        for line in record.lines:
+            lines({"settlement_id": sid, **line})
+        for entry in record.ledger:  # its settlement_id (None) keeps its place
+            entry["settlement_id"] = sid
+            entry["created_at"] = stamp
+            ledger(entry)
         year = {
             "person_id": record.person_id,
             "year": record.year.year,
             "state": year_state(record.year),
             "settled": record.settled,
         }
-        (rows.made if bill.new_year else rows.kept).append(year)
+        (made if bill.new_year else kept)(year)
         if bill.answer is not None:
-            rows.answers.append(answer_row(bill.answer, stamp))
+            answers(answer_row(bill.answer, stamp))
     return rows
 
 
