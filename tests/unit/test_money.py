@@ -98,3 +98,17 @@ def test_no_fen_of_what_is_not_an_amount_to_the_fen(text: str) -> None:
 def test_texts_at_the_edges(text: str, shown: str, yuan: str) -> None:
     assert fmt(Decimal(text)) == shown
     assert fmt_yuan(Decimal(text)) == yuan
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-2, max_value=2, places=4))
+def test_rates_show_as_their_normal_form(rate: Decimal) -> None:
+    # Kept texts (by rate) and zero's shortcut (by its sign) show what the format made.
+    for shown in (rate, rate.quantize(Decimal("0.0001")), -rate):
+        assert fmt_rate(shown) == f"{(shown * 100).normalize():f}%"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"), [("0", "0%"), ("0.00", "0%"), ("-0", "-0%"), ("0E+3", "0%")]
+)
+def test_a_zero_rate_shows_its_sign(text: str, shown: str) -> None:
+    assert fmt_rate(Decimal(text)) == shown
