@@ -63,7 +63,8 @@ def steps() -> list[Step]:
         for extra in ({"cls": "B", "scheme": "resident"}, {"cls_en": "X", "scheme_name": "Y"}):
             made.append(Step(rule, Decimal("3.10"), REF, "9", Decimal("1"), {**plain, **extra}))
         own = {**plain, "value": "v!", "base": "b!", "result": "r!"}
-        made.append(Step(rule, Decimal("3.10"), None, "9", Decimal("1"), own))
+        for ref in (None, REF):
+            made.append(Step(rule, Decimal("3.10"), ref, "9", Decimal("1"), own))
     return made
 
 

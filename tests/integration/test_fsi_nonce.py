@@ -7,6 +7,7 @@ succeeded, was refused before its transaction, or failed and rolled back."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -170,4 +171,34 @@ def test_a_message_refused_before_its_transaction_spends_its_nonce_apart(
     assert "重放" in post(client, headers)["err_msg"]
     # The replay is refused as a replay, whatever its message (another institution's too).
     assert "重放" in post(client, headers, sign_in("H2"))["err_msg"]
+    assert nonces(engine, headers["x-tif-nonce"]) == 1
+
+
+def test_the_same_nonce_at_once_on_two_workers_is_answered_once(
+    engine: Engine,
+    policies: PolicyLoader,
+    clock: FakeClock,
+    client: TestClient,
+    credential: dict[str, Any],
+) -> None:
+    """Copies of one request at the same moment, each a message of its own: the first
+    transaction to commit its nonce answers; the others wait for it, then are replays."""
+    headers = signed(credential)
+    other = worker(engine, policies, clock)
+    with TestClient(create_app(other)) as second:
+        assert post(second, signed(credential))["infcode"] == 0  # its credential cached
+        answers: list[Any] = []
+        barrier = threading.Barrier(4)
+
+        def send(c: TestClient) -> None:
+            barrier.wait()
+            answers.append(post(c, headers))
+
+        threads = [threading.Thread(target=send, args=(c,)) for c in (client, second) * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(a["infcode"] for a in answers) == [-1, -1, -1, 0]
+    assert all("重放" in a["err_msg"] for a in answers if a["infcode"] == -1)
     assert nonces(engine, headers["x-tif-nonce"]) == 1

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from yibao.domain.money import (
     AmountError,
     fmt,
+    fmt_policy_yuan,
     fmt_rate,
     fmt_yuan,
     parse_amount,
@@ -98,3 +99,25 @@ def test_no_fen_of_what_is_not_an_amount_to_the_fen(text: str) -> None:
 def test_texts_at_the_edges(text: str, shown: str, yuan: str) -> None:
     assert fmt(Decimal(text)) == shown
     assert fmt_yuan(Decimal(text)) == yuan
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-2, max_value=2, places=4))
+def test_rates_show_as_their_normal_form(rate: Decimal) -> None:
+    # Kept texts (by rate) and zero's shortcut (by its sign) show what the format made.
+    for shown in (rate, rate.quantize(Decimal("0.0001")), -rate):
+        assert fmt_rate(shown) == f"{(shown * 100).normalize():f}%"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"), [("0", "0%"), ("0.00", "0%"), ("-0", "-0%"), ("0E+3", "0%")]
+)
+def test_a_zero_rate_shows_its_sign(text: str, shown: str) -> None:
+    assert fmt_rate(Decimal(text)) == shown
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**9), max_value=10**9))
+def test_a_policy_amounts_kept_text_is_fmt_yuans(amount: Decimal) -> None:
+    # Kept by amount: an equal amount of another exponent, or zero of either sign, shows
+    # what fmt_yuan shows it, never the text kept for another.
+    for shown in (amount, amount.quantize(Decimal("0.001")), -amount, amount * 0, -(amount * 0)):
+        assert fmt_policy_yuan(shown) == fmt_yuan(shown)

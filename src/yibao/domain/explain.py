@@ -364,15 +364,17 @@ class Step:
             if base_text[-3:-2] != "." or len(base_text) > 6:
                 base_words = _yuan(base, base_text)
         args = dict(self.args)  # one copy: the stored form is written out as it is made
-        said = (
-            (value, base_words, result_words, args)
-            if _OWN.isdisjoint(args)
-            else _own(value, base_words, result_words, args)
-        )
+        said = value  # the value and the args the sentences take
+        words: Mapping[str, str] = args
+        if not _OWN.isdisjoint(args):  # args naming value, base or result (no rule's do)
+            said, base_words, result_words, words = _own(value, base_words, result_words, args)
         en, zh = _PAIRS[rule]
+        # Called with their four words as such (a call with *args is not inlined).
+        en_text = en(said, base_words, result_words, words)
+        zh_text = zh(said, base_words, result_words, words)
         stored: list[Any]
         if ref is None:
-            text = {"en": en(*said), "zh": zh(*said)}
+            text = {"en": en_text, "zh": zh_text}
             parameter = None
             if args:
                 stored = [rule, result, value, base_text, args]
@@ -382,7 +384,7 @@ class Step:
                 stored = [rule, result, value] if value else [rule, result]
         else:
             cited, shown_ref, stored_ref = ref.__dict__.get(_CITED) or _cited(ref)
-            text = {"en": en(*said) + cited, "zh": zh(*said) + cited}
+            text = {"en": en_text + cited, "zh": zh_text + cited}
             parameter = dict(shown_ref)
             stored = [rule, result, value, base_text, args, list(stored_ref)]
         shown = {

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from yibao.domain.frozen import fast_init
-from yibao.domain.money import round_fen
+from yibao.domain.money import ZERO, round_fen
 from yibao.domain.parameters import Ref, Text
 
 
@@ -125,7 +125,7 @@ class Encounter:
 
     @property
     def total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), Decimal("0"))
+        return sum([line.amount for line in self.lines], ZERO)  # ZERO: not one made of text
 
 
 @dataclass(frozen=True)

@@ -81,18 +81,39 @@ def fmt_yuan(amount: Decimal) -> str:
     # Made each time: a bill's amounts are new Decimals, whose hash (a power modulo a
     # prime, some 3,800 instructions the first time) cost a cache of the texts by amount
     # more than the text itself costs to make. One function, not two: every step's words
-    # call it twice, and a call costs as much as the quantize.
+    # call it twice, and a call costs as much as the quantize. Most amounts shown are to
+    # the fen and under a thousand ("ddd.dd", "-dd.dd": a point third from the end, at
+    # most six characters): such an amount's text is what it shows, without the two
+    # comparisons with a thousand (each costs as much as the quantize).
+    text = str(amount)
+    if len(text) < 7 and text[-3:-2] == ".":
+        return text
     shown = _quantize(amount, FEN)
     if -THOUSAND < shown < THOUSAND:  # no separator: as fmt, without the format spec's cost
         return str(shown)
     return f"{shown:,.2f}"
 
 
+def fmt_policy_yuan(amount: Decimal) -> str:
+    """fmt_yuan of a policy's amount (a threshold, a limit): a few long-lived Decimals,
+    whose texts are kept by amount, as fmt_rate keeps rates' (a threshold of 2,000 took
+    the format spec's way every bill). Equal amounts show alike, but zero its sign."""
+    return _kept_yuan(amount) if amount else fmt_yuan(amount)
+
+
+@lru_cache(maxsize=10_000)  # amounts from policies: never an unbounded memory
+def _kept_yuan(amount: Decimal) -> str:
+    return fmt_yuan(amount)
+
+
 def fmt_rate(rate: Decimal) -> str:
     """A share as a percentage without noise ("70%", "12.5%")."""
     # A region has a few rates, and every bill shows one or two: each one's text is kept.
-    # Equal rates but zero show alike (normalize() drops the exponent); zero shows its sign.
-    return _kept_rate(rate) if rate else _rate(rate)
+    # Equal rates but zero show alike (normalize() drops the exponent); zero shows its
+    # sign, as _rate shows it (every class A line's first self-pay ratio is a zero).
+    if rate:
+        return _kept_rate(rate)
+    return "-0%" if rate.is_signed() else "0%"
 
 
 @lru_cache(maxsize=10_000)  # rates come from policies: never an unbounded memory

@@ -162,9 +162,9 @@ class FsiAuth:
     def presented(self, headers: Mapping[str, str], host: str | None) -> Presented:
         """The request's credential, checked as far as it can be without the database (the
         x-tif signature and its clock), or Refused: no I/O, so an event loop may call it
-        (the route does, then `cached`, and `principal` in a thread when the credential
-        was not seen in the last TOKEN_CACHE_SECONDS, or is x-tif: its nonce is checked
-        in the database every time)."""
+        (the route does, then `cached`, for x-tif `deferred`, and `principal` in a thread
+        when the credential was not seen in the last TOKEN_CACHE_SECONDS: an x-tif nonce is
+        checked in the database every time, by the message's transaction or apart)."""
         if self.proxy.trusts(host) and headers.get(self.proxy.cert_header):
             fingerprint = headers[self.proxy.cert_header]
             return Presented(_cert_key(self.secret, fingerprint), f"certificate {fingerprint[:80]}")
@@ -181,7 +181,7 @@ class FsiAuth:
     def cached(self, presented: Presented) -> Principal | None:
         """The institution behind a credential found in the last TOKEN_CACHE_SECONDS (a
         revoked one is forgotten at once by every worker, as bearer tokens are): no I/O.
-        None for x-tif, whose nonce `principal` must record first."""
+        None for x-tif, whose nonce must be recorded too (`deferred`, `principal`)."""
         if presented.nonce is not None:
             return None
         access = self.access

@@ -22,7 +22,7 @@ from yibao.domain.engine.rules import (
 from yibao.domain.engine.scope import Place
 from yibao.domain.explain import HOW_ZH, PER_ZH, Step
 from yibao.domain.model import Encounter, Person
-from yibao.domain.money import ZERO, fmt_rate, fmt_yuan, round_fen
+from yibao.domain.money import ZERO, fmt_policy_yuan, fmt_rate, fmt_yuan, round_fen
 from yibao.domain.parameters import (
     Param,
     PilotDisease,
@@ -74,15 +74,10 @@ def charge_threshold(
         acc = acc.with_threshold(key, charged)
     if amount == ZERO:
         return ZERO, acc, None
-    step = Step(
-        "threshold",
-        charged,
-        ref=param.ref,
-        value=fmt_yuan(amount),
-        base=eligible,
-        args={**_per_words(spec.per, level), "charged_before": fmt_yuan(before)},
-    )
-    return charged, acc, step
+    # Steps every bill makes are made positionally: (rule, result, ref, value, base, args).
+    args = {**_per_words(per, level), "charged_before": fmt_yuan(before)}
+    value = fmt_policy_yuan(amount)
+    return charged, acc, Step("threshold", charged, param.ref, value, eligible, args)
 
 
 @cache
@@ -112,11 +107,9 @@ def _reduce(paid: Decimal, place: Place, out: Benefit) -> Decimal:
 
 
 def _basic_step(rules: SchemeRules, basic: Decimal) -> Step:
-    return Step(
-        "basic",
-        basic,
-        args={"scheme": rules.scheme, "scheme_name": rules.label.en, "scheme_zh": rules.label.zh},
-    )
+    label = rules.label
+    args = {"scheme": rules.scheme, "scheme_name": label.en, "scheme_zh": label.zh}
+    return Step("basic", basic, None, "", None, args)
 
 
 def outpatient(
@@ -144,7 +137,7 @@ def outpatient(
     computed = pooled * effective
     if pooled > ZERO:
         out.steps.append(
-            Step("outpatient_rate", computed, ref=rate.ref, value=fmt_rate(effective), base=pooled)
+            Step("outpatient_rate", computed, rate.ref, fmt_rate(effective), pooled, {})
         )
     limit = o.fund_limit.at(day, facts)
     remaining = max(limit.value - acc.outpatient_fund_paid, ZERO)

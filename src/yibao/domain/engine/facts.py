@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from yibao.domain.conditions import OTHER_DIAGNOSIS, Facts
-from yibao.domain.model import Encounter, Person
+from yibao.domain.model import Encounter, Person, age_on
 from yibao.domain.parameters import RegionPolicy
 
 # `scope.Place.how` as the place classes conditions name.
@@ -23,21 +23,23 @@ def encounter_facts(
 ) -> Facts:
     """Everything about a bill a row of a table may name, on the bill's date."""
     day = enc.date
-    local = how == "local"
+    hospital = enc.hospital
     # str() of a StrEnum is its value, at a tenth of Enum.value's cost (every bill asks).
+    # The facts in Facts' order, not by name: a keyword costs some 450 instructions of
+    # matching, the twelve of them twice what the rest of this costs.
     return Facts(
-        scheme=str(person.scheme),
-        category=person.category_on(day),
-        age=person.age_on(day),
-        retired="true" if person.retired else "false",
-        level=str(enc.hospital.level),
-        type=enc.hospital.type,
-        province="same" if local else enc.hospital.province,
-        place=PLACE_CLASS[how],
-        kind=str(enc.kind),
-        cause=enc.cause,
-        delivery=enc.delivery or "none",
-        diagnosis=policy.diagnosis_group(enc.diagnosis),
+        str(person.scheme),  # scheme
+        person.category_on(day),  # category
+        age_on(person.birth_date, day),  # age
+        "true" if person.retired else "false",  # retired
+        str(hospital.level),  # level
+        hospital.type,  # type
+        "same" if how == "local" else hospital.province,  # province
+        PLACE_CLASS[how],  # place
+        str(enc.kind),  # kind
+        enc.cause,  # cause
+        enc.delivery or "none",  # delivery
+        policy.diagnosis_group(enc.diagnosis),  # diagnosis
     )
 
 
