@@ -375,7 +375,11 @@ class PgBatchCounter(PgCounter):
         self.regions = regions
         self.registry = registry
         self.batched = False  # open_many() was called: bills are written by flush()
-        self._read: dict[BillKeys, list[tuple[CounterFacts, int, bool]]] = {}
+        # Each bill's facts, settlement id and whether its year is new, by the bill's keys'
+        # id(): the service hands open() the very keys it gave open_many (Bill.keys keeps
+        # them), and a frozen dataclass hashes all its fields in Python at every lookup.
+        # Each entry holds its keys, so that no id is reused while it waits.
+        self._read: dict[int, list[tuple[BillKeys, CounterFacts, int, bool]]] = {}
         self._new_year = False  # the bill under way found no year
         self._booked: list[Booked] = []
 
@@ -393,7 +397,7 @@ class PgBatchCounter(PgCounter):
         found = []
         for bill, row in zip(bills, rows, strict=True):
             facts = _facts(row, bill.year)
-            self._read.setdefault(bill, []).append((facts, int(row[32]), row[0] is None))
+            self._read.setdefault(id(bill), []).append((bill, facts, int(row[32]), row[0] is None))
             found.append(facts)
             if row[37] is not None:  # a bill elsewhere
                 self._seen_elsewhere(bill, row)
@@ -423,13 +427,24 @@ class PgBatchCounter(PgCounter):
             self.catalogue.seen_items(region, bill.codes, items)
 
     def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts:
-        waiting = self._read.get(bill) if lock else None
+        waiting = self._waiting(bill) if lock else None
         if not waiting:
             return super().open(bill, lock=lock)
-        facts, self._next_id, self._new_year = waiting.pop(0)
+        _, facts, self._next_id, self._new_year = waiting.pop(0)
         self._record = self._answer = None  # the bill before, refused, left nothing
         self._moved()
         return facts
+
+    def _waiting(self, bill: BillKeys) -> list[tuple[BillKeys, CounterFacts, int, bool]] | None:
+        """What the batch read for these keys: the same object's, or else (keys made
+        anew, equal) the first equal keys' still waiting."""
+        waiting = self._read.get(id(bill))
+        if waiting and waiting[0][0] is bill:
+            return waiting
+        for entries in self._read.values():
+            if entries and entries[0][0] == bill:
+                return entries
+        return None
 
     def _moved(self) -> list[dict[str, Any]]:
         """The movements the bill under way booked in the regions' books (taken)."""
