@@ -95,15 +95,24 @@ class YearAccumulators:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: amounts as exact strings (never rounded: sub-fen slices matter).
         The counters of the later rules (cause caps, referral chains, diagnosis groups)
-        only where they hold something."""
+        only where they hold something. Every bill writes one: the ZERO that "0" reads as
+        (from_dict) is written "0" without str() (a call through the context's machinery),
+        and no thresholds without sorting none."""
+        thresholds = self.thresholds
+        pooled, inpatient, outpatient = (
+            self.pooled_cost,
+            self.inpatient_fund_paid,
+            self.outpatient_fund_paid,
+        )
+        on_eligible, personal = self.personal_on_eligible, self.personal
         out: dict[str, Any] = {
             "year": self.year,
-            "pooled_cost": str(self.pooled_cost),
-            "inpatient_fund_paid": str(self.inpatient_fund_paid),
-            "outpatient_fund_paid": str(self.outpatient_fund_paid),
-            "thresholds": {k: str(v) for k, v in sorted(self.thresholds.items())},
-            "personal_on_eligible": str(self.personal_on_eligible),
-            "personal": str(self.personal),
+            "pooled_cost": "0" if pooled is ZERO else str(pooled),
+            "inpatient_fund_paid": "0" if inpatient is ZERO else str(inpatient),
+            "outpatient_fund_paid": "0" if outpatient is ZERO else str(outpatient),
+            "thresholds": {k: str(v) for k, v in sorted(thresholds.items())} if thresholds else {},
+            "personal_on_eligible": "0" if on_eligible is ZERO else str(on_eligible),
+            "personal": "0" if personal is ZERO else str(personal),
         }
         if self.cause_paid:
             out["cause_paid"] = {k: str(v) for k, v in sorted(self.cause_paid.items())}
