@@ -49,8 +49,8 @@ def plain(services: Services) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture
-def tokens(engine: Engine, services: Services) -> dict[str, str]:
+def two_hospitals(engine: Engine) -> None:
+    """Sample City with two designated hospitals, H1 and H2."""
     with UnitOfWork(engine) as uow:
         uow.registry.add_region("sample-city", "样本市", "Sample City", "990100")
         for code in ("H1", "H2"):
@@ -58,6 +58,11 @@ def tokens(engine: Engine, services: Services) -> dict[str, str]:
                 Institution(code, "sample-city", code, 2, InstitutionKind.HOSPITAL, True)
             )
         uow.commit()
+
+
+@pytest.fixture
+def tokens(engine: Engine, services: Services) -> dict[str, str]:
+    two_hospitals(engine)
     made = {
         code: services.access.create_account(
             OPERATOR, code.lower(), Role.INSTITUTION, code, institution_id=code

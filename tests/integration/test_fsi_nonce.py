@@ -18,14 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from integration.conftest import FakeClock
-from integration.test_fsi_auth import SECRET, audit, sign_in
+from integration.test_fsi_auth import SECRET, audit, sign_in, two_hospitals
 from integration.test_shared_guards import worker
 from yibao.adapters.db.guards_repo import DbGuards
 from yibao.adapters.db.tables import fsi_nonces
-from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import PolicyLoader
 from yibao.domain.access import Role
-from yibao.domain.registry import Institution, InstitutionKind
 from yibao.entrypoints.api.app import create_app
 from yibao.fsi.auth import issue_credential, tif_headers
 from yibao.service.access import OPERATOR
@@ -41,13 +39,7 @@ def services(engine: Engine, policies: PolicyLoader, clock: FakeClock) -> Servic
 
 @pytest.fixture
 def credential(engine: Engine, services: Services) -> dict[str, Any]:
-    with UnitOfWork(engine) as uow:
-        uow.registry.add_region("sample-city", "样本市", "Sample City", "990100")
-        for code in ("H1", "H2"):
-            uow.registry.add_institution(
-                Institution(code, "sample-city", code, 2, InstitutionKind.HOSPITAL, True)
-            )
-        uow.commit()
+    two_hospitals(engine)
     services.access.create_account(OPERATOR, "h1", Role.INSTITUTION, "H1", institution_id="H1")
     return issue_credential(services.access, SECRET, OPERATOR, "h1")
 
