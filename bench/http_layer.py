@@ -178,29 +178,37 @@ def fire(args: argparse.Namespace, url: str) -> tuple[int, int, float]:
     return int(done.group(1)), int(bad.group(1)) if bad else 0, cpu
 
 
-def in_process(url: str, requests: int, at_once: bool = False) -> float:
-    """Microseconds of this thread's CPU a settlement through the application itself."""
-    import asyncio
-
-    import uvloop
-
+def one_bill(url: str, at_once: bool) -> tuple[str, bytes]:
+    """The in-process runs' one bill and its institution's token, from the loaded demo
+    population; the application, made after this, reads the database and the committer's
+    delay (`at_once`: answering in the same thread) from the environment set here."""
     sys.path.insert(0, str(BENCH))
     from settle_http import population
 
     os.environ["YIBAO_DATABASE_URL"] = url
     os.environ["YIBAO_BENCH_DELAY_MS"] = "-1" if at_once else "0"
     cards, tokens, items = population(url)
-    application = app()
     code, price = items[0]
     body = (
         f'{{"card_number":"{cards[0]}","kind":"outpatient","date":"2026-03-02",'
         f'"diagnosis":"J06.9","lines":[{{"code":"{code}","quantity":"1",'
         f'"unit_price":"{price or "12.50"}"}}]}}'
     ).encode()
+    return tokens[0], body
+
+
+def in_process(url: str, requests: int, at_once: bool = False) -> float:
+    """Microseconds of this thread's CPU a settlement through the application itself."""
+    import asyncio
+
+    import uvloop
+
+    token, body = one_bill(url, at_once)
+    application = app()
     headers = [
         (b"host", b"127.0.0.1:8000"),
         (b"content-type", b"application/json"),
-        (b"authorization", f"Bearer {tokens[0]}".encode()),
+        (b"authorization", f"Bearer {token}".encode()),
         (b"idempotency-key", b"in-process"),
         (b"content-length", str(len(body)).encode()),
     ]
@@ -283,22 +291,11 @@ def through_protocol(
     import uvloop
     from uvicorn.server import ServerState
 
-    sys.path.insert(0, str(BENCH))
-    from settle_http import population
-
-    os.environ["YIBAO_DATABASE_URL"] = url
-    os.environ["YIBAO_BENCH_DELAY_MS"] = "-1" if at_once else "0"
-    cards, tokens, items = population(url)
-    code, price = items[0]
-    body = (
-        f'{{"card_number":"{cards[0]}","kind":"outpatient","date":"2026-03-02",'
-        f'"diagnosis":"J06.9","lines":[{{"code":"{code}","quantity":"1",'
-        f'"unit_price":"{price or "12.50"}"}}]}}'
-    ).encode()
+    token, body = one_bill(url, at_once)
     request = (
         b"POST /v1/settlements HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n"
         b"Content-Type: application/json\r\n"
-        b"Authorization: Bearer " + tokens[0].encode() + b"\r\n"
+        b"Authorization: Bearer " + token.encode() + b"\r\n"
         b"Idempotency-Key: in-process\r\n"
         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
     )
