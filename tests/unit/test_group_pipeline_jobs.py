@@ -100,3 +100,51 @@ def test_the_next_batch_of_jobs_runs_while_one_commits_and_a_key_waits_its_answe
     # ... and the job of a's key only once a's batch was answered.
     assert log.at("committed a") < log.at("run again")
     assert committer.stats.batches == 3
+
+
+def test_while_a_batch_commits_the_next_is_taken_once_as_many_jobs_wait() -> None:
+    """a, b and c commit together; d and e queued meanwhile are not taken (two bills
+    against three under way), f makes three: d, e and f go as one batch, beside a's
+    commit."""
+    log = Log()
+    committer = GroupCommitter(
+        cast(SettlementService, None),
+        lambda: cast(GroupUnitOfWork, StagedUnitOfWork(log)),
+        threads=2,
+    )
+
+    def job(name: str) -> Future[str]:
+        def run(uow: GroupUnitOfWork) -> str:
+            staged = cast(StagedUnitOfWork, uow)
+            staged.first = staged.first or name
+            log.note(f"run {name}")
+            return name
+
+        def alone() -> str:
+            raise AssertionError("no job of these is refused")
+
+        return committer.submit_job(("person", name, 2026), run, alone)
+
+    later: list[Future[str]] = []
+    seen: list[bool] = []
+
+    def while_a_commits() -> None:
+        later.extend([job("d"), job("e")])
+        seen.append(log.wait_for("run d", 1.0))  # two are fewer than three: none taken
+        later.append(job("f"))
+        seen.append(log.wait_for("run d", 10))  # three: taken, beside a's commit
+
+    log.hooks["commit a"] = while_a_commits
+    held = threading.Event()  # a, b and c queue before the committer takes any
+    log.hooks["run held"] = held.wait
+    first = job("held")
+    assert log.wait_for("run held", 10)
+    batch = [job("a"), job("b"), job("c")]
+    held.set()
+
+    assert first.result(timeout=10) == "held"
+    assert [f.result(timeout=10) for f in batch] == ["a", "b", "c"]
+    assert [f.result(timeout=10) for f in later] == ["d", "e", "f"]
+    assert seen == [False, True]
+    assert committer.stats.batches == 3
+    assert committer.stats.largest == 3
