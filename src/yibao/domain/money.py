@@ -72,8 +72,14 @@ def parse_amount(raw: object) -> Decimal:
 def fmt(amount: Decimal) -> str:
     """Two decimals, half-up, as the scenario format shows amounts ("30500.00")."""
     # An amount to the fen shows as str() shows it (exponent -2: never scientific), and
-    # str() costs less than a format spec: every answer shows some twenty amounts.
+    # str() costs less than a format spec: every answer shows some twenty amounts, a
+    # few of them the engine's ZERO itself (no part of that kind): its text, kept.
+    if amount is ZERO:
+        return _ZERO_TEXT
     return str(_quantize(amount, FEN))
+
+
+_ZERO_TEXT = "0.00"
 
 
 def fmt_yuan(amount: Decimal) -> str:

@@ -50,6 +50,7 @@ from yibao.adapters.db.counter_pg import (
     _facts,
     _item,
     _json,
+    _loads,
     answer_row,
 )
 from yibao.adapters.db.ledger_repo import year_state
@@ -116,12 +117,12 @@ _ROW = f"""
               FROM unnest(b.codes) AS q(code)
               CROSS JOIN LATERAL (
                   SELECT * FROM catalogue_items ci
-                  WHERE ci.region = p.region AND ci.code = q.code OFFSET 0) ci) AS items,
+                  WHERE ci.region = p.region AND ci.code = q.code OFFSET 0) ci)::text AS items,
            {NEXT_ID} AS next_id,
            (SELECT generation FROM catalogue_generation) AS catalogue_generation,
            (SELECT json_agg(json_build_array(pc.category, pc.valid_from, pc.valid_to)
                             ORDER BY pc.id)
-              FROM person_categories pc WHERE pc.person_id = p.id) AS categories,
+              FROM person_categories pc WHERE pc.person_id = p.id)::text AS categories,
            i.type AS inst_type, i.province AS inst_province,
            -- a bill elsewhere: whether its place of treatment's region is registered
            -- here (Regions.known, asked twice by such a bill), read once with the rest
@@ -132,16 +133,16 @@ _ROW = f"""
            CASE WHEN i.region <> p.region THEN coalesce(
                (SELECT json_agg(json_build_array(
                            rf.issued_by, rf.to_region, rf.valid_from, rf.valid_to) ORDER BY rf.id)
-                  FROM referrals rf WHERE rf.person_id = p.id), '[]') END,
+                  FROM referrals rf WHERE rf.person_id = p.id), '[]')::text END,
            CASE WHEN i.region <> p.region THEN coalesce(
                (SELECT json_agg(json_build_array(f.region, f.valid_from, f.valid_to) ORDER BY f.id)
-                  FROM filings f WHERE f.person_id = p.id), '[]') END,
+                  FROM filings f WHERE f.person_id = p.id), '[]')::text END,
            CASE WHEN i.region <> p.region THEN coalesce(
                (SELECT json_agg(json_build_array(ci.code, ci.name, ci.cls, ci.unit_price_fen))
                   FROM unnest(b.codes) AS q(code)
                   CROSS JOIN LATERAL (
                       SELECT * FROM catalogue_items ci
-                      WHERE ci.region = i.region AND ci.code = q.code OFFSET 0) ci), '[]') END,
+                      WHERE ci.region = i.region AND ci.code = q.code OFFSET 0) ci), '[]')::text END,
            -- whether the month of its movement between the two regions is cleared
            -- already (service/clearing.py movement_month)
            CASE WHEN i.region <> p.region THEN EXISTS (
@@ -158,7 +159,8 @@ _ROW = f"""
 # A row: 0-36 the columns of counter_pg._READ's row, in its order (counter_pg._facts
 # reads them); for a bill elsewhere (else NULL) 37 whether the place's region is
 # registered, 38 the person's referrals, 39 their filings, 40 the codes in the place's
-# catalogue, 41 whether the month of the movement between the regions is cleared.
+# catalogue (38-40 JSON as text, as _READ's), 41 whether the month of the movement
+# between the regions is cleared.
 READ_MANY = f"""
 WITH {_BILLS}, {_YEARS}
 SELECT b.state, b.settled, r.* FROM (SELECT * FROM year ORDER BY n) b
@@ -413,9 +415,10 @@ class PgBatchCounter(PgCounter):
             self.regions.seen_known(region)
         if self.registry is not None and person_id is not None:
             referrals = tuple(
-                Referral(person_id, by, to, _on(start), _on(end)) for by, to, start, end in row[38]
+                Referral(person_id, by, to, _on(start), _on(end))
+                for by, to, start, end in _loads(row[38])
             )
-            filings = tuple(Filing(at, _on(start), _on(end)) for at, start, end in row[39])
+            filings = tuple(Filing(at, _on(start), _on(end)) for at, start, end in _loads(row[39]))
             self.registry.seen_certificates(person_id, referrals, filings)
         if row[41] is False and self.regions is not None and bill.day is not None:
             a, b = sorted((row[22], region))
@@ -423,7 +426,7 @@ class PgBatchCounter(PgCounter):
         if self.catalogue is not None:
             # Each item made once a process, as the read's items of the person's region
             # (counter_pg._item): not an Enum call and a Decimal an item a bill.
-            items = {code: _item(code, name, cls, fen) for code, name, cls, fen in row[40]}
+            items = {code: _item(code, name, cls, fen) for code, name, cls, fen in _loads(row[40])}
             self.catalogue.seen_items(region, bill.codes, items)
 
     def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts:
