@@ -63,6 +63,7 @@ from yibao.service.ports.records import (
     NewAnswer,
     SettlementRecord,
     StoredAnswer,
+    explanation_text,
 )
 
 
@@ -506,7 +507,7 @@ def _json(value: Any) -> JsonText:
 # shape for the bill alone, the group commit's bill (_write_bill) and the batch's write
 # (counter_pg_batch.py).
 def settlement_row(sid: int, record: SettlementRecord) -> dict[str, Any]:
-    return {"id": sid, **record.values}
+    return {"id": sid, **explanation_text(record.values)}
 
 
 def line_rows(sid: int, record: SettlementRecord) -> list[dict[str, Any]]:
