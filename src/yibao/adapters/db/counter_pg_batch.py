@@ -52,8 +52,8 @@ from yibao.adapters.db.counter_pg import (
     _json,
     _loads,
     answer_row,
+    written_state,
 )
-from yibao.adapters.db.ledger_repo import year_state
 from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Registry
 from yibao.adapters.db.tables import idempotency_keys, settlements
@@ -317,7 +317,7 @@ def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
         year = {
             "person_id": record.person_id,
             "year": record.year.year,
-            "state": year_state(record.year),
+            "state": written_state(record.year),
             "settled": record.settled,
         }
         (made if bill.new_year else kept)(year)
