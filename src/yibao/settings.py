@@ -24,13 +24,17 @@ class Settings(BaseSettings):
     database_pool_size: int = 8
     # On PostgreSQL, card settlements that arrive together share a transaction and its
     # commit (service/group_commit.py), settled by this many threads of each process.
-    # One: its batches fill (31.6 bills against 19 with two threads) and one Python
-    # process has one interpreter lock to share anyway; on the idle 2-core machine
-    # (2026-12-04, bench/settle_http.py, 1 worker, 3 runs each) 1,665–1,905 settlements/s,
-    # p99 52–56 ms, 0.40–0.46 ms server CPU against two threads' 1,647–1,804/s, 58–65 ms,
-    # 0.47–0.52 ms; his-sim 371–392 messages/s against 311–314.
+    # Two: a conveyor, one batch read and computed while the one before it is written and
+    # committed (one thread: each batch waits for the whole of the one before). Measured
+    # on the shared 2-core machine (2026-12-05 22:05-22:14, busy: pgbench 1,700-2,700
+    # tx/s against 3,300 idle; bench/settle_http.py --seconds 15 --persons 1000
+    # --no-split, alternating): ratio to pgbench 0.98 / 0.84 / 0.76 with one thread
+    # (before the conveyor), 1.00 / 0.99 / 0.83 with two, p99 50 / 81 / 77 ms against
+    # 74 / 70 / 76; batches 10.7 bills against 16, so 0.21 ms PostgreSQL CPU a settlement
+    # against 0.15-0.18 and 0.35-0.44 ms server CPU against 0.31-0.36. (Without the
+    # conveyor two threads split the queue: 3,110/s against 3,292, common figures.)
     group_commit: bool = True
-    group_commit_threads: int = Field(default=1, ge=1, le=16)
+    group_commit_threads: int = Field(default=2, ge=1, le=16)
     # ... and the national interface's settling messages (2207, 2208, 2304, 2305) only
     # when at least this many others are under way in the process; 0 (the default):
     # always. Alone, a message shares no commit and waits for a committer thread; under

@@ -484,7 +484,7 @@ def _river_threshold(enc: dict[str, Any], acc: Accumulators) -> Decimal:
         return ZERO  # referred down
     charged = ZERO
     stay: str | None = source
-    while stay is not None:
+    while stay is not None and stay in acc.stay_threshold:
         charged += acc.stay_threshold[stay]
         stay = acc.stay_from[stay]
     return max(ZERO, own - charged)
@@ -520,7 +520,9 @@ def _river_county(
     if local:
         threshold = _river_threshold(enc, acc)
         rate = {0: 85, 1: 80, 2: 70, 3: 60}[hospital["level"]]
-        acc.stay_threshold[enc["id"]] = threshold
+        # What the stay charged, not its nominal threshold: a bill below the threshold
+        # charged only itself, and the episode's count continues from what was paid.
+        acc.stay_threshold[enc["id"]] = min(threshold, eligible)
         acc.stay_from[enc["id"]] = enc.get("referred_from")
         acc.stay_level[enc["id"]] = hospital["level"]
     elif person.filed_for(hospital["region"], day) or enc.get("referral", False):

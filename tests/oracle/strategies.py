@@ -203,7 +203,10 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     for i, day in enumerate(dates):
         enc = draw(encounters(region, person, f"E{i + 1}", day, stays))
         encs.append(enc)
-        if enc["kind"] == "inpatient" and enc["hospital"].get("region") is None:
+        # A referral comes from an earlier stay that was settled as one: at a designated
+        # hospital of the region.
+        local = enc["hospital"].get("region") is None
+        if enc["kind"] == "inpatient" and local and enc["hospital"].get("designated", True):
             stays.append(enc["id"])
     return {"region": region, "year": YEAR, "person": person, "encounters": encs}
 
