@@ -210,6 +210,10 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         local = enc["hospital"].get("region") is None
         if enc["kind"] == "inpatient" and local and enc["hospital"].get("designated", True):
             stays.append(enc["id"])
+    if not any("referred_from" in e for e in encs):
+        # The file's order need not be the dates': bills are settled in date order (and
+        # those of one day in the file's order).
+        encs = draw(st.permutations(encs))
     scenario = {"region": region, "year": YEAR, "person": person, "encounters": encs}
     # Earlier years too (sample-city's serious-illness deductible is set "from 2024 on"):
     # every date moves back together, a 29 February birthday excepted.
