@@ -14,7 +14,7 @@ from yibao.adapters.db.tables import settlement_lines
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.money import from_fen
 from yibao.service.ports import now
-from yibao.service.ports.records import SettlementRecord
+from yibao.service.ports.records import SettlementRecord, explanation_text
 
 
 class FakeLedger:
@@ -33,7 +33,7 @@ class FakeLedger:
             self.t.person_years[(person_id, acc.year)] = (acc, settled)
 
     def book(self, record: SettlementRecord) -> int:
-        sid = self.add_settlement(record.values, record.lines)
+        sid = self.add_settlement(explanation_text(record.values), record.lines)
         self.save_person_year(record.person_id, record.year, record.settled)
         self.add_ledger_entries([{**e, "settlement_id": sid} for e in record.ledger])
         return sid

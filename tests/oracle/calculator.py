@@ -120,7 +120,6 @@ class EncounterMoney:
     assistance: Decimal = ZERO
     institution: Decimal = ZERO
     refused: str | None = None
-    paid_by_fund_rules: bool = True  # False: all personal (not designated, no prescription, ...)
 
     @property
     def personal(self) -> Decimal:
@@ -293,7 +292,6 @@ def settle_encounter(
         # Section 10: outpatient elsewhere, neither filed nor an emergency: the fund pays
         # nothing, but the lines keep their catalogue classes ("catalogue classes as in
         # section 1"), so the eligible part still counts toward the serious-illness X.
-        money.paid_by_fund_rules = False
         return money
 
     if region == SAMPLE:
@@ -311,7 +309,6 @@ def _all_personal(money: EncounterMoney) -> EncounterMoney:
     money.eligible = ZERO
     money.first_self_pay = ZERO
     money.full_self_pay = money.total - money.over_limit
-    money.paid_by_fund_rules = False
     return money
 
 
@@ -484,7 +481,7 @@ def _river_threshold(enc: dict[str, Any], acc: Accumulators) -> Decimal:
         return ZERO  # referred down
     charged = ZERO
     stay: str | None = source
-    while stay is not None:
+    while stay is not None and stay in acc.stay_threshold:
         charged += acc.stay_threshold[stay]
         stay = acc.stay_from[stay]
     return max(ZERO, own - charged)
@@ -520,7 +517,9 @@ def _river_county(
     if local:
         threshold = _river_threshold(enc, acc)
         rate = {0: 85, 1: 80, 2: 70, 3: 60}[hospital["level"]]
-        acc.stay_threshold[enc["id"]] = threshold
+        # What the stay charged, not its nominal threshold: a bill below the threshold
+        # charged only itself, and the episode's count continues from what was paid.
+        acc.stay_threshold[enc["id"]] = min(threshold, eligible)
         acc.stay_from[enc["id"]] = enc.get("referred_from")
         acc.stay_level[enc["id"]] = hospital["level"]
     elif person.filed_for(hospital["region"], day) or enc.get("referral", False):

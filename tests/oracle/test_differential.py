@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 
 from oracle import calculator
+from oracle.edges import edge_scenarios
 from oracle.strategies import scenarios
 from yibao.adapters.parameter_files import search_path
 from yibao.adapters.scenario_files import parse_scenario, scenario_files
@@ -87,3 +88,11 @@ def test_every_scenario_file_settles_the_same_in_both(path: Path) -> None:
     """The files' own expectations are checked by `yibao scenario check`; here the
     calculator must agree with the engine on every field of every encounter."""
     assert differences(load_text(path.read_text(encoding="utf-8"), str(path))) == []
+
+
+EDGES = edge_scenarios()
+
+
+@pytest.mark.parametrize("data", [s for _, s in EDGES], ids=[name for name, _ in EDGES])
+def test_every_hand_picked_edge_settles_the_same_in_both(data: dict[str, Any]) -> None:
+    assert differences(data) == []

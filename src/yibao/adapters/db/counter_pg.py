@@ -63,6 +63,7 @@ from yibao.service.ports.records import (
     NewAnswer,
     SettlementRecord,
     StoredAnswer,
+    explanation_text,
 )
 
 
@@ -279,9 +280,7 @@ def _facts(row: Any, year: int) -> CounterFacts:
         person,
         enrolment,
         {} if row[31] is None else {item[0]: _item(*item) for item in _loads(row[31])},
-        YearAccumulators(year=year)
-        if state is None
-        else YearAccumulators.from_dict(orjson.loads(state)),
+        YearAccumulators(year=year) if state is None else _year_of(state),
         0 if settled is None else int(settled),
         None
         if person is None
@@ -327,6 +326,35 @@ def _item(code: str, name: str, cls: str, fen: int | None) -> CatalogueItem:
 
 
 _loads = orjson.loads
+
+
+# The accumulators this process wrote, by the text it wrote for them (person_years.state):
+# the person-year's next bill reads that text back and takes the object (frozen) instead
+# of parsing it, some 12,000 instructions a bill (a JSON object and a Decimal an amount).
+# Equal texts are equal accumulators, whether the write committed or not; an object is
+# kept only if it is what parsing its text makes (its counters' keys in to_dict's sorted
+# order), and taken once (its next text is another). Bounded: emptied when full.
+_WRITTEN: dict[str, YearAccumulators] = {}
+_WRITTEN_AT_MOST = 8192
+
+
+def written_state(acc: YearAccumulators) -> str:
+    """year_state(acc), the text the write stores, with `acc` kept for its read."""
+    state = year_state(acc)
+    if _in_order(acc.thresholds) and not (acc.cause_paid or acc.stays or acc.si_groups):
+        if len(_WRITTEN) >= _WRITTEN_AT_MOST:
+            _WRITTEN.clear()
+        _WRITTEN[state] = acc
+    return state
+
+
+def _in_order(counters: Any) -> bool:
+    return len(counters) < 2 or list(counters) == sorted(counters)
+
+
+def _year_of(state: str) -> YearAccumulators:
+    kept = _WRITTEN.pop(state, None)
+    return YearAccumulators.from_dict(_loads(state)) if kept is None else kept
 
 
 def _day(iso: str | None) -> date | None:
@@ -447,7 +475,7 @@ class PgCounter:
         stamp = now()
         values: list[Any] = [
             _json(settlement_row(sid, record)),
-            year_state(record.year),
+            written_state(record.year),
             record.settled,
             record.person_id,
             record.year.year,
@@ -506,7 +534,7 @@ def _json(value: Any) -> JsonText:
 # shape for the bill alone, the group commit's bill (_write_bill) and the batch's write
 # (counter_pg_batch.py).
 def settlement_row(sid: int, record: SettlementRecord) -> dict[str, Any]:
-    return {"id": sid, **record.values}
+    return {"id": sid, **explanation_text(record.values)}
 
 
 def line_rows(sid: int, record: SettlementRecord) -> list[dict[str, Any]]:
@@ -534,7 +562,7 @@ def _write(sid: int, record: SettlementRecord, answer: NewAnswer | None) -> tupl
         _json(settlement_row(sid, record)),
         _json(line_rows(sid, record)),
         _json(ledger_rows(sid, record, stamp)),
-        year_state(record.year),
+        written_state(record.year),
         record.settled,
         record.person_id,
         record.year.year,

@@ -52,8 +52,8 @@ from yibao.adapters.db.counter_pg import (
     _json,
     _loads,
     answer_row,
+    written_state,
 )
-from yibao.adapters.db.ledger_repo import year_state
 from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Registry
 from yibao.adapters.db.tables import idempotency_keys, settlements
@@ -170,9 +170,9 @@ ORDER BY b.n"""
 _REGION_COLUMNS = ", ".join(c.name for c in region_ledger.c if c.name != "id")
 
 
-class Texts(list[str]):
-    """Texts sent as one text[] parameter in binary: each goes as its bytes, which the
-    server takes as they are. The settlements' explanations (900 bytes a settlement) go
+class Texts(list[str | bytes]):
+    """Texts sent as one text[] parameter in binary: each goes as its bytes (a text given
+    as UTF-8 bytes, as they are), which the server takes as they are. The settlements' explanations (900 bytes a settlement) go
     so, beside their rows' JSON: as a JSON string, escaped here and unescaped there
     character by character, each cost PostgreSQL 7 us of the 14 us it took to read a
     settlement's row from the JSON; as a text[] sent as text, as much."""
@@ -194,7 +194,7 @@ class _TextsDumper(Dumper):
         data = [_TEXTS_HEAD.pack(1, 0, _TEXT_OID, len(obj), 1)]
         append, length = data.append, _LENGTH.pack
         for text in obj:
-            encoded = text.encode()
+            encoded = text.encode() if isinstance(text, str) else text
             append(length(len(encoded)))
             append(encoded)
         return b"".join(data)
@@ -278,7 +278,7 @@ class BatchRows:
     """A batch's rows, table by table, as the write's JSON parameters take them."""
 
     settlements: list[dict[str, Any]]  # without their explanations:
-    explanations: list[str]  # theirs, in their order
+    explanations: list[bytes]  # theirs (UTF-8), in their order
     lines: list[dict[str, Any]]
     ledger: list[dict[str, Any]]
     kept: list[dict[str, Any]]
@@ -317,7 +317,7 @@ def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
         year = {
             "person_id": record.person_id,
             "year": record.year.year,
-            "state": year_state(record.year),
+            "state": written_state(record.year),
             "settled": record.settled,
         }
         (made if bill.new_year else kept)(year)

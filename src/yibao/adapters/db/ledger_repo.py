@@ -19,7 +19,7 @@ from yibao.adapters.db.prepared import Driver
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.money import from_fen
 from yibao.service.ports import now
-from yibao.service.ports.records import SettlementRecord
+from yibao.service.ports.records import SettlementRecord, explanation_text
 
 _INSERT_SETTLEMENT = insert(t.settlements).returning(t.settlements.c.id)
 _INSERT_LINES = insert(t.settlement_lines)
@@ -92,7 +92,7 @@ class Ledger:
 
     def book(self, record: SettlementRecord) -> int:
         """Write a settled encounter (row, lines, accumulators, ledger entries); its id."""
-        sid = self.add_settlement(record.values, record.lines)
+        sid = self.add_settlement(explanation_text(record.values), record.lines)
         self.save_person_year(record.person_id, record.year, record.settled)
         self.add_ledger_entries([{**e, "settlement_id": sid} for e in record.ledger])
         return sid

@@ -92,9 +92,17 @@ class SettlementRecord:
     lines, the person-year's new accumulators and the fund ledger entries. Made once
     (service.booking.settlement_record) and written by whichever store books it."""
 
-    values: dict[str, Any]  # settlements' columns but id
+    # settlements' columns but id; the explanation as its JSON's UTF-8 bytes, as orjson
+    # writes it: the group commit sends them as they are (counter_pg_batch.Texts), and
+    # a writer that needs its text decodes it (`explanation_text`)
+    values: dict[str, Any]
     lines: list[dict[str, Any]]  # settlement_lines' columns but settlement_id
     ledger: list[dict[str, Any]]  # fund_ledger's columns but created_at; settlement_id None
     person_id: str
     year: YearAccumulators
     settled: int  # the person-year's settlements with this one (= its seq)
+
+
+def explanation_text(values: dict[str, Any]) -> dict[str, Any]:
+    """A SettlementRecord's values with the explanation as the text the column holds."""
+    return {**values, "explanation": values["explanation"].decode()}
