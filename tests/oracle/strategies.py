@@ -117,12 +117,18 @@ def persons(draw: st.DrawFn, region: str) -> dict[str, Any]:
             "hospital": f"{draw(st.sampled_from('HHHX'))}{draw(st.integers(0, 3))}",
         }
         if draw(st.booleans()):
-            approval.update(_span(draw))
+            span = _span(draw)
+            # Either end may be left open (scenario-format.md: dates optional).
+            approval.update(
+                draw(st.sampled_from((span, {"from": span["from"]}, {"to": span["to"]})))
+            )
         approvals.append(approval)
     if approvals:
         person["approvals"] = approvals
     if draw(st.booleans()):
-        person["filings"] = [{"region": ELSEWHERE, **_span(draw)}]
+        # Mostly for the region of the hospitals elsewhere, sometimes for another one.
+        filed = draw(st.sampled_from((ELSEWHERE, ELSEWHERE, "lake-city")))
+        person["filings"] = [{"region": filed, **_span(draw)}]
     if region == "river-county":
         if draw(st.integers(0, 4)) == 0:
             person["categories"] = [{"category": draw(st.sampled_from(CATEGORIES)), **_span(draw)}]
