@@ -120,7 +120,6 @@ class EncounterMoney:
     assistance: Decimal = ZERO
     institution: Decimal = ZERO
     refused: str | None = None
-    paid_by_fund_rules: bool = True  # False: all personal (not designated, no prescription, ...)
 
     @property
     def personal(self) -> Decimal:
@@ -293,7 +292,6 @@ def settle_encounter(
         # Section 10: outpatient elsewhere, neither filed nor an emergency: the fund pays
         # nothing, but the lines keep their catalogue classes ("catalogue classes as in
         # section 1"), so the eligible part still counts toward the serious-illness X.
-        money.paid_by_fund_rules = False
         return money
 
     if region == SAMPLE:
@@ -311,7 +309,6 @@ def _all_personal(money: EncounterMoney) -> EncounterMoney:
     money.eligible = ZERO
     money.first_self_pay = ZERO
     money.full_self_pay = money.total - money.over_limit
-    money.paid_by_fund_rules = False
     return money
 
 

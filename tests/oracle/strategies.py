@@ -114,7 +114,7 @@ def persons(draw: st.DrawFn, region: str) -> dict[str, Any]:
     for _ in range(draw(st.integers(0, 2))):
         approval: dict[str, Any] = {
             "disease": draw(st.sampled_from(SPECIAL)),
-            "hospital": f"H{draw(st.integers(0, 3))}",
+            "hospital": f"{draw(st.sampled_from('HHHX'))}{draw(st.integers(0, 3))}",
         }
         if draw(st.booleans()):
             approval.update(_span(draw))
@@ -172,6 +172,8 @@ def encounters(
             level = int(approval["hospital"][1])
             hospital.update(id=approval["hospital"], level=level)
             hospital.pop("region", None)
+            if approval["hospital"].startswith("X"):  # an approved hospital elsewhere
+                hospital["region"] = ELSEWHERE
     if draw(st.booleans()):
         enc["referral"] = True
     if kind == "pharmacy" and draw(st.booleans()):
@@ -208,7 +210,32 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         local = enc["hospital"].get("region") is None
         if enc["kind"] == "inpatient" and local and enc["hospital"].get("designated", True):
             stays.append(enc["id"])
-    return {"region": region, "year": YEAR, "person": person, "encounters": encs}
+    if not any("referred_from" in e for e in encs):
+        # The file's order need not be the dates': bills are settled in date order (and
+        # those of one day in the file's order).
+        encs = draw(st.permutations(encs))
+    scenario = {"region": region, "year": YEAR, "person": person, "encounters": encs}
+    # Earlier years too (sample-city's serious-illness deductible is set "from 2024 on"):
+    # every date moves back together, a 29 February birthday excepted.
+    back = 0 if (birth.month, birth.day) == (2, 29) else draw(st.sampled_from((0, 0, 1, 2)))
+    return _years_back(scenario, back)
+
+
+def _years_back(value: Any, years: int) -> Any:
+    if years == 0:
+        return value
+    if isinstance(value, dict):
+        moved = {k: _years_back(v, years) for k, v in value.items()}
+        for key in ("birth_date", "date", "from", "to"):
+            if key in value:
+                day = date.fromisoformat(value[key])
+                moved[key] = day.replace(year=day.year - years).isoformat()
+        if "year" in value and isinstance(value["year"], int):
+            moved["year"] = value["year"] - years
+        return moved
+    if isinstance(value, list):
+        return [_years_back(v, years) for v in value]
+    return value
 
 
 def _birthday(birth: date, years: int) -> date:
