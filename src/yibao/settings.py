@@ -25,14 +25,14 @@ class Settings(BaseSettings):
     # On PostgreSQL, card settlements that arrive together share a transaction and its
     # commit (service/group_commit.py), settled by this many threads of each process.
     # Two: a conveyor, one batch read and computed while the one before it is written and
-    # committed (one thread: each batch waits for the whole of the one before). Measured
-    # on the shared 2-core machine (2026-12-05 22:05-22:14, busy: pgbench 1,700-2,700
-    # tx/s against 3,300 idle; bench/settle_http.py --seconds 15 --persons 1000
-    # --no-split, alternating): ratio to pgbench 0.98 / 0.84 / 0.76 with one thread
-    # (before the conveyor), 1.00 / 0.99 / 0.83 with two, p99 50 / 81 / 77 ms against
-    # 74 / 70 / 76; batches 10.7 bills against 16, so 0.21 ms PostgreSQL CPU a settlement
-    # against 0.15-0.18 and 0.35-0.44 ms server CPU against 0.31-0.36. (Without the
-    # conveyor two threads split the queue: 3,110/s against 3,292, common figures.)
+    # committed (one thread: each batch waits for the whole of the one before), the next
+    # batch taken once as many bills wait as the one being written holds. Measured on the
+    # shared 2-core machine, busy (pgbench 1,700-2,500 tx/s against 3,300 idle),
+    # bench/settle_http.py --seconds 15 --persons 1000 --no-split, alternating, ratio to
+    # pgbench: 2026-12-05 22:38-22:45 one thread 0.81 / 0.87, two 1.01 / 1.04 (15.6 bills
+    # a batch, PostgreSQL 0.19-0.21 ms, server 0.37-0.42 ms a settlement), two taking the
+    # next batch at once 0.84 (10.3 a batch, PostgreSQL 0.26 ms); 22:22-22:32 one thread
+    # 0.85 / 0.87 / 0.87, two taking at once 0.72 / 0.78 / 0.70. README has every run.
     group_commit: bool = True
     group_commit_threads: int = Field(default=2, ge=1, le=16)
     # ... and the national interface's settling messages (2207, 2208, 2304, 2305) only

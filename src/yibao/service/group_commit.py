@@ -31,8 +31,9 @@ settle_batch leaves (behind another bill of its person-year or key) runs alone a
 Two stages, hand over hand: a committer thread takes a batch, reads it and runs the
 engine for its bills (stage 1) under the "front" lock; it hands the front over as its
 write begins (a batch of jobs: as its commit begins) and writes, commits and answers
-(stage 2) while another thread takes what queued up meanwhile (one batch, so batches
-stay large) and reads and computes it. So with two threads (settings.py) a batch's reads
+(stage 2) while another thread takes what queued up meanwhile and reads and computes
+it: as soon as as many jobs wait as the batch under way holds, or when that batch is
+answered (batches stay large: halved, they cost more a bill than the overlap wins). So with two threads (settings.py) a batch's reads
 and engine no longer wait for the batch before it to be written and committed. No lock
 of the committer's is waited for while a transaction is open (stage 2 waits for nothing
 of the front's; a thread waits for the front before it opens its unit of work), so a
@@ -233,7 +234,8 @@ class GroupCommitter:
 
     def _take(self) -> list[_Job[Any]]:
         """The queued jobs that can go together, oldest first: one a key, none of a key
-        whose earlier job is in a batch under way or still waiting."""
+        whose earlier job is in a batch under way or still waiting; while a batch is
+        under way, not fewer than it holds (or, once it is answered, any)."""
         with self._changed:
             while True:
                 batch: list[_Job[Any]] = []
@@ -245,7 +247,10 @@ class GroupCommitter:
                     else:
                         batch.append(job)
                     seen.add(job.order)
-                if batch:
+                # While a batch is still written (its keys under way), one as large as
+                # it or none: two half batches cost the server and PostgreSQL more a
+                # bill (a statement and a commit shared by fewer) than the overlap won.
+                if batch and len(batch) >= min(len(self._running), self.max_batch):
                     self._queue = kept
                     self._running.update(job.order for job in batch)
                     # Counted as taken, before any of it is answered: a caller that has
