@@ -135,9 +135,9 @@ def persons(draw: st.DrawFn, region: str) -> dict[str, Any]:
 def encounters(
     draw: st.DrawFn, region: str, person: dict[str, Any], eid: str, day: date, stays: list[str]
 ) -> dict[str, Any]:
+    # Childbirth and accidents are river-county's rules; elsewhere they are ordinary bills.
     kinds = ["outpatient", "emergency", "pharmacy", "inpatient", "inpatient", "special_outpatient"]
-    if region == "river-county":
-        kinds.append("childbirth")
+    kinds.append("childbirth")
     kind = draw(st.sampled_from(kinds))
     level = draw(st.integers(0, 3))
     hospital: dict[str, Any] = {"id": f"H{level}", "level": level}
@@ -178,11 +178,10 @@ def encounters(
         enc["referral"] = True
     if kind == "pharmacy" and draw(st.booleans()):
         enc["prescription"] = False
-    if region == "river-county" and kind != "childbirth":
-        if draw(st.integers(0, 3)) == 0:
-            enc["accident"] = True
-        if kind == "inpatient" and stays and draw(st.booleans()):
-            enc["referred_from"] = draw(st.sampled_from(stays))
+    if kind != "childbirth" and draw(st.integers(0, 3)) == 0:
+        enc["accident"] = True
+    if region == "river-county" and kind == "inpatient" and stays and draw(st.booleans()):
+        enc["referred_from"] = draw(st.sampled_from(stays))
     return enc
 
 
