@@ -325,14 +325,13 @@ def _hill_county() -> list[tuple[str, Scenario]]:
                 out.append(
                     (f"hc-elsewhere-{filed}-{kind}-{referral}", year("hill-county", person, enc))
                 )
-    for x in (*around(10000), *around(30000), *around(100000), *around(Decimal("400000.00"))):
-        # X from one level 0 stay: eligible e, basic 0.8 × (e − 100) → X = 0.2 e + 80, below
-        # the top line; beyond it the stay is topped and X grows faster.
-        eligible = (x - 80) * 5
+    # X exactly x: one outpatient bill of x + 400 (the fund pays its yearly 400); the
+    # payment reaches the top line 300,000 at X = 398,750.
+    for x in (*around(10000), *around(30000), *around(100000), *around(398750)):
         out.append(
             (
                 f"hc-serious-illness-{x}",
-                year("hill-county", ADULT, stay("E1", "2026-02-01", 0, eligible)),
+                year("hill-county", ADULT, visit("E1", "2026-02-01", x + 400)),
             )
         )
     out.append(
@@ -419,21 +418,18 @@ def _river_county() -> list[tuple[str, Scenario]]:
         out.append(
             (f"rc-top-line-{x}", year("river-county", ADULT, stay("E1", "2026-02-01", 2, x)))
         )
+    # X exactly x: one outpatient bill of x + 300 (the fund pays its yearly 300); the
+    # general payment reaches the top line 300,000 at X = 460,714.2857.
     for category in ("general", "special_hardship"):
         for x in (
             *around(7500),
             *around(15000),
             *around(50000),
             *around(100000),
-            Decimal("500000"),
+            *around(Decimal("460714.28")),
         ):
-            eligible = (x - 150) / Decimal("0.3")  # level 2: X = 0.3 e + 150 below the top line
             person = {**ADULT, "category": category}
-            s = year(
-                "river-county",
-                person,
-                stay("E1", "2026-02-01", 2, eligible.quantize(Decimal("0.01"))),
-            )
+            s = year("river-county", person, visit("E1", "2026-02-01", x + 300))
             out.append((f"rc-serious-illness-{category}-{x}", s))
     out.append(
         (

@@ -117,12 +117,18 @@ def persons(draw: st.DrawFn, region: str) -> dict[str, Any]:
             "hospital": f"{draw(st.sampled_from('HHHX'))}{draw(st.integers(0, 3))}",
         }
         if draw(st.booleans()):
-            approval.update(_span(draw))
+            span = _span(draw)
+            # Either end may be left open (scenario-format.md: dates optional).
+            approval.update(
+                draw(st.sampled_from((span, {"from": span["from"]}, {"to": span["to"]})))
+            )
         approvals.append(approval)
     if approvals:
         person["approvals"] = approvals
     if draw(st.booleans()):
-        person["filings"] = [{"region": ELSEWHERE, **_span(draw)}]
+        # Mostly for the region of the hospitals elsewhere, sometimes for another one.
+        filed = draw(st.sampled_from((ELSEWHERE, ELSEWHERE, "lake-city")))
+        person["filings"] = [{"region": filed, **_span(draw)}]
     if region == "river-county":
         if draw(st.integers(0, 4)) == 0:
             person["categories"] = [{"category": draw(st.sampled_from(CATEGORIES)), **_span(draw)}]
@@ -135,9 +141,9 @@ def persons(draw: st.DrawFn, region: str) -> dict[str, Any]:
 def encounters(
     draw: st.DrawFn, region: str, person: dict[str, Any], eid: str, day: date, stays: list[str]
 ) -> dict[str, Any]:
+    # Childbirth and accidents are river-county's rules; elsewhere they are ordinary bills.
     kinds = ["outpatient", "emergency", "pharmacy", "inpatient", "inpatient", "special_outpatient"]
-    if region == "river-county":
-        kinds.append("childbirth")
+    kinds.append("childbirth")
     kind = draw(st.sampled_from(kinds))
     level = draw(st.integers(0, 3))
     hospital: dict[str, Any] = {"id": f"H{level}", "level": level}
@@ -178,11 +184,10 @@ def encounters(
         enc["referral"] = True
     if kind == "pharmacy" and draw(st.booleans()):
         enc["prescription"] = False
-    if region == "river-county" and kind != "childbirth":
-        if draw(st.integers(0, 3)) == 0:
-            enc["accident"] = True
-        if kind == "inpatient" and stays and draw(st.booleans()):
-            enc["referred_from"] = draw(st.sampled_from(stays))
+    if kind != "childbirth" and draw(st.integers(0, 3)) == 0:
+        enc["accident"] = True
+    if region == "river-county" and kind == "inpatient" and stays and draw(st.booleans()):
+        enc["referred_from"] = draw(st.sampled_from(stays))
     return enc
 
 

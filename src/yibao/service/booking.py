@@ -159,8 +159,12 @@ def encounter_columns(p: Prepared) -> dict[str, Any]:
 
 
 def _line_rows(p: Prepared, r: EncounterResult) -> list[dict[str, Any]]:
-    """The line rows to store, with each line's parts (claims and bills alike)."""
-    return with_parts(p.lines, r) if len(p.lines) == len(r.lines) else list(p.lines)
+    """The line rows to store, with each line's parts (claims and bills alike): the
+    record's own (a store may complete them with the settlement's id), not the prepared
+    bill's."""
+    if len(p.lines) == len(r.lines):
+        return with_parts(p.lines, r)
+    return [dict(row) for row in p.lines]
 
 
 def book(

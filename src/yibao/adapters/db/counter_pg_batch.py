@@ -302,14 +302,15 @@ def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
         if bill.moved:
             rows.moved += bill.moved
         # The bill's own rows, written once, here: taken as they are, not copied (a
-        # refused batch's bills are settled again, each making its record anew). Its
-        # lines are copied: they may be the prepared bill's own (booking._line_rows).
+        # refused batch's bills are settled again, each making its record anew), its
+        # lines too (the record's own: booking._line_rows).
         settlement = record.values
         settlement["id"] = sid
         explanations(settlement.pop("explanation"))
         settlements_(settlement)
         for line in record.lines:
-            lines({"settlement_id": sid, **line})
+            line["settlement_id"] = sid
+            lines(line)
         for entry in record.ledger:  # its settlement_id (None) keeps its place
             entry["settlement_id"] = sid
             entry["created_at"] = stamp
