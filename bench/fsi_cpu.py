@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import ctypes
-import gc
 import io
 import os
 import pstats
@@ -50,6 +49,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from settle_http import ADMIN, YIBAO, drop_database, fresh_database  # bench/settle_http.py
 from yibao.bootstrap import engine_from, policy_source, services
+from yibao.entrypoints.api.runtime import tune_runtime
 from yibao.entrypoints.his_sim import _world
 from yibao.fsi import his_client, his_sim
 from yibao.fsi.gateway import Gateway
@@ -167,8 +167,10 @@ def main() -> None:
     profile = cProfile.Profile(time.thread_time) if args.profile else None
     if profile:
         profile.enable()
-    gc.collect()
-    gc.freeze()
+    # The collector as a server process has it (entrypoints/api/runtime.py): what is made
+    # so far frozen, the youngest generation collected every `gc_young` allocations
+    # (CPython's 700 counts instructions a server does not spend).
+    tune_runtime(Settings())
     code = his_sim.main(argv, _world, lambda _url, chosen: dict.fromkeys(chosen))
     if profile:
         profile.disable()
