@@ -418,7 +418,8 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
                 f"group commit, {health.get('workers', 1)} worker(s) summed: {grouped['bills']:,} bills in "
                 f"{grouped['batches']:,} "
                 f"batches ({grouped['bills'] / max(grouped['batches'], 1):.1f} a batch, "
-                f"at most {grouped['largest']}), {grouped['retried_alone']} retried alone"
+                f"at most {grouped['largest']}), {grouped['retried_alone']} retried alone, "
+                f"{grouped.get('retried_whole', 0)} batches run again whole"
             )
         if profiler:
             profiler.__exit__(None, None, None)

@@ -24,9 +24,11 @@ work, job after job, each inside a savepoint of its own:
 A batch of card bills only (`submit`, the usual case) goes faster: its bills are read in
 one statement and written in one (SettlementService.settle_batch), no savepoint each. A
 bill the rules refuse is simply left out of the write; if the database refuses the batch
-(its read or its write), it is rolled back whole, the bills it names (a key taken
-meanwhile, a bill's own error) run alone and the others job by job as above; a bill that
-settle_batch leaves (behind another bill of its person-year or key) runs alone after it.
+(its read or its write), it is rolled back whole; if it names no bill (a year another
+process inserted first, a deadlock) the batch runs once more as a batch, else (or refused
+again) the bills it names (a key taken meanwhile, a bill's own error) run alone and the
+others job by job as above; a bill that settle_batch leaves (behind another bill of its
+person-year or key) runs alone after it.
 
 Two stages, hand over hand: a committer thread takes a batch, reads it and runs the
 engine for its bills (stage 1) under the "front" lock; it hands the front over as its
@@ -141,6 +143,7 @@ class BatchStats:
     bills: int = 0
     largest: int = 0
     retried_alone: int = 0
+    retried_whole: int = 0  # batches refused without a culprit and run again as a batch
 
 
 class GroupCommitter:
@@ -285,22 +288,37 @@ class GroupCommitter:
         job (the batch was refused: all of them but its culprits) and those to run alone
         after it (its culprits; bills behind another of the batch)."""
         bills = [job.bill for job in jobs if job.bill is not None]
-        try:
-            with self.uow() as uow:
-                _hand_over_at_write(uow, front)
-                try:
-                    answers = self.settlements.settle_batch(uow, bills)
-                except BatchRefusedError as refused:  # rolled back: nothing of it stays
-                    culprits = set(refused.culprits)
-                    return (
-                        [job for n, job in enumerate(jobs) if n not in culprits],
-                        [jobs[n] for n in sorted(culprits)],
-                    )
-                uow.commit()
-        except Exception as exc:  # the commit (or the connection) failed: none stored
-            for job in jobs:
-                job.future.set_exception(exc)
-            return [], []
+        answers: list[Any] | None = None
+        for attempt in (1, 2):
+            try:
+                with self.uow() as uow:
+                    _hand_over_at_write(uow, front)
+                    try:
+                        answers = self.settlements.settle_batch(uow, bills)
+                    except BatchRefusedError as refused:  # rolled back: nothing of it stays
+                        culprits = set(refused.culprits)
+                        if culprits or attempt == 2:
+                            return (
+                                [job for n, job in enumerate(jobs) if n not in culprits],
+                                [jobs[n] for n in sorted(culprits)],
+                            )
+                        # No bill to blame (a year another process inserted first, a
+                        # deadlock): once more as a batch, whose fresh read finds that
+                        # year and locks in the batch's order. Job by job, one
+                        # transaction would lock the years in another order (by card)
+                        # for the whole batch's time, and deadlock with the batches of
+                        # the other process (each a second's wait for PostgreSQL's
+                        # deadlock_timeout, the p99's spikes: bench/settle_http.py).
+                        with self._changed:
+                            self.stats.retried_whole += 1
+                        continue
+                    uow.commit()
+            except Exception as exc:  # the commit (or the connection) failed: none stored
+                for job in jobs:
+                    job.future.set_exception(exc)
+                return [], []
+            break
+        assert answers is not None
         alone = []
         for job, answer in zip(jobs, answers, strict=True):
             if answer is None:

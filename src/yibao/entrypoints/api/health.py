@@ -95,6 +95,14 @@ class SharedBatchStats(BatchStats):
     def retried_alone(self, value: int) -> None:
         self._set(3, value)
 
+    @property
+    def retried_whole(self) -> int:
+        return self._get(4)
+
+    @retried_whole.setter
+    def retried_whole(self, value: int) -> None:
+        self._set(4, value)
+
 
 class SharedEpoch:
     """The server's revocation epoch (service/guards.py Epoch): read without the lock (one
