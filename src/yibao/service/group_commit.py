@@ -33,16 +33,17 @@ engine for its bills (stage 1) under the "front" lock; it hands the front over a
 write begins (a batch of jobs: as its commit begins) and writes, commits and answers
 (stage 2) while another thread takes what queued up meanwhile and reads and computes
 it: as soon as as many jobs wait as the batch under way holds, or when that batch is
-answered (batches stay large: halved, they cost more a bill than the overlap wins). So with two threads (settings.py) a batch's reads
-and engine no longer wait for the batch before it to be written and committed. No lock
-of the committer's is waited for while a transaction is open (stage 2 waits for nothing
-of the front's; a thread waits for the front before it opens its unit of work), so a
-batch that waits for a row another batch holds (a voucher and a card of one person are
-two order keys) waits only inside PostgreSQL, which sees any cycle as a deadlock: a
-batch's stage 1 waiting for the row a batch in stage 2 locked gets it at that commit.
-Nothing read in stage 1 goes stale unseen: the person-years are read locked (as the
-last commit left them), a year or a key another batch stores meanwhile refuses this
-batch's write (handled as below), as between two server processes.
+answered (batches stay large: halved, they cost more a bill than the overlap wins).
+So with two threads (settings.py) a batch's read and engine no longer wait for the
+batch before it to be written and committed. No lock of the committer's is waited for
+while a transaction is open (stage 2 waits for nothing of the front's; a thread waits
+for the front before it opens its unit of work), so a batch that waits for a row
+another batch holds (a voucher and a card of one person are two order keys) waits only
+inside PostgreSQL, which sees any cycle as a deadlock: a batch's stage 1 waiting for
+the row a batch in stage 2 locked gets it at that commit. Nothing read in stage 1 goes
+stale unseen: the person-years are read locked (as the last commit left them), and a
+year or a key another batch stores meanwhile refuses this batch's write (handled as
+above), as between two server processes.
 
 Per person-year order and locks are as without grouping: a batch holds at most one job
 of an `order` key (a bill's person-year, by card or voucher; a message's person), a job
