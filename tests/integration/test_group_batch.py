@@ -50,9 +50,11 @@ class Watched(SettlementService):
         self.together = 0
         self.refused: list[BatchRefusedError] = []
 
-    def settle_batch(self, uow: UnitOfWorkPort, bills: Any) -> list[Answer | Exception | None]:
+    def settle_batch(
+        self, uow: UnitOfWorkPort, bills: Any, *more: Any
+    ) -> list[Answer | Exception | None]:
         try:
-            answers = super().settle_batch(uow, bills)
+            answers = super().settle_batch(uow, bills, *more)
         except BatchRefusedError as exc:
             self.refused.append(exc)
             raise
@@ -125,7 +127,9 @@ class YearMadeMeanwhile(Watched):
         self.engine = world.engine
         self.card, self.person, self.year = card, person_of(world, card), year
 
-    def settle_batch(self, uow: UnitOfWorkPort, bills: Any) -> list[Answer | Exception | None]:
+    def settle_batch(
+        self, uow: UnitOfWorkPort, bills: Any, *more: Any
+    ) -> list[Answer | Exception | None]:
         if self.person and any(bill.card_number == self.card for bill, _ in bills):
             flush = uow.counter.flush
 
@@ -146,7 +150,7 @@ class YearMadeMeanwhile(Watched):
                 flush()
 
             setattr(uow.counter, "flush", made_then_written)  # noqa: B010
-        return super().settle_batch(uow, bills)
+        return super().settle_batch(uow, bills, *more)
 
 
 def test_a_year_made_meanwhile_refuses_the_batch_and_its_bills_settle_as_before(
@@ -191,7 +195,9 @@ class KeyTakenBeforeTheWrite(KeyTakenMeanwhile):
     """Another request takes one bill's key, and commits, just before the batch's one
     write of all its bills."""
 
-    def settle_batch(self, uow: UnitOfWorkPort, bills: Any) -> list[Answer | Exception | None]:
+    def settle_batch(
+        self, uow: UnitOfWorkPort, bills: Any, *more: Any
+    ) -> list[Answer | Exception | None]:
         for bill, key in bills:
             if key == self.key:
                 self.key = ""
@@ -206,7 +212,7 @@ class KeyTakenBeforeTheWrite(KeyTakenMeanwhile):
                     flush()
 
                 setattr(uow.counter, "flush", taken_then_written)  # noqa: B010
-        return list(super().settle_batch(uow, bills))
+        return list(super().settle_batch(uow, bills, *more))
 
 
 def test_a_key_taken_before_the_batchs_write_names_its_bill_which_settles_alone(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -323,7 +323,10 @@ class SettlementService:
         return 201, view
 
     def settle_batch(
-        self, uow: UnitOfWork, bills: Sequence[tuple[Bill, str | None]]
+        self,
+        uow: UnitOfWork,
+        bills: Sequence[tuple[Bill, str | None]],
+        before_write: Callable[[], None] | None = None,
     ) -> list[Answer | ServiceError | None]:
         """A group commit's bills (service/group_commit.py) in the caller's unit of work,
         their facts read at once and their writes made at once (Counter.open_many, flush):
@@ -331,7 +334,9 @@ class SettlementService:
         was written), or None: a bill of a person-year or an idempotency key that an
         earlier bill of the batch has, settled alone after the batch commits, as it would
         be behind that bill. Anything else failing, at the database or in a bill, is
-        BatchRefusedError: the caller rolls back and settles the bills another way."""
+        BatchRefusedError: the caller rolls back and settles the bills another way.
+        `before_write` is called once the batch is read and settled, as its write begins
+        (the committer hands its front stage to the next batch there)."""
         try:
             read = uow.counter.open_many([bill.keys(key) for bill, key in bills])
         except Exception as exc:
@@ -354,6 +359,8 @@ class SettlementService:
                 answers.append(refused)
             except Exception as exc:
                 raise BatchRefusedError((n,)) from exc
+        if before_write is not None:
+            before_write()
         try:
             uow.counter.flush()
         except KeyTakenError as exc:
