@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 
-from integration.test_group_commit import World, no_problems, stored, together
+from integration.test_group_commit import World, no_problems, stored, together, years_in_order
 from integration.test_group_rows import KeyTakenMeanwhile
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.ledger_repo import year_state
@@ -261,18 +261,7 @@ def test_many_clients_settling_few_persons_at_once_leave_every_year_exact(
     assert errors == []
     assert watched.together >= 1
     assert committer.stats.batches < committer.stats.bills == 12 * 12
-    with world.engine.connect() as conn:
-        seqs = conn.execute(
-            text(
-                "SELECT person_id, array_agg(seq ORDER BY seq), max(y.settled) "
-                "FROM settlements s JOIN person_years y USING (person_id, year) "
-                "WHERE s.year = 2026 GROUP BY person_id"
-            )
-        ).all()
-    for _, numbers, settled in seqs:
-        assert numbers == list(range(1, len(numbers) + 1))
-        assert settled == len(numbers)
-    assert sum(len(numbers) for _, numbers, _ in seqs) == 12 * 12
+    assert years_in_order(world, 2026) == 12 * 12
     no_problems(world)
 
 

@@ -112,6 +112,24 @@ def stored(engine: Engine) -> set[int]:
         return set(conn.execute(select(t.settlements.c.id)).scalars())
 
 
+def years_in_order(world: World, year: int) -> int:
+    """Checks every person's settlements of `year` numbered 1, 2, ... with none lost and
+    none twice, and the year's count of them the same; returns how many there are."""
+    with world.engine.connect() as conn:
+        seqs = conn.execute(
+            text(
+                "SELECT person_id, array_agg(seq ORDER BY seq), max(y.settled) "
+                "FROM settlements s JOIN person_years y USING (person_id, year) "
+                "WHERE s.year = :year GROUP BY person_id"
+            ),
+            {"year": year},
+        ).all()
+    for _, numbers, settled in seqs:
+        assert numbers == list(range(1, len(numbers) + 1))  # none lost, none twice
+        assert settled == len(numbers)
+    return sum(len(numbers) for _, numbers, _ in seqs)
+
+
 def no_problems(world: World) -> None:
     report = verify(lambda: UnitOfWork(world.engine), world.policies)
     assert report.problems == []

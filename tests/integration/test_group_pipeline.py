@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from integration.conftest import make_test_engine
 from integration.test_group_batch import person_of
-from integration.test_group_commit import World, no_problems, stored
+from integration.test_group_commit import World, no_problems, stored, years_in_order
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import PolicyLoader
 from yibao.domain.model import Kind
@@ -232,16 +231,5 @@ def test_many_clients_by_card_and_voucher_leave_every_year_in_order_and_exact(
 
     assert errors == []
     assert committer.stats.bills == 100
-    with world.engine.connect() as conn:
-        seqs = conn.execute(
-            text(
-                "SELECT person_id, array_agg(seq ORDER BY seq), max(y.settled) "
-                "FROM settlements s JOIN person_years y USING (person_id, year) "
-                "WHERE s.year = 2026 GROUP BY person_id"
-            )
-        ).all()
-    for _, numbers, settled in seqs:
-        assert numbers == list(range(1, len(numbers) + 1))  # none lost, none twice
-        assert settled == len(numbers)
-    assert sum(len(numbers) for _, numbers, _ in seqs) == 100
+    assert years_in_order(world, 2026) == 100
     no_problems(world)
