@@ -271,41 +271,28 @@ class GroupCommitter:
         job (the batch was refused: all of them but its culprits) and those to run alone
         after it (its culprits; bills behind another of the batch)."""
         bills = [job.bill for job in jobs if job.bill is not None]
-        answers: list[Any] | None = None
-        for attempt in (1, 2):
-            try:
-                with self.uow() as uow:
-                    try:
-                        # The front goes to the next batch as this one's write
-                        # begins: its read and the engine are done, and the next is
-                        # read and computed while this one is written and committed
-                        # (measured against handing over at the commit: the same or
-                        # more settlements a second beside pgbench, a lower p99).
-                        answers = self.settlements.settle_batch(uow, bills, front)
-                    except BatchRefusedError as refused:  # rolled back: nothing of it stays
-                        culprits = set(refused.culprits)
-                        if culprits or attempt == 2:
-                            return (
-                                [job for n, job in enumerate(jobs) if n not in culprits],
-                                [jobs[n] for n in sorted(culprits)],
-                            )
-                        # No bill to blame (a year another process inserted first, a
-                        # deadlock): once more as a batch, whose fresh read finds that
-                        # year and locks in the batch's order. Job by job, one
-                        # transaction would lock the years in another order (by card)
-                        # for the whole batch's time, and deadlock with the batches of
-                        # the other process (each a second's wait for PostgreSQL's
-                        # deadlock_timeout, the p99's spikes: bench/settle_http.py).
-                        with self._changed:
-                            self.stats.retried_whole += 1
-                        continue
-                    uow.commit()
-            except Exception as exc:  # the commit (or the connection) failed: none stored
-                for job in jobs:
-                    job.future.set_exception(exc)
-                return [], []
-            break
-        assert answers is not None
+        try:
+            answers = self._settle_together(bills, front)
+            if isinstance(answers, BatchRefusedError) and not answers.culprits:
+                # No bill to blame (a year another process inserted first, a deadlock):
+                # once more as a batch, whose fresh read finds that year and locks in
+                # the batch's order. Job by job, one transaction would lock the years
+                # in another order (by card) for the whole batch's time, and deadlock
+                # with the batches of the other process (each a second's wait for
+                # PostgreSQL's deadlock_timeout, the p99's spikes: bench/settle_http.py).
+                with self._changed:
+                    self.stats.retried_whole += 1
+                answers = self._settle_together(bills, front)
+        except Exception as exc:  # the commit (or the connection) failed: none stored
+            for job in jobs:
+                job.future.set_exception(exc)
+            return [], []
+        if isinstance(answers, BatchRefusedError):  # rolled back: nothing of it stays
+            culprits = set(answers.culprits)
+            return (
+                [job for n, job in enumerate(jobs) if n not in culprits],
+                [jobs[n] for n in sorted(culprits)],
+            )
         alone = []
         for job, answer in zip(jobs, answers, strict=True):
             if answer is None:
@@ -315,6 +302,22 @@ class GroupCommitter:
             else:
                 job.future.set_result(answer)
         return [], alone
+
+    def _settle_together(
+        self, bills: list[tuple[Bill, str | None]], front: _HandOver
+    ) -> list[Answer | ServiceError | None] | BatchRefusedError:
+        """The bills in one transaction, committed; or the database's refusal, rolled
+        back. The front goes to the next batch as the write begins: the read and the
+        engine are done, and the next batch is read and computed while this one is
+        written and committed (measured against handing over at the commit: the same or
+        more settlements a second beside pgbench, a lower p99)."""
+        with self.uow() as uow:
+            try:
+                answers = self.settlements.settle_batch(uow, bills, front)
+            except BatchRefusedError as refused:
+                return refused
+            uow.commit()
+        return answers
 
     def _run_jobs(self, jobs: list[_Job[Any]], front: _HandOver) -> list[_Job[Any]]:
         """Job by job, each in its savepoint; returns the jobs to run alone after it."""
