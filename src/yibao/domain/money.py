@@ -69,6 +69,9 @@ def parse_amount(raw: object) -> Decimal:
     return value
 
 
+_ZERO_TEXT = "0.00"  # fmt(ZERO)
+
+
 def fmt(amount: Decimal) -> str:
     """Two decimals, half-up, as the scenario format shows amounts ("30500.00")."""
     # An amount to the fen shows as str() shows it (exponent -2: never scientific), and
@@ -77,9 +80,6 @@ def fmt(amount: Decimal) -> str:
     if amount is ZERO:
         return _ZERO_TEXT
     return str(_quantize(amount, FEN))
-
-
-_ZERO_TEXT = "0.00"
 
 
 def fmt_yuan(amount: Decimal) -> str:
