@@ -112,6 +112,14 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def pg_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A test's empty, migrated PostgreSQL database, for what only PostgreSQL does."""
+    db = make_test_engine("postgresql", request, tmp_path)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
 def policies() -> PolicyLoader:
     return PolicyLoader(search_path([TESTS / "regions"]))
 

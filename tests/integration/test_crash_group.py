@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +21,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from integration.auth import institution
-from integration.conftest import make_test_engine
 from integration.test_crash import (
     YIBAO,
     _free_port,
@@ -41,13 +39,6 @@ from yibao.settings import DEFAULT_PG_WORKERS
 
 CLIENTS = 16
 ACKNOWLEDGED_BEFORE_KILL = 150
-
-
-@pytest.fixture
-def pg_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    db = make_test_engine("postgresql", request, tmp_path)
-    yield db
-    db.dispose()
 
 
 @contextmanager

@@ -7,17 +7,14 @@ every copy gets the first answer."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from integration.conftest import make_test_engine
 from integration.fsi_hospitals import Hospital, demo_world
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.tables_fsi import fsi_messages, fsi_settlements
@@ -32,13 +29,6 @@ from yibao.service.verify import verify
 
 HOSPITALS = 16
 VISITS = 3  # a hospital's visits, settled one after the other
-
-
-@pytest.fixture
-def pg_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    db = make_test_engine("postgresql", request, tmp_path)
-    yield db
-    db.dispose()
 
 
 def grouped(engine: Engine, policies: PolicyLoader) -> tuple[Gateway, GroupCommitter]:

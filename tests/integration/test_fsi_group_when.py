@@ -6,16 +6,13 @@ settled once, its answer stored under its msgid."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Engine
 
-from integration.conftest import make_test_engine
 from integration.fsi_hospitals import Hospital, demo_world
 from yibao.adapters.db.tables_fsi import fsi_settlements
 from yibao.adapters.db.uow import UnitOfWork
@@ -27,13 +24,6 @@ from yibao.service.demo import load_demo
 from yibao.service.group_commit import GroupCommitter
 from yibao.service.services import Services
 from yibao.settings import Settings
-
-
-@pytest.fixture
-def pg_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    db = make_test_engine("postgresql", request, tmp_path)
-    yield db
-    db.dispose()
 
 
 def count(engine: Engine, table: Table) -> int:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from integration.conftest import FakeClock, make_test_engine
+from integration.conftest import FakeClock
 from yibao.adapters.db import prepared
 from yibao.adapters.db import registry_sql as raw
 from yibao.adapters.db.uow import UnitOfWork
@@ -28,21 +26,14 @@ from yibao.service.services import Services
 
 
 @pytest.fixture
-def pg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    db = make_test_engine("postgresql", request, tmp_path)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def gateway(pg: Engine, policies: PolicyLoader, clock: FakeClock) -> Gateway:
-    with UnitOfWork(pg) as uow:
+def gateway(pg_engine: Engine, policies: PolicyLoader, clock: FakeClock) -> Gateway:
+    with UnitOfWork(pg_engine) as uow:
         uow.registry.add_region("sample-city", "样本市", "Sample City", "990100")
         uow.registry.add_institution(
             Institution("H1", "sample-city", "H1", 2, InstitutionKind.HOSPITAL, True)
         )
         uow.commit()
-    return Gateway(Services.build(lambda: UnitOfWork(pg), policies, clock))
+    return Gateway(Services.build(lambda: UnitOfWork(pg_engine), policies, clock))
 
 
 @pytest.fixture
@@ -76,41 +67,41 @@ def sign_in(gateway: Gateway) -> dict[str, Any]:
     return answer
 
 
-def another_process(pg: Engine, sql: str) -> None:
+def another_process(pg_engine: Engine, sql: str) -> None:
     """A change through a connection of another engine: nothing in this process is told."""
-    other = create_engine(pg.url)
+    other = create_engine(pg_engine.url)
     with other.begin() as conn:
         conn.execute(text(sql))
     other.dispose()
 
 
 def test_an_institution_is_read_once_and_a_change_by_another_process_seen_at_once(
-    pg: Engine, gateway: Gateway, reads: list[str]
+    pg_engine: Engine, gateway: Gateway, reads: list[str]
 ) -> None:
     assert sign_in(gateway)["infcode"] == 0
     assert reads.count(raw.INSTITUTION) == 1  # read, and kept
     assert sign_in(gateway)["infcode"] == 0
     assert reads.count(raw.INSTITUTION) == 1  # kept: not read again
-    another_process(pg, "UPDATE institutions SET designated = false WHERE id = 'H1'")
+    another_process(pg_engine, "UPDATE institutions SET designated = false WHERE id = 'H1'")
     refused = sign_in(gateway)
     assert refused["infcode"] == -1
     assert "不是定点医药机构" in refused["err_msg"]
     assert reads.count(raw.INSTITUTION) == 2  # the new generation: read again
-    another_process(pg, "UPDATE institutions SET designated = true WHERE id = 'H1'")
+    another_process(pg_engine, "UPDATE institutions SET designated = true WHERE id = 'H1'")
     assert sign_in(gateway)["infcode"] == 0
-    another_process(pg, "DELETE FROM institutions WHERE id = 'H1'")
+    another_process(pg_engine, "DELETE FROM institutions WHERE id = 'H1'")
     assert "未登记" in sign_in(gateway)["err_msg"]
 
 
 def test_without_the_generation_row_nothing_is_kept(
-    pg: Engine, gateway: Gateway, reads: list[str]
+    pg_engine: Engine, gateway: Gateway, reads: list[str]
 ) -> None:
-    another_process(pg, "DELETE FROM institutions_generation")
+    another_process(pg_engine, "DELETE FROM institutions_generation")
     for _ in range(2):
         assert sign_in(gateway)["infcode"] == 0
     assert reads.count(raw.INSTITUTION) == 2
     # The next change makes the row again, at a count no process can hold a view of.
-    another_process(pg, "UPDATE institutions SET name = 'H1 医院' WHERE id = 'H1'")
-    with pg.connect() as conn:
+    another_process(pg_engine, "UPDATE institutions SET name = 'H1 医院' WHERE id = 'H1'")
+    with pg_engine.connect() as conn:
         generation = conn.execute(text("SELECT generation FROM institutions_generation"))
         assert generation.scalar_one() > 10**12

@@ -9,15 +9,13 @@ once leave every year in order and exact."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from integration.conftest import make_test_engine
 from integration.test_group_batch import person_of
 from integration.test_group_commit import World, no_problems, stored, years_in_order
 from yibao.adapters.db.uow import UnitOfWork
@@ -98,13 +96,6 @@ class Recorded(UnitOfWork):
             raise ConnectionError("the server went away during COMMIT")
         super().commit()
         self.log.note("committed", self.n)
-
-
-@pytest.fixture
-def pg_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    db = make_test_engine("postgresql", request, tmp_path)
-    yield db
-    db.dispose()
 
 
 @pytest.fixture

@@ -7,26 +7,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
 
-from integration.conftest import make_test_engine
 from yibao.adapters.db.counter_pg_batch import READ_MANY, WRITE_MANY
 
 PERSONS = 3000
 # The tables a bill's row is looked up in, which grow with the persons and bills.
 BIG = ("person_years", "persons", "cards", "enrolments", "idempotency_keys", "catalogue_items")
-
-
-@pytest.fixture
-def pg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    db = make_test_engine("postgresql", request, tmp_path)
-    yield db
-    db.dispose()
 
 
 def generic_plan(conn: Connection, statement: str, types: str) -> str:
@@ -60,8 +51,8 @@ def with_years(conn: Connection) -> None:
 
 
 @pytest.mark.database
-def test_the_batch_write_updates_each_year_by_its_key(pg: Engine) -> None:
-    with pg.connect() as conn:  # rolled back: the rows were only for the planner
+def test_the_batch_write_updates_each_year_by_its_key(pg_engine: Engine) -> None:
+    with pg_engine.connect() as conn:  # rolled back: the rows were only for the planner
         with_years(conn)
         plan = generic_plan(conn, WRITE_MANY, ", ".join(["json"] * 7 + ["varchar[]", "text[]"]))
     assert "Seq Scan on person_years" not in plan, plan
@@ -69,8 +60,8 @@ def test_the_batch_write_updates_each_year_by_its_key(pg: Engine) -> None:
 
 
 @pytest.mark.database
-def test_the_batch_read_looks_each_bill_up_by_its_keys(pg: Engine) -> None:
-    with pg.connect() as conn:  # rolled back: the rows were only for the planner
+def test_the_batch_read_looks_each_bill_up_by_its_keys(pg_engine: Engine) -> None:
+    with pg_engine.connect() as conn:  # rolled back: the rows were only for the planner
         with_years(conn)
         plan = generic_plan(conn, READ_MANY, "json")
     for table in BIG:
@@ -86,7 +77,7 @@ def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 @pytest.mark.database
-def test_the_batch_read_does_per_batch_work_once(pg: Engine) -> None:
+def test_the_batch_read_does_per_batch_work_once(pg_engine: Engine) -> None:
     """Run on 20 bills: the locked years are read once (a CTE has no index: joined to the
     bills, inside each bill's subquery or by a nested loop, it was scanned whole for every
     bill), each bill's card is probed once, and the settlements' sequence is found once
@@ -95,7 +86,7 @@ def test_the_batch_read_does_per_batch_work_once(pg: Engine) -> None:
         {"n": n, "card": f"C{n}", "year": 2026, "codes": [], "caller": "c", "key": str(n)}
         for n in range(20)
     ]
-    with pg.connect() as conn:  # rolled back: the rows were only for the planner
+    with pg_engine.connect() as conn:  # rolled back: the rows were only for the planner
         with_years(conn)
         explained = conn.exec_driver_sql(
             "EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) "
