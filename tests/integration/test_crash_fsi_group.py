@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from integration.fsi_hospitals import Hospital, demo_world
 from integration.test_crash import adopting_orphans, children, crashed, serving_workers
-from integration.test_crash_group import pg_engine, serving
+from integration.test_crash_group import serving
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.tables_fsi import fsi_settlements
 from yibao.adapters.db.uow import UnitOfWork
@@ -31,8 +31,6 @@ from yibao.fsi.jsontext import dumps, loads
 from yibao.service.demo import load_demo
 from yibao.service.verify import verify
 from yibao.settings import DEFAULT_PG_WORKERS
-
-__all__ = ["pg_engine"]  # the fixture, shared with the card path's crash test
 
 HOSPITALS = 16
 ACKNOWLEDGED_BEFORE_KILL = 60

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from integration.auth import institution
 from integration.test_crash import adopting_orphans, children, crashed, serving_workers
-from integration.test_crash_group import _world, pg_engine
+from integration.test_crash_group import _world
 from yibao.adapters.db.uow import UnitOfWork
 from yibao.bootstrap import PolicyLoader
 from yibao.service.demo import load_demo
@@ -31,7 +31,6 @@ from yibao.settings import DEFAULT_PG_WORKERS
 
 YIBAO = str(Path(sys.executable).parent / "yibao")
 
-__all__ = ["pg_engine"]  # the fixture, shared with the crash tests
 
 pytestmark = pytest.mark.database  # an SQLite file, migrated by the server's start (or PG)
 
