@@ -112,7 +112,9 @@ def eligible_cost(
 ) -> tuple[Decimal, tuple[LineResult, ...], list[Step]]:
     """Eligible cost (exact) and each line's parts (the catalogue step, lines.py)."""
     lines, steps = line_parts(policy, enc, facts)
-    eligible = sum([ln.eligible for ln in lines], ZERO)  # a list: a generator costs more
+    eligible = ZERO  # sum(..., ZERO)'s additions, in its order, without the list and the call
+    for ln in lines:
+        eligible += ln.eligible
     if not enc.hospital.designated:  # only an emergency gets this far
         steps.insert(0, Step("emergency_anywhere", ZERO, args={"hospital": enc.hospital.id}))
     return eligible, lines, steps

@@ -31,8 +31,18 @@ from yibao.domain.engine.scope import (
 )
 from yibao.domain.engine.serious_illness import serious_illness
 from yibao.domain.explain import Step
-from yibao.domain.model import INPATIENT, LEVELS, SPECIAL_OUTPATIENT, Encounter, Line, Person
-from yibao.domain.money import ONE, ZERO, fmt_yuan, round_fen
+from yibao.domain.model import (
+    EMERGENCY,
+    INPATIENT,
+    LEVELS,
+    OUTPATIENT,
+    PHARMACY,
+    SPECIAL_OUTPATIENT,
+    Encounter,
+    Line,
+    Person,
+)
+from yibao.domain.money import FEN, ONE, ZERO, fmt_yuan, quantize, round_fen
 from yibao.domain.parameters import RegionPolicy
 
 
@@ -54,19 +64,41 @@ def outside_the_year(policy: RegionPolicy, year: int, day: date) -> str | None:
 
 def _check(policy: RegionPolicy, person: Person, enc: Encounter, acc: YearAccumulators) -> None:
     # The messages name the encounter (and the line): made only for a bill that fails.
-    outside = outside_the_year(policy, acc.year, enc.date)
-    if outside is not None:
+    first, last = policy.year_span(acc.year)
+    if not first <= enc.date <= last:  # outside_the_year, its words made only when it is
+        outside = outside_the_year(policy, acc.year, enc.date)
         raise InputError(f"encounter {enc.id}: date {outside}")
     if enc.hospital.level not in LEVELS:
         raise InputError(
             f"encounter {enc.id}: hospital level {enc.hospital.level} is not one of 0, 1, 2, 3"
         )
-    for no, line in enumerate(enc.lines, start=1):
+    no = 0
+    for line in enc.lines:
+        no += 1
+        if _plain_item(line):
+            continue
         problem = _line_problem(line)
         if problem is not None:
             raise InputError(f"encounter {enc.id} line {no}: {problem}")
     if enc.kind is SPECIAL_OUTPATIENT and not enc.disease:
         raise InputError(f"encounter {enc.id}: a special_outpatient encounter needs its disease")
+
+
+def _plain_item(line: Line) -> bool:
+    """A catalogue item as most bills bring it, found sound at once: quantity and unit
+    price, a cap or none, no ratio of its own, nothing negative, the amount their
+    product to the fen. Anything else is _line_problem's to judge (and name)."""
+    quantity, price, cap = line.quantity, line.unit_price, line.cap
+    return (
+        quantity is not None
+        and price is not None
+        and line.ratio is None
+        and not line.amount < ZERO
+        and not quantity < ZERO
+        and not price < ZERO
+        and (cap is None or not cap < ZERO)
+        and line.amount == quantize(quantity * price, FEN)
+    )
 
 
 def _line_problem(line: Line) -> str | None:
@@ -152,12 +184,13 @@ def _benefit(
 ) -> tuple[Route, Benefit, YearAccumulators]:
     """Which rules settle the bill, and what they pay."""
     rules = policy.schemes[person.scheme]
-    inpatient = enc.kind is INPATIENT
+    kind = enc.kind
+    inpatient = kind is INPATIENT
     disease = pilot_disease(policy.pilot, person, enc, facts) if inpatient else None
-    fixed = fixed_sum(rules, enc, facts)
+    fixed = fixed_sum(rules, enc, facts) if rules.fixed_sum is not None else None
     if fixed is not None:
         return Route.FIXED_SUM, fixed_sum_benefit(rules, fixed, eligible), acc
-    if enc.kind.outpatient_like:
+    if kind is OUTPATIENT or kind is EMERGENCY or kind is PHARMACY:  # kind.outpatient_like
         benefit, acc = outpatient(rules, enc, eligible, acc, place, facts)
         return Route.OUTPATIENT, benefit, acc
     if disease is not None and policy.pilot is not None:
