@@ -103,18 +103,35 @@ def settlement_record(
     """What a settled encounter writes, whichever store writes it. The explanation is
     stored as its steps' data (`steps`, when the caller made it already), put into words
     when read (domain/explain.py)."""
-    enc, person = p.encounter, p.person
-    hospital = enc.hospital
     fens = _split(r)[1]
     if fens is None:  # an amount finer than the fen: to_fen says which (AmountError)
         fens = tuple(split_fen(r).values())
+    values = _values(p, r, seq, channel, steps, fens)
+    person, day = p.person, p.encounter.date
+    basic, assistance = fens[4], fens[5]
+    entries = _paid(
+        p.institution_id, person.region, values["scheme"], day, basic, assistance, channel
+    )
+    return SettlementRecord(values, _line_rows(p, r), entries, person.id, after, seq)
+
+
+def _values(
+    p: Prepared,
+    r: EncounterResult,
+    seq: int,
+    channel: str,
+    steps: list[list[Any]] | None,
+    fens: tuple[int, ...],
+) -> dict[str, Any]:
+    """The settlement row's columns (SETTLEMENT_COLUMNS) but id, the split `fens`."""
+    enc, person = p.encounter, p.person
+    hospital = enc.hospital
     total, eligible, self_pay, threshold, basic, assistance, institution, personal, over = fens
     day = enc.date
     region = person.region
-    scheme = str(person.scheme)
     # The enums' values by str() (StrEnums), at a tenth of Enum.value's cost; the columns
     # of split_fen and encounter_columns written in place (two dicts fewer a bill).
-    values = {
+    return {
         "person_id": person.id,
         "year": day.year,
         "seq": seq,
@@ -125,7 +142,7 @@ def settlement_record(
         "hospital_designated": hospital.designated,
         "hospital_pilot": hospital.pilot,
         "region": region,
-        "scheme": scheme,
+        "scheme": str(person.scheme),
         "kind": str(enc.kind),
         "encounter_date": day,
         "diagnosis": enc.diagnosis,
@@ -158,9 +175,20 @@ def settlement_record(
         "status": "settled",
         "created_at": now(),
     }
-    # ledger_entries' entries, of the fen just made: one a layer that pays (basic,
-    # assistance), in that order.
-    entries = []
+
+
+def _paid(
+    paid_to: str | None,
+    region: str,
+    scheme: str,
+    day: date,
+    basic: int,
+    assistance: int,
+    entry: str,
+) -> list[dict[str, Any]]:
+    """ledger_entries' entries of a settlement, of its fen made already: one a layer that
+    pays (basic, assistance), in that order."""
+    entries: list[dict[str, Any]] = []
     if basic or assistance:
         month = f"{day.year}-{day.month:02d}"
         for layer, fen in (("basic", basic), ("assistance", assistance)):
@@ -170,15 +198,15 @@ def settlement_record(
                         "region": region,
                         "year": day.year,
                         "month": month,
-                        "institution_id": p.institution_id,
+                        "institution_id": paid_to,
                         "scheme": scheme,
                         "layer": layer,
                         "amount_fen": fen,
                         "settlement_id": None,
-                        "entry": channel,
+                        "entry": entry,
                     }
                 )
-    return SettlementRecord(values, _line_rows(p, r), entries, person.id, after, seq)
+    return entries
 
 
 # A result's amounts as the record and the answer show them, in split_fen's order: total,
@@ -329,17 +357,7 @@ def settlement_view(
     """What the API returns for a settlement or a quote."""
     texts = _split(r)[0]
     total, eligible, self_pay, threshold, basic, assistance, institution, personal, over = texts
-    # The balanced first self-pay (EncounterResult.first_self_pay_balanced, of the amounts
-    # above): its zero terms left out (most bills have neither part), the same value.
-    balanced = r.total
-    if r.over_limit:
-        balanced -= r.over_limit
-    if r.self_pay:
-        balanced -= r.self_pay
-    balanced -= round_fen(r.eligible)
-    # The fund's part: the basic fund's own text when no assistance is added to it (but a
-    # negative zero, which the sum shows without its sign).
-    fund = basic if not r.assistance and basic[0] != "-" else fmt(r.basic + r.assistance)
+    balanced, fund = _balanced_and_fund(r, basic)
     enc = p.encounter
     day = enc.date
     refused = r.refused
@@ -361,7 +379,7 @@ def settlement_view(
         "self_pay": self_pay,
         # To the fen such that over_limit + self_pay + first_self_pay + eligible (each as
         # shown) add up to the total (the national interface's medfee_sumamt).
-        "first_self_pay": fmt(balanced),
+        "first_self_pay": balanced,
         "threshold": threshold,
         "basic": basic,
         "assistance": assistance,
@@ -383,3 +401,22 @@ def settlement_view(
         "delivery": enc.delivery,
         "referred_from": p.origin,
     }
+
+
+def _balanced_and_fund(r: EncounterResult, basic: str) -> tuple[str, str]:
+    """The balanced first self-pay (EncounterResult.first_self_pay_balanced) and the
+    fund's part (basic + assistance) as fmt shows them. The first without its zero terms
+    (most bills have neither part): the same value; the second the basic fund's own text
+    `basic` when no assistance is added to it (but a negative zero, which the sum shows
+    without its sign)."""
+    balanced = r.total
+    if r.over_limit:
+        balanced -= r.over_limit
+    if r.self_pay:
+        balanced -= r.self_pay
+    balanced -= round_fen(r.eligible)
+    text = str(balanced)  # to the fen, as most are: fmt's text
+    if text[-3:-2] != ".":
+        text = fmt(balanced)
+    fund = basic if not r.assistance and basic[0] != "-" else fmt(r.basic + r.assistance)
+    return text, fund
