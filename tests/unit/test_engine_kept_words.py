@@ -11,10 +11,20 @@ from typing import Any
 
 from yibao.adapters.parameter_files import load_region
 from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.conditions import CodeSpan
 from yibao.domain.engine import settle_encounter
 from yibao.domain.engine.benefits import charge_threshold
+from yibao.domain.engine.scope import place_of
 from yibao.domain.model import Encounter, Hospital, Kind, Line, LineClass, Person, Scheme
-from yibao.domain.parameters import ByLevel, Param, Ref, Text, Threshold, ThresholdPer
+from yibao.domain.parameters import (
+    ByLevel,
+    DiagnosisGroup,
+    Param,
+    Ref,
+    Text,
+    Threshold,
+    ThresholdPer,
+)
 
 POLICY = load_region("sample-city")
 DAY = date(2026, 3, 2)
@@ -102,3 +112,50 @@ def test_the_basic_step_names_the_scheme_of_each_policy() -> None:
         (basic,) = [s for s in result.steps if s.rule == "basic"]
         shown.append(basic.args["scheme_name"])
     assert shown == [rules.label.en, "Another name", rules.label.en]
+
+
+def test_facts_are_made_for_a_region_with_decision_tables_only() -> None:
+    assert load_region("river-county").decision_tables
+    assert not POLICY.decision_tables
+    # Without tables the bill's diagnosis group still counts for the yearly layer.
+    grouped = replace(
+        POLICY,
+        diagnosis_groups={"tumour": DiagnosisGroup("tumour", Text("肿瘤", "Tumour"), (
+            CodeSpan.parse("C00-C97"),
+        ), "[test]")},
+    )  # fmt: skip
+    assert not grouped.decision_tables
+    enc = Encounter(
+        "E1", DAY, Kind.OUTPATIENT, Hospital("H3", 3), (_item("X1", "甲药"),), diagnosis="C50.9"
+    )
+    result, acc = settle_encounter(grouped, ADULT, enc, YearAccumulators(year=2026))
+    assert acc.si_groups == {"tumour": result.personal_on_eligible}
+    assert result.personal_on_eligible > 0
+    _, plain = settle_encounter(POLICY, ADULT, enc, YearAccumulators(year=2026))
+    assert dict(plain.si_groups) == {}
+
+
+def test_a_place_elsewhere_is_its_reduction_its_class_and_its_region() -> None:
+    policy = load_region("hill-county")
+    person = Person("P2", date(1980, 6, 1), Scheme.RESIDENT, "hill-county")
+    shown = []
+    for how, region in (("unfiled", "sample-city"), ("referral", "sample-city"),
+                        ("unfiled", "river-county"), ("unfiled", "sample-city")):  # fmt: skip
+        enc = Encounter("E1", DAY, Kind.OUTPATIENT, Hospital("H9", 2, region=region), ())
+        place, step = place_of(policy, person, enc, how, None)
+        assert step is not None
+        shown.append((place.how, place.points, step.args["region"], step.args["method"]))
+    assert shown[0] == shown[3]
+    assert len(set(shown[:3])) == 3
+    assert [s[2] for s in shown] == ["sample-city", "sample-city", "river-county", "sample-city"]
+    # Another reduction (another policy's Param): its own place and words.
+    reduction = policy.reduction.at(DAY)
+    other = Param(replace(reduction.value, unfiled=Decimal("0.25")), reduction.ref)
+    changed = replace(policy, reduction=replace(policy.reduction, periods=(
+        replace(policy.reduction.periods[-1], value=other.value, start=date(2020, 1, 1)),
+    )))  # fmt: skip
+    enc = Encounter("E1", DAY, Kind.OUTPATIENT, Hospital("H9", 2, region="sample-city"), ())
+    place, step = place_of(changed, person, enc, "unfiled", None)
+    assert step is not None
+    assert place.points == Decimal("0.25")
+    assert step.args["method"] == "every fund rate is lowered by 25 points"

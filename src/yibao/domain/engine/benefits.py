@@ -3,7 +3,6 @@ top lines, the children's major-disease pilot. Each returns a `Benefit` and its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -40,13 +39,18 @@ _PER_YEAR = ThresholdPer.YEAR
 _PER_STAY = ThresholdPer.STAY
 
 
-@dataclass
 class Benefit:
-    basic: Decimal = ZERO
-    assistance: Decimal = ZERO
-    institution: Decimal = ZERO
-    threshold: Decimal = ZERO
-    steps: list[Step] = field(default_factory=list)
+    """What a rule pays and its steps, filled in as the rule goes (a plain class with
+    slots: made by every bill, at half a dataclass's cost)."""
+
+    __slots__ = ("assistance", "basic", "institution", "steps", "threshold")
+
+    def __init__(self) -> None:
+        self.basic: Decimal = ZERO
+        self.assistance: Decimal = ZERO
+        self.institution: Decimal = ZERO
+        self.threshold: Decimal = ZERO
+        self.steps: list[Step] = []
 
 
 def charge_threshold(
@@ -64,7 +68,10 @@ def charge_threshold(
     """
     spec = param.value
     per = spec.per
-    amount = spec.amount.for_level(level)
+    by_level = spec.amount
+    amount = by_level.flat  # by_level.for_level(level), without its call
+    if amount is None:
+        amount = by_level.levels[level]
     # min(eligible, max(amount - before, ZERO)) without the two calls (each costs twice
     # the comparison): max gives the first of equals, min too.
     if per is _PER_STAY:
@@ -147,7 +154,7 @@ def outpatient(
     eligible: Decimal,
     acc: YearAccumulators,
     place: Place,
-    facts: Facts,
+    facts: Facts | None,
 ) -> tuple[Benefit, YearAccumulators]:
     """General outpatient, emergency and prescribed pharmacy: a yearly threshold, a rate,
     and a yearly limit on the fund's outpatient payments."""
@@ -206,7 +213,7 @@ def stay_threshold(
     threshold: Param[Threshold],
     counter: str,
     disease: str | None,
-    facts: Facts,
+    facts: Facts | None,
 ) -> tuple[Decimal, YearAccumulators, Step | None]:
     """The threshold of a stay (or a special-disease visit): per stay, year or disease,
     or continued along the stay's referral chain where the region says so."""
@@ -291,7 +298,7 @@ def inpatient_like(
     threshold: Param[Threshold],
     counter: str,
     disease: str | None,
-    facts: Facts,
+    facts: Facts | None,
 ) -> tuple[Benefit, YearAccumulators]:
     """An inpatient stay, or a special-disease visit settled like one: threshold, then the
     rate (flat, by level, or marginal segments of the year's accumulated pooled cost),

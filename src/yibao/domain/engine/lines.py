@@ -58,7 +58,7 @@ def line_parts(
         share = shares[cls].at(day, facts)
         result, rest = _parts(line, share.value)
         results.append(result)
-        if line.itemised:
+        if line.quantity is not None or line.itemised:  # an item's quantity: no call
             steps.extend(_line_steps(no, line, cls, result, share, rest))
         else:
             by_class[cls] = by_class.get(cls, ZERO) + line.amount
