@@ -158,6 +158,10 @@ def line_views(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[
     """Each line as the API answers it (and the national interface reads it)."""
     out = []
     for row, parts in zip(rows, result.lines, strict=True):
+        # Each part's text made once: an amount to the fen ("d.dd", exponent -2) shows
+        # as its text (fmt's), and the exact parts show their texts as they are too.
+        amount, first, eligible = parts.amount, parts.first_self_pay, parts.eligible
+        amount_text, first_text, eligible_text = str(amount), str(first), str(eligible)
         out.append(
             {
                 "line_no": row["line_no"],
@@ -167,16 +171,16 @@ def line_views(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[
                 "cls": row["cls"],
                 "quantity": row["quantity"],
                 "unit_price": row.get("unit_price") or fmt(Decimal(row["unit_price_fen"]) / 100),
-                "amount": fmt(parts.amount),
+                "amount": amount_text if amount_text[-3:-2] == "." else fmt(amount),
                 # Most lines have neither part (the engine's ZERO): its text without a call.
                 "over_limit": _ZERO_SHOWN if parts.over_limit is ZERO else fmt(parts.over_limit),
                 "full_self_pay": (
                     _ZERO_SHOWN if parts.full_self_pay is ZERO else fmt(parts.full_self_pay)
                 ),
-                "first_self_pay": fmt(parts.first_self_pay),
-                "eligible": fmt(parts.eligible),
-                "first_self_pay_exact": str(parts.first_self_pay),
-                "eligible_exact": str(parts.eligible),
+                "first_self_pay": first_text if first_text[-3:-2] == "." else fmt(first),
+                "eligible": eligible_text if eligible_text[-3:-2] == "." else fmt(eligible),
+                "first_self_pay_exact": first_text,
+                "eligible_exact": eligible_text,
                 "cap": None if parts.cap is None else str(parts.cap),
                 "ratio": None if parts.ratio is None else str(parts.ratio),
                 "restricted": parts.restricted,
