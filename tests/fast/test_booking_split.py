@@ -8,14 +8,16 @@ result is never another's."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from yibao.domain.engine import EncounterResult
-from yibao.domain.engine.results import LineResult, Route
+from yibao.domain.engine.results import LineResult, Refusal, RefusalCode, Route
 from yibao.domain.money import ZERO, AmountError, fmt, round_fen, to_fen
-from yibao.service.booking import _split, split_fen
+from yibao.domain.parameters import Text
+from yibao.service.booking import _split, _summaries, split_fen
 from yibao.service.catalogue_lines import line_views
 
 AMOUNTS = [
@@ -78,6 +80,10 @@ def test_each_amount_is_shown_as_fmt_and_in_fen_as_to_fen(total: Decimal, other:
     texts, fens = _split(r)
     assert texts == shown(r)
     assert fens == fen_or_refused(r)
+    # The answer's summary of those texts: the engine's own words.
+    assert _summaries(r, texts) == r.summaries()
+    refused = replace(r, refused=Refusal(RefusalCode.SCHEME_NOT_OFFERED, Text(zh="否", en="no")))
+    assert _summaries(refused, texts) == refused.summaries()
 
 
 def test_an_amount_finer_than_the_fen_is_refused_by_the_record_as_to_fen_refuses_it() -> None:

@@ -6,7 +6,7 @@ self-pay)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol
@@ -59,7 +59,8 @@ def resolve(
 ) -> tuple[list[Line], list[dict[str, Any]]]:
     """The engine's lines and the rows to store for them (their parts are added once the
     engine has settled: `with_parts`). `known`: base items already read (the counter's)."""
-    codes = {b.code for b in billed}
+    # Most bills have one line: its code, without a set made by a comprehension.
+    codes: Collection[str] = (billed[0].code,) if len(billed) == 1 else {b.code for b in billed}
     mapped = uow.catalogue.mapped(institution_id, codes, visit.day) if institution_id else {}
     # Most bills bill national codes: then each code is its own national code.
     national = {code: mapped.get(code, code) for code in codes} if mapped else None
@@ -87,7 +88,8 @@ def resolve(
             raise ServiceError("amount_too_large", f"line {no}: {raw:f} is above {fmt(MAX_BILL)}")
         code = national[b.code] if national else b.code
         entry = entries[code]
-        line = line_for(entry, visit, b.quantity, _price(b), code)
+        price = b.unit_price if b.amount is None else _price(b)  # most lines: as billed
+        line = line_for(entry, visit, b.quantity, price, code)
         lines.append(line)
         rows.append(_row(no, b, entry, line))
     return lines, rows
@@ -104,15 +106,20 @@ def _price(b: BilledLine) -> Decimal:
 
 
 def _row(no: int, b: BilledLine, entry: Entry, line: Line) -> dict[str, Any]:
+    # The price's and the amount's fen of their texts when they are to the fen ("d.dd",
+    # as most are: the amount always, rounded): their digits, without a Decimal operation.
+    price, amount = str(b.unit_price), str(line.amount)
     return {
         "line_no": no,
         "code": b.code,
         "name": entry.name,
         "cls": str(entry.cls),
         "quantity": str(b.quantity),
-        "unit_price_fen": to_fen(round_fen(b.unit_price)),
-        "amount_fen": to_fen(line.amount),
-        "unit_price": str(b.unit_price),
+        "unit_price_fen": int(price.replace(".", ""))
+        if price[-3:-2] == "."
+        else to_fen(round_fen(b.unit_price)),
+        "amount_fen": int(amount.replace(".", "")) if amount[-3:-2] == "." else to_fen(line.amount),
+        "unit_price": price,
         "national_code": line.code,
         "entry_id": entry.id,
         "cap": None if line.cap is None else str(line.cap),
