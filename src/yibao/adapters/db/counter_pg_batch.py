@@ -48,7 +48,7 @@ from yibao.adapters.db.counter_pg import (
     NEXT_ID,
     PgCounter,
     _facts,
-    _item,
+    _items,
     _json,
     _loads,
     answer_row,
@@ -427,8 +427,7 @@ class PgBatchCounter(PgCounter):
         if self.catalogue is not None:
             # Each item made once a process, as the read's items of the person's region
             # (counter_pg._item): not an Enum call and a Decimal an item a bill.
-            items = {code: _item(code, name, cls, fen) for code, name, cls, fen in _loads(row[40])}
-            self.catalogue.seen_items(region, bill.codes, items)
+            self.catalogue.seen_items(region, bill.codes, dict(_items(row[40])))
 
     def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts:
         waiting = self._waiting(bill) if lock else None
