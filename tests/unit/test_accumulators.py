@@ -67,6 +67,14 @@ def test_a_draft_changes_in_place_and_done_makes_it_a_frozen_value() -> None:
     assert done(acc) is acc
 
 
+def test_a_change_names_fields_only_draft_or_frozen() -> None:
+    acc = YearAccumulators(2026)
+    with pytest.raises(AssertionError):
+        acc.but(personel=Decimal("7"))
+    with pytest.raises(AssertionError):
+        acc.draft().but(personal=Decimal("7"), personel=Decimal("7"))
+
+
 def _frozen_copies(monkeypatch: pytest.MonkeyPatch) -> None:
     """settle_encounter as it was before drafts: every change a frozen copy."""
     monkeypatch.setattr(YearAccumulators, "draft", lambda self: self)

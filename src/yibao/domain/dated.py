@@ -146,10 +146,10 @@ class Dated(Generic[T]):
                 return rows
         return ()
 
-    def find(self, day: date, facts: Facts) -> Param[T] | None:
+    def find(self, day: date, facts: Facts | None) -> Param[T] | None:
         """A partial table's row that `facts` meet, or None (no row names such a bill)."""
         for when, param in self._params_at(day):
-            if when is None or when.matches(facts):
+            if when is None or (facts is not None and when.matches(facts)):
                 return param
         return None
 

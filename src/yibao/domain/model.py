@@ -125,7 +125,11 @@ class Encounter:
 
     @property
     def total(self) -> Decimal:
-        return sum([line.amount for line in self.lines], ZERO)  # ZERO: not one made of text
+        # sum(..., ZERO)'s additions, in its order, without the list and the call.
+        total = ZERO  # not one made of text
+        for line in self.lines:
+            total += line.amount
+        return total
 
 
 @dataclass(frozen=True)
@@ -203,5 +207,6 @@ class Person:
 
 def age_on(birth: date, day: date) -> int:
     """Age in completed years: the birthday itself counts as the new year of age."""
-    before_birthday = (day.month, day.day) < (birth.month, birth.day)
+    month, birth_month = day.month, birth.month
+    before_birthday = month < birth_month or (month == birth_month and day.day < birth.day)
     return day.year - birth.year - (1 if before_birthday else 0)

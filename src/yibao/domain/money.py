@@ -23,6 +23,9 @@ HUNDRED = Decimal(100)
 # changes either), so the same amounts round alike and the same ones raise.
 _HALF_UP = Context(rounding=ROUND_HALF_UP)
 _quantize = _HALF_UP.quantize
+# round_fen without its call, for the engine's lines that every bill runs:
+# `quantize(amount, FEN)` is round_fen(amount).
+quantize = _quantize
 
 
 class AmountError(ValueError):
@@ -91,6 +94,8 @@ def fmt_yuan(amount: Decimal) -> str:
     # the fen and under a thousand ("ddd.dd", "-dd.dd": a point third from the end, at
     # most six characters): such an amount's text is what it shows, without the two
     # comparisons with a thousand (each costs as much as the quantize).
+    if amount is ZERO:  # the engine's own zero (no part of that kind): its text, kept
+        return _ZERO_TEXT
     text = str(amount)
     if len(text) < 7 and text[-3:-2] == ".":
         return text

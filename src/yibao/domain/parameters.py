@@ -299,6 +299,13 @@ class RegionPolicy:
             group = known[code] = diagnosis_group(spans, code)
         return group
 
+    @cached_property
+    def decision_tables(self) -> bool:
+        """Some value of the region depends on facts about the bill (a decision table).
+        Without one, every value is the day's alone: the engine makes no Facts for a bill
+        (Dated.at and find read them only for a row with conditions)."""
+        return any(d.conditional for d in self.all_dated())
+
     def all_dated(self) -> list[Dated[object]]:
         """Every dated parameter of the region, for listing (`yibao policy show`)."""
         found: list[Dated[object]] = []

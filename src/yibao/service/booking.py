@@ -17,11 +17,12 @@ from yibao.domain.engine import EncounterResult, InputError, settle_encounter
 from yibao.domain.explain import stored_steps
 from yibao.domain.frozen import fast_init
 from yibao.domain.model import Encounter, Person
-from yibao.domain.money import fmt, round_fen, to_fen
+from yibao.domain.money import ZERO, AmountError, fmt, fmt_yuan, round_fen, to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.service.catalogue_lines import line_views, with_parts
+from yibao.service.clearing import book_settlement
 from yibao.service.errors import ServiceError
-from yibao.service.ports import UnitOfWork, now
+from yibao.service.ports import Clock, UnitOfWork, now
 from yibao.service.ports.records import SettlementRecord
 
 
@@ -103,29 +104,66 @@ def settlement_record(
     """What a settled encounter writes, whichever store writes it. The explanation is
     stored as its steps' data (`steps`, when the caller made it already), put into words
     when read (domain/explain.py)."""
+    fens = split_amounts(r)[1]
+    if fens is None:  # an amount finer than the fen: to_fen says which (AmountError)
+        fens = tuple(split_fen(r).values())
+    values = _values(p, r, seq, channel, steps, fens)
+    person, day = p.person, p.encounter.date
+    basic, assistance = fens[4], fens[5]
+    entries = _paid(
+        p.institution_id, person.region, values["scheme"], day, basic, assistance, channel
+    )
+    return SettlementRecord(values, _line_rows(p, r), entries, person.id, after, seq)
+
+
+def _values(
+    p: Prepared,
+    r: EncounterResult,
+    seq: int,
+    channel: str,
+    steps: list[list[Any]] | None,
+    fens: tuple[int, ...],
+) -> dict[str, Any]:
+    """The settlement row's columns (SETTLEMENT_COLUMNS) but id, the split `fens`."""
     enc, person = p.encounter, p.person
     hospital = enc.hospital
-    # The enums' values by str() (StrEnums), at a tenth of Enum.value's cost.
-    values = {
+    total, eligible, self_pay, threshold, basic, assistance, institution, personal, over = fens
+    day = enc.date
+    region = person.region
+    # The enums' values by str() (StrEnums), at a tenth of Enum.value's cost; the columns
+    # of split_fen and encounter_columns written in place (two dicts fewer a bill).
+    return {
         "person_id": person.id,
-        "year": enc.date.year,
+        "year": day.year,
         "seq": seq,
         "channel": channel,
         "institution_id": p.institution_id or hospital.id,
         "hospital_level": hospital.level,
-        "hospital_region": hospital.region or person.region,
+        "hospital_region": hospital.region or region,
         "hospital_designated": hospital.designated,
         "hospital_pilot": hospital.pilot,
-        "region": person.region,
+        "region": region,
         "scheme": str(person.scheme),
         "kind": str(enc.kind),
-        "encounter_date": enc.date,
+        "encounter_date": day,
         "diagnosis": enc.diagnosis,
         "disease": enc.disease,
         "referral": enc.referral,
         "prescription": enc.prescription,
-        **split_fen(r),
-        **encounter_columns(p),
+        "total_fen": total,
+        "eligible_fen": eligible,
+        "self_pay_fen": self_pay,
+        "threshold_fen": threshold,
+        "basic_fen": basic,
+        "assistance_fen": assistance,
+        "institution_fen": institution,
+        "personal_fen": personal,
+        "over_limit_fen": over,
+        "hospital_type": None if hospital.type == "general" else hospital.type,
+        "hospital_province": None if hospital.province == "same" else hospital.province,
+        "cause": None if enc.cause == "ordinary" else enc.cause,
+        "delivery": enc.delivery,
+        "referred_from": p.origin,
         "route": str(r.route),
         "refused_code": None if r.refused is None else r.refused.code,
         "refused_reason": None
@@ -138,11 +176,94 @@ def settlement_record(
         "status": "settled",
         "created_at": now(),
     }
-    amounts = {"basic": r.basic, "assistance": r.assistance}
-    entries = ledger_entries(
-        None, person.region, str(person.scheme), p.institution_id, enc.date, amounts, channel
-    )
-    return SettlementRecord(values, _line_rows(p, r), entries, person.id, after, seq)
+
+
+def _paid(
+    paid_to: str | None,
+    region: str,
+    scheme: str,
+    day: date,
+    basic: int,
+    assistance: int,
+    entry: str,
+) -> list[dict[str, Any]]:
+    """ledger_entries' entries of a settlement, of its fen made already: one a layer that
+    pays (basic, assistance), in that order."""
+    entries: list[dict[str, Any]] = []
+    if basic or assistance:
+        month = f"{day.year}-{day.month:02d}"
+        for layer, fen in (("basic", basic), ("assistance", assistance)):
+            if fen:
+                entries.append(
+                    {
+                        "region": region,
+                        "year": day.year,
+                        "month": month,
+                        "institution_id": paid_to,
+                        "scheme": scheme,
+                        "layer": layer,
+                        "amount_fen": fen,
+                        "settlement_id": None,
+                        "entry": entry,
+                    }
+                )
+    return entries
+
+
+# A result's amounts as the record and the answer show them, in split_fen's order: total,
+# eligible, self_pay, threshold, basic, assistance, institution, personal, over_limit.
+Split = tuple[tuple[str, ...], tuple[int, ...] | None]
+_SPLIT = "_booking_split"
+_NEGATIVE_ZERO = "-0.00"
+
+
+def split_amounts(r: EncounterResult) -> Split:
+    """The result's amounts as fmt shows them and in fen (None: one is finer than the fen,
+    which to_fen refuses), each amount's text made once for both: the record's columns
+    and the answer's amounts are the same nine. An amount to the fen (its text "d.dd":
+    exponent -2) is its own text, and its fen that text's digits; a zero is 0 fen and
+    fmt's "0.00" (or "-0.00"); any other amount is fmt's and to_fen's (tests/fast/
+    test_booking_split.py holds the two to fmt and to_fen). Kept on the
+    (frozen) result, which the record and the answer of a settlement share."""
+    kept: Split | None = r.__dict__.get(_SPLIT)
+    if kept is not None:
+        return kept
+    texts: list[str] = []
+    fens: list[int] | None = []
+    for amount in (
+        r.total,
+        round_fen(r.eligible),
+        r.self_pay,
+        round_fen(r.threshold),
+        r.basic,
+        r.assistance,
+        r.institution,
+        r.personal,
+        r.over_limit,
+    ):
+        if not amount:
+            texts.append(_NEGATIVE_ZERO if amount.is_signed() else _ZERO_TEXT)
+            if fens is not None:
+                fens.append(0)
+            continue
+        text = str(amount)
+        if text[-3:-2] == ".":
+            texts.append(text)
+            if fens is not None:
+                fens.append(int(text.replace(".", "")))
+        else:
+            texts.append(fmt(amount))
+            if fens is not None:
+                try:
+                    fens.append(to_fen(amount))
+                except AmountError:  # the record raises it (split_fen), a quote shows it
+                    fens = None
+    made = (tuple(texts), None if fens is None else tuple(fens))
+    r.__dict__[_SPLIT] = made
+    return made
+
+
+_ZERO_TEXT = fmt(ZERO)  # "0.00"
 
 
 def encounter_columns(p: Prepared) -> dict[str, Any]:
@@ -165,6 +286,21 @@ def _line_rows(p: Prepared, r: EncounterResult) -> list[dict[str, Any]]:
     if len(p.lines) == len(r.lines):
         return with_parts(p.lines, r)
     return [dict(row) for row in p.lines]
+
+
+def between_regions(
+    uow: UnitOfWork, sid: int, p: Prepared, result: EncounterResult, today: Clock
+) -> None:
+    """A bill elsewhere: the place of treatment advances the fund's part for the insured
+    place (a receivable there, a payable here; reference §9). The clock is read only for
+    such a bill (a time zone's now() a bill, for the month of a movement between regions)."""
+    treated = p.encounter.hospital.region
+    if treated is not None and treated != p.person.region:
+        # The fund's part in fen: the record's basic and assistance fen, made already (its
+        # amounts to the fen: the record refuses any other), else of their sum as before.
+        fens = split_amounts(result)[1]
+        fen = to_fen(result.basic + result.assistance) if fens is None else fens[4] + fens[5]
+        book_settlement(uow, sid, p.person.region, treated, p.encounter.date, fen, today())
 
 
 def book(
@@ -235,44 +371,102 @@ def settlement_view(
     steps: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What the API returns for a settlement or a quote."""
-    personal = fmt(r.personal)
-    zh, en = r.summaries()
+    texts = split_amounts(r)[0]
+    total, eligible, self_pay, threshold, basic, assistance, institution, personal, over = texts
+    balanced, fund = _balanced_and_fund(r, basic)
+    enc = p.encounter
+    day = enc.date
+    refused = r.refused
+    zh, en = _summaries(r, texts)
     return {
         "id": settlement_id,
         "person_id": p.person.id,
-        "year": p.encounter.date.year,
+        "year": day.year,
         "seq": seq,
         "institution_id": p.institution_id,
-        "date": p.encounter.date.isoformat(),
-        "kind": str(p.encounter.kind),
+        "date": day.isoformat(),
+        "kind": str(enc.kind),
         "scheme": str(p.person.scheme),
         "route": str(r.route),
-        "referral": p.encounter.referral,
-        "total": fmt(r.total),
-        "eligible": fmt(r.eligible),
-        "over_limit": fmt(r.over_limit),
-        "self_pay": fmt(r.self_pay),
+        "referral": enc.referral,
+        "total": total,
+        "eligible": eligible,
+        "over_limit": over,
+        "self_pay": self_pay,
         # To the fen such that over_limit + self_pay + first_self_pay + eligible (each as
         # shown) add up to the total (the national interface's medfee_sumamt).
-        "first_self_pay": fmt(r.first_self_pay_balanced),
-        "threshold": fmt(r.threshold),
-        "basic": fmt(r.basic),
-        "assistance": fmt(r.assistance),
-        "institution": fmt(r.institution),
+        "first_self_pay": balanced,
+        "threshold": threshold,
+        "basic": basic,
+        "assistance": assistance,
+        "institution": institution,
         "personal": personal,
         "insured_pays": personal,
-        "fund_owes_institution": fmt(r.basic + r.assistance),
+        "fund_owes_institution": fund,
         "refused": None
-        if r.refused is None
+        if refused is None
         else {
-            "code": r.refused.code,
-            "reason": {"zh": r.refused.reason.zh, "en": r.refused.reason.en},
+            "code": refused.code,
+            "reason": {"zh": refused.reason.zh, "en": refused.reason.en},
         },
         "summary": {"zh": zh, "en": en},
         "lines": line_views(p.lines, r) if len(p.lines) == len(r.lines) else [],
         "explanation": steps if steps is not None else [s.to_dict() for s in r.steps],
         "status": "settled" if settlement_id is not None else "quote",
-        "cause": p.encounter.cause,
-        "delivery": p.encounter.delivery,
+        "cause": enc.cause,
+        "delivery": enc.delivery,
         "referred_from": p.origin,
     }
+
+
+def _balanced_and_fund(r: EncounterResult, basic: str) -> tuple[str, str]:
+    """The balanced first self-pay (EncounterResult.first_self_pay_balanced) and the
+    fund's part (basic + assistance) as fmt shows them. The first without its zero terms
+    (most bills have neither part): the same value; the second the basic fund's own text
+    `basic` when no assistance is added to it (but a negative zero, which the sum shows
+    without its sign)."""
+    balanced = r.total
+    if r.over_limit:
+        balanced -= r.over_limit
+    if r.self_pay:
+        balanced -= r.self_pay
+    balanced -= round_fen(r.eligible)
+    text = str(balanced)  # to the fen, as most are: fmt's text
+    if text[-3:-2] != ".":
+        text = fmt(balanced)
+    fund = basic if not r.assistance and basic[0] != "-" else fmt(r.basic + r.assistance)
+    return text, fund
+
+
+def _summaries(r: EncounterResult, texts: tuple[str, ...]) -> tuple[str, str]:
+    """EncounterResult.summaries() of the amounts put into text already (`texts`, split_amounts'):
+    fmt_yuan shows an amount as fmt does but for its thousands separators, which only an
+    amount's text of seven characters or more may need (tests/fast/test_booking_split.py
+    holds the two to the same words)."""
+    if r.refused is not None:
+        return r.summaries()
+    total, eligible, _, threshold, basic, assistance, institution, personal, _ = texts
+    total = total if len(total) < 7 else fmt_yuan(r.total)
+    eligible = eligible if len(eligible) < 7 else fmt_yuan(r.eligible)
+    zh = [f"本次费用合计{total}元，其中医保范围内{eligible}元。"]
+    en = [f"Your bill is {total} yuan; {eligible} of it is covered by the catalogues."]
+    if r.threshold > ZERO:
+        shown = threshold if len(threshold) < 7 else fmt_yuan(r.threshold)
+        zh.append(f"起付线{shown}元由您支付。")
+        en.append(f"You pay the threshold of {shown}.")
+    if r.basic > ZERO:
+        shown = basic if len(basic) < 7 else fmt_yuan(r.basic)
+        zh.append(f"基本医保基金支付{shown}元。")
+        en.append(f"The insurance fund pays {shown}.")
+    if r.assistance > ZERO:
+        shown = assistance if len(assistance) < 7 else fmt_yuan(r.assistance)
+        zh.append(f"医疗救助支付{shown}元。")
+        en.append(f"Medical assistance pays {shown}.")
+    if r.institution > ZERO:
+        shown = institution if len(institution) < 7 else fmt_yuan(r.institution)
+        zh.append(f"医院承担{shown}元。")
+        en.append(f"The hospital bears {shown}.")
+    personal = personal if len(personal) < 7 else fmt_yuan(r.personal)
+    zh.append(f"您需支付{personal}元。")
+    en.append(f"You pay {personal} yuan.")
+    return "".join(zh), " ".join(en)

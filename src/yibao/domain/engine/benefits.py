@@ -3,10 +3,8 @@ top lines, the children's major-disease pilot. Each returns a `Benefit` and its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cache
 
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.conditions import Facts
@@ -22,7 +20,7 @@ from yibao.domain.engine.rules import (
 from yibao.domain.engine.scope import Place
 from yibao.domain.explain import HOW_ZH, PER_ZH, Step
 from yibao.domain.model import Encounter, Person
-from yibao.domain.money import ZERO, fmt_policy_yuan, fmt_rate, fmt_yuan, round_fen
+from yibao.domain.money import FEN, ZERO, fmt_policy_yuan, fmt_rate, fmt_yuan, quantize, round_fen
 from yibao.domain.parameters import (
     Param,
     PilotDisease,
@@ -41,13 +39,18 @@ _PER_YEAR = ThresholdPer.YEAR
 _PER_STAY = ThresholdPer.STAY
 
 
-@dataclass
 class Benefit:
-    basic: Decimal = ZERO
-    assistance: Decimal = ZERO
-    institution: Decimal = ZERO
-    threshold: Decimal = ZERO
-    steps: list[Step] = field(default_factory=list)
+    """What a rule pays and its steps, filled in as the rule goes (a plain class with
+    slots: made by every bill, at half a dataclass's cost)."""
+
+    __slots__ = ("assistance", "basic", "institution", "steps", "threshold")
+
+    def __init__(self) -> None:
+        self.basic: Decimal = ZERO
+        self.assistance: Decimal = ZERO
+        self.institution: Decimal = ZERO
+        self.threshold: Decimal = ZERO
+        self.steps: list[Step] = []
 
 
 def charge_threshold(
@@ -65,28 +68,56 @@ def charge_threshold(
     """
     spec = param.value
     per = spec.per
-    amount = spec.amount.for_level(level)
-    key = counter if per is _PER_YEAR else f"{counter}:{disease or '-'}"
-    stay = per is _PER_STAY
-    before = ZERO if stay else acc.threshold_charged(key)
-    charged = min(eligible, max(amount - before, ZERO))
-    if not stay:
+    by_level = spec.amount
+    amount = by_level.flat  # by_level.for_level(level), without its call
+    if amount is None:
+        amount = by_level.levels[level]
+    # min(eligible, max(amount - before, ZERO)) without the two calls (each costs twice
+    # the comparison): max gives the first of equals, min too.
+    if per is _PER_STAY:
+        before = ZERO
+        left = amount - before
+        if left < ZERO:
+            left = ZERO
+        charged = left if left < eligible else eligible
+    else:
+        key = counter if per is _PER_YEAR else f"{counter}:{disease or '-'}"
+        before = acc.thresholds.get(key, ZERO)  # acc.threshold_charged(key)
+        left = amount - before
+        if left < ZERO:
+            left = ZERO
+        charged = left if left < eligible else eligible
         acc = acc.with_threshold(key, charged)
-    if amount == ZERO:
+    if not amount:
         return ZERO, acc, None
     # Steps every bill makes are made positionally: (rule, result, ref, value, base, args).
-    args = {**_per_words(per, level), "charged_before": fmt_yuan(before)}
-    value = fmt_policy_yuan(amount)
+    args, value = _threshold_words(per, level, amount)
+    args = args.copy()  # the step's own: it is handed out
+    args["charged_before"] = fmt_yuan(before)
     return charged, acc, Step("threshold", charged, param.ref, value, eligible, args)
 
 
-@cache
-def _per_words(per: ThresholdPer, level: int) -> dict[str, str]:
-    """How often a threshold is charged, in words (a handful of them: made once each)."""
-    return {
-        "per": f"per {str(per).replace('_', ' ')}, level {level}",
-        "per_zh": f"{PER_ZH[str(per)]}，{level}级机构",
-    }
+# A threshold's words by (how often, level, amount): a region has a handful of them.
+_WORDS: dict[tuple[ThresholdPer, int, Decimal], tuple[dict[str, str], str]] = {}
+
+
+def _threshold_words(per: ThresholdPer, level: int, amount: Decimal) -> tuple[dict[str, str], str]:
+    """How often a threshold is charged, in words, with the charged before still to fill
+    in; and the threshold's amount as shown. Kept by the amount's value, as
+    fmt_policy_yuan keeps its text (equal amounts show alike; a zero is not shown)."""
+    key = (per, level, amount)
+    kept = _WORDS.get(key)
+    if kept is None:
+        words = {
+            "per": f"per {str(per).replace('_', ' ')}, level {level}",
+            "per_zh": f"{PER_ZH[str(per)]}，{level}级机构",
+            "charged_before": "",
+        }
+        kept = (words, fmt_policy_yuan(amount))
+        if len(_WORDS) >= 10_000:  # amounts from policies: never an unbounded memory
+            _WORDS.clear()
+        _WORDS[key] = kept
+    return kept
 
 
 def _reduce(paid: Decimal, place: Place, out: Benefit) -> Decimal:
@@ -107,8 +138,13 @@ def _reduce(paid: Decimal, place: Place, out: Benefit) -> Decimal:
 
 
 def _basic_step(rules: SchemeRules, basic: Decimal) -> Step:
-    label = rules.label
-    args = {"scheme": rules.scheme, "scheme_name": label.en, "scheme_zh": label.zh}
+    # The scheme's words are the same for every bill of the scheme: made once, kept on
+    # its (frozen) rules, as a Ref keeps its citation; steps only read their args.
+    args = rules.__dict__.get("_basic_args")
+    if args is None:
+        label = rules.label
+        args = {"scheme": rules.scheme, "scheme_name": label.en, "scheme_zh": label.zh}
+        rules.__dict__["_basic_args"] = args
     return Step("basic", basic, None, "", None, args)
 
 
@@ -118,32 +154,37 @@ def outpatient(
     eligible: Decimal,
     acc: YearAccumulators,
     place: Place,
-    facts: Facts,
+    facts: Facts | None,
 ) -> tuple[Benefit, YearAccumulators]:
     """General outpatient, emergency and prescribed pharmacy: a yearly threshold, a rate,
     and a yearly limit on the fund's outpatient payments."""
     day, level = enc.date, enc.hospital.level
     o = rules.outpatient
     out = Benefit()
+    steps = out.steps
     charged, acc, step = charge_threshold(
         o.threshold.at(day, facts), level, "outpatient", enc.diagnosis, eligible, acc
     )
     out.threshold = charged
-    if step:
-        out.steps.append(step)
+    if step is not None:
+        steps.append(step)
     pooled = eligible - charged
     rate = o.rate.at(day, facts)
-    effective = points_off(rate.value.for_level(level), place.points)
+    effective = rate.value.for_level(level)
+    points = place.points
+    if points is not ZERO:  # points_off(rate, ZERO) is the rate itself
+        effective = points_off(effective, points)
     computed = pooled * effective
     if pooled > ZERO:
-        out.steps.append(
-            Step("outpatient_rate", computed, rate.ref, fmt_rate(effective), pooled, {})
-        )
+        steps.append(Step("outpatient_rate", computed, rate.ref, fmt_rate(effective), pooled, {}))
     limit = o.fund_limit.at(day, facts)
-    remaining = max(limit.value - acc.outpatient_fund_paid, ZERO)
-    paid = min(computed, remaining)
-    if paid < computed:
-        out.steps.append(
+    # max(..., ZERO) and min(computed, remaining) without their calls (the first of equals).
+    remaining = limit.value - acc.outpatient_fund_paid
+    if remaining < ZERO:
+        remaining = ZERO
+    if remaining < computed:
+        paid = remaining
+        steps.append(
             Step(
                 "outpatient_limit",
                 paid,
@@ -153,10 +194,14 @@ def outpatient(
                 args={"remaining": fmt_yuan(remaining)},
             )
         )
-    basic = round_fen(_reduce(paid, place, out))
-    out.basic, acc = cause_capped(rules, enc, facts, basic, acc, out.steps)
-    out.steps.append(_basic_step(rules, out.basic))
-    acc = acc.but(outpatient_fund_paid=acc.outpatient_fund_paid + out.basic)
+    else:
+        paid = computed
+    basic = quantize(_reduce(paid, place, out) if place.share else paid, FEN)  # round_fen
+    if rules.cause_cap is not None:
+        basic, acc = cause_capped(rules, enc, facts, basic, acc, steps)
+    out.basic = basic
+    steps.append(_basic_step(rules, basic))
+    acc = acc.but(outpatient_fund_paid=acc.outpatient_fund_paid + basic)
     return out, acc
 
 
@@ -168,7 +213,7 @@ def stay_threshold(
     threshold: Param[Threshold],
     counter: str,
     disease: str | None,
-    facts: Facts,
+    facts: Facts | None,
 ) -> tuple[Decimal, YearAccumulators, Step | None]:
     """The threshold of a stay (or a special-disease visit): per stay, year or disease,
     or continued along the stay's referral chain where the region says so."""
@@ -253,7 +298,7 @@ def inpatient_like(
     threshold: Param[Threshold],
     counter: str,
     disease: str | None,
-    facts: Facts,
+    facts: Facts | None,
 ) -> tuple[Benefit, YearAccumulators]:
     """An inpatient stay, or a special-disease visit settled like one: threshold, then the
     rate (flat, by level, or marginal segments of the year's accumulated pooled cost),

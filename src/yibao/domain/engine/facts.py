@@ -18,6 +18,11 @@ PLACE_CLASS = {
 }
 
 
+# tuple.__new__ of Facts (a named tuple) and its twelve values: the class's own __new__
+# is a Python function that takes them one by one, at twice the cost.
+_new_facts = tuple.__new__
+
+
 def encounter_facts(
     policy: RegionPolicy, person: Person, enc: Encounter, how: str = "local"
 ) -> Facts:
@@ -25,22 +30,26 @@ def encounter_facts(
     day = enc.date
     hospital = enc.hospital
     # str() of a StrEnum is its value, at a tenth of Enum.value's cost (every bill asks).
-    # The facts in Facts' order, not by name: a keyword costs some 450 instructions of
-    # matching, the twelve of them twice what the rest of this costs.
-    return Facts(
-        str(person.scheme),  # scheme
-        person.category_on(day),  # category
-        age_on(person.birth_date, day),  # age
-        "true" if person.retired else "false",  # retired
-        str(hospital.level),  # level
-        hospital.type,  # type
-        "same" if how == "local" else hospital.province,  # province
-        PLACE_CLASS[how],  # place
-        str(enc.kind),  # kind
-        enc.cause,  # cause
-        enc.delivery or "none",  # delivery
-        policy.diagnosis_group(enc.diagnosis),  # diagnosis
+    # The facts in Facts' order (scheme, category, age, retired, level, type, province,
+    # place, kind, cause, delivery, diagnosis).
+    facts: Facts = _new_facts(
+        Facts,
+        (
+            str(person.scheme),
+            person.category_on(day),
+            age_on(person.birth_date, day),
+            "true" if person.retired else "false",
+            str(hospital.level),
+            hospital.type,
+            "same" if how == "local" else hospital.province,
+            PLACE_CLASS[how],
+            str(enc.kind),
+            enc.cause,
+            enc.delivery or "none",
+            policy.diagnosis_group(enc.diagnosis),
+        ),
     )
+    return facts
 
 
 def year_facts(person: Person, day: date, group: str = OTHER_DIAGNOSIS) -> Facts:

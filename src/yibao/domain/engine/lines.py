@@ -22,7 +22,7 @@ from yibao.domain.conditions import Facts
 from yibao.domain.engine.results import LineResult
 from yibao.domain.explain import CLASS_ZH, Step
 from yibao.domain.model import Encounter, Line
-from yibao.domain.money import ZERO, fmt, fmt_rate, round_fen
+from yibao.domain.money import FEN, ZERO, fmt, fmt_rate, quantize, round_fen
 from yibao.domain.parameters import Param, RegionPolicy, rest_of
 
 
@@ -52,13 +52,14 @@ def line_parts(
     results: list[LineResult] = []
     steps: list[Step] = []
     by_class: dict[str, Decimal] = {}
+    day, shares = enc.date, policy.eligible_share
     for no, line in enumerate(enc.lines, start=1):
         cls = str(line.cls)  # its value (a StrEnum), without the cost of Enum.value
-        share = policy.eligible_share[cls].at(enc.date, facts)
-        result = _parts(line, share.value)
+        share = shares[cls].at(day, facts)
+        result, rest = _parts(line, share.value)
         results.append(result)
-        if line.itemised:
-            steps.extend(_line_steps(no, line, cls, result, share))
+        if line.quantity is not None or line.itemised:  # an item's quantity: no call
+            steps.extend(_line_steps(no, line, cls, result, share, rest))
         else:
             by_class[cls] = by_class.get(cls, ZERO) + line.amount
     if by_class:  # plain lines, explained by class before the items
@@ -66,16 +67,23 @@ def line_parts(
     return tuple(results), steps
 
 
-def _parts(line: Line, share: Decimal) -> LineResult:
-    over = over_limit(line)
-    rest = line.amount - over
-    if line.outside_restriction or share == ZERO:
-        return LineResult(
-            line.amount, over, rest, ZERO, ZERO, None, line.cap, line.outside_restriction
-        )
-    ratio = line.ratio if line.ratio is not None else rest_of(share)  # made once a share
+def _parts(line: Line, share: Decimal) -> tuple[LineResult, Decimal]:
+    """A line's parts, and what is left of it within its cap (amount − over-limit)."""
+    amount, cap = line.amount, line.cap
+    over = ZERO
+    if cap is not None:  # over_limit(line), without its call
+        price, quantity = line.unit_price, line.quantity
+        if price is not None and quantity is not None and price > cap:
+            over = quantize((price - cap) * quantity, FEN)
+    rest = amount - over
+    restricted = line.outside_restriction
+    if restricted or not share:  # `not share`: share == ZERO
+        return LineResult(amount, over, rest, ZERO, ZERO, None, cap, restricted), rest
+    ratio = line.ratio
+    if ratio is None:
+        ratio = rest_of(share)  # made once a share
     first = rest * ratio
-    return LineResult(line.amount, over, ZERO, first, rest - first, ratio, line.cap, False)
+    return LineResult(amount, over, ZERO, first, rest - first, ratio, cap, False), rest
 
 
 def _class_steps(
@@ -113,21 +121,44 @@ def _over_limit_step(line: Line, r: LineResult, label: dict[str, str]) -> Step:
     )
 
 
-def _line_steps(no: int, line: Line, cls: str, r: LineResult, share: Param[Decimal]) -> list[Step]:
+# A line's words by (its number, name, code, class): made once, copied for each step
+# (an item's words are the same on every bill that has it at that place on the bill).
+_Label = tuple[dict[str, str], dict[str, str], dict[str, str]]
+_LABELS: dict[tuple[int, str | None, str | None, str], _Label] = {}
+
+
+def _labels(no: int, line: Line, cls: str) -> _Label:
+    """The line's label, and the first self-pay step's args (the item's own ratio, the
+    region's default) with its "first" still to fill in."""
+    key = (no, line.name, line.code, cls)
+    kept = _LABELS.get(key)
+    if kept is None:
+        code_zh = f" {line.code}" if line.code else ""
+        label = {
+            "no": str(no),
+            # The item's name is the catalogue's Chinese one, as on the hospital's receipt:
+            # the English sentence shows it too, the code beside it.
+            "item": f" {line.name} ({line.code})" if line.name and line.code else code_zh,
+            "item_zh": f" {line.name}（{line.code}）" if line.name and line.code else code_zh,
+            "cls": cls,
+            "cls_zh": CLASS_ZH.get(cls, cls),
+        }
+        own = {**label, "first": "", "whose": "the item's own", "whose_zh": "目录规定"}
+        default = {**label, "first": "", "whose": "the region's default", "whose_zh": "本地区默认"}
+        kept = (label, own, default)
+        if len(_LABELS) >= 10_000:  # items of bills: never an unbounded memory
+            _LABELS.clear()
+        _LABELS[key] = kept
+    return kept
+
+
+def _line_steps(
+    no: int, line: Line, cls: str, r: LineResult, share: Param[Decimal], rest: Decimal
+) -> list[Step]:
     """A catalogue item's parts, each citing the catalogue entry it came from."""
-    code_zh = f" {line.code}" if line.code else ""
-    label = {
-        "no": str(no),
-        # The item's name is the catalogue's Chinese one, as on the hospital's receipt: the
-        # English sentence shows it too, the code beside it.
-        "item": f" {line.name} ({line.code})" if line.name and line.code else code_zh,
-        "item_zh": f" {line.name}（{line.code}）" if line.name and line.code else code_zh,
-        "cls": cls,
-        "cls_zh": CLASS_ZH.get(cls, cls),
-    }
+    label, own_args, default_args = _labels(no, line, cls)
     ref = line.entry
-    steps = [] if r.over_limit == ZERO else [_over_limit_step(line, r, label)]
-    rest = line.amount - r.over_limit
+    steps = [] if not r.over_limit else [_over_limit_step(line, r, label)]
     if r.restricted:
         words = line.restriction
         steps.append(
@@ -149,10 +180,8 @@ def _line_steps(no: int, line: Line, cls: str, r: LineResult, share: Param[Decim
         )
     else:  # most lines: the Step made positionally (keywords cost some 450 instructions each)
         own = line.ratio is not None
-        args = label  # made for this line alone: it takes the rest of the words
+        args = (own_args if own else default_args).copy()  # this step's own: it is handed out
         args["first"] = fmt(r.first_self_pay)
-        args["whose"] = "the item's own" if own else "the region's default"
-        args["whose_zh"] = "目录规定" if own else "本地区默认"
         cited = ref or (None if own else share.ref)
         steps.append(Step("line_first_self_pay", r.eligible, cited, fmt_rate(r.ratio), rest, args))
     return steps

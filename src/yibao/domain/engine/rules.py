@@ -14,7 +14,9 @@ from yibao.domain.money import ZERO, fmt_points, fmt_yuan, round_fen
 from yibao.domain.parameters import Param, ReferralThreshold, SchemeRules, Threshold, points_on
 
 
-def chain_rule(rules: SchemeRules, enc: Encounter, facts: Facts) -> Param[ReferralThreshold] | None:
+def chain_rule(
+    rules: SchemeRules, enc: Encounter, facts: Facts | None
+) -> Param[ReferralThreshold] | None:
     """The referral-chain rule when thresholds are continued along a chain on this date."""
     rule = rules.inpatient.referral_threshold
     if rule is None:
@@ -61,7 +63,9 @@ def chain_before(enc: Encounter, acc: YearAccumulators) -> Decimal:
     return acc.stays[enc.referred_from][1]
 
 
-def rate_points(rules: SchemeRules, enc: Encounter, facts: Facts, steps: list[Step]) -> Decimal:
+def rate_points(
+    rules: SchemeRules, enc: Encounter, facts: Facts | None, steps: list[Step]
+) -> Decimal:
     """Percentage points the region adds to this bill's inpatient rates (for example by
     the person's category), explained when not 0."""
     points = rules.inpatient.rate_points
@@ -78,7 +82,7 @@ def raised(rate: Decimal, points: Decimal) -> Decimal:
     return points_on(rate, points)
 
 
-def fixed_sum(rules: SchemeRules, enc: Encounter, facts: Facts) -> Param[Decimal] | None:
+def fixed_sum(rules: SchemeRules, enc: Encounter, facts: Facts | None) -> Param[Decimal] | None:
     """The fixed sum this bill is paid, if the region's table names such a bill."""
     if rules.fixed_sum is None:
         return None
@@ -95,7 +99,7 @@ def pay_fixed_sum(found: Param[Decimal], eligible: Decimal) -> tuple[Decimal, St
 def cause_capped(
     rules: SchemeRules,
     enc: Encounter,
-    facts: Facts,
+    facts: Facts | None,
     basic: Decimal,
     acc: YearAccumulators,
     steps: list[Step],

@@ -12,7 +12,15 @@ from yibao.domain.explain import HOW_ZH, Step
 from yibao.domain.frozen import fast_init
 from yibao.domain.model import EMERGENCY, PHARMACY, SPECIAL_OUTPATIENT, Encounter, Person
 from yibao.domain.money import ONE, ZERO, fmt_points, fmt_rate
-from yibao.domain.parameters import ReductionMethod, Ref, RegionPolicy, SchemeRules, Text
+from yibao.domain.parameters import (
+    Param,
+    Reduction,
+    ReductionMethod,
+    Ref,
+    RegionPolicy,
+    SchemeRules,
+    Text,
+)
 
 
 def refusal_for(
@@ -112,7 +120,9 @@ def eligible_cost(
 ) -> tuple[Decimal, tuple[LineResult, ...], list[Step]]:
     """Eligible cost (exact) and each line's parts (the catalogue step, lines.py)."""
     lines, steps = line_parts(policy, enc, facts)
-    eligible = sum([ln.eligible for ln in lines], ZERO)  # a list: a generator costs more
+    eligible = ZERO  # sum(..., ZERO)'s additions, in its order, without the list and the call
+    for ln in lines:
+        eligible += ln.eligible
     if not enc.hospital.designated:  # only an emergency gets this far
         steps.insert(0, Step("emergency_anywhere", ZERO, args={"hospital": enc.hospital.id}))
     return eligible, lines, steps
@@ -163,7 +173,7 @@ def place_class(person: Person, enc: Encounter) -> tuple[str, Step | None]:
 
 
 def place_of(
-    policy: RegionPolicy, person: Person, enc: Encounter, how: str, facts: Facts
+    policy: RegionPolicy, person: Person, enc: Encounter, how: str, facts: Facts | None
 ) -> tuple[Place, Step | None]:
     """What treatment elsewhere takes off (the region's reduction for the place class)."""
     if how == "local":
@@ -172,6 +182,21 @@ def place_of(
         return FILED, None
     region = enc.hospital.region or person.region
     reduction = policy.reduction.at(enc.date, facts)
+    # The place and its step are the reduction's, the place class's and the region's
+    # alone: made once for each, kept on the reduction's (frozen) Param, as a Ref keeps
+    # its citation (both are frozen: every bill treated so cites the same step).
+    kept: dict[tuple[str, str], tuple[Place, Step]] | None = reduction.__dict__.get("_places")
+    if kept is None:
+        kept = reduction.__dict__["_places"] = {}
+    made = kept.get((how, region))
+    if made is None:
+        if len(kept) >= 10_000:  # regions of bills: never an unbounded memory
+            kept.clear()
+        made = kept[(how, region)] = _elsewhere(reduction, how, region)
+    return made
+
+
+def _elsewhere(reduction: Param[Reduction], how: str, region: str) -> tuple[Place, Step]:
     amount: Decimal = getattr(reduction.value, how)
     if reduction.value.method is ReductionMethod.POINTS:
         place = Place(points=amount, how=how)

@@ -31,8 +31,18 @@ from yibao.domain.engine.scope import (
 )
 from yibao.domain.engine.serious_illness import serious_illness
 from yibao.domain.explain import Step
-from yibao.domain.model import INPATIENT, LEVELS, SPECIAL_OUTPATIENT, Encounter, Line, Person
-from yibao.domain.money import ONE, ZERO, fmt_yuan, round_fen
+from yibao.domain.model import (
+    EMERGENCY,
+    INPATIENT,
+    LEVELS,
+    OUTPATIENT,
+    PHARMACY,
+    SPECIAL_OUTPATIENT,
+    Encounter,
+    Line,
+    Person,
+)
+from yibao.domain.money import FEN, ONE, ZERO, fmt_yuan, quantize, round_fen
 from yibao.domain.parameters import RegionPolicy
 
 
@@ -54,19 +64,41 @@ def outside_the_year(policy: RegionPolicy, year: int, day: date) -> str | None:
 
 def _check(policy: RegionPolicy, person: Person, enc: Encounter, acc: YearAccumulators) -> None:
     # The messages name the encounter (and the line): made only for a bill that fails.
-    outside = outside_the_year(policy, acc.year, enc.date)
-    if outside is not None:
+    first, last = policy.year_span(acc.year)
+    if not first <= enc.date <= last:  # outside_the_year, its words made only when it is
+        outside = outside_the_year(policy, acc.year, enc.date)
         raise InputError(f"encounter {enc.id}: date {outside}")
     if enc.hospital.level not in LEVELS:
         raise InputError(
             f"encounter {enc.id}: hospital level {enc.hospital.level} is not one of 0, 1, 2, 3"
         )
-    for no, line in enumerate(enc.lines, start=1):
+    no = 0
+    for line in enc.lines:
+        no += 1
+        if _plain_item(line):
+            continue
         problem = _line_problem(line)
         if problem is not None:
             raise InputError(f"encounter {enc.id} line {no}: {problem}")
     if enc.kind is SPECIAL_OUTPATIENT and not enc.disease:
         raise InputError(f"encounter {enc.id}: a special_outpatient encounter needs its disease")
+
+
+def _plain_item(line: Line) -> bool:
+    """A catalogue item as most bills bring it, found sound at once: quantity and unit
+    price, a cap or none, no ratio of its own, nothing negative, the amount their
+    product to the fen. Anything else is _line_problem's to judge (and name)."""
+    quantity, price, cap = line.quantity, line.unit_price, line.cap
+    return (
+        quantity is not None
+        and price is not None
+        and line.ratio is None
+        and not line.amount < ZERO
+        and not quantity < ZERO
+        and not price < ZERO
+        and (cap is None or not cap < ZERO)
+        and line.amount == quantize(quantity * price, FEN)
+    )
 
 
 def _line_problem(line: Line) -> str | None:
@@ -104,16 +136,16 @@ def settle_encounter(
     _check(policy, person, enc, acc)
     acc = acc.draft()  # the bill's own copy, changed in place (accumulators.Draft); done()
     how, filed_step = place_class(person, enc)
-    facts = encounter_facts(policy, person, enc, how)
+    facts, group = _facts(policy, person, enc, how)
     refusal = refusal_for(policy, person, enc, facts)
     if refusal is not None:
         reason, step = refusal
         result = _all_personal(person, enc, Route.REFUSED, [step])
-        return replace(result, refused=reason), done(_after(acc, result, facts))
+        return replace(result, refused=reason), done(_after(acc, result, group))
     scope_step = out_of_scope(enc)
     if scope_step is not None:
         result = _all_personal(person, enc, Route.OUT_OF_SCOPE, [scope_step])
-        return result, done(_after(acc, result, facts))
+        return result, done(_after(acc, result, group))
 
     eligible, lines, steps = eligible_cost(policy, enc, facts)
     place, place_step = place_of(policy, person, enc, how, facts)
@@ -124,21 +156,43 @@ def settle_encounter(
     route, benefit, acc = _benefit(policy, person, enc, eligible, acc, place, facts)
     steps.extend(benefit.steps)
     total = enc.total
-    personal = total - benefit.basic - benefit.assistance - benefit.institution
+    basic, assistance, institution = benefit.basic, benefit.assistance, benefit.institution
+    # total − basic − assistance − institution; a part that is the engine's ZERO is not
+    # subtracted: x − ZERO is x itself for an amount (its exponent at most 0).
+    personal = total - basic
+    if assistance is not ZERO:
+        personal -= assistance
+    if institution is not ZERO:
+        personal -= institution
     # Conservation holds by construction; a negative personal part would mean a rate
     # above 1 slipped past the loader, so fail loudly rather than pay it.
     if personal < ZERO:
         raise AssertionError(f"encounter {enc.id}: negative personal payment {personal}")
-    fund, institution = fmt_yuan(benefit.basic + benefit.assistance), fmt_yuan(benefit.institution)
-    steps.append(
-        Step("personal", personal, None, "", total, {"fund": fund, "institution": institution})
-    )
+    words = {"fund": fmt_yuan(basic + assistance), "institution": fmt_yuan(institution)}
+    steps.append(Step("personal", personal, None, "", total, words))
     # Positional, in the fields' order (keywords cost some 450 instructions each).
     result = EncounterResult(
-        enc.id, str(person.scheme), route, total, eligible, benefit.threshold, benefit.basic,
-        benefit.assistance, benefit.institution, personal, None, tuple(steps), lines,
+        enc.id, str(person.scheme), route, total, eligible, benefit.threshold, basic,
+        assistance, institution, personal, None, tuple(steps), lines,
     )  # fmt: skip
-    return result, done(_after(acc, result, facts))
+    # result.personal_on_eligible, its parts that are the engine's ZERO not subtracted
+    on_eligible = eligible - basic
+    if assistance is not ZERO:
+        on_eligible -= assistance
+    if institution is not ZERO:
+        on_eligible -= institution
+    return result, done(_after(acc, result, group, on_eligible))
+
+
+def _facts(
+    policy: RegionPolicy, person: Person, enc: Encounter, how: str
+) -> tuple[Facts | None, str | None]:
+    """The facts a decision table's rows are checked against, and the bill's diagnosis
+    group. A region without a table reads none (its values are the day's alone)."""
+    if policy.decision_tables:
+        facts = encounter_facts(policy, person, enc, how)
+        return facts, facts.diagnosis
+    return None, policy.diagnosis_group(enc.diagnosis)
 
 
 def _benefit(
@@ -148,16 +202,17 @@ def _benefit(
     eligible: Decimal,
     acc: YearAccumulators,
     place: Place,
-    facts: Facts,
+    facts: Facts | None,
 ) -> tuple[Route, Benefit, YearAccumulators]:
     """Which rules settle the bill, and what they pay."""
     rules = policy.schemes[person.scheme]
-    inpatient = enc.kind is INPATIENT
+    kind = enc.kind
+    inpatient = kind is INPATIENT
     disease = pilot_disease(policy.pilot, person, enc, facts) if inpatient else None
-    fixed = fixed_sum(rules, enc, facts)
+    fixed = fixed_sum(rules, enc, facts) if rules.fixed_sum is not None else None
     if fixed is not None:
         return Route.FIXED_SUM, fixed_sum_benefit(rules, fixed, eligible), acc
-    if enc.kind.outpatient_like:
+    if kind is OUTPATIENT or kind is EMERGENCY or kind is PHARMACY:  # kind.outpatient_like
         benefit, acc = outpatient(rules, enc, eligible, acc, place, facts)
         return Route.OUTPATIENT, benefit, acc
     if disease is not None and policy.pilot is not None:
@@ -199,13 +254,20 @@ def _all_personal(
     )
 
 
-def _after(acc: YearAccumulators, result: EncounterResult, facts: Facts) -> YearAccumulators:
-    on_eligible = result.personal_on_eligible  # worked out once: three subtractions
+def _after(
+    acc: YearAccumulators,
+    result: EncounterResult,
+    group: str | None,
+    on_eligible: Decimal | None = None,
+) -> YearAccumulators:
+    """The year after the bill. `on_eligible`: its personal_on_eligible, when the caller
+    has it already."""
+    if on_eligible is None:
+        on_eligible = result.personal_on_eligible  # worked out once: three subtractions
     acc = acc.but(
         personal=acc.personal + result.personal,
         personal_on_eligible=acc.personal_on_eligible + on_eligible,
     )
-    group = facts.diagnosis
     if group is not None and group != OTHER_DIAGNOSIS:
         acc = acc.with_amount("si_groups", group, on_eligible)
     return acc

@@ -1,0 +1,121 @@
+"""A settlement's amounts are put into text and fen once for its record and its answer
+(booking.split_amounts, kept on the engine's result): every amount's text is fmt's and its fen
+to_fen's, for amounts of every shape (to the fen or not, zero of either sign, with an
+exponent of their own); an amount finer than the fen is still refused by the record
+(AmountError, as to_fen refuses it) while a quote's view shows it; and what is kept on one
+result is never another's."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from yibao.domain.engine import EncounterResult
+from yibao.domain.engine.results import LineResult, Refusal, RefusalCode, Route
+from yibao.domain.money import ZERO, AmountError, fmt, round_fen, to_fen
+from yibao.domain.parameters import Text
+from yibao.service.booking import _summaries, split_amounts, split_fen
+from yibao.service.catalogue_lines import line_views
+
+AMOUNTS = [
+    Decimal(text)
+    for text in (
+        "0", "0.00", "-0.00", "0E-7", "-0", "7", "7.5", "12.50", "999.99", "1000.00",
+        "-13.50", "30500.00", "1E+3", "2.5E+1", "-0.5", "13.500000", "3.125", "5E-7",
+        "12345678.90",
+    )
+]  # fmt: skip
+
+
+def result(total: Decimal, other: Decimal, *, eligible: Decimal | None = None) -> EncounterResult:
+    line = LineResult(total, other, other, other, other)
+    return EncounterResult(
+        "e",
+        "resident",
+        Route.OUTPATIENT,
+        total,
+        other if eligible is None else eligible,
+        other,
+        other,
+        other,
+        other,
+        other,
+        None,
+        (),
+        (line,),
+    )
+
+
+def shown(r: EncounterResult) -> tuple[str, ...]:
+    """The nine amounts as fmt shows them, in split_fen's order."""
+    return tuple(
+        fmt(a)
+        for a in (
+            r.total,
+            r.eligible,
+            r.self_pay,
+            r.threshold,
+            r.basic,
+            r.assistance,
+            r.institution,
+            r.personal,
+            r.over_limit,
+        )
+    )
+
+
+def fen_or_refused(r: EncounterResult) -> tuple[int, ...] | None:
+    try:
+        return tuple(split_fen(r).values())
+    except AmountError:
+        return None
+
+
+@pytest.mark.parametrize(("total", "other"), list(itertools.product(AMOUNTS, AMOUNTS)))
+def test_each_amount_is_shown_as_fmt_and_in_fen_as_to_fen(total: Decimal, other: Decimal) -> None:
+    r = result(total, other)
+    texts, fens = split_amounts(r)
+    assert texts == shown(r)
+    assert fens == fen_or_refused(r)
+    # The answer's summary of those texts: the engine's own words.
+    assert _summaries(r, texts) == r.summaries()
+    refused = replace(r, refused=Refusal(RefusalCode.SCHEME_NOT_OFFERED, Text(zh="否", en="no")))
+    assert _summaries(refused, texts) == refused.summaries()
+
+
+def test_an_amount_finer_than_the_fen_is_refused_by_the_record_as_to_fen_refuses_it() -> None:
+    r = result(Decimal("12.50"), Decimal("0.125"))
+    assert split_amounts(r)[1] is None
+    with pytest.raises(AmountError, match="finer than the fen"):
+        split_fen(r)
+    # The eligible cost and the threshold are rounded first: never refused.
+    exact = result(Decimal("12.50"), ZERO, eligible=Decimal("11.255"))
+    assert split_amounts(exact) == (
+        ("12.50", "11.26", *["0.00"] * 7),
+        (1250, 1126, *[0] * 7),
+    )
+    assert to_fen(round_fen(Decimal("11.255"))) == 1126
+
+
+def test_what_is_kept_on_a_result_is_its_own() -> None:
+    a = result(Decimal("12.50"), Decimal("1.00"))
+    b = result(Decimal("12.50"), Decimal("2.00"))
+    assert split_amounts(a)[0][2] == "1.00"
+    assert split_amounts(b)[0][2] == "2.00"
+    assert split_amounts(a)[1] == (1250, 100, 100, 100, 100, 100, 100, 100, 100)  # kept, not b's
+
+
+@pytest.mark.parametrize("amount", AMOUNTS)
+def test_a_line_shows_its_parts_as_fmt_and_their_exact_texts(amount: Decimal) -> None:
+    r = result(amount, amount)
+    row = {"line_no": 1, "code": "X", "name": "n", "cls": "A", "quantity": "1"}
+    row |= {"unit_price": "1.00"}
+    (view,) = line_views([row], r)
+    assert view["amount"] == fmt(amount)
+    assert view["first_self_pay"] == fmt(amount)
+    assert view["eligible"] == fmt(amount)
+    assert view["first_self_pay_exact"] == str(amount)
+    assert view["eligible_exact"] == str(amount)
