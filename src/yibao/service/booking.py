@@ -20,8 +20,9 @@ from yibao.domain.model import Encounter, Person
 from yibao.domain.money import ZERO, AmountError, fmt, fmt_yuan, round_fen, to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.service.catalogue_lines import line_views, with_parts
+from yibao.service.clearing import book_settlement
 from yibao.service.errors import ServiceError
-from yibao.service.ports import UnitOfWork, now
+from yibao.service.ports import Clock, UnitOfWork, now
 from yibao.service.ports.records import SettlementRecord
 
 
@@ -103,7 +104,7 @@ def settlement_record(
     """What a settled encounter writes, whichever store writes it. The explanation is
     stored as its steps' data (`steps`, when the caller made it already), put into words
     when read (domain/explain.py)."""
-    fens = _split(r)[1]
+    fens = split_amounts(r)[1]
     if fens is None:  # an amount finer than the fen: to_fen says which (AmountError)
         fens = tuple(split_fen(r).values())
     values = _values(p, r, seq, channel, steps, fens)
@@ -216,7 +217,7 @@ _SPLIT = "_booking_split"
 _NEGATIVE_ZERO = "-0.00"
 
 
-def _split(r: EncounterResult) -> Split:
+def split_amounts(r: EncounterResult) -> Split:
     """The result's amounts as fmt shows them and in fen (None: one is finer than the fen,
     which to_fen refuses), each amount's text made once for both: the record's columns
     and the answer's amounts are the same nine. An amount to the fen (its text "d.dd":
@@ -287,6 +288,21 @@ def _line_rows(p: Prepared, r: EncounterResult) -> list[dict[str, Any]]:
     return [dict(row) for row in p.lines]
 
 
+def between_regions(
+    uow: UnitOfWork, sid: int, p: Prepared, result: EncounterResult, today: Clock
+) -> None:
+    """A bill elsewhere: the place of treatment advances the fund's part for the insured
+    place (a receivable there, a payable here; reference §9). The clock is read only for
+    such a bill (a time zone's now() a bill, for the month of a movement between regions)."""
+    treated = p.encounter.hospital.region
+    if treated is not None and treated != p.person.region:
+        # The fund's part in fen: the record's basic and assistance fen, made already (its
+        # amounts to the fen: the record refuses any other), else of their sum as before.
+        fens = split_amounts(result)[1]
+        fen = to_fen(result.basic + result.assistance) if fens is None else fens[4] + fens[5]
+        book_settlement(uow, sid, p.person.region, treated, p.encounter.date, fen, today())
+
+
 def book(
     uow: UnitOfWork,
     p: Prepared,
@@ -355,7 +371,7 @@ def settlement_view(
     steps: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What the API returns for a settlement or a quote."""
-    texts = _split(r)[0]
+    texts = split_amounts(r)[0]
     total, eligible, self_pay, threshold, basic, assistance, institution, personal, over = texts
     balanced, fund = _balanced_and_fund(r, basic)
     enc = p.encounter
@@ -423,7 +439,7 @@ def _balanced_and_fund(r: EncounterResult, basic: str) -> tuple[str, str]:
 
 
 def _summaries(r: EncounterResult, texts: tuple[str, ...]) -> tuple[str, str]:
-    """EncounterResult.summaries() of the amounts put into text already (`texts`, _split's):
+    """EncounterResult.summaries() of the amounts put into text already (`texts`, split_amounts'):
     fmt_yuan shows an amount as fmt does but for its thousands separators, which only an
     amount's text of seven characters or more may need (tests/fast/test_booking_split.py
     holds the two to the same words)."""

@@ -110,6 +110,14 @@ def _row(no: int, b: BilledLine, entry: Entry, line: Line) -> dict[str, Any]:
     # as most are: the amount always, rounded): their digits, without a Decimal operation.
     price, amount = str(b.unit_price), str(line.amount)
     return {
+        # PLAIN's columns first, in its order: with_parts adds the parts to the row as it
+        # is, which is then {**PLAIN, **row} without PLAIN's six columns written twice.
+        "unit_price": price,
+        "national_code": line.code,
+        "entry_id": entry.id,
+        "cap": None if line.cap is None else str(line.cap),
+        "ratio": None if line.ratio is None else str(line.ratio),
+        "restricted": line.outside_restriction,
         "line_no": no,
         "code": b.code,
         "name": entry.name,
@@ -119,12 +127,6 @@ def _row(no: int, b: BilledLine, entry: Entry, line: Line) -> dict[str, Any]:
         if price[-3:-2] == "."
         else to_fen(round_fen(b.unit_price)),
         "amount_fen": int(amount.replace(".", "")) if amount[-3:-2] == "." else to_fen(line.amount),
-        "unit_price": price,
-        "national_code": line.code,
-        "entry_id": entry.id,
-        "cap": None if line.cap is None else str(line.cap),
-        "ratio": None if line.ratio is None else str(line.ratio),
-        "restricted": line.outside_restriction,
     }
 
 
@@ -141,21 +143,40 @@ PLAIN = {
 
 
 def with_parts(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[dict[str, Any]]:
-    """The stored rows with each line's parts as the engine settled them."""
+    """The stored rows with each line's parts as the engine settled them: {**PLAIN, **row,
+    parts}. A row with PLAIN's last column has them all, first (resolve's, _row), and is
+    that without PLAIN: the same columns in the same order; another (a claim's amount of
+    a class) has none of them, and takes PLAIN's."""
     if len(result.lines) != len(rows):  # pragma: no cover - one result per line, always
         raise AssertionError("a line without its result")
-    return [
-        {
-            **PLAIN,
-            **row,
-            # Most lines have neither part: the engine's ZERO itself, 0 fen without a call.
-            "over_limit_fen": 0 if parts.over_limit is ZERO else to_fen(parts.over_limit),
-            "full_self_pay_fen": 0 if parts.full_self_pay is ZERO else to_fen(parts.full_self_pay),
-            "first_self_pay": str(parts.first_self_pay),
-            "eligible": str(parts.eligible),
-        }
-        for row, parts in zip(rows, result.lines, strict=True)
-    ]
+    out = []
+    for row, parts in zip(rows, result.lines, strict=True):
+        # Most lines have neither part: the engine's ZERO itself, 0 fen without a call.
+        over = 0 if parts.over_limit is ZERO else to_fen(parts.over_limit)
+        full = 0 if parts.full_self_pay is ZERO else to_fen(parts.full_self_pay)
+        first, eligible = str(parts.first_self_pay), str(parts.eligible)
+        if "restricted" in row:
+            out.append(
+                {
+                    **row,
+                    "over_limit_fen": over,
+                    "full_self_pay_fen": full,
+                    "first_self_pay": first,
+                    "eligible": eligible,
+                }
+            )
+        else:
+            out.append(
+                {
+                    **PLAIN,
+                    **row,
+                    "over_limit_fen": over,
+                    "full_self_pay_fen": full,
+                    "first_self_pay": first,
+                    "eligible": eligible,
+                }
+            )
+    return out
 
 
 _ZERO_SHOWN = fmt(ZERO)  # "0.00"
