@@ -1,5 +1,5 @@
 """A settlement's amounts are put into text and fen once for its record and its answer
-(booking._split, kept on the engine's result): every amount's text is fmt's and its fen
+(booking.split_amounts, kept on the engine's result): every amount's text is fmt's and its fen
 to_fen's, for amounts of every shape (to the fen or not, zero of either sign, with an
 exponent of their own); an amount finer than the fen is still refused by the record
 (AmountError, as to_fen refuses it) while a quote's view shows it; and what is kept on one
@@ -8,14 +8,16 @@ result is never another's."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from yibao.domain.engine import EncounterResult
-from yibao.domain.engine.results import LineResult, Route
+from yibao.domain.engine.results import LineResult, Refusal, RefusalCode, Route
 from yibao.domain.money import ZERO, AmountError, fmt, round_fen, to_fen
-from yibao.service.booking import _split, split_fen
+from yibao.domain.parameters import Text
+from yibao.service.booking import _summaries, split_amounts, split_fen
 from yibao.service.catalogue_lines import line_views
 
 AMOUNTS = [
@@ -75,19 +77,23 @@ def fen_or_refused(r: EncounterResult) -> tuple[int, ...] | None:
 @pytest.mark.parametrize(("total", "other"), list(itertools.product(AMOUNTS, AMOUNTS)))
 def test_each_amount_is_shown_as_fmt_and_in_fen_as_to_fen(total: Decimal, other: Decimal) -> None:
     r = result(total, other)
-    texts, fens = _split(r)
+    texts, fens = split_amounts(r)
     assert texts == shown(r)
     assert fens == fen_or_refused(r)
+    # The answer's summary of those texts: the engine's own words.
+    assert _summaries(r, texts) == r.summaries()
+    refused = replace(r, refused=Refusal(RefusalCode.SCHEME_NOT_OFFERED, Text(zh="否", en="no")))
+    assert _summaries(refused, texts) == refused.summaries()
 
 
 def test_an_amount_finer_than_the_fen_is_refused_by_the_record_as_to_fen_refuses_it() -> None:
     r = result(Decimal("12.50"), Decimal("0.125"))
-    assert _split(r)[1] is None
+    assert split_amounts(r)[1] is None
     with pytest.raises(AmountError, match="finer than the fen"):
         split_fen(r)
     # The eligible cost and the threshold are rounded first: never refused.
     exact = result(Decimal("12.50"), ZERO, eligible=Decimal("11.255"))
-    assert _split(exact) == (
+    assert split_amounts(exact) == (
         ("12.50", "11.26", *["0.00"] * 7),
         (1250, 1126, *[0] * 7),
     )
@@ -97,9 +103,9 @@ def test_an_amount_finer_than_the_fen_is_refused_by_the_record_as_to_fen_refuses
 def test_what_is_kept_on_a_result_is_its_own() -> None:
     a = result(Decimal("12.50"), Decimal("1.00"))
     b = result(Decimal("12.50"), Decimal("2.00"))
-    assert _split(a)[0][2] == "1.00"
-    assert _split(b)[0][2] == "2.00"
-    assert _split(a)[1] == (1250, 100, 100, 100, 100, 100, 100, 100, 100)  # kept, not b's
+    assert split_amounts(a)[0][2] == "1.00"
+    assert split_amounts(b)[0][2] == "2.00"
+    assert split_amounts(a)[1] == (1250, 100, 100, 100, 100, 100, 100, 100, 100)  # kept, not b's
 
 
 @pytest.mark.parametrize("amount", AMOUNTS)

@@ -21,9 +21,9 @@ from yibao.domain.catalogue import Entry, Restriction, Visit, line_for, outside
 from yibao.domain.engine import EncounterResult
 from yibao.domain.engine.results import LineResult
 from yibao.domain.model import Kind, Line, LineClass
-from yibao.domain.money import ZERO, fmt, to_fen
+from yibao.domain.money import ZERO, fmt, round_fen, to_fen
 from yibao.domain.registry import CatalogueItem
-from yibao.service.catalogue_lines import line_views, with_parts
+from yibao.service.catalogue_lines import PLAIN, Billed, _row, line_views, with_parts
 
 _amounts = st.decimals(min_value=0, max_value=10_000, places=4)
 _restrictions = st.sampled_from(
@@ -121,3 +121,33 @@ def test_a_lines_parts_are_shown_and_stored_as_fmt_and_to_fen_make_them(part: De
     [stored] = with_parts([row], result)
     assert stored["over_limit_fen"] == to_fen(part)
     assert stored["full_self_pay_fen"] == to_fen(part)
+
+
+@pytest.mark.parametrize(
+    ("price", "amount"),
+    [("12.50", None), ("12.5", None), ("3", None), ("0.125", None), ("33.3333", "100.00")],
+)
+def test_a_lines_row_is_stored_with_its_parts_as_before(price: str, amount: str | None) -> None:
+    """A resolved line's row has PLAIN's columns first (its fen of its texts, as to_fen
+    makes them): with its parts, the row {**PLAIN, **row, parts} made, in the same order;
+    a claim's amount of a class (none of PLAIN's columns) takes PLAIN's."""
+    entry = Entry("X01", "an item", LineClass.B, date(2026, 1, 1), caps={2: Decimal("20")})
+    visit = Visit(date(2026, 5, 1), Kind.OUTPATIENT, 2, date(2000, 1, 1), "F", "employee")
+    billed = Billed("X01", Decimal(3), Decimal(price), None if amount is None else Decimal(amount))
+    line = line_for(entry, visit, billed.quantity, billed.unit_price, "X01")
+    row = _row(1, billed, entry, line)
+    assert row["unit_price_fen"] == to_fen(round_fen(billed.unit_price))
+    assert row["amount_fen"] == to_fen(line.amount)
+    claim_row = {"code": None, "name": None, "cls": "A", "quantity": "1", "line_no": 2}
+    claim_row |= {"unit_price_fen": 500, "amount_fen": 500}
+    parts = LineResult(line.amount, Decimal("1.00"), ZERO, Decimal("0.3"), Decimal("2.70"))
+    result = cast(EncounterResult, SimpleNamespace(lines=(parts, parts)))
+    made = with_parts([row, claim_row], result)
+    added = {
+        "over_limit_fen": 100,
+        "full_self_pay_fen": 0,
+        "first_self_pay": "0.3",
+        "eligible": "2.70",
+    }
+    before = [{**PLAIN, **r, **added} for r in (row, claim_row)]
+    assert [list(m.items()) for m in made] == [list(b.items()) for b in before]

@@ -1,6 +1,7 @@
-"""counter_pg._facts keeps one Institution and one PersonRecord for every row with the
-same values (frozen objects, kept by every column's value): a row that changed in the
-database is another key, so it never gets the object made from the old row."""
+"""counter_pg._facts keeps one Institution, PersonRecord, Card and Enrolment for every row
+with the same values (frozen objects, kept by every column's value), and one parse of
+the items for every same text of them: a row that changed in the database is another
+key, so it never gets the object made from the old row."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 
 from yibao.adapters.db.counter_pg import _facts
 from yibao.domain.ids import ResidentIdError
-from yibao.domain.registry import InstitutionKind
+from yibao.domain.money import from_fen
+from yibao.domain.registry import CardStatus, InstitutionKind
 
 _ID_NUMBER = "110101199003074514"  # born 1990-03-07, male (odd 17th digit)
 
@@ -39,7 +41,20 @@ def _row(**change: Any) -> list[Any]:
         35: "general",
         36: None,
     }
-    names = {"inst_name": 7, "level": 8, "phone": 23, "retired": 25, "id_number": 18}
+    names = {
+        "inst_name": 7,
+        "level": 8,
+        "phone": 23,
+        "retired": 25,
+        "id_number": 18,
+        "card": 12,  # the card: number, status, issued_on, replaced_by, due_on
+        "card_status": 13,
+        "replaced_by": 15,
+        "scheme": 27,  # the enrolment: scheme, status, valid_from, valid_to
+        "enrolment_status": 28,
+        "valid_to": 30,
+        "items": 31,  # JSON text: [[code, name, class, fen], ...]
+    }
     for name, value in change.items():
         values[names[name]] = value
     return [values.get(n) for n in range(37)]
@@ -74,3 +89,60 @@ def test_a_wrong_id_number_raises_every_time() -> None:
     for _ in range(2):
         with pytest.raises(ResidentIdError):
             _facts(wrong, 2026)
+
+
+def _carded(**change: Any) -> list[Any]:
+    base: dict[str, Any] = {
+        "card": "C1",
+        "card_status": "active",
+        "scheme": "resident",
+        "enrolment_status": "active",
+        "valid_to": date(2026, 12, 31),
+        "items": '[["A1", "挂号费", "A", 1250]]',
+    }
+    row = _row(**{**base, **change})
+    row[14], row[29] = date(2024, 1, 2), date(2026, 1, 1)  # issued_on, valid_from
+    return row
+
+
+def test_same_card_enrolment_and_items_same_objects() -> None:
+    first, second = _facts(_carded(), 2026), _facts(_carded(), 2026)
+    assert first.card is second.card
+    assert first.enrolment is second.enrolment
+    assert first.card is not None
+    assert first.enrolment is not None
+    assert (first.card.number, first.card.person_id, first.card.status) == (
+        "C1",
+        "P1",
+        CardStatus.ACTIVE,
+    )
+    assert (first.enrolment.year, first.enrolment.status) == (2026, "active")
+    assert first.items["A1"] is second.items["A1"]
+    assert first.items["A1"].unit_price == from_fen(1250)
+    # each bill its own dict: one changed does not change the kept parse
+    assert first.items is not second.items
+    first.items.clear()
+    assert _facts(_carded(), 2026).items["A1"] is second.items["A1"]
+
+
+def test_a_changed_card_enrolment_or_item_is_a_new_object() -> None:
+    before = _facts(_carded(), 2026)
+    replaced = _facts(_carded(card_status="replaced", replaced_by="C2"), 2026)
+    cancelled = _facts(_carded(enrolment_status="cancelled", valid_to=date(2026, 6, 30)), 2026)
+    other_year = _facts(_carded(), 2027)
+    repriced = _facts(_carded(items='[["A1", "挂号费", "A", 1500]]'), 2026)
+    assert replaced.card is not None
+    assert before.card is not None
+    assert (replaced.card.status, replaced.card.replaced_by) == (CardStatus.REPLACED, "C2")
+    assert (before.card.status, before.card.replaced_by) == (CardStatus.ACTIVE, None)
+    assert cancelled.enrolment is not None
+    assert before.enrolment is not None
+    assert (cancelled.enrolment.status, cancelled.enrolment.valid_to) == (
+        "cancelled",
+        date(2026, 6, 30),
+    )
+    assert (before.enrolment.status, before.enrolment.valid_to) == ("active", date(2026, 12, 31))
+    assert other_year.enrolment is not None
+    assert other_year.enrolment.year == 2027
+    assert repriced.items["A1"].unit_price == from_fen(1500)
+    assert before.items["A1"].unit_price == from_fen(1250)

@@ -14,12 +14,14 @@ from string import Formatter
 from typing import Any
 
 from yibao.domain.explain import (
+    _PAIRS,
     CLASS_EN,
     MESSAGES,
     SCHEME_EN,
     SENTENCES,
     Step,
     _compiled,
+    _compiled_pair,
     read_steps,
     stored_and_shown,
 )
@@ -44,6 +46,9 @@ AMOUNTS = [
     for text in (
         "3.125", "0", "0.00", "-0.00", "-0.001", "7", "7.5", "12.50", "999.99", "999.995",
         "1000.00", "-999.99", "-99.99", "-1000.00", "30500.00", "1234567.891", "1E+3", "5E-7",
+        # Finer than the fen, rounded from the text or not: a third decimal under 5 or not.
+        "13.500000", "22.5000", "0.004", "-0.004", "0.005", "-0.005", "0.0049999", "999.994",
+        "999.995", "-999.994", "1000.004", "12.3456789", "1.234E-7", "1.5E+3", "7.5",
     )
 ]  # fmt: skip
 
@@ -114,10 +119,20 @@ def test_each_sentence_says_what_its_template_says() -> None:
             words |= {"cls_en": "A", "scheme_name": "s"}
             said = SENTENCES[rule][lang](words["value"], words["base"], words["result"], words)
             assert said == text.format_map(words), (rule, lang)
+        # Both at once, each with the citation after it; the English names made or given.
+        for given in ({}, {"cls_en": "A", "scheme_name": "s"}):
+            words = {**names(rule), "cls": "B", "scheme": "resident", **given}
+            both = _PAIRS[rule]("{v}", "\\'\"", "三元", words, " [c]")
+            alone = tuple(
+                SENTENCES[rule][lang]("{v}", "\\'\"", "三元", words) for lang in ("en", "zh")
+            )
+            assert both == (alone[0] + " [c]", alone[1] + " [c]"), rule
     odd = "{{literal}} {a!r} {b:>4} {value}"
     want = odd.format_map({"a": "x", "b": "y", "value": "v"})
     assert _compiled(odd)("v", "", "", {"a": "x", "b": "y"}) == want
     assert _compiled("{{x}} {a} }} {result}{base}")("", "b", "r", {"a": "1"}) == "{x} 1 } rb"
+    pair = _compiled_pair(odd, "{{x}} {a} }} {result}{base}")
+    assert pair("v", "b", "r", {"a": "x", "b": "y"}, "!") == (want + "!", "{x} x } rb!")
     # The English names of a class and a scheme, made of their codes where not given.
     for template, empty in (
         ("{cls_en} {scheme_name}", " "),

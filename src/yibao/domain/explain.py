@@ -271,7 +271,49 @@ SENTENCES: Mapping[str, Mapping[str, Sentence]] = {
     rule: {lang: _compiled(text) for lang, text in texts.items()}
     for rule, texts in MESSAGES.items()
 }
-_PAIRS = {rule: (said["en"], said["zh"]) for rule, said in SENTENCES.items()}
+
+# A rule's two sentences at once, each followed by the citation `c` ("" for a step
+# without a parameter): Step.forms' words, from one call that reads each word once.
+Sentences = Callable[[str, str, str, Mapping[str, str], str], tuple[str, str]]
+
+
+def _compiled_pair(en: str, zh: str) -> Sentences:
+    """`(SENTENCES' en + c, zh + c)` as one function: the two f-strings of _compiled in one
+    lambda, each name of the args read once for both and the citation written as the
+    f-string's last piece (one string built a language, not two joined). Templates that
+    _compiled leaves to format_map are called as such."""
+    pieces: list[list[str]] = [[], []]
+    names: list[str] = []
+    for lang, template in enumerate((en, zh)):
+        for literal, name, spec, conversion in Formatter().parse(template):
+            pieces[lang].append(literal.replace("{", "{{").replace("}", "}}"))
+            if name is None:
+                continue
+            if spec or conversion or not name.isidentifier():
+                said_en, said_zh = _compiled(en), _compiled(zh)
+                return lambda v, b, r, a, c: (said_en(v, b, r, a) + c, said_zh(v, b, r, a) + c)
+            if name in _OWN:
+                pieces[lang].append(f"{{{name[0]}}}")
+                continue
+            if name not in names:
+                names.append(name)
+            pieces[lang].append(f"{{w{names.index(name)}}}")
+        pieces[lang].append("{c}")
+    reads = "".join(
+        f"; w{n} = _named(a, {name!r})" if name in _NAMED else f"; w{n} = a[{name!r}]"
+        for n, name in enumerate(names)
+    )
+    source = (
+        f"def said(v, b, r, a, c):\n    pass{reads}\n"
+        f"    return f{''.join(pieces[0])!r}, f{''.join(pieces[1])!r}\n"
+    )
+    made: dict[str, Any] = {}
+    exec(source, {"_named": _named}, made)  # the templates' own text
+    pair: Sentences = made["said"]
+    return pair
+
+
+_PAIRS = {rule: _compiled_pair(texts["en"], texts["zh"]) for rule, texts in MESSAGES.items()}
 
 
 def _text(amount: Decimal | None) -> str | None:
@@ -281,9 +323,16 @@ def _text(amount: Decimal | None) -> str | None:
 def _yuan(amount: Decimal, text: str) -> str:
     """fmt_yuan(amount), `text` being str(amount), at a fraction of its cost: an amount to
     the fen shows as its text (no exponent: "d.dd" is all of it), another as its rounded
-    text; one under 1000 (most of a bill's) needs no separator: as fmt_yuan shows it."""
+    text; one under 1000 (most of a bill's) needs no separator: as fmt_yuan shows it.
+    An amount finer than the fen (an exact part: "13.500000") whose third decimal is
+    under 5 rounds half-up to its text cut after the second: its rounded text without a
+    Decimal operation."""
     if text[-3:-2] != ".":
-        text = str(round_fen(amount))
+        dot = text.find(".")
+        if 0 < dot < len(text) - 3 and text[dot + 3] < "5" and "E" not in text:
+            text = text[: dot + 3]
+        else:
+            text = str(round_fen(amount))
     if len(text) < 7:  # "ddd.dd", "-dd.dd"; fmt_yuan's "-999.99" is its text too
         return text
     return fmt_yuan(amount)
@@ -366,15 +415,11 @@ class Step:
         args = dict(self.args)  # one copy: the stored form is written out as it is made
         said = value  # the value and the args the sentences take
         words: Mapping[str, str] = args
-        if not _OWN.isdisjoint(args):  # args naming value, base or result (no rule's do)
+        if "value" in args or "base" in args or "result" in args:  # no rule's args do
             said, base_words, result_words, words = _own(value, base_words, result_words, args)
-        en, zh = _PAIRS[rule]
-        # Called with their four words as such (a call with *args is not inlined).
-        en_text = en(said, base_words, result_words, words)
-        zh_text = zh(said, base_words, result_words, words)
         stored: list[Any]
         if ref is None:
-            text = {"en": en_text, "zh": zh_text}
+            en_text, zh_text = _PAIRS[rule](said, base_words, result_words, words, "")
             parameter = None
             if args:
                 stored = [rule, result, value, base_text, args]
@@ -384,7 +429,7 @@ class Step:
                 stored = [rule, result, value] if value else [rule, result]
         else:
             cited, shown_ref, stored_ref = ref.__dict__.get(_CITED) or _cited(ref)
-            text = {"en": en_text + cited, "zh": zh_text + cited}
+            en_text, zh_text = _PAIRS[rule](said, base_words, result_words, words, cited)
             parameter = dict(shown_ref)
             stored = [rule, result, value, base_text, args, list(stored_ref)]
         shown = {
@@ -394,7 +439,7 @@ class Step:
             "base": base_text,
             "result": result,
             "args": args,
-            "text": text,
+            "text": {"en": en_text, "zh": zh_text},
         }
         return stored, shown
 

@@ -17,11 +17,12 @@ from yibao.domain.engine import EncounterResult, InputError, settle_encounter
 from yibao.domain.explain import stored_steps
 from yibao.domain.frozen import fast_init
 from yibao.domain.model import Encounter, Person
-from yibao.domain.money import ZERO, AmountError, fmt, round_fen, to_fen
+from yibao.domain.money import ZERO, AmountError, fmt, fmt_yuan, round_fen, to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.service.catalogue_lines import line_views, with_parts
+from yibao.service.clearing import book_settlement
 from yibao.service.errors import ServiceError
-from yibao.service.ports import UnitOfWork, now
+from yibao.service.ports import Clock, UnitOfWork, now
 from yibao.service.ports.records import SettlementRecord
 
 
@@ -103,7 +104,7 @@ def settlement_record(
     """What a settled encounter writes, whichever store writes it. The explanation is
     stored as its steps' data (`steps`, when the caller made it already), put into words
     when read (domain/explain.py)."""
-    fens = _split(r)[1]
+    fens = split_amounts(r)[1]
     if fens is None:  # an amount finer than the fen: to_fen says which (AmountError)
         fens = tuple(split_fen(r).values())
     values = _values(p, r, seq, channel, steps, fens)
@@ -216,7 +217,7 @@ _SPLIT = "_booking_split"
 _NEGATIVE_ZERO = "-0.00"
 
 
-def _split(r: EncounterResult) -> Split:
+def split_amounts(r: EncounterResult) -> Split:
     """The result's amounts as fmt shows them and in fen (None: one is finer than the fen,
     which to_fen refuses), each amount's text made once for both: the record's columns
     and the answer's amounts are the same nine. An amount to the fen (its text "d.dd":
@@ -287,6 +288,21 @@ def _line_rows(p: Prepared, r: EncounterResult) -> list[dict[str, Any]]:
     return [dict(row) for row in p.lines]
 
 
+def between_regions(
+    uow: UnitOfWork, sid: int, p: Prepared, result: EncounterResult, today: Clock
+) -> None:
+    """A bill elsewhere: the place of treatment advances the fund's part for the insured
+    place (a receivable there, a payable here; reference §9). The clock is read only for
+    such a bill (a time zone's now() a bill, for the month of a movement between regions)."""
+    treated = p.encounter.hospital.region
+    if treated is not None and treated != p.person.region:
+        # The fund's part in fen: the record's basic and assistance fen, made already (its
+        # amounts to the fen: the record refuses any other), else of their sum as before.
+        fens = split_amounts(result)[1]
+        fen = to_fen(result.basic + result.assistance) if fens is None else fens[4] + fens[5]
+        book_settlement(uow, sid, p.person.region, treated, p.encounter.date, fen, today())
+
+
 def book(
     uow: UnitOfWork,
     p: Prepared,
@@ -355,13 +371,13 @@ def settlement_view(
     steps: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What the API returns for a settlement or a quote."""
-    texts = _split(r)[0]
+    texts = split_amounts(r)[0]
     total, eligible, self_pay, threshold, basic, assistance, institution, personal, over = texts
     balanced, fund = _balanced_and_fund(r, basic)
     enc = p.encounter
     day = enc.date
     refused = r.refused
-    zh, en = r.summaries()
+    zh, en = _summaries(r, texts)
     return {
         "id": settlement_id,
         "person_id": p.person.id,
@@ -420,3 +436,37 @@ def _balanced_and_fund(r: EncounterResult, basic: str) -> tuple[str, str]:
         text = fmt(balanced)
     fund = basic if not r.assistance and basic[0] != "-" else fmt(r.basic + r.assistance)
     return text, fund
+
+
+def _summaries(r: EncounterResult, texts: tuple[str, ...]) -> tuple[str, str]:
+    """EncounterResult.summaries() of the amounts put into text already (`texts`, split_amounts'):
+    fmt_yuan shows an amount as fmt does but for its thousands separators, which only an
+    amount's text of seven characters or more may need (tests/fast/test_booking_split.py
+    holds the two to the same words)."""
+    if r.refused is not None:
+        return r.summaries()
+    total, eligible, _, threshold, basic, assistance, institution, personal, _ = texts
+    total = total if len(total) < 7 else fmt_yuan(r.total)
+    eligible = eligible if len(eligible) < 7 else fmt_yuan(r.eligible)
+    zh = [f"本次费用合计{total}元，其中医保范围内{eligible}元。"]
+    en = [f"Your bill is {total} yuan; {eligible} of it is covered by the catalogues."]
+    if r.threshold > ZERO:
+        shown = threshold if len(threshold) < 7 else fmt_yuan(r.threshold)
+        zh.append(f"起付线{shown}元由您支付。")
+        en.append(f"You pay the threshold of {shown}.")
+    if r.basic > ZERO:
+        shown = basic if len(basic) < 7 else fmt_yuan(r.basic)
+        zh.append(f"基本医保基金支付{shown}元。")
+        en.append(f"The insurance fund pays {shown}.")
+    if r.assistance > ZERO:
+        shown = assistance if len(assistance) < 7 else fmt_yuan(r.assistance)
+        zh.append(f"医疗救助支付{shown}元。")
+        en.append(f"Medical assistance pays {shown}.")
+    if r.institution > ZERO:
+        shown = institution if len(institution) < 7 else fmt_yuan(r.institution)
+        zh.append(f"医院承担{shown}元。")
+        en.append(f"The hospital bears {shown}.")
+    personal = personal if len(personal) < 7 else fmt_yuan(r.personal)
+    zh.append(f"您需支付{personal}元。")
+    en.append(f"You pay {personal} yuan.")
+    return "".join(zh), " ".join(en)

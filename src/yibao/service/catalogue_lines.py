@@ -6,7 +6,7 @@ self-pay)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol
@@ -59,7 +59,8 @@ def resolve(
 ) -> tuple[list[Line], list[dict[str, Any]]]:
     """The engine's lines and the rows to store for them (their parts are added once the
     engine has settled: `with_parts`). `known`: base items already read (the counter's)."""
-    codes = {b.code for b in billed}
+    # Most bills have one line: its code, without a set made by a comprehension.
+    codes: Collection[str] = (billed[0].code,) if len(billed) == 1 else {b.code for b in billed}
     mapped = uow.catalogue.mapped(institution_id, codes, visit.day) if institution_id else {}
     # Most bills bill national codes: then each code is its own national code.
     national = {code: mapped.get(code, code) for code in codes} if mapped else None
@@ -87,7 +88,8 @@ def resolve(
             raise ServiceError("amount_too_large", f"line {no}: {raw:f} is above {fmt(MAX_BILL)}")
         code = national[b.code] if national else b.code
         entry = entries[code]
-        line = line_for(entry, visit, b.quantity, _price(b), code)
+        price = b.unit_price if b.amount is None else _price(b)  # most lines: as billed
+        line = line_for(entry, visit, b.quantity, price, code)
         lines.append(line)
         rows.append(_row(no, b, entry, line))
     return lines, rows
@@ -104,20 +106,27 @@ def _price(b: BilledLine) -> Decimal:
 
 
 def _row(no: int, b: BilledLine, entry: Entry, line: Line) -> dict[str, Any]:
+    # The price's and the amount's fen of their texts when they are to the fen ("d.dd",
+    # as most are: the amount always, rounded): their digits, without a Decimal operation.
+    price, amount = str(b.unit_price), str(line.amount)
     return {
-        "line_no": no,
-        "code": b.code,
-        "name": entry.name,
-        "cls": str(entry.cls),
-        "quantity": str(b.quantity),
-        "unit_price_fen": to_fen(round_fen(b.unit_price)),
-        "amount_fen": to_fen(line.amount),
-        "unit_price": str(b.unit_price),
+        # PLAIN's columns first, in its order: with_parts adds the parts to the row as it
+        # is, which is then {**PLAIN, **row} without PLAIN's six columns written twice.
+        "unit_price": price,
         "national_code": line.code,
         "entry_id": entry.id,
         "cap": None if line.cap is None else str(line.cap),
         "ratio": None if line.ratio is None else str(line.ratio),
         "restricted": line.outside_restriction,
+        "line_no": no,
+        "code": b.code,
+        "name": entry.name,
+        "cls": str(entry.cls),
+        "quantity": str(b.quantity),
+        "unit_price_fen": int(price.replace(".", ""))
+        if price[-3:-2] == "."
+        else to_fen(round_fen(b.unit_price)),
+        "amount_fen": int(amount.replace(".", "")) if amount[-3:-2] == "." else to_fen(line.amount),
     }
 
 
@@ -134,21 +143,40 @@ PLAIN = {
 
 
 def with_parts(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[dict[str, Any]]:
-    """The stored rows with each line's parts as the engine settled them."""
+    """The stored rows with each line's parts as the engine settled them: {**PLAIN, **row,
+    parts}. A row with PLAIN's last column has them all, first (resolve's, _row), and is
+    that without PLAIN: the same columns in the same order; another (a claim's amount of
+    a class) has none of them, and takes PLAIN's."""
     if len(result.lines) != len(rows):  # pragma: no cover - one result per line, always
         raise AssertionError("a line without its result")
-    return [
-        {
-            **PLAIN,
-            **row,
-            # Most lines have neither part: the engine's ZERO itself, 0 fen without a call.
-            "over_limit_fen": 0 if parts.over_limit is ZERO else to_fen(parts.over_limit),
-            "full_self_pay_fen": 0 if parts.full_self_pay is ZERO else to_fen(parts.full_self_pay),
-            "first_self_pay": str(parts.first_self_pay),
-            "eligible": str(parts.eligible),
-        }
-        for row, parts in zip(rows, result.lines, strict=True)
-    ]
+    out = []
+    for row, parts in zip(rows, result.lines, strict=True):
+        # Most lines have neither part: the engine's ZERO itself, 0 fen without a call.
+        over = 0 if parts.over_limit is ZERO else to_fen(parts.over_limit)
+        full = 0 if parts.full_self_pay is ZERO else to_fen(parts.full_self_pay)
+        first, eligible = str(parts.first_self_pay), str(parts.eligible)
+        if "restricted" in row:
+            out.append(
+                {
+                    **row,
+                    "over_limit_fen": over,
+                    "full_self_pay_fen": full,
+                    "first_self_pay": first,
+                    "eligible": eligible,
+                }
+            )
+        else:
+            out.append(
+                {
+                    **PLAIN,
+                    **row,
+                    "over_limit_fen": over,
+                    "full_self_pay_fen": full,
+                    "first_self_pay": first,
+                    "eligible": eligible,
+                }
+            )
+    return out
 
 
 _ZERO_SHOWN = fmt(ZERO)  # "0.00"

@@ -19,11 +19,10 @@ from typing import Any
 
 from yibao.domain.access import Principal
 from yibao.domain.catalogue import Visit
-from yibao.domain.engine import EncounterResult
 from yibao.domain.explain import stored_and_shown
 from yibao.domain.frozen import fast_init
 from yibao.domain.model import SPECIAL_OUTPATIENT, CategorySpan, Encounter, Hospital, Kind, Person
-from yibao.domain.money import ZERO, fmt, to_fen
+from yibao.domain.money import ZERO, fmt
 from yibao.domain.registry import (
     Card,
     CardStatus,
@@ -33,10 +32,15 @@ from yibao.domain.registry import (
     PersonRecord,
     insured_person,
 )
-from yibao.service.booking import Prepared, run_engine, settlement_record, settlement_view
+from yibao.service.booking import (
+    Prepared,
+    between_regions,
+    run_engine,
+    settlement_record,
+    settlement_view,
+)
 from yibao.service.catalogue_lines import MAX_BILL, resolve
 from yibao.service.certificates_pilot import treats_pilot
-from yibao.service.clearing import book_settlement
 from yibao.service.encounter_details import (
     EncounterDetails,
     origin_key,
@@ -308,7 +312,7 @@ class SettlementService:
         # The steps as stored (data, words made when read), for the row and the answer.
         steps, shown = stored_and_shown(result.steps)
         sid = uow.counter.book(settlement_record(prepared, result, after, seq, "card", steps))
-        _between_regions(uow, sid, prepared, result, self.clock)
+        between_regions(uow, sid, prepared, result, self.clock)
         view = settlement_view(sid, prepared, result, seq, shown)
         if idempotency_key:
             # The answer kept for a retry refers to the settlement, whose rows hold what
@@ -496,18 +500,6 @@ def place_catalogue(uow: UnitOfWork, inst: Institution, record: PersonRecord) ->
     return record.region
 
 
-def _between_regions(
-    uow: UnitOfWork, sid: int, p: Prepared, result: EncounterResult, today: Clock
-) -> None:
-    """A bill elsewhere: the place of treatment advances the fund's part for the insured
-    place (a receivable there, a payable here; reference §9). The clock is read only for
-    such a bill (a time zone's now() a bill, for the month of a movement between regions)."""
-    treated = p.encounter.hospital.region
-    if treated is not None and treated != p.person.region:
-        fen = to_fen(result.basic + result.assistance)
-        book_settlement(uow, sid, p.person.region, treated, p.encounter.date, fen, today())
-
-
 def _insured(
     uow: UnitOfWork,
     record: PersonRecord,
@@ -523,7 +515,12 @@ def _insured(
     reg = uow.registry
     elsewhere = inst.region != record.region
     special = bill.kind is SPECIAL_OUTPATIENT
-    referral = elsewhere and any(r.covers(inst.region, bill.date) for r in reg.referrals(record.id))
+    referral = False
+    if elsewhere:  # any() of a generator, without making one
+        for r in reg.referrals(record.id):
+            if r.covers(inst.region, bill.date):
+                referral = True
+                break
     approvals = reg.approvals(record.id) if special else ()
     filings = reg.filings(record.id) if elsewhere else ()
     categories = read if read is not None else reg.categories(record.id)

@@ -263,13 +263,9 @@ def _facts(row: Any, year: int) -> CounterFacts:
     person = None if row[17] is None else _person(*row[17:27])
     card = None
     if row[12] is not None and person is not None:
-        number, status, issued_on, replaced_by, due_on = row[12:17]
-        card = Card(number, person.id, _CARD_STATUS[status], issued_on, replaced_by, None, due_on)
-    scheme, enrolment_status, valid_from, valid_to = row[27:31]
+        card = _card(*row[12:17], person.id)
     enrolment = (
-        None
-        if person is None or scheme is None
-        else Enrolment(person.id, year, _SCHEME[scheme], enrolment_status, valid_from, valid_to)
+        None if person is None or row[27] is None else _enrolment(person.id, year, *row[27:31])
     )
     categories = row[34]
     # Positionally: CounterFacts' fields in their order (fast_init takes keywords dearer).
@@ -279,7 +275,7 @@ def _facts(row: Any, year: int) -> CounterFacts:
         card,
         person,
         enrolment,
-        {} if row[31] is None else {item[0]: _item(*item) for item in _loads(row[31])},
+        {} if row[31] is None else dict(_items(row[31])),
         YearAccumulators(year=year) if state is None else _year_of(state),
         0 if settled is None else int(settled),
         None
@@ -317,12 +313,42 @@ def _institution(
 _person = lru_cache(maxsize=1 << 16)(PersonRecord)
 
 
+# A card and an enrolment as a read returns them, kept as the person is (by every value
+# the read returned: a card blocked or replaced, an enrolment cancelled or another
+# scheme's, is another key and another object, never the one kept before).
+@lru_cache(maxsize=1 << 16)
+def _card(
+    number: str,
+    status: str,
+    issued_on: date | None,
+    replaced_by: str | None,
+    due_on: date | None,
+    person_id: str,
+) -> Card:
+    return Card(number, person_id, _CARD_STATUS[status], issued_on, replaced_by, None, due_on)
+
+
+@lru_cache(maxsize=1 << 16)
+def _enrolment(
+    person_id: str, year: int, scheme: str, status: str, valid_from: date, valid_to: date
+) -> Enrolment:
+    return Enrolment(person_id, year, _SCHEME[scheme], status, valid_from, valid_to)
+
+
 @lru_cache(maxsize=50_000)  # items come from catalogues: never an unbounded memory
 def _item(code: str, name: str, cls: str, fen: int | None) -> CatalogueItem:
     """A base item as a read returns it, one object for every bill that bills it (frozen):
     its price's Decimal is made once, and its hash, which a Decimal keeps, computed once
     (CatalogueRepo keeps the item's entry by it)."""
     return CatalogueItem(code, name, _LINE_CLASS[cls], None if fen is None else from_fen(fen))
+
+
+@lru_cache(maxsize=8192)
+def _items(text: str) -> dict[str, CatalogueItem]:
+    """A bill's items by code from the read's JSON text of them: the same text (every
+    item's code, name, class and price) is the same items, parsed once. The caller takes
+    a copy (the kept dict is never handed out)."""
+    return {item[0]: _item(*item) for item in _loads(text)}
 
 
 _loads = orjson.loads
