@@ -20,7 +20,9 @@ from yibao.domain.parameters import Text
 from yibao.service.booking import _summaries, split_amounts, split_fen
 from yibao.service.catalogue_lines import line_views
 
-AMOUNTS = [
+# The engine's own ZERO (a part of no kind), other zeros, amounts to the fen or not, with
+# a sign, an exponent, separators.
+AMOUNTS = [ZERO] + [
     Decimal(text)
     for text in (
         "0", "0.00", "-0.00", "0E-7", "-0", "7", "7.5", "12.50", "999.99", "1000.00",

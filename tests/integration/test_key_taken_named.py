@@ -14,6 +14,7 @@ from integration.test_group_batch import KeyTakenBeforeTheWrite
 from integration.test_group_commit import World, no_problems, stored, together
 from yibao.adapters.db.counter_pg_batch import _taken
 from yibao.bootstrap import PolicyLoader
+from yibao.service.ports.records import NewAnswer
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_a_key_with_commas_and_parentheses_taken_before_the_write_names_its_bill
 
 
 def test_the_taken_key_is_the_one_the_report_names_exactly() -> None:
-    answers = [{"caller": "H1", "key": "a, b"}, {"caller": "H1", "key": "a"}]
+    answers = [NewAnswer("H1", "a, b", "h", 201, "{}"), NewAnswer("H1", "a", "h", 201, "{}")]
     detail = "Key (caller, key)=(H1, a, b) already exists."
     assert _taken(answers, detail) == {("H1", "a, b")}
     assert _taken(answers, "Schlüssel (caller, key)=(H1, a) existiert bereits.") == {("H1", "a")}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from yibao.domain.conditions import Conditions, Facts
 from yibao.domain.frozen import fast_init
@@ -153,17 +153,21 @@ class Dated(Generic[T]):
                 return param
         return None
 
-    @cached_property
-    def _by_day(self) -> dict[date, Param[T]] | None:
-        """The Param in force on each day asked for, for a value without conditions (most
-        of them: one that depends on the day alone); None for a decision table."""
-        return None if self.conditional else {}
+    def __post_init__(self) -> None:
+        # The Param in force on each day asked for, for a value without conditions (most
+        # of them: one that depends on the day alone); None for a decision table. A plain
+        # attribute, not a cached_property: read by every at(), whose look-up past the
+        # class's descriptor cost a fifth of the call.
+        self.__dict__["_by_day"] = None if self.conditional else {}
+
+    if TYPE_CHECKING:  # an attribute of each instance (a ClassVar to mypy: not a field)
+        _by_day: ClassVar[dict[date, Any] | None]
 
     def at(self, day: date, facts: Facts | None = None) -> Param[T]:
         """The value in force on `day`; for a decision table, the row that `facts` meet."""
         # A bill asks five or six values for its day: found by the day (a bill's day is
         # one date object, hashed once), at half the cost of the stretches' loop below.
-        by_day = self._by_day
+        by_day: dict[date, Param[T]] | None = self._by_day
         if by_day is not None:
             kept = by_day.get(day)
             if kept is not None:

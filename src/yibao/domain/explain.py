@@ -412,7 +412,8 @@ class Step:
             base_words = base_text
             if base_text[-3:-2] != "." or len(base_text) > 6:
                 base_words = _yuan(base, base_text)
-        args = dict(self.args)  # one copy: the stored form is written out as it is made
+        # One copy: the stored form is written out as it is made (of no args, a new dict).
+        args = dict(self.args) if self.args else {}
         said = value  # the value and the args the sentences take
         words: Mapping[str, str] = args
         if "value" in args or "base" in args or "result" in args:  # no rule's args do

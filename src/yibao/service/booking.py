@@ -190,24 +190,27 @@ def _paid(
     """ledger_entries' entries of a settlement, of its fen made already: one a layer that
     pays (basic, assistance), in that order."""
     entries: list[dict[str, Any]] = []
-    if basic or assistance:
-        month = f"{day.year}-{day.month:02d}"
-        for layer, fen in (("basic", basic), ("assistance", assistance)):
-            if fen:
-                entries.append(
-                    {
-                        "region": region,
-                        "year": day.year,
-                        "month": month,
-                        "institution_id": paid_to,
-                        "scheme": scheme,
-                        "layer": layer,
-                        "amount_fen": fen,
-                        "settlement_id": None,
-                        "entry": entry,
-                    }
-                )
+    if basic:
+        entries.append(_entry(paid_to, region, scheme, day, "basic", basic, entry))
+    if assistance:
+        entries.append(_entry(paid_to, region, scheme, day, "assistance", assistance, entry))
     return entries
+
+
+def _entry(
+    paid_to: str | None, region: str, scheme: str, day: date, layer: str, fen: int, entry: str
+) -> dict[str, Any]:
+    return {
+        "region": region,
+        "year": day.year,
+        "month": f"{day.year}-{day.month:02d}",
+        "institution_id": paid_to,
+        "scheme": scheme,
+        "layer": layer,
+        "amount_fen": fen,
+        "settlement_id": None,
+        "entry": entry,
+    }
 
 
 # A result's amounts as the record and the answer show them, in split_fen's order: total,
@@ -232,15 +235,20 @@ def split_amounts(r: EncounterResult) -> Split:
     fens: list[int] | None = []
     for amount in (
         r.total,
-        round_fen(r.eligible),
+        r.eligible if r.eligible is ZERO else round_fen(r.eligible),
         r.self_pay,
-        round_fen(r.threshold),
+        r.threshold if r.threshold is ZERO else round_fen(r.threshold),  # most bills: none
         r.basic,
         r.assistance,
         r.institution,
         r.personal,
         r.over_limit,
     ):
+        if amount is ZERO:  # the engine's own zero (no part of that kind): fmt's text
+            texts.append(_ZERO_TEXT)
+            if fens is not None:
+                fens.append(0)
+            continue
         if not amount:
             texts.append(_NEGATIVE_ZERO if amount.is_signed() else _ZERO_TEXT)
             if fens is not None:

@@ -51,7 +51,6 @@ from yibao.adapters.db.counter_pg import (
     _items,
     _json,
     _loads,
-    answer_row,
     written_state,
 )
 from yibao.adapters.db.regions_repo import Regions
@@ -246,8 +245,11 @@ WITH settlement AS (
     INSERT INTO region_ledger ({_REGION_COLUMNS})
     SELECT {_REGION_COLUMNS} FROM json_populate_recordset(NULL::region_ledger, $7::json)
 )
-INSERT INTO idempotency_keys
-SELECT * FROM json_populate_recordset(NULL::idempotency_keys, $6::json)"""
+-- each answer as orjson writes NewAnswer, all stamped with the batch's time
+INSERT INTO idempotency_keys (caller, key, request_hash, status_code, response, created_at)
+SELECT a.caller, a.key, a.request_hash, a.status, a.response, $10::timestamptz
+FROM json_to_recordset($6::json) AS a(
+    caller varchar, key varchar, request_hash varchar, status smallint, response text)"""
 
 
 @dataclass
@@ -271,12 +273,13 @@ class BatchRows:
     ledger: list[dict[str, Any]]
     kept: list[dict[str, Any]]
     made: list[dict[str, Any]]
-    answers: list[dict[str, Any]]
+    answers: list[NewAnswer]  # written as they are (orjson writes a dataclass)
     moved: list[dict[str, Any]]
+    stamp: Any  # the batch's time: its ledger entries' and answers' created_at
 
 
 def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
-    rows = BatchRows([], [], [], [], [], [], [], [])
+    rows = BatchRows([], [], [], [], [], [], [], [], stamp)
     # The lists' methods looked up once a batch, not once a bill.
     explanations, settlements_, lines, ledger = (
         rows.explanations.append,
@@ -311,7 +314,7 @@ def batch_rows(booked: list[Booked], stamp: Any) -> BatchRows:
         }
         (made if bill.new_year else kept)(year)
         if bill.answer is not None:
-            answers(answer_row(bill.answer, stamp))
+            answers(bill.answer)
     return rows
 
 
@@ -328,6 +331,7 @@ def write_many(cursor: psycopg.RawCursor[Any], rows: BatchRows, dumps: Any) -> N
         dumps(rows.moved),
         Texts([year["person_id"] for year in rows.kept]),
         Texts(rows.explanations),
+        rows.stamp,
     ]
     try:
         cursor.execute(WRITE_MANY, params, prepare=True)
@@ -338,15 +342,13 @@ def write_many(cursor: psycopg.RawCursor[Any], rows: BatchRows, dumps: Any) -> N
         raise KeyTakenError(f"idempotency key taken meanwhile: {sorted(taken)}", taken) from exc
 
 
-def _taken(answers: list[dict[str, Any]], detail: str) -> frozenset[tuple[str, str]]:
+def _taken(answers: list[NewAnswer], detail: str) -> frozenset[tuple[str, str]]:
     """The batch's key the database reports taken, from its detail "Key (caller,
     key)=(C, K) already exists." (the first one it found; words of the server's
     language, values as they are). Matched against the keys sent, so that a comma or a
     parenthesis in a key cannot mislead; none matched: the batch's bills settle one by
     one, and the taken key's bill fails there as its own."""
-    return frozenset(
-        (a["caller"], a["key"]) for a in answers if f"=({a['caller']}, {a['key']})" in detail
-    )
+    return frozenset((a.caller, a.key) for a in answers if f"=({a.caller}, {a.key})" in detail)
 
 
 class PgBatchCounter(PgCounter):

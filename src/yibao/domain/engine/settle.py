@@ -75,30 +75,26 @@ def _check(policy: RegionPolicy, person: Person, enc: Encounter, acc: YearAccumu
     no = 0
     for line in enc.lines:
         no += 1
-        if _plain_item(line):
+        # A catalogue item as most bills bring it, found sound at once: quantity and unit
+        # price, no ratio of its own, nothing negative, the amount their product to the
+        # fen. Anything else is _line_problem's to judge (and name).
+        quantity, price, cap = line.quantity, line.unit_price, line.cap
+        if (
+            quantity is not None
+            and price is not None
+            and line.ratio is None
+            and not line.amount < ZERO
+            and not quantity < ZERO
+            and not price < ZERO
+            and (cap is None or not cap < ZERO)
+            and line.amount == quantize(quantity * price, FEN)
+        ):
             continue
         problem = _line_problem(line)
         if problem is not None:
             raise InputError(f"encounter {enc.id} line {no}: {problem}")
     if enc.kind is SPECIAL_OUTPATIENT and not enc.disease:
         raise InputError(f"encounter {enc.id}: a special_outpatient encounter needs its disease")
-
-
-def _plain_item(line: Line) -> bool:
-    """A catalogue item as most bills bring it, found sound at once: quantity and unit
-    price, a cap or none, no ratio of its own, nothing negative, the amount their
-    product to the fen. Anything else is _line_problem's to judge (and name)."""
-    quantity, price, cap = line.quantity, line.unit_price, line.cap
-    return (
-        quantity is not None
-        and price is not None
-        and line.ratio is None
-        and not line.amount < ZERO
-        and not quantity < ZERO
-        and not price < ZERO
-        and (cap is None or not cap < ZERO)
-        and line.amount == quantize(quantity * price, FEN)
-    )
 
 
 def _line_problem(line: Line) -> str | None:
