@@ -54,7 +54,8 @@ def with_years(conn: Connection) -> None:
 def test_the_batch_write_updates_each_year_by_its_key(pg_engine: Engine) -> None:
     with pg_engine.connect() as conn:  # rolled back: the rows were only for the planner
         with_years(conn)
-        plan = generic_plan(conn, WRITE_MANY, ", ".join(["json"] * 7 + ["varchar[]", "text[]"]))
+        types = ["json"] * 7 + ["varchar[]", "text[]", "timestamptz"]
+        plan = generic_plan(conn, WRITE_MANY, ", ".join(types))
     assert "Seq Scan on person_years" not in plan, plan
     assert "pk_person_years" in plan, plan
 
