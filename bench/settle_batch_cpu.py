@@ -40,7 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from common import cpu_timed
 from settle_http import fresh_database
@@ -121,6 +121,25 @@ def settle_batches(
     return time.process_time() - started, settled
 
 
+def warmed(
+    name: str, persons: int, per_round: int, rounds: int, seed: int, size: int
+) -> tuple[Engine, SettlementService, list[tuple[Bill, str]]]:
+    """A scratch database `name` with the demo region of `persons`, analysed; the bills of
+    `rounds` rounds after one round settled to warm the caches (the bench's and
+    bench/settle_engine_cpu.py's start)."""
+    url = fresh_database(name)
+    engine = make_engine(url, pool_size=2)
+    upgrade(engine)
+    policies = policy_source()
+    load_demo(lambda: UnitOfWork(engine), policies, persons=persons)
+    with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    todo = bills(engine, per_round * (rounds + 1), seed)
+    service = SettlementService(lambda: UnitOfWork(engine), policies)
+    settle_batches(engine, service, todo[:per_round], size)
+    return engine, service, todo
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--persons", type=int, default=1000)
@@ -137,17 +156,8 @@ def main() -> None:
     if args.callgrind and not os.environ.get("PYTHONHASHSEED"):
         parser.error("--callgrind needs a fixed hash seed: PYTHONHASHSEED=0 valgrind ...")
 
-    url = fresh_database(NAME)
-    engine = make_engine(url, pool_size=2)
-    upgrade(engine)
-    policies = policy_source()
-    load_demo(lambda: UnitOfWork(engine), policies, persons=args.persons)
-    with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text("VACUUM ANALYZE"))
     per_round = args.batches * args.size
-    todo = bills(engine, per_round * (args.rounds + 1), args.seed)
-    service = SettlementService(lambda: UnitOfWork(engine), policies)
-    settle_batches(engine, service, todo[:per_round], args.size)  # warms the caches
+    engine, service, todo = warmed(NAME, args.persons, per_round, args.rounds, args.seed, args.size)
     parts = Parts()
     parts.install()
     start, stop = callgrind_toggles() if args.callgrind else (lambda: None, lambda: None)

@@ -22,19 +22,10 @@ import sys
 import time
 from typing import Any
 
-from sqlalchemy import create_engine, text
-
-from settle_batch_cpu import bills, callgrind_toggles, settle_batches
-from settle_http import fresh_database
-from yibao.adapters.db.engine import make_engine
-from yibao.adapters.db.migrate import upgrade
-from yibao.adapters.db.uow import UnitOfWork
-from yibao.bootstrap import policy_source
+from settle_batch_cpu import callgrind_toggles, settle_batches, warmed
 from yibao.domain.engine import settle_encounter
 from yibao.entrypoints.api.runtime import tune_runtime
 from yibao.service import booking
-from yibao.service.demo import load_demo
-from yibao.service.settlement import SettlementService
 from yibao.settings import Settings
 
 NAME = os.environ.get("YIBAO_CPU_DATABASE", "yibao_batch_cpu")
@@ -52,17 +43,8 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N")
     args = parser.parse_args()
 
-    url = fresh_database(NAME)
-    engine = make_engine(url, pool_size=2)
-    upgrade(engine)
-    policies = policy_source()
-    load_demo(lambda: UnitOfWork(engine), policies, persons=args.persons)
-    with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text("VACUUM ANALYZE"))
     per_round = args.batches * args.size
-    todo = bills(engine, per_round * 2, args.seed)
-    service = SettlementService(lambda: UnitOfWork(engine), policies)
-    settle_batches(engine, service, todo[:per_round], args.size)  # warms the caches
+    engine, service, todo = warmed(NAME, args.persons, per_round, 1, args.seed, args.size)
     inputs: list[tuple[Any, ...]] = []
 
     def kept(*given: Any) -> Any:
