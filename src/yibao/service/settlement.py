@@ -515,12 +515,7 @@ def _insured(
     reg = uow.registry
     elsewhere = inst.region != record.region
     special = bill.kind is SPECIAL_OUTPATIENT
-    referral = False
-    if elsewhere:  # any() of a generator, without making one
-        for r in reg.referrals(record.id):
-            if r.covers(inst.region, bill.date):
-                referral = True
-                break
+    referral = elsewhere and any(r.covers(inst.region, bill.date) for r in reg.referrals(record.id))
     approvals = reg.approvals(record.id) if special else ()
     filings = reg.filings(record.id) if elsewhere else ()
     categories = read if read is not None else reg.categories(record.id)
