@@ -32,12 +32,12 @@ MAX_QUANTITY = Decimal(1_000_000)
 # up to as many decimals as allowed. parse_decimal reads such a text as Decimal(text) with
 # every check passed; its checks (the text stripped, each character looked at, the places
 # counted) were a fifth of a bill's parse. Any other text or value goes through it.
-_QUANTITY_TEXT = re.compile(r"[0-9]+(?:\.[0-9]{1,4})?")
-_PRICE_TEXT = re.compile(r"[0-9]+(?:\.[0-9]{1,6})?")
+QUANTITY_TEXT = re.compile(r"[0-9]+(?:\.[0-9]{1,4})?")
+PRICE_TEXT = re.compile(r"[0-9]+(?:\.[0-9]{1,6})?")
 
 
 def _quantity(raw: object) -> Decimal:
-    if type(raw) is str and _QUANTITY_TEXT.fullmatch(raw):
+    if type(raw) is str and QUANTITY_TEXT.fullmatch(raw):
         value = Decimal(raw)
         if 0 < value <= MAX_QUANTITY:
             return value
@@ -54,7 +54,7 @@ def _money(raw: object) -> Decimal:
 
 def _price(raw: object) -> Decimal:
     """A unit price as hospitals bill it: up to 6 decimals (catalogue prices have 4)."""
-    if type(raw) is str and _PRICE_TEXT.fullmatch(raw):
+    if type(raw) is str and PRICE_TEXT.fullmatch(raw):
         return Decimal(raw)  # not negative: no sign
     value = parse_decimal(repr(raw) if isinstance(raw, float) else raw, max_places=6)
     if value < 0:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Annotated, Any
@@ -24,6 +23,7 @@ from yibao.entrypoints.api.deps import (
     services,
     settlement_service,
 )
+from yibao.entrypoints.api.plain_bill import card_bill, is_plain
 from yibao.entrypoints.api.responses import ReversalOut, SettlementOut, StoredSettlementOut
 from yibao.entrypoints.api.schemas import BillFields, BillIn, DbId, ErrorOut, ReversalIn
 from yibao.service.group_commit import Answer
@@ -130,18 +130,12 @@ async def settled(
     return await run_in_threadpool(found.settlements.settle, bill, key)
 
 
-# A body of printable ASCII without a backslash (nothing escaped): every text in it is as
-# written, and none can hold what check_text refuses (a control character, a direction
-# control, a surrogate, a non-character: none is printable ASCII).
-_NOT_PLAIN = re.compile(rb"[^\x20-\x5b\x5d-\x7e]")
-
-
 def parse_bill(raw: bytes) -> BillFields:
     """A settlement's body as BillIn reads it, with BillIn's errors. Checking each text
     of the bill (BillIn's and LineIn's validator on every field, the lines twice) was a
-    third of the parse; a plain body (_NOT_PLAIN) cannot fail it, and is read without.
+    third of the parse; a plain body (is_plain) cannot fail it, and is read without.
     Anything else, and any body the plain model refuses, is BillIn's to read and refuse."""
-    if not _NOT_PLAIN.search(raw):
+    if is_plain(raw):
         try:
             return BillFields.model_validate_json(raw)
         except ValidationError:
@@ -154,7 +148,11 @@ def bill_of(
 ) -> tuple[Bill, str | None]:
     """The bill of a request's body and its Idempotency-Key, checked in the route's order
     (the body, then the key, then a voucher): what is refused raises the route's error.
-    No I/O: the HTTP protocol's own settlement path (protocol.py) calls it on the loop."""
+    No I/O: the HTTP protocol's own settlement path (protocol.py) calls it on the loop.
+    The usual card bill is read by hand (plain_bill.py), anything else by the model."""
+    bill = card_bill(raw, _institution(who))
+    if bill is not None:
+        return bill, bounded_header(key, "idempotency-key", max_length=IDEMPOTENCY_KEY_MAX)
     body = parse_bill(raw)
     key = bounded_header(key, "idempotency-key", max_length=IDEMPOTENCY_KEY_MAX)
     return _bill(found, body, who), key
