@@ -449,7 +449,7 @@ class SettlementService:
             stay_key(bill.date.year, facts.settled + 1),
             bill.date,
             bill.kind,
-            Hospital(inst.id, inst.level, inst.designated, inst.region, pilot, inst.type, province),
+            _hospital(inst, pilot, province),
             tuple(lines),
             bill.diagnosis,
             bill.disease,
@@ -492,6 +492,21 @@ def _designated(inst: Institution | None, bill: Bill) -> Institution:
     return inst
 
 
+def _hospital(inst: Institution, pilot: bool, province: str) -> Hospital:
+    """The engine's hospital, kept on the (frozen) institution by what else it is made
+    of: the counter hands the same Institution object to every bill whose row has the
+    same values (counter_pg._institution), and a changed row is another object."""
+    kept: dict[tuple[bool, str], Hospital] | None = inst.__dict__.get("_hospitals")
+    if kept is None:
+        kept = inst.__dict__["_hospitals"] = {}
+    made = kept.get((pilot, province))
+    if made is None:  # Hospital's fields in their order
+        made = kept[(pilot, province)] = Hospital(
+            inst.id, inst.level, inst.designated, inst.region, pilot, inst.type, province
+        )
+    return made
+
+
 def place_catalogue(uow: UnitOfWork, inst: Institution, record: PersonRecord) -> str:
     """The region whose catalogue a bill is read by: the place of treatment's (reference
     §9) when yibao knows that region; otherwise the insured place's."""
@@ -519,7 +534,19 @@ def _insured(
     approvals = reg.approvals(record.id) if special else ()
     filings = reg.filings(record.id) if elsewhere else ()
     categories = read if read is not None else reg.categories(record.id)
-    return insured_person(record, enrolment, approvals, filings, categories), referral
+    if approvals or filings or categories:
+        return insured_person(record, enrolment, approvals, filings, categories), referral
+    # Most bills: the person as the record and the enrolment alone make them, kept on the
+    # (frozen) record with the enrolment it was made with. The counter hands the same
+    # record and enrolment objects to every bill whose rows have the same values
+    # (counter_pg._person, _enrolment): a changed record or enrolment is another object.
+    kept: tuple[Enrolment, Person] | None = record.__dict__.get("_insured")
+    if kept is None or kept[0] is not enrolment:
+        kept = record.__dict__["_insured"] = (
+            enrolment,
+            insured_person(record, enrolment, approvals, filings, categories),
+        )
+    return kept[1], referral
 
 
 def _card_holder(facts: CounterFacts, bill: Bill) -> tuple[PersonRecord, Enrolment]:
