@@ -32,7 +32,6 @@ import os
 import pstats
 import random
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -198,4 +197,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
