@@ -27,6 +27,8 @@ import orjson
 from settle_batch_cpu import callgrind_toggles, settle_batches, warmed
 from yibao.entrypoints.api.runtime import tune_runtime
 from yibao.service import settlement
+from yibao.service.booking import settlement_record, settlement_view
+from yibao.service.kept_answer import kept_answer
 from yibao.settings import Settings
 
 NAME = os.environ.get("YIBAO_CPU_DATABASE", "yibao_batch_cpu")
@@ -74,11 +76,11 @@ def forget(given: dict[str, list[tuple[Any, ...]]]) -> None:
 
 def made(part: str, args: tuple[Any, ...]) -> Any:
     if part == "record":
-        return settlement.settlement_record(*args)
+        return settlement_record(*args)
     if part == "view":
-        return settlement.settlement_view(*args)
+        return settlement_view(*args)
     if part == "kept":
-        return settlement.kept_answer(*args)
+        return kept_answer(*args)
     return args[0].fingerprint()
 
 
