@@ -289,8 +289,9 @@ def encounter_columns(p: Prepared) -> dict[str, Any]:
 
 def _line_rows(p: Prepared, r: EncounterResult) -> list[dict[str, Any]]:
     """The line rows to store, with each line's parts (claims and bills alike): the
-    record's own (a store may complete them with the settlement's id), not the prepared
-    bill's."""
+    prepared bill's rows completed (with_parts), which resolve made for it alone and a
+    store may complete with the settlement's id; copies of them for a result without
+    its lines (the answer shows none)."""
     if len(p.lines) == len(r.lines):
         return with_parts(p.lines, r)
     return [dict(row) for row in p.lines]
