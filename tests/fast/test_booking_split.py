@@ -3,7 +3,8 @@
 to_fen's, for amounts of every shape (to the fen or not, zero of either sign, with an
 exponent of their own); an amount finer than the fen is still refused by the record
 (AmountError, as to_fen refuses it) while a quote's view shows it; and what is kept on one
-result is never another's."""
+result is never another's; and the summary of those texts is the engine's words of the
+amounts (one composer, EncounterResult.summaries)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ import pytest
 
 from yibao.domain.engine import EncounterResult
 from yibao.domain.engine.results import LineResult, Refusal, RefusalCode, Route
-from yibao.domain.money import ZERO, AmountError, fmt, round_fen, to_fen
+from yibao.domain.money import ZERO, AmountError, fmt, fmt_yuan, round_fen, to_fen
 from yibao.domain.parameters import Text
-from yibao.service.booking import _summaries, split_amounts, split_fen
+from yibao.service.booking import split_amounts, split_fen
 from yibao.service.catalogue_lines import line_views
 
 # The engine's own ZERO (a part of no kind), other zeros, amounts to the fen or not, with
@@ -69,6 +70,33 @@ def shown(r: EncounterResult) -> tuple[str, ...]:
     )
 
 
+def words(r: EncounterResult) -> tuple[str, str]:
+    """The summary as the engine wrote it before it took texts made already: each amount
+    by fmt_yuan, the reference the one composer (EncounterResult.summaries) is held to."""
+    total = fmt_yuan(r.total)
+    if r.refused is not None:
+        reason = r.refused.reason
+        return (
+            f"本次费用{total}元不予报销：{reason.zh}。您需支付全部{total}元。",
+            f"This bill of {total} yuan is not covered: {reason.en}. You pay all {total} yuan.",
+        )
+    eligible = fmt_yuan(r.eligible)
+    zh = [f"本次费用合计{total}元，其中医保范围内{eligible}元。"]
+    en = [f"Your bill is {total} yuan; {eligible} of it is covered by the catalogues."]
+    for amount, zh_words, en_words in (
+        (r.threshold, "起付线{}元由您支付。", "You pay the threshold of {}."),
+        (r.basic, "基本医保基金支付{}元。", "The insurance fund pays {}."),
+        (r.assistance, "医疗救助支付{}元。", "Medical assistance pays {}."),
+        (r.institution, "医院承担{}元。", "The hospital bears {}."),
+    ):
+        if amount > ZERO:
+            zh.append(zh_words.format(fmt_yuan(amount)))
+            en.append(en_words.format(fmt_yuan(amount)))
+    zh.append(f"您需支付{fmt_yuan(r.personal)}元。")
+    en.append(f"You pay {fmt_yuan(r.personal)} yuan.")
+    return "".join(zh), " ".join(en)
+
+
 def fen_or_refused(r: EncounterResult) -> tuple[int, ...] | None:
     try:
         return tuple(split_fen(r).values())
@@ -82,10 +110,11 @@ def test_each_amount_is_shown_as_fmt_and_in_fen_as_to_fen(total: Decimal, other:
     texts, fens = split_amounts(r)
     assert texts == shown(r)
     assert fens == fen_or_refused(r)
-    # The answer's summary of those texts: the engine's own words.
-    assert _summaries(r, texts) == r.summaries()
+    # The summary of those texts (an answer's) and of its own (a scenario's): the words
+    # of the amounts by fmt_yuan, thousands separators and all.
+    assert r.summaries(texts) == r.summaries() == words(r)
     refused = replace(r, refused=Refusal(RefusalCode.SCHEME_NOT_OFFERED, Text(zh="否", en="no")))
-    assert _summaries(refused, texts) == refused.summaries()
+    assert refused.summaries(texts) == refused.summaries() == words(refused)
 
 
 def test_an_amount_finer_than_the_fen_is_refused_by_the_record_as_to_fen_refuses_it() -> None:

@@ -17,7 +17,7 @@ from yibao.domain.engine import EncounterResult, InputError, settle_encounter
 from yibao.domain.explain import stored_steps
 from yibao.domain.frozen import fast_init
 from yibao.domain.model import Encounter, Person
-from yibao.domain.money import ZERO, AmountError, fmt, fmt_yuan, round_fen, to_fen
+from yibao.domain.money import ZERO, AmountError, fmt, round_fen, to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.service.catalogue_lines import line_views, with_parts
 from yibao.service.clearing import book_settlement
@@ -385,7 +385,7 @@ def settlement_view(
     enc = p.encounter
     day = enc.date
     refused = r.refused
-    zh, en = _summaries(r, texts)
+    zh, en = r.summaries(texts)  # the words of the texts made already
     return {
         "id": settlement_id,
         "person_id": p.person.id,
@@ -444,37 +444,3 @@ def _balanced_and_fund(r: EncounterResult, basic: str) -> tuple[str, str]:
         text = fmt(balanced)
     fund = basic if not r.assistance and basic[0] != "-" else fmt(r.basic + r.assistance)
     return text, fund
-
-
-def _summaries(r: EncounterResult, texts: tuple[str, ...]) -> tuple[str, str]:
-    """EncounterResult.summaries() of the amounts put into text already (`texts`, split_amounts'):
-    fmt_yuan shows an amount as fmt does but for its thousands separators, which only an
-    amount's text of seven characters or more may need (tests/fast/test_booking_split.py
-    holds the two to the same words)."""
-    if r.refused is not None:
-        return r.summaries()
-    total, eligible, _, threshold, basic, assistance, institution, personal, _ = texts
-    total = total if len(total) < 7 else fmt_yuan(r.total)
-    eligible = eligible if len(eligible) < 7 else fmt_yuan(r.eligible)
-    zh = [f"本次费用合计{total}元，其中医保范围内{eligible}元。"]
-    en = [f"Your bill is {total} yuan; {eligible} of it is covered by the catalogues."]
-    if r.threshold > ZERO:
-        shown = threshold if len(threshold) < 7 else fmt_yuan(r.threshold)
-        zh.append(f"起付线{shown}元由您支付。")
-        en.append(f"You pay the threshold of {shown}.")
-    if r.basic > ZERO:
-        shown = basic if len(basic) < 7 else fmt_yuan(r.basic)
-        zh.append(f"基本医保基金支付{shown}元。")
-        en.append(f"The insurance fund pays {shown}.")
-    if r.assistance > ZERO:
-        shown = assistance if len(assistance) < 7 else fmt_yuan(r.assistance)
-        zh.append(f"医疗救助支付{shown}元。")
-        en.append(f"Medical assistance pays {shown}.")
-    if r.institution > ZERO:
-        shown = institution if len(institution) < 7 else fmt_yuan(r.institution)
-        zh.append(f"医院承担{shown}元。")
-        en.append(f"The hospital bears {shown}.")
-    personal = personal if len(personal) < 7 else fmt_yuan(r.personal)
-    zh.append(f"您需支付{personal}元。")
-    en.append(f"You pay {personal} yuan.")
-    return "".join(zh), " ".join(en)
