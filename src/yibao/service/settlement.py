@@ -24,8 +24,6 @@ from yibao.domain.frozen import fast_init
 from yibao.domain.model import SPECIAL_OUTPATIENT, CategorySpan, Encounter, Hospital, Kind, Person
 from yibao.domain.money import ZERO, fmt
 from yibao.domain.registry import (
-    Card,
-    CardStatus,
     CatalogueItem,
     Enrolment,
     Institution,
@@ -40,6 +38,7 @@ from yibao.service.booking import (
     settlement_record,
     settlement_view,
 )
+from yibao.service.card_holder import card_holder, designated, voucher_holder
 from yibao.service.catalogue_lines import MAX_BILL, resolve
 from yibao.service.certificates_pilot import treats_pilot
 from yibao.service.encounter_details import (
@@ -412,11 +411,11 @@ class SettlementService:
     # --- steps ----------------------------------------------------------------------
 
     def _prepare(self, uow: UnitOfWork, bill: Bill, facts: CounterFacts) -> Prepared:
-        inst = _designated(facts.institution, bill)
+        inst = designated(facts.institution, bill.institution_id)
         if bill.person_id is not None:
-            record, enrolment = _voucher_holder(facts, bill.date)
+            record, enrolment = voucher_holder(facts, bill.date)
         else:
-            record, enrolment = _card_holder(facts, bill)
+            record, enrolment = card_holder(facts, bill.card_number, bill.date)
         if bill.kind is SPECIAL_OUTPATIENT and not bill.disease:
             raise ServiceError("missing_disease", "a special_outpatient bill needs its disease")
         bill.details.check(bill.kind)
@@ -465,8 +464,6 @@ class SettlementService:
 
 Answer = tuple[int, dict[str, Any]]
 
-_ACTIVE = CardStatus.ACTIVE  # read once (model.py's kinds say why)
-
 
 class BatchRefusedError(Exception):
     """The database (or a bill, other than by the rules) refused a batch: nothing of it
@@ -476,21 +473,6 @@ class BatchRefusedError(Exception):
     def __init__(self, culprits: tuple[int, ...]) -> None:
         super().__init__(f"batch refused (bills {list(culprits)})")
         self.culprits = culprits
-
-
-def _designated(inst: Institution | None, bill: Bill) -> Institution:
-    """The bill's institution: registered, and designated to settle by card."""
-    if inst is None:
-        raise ServiceError(
-            "unknown_institution", f"institution {bill.institution_id!r} is not registered"
-        )
-    if not inst.designated:
-        raise ServiceError(
-            "not_designated",
-            f"{inst.id} is not a designated institution: it cannot settle by card; the insured pays "
-            "and claims manual reimbursement",
-        )
-    return inst
 
 
 def _hospital(inst: Institution, pilot: bool, province: str) -> Hospital:
@@ -548,58 +530,6 @@ def _insured(
             insured_person(record, enrolment, approvals, filings, categories),
         )
     return kept[1], referral
-
-
-def _card_holder(facts: CounterFacts, bill: Bill) -> tuple[PersonRecord, Enrolment]:
-    """The holder of a card that may settle, enrolled on the bill's day."""
-    card, record, enrolment = facts.card, facts.person, facts.enrolment
-    if card is None or record is None:
-        raise ServiceError("unknown_card", f"card {bill.card_number!r} is not known")
-    usable_card(card)
-    if enrolment is None or not enrolment.covers(bill.date):
-        raise ServiceError(
-            "not_enrolled",
-            f"the holder of card {card.number} is not enrolled on {bill.date.isoformat()}",
-        )
-    return record, enrolment
-
-
-def usable_card(card: Card) -> None:
-    """A card settles only while it is active: lost, replaced or not yet issued, it is
-    refused, and the insured pays first and claims manual reimbursement (one rule for the
-    native API and the hospital desk)."""
-    if card.status is _ACTIVE:  # most cards: one of CardStatus's attributes, not three
-        return
-    if card.status is CardStatus.LOST:
-        raise ServiceError(
-            "card_lost",
-            f"card {card.number} is reported lost: the insured pays first and claims manual "
-            "reimbursement with the documents",
-        )
-    if card.status is CardStatus.REPLACED:
-        raise ServiceError(
-            "card_replaced",
-            f"card {card.number} was replaced by {card.replaced_by}",
-        )
-    if card.status is CardStatus.ORDERED:
-        raise ServiceError(
-            "card_not_issued",
-            f"card {card.number} is ordered and not yet issued (due {card.due_on}): the insured "
-            "pays first and claims manual reimbursement",
-        )
-
-
-def _voucher_holder(facts: CounterFacts, day: date) -> tuple[PersonRecord, Enrolment]:
-    """The person an electronic voucher names (its signature was checked before), enrolled
-    on the day. The voucher stands for the card: no card, or a card's state, is needed."""
-    record, enrolment = facts.person, facts.enrolment
-    if record is None:
-        raise ServiceError("invalid_voucher", "the voucher names no registered person")
-    if enrolment is None or not enrolment.covers(day):
-        raise ServiceError(
-            "not_enrolled", f"the voucher's person is not enrolled on {day.isoformat()}"
-        )
-    return record, enrolment
 
 
 def _replay(
