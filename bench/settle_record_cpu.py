@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -37,14 +38,22 @@ PARTS = ("record", "view", "kept", "fingerprint")
 NAMES = {"record": "settlement_record", "view": "settlement_view", "kept": "kept_answer"}
 
 
-def captured(engine: Any, service: Any, todo: Any, size: int) -> dict[str, list[tuple[Any, ...]]]:
-    """What settle_in gave each part, bill by bill, over one round of batches."""
-    given: dict[str, list[tuple[Any, ...]]] = {part: [] for part in PARTS}
+Given = dict[str, list[tuple[Any, ...]]]
+
+
+def captured(engine: Any, service: Any, todo: Any, size: int) -> tuple[Given, Given]:
+    """What settle_in gave each part, bill by bill, over one round of batches; and each
+    bill's line rows as resolve made them (the record completes them in place)."""
+    given: Given = {part: [] for part in PARTS}
+    pristine: Given = {"rows": [], "results": []}
     originals = {part: getattr(settlement, name) for part, name in NAMES.items()}
 
     def keeping(part: str) -> Any:
         def call(*args: Any) -> Any:
             given[part].append(args)
+            if part == "record":
+                pristine["rows"].append(tuple(dict(row) for row in args[0].lines))
+                pristine["results"].append((dict(args[1].__dict__),))
             return originals[part](*args)
 
         return call
@@ -64,14 +73,31 @@ def captured(engine: Any, service: Any, todo: Any, size: int) -> dict[str, list[
         for part, name in NAMES.items():
             setattr(settlement, name, originals[part])
         setattr(settlement.Bill, "fingerprint", fingerprint)  # noqa: B010 (a method)
-    return given
+    return given, pristine
 
 
-def forget(given: dict[str, list[tuple[Any, ...]]]) -> None:
-    """What a result keeps of what was made of it (split_amounts'), so that each repeat
-    makes it again as the first did."""
-    for args in given["record"]:
-        args[1].__dict__.pop("_booking_split", None)
+def fresh(given: Given, pristine: Given) -> Given:
+    """The arguments as settle_in gave them, anew: each bill's prepared bill with its
+    line rows as resolve made them, its result with only what it kept when the record
+    was made (split_amounts keeps its texts on it), so that each repeat makes everything
+    as the first did."""
+    again: Given = {part: [] for part in PARTS}
+    prepared, results = {}, {}
+    for args, rows, (kept,) in zip(
+        given["record"], pristine["rows"], pristine["results"], strict=True
+    ):
+        prepared[id(args[0])] = replace(args[0], lines=tuple(dict(row) for row in rows))
+        result = object.__new__(type(args[1]))
+        result.__dict__.update(kept)
+        results[id(args[1])] = result
+    for p, r, *rest in given["record"]:
+        again["record"].append((prepared[id(p)], results[id(r)], *rest))
+    for sid, p, r, *rest in given["view"]:
+        again["view"].append((sid, prepared[id(p)], results[id(r)], *rest))
+    for sid, lines, r, view in given["kept"]:
+        again["kept"].append((sid, lines, results[id(r)], view))
+    again["fingerprint"] = list(given["fingerprint"])
+    return again
 
 
 def made(part: str, args: tuple[Any, ...]) -> Any:
@@ -84,8 +110,7 @@ def made(part: str, args: tuple[Any, ...]) -> Any:
     return args[0].fingerprint()
 
 
-def dump(given: dict[str, list[tuple[Any, ...]]], path: str) -> None:
-    forget(given)
+def dump(given: Given, path: str) -> None:
     with open(path, "wb") as out:
         for part in PARTS:
             for args in given[part]:
@@ -112,20 +137,20 @@ def main() -> None:
 
     per_round = args.batches * args.size
     engine, service, todo = warmed(NAME, args.persons, per_round, 1, args.seed, args.size)
-    given = captured(engine, service, todo[per_round:], args.size)
+    given, pristine = captured(engine, service, todo[per_round:], args.size)
     engine.dispose()
     if args.dump:
-        dump(given, args.dump)
+        dump(fresh(given, pristine), args.dump)
+    rounds = [fresh(given, pristine) for _ in range(args.repeat)]
     parts = PARTS if args.part == "all" else (args.part,)
     tune_runtime(Settings())
     start, stop = callgrind_toggles() if args.callgrind else (lambda: None, lambda: None)
     bills = len(given["record"])
     started = time.process_time()
     start()
-    for _ in range(args.repeat):
-        forget(given)  # a dict's pop a bill: counted, a few hundred instructions
+    for again in rounds:
         for part in parts:
-            for one in given[part]:
+            for one in again[part]:
                 made(part, one)
     stop()
     spent = time.process_time() - started

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,7 +19,7 @@ from yibao.domain.engine import EncounterResult
 from yibao.domain.engine.results import LineResult, Refusal, RefusalCode, Route
 from yibao.domain.money import ZERO, AmountError, fmt, fmt_yuan, round_fen, to_fen
 from yibao.domain.parameters import Text
-from yibao.service.booking import split_amounts, split_fen
+from yibao.service.booking import _balanced_and_fund, day_text, split_amounts, split_fen
 from yibao.service.catalogue_lines import line_views
 
 # The engine's own ZERO (a part of no kind), other zeros, amounts to the fen or not, with
@@ -150,3 +151,32 @@ def test_a_line_shows_its_parts_as_fmt_and_their_exact_texts(amount: Decimal) ->
     assert view["eligible"] == fmt(amount)
     assert view["first_self_pay_exact"] == str(amount)
     assert view["eligible_exact"] == str(amount)
+
+
+@pytest.mark.parametrize(("total", "other"), list(itertools.product(AMOUNTS, AMOUNTS)))
+def test_the_balanced_first_self_pay_and_the_fund_are_shown_as_fmt(
+    total: Decimal, other: Decimal
+) -> None:
+    """The answer's first_self_pay and fund_owes_institution, of the fen when the amounts
+    are to the fen, of the Decimals when one is not: fmt's texts of the result's own."""
+    for r in (
+        result(total, other),
+        result(total, ZERO),
+        result(total, other, eligible=ZERO),
+        # each of the nine amounts unlike some other: a term taken for another fails
+        replace(result(total, other), threshold=ZERO, assistance=ZERO, institution=ZERO),
+        replace(result(total, other), basic=ZERO, personal=ZERO),
+    ):
+        texts, fens = split_amounts(r)
+        balanced, fund = _balanced_and_fund(r, texts[0], texts[4], fens)
+        assert balanced == fmt(r.first_self_pay_balanced)
+        assert fund == fmt(r.fund)
+
+
+def test_a_days_text_is_its_isoformat_kept_or_not() -> None:
+    """day_text keeps each day's text (bounded: cleared when full), equal days one text."""
+    first = date(2020, 1, 1)
+    days = [first + timedelta(days=n) for n in range(5000)]  # past the bound: cleared once
+    for day in days + days[:10] + [date(2026, 7, 4), date(2026, 7, 4)]:
+        assert day_text(day) == day.isoformat()
+        assert day_text(date(day.year, day.month, day.day)) == day.isoformat()

@@ -46,9 +46,8 @@ def kept_answer(sid: int, lines: int, result: EncounterResult, view: dict[str, A
             "settlement": sid,
             "eligible": str(result.eligible),
             "threshold": str(result.threshold),
-            "parts": [
-                [None if ln.ratio is None else str(ln.ratio), ln.restricted] for ln in result.lines
-            ],
+            # Each line's ratio and restriction as the view shows them (line_views).
+            "parts": [[ln["ratio"], ln["restricted"]] for ln in view["lines"]],
         }
     ).decode()
 

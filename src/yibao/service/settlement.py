@@ -35,6 +35,7 @@ from yibao.domain.registry import (
 from yibao.service.booking import (
     Prepared,
     between_regions,
+    day_text,
     run_engine,
     settlement_record,
     settlement_view,
@@ -212,7 +213,7 @@ def _card_bill_json(bill: Bill) -> str | None:
             f'{{"code": {_ascii(code)}, "quantity": "{quantity!s}", "unit_price": "{price!s}"}}'
         )
     return (
-        f'{{"card_number": {_ascii(card)}, "date": "{day!s}", '
+        f'{{"card_number": {_ascii(card)}, "date": "{day_text(day)}", '
         f'"diagnosis": {"null" if diagnosis is None else _ascii(diagnosis)}, '
         f'"disease": {"null" if disease is None else _ascii(disease)}, '
         f'"institution_id": {_ascii(bill.institution_id)}, "kind": {_ascii(bill.kind)}, '
