@@ -227,18 +227,25 @@ def split_amounts(r: EncounterResult) -> Split:
     kept: Split | None = r.__dict__.get(_SPLIT)
     if kept is not None:
         return kept
+    lines = r.lines
+    if len(lines) == 1 and lines[0].full_self_pay is ZERO and lines[0].over_limit is ZERO:
+        # One line with neither part (most bills): the sums of the parts are ZERO + ZERO,
+        # shown and in fen as the engine's zero is, without the sums' two generators.
+        self_pay = over = ZERO
+    else:
+        self_pay, over = r.self_pay, r.over_limit
     texts: list[str] = []
     fens: list[int] | None = []
     for amount in (
         r.total,
         r.eligible if r.eligible is ZERO else round_fen(r.eligible),
-        r.self_pay,
+        self_pay,
         r.threshold if r.threshold is ZERO else round_fen(r.threshold),  # most bills: none
         r.basic,
         r.assistance,
         r.institution,
         r.personal,
-        r.over_limit,
+        over,
     ):
         if amount is ZERO:  # the engine's own zero (no part of that kind): fmt's text
             texts.append(_ZERO_TEXT)
