@@ -111,6 +111,13 @@ def test_each_amount_is_shown_as_fmt_and_in_fen_as_to_fen(total: Decimal, other:
     texts, fens = split_amounts(r)
     assert texts == shown(r)
     assert fens == fen_or_refused(r)
+    # a line with one part of the engine's zero and the other not, each way round
+    for line in (
+        LineResult(total, other, ZERO, other, other),
+        LineResult(total, ZERO, other, ZERO, other),
+    ):
+        one = replace(r, lines=(line,))
+        assert split_amounts(one) == (shown(one), fen_or_refused(one))
     # The summary of those texts (an answer's) and of its own (a scenario's): the words
     # of the amounts by fmt_yuan, thousands separators and all.
     assert r.summaries(texts) == r.summaries() == words(r)

@@ -227,18 +227,25 @@ def split_amounts(r: EncounterResult) -> Split:
     kept: Split | None = r.__dict__.get(_SPLIT)
     if kept is not None:
         return kept
+    lines = r.lines
+    if len(lines) == 1 and lines[0].full_self_pay is ZERO and lines[0].over_limit is ZERO:
+        # One line with neither part (most bills): the sums of the parts are ZERO + ZERO,
+        # shown and in fen as the engine's zero is, without the sums' two generators.
+        self_pay = over = ZERO
+    else:
+        self_pay, over = r.self_pay, r.over_limit
     texts: list[str] = []
     fens: list[int] | None = []
     for amount in (
         r.total,
         r.eligible if r.eligible is ZERO else round_fen(r.eligible),
-        r.self_pay,
+        self_pay,
         r.threshold if r.threshold is ZERO else round_fen(r.threshold),  # most bills: none
         r.basic,
         r.assistance,
         r.institution,
         r.personal,
-        r.over_limit,
+        over,
     ):
         if amount is ZERO:  # the engine's own zero (no part of that kind): fmt's text
             texts.append(_ZERO_TEXT)
@@ -452,8 +459,12 @@ def _balanced_and_fund(
     text `basic` when no assistance is added to it (but a negative zero, which the sum
     shows without its sign)."""
     if fens is not None and total[0] != "-":
-        # total - eligible - self_pay - over_limit (split_amounts: 0, 1, 2, 8)
-        return _fen_text(fens[0] - fens[1] - fens[2] - fens[8]), (
+        # total - eligible - self_pay - over_limit (split_amounts: 0, 1, 2, 8), shown as
+        # its yuan, a point and its two digits of fen
+        fen = fens[0] - fens[1] - fens[2] - fens[8]
+        yuan, cents = divmod(fen if fen >= 0 else -fen, 100)
+        text = f"{yuan}.{_CENTS[cents]}" if fen >= 0 else f"-{yuan}.{_CENTS[cents]}"
+        return text, (
             basic if not r.assistance and basic[0] != "-" else fmt(r.basic + r.assistance)
         )
     balanced = r.total
@@ -469,12 +480,4 @@ def _balanced_and_fund(
     return text, fund
 
 
-def _fen_text(fen: int) -> str:
-    """fmt's text of an amount of `fen` fen: its yuan, a point, its two digits of fen."""
-    if fen < 0:
-        return "-" + _fen_text(-fen)
-    yuan, cents = divmod(fen, 100)
-    return f"{yuan}.{_CENTS[cents]}"
-
-
-_CENTS = tuple(f"{n:02d}" for n in range(100))
+_CENTS = tuple(f"{n:02d}" for n in range(100))  # a fen's two digits

@@ -142,33 +142,37 @@ class EncounterResult:
             )
         if len(eligible) > 6:
             eligible = fmt_yuan(self.eligible)
-        zh = [f"本次费用合计{total}元，其中医保范围内{eligible}元。"]
-        en = [f"Your bill is {total} yuan; {eligible} of it is covered by the catalogues."]
-        if self.threshold > ZERO:
+        # Each sentence added to the last (no lists to join); a part of the engine's own
+        # zero (most bills' threshold, assistance, institution) without a comparison.
+        zh = f"本次费用合计{total}元，其中医保范围内{eligible}元。"
+        en = f"Your bill is {total} yuan; {eligible} of it is covered by the catalogues."
+        amount = self.threshold
+        if amount is not ZERO and amount > ZERO:
             if len(threshold) > 6:
-                threshold = fmt_yuan(self.threshold)
-            zh.append(f"起付线{threshold}元由您支付。")
-            en.append(f"You pay the threshold of {threshold}.")
-        if self.basic > ZERO:
+                threshold = fmt_yuan(amount)
+            zh += f"起付线{threshold}元由您支付。"
+            en += f" You pay the threshold of {threshold}."
+        amount = self.basic
+        if amount is not ZERO and amount > ZERO:
             if len(basic) > 6:
-                basic = fmt_yuan(self.basic)
-            zh.append(f"基本医保基金支付{basic}元。")
-            en.append(f"The insurance fund pays {basic}.")
-        if self.assistance > ZERO:
+                basic = fmt_yuan(amount)
+            zh += f"基本医保基金支付{basic}元。"
+            en += f" The insurance fund pays {basic}."
+        amount = self.assistance
+        if amount is not ZERO and amount > ZERO:
             if len(assistance) > 6:
-                assistance = fmt_yuan(self.assistance)
-            zh.append(f"医疗救助支付{assistance}元。")
-            en.append(f"Medical assistance pays {assistance}.")
-        if self.institution > ZERO:
+                assistance = fmt_yuan(amount)
+            zh += f"医疗救助支付{assistance}元。"
+            en += f" Medical assistance pays {assistance}."
+        amount = self.institution
+        if amount is not ZERO and amount > ZERO:
             if len(institution) > 6:
-                institution = fmt_yuan(self.institution)
-            zh.append(f"医院承担{institution}元。")
-            en.append(f"The hospital bears {institution}.")
+                institution = fmt_yuan(amount)
+            zh += f"医院承担{institution}元。"
+            en += f" The hospital bears {institution}."
         if len(personal) > 6:
             personal = fmt_yuan(self.personal)
-        zh.append(f"您需支付{personal}元。")
-        en.append(f"You pay {personal} yuan.")
-        return "".join(zh), " ".join(en)
+        return zh + f"您需支付{personal}元。", en + f" You pay {personal} yuan."
 
 
 # A result's amounts in the order an answer and a record show them (booking.split_amounts:
