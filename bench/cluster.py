@@ -97,17 +97,19 @@ def run_dask(setup: str, folder: Path, region: str, dask: str, workers: int) -> 
     parts = sorted(p for p in (folder / "parts").iterdir() if p.is_dir())
     cluster: LocalCluster | None = None
     started = time.perf_counter()
+    # distributed leaves LocalCluster(), Client() and Client.close unannotated
+    # (no-untyped-call); what they return is typed.
     if dask == "local":
-        cluster = LocalCluster(
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
             silence_logs=logging.ERROR,
         )
-        client = Client(cluster)
+        client = Client(cluster)  # type: ignore[no-untyped-call]
     else:
-        client = Client(dask)
+        client = Client(dask)  # type: ignore[no-untyped-call]
     client.wait_for_workers(workers if dask == "local" else 1)
     ready = time.perf_counter() - started
     try:
@@ -127,7 +129,7 @@ def run_dask(setup: str, folder: Path, region: str, dask: str, workers: int) -> 
         worker_peaks = client.run(peak_mib)
         used = len(worker_peaks)
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
         if cluster is not None:
             cluster.close()
     same = encounters.equals(pl.read_parquet(folder / "alone-encounters.parquet")) and (

@@ -70,6 +70,9 @@ def run_scalar(folder: Path, region: str) -> dict[str, Any]:
     for start in range(0, persons.height, SCALAR_CHUNK):
         part = persons.slice(start, SCALAR_CHUNK)
         lo, hi = part.get_column("person").min(), part.get_column("person").max()
+        # polars types a minimum as any scalar; persons are Int64 and the slice not empty.
+        assert isinstance(lo, int)
+        assert isinstance(hi, int)
         first, last = keys.search_sorted(lo, "left"), keys.search_sorted(hi, "right")
         started = time.perf_counter()
         people = to_scalar(

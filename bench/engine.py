@@ -63,7 +63,7 @@ def generate(n: int, seed: int) -> list[tuple[str, Person, list[Encounter]]]:
             amount = Decimal(min(int(cost * 100), 80_000_000)) / 100
             b_share = Decimal(rng.randint(0, 40)) / 100
             b = (amount * b_share).quantize(Decimal("0.01"))
-            lines = (Line(LineClass.A, amount - b), Line(LineClass.B, b))
+            lines: tuple[Line, ...] = (Line(LineClass.A, amount - b), Line(LineClass.B, b))
             if rng.random() < 0.3:
                 lines += (Line(LineClass.SELF_PAY, Decimal(rng.randint(100, 50_000)) / 100),)
             elsewhere = rng.random() < 0.05

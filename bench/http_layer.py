@@ -306,6 +306,8 @@ def through_protocol(
 
     async def run() -> tuple[float, bytes, float]:
         loop = asyncio.get_running_loop()
+        # uvicorn types the class as a bare asyncio.Protocol (no arguments: call-arg);
+        # its HTTP protocols take (config, server_state, app_state).
         protocol: Any = config.http_protocol_class(config, state, {})  # type: ignore[call-arg]
         transport = Memory()
         protocol.connection_made(transport)

@@ -360,6 +360,7 @@ def statement_cpu(on: bool) -> Iterator[Counter[str]]:
 
         return run
 
+    # Instrumenting in place: mypy refuses a method assigned to (method-assign).
     psycopg.Cursor.execute = timed(_kind, execute)  # type: ignore[method-assign]
     psycopg.Connection.commit = timed(lambda: "COMMIT", commit)  # type: ignore[method-assign]
     try:

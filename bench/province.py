@@ -200,7 +200,9 @@ def stage_dask(root: Path, workers: int) -> dict[str, Any]:
 
     layout = read_layout(root)
     policy = load_region(layout.region)
-    cluster = LocalCluster(
+    # distributed leaves LocalCluster(), Client() and Client.close unannotated
+    # (no-untyped-call); what they return is typed.
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
@@ -209,13 +211,13 @@ def stage_dask(root: Path, workers: int) -> dict[str, Any]:
     )
     client = Client(cluster)  # type: ignore[no-untyped-call]
     try:
-        client.wait_for_workers(workers)  # type: ignore[no-untyped-call]
+        client.wait_for_workers(workers)
         started = time.perf_counter()
         summaries = settle_on_dask_to_files(policy, client, layout.folders(root))
         seconds = time.perf_counter() - started
     finally:
         client.close()  # type: ignore[no-untyped-call]
-        cluster.close()  # type: ignore[no-untyped-call]
+        cluster.close()
     return _summed(seconds, summaries)
 
 
@@ -243,10 +245,12 @@ def stage_check(root: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     back = read_results(folders)
     same = result.encounters.equals(back.encounters) and result.persons.equals(back.persons)
-    fund = int(
-        result.encounters["basic"].sum()
-        + result.encounters["assistance"].sum()
-        + result.persons["serious_illness"].sum()
+    # Each column is whole fen (Int64); polars types a sum as any scalar, so each is
+    # made an int before they are added.
+    fund = (
+        int(result.encounters["basic"].sum())
+        + int(result.encounters["assistance"].sum())
+        + int(result.persons["serious_illness"].sum())
     )
     return {"seconds": seconds, "same": same, "fund": fund}
 

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from math import inf
 from pathlib import Path
 from typing import Any
 
@@ -108,28 +109,33 @@ def openfisca_system(region: str) -> Any:
         {"threshold": {start: {"value": float(b.lower)}}, "rate": {start: {"value": float(b.rate)}}}
         for b in rules.scale.at(day).value.brackets
     ]
+    top_line = rules.top_line.at(day).value  # None: no top line, as in yibao.batch.yearly
     person = build_entity(key="person", plural="persons", label="An insured person", is_person=True)
     system = TaxBenefitSystem([person])
 
-    class si_base(Variable):  # noqa: N801 - OpenFisca names variables in snake case
+    # openfisca_core.variables has no py.typed (Any to mypy: pyproject's overrides), so
+    # subclassing its Variable is misc under --strict.
+    class si_base(Variable):  # type: ignore[misc]  # noqa: N801 - OpenFisca names variables in snake case
         value_type = float
         entity = person
         definition_period = DateUnit.YEAR
         label = "The year's eligible cost less basic, assistance and institution payments"
 
-    class si_covered(Variable):  # noqa: N801
+    class si_covered(Variable):  # type: ignore[misc]  # noqa: N801
         value_type = bool
         entity = person
         definition_period = DateUnit.YEAR
         label = "The person's scheme is covered by serious-illness insurance"
 
-    class serious_illness(Variable):  # noqa: N801
+    class serious_illness(Variable):  # type: ignore[misc]  # noqa: N801
         value_type = float
         entity = person
         definition_period = DateUnit.YEAR
         label = "Serious-illness insurance payment of the year"
 
-        def formula(person, period, parameters):  # type: ignore[no-untyped-def]  # noqa: N805
+        # OpenFisca calls it unbound, with its population, period and parameters (all
+        # of them untyped objects of OpenFisca's): the first is no `self`.
+        def formula(person: Any, period: Any, parameters: Any) -> Any:  # noqa: N805
             p = parameters(period.stop).serious_illness  # in force on 31 December
             base = person("si_base", period)
             paid = np.minimum(p.scale.calc(base), p.top_line)
@@ -141,7 +147,9 @@ def openfisca_system(region: str) -> Any:
         data={
             "serious_illness": {
                 "scale": {"brackets": brackets},
-                "top_line": {"values": {start: {"value": float(rules.top_line.at(day).value)}}},
+                "top_line": {
+                    "values": {start: {"value": inf if top_line is None else float(top_line)}}
+                },
             }
         },
     )

@@ -86,6 +86,7 @@ def _count_statements() -> None:
         SENT["COMMIT"] += 1
         original_commit(self)
 
+    # Counting in place: mypy refuses a method assigned to (method-assign).
     psycopg.Cursor.execute = execute  # type: ignore[method-assign]
     psycopg.Cursor.executemany = executemany  # type: ignore[method-assign]
     psycopg.Connection.commit = commit  # type: ignore[method-assign]

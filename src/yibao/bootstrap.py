@@ -30,11 +30,18 @@ def policy_source(extra: Sequence[Path] = ()) -> PolicySource:
 
 
 class PolicyLoader:
-    def __init__(self, path: list[Path]) -> None:
-        self.path = path
+    def __init__(self, path: Sequence[Path]) -> None:
+        self.path = tuple(path)  # never changed: what was loaded from it stays true
+        # Each region's policy as load_region gave it (which keeps it by the region and
+        # the folders for the process): asked for by every settlement, where copying and
+        # hashing the folders cost as much as the rest of finding the policy.
+        self._loaded: dict[str, RegionPolicy] = {}
 
     def __call__(self, region: str) -> RegionPolicy:
-        return load_region(region, self.path)
+        found = self._loaded.get(region)
+        if found is None:
+            found = self._loaded[region] = load_region(region, self.path)
+        return found
 
 
 def services(engine: Engine, policies: PolicySource, settings: Settings | None = None) -> Services:

@@ -3,21 +3,23 @@
 to_fen's, for amounts of every shape (to the fen or not, zero of either sign, with an
 exponent of their own); an amount finer than the fen is still refused by the record
 (AmountError, as to_fen refuses it) while a quote's view shows it; and what is kept on one
-result is never another's."""
+result is never another's; and the summary of those texts is the engine's words of the
+amounts (one composer, EncounterResult.summaries)."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 from yibao.domain.engine import EncounterResult
 from yibao.domain.engine.results import LineResult, Refusal, RefusalCode, Route
-from yibao.domain.money import ZERO, AmountError, fmt, round_fen, to_fen
+from yibao.domain.money import ZERO, AmountError, fmt, fmt_yuan, round_fen, to_fen
 from yibao.domain.parameters import Text
-from yibao.service.booking import _summaries, split_amounts, split_fen
+from yibao.service.booking import _balanced_and_fund, day_text, split_amounts, split_fen
 from yibao.service.catalogue_lines import line_views
 
 # The engine's own ZERO (a part of no kind), other zeros, amounts to the fen or not, with
@@ -69,6 +71,33 @@ def shown(r: EncounterResult) -> tuple[str, ...]:
     )
 
 
+def words(r: EncounterResult) -> tuple[str, str]:
+    """The summary as the engine wrote it before it took texts made already: each amount
+    by fmt_yuan, the reference the one composer (EncounterResult.summaries) is held to."""
+    total = fmt_yuan(r.total)
+    if r.refused is not None:
+        reason = r.refused.reason
+        return (
+            f"本次费用{total}元不予报销：{reason.zh}。您需支付全部{total}元。",
+            f"This bill of {total} yuan is not covered: {reason.en}. You pay all {total} yuan.",
+        )
+    eligible = fmt_yuan(r.eligible)
+    zh = [f"本次费用合计{total}元，其中医保范围内{eligible}元。"]
+    en = [f"Your bill is {total} yuan; {eligible} of it is covered by the catalogues."]
+    for amount, zh_words, en_words in (
+        (r.threshold, "起付线{}元由您支付。", "You pay the threshold of {}."),
+        (r.basic, "基本医保基金支付{}元。", "The insurance fund pays {}."),
+        (r.assistance, "医疗救助支付{}元。", "Medical assistance pays {}."),
+        (r.institution, "医院承担{}元。", "The hospital bears {}."),
+    ):
+        if amount > ZERO:
+            zh.append(zh_words.format(fmt_yuan(amount)))
+            en.append(en_words.format(fmt_yuan(amount)))
+    zh.append(f"您需支付{fmt_yuan(r.personal)}元。")
+    en.append(f"You pay {fmt_yuan(r.personal)} yuan.")
+    return "".join(zh), " ".join(en)
+
+
 def fen_or_refused(r: EncounterResult) -> tuple[int, ...] | None:
     try:
         return tuple(split_fen(r).values())
@@ -82,10 +111,18 @@ def test_each_amount_is_shown_as_fmt_and_in_fen_as_to_fen(total: Decimal, other:
     texts, fens = split_amounts(r)
     assert texts == shown(r)
     assert fens == fen_or_refused(r)
-    # The answer's summary of those texts: the engine's own words.
-    assert _summaries(r, texts) == r.summaries()
+    # a line with one part of the engine's zero and the other not, each way round
+    for line in (
+        LineResult(total, other, ZERO, other, other),
+        LineResult(total, ZERO, other, ZERO, other),
+    ):
+        one = replace(r, lines=(line,))
+        assert split_amounts(one) == (shown(one), fen_or_refused(one))
+    # The summary of those texts (an answer's) and of its own (a scenario's): the words
+    # of the amounts by fmt_yuan, thousands separators and all.
+    assert r.summaries(texts) == r.summaries() == words(r)
     refused = replace(r, refused=Refusal(RefusalCode.SCHEME_NOT_OFFERED, Text(zh="否", en="no")))
-    assert _summaries(refused, texts) == refused.summaries()
+    assert refused.summaries(texts) == refused.summaries() == words(refused)
 
 
 def test_an_amount_finer_than_the_fen_is_refused_by_the_record_as_to_fen_refuses_it() -> None:
@@ -121,3 +158,32 @@ def test_a_line_shows_its_parts_as_fmt_and_their_exact_texts(amount: Decimal) ->
     assert view["eligible"] == fmt(amount)
     assert view["first_self_pay_exact"] == str(amount)
     assert view["eligible_exact"] == str(amount)
+
+
+@pytest.mark.parametrize(("total", "other"), list(itertools.product(AMOUNTS, AMOUNTS)))
+def test_the_balanced_first_self_pay_and_the_fund_are_shown_as_fmt(
+    total: Decimal, other: Decimal
+) -> None:
+    """The answer's first_self_pay and fund_owes_institution, of the fen when the amounts
+    are to the fen, of the Decimals when one is not: fmt's texts of the result's own."""
+    for r in (
+        result(total, other),
+        result(total, ZERO),
+        result(total, other, eligible=ZERO),
+        # each of the nine amounts unlike some other: a term taken for another fails
+        replace(result(total, other), threshold=ZERO, assistance=ZERO, institution=ZERO),
+        replace(result(total, other), basic=ZERO, personal=ZERO),
+    ):
+        texts, fens = split_amounts(r)
+        balanced, fund = _balanced_and_fund(r, texts[0], texts[4], fens)
+        assert balanced == fmt(r.first_self_pay_balanced)
+        assert fund == fmt(r.fund)
+
+
+def test_a_days_text_is_its_isoformat_kept_or_not() -> None:
+    """day_text keeps each day's text (bounded: cleared when full), equal days one text."""
+    first = date(2020, 1, 1)
+    days = [first + timedelta(days=n) for n in range(5000)]  # past the bound: cleared once
+    for day in days + days[:10] + [date(2026, 7, 4), date(2026, 7, 4)]:
+        assert day_text(day) == day.isoformat()
+        assert day_text(date(day.year, day.month, day.day)) == day.isoformat()

@@ -142,7 +142,6 @@ def test_a_lines_row_is_stored_with_its_parts_as_before(price: str, amount: str 
     claim_row |= {"unit_price_fen": 500, "amount_fen": 500}
     parts = LineResult(line.amount, Decimal("1.00"), ZERO, Decimal("0.3"), Decimal("2.70"))
     result = cast(EncounterResult, SimpleNamespace(lines=(parts, parts)))
-    made = with_parts([row, claim_row], result)
     added = {
         "over_limit_fen": 100,
         "full_self_pay_fen": 0,
@@ -150,4 +149,8 @@ def test_a_lines_row_is_stored_with_its_parts_as_before(price: str, amount: str 
         "eligible": "2.70",
     }
     before = [{**PLAIN, **r, **added} for r in (row, claim_row)]
+    made = with_parts([row, claim_row], result)
     assert [list(m.items()) for m in made] == [list(b.items()) for b in before]
+    assert made[0] is row  # resolve's row completed in place, the claim's copied
+    assert made[1] is not claim_row
+    assert "over_limit_fen" not in claim_row

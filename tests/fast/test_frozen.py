@@ -1,4 +1,4 @@
-"""fast_init (domain/frozen.py): a frozen dataclass whose constructor fills its __dict__
+"""fast_init (domain/frozen.py): a frozen dataclass whose constructor gives its __dict__
 directly is still the same dataclass: the same signature and defaults (fresh ones from a
 factory), frozen, equal and hashed by its fields, __post_init__ run."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -99,3 +100,12 @@ def test_slots_are_refused() -> None:
 
     with pytest.raises(TypeError):
         fast_init(Slotted)
+
+
+def test_the_dict_is_given_whole_not_filled_in_place() -> None:
+    """A new value's __dict__ filled in place is a split dict (its keys the class's shared
+    ones), whose fields CPython 3.11 reads by the generic look-up, three times the cost:
+    fast_init gives it a dict made at once. Seen from here by its size: a dict made whole
+    is as big as a copy of it, a split one is not."""
+    for value in (Sample("a", 1), Restricted("b"), Sample("c", 2, {"k": "v"})):
+        assert sys.getsizeof(value.__dict__) == sys.getsizeof(dict(value.__dict__))

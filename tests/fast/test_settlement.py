@@ -161,3 +161,19 @@ def test_every_writer_writes_the_settlement_columns_of_one_list() -> None:
     with db.unit_of_work() as uow:
         (row,) = uow.ledger.settlements_of(who.person_id, scenario.year)
     assert tuple(vars(row)) == ("id", *SETTLEMENT_COLUMNS)
+
+
+def test_a_bills_line_rows_are_its_own_and_a_quote_shows_its_own_parts() -> None:
+    """A settlement's record completes its bill's line rows in place (with_parts) and its
+    answer takes the exact parts' texts from them (line_views): the rows must be the
+    bill's alone. A quote after a settlement of the same items shows its own parts."""
+    scenario = load_scenario(SAMPLE)
+    db = FakeDatabase()
+    who = registered(db, scenario)
+    service = SettlementService(db.unit_of_work, policies())
+    first = bill(who.card_number, scenario.encounters[0], CODES)
+    more = replace(first, lines=tuple(replace(ln, quantity=ln.quantity * 3) for ln in first.lines))
+    quoted = service.quote(first)["lines"]
+    settled = service.settle(more)[1]["lines"]
+    assert [ln["eligible_exact"] for ln in settled] != [ln["eligible_exact"] for ln in quoted]
+    assert service.quote(first)["lines"] == quoted

@@ -17,7 +17,7 @@ from yibao.domain.engine import EncounterResult, InputError, settle_encounter
 from yibao.domain.explain import stored_steps
 from yibao.domain.frozen import fast_init
 from yibao.domain.model import Encounter, Person
-from yibao.domain.money import ZERO, AmountError, fmt, fmt_yuan, round_fen, to_fen
+from yibao.domain.money import ZERO, AmountError, fmt, round_fen, to_fen
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.service.catalogue_lines import line_views, with_parts
 from yibao.service.clearing import book_settlement
@@ -109,13 +109,23 @@ def settlement_record(
         fens = tuple(split_fen(r).values())
     values = _values(p, r, seq, channel, steps, fens)
     person, day = p.person, p.encounter.date
-    basic, assistance = fens[4], fens[5]
-    entries = _paid(
-        p.institution_id, person.region, values["scheme"], day, basic, assistance, channel
-    )
+    # ledger_entries' entries of the fen made already: one a layer that pays, in order.
+    entries = []
+    if fens[4]:
+        entries.append(_entry(p.institution_id, values, day, "basic", fens[4], channel))
+    if fens[5]:
+        entries.append(_entry(p.institution_id, values, day, "assistance", fens[5], channel))
     return SettlementRecord(values, _line_rows(p, r), entries, person.id, after, seq)
 
 
+# The settlement row: the enums' values by str() (StrEnums), at a tenth of Enum.value's
+# cost; the columns of split_fen and encounter_columns written in place (two dicts fewer a
+# bill). The first 15 columns in a display, the others stored after them, in their order:
+# a display of more entries is built one by one and merged (CPython's compiler), some
+# 15,800 instructions for 37 where this costs 10,200 (the view and a line's too). The
+# explanation as UTF-8 as it is, as ensure_ascii=False, and as bytes: a group commit sends
+# it so (decoded, then encoded again for the driver, its Chinese cost some 18,000
+# instructions a settlement); writers of the text decode it (explanation_text).
 def _values(
     p: Prepared,
     r: EncounterResult,
@@ -130,9 +140,7 @@ def _values(
     total, eligible, self_pay, threshold, basic, assistance, institution, personal, over = fens
     day = enc.date
     region = person.region
-    # The enums' values by str() (StrEnums), at a tenth of Enum.value's cost; the columns
-    # of split_fen and encounter_columns written in place (two dicts fewer a bill).
-    return {
+    row: dict[str, Any] = {
         "person_id": person.id,
         "year": day.year,
         "seq": seq,
@@ -148,69 +156,57 @@ def _values(
         "encounter_date": day,
         "diagnosis": enc.diagnosis,
         "disease": enc.disease,
-        "referral": enc.referral,
-        "prescription": enc.prescription,
-        "total_fen": total,
-        "eligible_fen": eligible,
-        "self_pay_fen": self_pay,
-        "threshold_fen": threshold,
-        "basic_fen": basic,
-        "assistance_fen": assistance,
-        "institution_fen": institution,
-        "personal_fen": personal,
-        "over_limit_fen": over,
-        "hospital_type": None if hospital.type == "general" else hospital.type,
-        "hospital_province": None if hospital.province == "same" else hospital.province,
-        "cause": None if enc.cause == "ordinary" else enc.cause,
-        "delivery": enc.delivery,
-        "referred_from": p.origin,
-        "route": str(r.route),
-        "refused_code": None if r.refused is None else r.refused.code,
-        "refused_reason": None
-        if r.refused is None
-        else json.dumps(asdict(r.refused.reason), ensure_ascii=False),
-        # UTF-8 as it is, as ensure_ascii=False, and as bytes: a group commit sends them so
-        # (decoded, then encoded again for the driver, its Chinese cost some 18,000
-        # instructions a settlement); writers of the text decode it (explanation_text).
-        "explanation": orjson.dumps(stored_steps(r.steps) if steps is None else steps),
-        "status": "settled",
-        "created_at": now(),
     }
-
-
-def _paid(
-    paid_to: str | None,
-    region: str,
-    scheme: str,
-    day: date,
-    basic: int,
-    assistance: int,
-    entry: str,
-) -> list[dict[str, Any]]:
-    """ledger_entries' entries of a settlement, of its fen made already: one a layer that
-    pays (basic, assistance), in that order."""
-    entries: list[dict[str, Any]] = []
-    if basic:
-        entries.append(_entry(paid_to, region, scheme, day, "basic", basic, entry))
-    if assistance:
-        entries.append(_entry(paid_to, region, scheme, day, "assistance", assistance, entry))
-    return entries
+    row["referral"] = enc.referral
+    row["prescription"] = enc.prescription
+    row["total_fen"] = total
+    row["eligible_fen"] = eligible
+    row["self_pay_fen"] = self_pay
+    row["threshold_fen"] = threshold
+    row["basic_fen"] = basic
+    row["assistance_fen"] = assistance
+    row["institution_fen"] = institution
+    row["personal_fen"] = personal
+    row["over_limit_fen"] = over
+    row["hospital_type"] = None if hospital.type == "general" else hospital.type
+    row["hospital_province"] = None if hospital.province == "same" else hospital.province
+    row["cause"] = None if enc.cause == "ordinary" else enc.cause
+    row["delivery"] = enc.delivery
+    row["referred_from"] = p.origin
+    row["route"] = str(r.route)
+    refused = r.refused
+    if refused is None:
+        row["refused_code"] = None
+        row["refused_reason"] = None
+    else:
+        row["refused_code"] = refused.code
+        row["refused_reason"] = json.dumps(asdict(refused.reason), ensure_ascii=False)
+    row["explanation"] = orjson.dumps(stored_steps(r.steps) if steps is None else steps)
+    row["status"] = "settled"
+    row["created_at"] = now()
+    return row
 
 
 def _entry(
-    paid_to: str | None, region: str, scheme: str, day: date, layer: str, fen: int, entry: str
+    paid_to: str | None, values: dict[str, Any], day: date, layer: str, fen: int, entry: str
 ) -> dict[str, Any]:
+    """A fund ledger entry of the settlement row `values` (its region and scheme)."""
+    year = day.year
     return {
-        "region": region,
-        "year": day.year,
-        "month": f"{day.year}-{day.month:02d}",
+        "region": values["region"],
+        "year": year,
+        "month": f"{year}{_MONTHS[day.month]}",
         "institution_id": paid_to,
-        "scheme": scheme,
+        "scheme": values["scheme"],
         "layer": layer,
         "amount_fen": fen,
         "settlement_id": None,
         "entry": entry,
     }
+
+
+# A month's text after its year ("-07"): a tuple's item, at a third of f"{month:02d}"'s cost.
+_MONTHS = ("", *(f"-{month:02d}" for month in range(1, 13)))
 
 
 # A result's amounts as the record and the answer show them, in split_fen's order: total,
@@ -231,18 +227,25 @@ def split_amounts(r: EncounterResult) -> Split:
     kept: Split | None = r.__dict__.get(_SPLIT)
     if kept is not None:
         return kept
+    lines = r.lines
+    if len(lines) == 1 and lines[0].full_self_pay is ZERO and lines[0].over_limit is ZERO:
+        # One line with neither part (most bills): the sums of the parts are ZERO + ZERO,
+        # shown and in fen as the engine's zero is, without the sums' two generators.
+        self_pay = over = ZERO
+    else:
+        self_pay, over = r.self_pay, r.over_limit
     texts: list[str] = []
     fens: list[int] | None = []
     for amount in (
         r.total,
         r.eligible if r.eligible is ZERO else round_fen(r.eligible),
-        r.self_pay,
+        self_pay,
         r.threshold if r.threshold is ZERO else round_fen(r.threshold),  # most bills: none
         r.basic,
         r.assistance,
         r.institution,
         r.personal,
-        r.over_limit,
+        over,
     ):
         if amount is ZERO:  # the engine's own zero (no part of that kind): fmt's text
             texts.append(_ZERO_TEXT)
@@ -289,8 +292,9 @@ def encounter_columns(p: Prepared) -> dict[str, Any]:
 
 def _line_rows(p: Prepared, r: EncounterResult) -> list[dict[str, Any]]:
     """The line rows to store, with each line's parts (claims and bills alike): the
-    record's own (a store may complete them with the settlement's id), not the prepared
-    bill's."""
+    prepared bill's rows completed (with_parts), which resolve made for it alone and a
+    store may complete with the settlement's id; copies of them for a result without
+    its lines (the answer shows none)."""
     if len(p.lines) == len(r.lines):
         return with_parts(p.lines, r)
     return [dict(row) for row in p.lines]
@@ -351,7 +355,7 @@ def ledger_entries(
     fund owes, and to whom (the institution for a card settlement; the person, None, for
     a claim). `amounts` by layer; zero amounts make no entry."""
     year = day.year
-    month = f"{year}-{day.month:02d}"  # as f"{day:%Y-%m}", without strftime's cost
+    month = f"{year}{_MONTHS[day.month]}"  # as f"{day:%Y-%m}", without strftime's cost
     out = []
     for layer, amount in amounts.items():
         if amount:
@@ -379,20 +383,21 @@ def settlement_view(
     steps: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What the API returns for a settlement or a quote."""
-    texts = split_amounts(r)[0]
+    texts, fens = split_amounts(r)
     total, eligible, self_pay, threshold, basic, assistance, institution, personal, over = texts
-    balanced, fund = _balanced_and_fund(r, basic)
+    balanced, fund = _balanced_and_fund(r, total, basic, fens)
     enc = p.encounter
     day = enc.date
     refused = r.refused
-    zh, en = _summaries(r, texts)
-    return {
+    zh, en = r.summaries(texts)  # the words of the texts made already
+    # 15 keys in a display, the others stored after them in their order (as _values).
+    view: dict[str, Any] = {
         "id": settlement_id,
         "person_id": p.person.id,
         "year": day.year,
         "seq": seq,
         "institution_id": p.institution_id,
-        "date": day.isoformat(),
+        "date": day_text(day),
         "kind": str(enc.kind),
         "scheme": str(p.person.scheme),
         "route": str(r.route),
@@ -404,35 +409,64 @@ def settlement_view(
         # To the fen such that over_limit + self_pay + first_self_pay + eligible (each as
         # shown) add up to the total (the national interface's medfee_sumamt).
         "first_self_pay": balanced,
-        "threshold": threshold,
-        "basic": basic,
-        "assistance": assistance,
-        "institution": institution,
-        "personal": personal,
-        "insured_pays": personal,
-        "fund_owes_institution": fund,
-        "refused": None
-        if refused is None
-        else {
-            "code": refused.code,
-            "reason": {"zh": refused.reason.zh, "en": refused.reason.en},
-        },
-        "summary": {"zh": zh, "en": en},
-        "lines": line_views(p.lines, r) if len(p.lines) == len(r.lines) else [],
-        "explanation": steps if steps is not None else [s.to_dict() for s in r.steps],
-        "status": "settled" if settlement_id is not None else "quote",
-        "cause": enc.cause,
-        "delivery": enc.delivery,
-        "referred_from": p.origin,
     }
+    view["threshold"] = threshold
+    view["basic"] = basic
+    view["assistance"] = assistance
+    view["institution"] = institution
+    view["personal"] = personal
+    view["insured_pays"] = personal
+    view["fund_owes_institution"] = fund
+    view["refused"] = (
+        None
+        if refused is None
+        else {"code": refused.code, "reason": {"zh": refused.reason.zh, "en": refused.reason.en}}
+    )
+    view["summary"] = {"zh": zh, "en": en}
+    view["lines"] = line_views(p.lines, r) if len(p.lines) == len(r.lines) else []
+    view["explanation"] = steps if steps is not None else [s.to_dict() for s in r.steps]
+    view["status"] = "settled" if settlement_id is not None else "quote"
+    view["cause"] = enc.cause
+    view["delivery"] = enc.delivery
+    view["referred_from"] = p.origin
+    return view
 
 
-def _balanced_and_fund(r: EncounterResult, basic: str) -> tuple[str, str]:
+def day_text(day: date) -> str:
+    """day.isoformat(), kept by day: a bill's date is a new object each time, whose text
+    the answer and the fingerprint show (isoformat costs some four times a dict's look-up
+    of an equal date). A few years' days at most; never stale (equal days, one text)."""
+    text = _DAYS.get(day)
+    if text is None:
+        if len(_DAYS) >= 4096:  # a bound, which no counter's days reach
+            _DAYS.clear()
+        text = _DAYS[day] = day.isoformat()
+    return text
+
+
+_DAYS: dict[date, str] = {}
+
+
+def _balanced_and_fund(
+    r: EncounterResult, total: str, basic: str, fens: tuple[int, ...] | None
+) -> tuple[str, str]:
     """The balanced first self-pay (EncounterResult.first_self_pay_balanced) and the
-    fund's part (basic + assistance) as fmt shows them. The first without its zero terms
-    (most bills have neither part): the same value; the second the basic fund's own text
-    `basic` when no assistance is added to it (but a negative zero, which the sum shows
-    without its sign)."""
+    fund's part (basic + assistance) as fmt shows them. The first of the amounts' fen
+    (split_amounts' `fens`) when it has them: each term is to the fen, so is their
+    difference, and fmt shows it as its fen (but a total of a negative zero, whose sign
+    the difference may keep: that and an amount finer than the fen as the Decimals
+    make it, without the zero terms most bills have); the second the basic fund's own
+    text `basic` when no assistance is added to it (but a negative zero, which the sum
+    shows without its sign)."""
+    if fens is not None and total[0] != "-":
+        # total - eligible - self_pay - over_limit (split_amounts: 0, 1, 2, 8), shown as
+        # its yuan, a point and its two digits of fen
+        fen = fens[0] - fens[1] - fens[2] - fens[8]
+        yuan, cents = divmod(fen if fen >= 0 else -fen, 100)
+        text = f"{yuan}.{_CENTS[cents]}" if fen >= 0 else f"-{yuan}.{_CENTS[cents]}"
+        return text, (
+            basic if not r.assistance and basic[0] != "-" else fmt(r.basic + r.assistance)
+        )
     balanced = r.total
     if r.over_limit:
         balanced -= r.over_limit
@@ -446,35 +480,4 @@ def _balanced_and_fund(r: EncounterResult, basic: str) -> tuple[str, str]:
     return text, fund
 
 
-def _summaries(r: EncounterResult, texts: tuple[str, ...]) -> tuple[str, str]:
-    """EncounterResult.summaries() of the amounts put into text already (`texts`, split_amounts'):
-    fmt_yuan shows an amount as fmt does but for its thousands separators, which only an
-    amount's text of seven characters or more may need (tests/fast/test_booking_split.py
-    holds the two to the same words)."""
-    if r.refused is not None:
-        return r.summaries()
-    total, eligible, _, threshold, basic, assistance, institution, personal, _ = texts
-    total = total if len(total) < 7 else fmt_yuan(r.total)
-    eligible = eligible if len(eligible) < 7 else fmt_yuan(r.eligible)
-    zh = [f"本次费用合计{total}元，其中医保范围内{eligible}元。"]
-    en = [f"Your bill is {total} yuan; {eligible} of it is covered by the catalogues."]
-    if r.threshold > ZERO:
-        shown = threshold if len(threshold) < 7 else fmt_yuan(r.threshold)
-        zh.append(f"起付线{shown}元由您支付。")
-        en.append(f"You pay the threshold of {shown}.")
-    if r.basic > ZERO:
-        shown = basic if len(basic) < 7 else fmt_yuan(r.basic)
-        zh.append(f"基本医保基金支付{shown}元。")
-        en.append(f"The insurance fund pays {shown}.")
-    if r.assistance > ZERO:
-        shown = assistance if len(assistance) < 7 else fmt_yuan(r.assistance)
-        zh.append(f"医疗救助支付{shown}元。")
-        en.append(f"Medical assistance pays {shown}.")
-    if r.institution > ZERO:
-        shown = institution if len(institution) < 7 else fmt_yuan(r.institution)
-        zh.append(f"医院承担{shown}元。")
-        en.append(f"The hospital bears {shown}.")
-    personal = personal if len(personal) < 7 else fmt_yuan(r.personal)
-    zh.append(f"您需支付{personal}元。")
-    en.append(f"You pay {personal} yuan.")
-    return "".join(zh), " ".join(en)
+_CENTS = tuple(f"{n:02d}" for n in range(100))  # a fen's two digits

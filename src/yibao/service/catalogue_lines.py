@@ -145,8 +145,10 @@ PLAIN = {
 def with_parts(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[dict[str, Any]]:
     """The stored rows with each line's parts as the engine settled them: {**PLAIN, **row,
     parts}. A row with PLAIN's last column has them all, first (resolve's, _row), and is
-    that without PLAIN: the same columns in the same order; another (a claim's amount of
-    a class) has none of them, and takes PLAIN's."""
+    completed in place, the same columns in the same order: resolve made it for this
+    bill alone, and the record stores it and the answer shows it (line_views, which
+    takes the exact parts' texts from it) without a copy between. Another (a claim's
+    amount of a class) has none of them, and is copied after PLAIN's."""
     if len(result.lines) != len(rows):  # pragma: no cover - one result per line, always
         raise AssertionError("a line without its result")
     out = []
@@ -156,15 +158,11 @@ def with_parts(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[
         full = 0 if parts.full_self_pay is ZERO else to_fen(parts.full_self_pay)
         first, eligible = str(parts.first_self_pay), str(parts.eligible)
         if "restricted" in row:
-            out.append(
-                {
-                    **row,
-                    "over_limit_fen": over,
-                    "full_self_pay_fen": full,
-                    "first_self_pay": first,
-                    "eligible": eligible,
-                }
-            )
+            row["over_limit_fen"] = over
+            row["full_self_pay_fen"] = full
+            row["first_self_pay"] = first
+            row["eligible"] = eligible
+            out.append(row)
         else:
             out.append(
                 {
@@ -189,30 +187,34 @@ def line_views(rows: Sequence[dict[str, Any]], result: EncounterResult) -> list[
         # Each part's text made once: an amount to the fen ("d.dd", exponent -2) shows
         # as its text (fmt's), and the exact parts show their texts as they are too.
         amount, first, eligible = parts.amount, parts.first_self_pay, parts.eligible
-        amount_text, first_text, eligible_text = str(amount), str(first), str(eligible)
-        out.append(
-            {
-                "line_no": row["line_no"],
-                "code": row["code"],
-                "national_code": row.get("national_code") or row["code"],
-                "name": row["name"],
-                "cls": row["cls"],
-                "quantity": row["quantity"],
-                "unit_price": row.get("unit_price") or fmt(Decimal(row["unit_price_fen"]) / 100),
-                "amount": amount_text if amount_text[-3:-2] == "." else fmt(amount),
-                # Most lines have neither part (the engine's ZERO): its text without a call.
-                "over_limit": _ZERO_SHOWN if parts.over_limit is ZERO else fmt(parts.over_limit),
-                "full_self_pay": (
-                    _ZERO_SHOWN if parts.full_self_pay is ZERO else fmt(parts.full_self_pay)
-                ),
-                "first_self_pay": first_text if first_text[-3:-2] == "." else fmt(first),
-                "eligible": eligible_text if eligible_text[-3:-2] == "." else fmt(eligible),
-                "first_self_pay_exact": first_text,
-                "eligible_exact": eligible_text,
-                "cap": None if parts.cap is None else str(parts.cap),
-                "ratio": None if parts.ratio is None else str(parts.ratio),
-                "restricted": parts.restricted,
-                "entry_id": row.get("entry_id"),
-            }
-        )
+        amount_text = str(amount)
+        # A row the record completed (with_parts) holds the exact parts' texts already.
+        first_text = row.get("first_self_pay") or str(first)
+        eligible_text = row.get("eligible") or str(eligible)
+        # 15 keys in a display, the others stored after them in their order: a display
+        # of more entries is built one by one and merged (booking._values says more).
+        view: dict[str, Any] = {
+            "line_no": row["line_no"],
+            "code": row["code"],
+            "national_code": row.get("national_code") or row["code"],
+            "name": row["name"],
+            "cls": row["cls"],
+            "quantity": row["quantity"],
+            "unit_price": row.get("unit_price") or fmt(Decimal(row["unit_price_fen"]) / 100),
+            "amount": amount_text if amount_text[-3:-2] == "." else fmt(amount),
+            # Most lines have neither part (the engine's ZERO): its text without a call.
+            "over_limit": _ZERO_SHOWN if parts.over_limit is ZERO else fmt(parts.over_limit),
+            "full_self_pay": (
+                _ZERO_SHOWN if parts.full_self_pay is ZERO else fmt(parts.full_self_pay)
+            ),
+            "first_self_pay": first_text if first_text[-3:-2] == "." else fmt(first),
+            "eligible": eligible_text if eligible_text[-3:-2] == "." else fmt(eligible),
+            "first_self_pay_exact": first_text,
+            "eligible_exact": eligible_text,
+            "cap": None if parts.cap is None else str(parts.cap),
+        }
+        view["ratio"] = None if parts.ratio is None else str(parts.ratio)
+        view["restricted"] = parts.restricted
+        view["entry_id"] = row.get("entry_id")
+        out.append(view)
     return out

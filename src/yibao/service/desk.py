@@ -32,12 +32,13 @@ from yibao.domain.model import Encounter, Hospital, Kind, Line
 from yibao.domain.money import fmt
 from yibao.domain.parameters import PolicyGapError, RegionPolicy
 from yibao.domain.registry import Enrolment, Institution, PersonRecord
+from yibao.service.card_holder import usable_card
 from yibao.service.catalogue_lines import Billed, resolve
 from yibao.service.errors import NotFoundError, ServiceError
 from yibao.service.history import current_split, stored_year
 from yibao.service.ports import UnitOfWork
 from yibao.service.queries import settlement_visible, stored_view
-from yibao.service.settlement import Bill, SettlementService, place_catalogue, usable_card
+from yibao.service.settlement import Bill, SettlementService, place_catalogue
 
 # mdtrt_cert_type as the desk knows them
 VOUCHER, ID_NUMBER, CARD = "voucher", "id_number", "card"

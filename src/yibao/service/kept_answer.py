@@ -28,7 +28,7 @@ from yibao.domain.engine import EncounterResult
 from yibao.domain.engine.results import LineResult, Refusal, RefusalCode, Route
 from yibao.domain.explain import read_steps
 from yibao.domain.model import Encounter, Hospital, Kind, Person, Scheme
-from yibao.domain.money import from_fen
+from yibao.domain.money import ZERO, from_fen
 from yibao.domain.parameters import RegionPolicy, Text
 from yibao.service.booking import Prepared, settlement_view
 from yibao.service.ports import UnitOfWork
@@ -45,10 +45,10 @@ def kept_answer(sid: int, lines: int, result: EncounterResult, view: dict[str, A
         {
             "settlement": sid,
             "eligible": str(result.eligible),
-            "threshold": str(result.threshold),
-            "parts": [
-                [None if ln.ratio is None else str(ln.ratio), ln.restricted] for ln in result.lines
-            ],
+            # most bills charge none: the engine's zero, whose text is "0"
+            "threshold": "0" if result.threshold is ZERO else str(result.threshold),
+            # Each line's ratio and restriction as the view shows them (line_views).
+            "parts": [[ln["ratio"], ln["restricted"]] for ln in view["lines"]],
         }
     ).decode()
 

@@ -24,8 +24,6 @@ from yibao.domain.frozen import fast_init
 from yibao.domain.model import SPECIAL_OUTPATIENT, CategorySpan, Encounter, Hospital, Kind, Person
 from yibao.domain.money import ZERO, fmt
 from yibao.domain.registry import (
-    Card,
-    CardStatus,
     CatalogueItem,
     Enrolment,
     Institution,
@@ -35,10 +33,12 @@ from yibao.domain.registry import (
 from yibao.service.booking import (
     Prepared,
     between_regions,
+    day_text,
     run_engine,
     settlement_record,
     settlement_view,
 )
+from yibao.service.card_holder import card_holder, designated, voucher_holder
 from yibao.service.catalogue_lines import MAX_BILL, resolve
 from yibao.service.certificates_pilot import treats_pilot
 from yibao.service.encounter_details import (
@@ -212,7 +212,7 @@ def _card_bill_json(bill: Bill) -> str | None:
             f'{{"code": {_ascii(code)}, "quantity": "{quantity!s}", "unit_price": "{price!s}"}}'
         )
     return (
-        f'{{"card_number": {_ascii(card)}, "date": "{day!s}", '
+        f'{{"card_number": {_ascii(card)}, "date": "{day_text(day)}", '
         f'"diagnosis": {"null" if diagnosis is None else _ascii(diagnosis)}, '
         f'"disease": {"null" if disease is None else _ascii(disease)}, '
         f'"institution_id": {_ascii(bill.institution_id)}, "kind": {_ascii(bill.kind)}, '
@@ -411,11 +411,11 @@ class SettlementService:
     # --- steps ----------------------------------------------------------------------
 
     def _prepare(self, uow: UnitOfWork, bill: Bill, facts: CounterFacts) -> Prepared:
-        inst = _designated(facts.institution, bill)
+        inst = designated(facts.institution, bill.institution_id)
         if bill.person_id is not None:
-            record, enrolment = _voucher_holder(facts, bill.date)
+            record, enrolment = voucher_holder(facts, bill.date)
         else:
-            record, enrolment = _card_holder(facts, bill)
+            record, enrolment = card_holder(facts, bill.card_number, bill.date)
         if bill.kind is SPECIAL_OUTPATIENT and not bill.disease:
             raise ServiceError("missing_disease", "a special_outpatient bill needs its disease")
         bill.details.check(bill.kind)
@@ -449,7 +449,7 @@ class SettlementService:
             stay_key(bill.date.year, facts.settled + 1),
             bill.date,
             bill.kind,
-            Hospital(inst.id, inst.level, inst.designated, inst.region, pilot, inst.type, province),
+            _hospital(inst, pilot, province),
             tuple(lines),
             bill.diagnosis,
             bill.disease,
@@ -464,8 +464,6 @@ class SettlementService:
 
 Answer = tuple[int, dict[str, Any]]
 
-_ACTIVE = CardStatus.ACTIVE  # read once (model.py's kinds say why)
-
 
 class BatchRefusedError(Exception):
     """The database (or a bill, other than by the rules) refused a batch: nothing of it
@@ -477,19 +475,19 @@ class BatchRefusedError(Exception):
         self.culprits = culprits
 
 
-def _designated(inst: Institution | None, bill: Bill) -> Institution:
-    """The bill's institution: registered, and designated to settle by card."""
-    if inst is None:
-        raise ServiceError(
-            "unknown_institution", f"institution {bill.institution_id!r} is not registered"
+def _hospital(inst: Institution, pilot: bool, province: str) -> Hospital:
+    """The engine's hospital, kept on the (frozen) institution by what else it is made
+    of: the counter hands the same Institution object to every bill whose row has the
+    same values (counter_pg._institution), and a changed row is another object."""
+    kept: dict[tuple[bool, str], Hospital] | None = inst.__dict__.get("_hospitals")
+    if kept is None:
+        kept = inst.__dict__["_hospitals"] = {}
+    made = kept.get((pilot, province))
+    if made is None:  # Hospital's fields in their order
+        made = kept[(pilot, province)] = Hospital(
+            inst.id, inst.level, inst.designated, inst.region, pilot, inst.type, province
         )
-    if not inst.designated:
-        raise ServiceError(
-            "not_designated",
-            f"{inst.id} is not a designated institution: it cannot settle by card; the insured pays "
-            "and claims manual reimbursement",
-        )
-    return inst
+    return made
 
 
 def place_catalogue(uow: UnitOfWork, inst: Institution, record: PersonRecord) -> str:
@@ -519,59 +517,19 @@ def _insured(
     approvals = reg.approvals(record.id) if special else ()
     filings = reg.filings(record.id) if elsewhere else ()
     categories = read if read is not None else reg.categories(record.id)
-    return insured_person(record, enrolment, approvals, filings, categories), referral
-
-
-def _card_holder(facts: CounterFacts, bill: Bill) -> tuple[PersonRecord, Enrolment]:
-    """The holder of a card that may settle, enrolled on the bill's day."""
-    card, record, enrolment = facts.card, facts.person, facts.enrolment
-    if card is None or record is None:
-        raise ServiceError("unknown_card", f"card {bill.card_number!r} is not known")
-    usable_card(card)
-    if enrolment is None or not enrolment.covers(bill.date):
-        raise ServiceError(
-            "not_enrolled",
-            f"the holder of card {card.number} is not enrolled on {bill.date.isoformat()}",
+    if approvals or filings or categories:
+        return insured_person(record, enrolment, approvals, filings, categories), referral
+    # Most bills: the person as the record and the enrolment alone make them, kept on the
+    # (frozen) record with the enrolment it was made with. The counter hands the same
+    # record and enrolment objects to every bill whose rows have the same values
+    # (counter_pg._person, _enrolment): a changed record or enrolment is another object.
+    kept: tuple[Enrolment, Person] | None = record.__dict__.get("_insured")
+    if kept is None or kept[0] is not enrolment:
+        kept = record.__dict__["_insured"] = (
+            enrolment,
+            insured_person(record, enrolment, approvals, filings, categories),
         )
-    return record, enrolment
-
-
-def usable_card(card: Card) -> None:
-    """A card settles only while it is active: lost, replaced or not yet issued, it is
-    refused, and the insured pays first and claims manual reimbursement (one rule for the
-    native API and the hospital desk)."""
-    if card.status is _ACTIVE:  # most cards: one of CardStatus's attributes, not three
-        return
-    if card.status is CardStatus.LOST:
-        raise ServiceError(
-            "card_lost",
-            f"card {card.number} is reported lost: the insured pays first and claims manual "
-            "reimbursement with the documents",
-        )
-    if card.status is CardStatus.REPLACED:
-        raise ServiceError(
-            "card_replaced",
-            f"card {card.number} was replaced by {card.replaced_by}",
-        )
-    if card.status is CardStatus.ORDERED:
-        raise ServiceError(
-            "card_not_issued",
-            f"card {card.number} is ordered and not yet issued (due {card.due_on}): the insured "
-            "pays first and claims manual reimbursement",
-        )
-
-
-def _voucher_holder(facts: CounterFacts, day: date) -> tuple[PersonRecord, Enrolment]:
-    """The person an electronic voucher names (its signature was checked before), enrolled
-    on the day. The voucher stands for the card: no card, or a card's state, is needed."""
-    record, enrolment = facts.person, facts.enrolment
-    if record is None:
-        raise ServiceError("invalid_voucher", "the voucher names no registered person")
-    if enrolment is None or not enrolment.covers(day):
-        raise ServiceError(
-            "not_enrolled", f"the voucher's person is not enrolled on {day.isoformat()}"
-        )
-    return record, enrolment
+    return kept[1], referral
 
 
 def _replay(

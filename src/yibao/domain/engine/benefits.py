@@ -18,7 +18,7 @@ from yibao.domain.engine.rules import (
     rate_points,
 )
 from yibao.domain.engine.scope import Place
-from yibao.domain.explain import HOW_ZH, PER_ZH, Step
+from yibao.domain.explain import HOW_ZH, PER_ZH, Step, new_step
 from yibao.domain.model import Encounter, Person
 from yibao.domain.money import FEN, ZERO, fmt_policy_yuan, fmt_rate, fmt_yuan, quantize, round_fen
 from yibao.domain.parameters import (
@@ -90,11 +90,11 @@ def charge_threshold(
         acc = acc.with_threshold(key, charged)
     if not amount:
         return ZERO, acc, None
-    # Steps every bill makes are made positionally: (rule, result, ref, value, base, args).
+    # Steps every bill makes are made as tuples: (rule, result, ref, value, base, args).
     args, value = _threshold_words(per, level, amount)
     args = args.copy()  # the step's own: it is handed out
     args["charged_before"] = fmt_yuan(before)
-    return charged, acc, Step("threshold", charged, param.ref, value, eligible, args)
+    return charged, acc, new_step(Step, ("threshold", charged, param.ref, value, eligible, args))
 
 
 # A threshold's words by (how often, level, amount): a region has a handful of them.
@@ -145,7 +145,7 @@ def _basic_step(rules: SchemeRules, basic: Decimal) -> Step:
         label = rules.label
         args = {"scheme": rules.scheme, "scheme_name": label.en, "scheme_zh": label.zh}
         rules.__dict__["_basic_args"] = args
-    return Step("basic", basic, None, "", None, args)
+    return new_step(Step, ("basic", basic, None, "", None, args))
 
 
 def outpatient(
@@ -176,7 +176,9 @@ def outpatient(
         effective = points_off(effective, points)
     computed = pooled * effective
     if pooled > ZERO:
-        steps.append(Step("outpatient_rate", computed, rate.ref, fmt_rate(effective), pooled, {}))
+        steps.append(
+            new_step(Step, ("outpatient_rate", computed, rate.ref, fmt_rate(effective), pooled, {}))
+        )
     limit = o.fund_limit.at(day, facts)
     # max(..., ZERO) and min(computed, remaining) without their calls (the first of equals).
     remaining = limit.value - acc.outpatient_fund_paid

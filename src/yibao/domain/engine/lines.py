@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from yibao.domain.conditions import Facts
 from yibao.domain.engine.results import LineResult
-from yibao.domain.explain import CLASS_ZH, Step
+from yibao.domain.explain import CLASS_ZH, Step, new_step
 from yibao.domain.model import Encounter, Line
 from yibao.domain.money import FEN, ZERO, fmt, fmt_rate, quantize, round_fen
 from yibao.domain.parameters import Param, RegionPolicy, rest_of
@@ -178,10 +178,11 @@ def _line_steps(
         steps.append(
             Step("line_self_pay", r.full_self_pay, ref=ref or share.ref, base=rest, args=label)
         )
-    else:  # most lines: the Step made positionally (keywords cost some 450 instructions each)
+    else:  # most lines: the Step made as a tuple (explain.new_step)
         own = line.ratio is not None
         args = (own_args if own else default_args).copy()  # this step's own: it is handed out
         args["first"] = fmt(r.first_self_pay)
         cited = ref or (None if own else share.ref)
-        steps.append(Step("line_first_self_pay", r.eligible, cited, fmt_rate(r.ratio), rest, args))
+        made = ("line_first_self_pay", r.eligible, cited, fmt_rate(r.ratio), rest, args)
+        steps.append(new_step(Step, made))
     return steps

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from yibao.domain.explain import Step
 from yibao.domain.frozen import fast_init
-from yibao.domain.money import ZERO, fmt_yuan, round_fen
+from yibao.domain.money import ZERO, fmt, fmt_yuan, round_fen
 from yibao.domain.parameters import Text
 
 
@@ -122,39 +122,72 @@ class EncounterResult:
         zh, en = self.summaries()
         return zh if lang == "zh" else en
 
-    def summaries(self) -> tuple[str, str]:
+    def summaries(self, shown: tuple[str, ...] | None = None) -> tuple[str, str]:
         """The summary in Chinese and in English, each amount put into words once for
-        both (every answer shows the two)."""
-        total = fmt_yuan(self.total)
+        both (every answer shows the two). `shown`: the nine amounts as fmt shows them,
+        in SHOWN's order, when the caller made them already (an answer shows them too:
+        booking.split_amounts); the words show them as fmt_yuan does, which differs
+        from fmt only by thousands separators, which only a text of seven characters or
+        more may need (tests/fast/test_booking_split.py holds the two to the same words)."""
+        if shown is None:
+            shown = tuple(fmt(getattr(self, name)) for name in SHOWN)
+        total, eligible, _, threshold, basic, assistance, institution, personal, _ = shown
+        if len(total) > 6:
+            total = fmt_yuan(self.total)
         if self.refused is not None:
             reason = self.refused.reason
             return (
                 f"本次费用{total}元不予报销：{reason.zh}。您需支付全部{total}元。",
                 f"This bill of {total} yuan is not covered: {reason.en}. You pay all {total} yuan.",
             )
-        eligible = fmt_yuan(self.eligible)
-        zh = [f"本次费用合计{total}元，其中医保范围内{eligible}元。"]
-        en = [f"Your bill is {total} yuan; {eligible} of it is covered by the catalogues."]
-        if self.threshold > ZERO:
-            shown = fmt_yuan(self.threshold)
-            zh.append(f"起付线{shown}元由您支付。")
-            en.append(f"You pay the threshold of {shown}.")
-        if self.basic > ZERO:
-            shown = fmt_yuan(self.basic)
-            zh.append(f"基本医保基金支付{shown}元。")
-            en.append(f"The insurance fund pays {shown}.")
-        if self.assistance > ZERO:
-            shown = fmt_yuan(self.assistance)
-            zh.append(f"医疗救助支付{shown}元。")
-            en.append(f"Medical assistance pays {shown}.")
-        if self.institution > ZERO:
-            shown = fmt_yuan(self.institution)
-            zh.append(f"医院承担{shown}元。")
-            en.append(f"The hospital bears {shown}.")
-        personal = fmt_yuan(self.personal)
-        zh.append(f"您需支付{personal}元。")
-        en.append(f"You pay {personal} yuan.")
-        return "".join(zh), " ".join(en)
+        if len(eligible) > 6:
+            eligible = fmt_yuan(self.eligible)
+        # Each sentence added to the last (no lists to join); a part of the engine's own
+        # zero (most bills' threshold, assistance, institution) without a comparison.
+        zh = f"本次费用合计{total}元，其中医保范围内{eligible}元。"
+        en = f"Your bill is {total} yuan; {eligible} of it is covered by the catalogues."
+        amount = self.threshold
+        if amount is not ZERO and amount > ZERO:
+            if len(threshold) > 6:
+                threshold = fmt_yuan(amount)
+            zh += f"起付线{threshold}元由您支付。"
+            en += f" You pay the threshold of {threshold}."
+        amount = self.basic
+        if amount is not ZERO and amount > ZERO:
+            if len(basic) > 6:
+                basic = fmt_yuan(amount)
+            zh += f"基本医保基金支付{basic}元。"
+            en += f" The insurance fund pays {basic}."
+        amount = self.assistance
+        if amount is not ZERO and amount > ZERO:
+            if len(assistance) > 6:
+                assistance = fmt_yuan(amount)
+            zh += f"医疗救助支付{assistance}元。"
+            en += f" Medical assistance pays {assistance}."
+        amount = self.institution
+        if amount is not ZERO and amount > ZERO:
+            if len(institution) > 6:
+                institution = fmt_yuan(amount)
+            zh += f"医院承担{institution}元。"
+            en += f" The hospital bears {institution}."
+        if len(personal) > 6:
+            personal = fmt_yuan(self.personal)
+        return zh + f"您需支付{personal}元。", en + f" You pay {personal} yuan."
+
+
+# A result's amounts in the order an answer and a record show them (booking.split_amounts:
+# the nine texts and fen; summaries' `shown`).
+SHOWN = (
+    "total",
+    "eligible",
+    "self_pay",
+    "threshold",
+    "basic",
+    "assistance",
+    "institution",
+    "personal",
+    "over_limit",
+)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from yibao.domain.engine.scope import (
     refusal_for,
 )
 from yibao.domain.engine.serious_illness import serious_illness
-from yibao.domain.explain import Step
+from yibao.domain.explain import Step, new_step
 from yibao.domain.model import (
     EMERGENCY,
     INPATIENT,
@@ -165,7 +165,7 @@ def settle_encounter(
     if personal < ZERO:
         raise AssertionError(f"encounter {enc.id}: negative personal payment {personal}")
     words = {"fund": fmt_yuan(basic + assistance), "institution": fmt_yuan(institution)}
-    steps.append(Step("personal", personal, None, "", total, words))
+    steps.append(new_step(Step, ("personal", personal, None, "", total, words)))
     # Positional, in the fields' order (keywords cost some 450 instructions each).
     result = EncounterResult(
         enc.id, str(person.scheme), route, total, eligible, benefit.threshold, basic,
