@@ -4,6 +4,7 @@ writes the parts when it stops; unset, nothing is traced."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,22 @@ def test_each_settlement_is_traced_and_written_when_the_server_stops(
         assert sum(parts[name][n] for name, _, _ in BILLS) <= parts["bills"][n]
         assert all(parts[name][n] >= 0 for name, _, _ in every)
     assert isinstance(summary["gc"], list)
+
+
+def test_the_collectors_pauses_alone_are_written_when_the_server_stops(
+    world: World, tmp_path: Path
+) -> None:
+    services, _ = grouped(world)
+    app = create_app(services, settings=Settings(gc_log=tmp_path / "gc"))
+    with SigningClient(app, services) as client:
+        answer = client.post(
+            "/v1/settlements", json=bill(world), headers={"X-Institution": world.hospital}
+        )
+        assert answer.status_code == 201, answer.text
+        gc.collect()
+    (summary,) = list(read_summaries(tmp_path / "gc", "gc"))
+    assert [row[0] for row in summary["gc"]][-1:] == [2.0]  # the collection above
+    assert not list(read_summaries(tmp_path / "gc"))  # no settlement traced
 
 
 def test_nothing_is_traced_without_the_setting(world: World) -> None:

@@ -1,0 +1,46 @@
+"""The collector's pauses as a server process records them (entrypoints/api/latency.py's
+GcPauses, YIBAO_GC_LOG and inside YIBAO_LATENCY_LOG's record): each one's generation,
+wall and CPU time, what it collected, in storage the collector itself never walks."""
+
+from __future__ import annotations
+
+import gc
+import os
+from pathlib import Path
+
+import orjson
+
+from yibao.entrypoints.api.latency import GcPauses
+
+
+class Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_each_pause_is_recorded_with_its_cpu_time_and_what_it_collected(tmp_path: Path) -> None:
+    with GcPauses(tmp_path) as pauses:
+        for _ in range(100):
+            Cycle()
+        gc.collect()
+    assert pauses._on_gc not in gc.callbacks  # removed at the end
+    (generation, wall, started, cpu, collected) = pauses.rows()[-1]
+    assert generation == 2  # gc.collect(): a full collection
+    assert wall >= 0
+    assert cpu >= 0
+    assert started > 0
+    assert collected >= 100  # the cycles
+    written = orjson.loads((tmp_path / f"gc-{os.getpid()}.json").read_bytes())
+    assert written["gc"] == pauses.rows()
+
+
+def test_the_record_adds_nothing_for_the_collector_to_walk() -> None:
+    with GcPauses() as pauses:
+        for _ in range(5):
+            gc.collect(0)
+    assert len(pauses.rows()) >= 5
+    # One array of floats, however many pauses: one object for the collector, which
+    # refers to nothing but its type (a list of tuples: a tuple a pause to walk).
+    assert [type(r) for r in gc.get_referents(pauses.flat)] == [type]
+    tracked = [v for v in vars(pauses).values() if gc.is_tracked(v)]
+    assert tracked == [pauses.flat]
