@@ -30,6 +30,7 @@ newest row).
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -359,8 +360,16 @@ _loads = orjson.loads
 # of parsing it, some 12,000 instructions a bill (a JSON object and a Decimal an amount).
 # Equal texts are equal accumulators, whether the write committed or not; an object is
 # kept only if it is what parsing its text makes (its counters' keys in to_dict's sorted
-# order), and taken once (its next text is another). Bounded: emptied when full.
+# order), and taken once (its next text is another).
+# Bounded by dropping the oldest kept text at each one kept beyond the bound, not by
+# emptying it when full: a person-year's next bill is often settled by another worker
+# (two processes), and this one's text then is never taken. Emptied when full, the
+# untaken piled up to the bound (~2,700 objects between two young collections, most of
+# what the collector found alive: docs/operations.md, the collector), each survivor
+# walked again in the older generations until emptied; dropped one for one, the kept
+# ones stay as many, and whatever a bill keeps, a bill frees.
 _WRITTEN: dict[str, YearAccumulators] = {}
+_WRITTEN_ORDER: deque[str] = deque()  # the kept texts, oldest first (some taken since)
 _WRITTEN_AT_MOST = 8192
 
 
@@ -368,9 +377,10 @@ def written_state(acc: YearAccumulators) -> str:
     """year_state(acc), the text the write stores, with `acc` kept for its read."""
     state = year_state(acc)
     if _in_order(acc.thresholds) and not (acc.cause_paid or acc.stays or acc.si_groups):
-        if len(_WRITTEN) >= _WRITTEN_AT_MOST:
-            _WRITTEN.clear()
         _WRITTEN[state] = acc
+        _WRITTEN_ORDER.append(state)
+        if len(_WRITTEN_ORDER) > _WRITTEN_AT_MOST:
+            _WRITTEN.pop(_WRITTEN_ORDER.popleft(), None)  # gone already if it was taken
     return state
 
 
