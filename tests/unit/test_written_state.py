@@ -12,7 +12,7 @@ from types import MappingProxyType
 import orjson
 import pytest
 
-from yibao.adapters.db import counter_pg
+from yibao.adapters.db import counter_pg, written_years
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.money import ZERO
@@ -57,16 +57,16 @@ def test_the_oldest_kept_year_is_dropped_one_for_one_beyond_the_bound(
     """Not emptied when full: what one bill keeps beyond the bound, the oldest frees, so
     that the collector never finds a pile of untaken years (another worker settled the
     person-year's next bill) growing to the bound."""
-    monkeypatch.setattr(counter_pg, "_WRITTEN", {})
-    monkeypatch.setattr(counter_pg, "_WRITTEN_ORDER", deque())
-    monkeypatch.setattr(counter_pg, "_WRITTEN_AT_MOST", 3)
+    monkeypatch.setattr(written_years, "_WRITTEN", {})
+    monkeypatch.setattr(written_years, "_WRITTEN_ORDER", deque())
+    monkeypatch.setattr(written_years, "_WRITTEN_AT_MOST", 3)
     years = [YearAccumulators(year=2026, personal=Decimal(n)) for n in range(6)]
     states = [counter_pg.written_state(acc) for acc in years[:3]]
     assert counter_pg._year_of(states[1]) is years[1]  # taken: one fewer kept
     for acc in years[3:]:
         states.append(counter_pg.written_state(acc))
-        assert len(counter_pg._WRITTEN) <= 3
-    assert list(counter_pg._WRITTEN) == states[3:]  # the newest, the oldest dropped
+        assert len(written_years._WRITTEN) <= 3
+    assert list(written_years._WRITTEN) == states[3:]  # the newest, the oldest dropped
     assert counter_pg._year_of(states[5]) is years[5]
     assert counter_pg._year_of(states[0]) is not years[0]  # dropped: parsed again
     assert counter_pg._year_of(states[0]) == years[0]

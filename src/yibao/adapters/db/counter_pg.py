@@ -30,7 +30,6 @@ newest row).
 
 from __future__ import annotations
 
-from collections import deque
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -44,6 +43,8 @@ from sqlalchemy import Connection
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.catalogue_repo import CatalogueRepo
 from yibao.adapters.db.ledger_repo import year_state
+from yibao.adapters.db.written_years import written_state as written_state
+from yibao.adapters.db.written_years import year_of
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.model import CategorySpan, LineClass, Scheme
 from yibao.domain.money import from_fen
@@ -353,44 +354,7 @@ def _items(text: str) -> dict[str, CatalogueItem]:
 
 
 _loads = orjson.loads
-
-
-# The accumulators this process wrote, by the text it wrote for them (person_years.state):
-# the person-year's next bill reads that text back and takes the object (frozen) instead
-# of parsing it, some 12,000 instructions a bill (a JSON object and a Decimal an amount).
-# Equal texts are equal accumulators, whether the write committed or not; an object is
-# kept only if it is what parsing its text makes (its counters' keys in to_dict's sorted
-# order), and taken once (its next text is another).
-# Bounded by dropping the oldest kept text at each one kept beyond the bound, not by
-# emptying it when full: a person-year's next bill is often settled by another worker
-# (two processes), and this one's text then is never taken. Emptied when full, the
-# untaken piled up to the bound (~2,700 objects between two young collections, most of
-# what the collector found alive: docs/operations.md, the collector), each survivor
-# walked again in the older generations until emptied; dropped one for one, the kept
-# ones stay as many, and whatever a bill keeps, a bill frees.
-_WRITTEN: dict[str, YearAccumulators] = {}
-_WRITTEN_ORDER: deque[str] = deque()  # the kept texts, oldest first (some taken since)
-_WRITTEN_AT_MOST = 8192
-
-
-def written_state(acc: YearAccumulators) -> str:
-    """year_state(acc), the text the write stores, with `acc` kept for its read."""
-    state = year_state(acc)
-    if _in_order(acc.thresholds) and not (acc.cause_paid or acc.stays or acc.si_groups):
-        _WRITTEN[state] = acc
-        _WRITTEN_ORDER.append(state)
-        if len(_WRITTEN_ORDER) > _WRITTEN_AT_MOST:
-            _WRITTEN.pop(_WRITTEN_ORDER.popleft(), None)  # gone already if it was taken
-    return state
-
-
-def _in_order(counters: Any) -> bool:
-    return len(counters) < 2 or list(counters) == sorted(counters)
-
-
-def _year_of(state: str) -> YearAccumulators:
-    kept = _WRITTEN.pop(state, None)
-    return YearAccumulators.from_dict(_loads(state)) if kept is None else kept
+_year_of = year_of  # the accumulators kept by their text (written_years.py)
 
 
 def _day(iso: str | None) -> date | None:
