@@ -6,6 +6,8 @@ latency.py), with the garbage collector's pauses of the same minutes.
     env["YIBAO_LATENCY_LOG"] = str(folder)      # the server records, writes when it stops
     ...fire, stop the server...
     print_split(folder)
+
+or the collector's pauses alone (YIBAO_GC_LOG; print_pauses).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 
@@ -27,7 +30,7 @@ def merged(folder: Path, since: float = 0.0) -> dict[str, Any]:
     of the machine) on."""
     parts: dict[str, list[float]] = {name: [] for name, _, _ in (*SEGMENTS, *BILLS, TOTAL)}
     batch: list[int] = []
-    pauses: list[tuple[int, float]] = []
+    pauses: list[list[Any]] = []
     each: list[int] = []  # settlements a process answered: how evenly the workers share
     for summary in read_summaries(folder):
         kept = [n for n, arrived in enumerate(summary["arrived"]) if arrived >= since]
@@ -35,8 +38,18 @@ def merged(folder: Path, since: float = 0.0) -> dict[str, Any]:
         for name, values in summary["parts"].items():
             parts.setdefault(name, []).extend(v for n in kept if (v := values[n]) is not None)
         batch.extend(b for n in kept if (b := summary["batch"][n]))
-        pauses.extend((int(g), float(ms)) for g, ms, started in summary["gc"] if started >= since)
+        pauses.extend(since_start(summary["gc"], since))
     return {"parts": parts, "batch": batch, "gc": pauses, "processes": len(each), "each": each}
+
+
+def since_start(rows: list[list[float]], since: float) -> list[list[Any]]:
+    """The pauses that began from `since` on, each [generation, wall ms, CPU ms or None,
+    collected or None] (a record of an older yibao has the wall time only)."""
+    return [
+        [row[0], row[1], *(row[3:5] if len(row) >= 5 else (None, None))]
+        for row in rows
+        if row[2] >= since
+    ]
 
 
 def order() -> list[str]:
@@ -78,11 +91,44 @@ def print_split(folder: Path, since: float = 0.0) -> None:
             f"bills in a settlement's batch: mean {sum(batch) / len(batch):.1f}, "
             f"p50 {quantile(batch, 0.5)}, p99 {quantile(batch, 0.99)}, max {batch[-1]}"
         )
+    print_gc(found["gc"])
+
+
+def print_gc(found: list[list[Any]]) -> None:
+    """Each generation's pauses: how many, their wall time (in all, p99, largest) and the
+    CPU time of the thread that ran them (in all, largest): wall far above CPU is the
+    process descheduled midway, not the collector's work."""
     for generation in (0, 1, 2):
-        pauses = sorted(ms for g, ms in found["gc"] if g == generation)
-        if pauses:
-            print(
-                f"garbage collector, generation {generation}: {len(pauses):,} pauses, "
-                f"{sum(pauses):.0f} ms in all, p99 {quantile(pauses, 0.99):.2f} ms, "
-                f"max {pauses[-1]:.2f} ms"
+        pauses = [row for row in found if int(row[0]) == generation]
+        if not pauses:
+            continue
+        walls = sorted(row[1] for row in pauses)
+        line = (
+            f"garbage collector, generation {generation}: {len(pauses):,} pauses, "
+            f"{sum(walls):.0f} ms in all, p99 {quantile(walls, 0.99):.2f} ms, "
+            f"max {walls[-1]:.2f} ms"
+        )
+        cpus = sorted(row[2] for row in pauses if row[2] is not None)
+        if cpus:
+            over = sum(1 for row in pauses if row[1] > 5)
+            line += (
+                f"; CPU {sum(cpus):.0f} ms in all, max {cpus[-1]:.2f} ms; "
+                f"{over} over 5 ms of wall time; "
+                f"{sum(int(row[3] or 0) for row in pauses):,} objects collected"
             )
+        print(line)
+
+
+def print_pauses(folder: Path, since: float = 0.0) -> None:
+    """The collector's pauses alone (YIBAO_GC_LOG: a run without the split)."""
+    found = [
+        row
+        for path in sorted(folder.glob("gc-*.json"))  # GcPauses' files
+        for row in since_start(orjson.loads(path.read_bytes())["gc"], since)
+    ]
+    if not found:
+        print(
+            f"no collector record in {folder} (an older yibao, or the server did not stop cleanly)"
+        )
+        return
+    print_gc(found)

@@ -356,6 +356,8 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
     env = {**os.environ, "YIBAO_DATABASE_URL": url}
     if args.latency_log:
         env["YIBAO_LATENCY_LOG"] = str(args.latency_log)
+    else:  # --no-split: the collector's pauses still (a few a second: nothing to cost)
+        env["YIBAO_GC_LOG"] = str(args.gc_log)
     command = [YIBAO, "serve", "--port", str(args.port)]
     if args.workers:  # else yibao serve's default (DEFAULT_PG_WORKERS on PostgreSQL)
         command += ["--workers", str(args.workers)]
@@ -443,6 +445,10 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
         from server_split import print_split  # bench/server_split.py
 
         print_split(args.latency_log, since=measured_from)
+    else:
+        from server_split import print_pauses  # bench/server_split.py
+
+        print_pauses(args.gc_log, since=measured_from)
     return YibaoRun(
         client=client,
         requests=requests,
@@ -591,6 +597,7 @@ def main() -> None:
         parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
     # Each server process writes where its settlements' time went here when it stops.
     args.latency_log = None if args.no_split else Path(tempfile.mkdtemp(prefix="yibao-latency-"))
+    args.gc_log = Path(tempfile.mkdtemp(prefix="yibao-gc-"))  # without the split: the pauses
 
     url = make_database()
     subprocess.run(

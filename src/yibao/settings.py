@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # collected every `gc_young` allocations (CPython's default is 700).
     gc_freeze: bool = True
     gc_young: int = Field(default=10_000, ge=100, le=1_000_000)
+    # A folder: each server process writes the collector's pauses there when it stops
+    # (gc-<pid>.json: each one's generation, wall and CPU ms; latency.py's GcPauses), as
+    # latency_log does with the settlements' traces. Unset: not recorded.
+    gc_log: Path | None = None
     # How long a thread keeps the interpreter lock while another waits for it, in ms
     # (CPython's default is 5): the event loop and the committer threads share it.
     switch_interval_ms: float = Field(default=5.0, gt=0, le=100)

@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import orjson
 import pytest
 
 from yibao.adapters.db.counter_pg import _facts
+from yibao.adapters.db.counter_pg_batch import _batch_facts
 from yibao.domain.ids import ResidentIdError
 from yibao.domain.money import from_fen
 from yibao.domain.registry import CardStatus, InstitutionKind
@@ -146,3 +148,64 @@ def test_a_changed_card_enrolment_or_item_is_a_new_object() -> None:
     assert other_year.enrolment.year == 2027
     assert repriced.items["A1"].unit_price == from_fen(1500)
     assert before.items["A1"].unit_price == from_fen(1250)
+
+
+# The batch read's row (counter_pg_batch.READ_MANY) brings the institution and the holder
+# (card, person, enrolment) each as one JSON text of their columns: _batch_facts makes of
+# it the facts _facts makes of the read of one bill, the same objects for the same values,
+# another object for a changed row, and a wrong id number raises every time.
+def _text(values: list[Any]) -> str:
+    """As PostgreSQL's json_build_array writes them (dates as ISO text)."""
+    return orjson.dumps([v.isoformat() if isinstance(v, date) else v for v in values]).decode()
+
+
+def _batch(row: list[Any]) -> list[Any]:
+    """The batch read's row of the values of counter_pg._READ's `row`."""
+    institution = None if row[5] is None else _text([*row[5:12], row[35], row[36]])
+    holder = None if row[17] is None else _text([*row[12:17], *row[17:31]])
+    return [*row[0:5], institution, holder, *row[31:35], None, None, None, None, None]
+
+
+@pytest.mark.parametrize("make", [_row, _carded])
+def test_the_same_facts_and_objects_as_the_read_of_one_bill(make: Any) -> None:
+    for year in (2026, 2027):
+        alone, batched = _facts(make(), year), _batch_facts(_batch(make()), year)
+        assert batched == alone
+        assert batched.institution is alone.institution
+        assert batched.person is alone.person
+        assert batched.card is alone.card
+        assert batched.enrolment is alone.enrolment
+
+
+def test_a_changed_batch_row_is_a_new_object() -> None:
+    before = _batch_facts(_batch(_carded()), 2026)
+    renamed = _batch_facts(_batch(_carded(inst_name="第二医院")), 2026)
+    replaced = _batch_facts(_batch(_carded(card_status="replaced", replaced_by="C2")), 2026)
+    moved = _batch_facts(_batch(_carded(phone="13900000000")), 2026)
+    assert renamed.institution is not None
+    assert before.institution is not None
+    assert (renamed.institution.name, before.institution.name) == ("第二医院", "第一医院")
+    assert replaced.card is not None
+    assert before.card is not None
+    assert (replaced.card.replaced_by, before.card.replaced_by) == ("C2", None)
+    assert moved.person is not None
+    assert before.person is not None
+    assert (moved.person.phone, before.person.phone) == ("13900000000", "13800000000")
+
+
+def test_no_person_no_card_no_enrolment() -> None:
+    facts = _batch_facts(_batch(_nobody()), 2026)
+    assert (facts.person, facts.card, facts.enrolment, facts.categories) == (None, None, None, None)
+
+
+def _nobody() -> list[Any]:
+    row = _row()
+    row[17] = None
+    return row
+
+
+def test_a_wrong_id_number_in_a_batch_raises_every_time() -> None:
+    wrong = _batch(_row(id_number="110101199003074522"))  # says female
+    for _ in range(2):
+        with pytest.raises(ResidentIdError):
+            _batch_facts(wrong, 2026)

@@ -4,6 +4,8 @@ writes the parts when it stops; unset, nothing is traced."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,38 @@ def test_each_settlement_is_traced_and_written_when_the_server_stops(
         assert sum(parts[name][n] for name, _, _ in BILLS) <= parts["bills"][n]
         assert all(parts[name][n] >= 0 for name, _, _ in every)
     assert isinstance(summary["gc"], list)
+
+
+def test_the_collectors_pauses_alone_are_written_when_the_server_stops(
+    world: World, tmp_path: Path
+) -> None:
+    services, _ = grouped(world)
+    app = create_app(services, settings=Settings(gc_log=tmp_path / "gc"))
+    with SigningClient(app, services) as client:
+        answer = client.post(
+            "/v1/settlements", json=bill(world), headers={"X-Institution": world.hospital}
+        )
+        assert answer.status_code == 201, answer.text
+        gc.collect()
+    (summary,) = list(read_summaries(tmp_path / "gc", "gc"))
+    assert [row[0] for row in summary["gc"]][-1:] == [2.0]  # the collection above
+    assert not list(read_summaries(tmp_path / "gc"))  # no settlement traced
+
+
+def test_a_timed_batch_is_freed_by_its_reference_counts(world: World) -> None:
+    """Its counter's wrappers (open_many, flush) taken off at the end: no cycle through
+    the counter left for the collector."""
+    gc.disable()
+    try:
+        uow = TimedUnitOfWork(world.engine)
+        with uow:
+            counter = weakref.ref(uow.counter)
+            assert "flush" in vars(uow.counter)  # wrapped while the batch runs
+            uow.counter.flush()
+        del uow
+        assert counter() is None
+    finally:
+        gc.enable()
 
 
 def test_nothing_is_traced_without_the_setting(world: World) -> None:

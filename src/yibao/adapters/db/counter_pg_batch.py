@@ -47,18 +47,24 @@ from yibao.adapters.db.counter_pg import (
     _PERSON_COLUMNS,
     NEXT_ID,
     PgCounter,
-    _facts,
+    _card,
+    _day,
+    _enrolment,
+    _institution,
     _items,
     _json,
     _loads,
+    _person,
+    _year_of,
     written_state,
 )
 from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Registry
 from yibao.adapters.db.tables import idempotency_keys, settlements
 from yibao.adapters.db.tables_clearing import region_ledger
-from yibao.domain.model import Filing
-from yibao.domain.registry import Referral
+from yibao.domain.accumulators import YearAccumulators
+from yibao.domain.model import CategorySpan, Filing
+from yibao.domain.registry import Card, Enrolment, Institution, PersonRecord, Referral
 from yibao.service.ports import now
 from yibao.service.ports.records import (
     BillKeys,
@@ -66,6 +72,7 @@ from yibao.service.ports.records import (
     KeyTakenError,
     NewAnswer,
     SettlementRecord,
+    StoredAnswer,
 )
 
 # The bills as rows, each its BillKeys as orjson writes a dataclass (its fields by name,
@@ -107,15 +114,27 @@ _YEARS = """year AS MATERIALIZED (
         FOR UPDATE) y ON true
 )"""
 
+# counter_pg's person and enrolment columns, as the holder's JSON array takes them.
+_HOLDER_COLUMNS = _PERSON_COLUMNS.replace(" AS enrolment_status", "")
+
 # Each bill's row looked up by its own keys, as counter_pg's read for one bill does: a
 # LATERAL subquery per bill (OFFSET 0: kept apart, not joined to the others), so that
 # each table is read by its index for the batch's few bills, never scanned whole (the
 # planner takes a JSON function for 100 rows and would hash whole tables).
+#
+# The institution, and the card, holder and enrolment, come each as one JSON text (an
+# array of the columns counter_pg's read returns, in their order), from which the bill's
+# objects are taken as kept for that text (_institution_of, _holder_of): the same values
+# are the same text. Loaded as 28 columns (their dates above all) they cost the driver
+# twice what the rest of the row did, and their objects a keyed cache's call each.
 _ROW = f"""
     SELECT k.request_hash, k.status_code, k.response,
-           i.id, i.region, i.name, i.level, i.kind, i.designated, i.pilot,
-           b.number, b.card_status, b.issued_on, b.replaced_by, b.due_on,
-           {_PERSON_COLUMNS},
+           CASE WHEN i.id IS NOT NULL THEN json_build_array(
+               i.id, i.region, i.name, i.level, i.kind, i.designated, i.pilot, i.type,
+               i.province)::text END AS institution,
+           CASE WHEN p.id IS NOT NULL THEN json_build_array(
+               b.number, b.card_status, b.issued_on, b.replaced_by, b.due_on,
+               {_HOLDER_COLUMNS})::text END AS holder,
            -- code by code, each by the catalogue's key: with the codes a parameter the
            -- planner takes `code = ANY(codes)` for ten codes and scans the whole table
            (SELECT json_agg(json_build_array(ci.code, ci.name, ci.cls, ci.unit_price_fen))
@@ -128,7 +147,6 @@ _ROW = f"""
            (SELECT json_agg(json_build_array(pc.category, pc.valid_from, pc.valid_to)
                             ORDER BY pc.id)
               FROM person_categories pc WHERE pc.person_id = p.id)::text AS categories,
-           i.type AS inst_type, i.province AS inst_province,
            -- a bill elsewhere: whether its place of treatment's region is registered
            -- here (Regions.known, asked twice by such a bill), read once with the rest
            CASE WHEN i.region <> p.region
@@ -161,11 +179,13 @@ _ROW = f"""
     LEFT JOIN idempotency_keys k ON k.caller = b.caller AND k.key = b.key
     OFFSET 0"""
 
-# A row: 0-36 the columns of counter_pg._READ's row, in its order (counter_pg._facts
-# reads them); for a bill elsewhere (else NULL) 37 whether the place's region is
-# registered, 38 the person's referrals, 39 their filings, 40 the codes in the place's
-# catalogue (38-40 JSON as text, as _READ's), 41 whether the month of the movement
-# between the regions is cleared.
+# A row: 0-4 the year's state and settled, the stored answer's hash, status and
+# response; 5 the institution's and 6 the holder's JSON text (_ROW); 7 the items, 8 the
+# settlement's id, 9 the catalogue's generation, 10 the categories, as counter_pg._READ's;
+# for a bill elsewhere (else NULL) 11 whether the place's region is registered, 12 the
+# person's referrals, 13 their filings, 14 the codes in the place's catalogue (12-14 JSON
+# as text, as _READ's), 15 whether the month of the movement between the regions is
+# cleared.
 READ_MANY = f"""
 WITH {_BILLS}, {_YEARS}
 SELECT b.state, b.settled, r.* FROM (SELECT * FROM year ORDER BY n) b
@@ -391,35 +411,38 @@ class PgBatchCounter(PgCounter):
             self.regions.deferred = []
         found = []
         for bill, row in zip(bills, rows, strict=True):
-            facts = _facts(row, bill.year)
-            self._read.setdefault(id(bill), []).append((bill, facts, int(row[32]), row[0] is None))
+            facts = _batch_facts(row, bill.year)
+            self._read.setdefault(id(bill), []).append((bill, facts, int(row[8]), row[0] is None))
             found.append(facts)
-            if row[37] is not None:  # a bill elsewhere
-                self._seen_elsewhere(bill, row)
+            if row[11] is not None:  # a bill elsewhere
+                self._seen_elsewhere(bill, row, facts)
         if self.catalogue is not None and rows:
-            self.catalogue.seen_generation(int(rows[0][33] or 0))
+            self.catalogue.seen_generation(int(rows[0][9] or 0))
         return found
 
-    def _seen_elsewhere(self, bill: BillKeys, row: Any) -> None:
+    def _seen_elsewhere(self, bill: BillKeys, row: Any, facts: CounterFacts) -> None:
         """What the batch read for a bill elsewhere, handed to the repositories that would
-        read it again for that bill in this transaction."""
-        person_id, region = row[17], row[6]
-        if row[37] and self.regions is not None:
+        read it again for that bill in this transaction (its institution and person are
+        there: the read compares their regions)."""
+        assert facts.institution is not None
+        assert facts.person is not None
+        person_id, region = facts.person.id, facts.institution.region
+        if row[11] and self.regions is not None:
             self.regions.seen_known(region)
-        if self.registry is not None and person_id is not None:
+        if self.registry is not None:
             referrals = tuple(
                 Referral(person_id, by, to, _on(start), _on(end))
-                for by, to, start, end in _loads(row[38])
+                for by, to, start, end in _loads(row[12])
             )
-            filings = tuple(Filing(at, _on(start), _on(end)) for at, start, end in _loads(row[39]))
+            filings = tuple(Filing(at, _on(start), _on(end)) for at, start, end in _loads(row[13]))
             self.registry.seen_certificates(person_id, referrals, filings)
-        if row[41] is False and self.regions is not None and bill.day is not None:
-            a, b = sorted((row[22], region))
+        if row[15] is False and self.regions is not None and bill.day is not None:
+            a, b = sorted((facts.person.region, region))
             self.regions.seen_uncleared(_month(bill.day), a, b)
         if self.catalogue is not None:
             # Each item made once a process, as the read's items of the person's region
             # (counter_pg._item): not an Enum call and a Decimal an item a bill.
-            self.catalogue.seen_items(region, bill.codes, dict(_items(row[40])))
+            self.catalogue.seen_items(region, bill.codes, dict(_items(row[14])))
 
     def open(self, bill: BillKeys, *, lock: bool = True) -> CounterFacts:
         waiting = self._waiting(bill) if lock else None
@@ -481,6 +504,78 @@ class PgBatchCounter(PgCounter):
         self.batched = False
         if self.regions is not None:
             self.regions.deferred = None
+
+
+def _batch_facts(row: Any, year: int) -> CounterFacts:
+    """A bill's facts from its row of the batch's read (READ_MANY), as counter_pg._facts
+    makes them from the read of one bill: the same objects for the same values."""
+    state, settled, k_hash, holder, categories = row[0], row[1], row[2], row[6], row[10]
+    card = person = enrolment = None
+    if holder is not None:
+        card, person, enrolment = _holder_of(holder, year)
+    # Positionally: CounterFacts' fields in their order (fast_init takes keywords dearer).
+    return CounterFacts(
+        None if k_hash is None else StoredAnswer(k_hash, row[3], row[4]),
+        None if row[5] is None else _institution_of(row[5]),
+        card,
+        person,
+        enrolment,
+        {} if row[7] is None else dict(_items(row[7])),
+        YearAccumulators(year=year) if state is None else _year_of(state),
+        0 if settled is None else int(settled),
+        None
+        if person is None
+        else tuple(
+            CategorySpan(category, _day(valid_from), _day(valid_to))
+            for category, valid_from, valid_to in (() if categories is None else _loads(categories))
+        ),
+    )
+
+
+# The institution and the holder (card, person, enrolment) of a JSON text of the read, by
+# that text (and the bill's year, whose enrolment it is): every column's value is in it, so
+# a changed row is another text, never the object kept before. Made by counter_pg's own
+# keyed constructors, so that a bill read alone gets the same objects (the service keeps
+# what it makes of them on them). A person whose id number is wrong raises every time (an
+# exception is never kept). Bounded: emptied when full.
+_INSTITUTIONS: dict[str, Institution] = {}
+_HOLDERS: dict[tuple[str, int], tuple[Card | None, PersonRecord, Enrolment | None]] = {}
+_KEPT_AT_MOST = 1 << 16
+
+
+def _institution_of(text: str) -> Institution:
+    found = _INSTITUTIONS.get(text)
+    if found is None:
+        if len(_INSTITUTIONS) >= _KEPT_AT_MOST:
+            _INSTITUTIONS.clear()
+        found = _INSTITUTIONS[text] = _institution(*_loads(text))
+    return found
+
+
+def _holder_of(text: str, year: int) -> tuple[Card | None, PersonRecord, Enrolment | None]:
+    found = _HOLDERS.get((text, year))
+    if found is None:
+        if len(_HOLDERS) >= _KEPT_AT_MOST:
+            _HOLDERS.clear()
+        found = _HOLDERS[(text, year)] = _holder(_loads(text), year)
+    return found
+
+
+def _holder(values: list[Any], year: int) -> tuple[Card | None, PersonRecord, Enrolment | None]:
+    """The card (if the bill names one), the person and their enrolment of the year (if
+    any) of a holder's columns: the card's 0-4, the person's 5-14, the enrolment's 15-18."""
+    (number, status, issued_on, replaced_by, due_on, pid, id_number, name, birth_date, sex) = (
+        values[:10]
+    )
+    person = _person(pid, id_number, name, _day(birth_date), sex, *values[10:15])
+    card = None
+    if number is not None:
+        card = _card(number, status, _day(issued_on), replaced_by, _day(due_on), pid)
+    scheme, enrolled, valid_from, valid_to = values[15:19]
+    enrolment = None
+    if scheme is not None:
+        enrolment = _enrolment(pid, year, scheme, enrolled, _day(valid_from), _day(valid_to))
+    return card, person, enrolment
 
 
 def _month(day: date) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
@@ -18,7 +18,7 @@ from yibao.entrypoints.api import docs, fsi_router, health
 from yibao.entrypoints.api.errors import BodyLimit
 from yibao.entrypoints.api.fast_path import SettleFastPath, takes
 from yibao.entrypoints.api.fsi_router import FsiFastPath
-from yibao.entrypoints.api.latency import Recorder
+from yibao.entrypoints.api.latency import GcPauses, Recorder
 from yibao.entrypoints.api.routers import (
     admin,
     categories,
@@ -75,8 +75,9 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     recorder = None if settings.latency_log is None else Recorder(settings.latency_log)
+    pauses = None if settings.gc_log is None else GcPauses(settings.gc_log)
     app = Yibao(
-        lifespan=_lifespan(threads, recorder),
+        lifespan=_lifespan(threads, recorder, pauses),
         title="yibao",
         version="0.1.0",
         description="Social medical insurance for a pooling region: settlement, quotes, reversals.",
@@ -117,7 +118,7 @@ def create_app(
 
 
 def _lifespan(
-    threads: int | None, recorder: Recorder | None
+    threads: int | None, recorder: Recorder | None, pauses: GcPauses | None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -126,10 +127,10 @@ def _lifespan(
             # beyond a few they only queue for it: 4 threads a process settle about half
             # as many bills again as the default 40, with a third of the p99 latency.
             anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-        if recorder is None:
-            yield
-            return
-        with recorder:  # written when the server stops
+        with ExitStack() as recording:  # each written when the server stops
+            for recorder_of in (recorder, pauses):
+                if recorder_of is not None:
+                    recording.enter_context(recorder_of)
             yield
 
     return lifespan
