@@ -17,20 +17,25 @@ from yibao.service.answer_future import AnswerFuture
 def test_running_from_the_start_and_never_cancelled() -> None:
     future: AnswerFuture[int] = AnswerFuture()
     assert isinstance(future, Future)
-    assert future.running() and not future.done() and not future.cancelled()
+    assert future.running()
+    assert not future.done()
+    assert not future.cancelled()
     assert future.cancel() is False  # a caller that gives up cannot cancel the job
     assert future.running()
     with pytest.raises(RuntimeError):
         future.set_running_or_notify_cancel()  # no executor runs it
     future.set_result(1)
-    assert future.done() and not future.running() and not future.cancelled()
+    assert future.done()
+    assert not future.running()
+    assert not future.cancelled()
     assert future.cancel() is False
 
 
 def test_result_and_exception() -> None:
     answered: AnswerFuture[int] = AnswerFuture()
     answered.set_result(7)
-    assert answered.result() == 7 and answered.result(0) == 7
+    assert answered.result() == 7
+    assert answered.result(0) == 7
     assert answered.exception() is None
     assert "returned int" in repr(answered)
 
@@ -160,7 +165,8 @@ def test_concurrent_futures_wait_and_as_completed() -> None:
     second: AnswerFuture[int] = AnswerFuture()
     threading.Timer(0.02, first.set_result, args=(1,)).start()
     done, pending = wait([first, second], timeout=10, return_when=FIRST_COMPLETED)
-    assert done == {first} and pending == {second}
+    assert done == {first}
+    assert pending == {second}
     threading.Timer(0.02, second.set_exception, args=(ValueError("late"),)).start()
     assert list(as_completed([second], timeout=10)) == [second]
     assert isinstance(second.exception(), ValueError)
@@ -185,7 +191,8 @@ def test_asyncio_wrap_future() -> None:
         waiter = asyncio.wrap_future(abandoned)
         waiter.cancel()
         await asyncio.sleep(0)
-        assert waiter.cancelled() and abandoned.running()
+        assert waiter.cancelled()
+        assert abandoned.running()
         abandoned.set_result(1)  # answered all the same, nothing raised
         await asyncio.sleep(0.01)
         assert abandoned.result() == 1
