@@ -5,12 +5,14 @@ rules' counters) are not kept, and every text still reads as parsing it reads.""
 
 from __future__ import annotations
 
+from collections import deque
 from decimal import Decimal
 from types import MappingProxyType
 
 import orjson
+import pytest
 
-from yibao.adapters.db import counter_pg
+from yibao.adapters.db import counter_pg, written_years
 from yibao.adapters.db.ledger_repo import year_state
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.money import ZERO
@@ -47,6 +49,27 @@ def test_years_whose_text_parses_otherwise_are_not_kept() -> None:
         assert read is not acc
         assert read == _parsed(state)
         assert list(read.thresholds) == sorted(read.thresholds)
+
+
+def test_the_oldest_kept_year_is_dropped_one_for_one_beyond_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not emptied when full: what one bill keeps beyond the bound, the oldest frees, so
+    that the collector never finds a pile of untaken years (another worker settled the
+    person-year's next bill) growing to the bound."""
+    monkeypatch.setattr(written_years, "_WRITTEN", {})
+    monkeypatch.setattr(written_years, "_WRITTEN_ORDER", deque())
+    monkeypatch.setattr(written_years, "_WRITTEN_AT_MOST", 3)
+    years = [YearAccumulators(year=2026, personal=Decimal(n)) for n in range(6)]
+    states = [counter_pg.written_state(acc) for acc in years[:3]]
+    assert counter_pg._year_of(states[1]) is years[1]  # taken: one fewer kept
+    for acc in years[3:]:
+        states.append(counter_pg.written_state(acc))
+        assert len(written_years._WRITTEN) <= 3
+    assert list(written_years._WRITTEN) == states[3:]  # the newest, the oldest dropped
+    assert counter_pg._year_of(states[5]) is years[5]
+    assert counter_pg._year_of(states[0]) is not years[0]  # dropped: parsed again
+    assert counter_pg._year_of(states[0]) == years[0]
 
 
 def test_the_state_is_the_text_orjson_makes_of_to_dict() -> None:

@@ -43,6 +43,8 @@ from sqlalchemy import Connection
 from yibao.adapters.db import tables as t
 from yibao.adapters.db.catalogue_repo import CatalogueRepo
 from yibao.adapters.db.ledger_repo import year_state
+from yibao.adapters.db.written_years import written_state as written_state
+from yibao.adapters.db.written_years import year_of
 from yibao.domain.accumulators import YearAccumulators
 from yibao.domain.model import CategorySpan, LineClass, Scheme
 from yibao.domain.money import from_fen
@@ -355,35 +357,7 @@ def _items(text: str) -> dict[str, CatalogueItem]:
 
 
 _loads = orjson.loads
-
-
-# The accumulators this process wrote, by the text it wrote for them (person_years.state):
-# the person-year's next bill reads that text back and takes the object (frozen) instead
-# of parsing it, some 12,000 instructions a bill (a JSON object and a Decimal an amount).
-# Equal texts are equal accumulators, whether the write committed or not; an object is
-# kept only if it is what parsing its text makes (its counters' keys in to_dict's sorted
-# order), and taken once (its next text is another). Bounded: emptied when full.
-_WRITTEN: dict[str, YearAccumulators] = {}
-_WRITTEN_AT_MOST = 8192
-
-
-def written_state(acc: YearAccumulators) -> str:
-    """year_state(acc), the text the write stores, with `acc` kept for its read."""
-    state = year_state(acc)
-    if _in_order(acc.thresholds) and not (acc.cause_paid or acc.stays or acc.si_groups):
-        if len(_WRITTEN) >= _WRITTEN_AT_MOST:
-            _WRITTEN.clear()
-        _WRITTEN[state] = acc
-    return state
-
-
-def _in_order(counters: Any) -> bool:
-    return len(counters) < 2 or list(counters) == sorted(counters)
-
-
-def _year_of(state: str) -> YearAccumulators:
-    kept = _WRITTEN.pop(state, None)
-    return YearAccumulators.from_dict(_loads(state)) if kept is None else kept
+_year_of = year_of  # the accumulators kept by their text (written_years.py)
 
 
 def _day(iso: str | None) -> date | None:
