@@ -336,6 +336,52 @@ def test_a_body_in_pieces_and_connection_close(held: tuple[Any, Held, str]) -> N
     assert closed
 
 
+def test_the_keep_alive_timeout_is_uvicorns(held: tuple[Any, Held, str]) -> None:
+    """An idle keep-alive connection is closed timeout_keep_alive after its last answer,
+    as uvicorn closes it; not while requests keep coming, nor while a settlement is
+    under way longer than the timeout (the protocol arms its timer once an idle spell,
+    not once a request)."""
+    app, committer, token = held
+    health = b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n"
+    timeout = 0.3
+
+    async def connection(http: str) -> float:
+        """Seconds from the last answer to the close."""
+        loop = asyncio.get_running_loop()
+        wire = Wire(app, http, timeout_keep_alive=timeout)
+        await warmed(wire)
+        answers = 0
+        for n in range(6):  # a request every 0.1 s, for longer than the timeout
+            await asyncio.sleep(0.1)
+            if n % 2:
+                wire.send(health)
+            else:
+                wire.send(post(token, BODY))
+                await until(lambda: len(committer.futures) > 0)
+                committer.answer(len(committer.futures) - 1)
+                committer.futures.clear()
+            answers += 1
+            await wire.answers(answers)
+            assert not wire.transport.closed, (http, n)
+        wire.send(post(token, BODY))  # under way for twice the timeout
+        await until(lambda: len(committer.futures) == 1)
+        await asyncio.sleep(2 * timeout)
+        assert not wire.transport.closed, http
+        committer.answer(0)
+        committer.futures.clear()
+        await wire.answers(answers + 1)
+        answered = loop.time()
+        await until(lambda: wire.transport.closed)
+        return loop.time() - answered
+
+    async def main() -> dict[str, float]:
+        return {http: await connection(http) for http in ("httptools", YIBAO)}
+
+    found = run(main)
+    for http, idle in found.items():
+        assert timeout - 0.02 <= idle < timeout + 1.5, (http, idle)
+
+
 def test_http_1_0_is_answered_and_closed(held: tuple[Any, Held, str]) -> None:
     app, committer, token = held
 

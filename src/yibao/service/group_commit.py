@@ -62,11 +62,11 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from yibao.service.answer_future import AnswerFuture
 from yibao.service.errors import ServiceError
 from yibao.service.ports import UnitOfWork
 from yibao.service.settlement import BatchRefusedError, Bill, SettlementService
@@ -93,7 +93,9 @@ class _Job(Generic[T]):
     alone: Callable[[], T]  # in a unit of work of its own, committed
     refusals: tuple[type[Exception], ...]  # what means "refused, nothing written"
     bill: tuple[Bill, str | None] | None = None  # a card bill (submit): batched reads
-    future: Future[T] = field(default_factory=Future)
+    # Running from the start (answer_future.py): a caller that gives up (a client gone,
+    # its task cancelled) cannot cancel it, and its batch answers it like any other.
+    future: AnswerFuture[T] = field(default_factory=AnswerFuture)
 
 
 def bill_order(bill: Bill) -> Order:
@@ -152,7 +154,7 @@ class GroupCommitter:
         self._front = threading.Lock()  # held by the batch in stage 1 (see _work)
         self._started = False
 
-    def submit(self, bill: Bill, key: str | None = None) -> Future[Answer]:
+    def submit(self, bill: Bill, key: str | None = None) -> AnswerFuture[Answer]:
         """Queue a bill; the future holds (HTTP status, view) once its batch committed, or
         the error the bill would have raised alone."""
         settlements = self.settlements
@@ -171,17 +173,14 @@ class GroupCommitter:
         run: Callable[[GroupUnitOfWork], T],
         alone: Callable[[], T],
         refusals: tuple[type[Exception], ...] = (ServiceError,),
-    ) -> Future[T]:
+    ) -> AnswerFuture[T]:
         """Queue a job: `run` in a batch's unit of work (it must not commit), `alone` the
         same in a unit of work of its own, committed, for when the database refused it in
         the batch. The future holds what `run` returned once its batch committed, or the
         job's refusal, or what `alone` answered."""
         return self._queued(_Job(order, run, alone, refusals))
 
-    def _queued(self, job: _Job[T]) -> Future[T]:
-        # Running from the start: a caller that gives up (a client gone, its task
-        # cancelled) cannot cancel it, and its batch answers it like any other.
-        job.future.set_running_or_notify_cancel()
+    def _queued(self, job: _Job[T]) -> AnswerFuture[T]:
         with self._changed:
             if not self._started:
                 self._start()

@@ -191,8 +191,10 @@ class SettleFastPath:
                 return found
         return None
 
-    def wakeups_of_loop(self) -> Wakeups:
-        loop = asyncio.get_running_loop()
+    def wakeups_of_loop(self, loop: asyncio.AbstractEventLoop | None = None) -> Wakeups:
+        """The Wakeups of `loop` (default: the running one)."""
+        if loop is None:
+            loop = asyncio.get_running_loop()
         wakeups = self.wakeups
         if wakeups is None or wakeups.loop is not loop:  # a test's client starts loops anew
             wakeups = self.wakeups = Wakeups(loop)
@@ -269,13 +271,13 @@ class Wakeups:
     ) -> None:
         """`callback(future)` on the loop once the future is answered: for the HTTP
         protocol's settlements (protocol.py), which no coroutine awaits."""
-        future.add_done_callback(lambda done: self._done(callback, done, trace))
+        future.add_done_callback(partial(self._done, callback, trace))
 
     def _done(
         self,
         callback: Callable[[Future[Answer]], None],
-        done: Future[Answer],
         trace: Trace | None,
+        done: Future[Answer],
     ) -> None:
         """In the thread that answered (or the loop's, for a future already done)."""
         if trace is not None:
@@ -294,10 +296,10 @@ class Wakeups:
         with self._lock:
             self._scheduled = False
             ready, self._ready = self._ready, deque()
-        delivered = time.perf_counter()
+        delivered = 0.0  # read once, and only for a wake with traces (YIBAO_LATENCY_LOG)
         for callback, done, trace in ready:
             if trace is not None:
-                trace.delivered = delivered
+                trace.delivered = delivered = delivered or time.perf_counter()
             try:
                 callback(done)
             except Exception as exc:  # one answer's failure must not lose the batch's others

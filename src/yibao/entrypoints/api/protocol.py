@@ -51,13 +51,18 @@ from uvicorn.protocols.http.httptools_impl import (
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 from uvicorn.server import ServerState
 
-from yibao.domain.access import Principal, Role
+from yibao.domain.access import Role
 from yibao.entrypoints.api.app import Yibao
 from yibao.entrypoints.api.deps import AUTHORIZATION_MAX
-from yibao.entrypoints.api.fast_path import HTTP_HEADERS, HTTPS_HEADERS, PATH, SettleFastPath
+from yibao.entrypoints.api.fast_path import (
+    HTTP_HEADERS,
+    HTTPS_HEADERS,
+    PATH,
+    SettleFastPath,
+    Wakeups,
+)
 from yibao.entrypoints.api.latency import Trace
 from yibao.entrypoints.api.routers.settlements import bill_of
-from yibao.service.access import AccessService
 from yibao.service.group_commit import Answer
 
 RAW_PATH = PATH.encode()
@@ -144,6 +149,13 @@ class SettleProtocol(HttpToolsProtocol):
         self.proxied = None if proxy is None else Proxied(proxy)
         self._defaults_of: list[tuple[bytes, bytes]] | None = None
         self._defaults = b""
+        # Per connection, not per request: the loop's Wakeups (fast_path.py), and the
+        # token of the Authorization value last seen (a client sends the same each time).
+        self._wakeups: Wakeups | None = None
+        self._authorization: tuple[bytes | None, str | None] = (None, None)
+        # The keep-alive timer (`_keep_alive_due`): when the connection fell idle, or None
+        # while a request is under way.
+        self._idle_since: float | None = None
 
     # --- reading: uvicorn's parser callbacks -------------------------------------------
 
@@ -214,6 +226,50 @@ class SettleProtocol(HttpToolsProtocol):
         if not settling.more_body:
             self._settle(settling)
 
+    # --- the keep-alive timer: armed once an idle spell, not once a request -----------
+
+    def _unset_keepalive_if_required(self) -> None:
+        """uvicorn's protocol cancels its keep-alive timer at every request's data and arms
+        a new one at every answer: a timer made and cancelled a request. Here the timer
+        stays armed and the connection is marked busy; when it fires (_keep_alive_due)
+        it closes the connection only if it has been idle the whole timeout since its
+        last answer, as uvicorn's would have, and is armed again for what remains."""
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        """uvicorn's (0.55), the timer armed only if it is not already."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:  # the next pipelined request's turn
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self._keep_alive_due
+            )
+
+    def _keep_alive_due(self) -> None:
+        self.timeout_keep_alive_task = None
+        idle_since = self._idle_since
+        if idle_since is None:  # a request under way: its answer arms the timer again
+            return
+        left = idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:  # a request came and was answered meanwhile
+            self.timeout_keep_alive_task = self.loop.call_later(left, self._keep_alive_due)
+            return
+        self.timeout_keep_alive_handler()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        timer, self.timeout_keep_alive_task = self.timeout_keep_alive_task, None
+        if timer is not None:  # uvicorn's cancelled it at the last request's data
+            timer.cancel()
+
     # --- answering ---------------------------------------------------------------------
 
     def _settle(self, cycle: Settling) -> None:
@@ -224,7 +280,7 @@ class SettleProtocol(HttpToolsProtocol):
         if cycle.forwarded and self.proxied is not None:
             cycle.view = self.proxied(cycle.scope)
         try:
-            future = submitted(front, cycle)
+            future = self._submitted(front, cycle)
         except Exception:  # a refusal: the application answers it, the same checks again
             future = None
         if future is None:
@@ -232,8 +288,20 @@ class SettleProtocol(HttpToolsProtocol):
             return
         if trace is not None:
             trace.submitted = time.perf_counter()
-        answered = partial(self._answered, cycle, trace)
-        front.wakeups_of_loop().call(future, answered, trace)
+        wakeups = self._wakeups
+        if wakeups is None or wakeups is not front.wakeups:  # the connection's first
+            wakeups = self._wakeups = front.wakeups_of_loop(self.loop)
+        wakeups.call(future, partial(self._answered, cycle, trace), trace)
+
+    def _submitted(self, front: SettleFastPath, cycle: Settling) -> Future[Answer] | None:
+        """`submitted`, the Authorization value's token read once a connection: a
+        client signs its requests on a connection with the same one."""
+        authorization, token = self._authorization
+        if cycle.authorization != authorization:
+            authorization = cycle.authorization
+            token = bearer_token(None if authorization is None else authorization.decode("latin-1"))
+            self._authorization = authorization, token
+        return submitted(front, cycle, token)
 
     def _answered(self, cycle: Settling, trace: Trace | None, done: Future[Answer]) -> None:
         """On the loop, the committer's answer: written, or its error answered as the
@@ -361,14 +429,14 @@ def wanted_headers(
     return authorization, key, length, forwarded
 
 
-def submitted(front: SettleFastPath, cycle: Settling) -> Future[Answer] | None:
+def submitted(front: SettleFastPath, cycle: Settling, token: str | None) -> Future[Answer] | None:
     """The bill handed to the committer; None for a caller not known in memory (the
-    application asks the database); a refusal raises."""
+    application asks the database); a refusal raises. `token`: bearer_token of the
+    request's Authorization."""
     services = front.services
     committer = services.group_commit
     assert committer is not None  # _front checked it
-    authorization = None if cycle.authorization is None else cycle.authorization.decode("latin-1")
-    who = cached_caller(services.access, authorization)
+    who = None if token is None else services.access.cached(token)
     if who is None or who.role is not Role.INSTITUTION:
         return None
     key = None if cycle.key is None else cycle.key.decode("latin-1")
@@ -376,16 +444,16 @@ def submitted(front: SettleFastPath, cycle: Settling) -> Future[Answer] | None:
     return committer.submit(bill, key)
 
 
-def cached_caller(access: AccessService, authorization: str | None) -> Principal | None:
-    """The caller of a well-formed `Bearer <token>` the server knows in memory; None for
-    anything else, which the application checks (deps.bearer) and answers."""
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of a well-formed `Bearer <token>`; None for anything else, which the
+    application checks (deps.bearer) and answers."""
     if not authorization or len(authorization) > AUTHORIZATION_MAX:
         return None
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return None
-    return access.cached(token)
+    return token
 
 
 class Proxied:
