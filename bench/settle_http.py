@@ -16,7 +16,8 @@ client count on the same server (bench/pgbench.py) and prints the ratios: the ma
 shared and noisy, so the settlement rate means something only beside PostgreSQL's own.
 The server records where each settlement's time went (YIBAO_LATENCY_LOG; bench/
 server_split.py prints the parts: queued, the batch, the way back to the event loop ...,
-p50 to max, and the garbage collector's pauses); --no-split runs it without.
+p50 to max, and the garbage collector's pauses); --no-split runs it without, and records
+the collector's pauses alone (YIBAO_GC_LOG).
 """
 
 from __future__ import annotations
