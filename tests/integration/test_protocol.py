@@ -382,6 +382,39 @@ def test_the_keep_alive_timeout_is_uvicorns(held: tuple[Any, Held, str]) -> None
         assert timeout - 0.02 <= idle < timeout + 1.5, (http, idle)
 
 
+def test_a_settlements_scope_is_uvicorns(held: tuple[Any, Held, str]) -> None:
+    """The scope the protocol makes for a settlement only when it needs it (the access
+    log, a proxy's headers, the ASGI way) is the one uvicorn's protocol makes, key for
+    key and in its order, for HTTP/1.1 and 1.0."""
+    app, _committer, token = held
+
+    async def scope(http: str, raw: bytes) -> list[tuple[str, Any]]:
+        wire = Wire(app, http)
+        await warmed(wire)
+        seen: list[dict[str, Any]] = []
+        protocol = wire.protocol
+        if http == YIBAO:  # where it would hand the bill to the committer
+            protocol._settle = lambda cycle: seen.append(protocol.scope_of(cycle))
+        else:  # where uvicorn's would start the application
+            protocol._start_asgi_task = lambda cycle, _app: seen.append(cycle.scope)
+        wire.send(raw)
+        assert len(seen) == 1, http
+        return list(seen[0].items())
+
+    async def main() -> dict[tuple[str, bytes], list[tuple[str, Any]]]:
+        found = {}
+        for version in (b"HTTP/1.1", b"HTTP/1.0"):
+            raw = post(token, BODY, key="scope").replace(b"HTTP/1.1", version, 1)
+            for http in ("httptools", YIBAO):
+                found[http, version] = await scope(http, raw)
+        return found
+
+    found = run(main)
+    for version in (b"HTTP/1.1", b"HTTP/1.0"):
+        assert found["httptools", version] == found[YIBAO, version], version
+    assert dict(found[YIBAO, b"HTTP/1.0"])["http_version"] == "1.0"
+
+
 def test_http_1_0_is_answered_and_closed(held: tuple[Any, Held, str]) -> None:
     app, committer, token = held
 
