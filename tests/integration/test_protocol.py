@@ -593,6 +593,29 @@ def test_a_token_not_in_memory_and_a_large_body_go_the_asgi_way(
     assert answered(large) == {"n": 1}
 
 
+def test_a_token_revoked_on_an_open_connection_is_refused(held: tuple[Any, Held, str]) -> None:
+    """The connection keeps its Authorization's token read, not the caller: a token
+    revoked between two requests on it is refused at the second, by the application."""
+    app, committer, token = held
+    services = app.state.services
+
+    async def main() -> list[bytes]:
+        wire = Wire(app, YIBAO)
+        await warmed(wire)
+        wire.send(post(token, BODY))
+        await until(lambda: len(committer.futures) == 1)
+        committer.answer(0)
+        await wire.answers(1)
+        services.access.revoke_token(token.split()[1])
+        wire.send(post(token, BODY))
+        return await wire.answers(2)
+
+    first, second = run(main)
+    assert answered(first) == {"n": 0}
+    assert second.startswith(b"HTTP/1.1 401 ")
+    assert len(committer.futures) == 1
+
+
 def test_the_latency_recorder_has_each_settlement(
     engine: Any, policies: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

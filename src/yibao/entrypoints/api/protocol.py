@@ -67,6 +67,7 @@ from yibao.entrypoints.api.fast_path import (
 )
 from yibao.entrypoints.api.latency import Trace
 from yibao.entrypoints.api.routers.settlements import bill_of
+from yibao.service.access import token_hash
 from yibao.service.group_commit import Answer
 
 RAW_PATH = PATH.encode()
@@ -163,7 +164,7 @@ class SettleProtocol(HttpToolsProtocol):
         # Per connection, not per request: the loop's Wakeups (fast_path.py), and the
         # token of the Authorization value last seen (a client sends the same each time).
         self._wakeups: Wakeups | None = None
-        self._authorization: tuple[bytes | None, str | None] = (None, None)
+        self._authorization: tuple[bytes | None, str | None] = (None, None)  # value, key
         # The keep-alive timer (`_keep_alive_due`): when the connection fell idle, or None
         # while a request is under way.
         self._idle_since: float | None = None
@@ -352,14 +353,16 @@ class SettleProtocol(HttpToolsProtocol):
         wakeups.call(future, partial(self._answered, cycle, trace), trace)
 
     def _submitted(self, front: SettleFastPath, cycle: Settling) -> Future[Answer] | None:
-        """`submitted`, the Authorization value's token read once a connection: a
-        client signs its requests on a connection with the same one."""
-        authorization, token = self._authorization
+        """`submitted`, the Authorization value's token read and hashed once a
+        connection (a client signs its requests on a connection with the same one); the
+        token itself is looked up every request."""
+        authorization, key = self._authorization
         if cycle.authorization != authorization:
             authorization = cycle.authorization
             token = bearer_token(None if authorization is None else authorization.decode("latin-1"))
-            self._authorization = authorization, token
-        return submitted(front, cycle, token)
+            key = None if token is None else token_hash(token)
+            self._authorization = authorization, key
+        return submitted(front, cycle, key)
 
     def _answered(self, cycle: Settling, trace: Trace | None, done: Future[Answer]) -> None:
         """On the loop, the committer's answer: written, or its error answered as the
@@ -490,14 +493,15 @@ def wanted_headers(
     return authorization, key, length, forwarded
 
 
-def submitted(front: SettleFastPath, cycle: Settling, token: str | None) -> Future[Answer] | None:
+def submitted(front: SettleFastPath, cycle: Settling, key: str | None) -> Future[Answer] | None:
     """The bill handed to the committer; None for a caller not known in memory (the
-    application asks the database); a refusal raises. `token`: bearer_token of the
-    request's Authorization."""
+    application asks the database); a refusal raises. `key`: the token_hash of the
+    request's bearer_token (AccessService.cached's key: looked up every request, so that
+    an expiry or a revocation counts at once)."""
     services = front.services
     committer = services.group_commit
     assert committer is not None  # _front checked it
-    who = None if token is None else services.access.cached(token)
+    who = None if key is None else services.access.recall(key)
     if who is None or who.role is not Role.INSTITUTION:
         return None
     key = None if cycle.key is None else cycle.key.decode("latin-1")
