@@ -70,3 +70,34 @@ def test_the_oldest_kept_year_is_dropped_one_for_one_beyond_the_bound(
     assert counter_pg._year_of(states[5]) is years[5]
     assert counter_pg._year_of(states[0]) is not years[0]  # dropped: parsed again
     assert counter_pg._year_of(states[0]) == years[0]
+
+
+def test_the_state_is_the_text_orjson_makes_of_to_dict() -> None:
+    """year_state writes most years' text itself: the same text as orjson's of to_dict()."""
+    amounts = [ZERO, Decimal("0"), Decimal("0.00"), Decimal("-0.00"), Decimal("12.5"),
+               Decimal("120.50"), Decimal("80.125000"), Decimal("1E+3"), Decimal("-3.10"),
+               Decimal("1234567.891"), Decimal("5E-7")]  # fmt: skip
+    names = [
+        "outpatient",
+        "special_outpatient:透析",
+        'a "quoted" \\ name',
+        "tab\there",
+        "inpatient",
+    ]
+    counters: list[dict[str, Decimal]] = [{}]
+    counters += [{name: amount} for name in names for amount in amounts[:4]]
+    counters += [{"outpatient": Decimal("1"), "inpatient": Decimal("2")}]
+    for n, amount in enumerate(amounts):
+        for these in counters:
+            acc = YearAccumulators(
+                year=2026 + n % 2,
+                pooled_cost=amount,
+                inpatient_fund_paid=amounts[(n + 1) % len(amounts)],
+                outpatient_fund_paid=amounts[(n + 2) % len(amounts)],
+                thresholds=MappingProxyType(these),
+                personal_on_eligible=amounts[(n + 3) % len(amounts)],
+                personal=amounts[(n + 4) % len(amounts)],
+            )
+            assert year_state(acc) == orjson.dumps(acc.to_dict()).decode()
+    later = YearAccumulators(year=2026, si_groups=MappingProxyType({"g": Decimal("1")}))
+    assert year_state(later) == orjson.dumps(later.to_dict()).decode()

@@ -235,7 +235,8 @@ def split_amounts(r: EncounterResult) -> Split:
     else:
         self_pay, over = r.self_pay, r.over_limit
     texts: list[str] = []
-    fens: list[int] | None = []
+    fens: list[int] = []
+    finer = False  # an amount finer than the fen: no fen for any (to_fen refuses it)
     for amount in (
         r.total,
         r.eligible if r.eligible is ZERO else round_fen(r.eligible),
@@ -249,27 +250,23 @@ def split_amounts(r: EncounterResult) -> Split:
     ):
         if amount is ZERO:  # the engine's own zero (no part of that kind): fmt's text
             texts.append(_ZERO_TEXT)
-            if fens is not None:
-                fens.append(0)
-            continue
-        if not amount:
-            texts.append(_NEGATIVE_ZERO if amount.is_signed() else _ZERO_TEXT)
-            if fens is not None:
-                fens.append(0)
+            fens.append(0)
             continue
         text = str(amount)
-        if text[-3:-2] == ".":
+        if text[-3:-2] == ".":  # to the fen, a zero ("0.00", "-0.00") too: fmt's text
             texts.append(text)
-            if fens is not None:
-                fens.append(int(text.replace(".", "")))
+            fens.append(int(text.replace(".", "")))
+        elif not amount:  # a zero of another exponent
+            texts.append(_NEGATIVE_ZERO if amount.is_signed() else _ZERO_TEXT)
+            fens.append(0)
         else:
             texts.append(fmt(amount))
-            if fens is not None:
+            if not finer:
                 try:
                     fens.append(to_fen(amount))
                 except AmountError:  # the record raises it (split_fen), a quote shows it
-                    fens = None
-    made = (tuple(texts), None if fens is None else tuple(fens))
+                    finer = True
+    made = (tuple(texts), None if finer else tuple(fens))
     r.__dict__[_SPLIT] = made
     return made
 

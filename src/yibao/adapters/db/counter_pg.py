@@ -280,11 +280,14 @@ def _facts(row: Any, year: int) -> CounterFacts:
         {} if row[31] is None else dict(_items(row[31])),
         YearAccumulators(year=year) if state is None else _year_of(state),
         0 if settled is None else int(settled),
+        # No categories (most persons: NULL, no JSON) without a generator over none.
         None
         if person is None
+        else ()
+        if categories is None
         else tuple(
             CategorySpan(category, _day(valid_from), _day(valid_to))
-            for category, valid_from, valid_to in (() if categories is None else _loads(categories))
+            for category, valid_from, valid_to in _loads(categories)
         ),
     )
 

@@ -17,7 +17,7 @@ from yibao.adapters.db import tables as t
 from yibao.adapters.db.errors import refused_as_duplicate
 from yibao.adapters.db.prepared import Driver
 from yibao.domain.accumulators import YearAccumulators
-from yibao.domain.money import from_fen
+from yibao.domain.money import ZERO, from_fen
 from yibao.service.ports import now
 from yibao.service.ports.records import SettlementRecord, explanation_text
 
@@ -48,8 +48,45 @@ _LOCK_YEAR = {name: _lock_year_statement(name) for name in ("postgresql", "sqlit
 
 def year_state(acc: YearAccumulators) -> str:
     """A person-year's accumulators as person_years.state holds them (JSON, exact decimal
-    strings): the one way every writer of that column makes it."""
-    return orjson.dumps(acc.to_dict()).decode()
+    strings): the one way every writer of that column makes it.
+
+    Every settlement writes one: the text orjson makes of to_dict() is written directly
+    for a year with at most one threshold counter and none of the later rules' counters
+    (most years), without the dict, the encoder and the decode (some 3,000 instructions
+    a bill). An amount's text is its str() (digits, a sign, a point, an exponent: nothing
+    to escape) as to_dict's, "0" for the engine's ZERO; the counter's name as orjson
+    writes it (kept). tests/unit/test_written_state.py holds the two to the same text."""
+    thresholds = acc.thresholds
+    if acc.cause_paid or acc.stays or acc.si_groups or len(thresholds) > 1:
+        return orjson.dumps(acc.to_dict()).decode()
+    counters = "{}"
+    if thresholds:
+        ((name, amount),) = thresholds.items()
+        key = _KEYS.get(name)
+        if key is None:
+            if len(_KEYS) >= 1024:  # counters' names come from policies: a bounded memory
+                _KEYS.clear()
+            key = _KEYS[name] = orjson.dumps(name).decode()
+        counters = f'{{{key}:"{amount!s}"}}'
+    pooled, inpatient, outpatient = (
+        acc.pooled_cost,
+        acc.inpatient_fund_paid,
+        acc.outpatient_fund_paid,
+    )
+    on_eligible, personal = acc.personal_on_eligible, acc.personal
+    return (
+        f'{{"year":{int.__repr__(acc.year)},'
+        f'"pooled_cost":"{"0" if pooled is ZERO else str(pooled)}",'
+        f'"inpatient_fund_paid":"{"0" if inpatient is ZERO else str(inpatient)}",'
+        f'"outpatient_fund_paid":"{"0" if outpatient is ZERO else str(outpatient)}",'
+        f'"thresholds":{counters},'
+        f'"personal_on_eligible":"{"0" if on_eligible is ZERO else str(on_eligible)}",'
+        f'"personal":"{"0" if personal is ZERO else str(personal)}"}}'
+    )
+
+
+# A threshold counter's name as JSON (orjson's text of it), by name.
+_KEYS: dict[str, str] = {}
 
 
 class Ledger:

@@ -9,7 +9,7 @@ Leaving the block without commit() rolls everything back: a failed request write
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -61,6 +61,26 @@ def _rollback_keeping_statements(conn: Connection) -> None:
     pgconn.exec_(b"ROLLBACK")
 
 
+# The repositories a unit of work makes only when first asked for one (__getattr__): a
+# group commit's batch uses the registry, the catalogue, the regions, the audit and the
+# counter, and making all the others for each batch (and each request) cost some 35,000
+# instructions, a thousand a card bill of a batch of 32. Each is made once in the unit of
+# work, on its connection, as __enter__ made it before.
+_MADE_WHEN_ASKED: dict[str, Callable[[Connection, UnitOfWork], Any]] = {
+    "ledger": lambda conn, _: Ledger(conn),
+    "claims": lambda conn, _: Claims(conn),
+    "history": lambda conn, _: History(conn),
+    "yearly": lambda conn, _: Yearly(conn),
+    "accounts": lambda conn, _: Accounts(conn),
+    "schools": lambda conn, _: Schools(conn),
+    "collection": lambda conn, _: Collection(conn),
+    "certificates": lambda conn, _: Certificates(conn),
+    "member": lambda conn, _: Member(conn),
+    "console": lambda conn, _: Console(conn),
+    "interface": lambda conn, uow: FsiStore(conn, uow.registry),
+}
+
+
 class UnitOfWork:
     registry: Registry
     ledger: Ledger
@@ -82,26 +102,34 @@ class UnitOfWork:
         self.engine = engine
         self._conn: Connection | None = None
         self._in_bill = False  # a group commit's savepoint is open (savepoint())
+        self._asked: list[str] = []  # the repositories made when asked for (__getattr__)
+
+    def __getattr__(self, name: str) -> Any:
+        """A repository made when first asked for (_MADE_WHEN_ASKED), in the block only.
+        Set as an attribute, it is found as the others are from then on (an attribute
+        set in the instance's own way: its __dict__ is never touched, whose making would
+        slow every attribute read of the unit of work)."""
+        make = _MADE_WHEN_ASKED.get(name)
+        conn = self.__getattribute__("_conn")  # not __getattr__ again, if it is not set
+        if make is None or conn is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        made = make(conn, self)
+        setattr(self, name, made)
+        self._asked.append(name)
+        return made
 
     def __enter__(self) -> UnitOfWork:
         self._conn = self.engine.connect()
         self._conn.begin()
         self._in_bill = False
+        if self._asked:  # entered again: those of the last block are made anew if asked
+            for name in self._asked:
+                delattr(self, name)
+            self._asked = []
         self.registry = Registry(self._conn)
         self.catalogue = CatalogueRepo(self._conn)
-        self.ledger = Ledger(self._conn)
-        self.claims = Claims(self._conn)
-        self.history = History(self._conn)
-        self.yearly = Yearly(self._conn)
-        self.accounts = Accounts(self._conn)
         self.audit = Audit(self._conn)
-        self.schools = Schools(self._conn)
-        self.collection = Collection(self._conn)
-        self.certificates = Certificates(self._conn)
-        self.member = Member(self._conn)
         self.regions = Regions(self._conn)
-        self.console = Console(self._conn)
-        self.interface = FsiStore(self._conn, self.registry)  # the national interface's
         self.counter = (
             PgBatchCounter(self._conn, self.catalogue, self.regions, self.registry)
             if self._conn.dialect.name == "postgresql"
