@@ -19,5 +19,5 @@ def app_from_env() -> FastAPI:
     # A token revoked by another process (the command line) is refused at once, not
     # after the token cache's 30 s (on PostgreSQL; the thread ends with the process).
     listen_for_revocations(engine, served.access.forget_tokens)
-    tune_runtime(settings)  # the process's long-lived objects made: out of the collector's way
+    tune_runtime(settings, app)  # the process's long-lived objects made: out of the collector's way
     return app
