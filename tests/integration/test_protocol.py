@@ -382,6 +382,39 @@ def test_the_keep_alive_timeout_is_uvicorns(held: tuple[Any, Held, str]) -> None
         assert timeout - 0.02 <= idle < timeout + 1.5, (http, idle)
 
 
+def test_a_settlements_scope_is_uvicorns(held: tuple[Any, Held, str]) -> None:
+    """The scope the protocol makes for a settlement only when it needs it (the access
+    log, a proxy's headers, the ASGI way) is the one uvicorn's protocol makes, key for
+    key and in its order, for HTTP/1.1 and 1.0."""
+    app, _committer, token = held
+
+    async def scope(http: str, raw: bytes) -> list[tuple[str, Any]]:
+        wire = Wire(app, http)
+        await warmed(wire)
+        seen: list[dict[str, Any]] = []
+        protocol = wire.protocol
+        if http == YIBAO:  # where it would hand the bill to the committer
+            protocol._settle = lambda cycle: seen.append(protocol.scope_of(cycle))
+        else:  # where uvicorn's would start the application
+            protocol._start_asgi_task = lambda cycle, _app: seen.append(cycle.scope)
+        wire.send(raw)
+        assert len(seen) == 1, http
+        return list(seen[0].items())
+
+    async def main() -> dict[tuple[str, bytes], list[tuple[str, Any]]]:
+        found = {}
+        for version in (b"HTTP/1.1", b"HTTP/1.0"):
+            raw = post(token, BODY, key="scope").replace(b"HTTP/1.1", version, 1)
+            for http in ("httptools", YIBAO):
+                found[http, version] = await scope(http, raw)
+        return found
+
+    found = run(main)
+    for version in (b"HTTP/1.1", b"HTTP/1.0"):
+        assert found["httptools", version] == found[YIBAO, version], version
+    assert dict(found[YIBAO, b"HTTP/1.0"])["http_version"] == "1.0"
+
+
 def test_http_1_0_is_answered_and_closed(held: tuple[Any, Held, str]) -> None:
     app, committer, token = held
 
@@ -558,6 +591,29 @@ def test_a_token_not_in_memory_and_a_large_body_go_the_asgi_way(
     first, large = run(main)
     assert answered(first) == {"n": 0}
     assert answered(large) == {"n": 1}
+
+
+def test_a_token_revoked_on_an_open_connection_is_refused(held: tuple[Any, Held, str]) -> None:
+    """The connection keeps its Authorization's token read, not the caller: a token
+    revoked between two requests on it is refused at the second, by the application."""
+    app, committer, token = held
+    services = app.state.services
+
+    async def main() -> list[bytes]:
+        wire = Wire(app, YIBAO)
+        await warmed(wire)
+        wire.send(post(token, BODY))
+        await until(lambda: len(committer.futures) == 1)
+        committer.answer(0)
+        await wire.answers(1)
+        services.access.revoke_token(token.split()[1])
+        wire.send(post(token, BODY))
+        return await wire.answers(2)
+
+    first, second = run(main)
+    assert answered(first) == {"n": 0}
+    assert second.startswith(b"HTTP/1.1 401 ")
+    assert len(committer.futures) == 1
 
 
 def test_the_latency_recorder_has_each_settlement(

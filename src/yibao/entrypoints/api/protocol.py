@@ -24,7 +24,11 @@ What uvicorn's protocol does for a request is kept: answers in the order of the 
 on a connection (a pipelined request waits in uvicorn's queue, and its turn comes through
 `_start_asgi_task`), `connection: close` and the close when the request or the server's
 shutdown asks it, the answer held while the transport has paused writing, the access log
-line when it is on, the latency recorder (YIBAO_LATENCY_LOG). Where uvicorn's own
+line when it is on, the latency recorder (YIBAO_LATENCY_LOG), the keep-alive timeout (a
+timer armed once an idle spell rather than once a request). What it can keep for a
+connection it keeps (its loop's Wakeups, the token of its Authorization value), and a
+settlement's ASGI scope is made only when something needs it (the access log, a trusted
+proxy's headers, the ASGI way): uvicorn's per-request dict of ten keys, made later. Where uvicorn's own
 machinery would differ (a concurrency limit, 100-continue, an upgrade, a root path, an
 application wrapped in more than the proxy-headers middleware), every request goes the
 ASGI way.
@@ -63,6 +67,7 @@ from yibao.entrypoints.api.fast_path import (
 )
 from yibao.entrypoints.api.latency import Trace
 from yibao.entrypoints.api.routers.settlements import bill_of
+from yibao.service.access import token_hash
 from yibao.service.group_commit import Answer
 
 RAW_PATH = PATH.encode()
@@ -106,6 +111,8 @@ class Settling:
         "disconnected",
         "forwarded",
         "front",
+        "headers",
+        "http_version",
         "keep_alive",
         "key",
         "message_event",
@@ -118,22 +125,27 @@ class Settling:
 
     def __init__(
         self,
-        scope: dict[str, Any],
         front: SettleFastPath,
+        http_version: str,
         keep_alive: bool,
-        headers: tuple[bytes | None, bytes | None, bool],
+        headers: list[tuple[bytes, bytes]],
+        found: tuple[bytes | None, bytes | None, bool],
     ) -> None:
-        self.scope = scope
         self.front = front
+        self.http_version = http_version
         self.keep_alive = keep_alive
-        self.authorization, self.key, self.forwarded = headers
+        self.headers = headers
+        self.authorization, self.key, self.forwarded = found
         self.body = bytearray()
         self.more_body = True  # until the whole body arrived
         self.turn = False  # its turn on the connection: every answer before it sent
         self.response_complete = False
         self.disconnected = False
         self.message_event = NO_EVENT
-        self.view = scope  # the scope as the application sees it (SettleProtocol.viewed)
+        # The request's ASGI scope, made only if something needs it (SettleProtocol.scope_of):
+        # the access log, a trusted proxy's headers, the ASGI way.
+        self.scope: dict[str, Any] | None = None
+        self.view: dict[str, Any] | None = None  # as the application sees it, if not the scope
 
 
 class SettleProtocol(HttpToolsProtocol):
@@ -152,34 +164,53 @@ class SettleProtocol(HttpToolsProtocol):
         # Per connection, not per request: the loop's Wakeups (fast_path.py), and the
         # token of the Authorization value last seen (a client sends the same each time).
         self._wakeups: Wakeups | None = None
-        self._authorization: tuple[bytes | None, str | None] = (None, None)
+        self._authorization: tuple[bytes | None, str | None] = (None, None)  # value, key
         # The keep-alive timer (`_keep_alive_due`): when the connection fell idle, or None
         # while a request is under way.
         self._idle_since: float | None = None
+        self._fast: SettleFastPath | None = None  # _front_of_connection, once found
 
     # --- reading: uvicorn's parser callbacks -------------------------------------------
+
+    def on_message_begin(self) -> None:
+        """uvicorn's, but the request's scope is made once the request is known
+        (`_uvicorns_scope`): a settlement answered here makes it only if it needs it."""
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+        self.scope = None  # type: ignore[assignment]  # uvicorn reads it from the headers' end
+
+    def _uvicorns_scope(self, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+        """The scope uvicorn's on_message_begin makes (0.55), key for key."""
+        return {
+            "type": "http",
+            "asgi": {"version": self.asgi_version, "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": self.server,
+            "client": self.client,
+            "scheme": self.scheme,
+            "root_path": self.root_path,
+            "headers": headers,
+            "state": self.app_state.copy(),
+        }
 
     def on_headers_complete(self) -> None:
         front = self._front()
         if front is None:
+            self.scope = self._uvicorns_scope(self.headers)  # type: ignore[assignment]
             super().on_headers_complete()
             return
         found = wanted_headers(self.headers)
         length = found[2]
         limit = min(front.limit, HIGH_WATER_LIMIT)  # uvicorn pauses reading above it
         if length is None or not length.isdigit() or int(length) > limit:
+            self.scope = self._uvicorns_scope(self.headers)  # type: ignore[assignment]
             super().on_headers_complete()  # BodyLimit counts it, or refuses it
             return
         http_version = self.parser.get_http_version()
-        scope: Any = self.scope  # as uvicorn's on_headers_complete fills it for this path
-        scope["method"] = "POST"
-        if http_version != "1.1":
-            scope["http_version"] = http_version
-        scope["path"] = PATH
-        scope["raw_path"] = RAW_PATH
-        scope["query_string"] = b""
         keep_alive = http_version != "1.0" and self.parser.should_keep_alive()
-        settling = Settling(scope, front, keep_alive, (found[0], found[1], found[3]))
+        found_headers = (found[0], found[1], found[3])
+        settling = Settling(front, http_version, keep_alive, self.headers, found_headers)
         existing = self.cycle
         # uvicorn reads its cycle's attributes that Settling has (the class docstring).
         self.cycle = settling  # type: ignore[assignment]
@@ -189,21 +220,49 @@ class SettleProtocol(HttpToolsProtocol):
             self.flow.pause_reading()
             self.pipeline.appendleft((settling, self.app))  # type: ignore[arg-type]
 
+    def scope_of(self, cycle: Settling) -> dict[str, Any]:
+        """The settlement's scope, made the first time it is asked for: as uvicorn's
+        on_message_begin and on_headers_complete make it for this path."""
+        scope = cycle.scope
+        if scope is None:
+            scope = cycle.scope = self._uvicorns_scope(cycle.headers)
+            scope["method"] = "POST"
+            if cycle.http_version != "1.1":
+                scope["http_version"] = cycle.http_version
+            scope["path"] = PATH
+            scope["raw_path"] = RAW_PATH
+            scope["query_string"] = b""
+        return scope
+
+    def view_of(self, cycle: Settling) -> dict[str, Any]:
+        """The settlement's scope as the application sees it (through a trusted proxy)."""
+        view = cycle.view
+        return self.scope_of(cycle) if view is None else view
+
     def _front(self) -> SettleFastPath | None:
         """The fast path, if this request (its headers read) may be answered here."""
-        yibao = self.yibao
+        front = self._fast
+        if front is None:
+            front = self._fast = self._front_of_connection()
+            if front is None:
+                return None
         if (
-            yibao is None
-            or self.url != RAW_PATH
-            or self.root_path
+            self.url != RAW_PATH
             or self.expect_100_continue
-            or self.limit_concurrency is not None
+            or self.parser.get_method() != b"POST"
+            or self.parser.should_upgrade()
         ):
+            return None
+        return front
+
+    def _front_of_connection(self) -> SettleFastPath | None:
+        """The fast path, if this connection's settlements may be answered here: none
+        before the application's stack is built (asked again at the next request)."""
+        yibao = self.yibao
+        if yibao is None or self.root_path or self.limit_concurrency is not None:
             return None
         front = yibao.settle_front  # None until the application's stack is built
         if front is None or front.services.group_commit is None:
-            return None
-        if self.parser.get_method() != b"POST" or self.parser.should_upgrade():
             return None
         return front
 
@@ -278,13 +337,13 @@ class SettleProtocol(HttpToolsProtocol):
         front = cycle.front
         trace = None if front.recorder is None else Trace(time.perf_counter())
         if cycle.forwarded and self.proxied is not None:
-            cycle.view = self.proxied(cycle.scope)
+            cycle.view = self.proxied(self.scope_of(cycle))
         try:
             future = self._submitted(front, cycle)
         except Exception:  # a refusal: the application answers it, the same checks again
             future = None
         if future is None:
-            self._by_asgi(cycle, self.app, cycle.scope)
+            self._by_asgi(cycle, self.app, self.scope_of(cycle))
             return
         if trace is not None:
             trace.submitted = time.perf_counter()
@@ -294,14 +353,16 @@ class SettleProtocol(HttpToolsProtocol):
         wakeups.call(future, partial(self._answered, cycle, trace), trace)
 
     def _submitted(self, front: SettleFastPath, cycle: Settling) -> Future[Answer] | None:
-        """`submitted`, the Authorization value's token read once a connection: a
-        client signs its requests on a connection with the same one."""
-        authorization, token = self._authorization
+        """`submitted`, the Authorization value's token read and hashed once a
+        connection (a client signs its requests on a connection with the same one); the
+        token itself is looked up every request."""
+        authorization, key = self._authorization
         if cycle.authorization != authorization:
             authorization = cycle.authorization
             token = bearer_token(None if authorization is None else authorization.decode("latin-1"))
-            self._authorization = authorization, token
-        return submitted(front, cycle, token)
+            key = None if token is None else token_hash(token)
+            self._authorization = authorization, key
+        return submitted(front, cycle, key)
 
     def _answered(self, cycle: Settling, trace: Trace | None, done: Future[Answer]) -> None:
         """On the loop, the committer's answer: written, or its error answered as the
@@ -311,7 +372,9 @@ class SettleProtocol(HttpToolsProtocol):
         try:
             status, view = done.result()
         except Exception as exc:
-            self._by_asgi(cycle, partial(refusal, cycle.front, self.yibao, exc), cycle.view)
+            self._by_asgi(
+                cycle, partial(refusal, cycle.front, self.yibao, exc), self.view_of(cycle)
+            )
             return
         if trace is not None:
             trace.resumed = time.perf_counter()
@@ -333,8 +396,9 @@ class SettleProtocol(HttpToolsProtocol):
     def _write(self, cycle: Settling, status: int, body: bytes, trace: Trace | None) -> None:
         """The whole answer in one write, byte for byte what uvicorn writes for the front
         door's two sends; then what uvicorn does when an answer is complete."""
-        view: Any = cycle.view  # uvicorn types it HTTPScope
+        view: Any = cycle.view  # uvicorn types it HTTPScope; None: the scope, not made
         if self.access_log:
+            view = self.view_of(cycle)
             self.access_logger.info(
                 '%s - "%s %s HTTP/%s" %d',
                 get_client_addr(view),
@@ -348,7 +412,7 @@ class SettleProtocol(HttpToolsProtocol):
             STATUS_LINE[status],
             self._default_headers(),
             b"content-length: %d\r\n" % len(body),
-            TAILS[view["scheme"] == "https", keep_alive],
+            TAILS[(self.scheme if view is None else view["scheme"]) == "https", keep_alive],
             body,
         )
         self.transport.write(b"".join(head))
@@ -429,14 +493,15 @@ def wanted_headers(
     return authorization, key, length, forwarded
 
 
-def submitted(front: SettleFastPath, cycle: Settling, token: str | None) -> Future[Answer] | None:
+def submitted(front: SettleFastPath, cycle: Settling, key: str | None) -> Future[Answer] | None:
     """The bill handed to the committer; None for a caller not known in memory (the
-    application asks the database); a refusal raises. `token`: bearer_token of the
-    request's Authorization."""
+    application asks the database); a refusal raises. `key`: the token_hash of the
+    request's bearer_token (AccessService.cached's key: looked up every request, so that
+    an expiry or a revocation counts at once)."""
     services = front.services
     committer = services.group_commit
     assert committer is not None  # _front checked it
-    who = None if token is None else services.access.cached(token)
+    who = None if key is None else services.access.recall(key)
     if who is None or who.role is not Role.INSTITUTION:
         return None
     key = None if cycle.key is None else cycle.key.decode("latin-1")
