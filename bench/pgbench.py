@@ -7,6 +7,12 @@ same run, so that a noisy shared machine moves both figures alike.
     yardstick.prepare()             # pgbench -i at scale 64, once (the database is kept)
     before = yardstick.run(30)      # transactions/s and PostgreSQL CPU ms a transaction
 
+Its latencies too (p50, p99, p99.9 and max of every transaction, from pgbench's own
+per-transaction log, `-l`): the tail a client of the database itself sees at that
+concurrency on this machine, beside the settlements' tail. On this 2-core machine a
+commit's flush now and then takes 100 ms or more (PostgreSQL logs such COMMITs of the
+settlements and pgbench's ENDs alike), and every transaction in flight waits for it.
+
 PostgreSQL's CPU is read from /proc (the server's postmaster and every process under it,
 when its data directory is readable here; else every process named postgres), as
 bench/settle_http.py reads it for settlements, so that the two "CPU per transaction"
@@ -15,10 +21,12 @@ figures are comparable.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +53,43 @@ class PgbenchRun:
     database_cpu_ms: float  # PostgreSQL's CPU milliseconds a transaction
     client_cpu_ms: float = 0.0  # pgbench's own
     machine_cpu_ms: float = 0.0  # every core's busy time (bench/common.py)
+    latency_ms: Latency | None = None  # pgbench's own, from its per-transaction log
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Transactions' latencies, milliseconds, as the client measured them."""
+
+    p50: float
+    p99: float
+    p999: float
+    max: float
+
+    @classmethod
+    def of(cls, micros: list[int]) -> Latency | None:
+        """Nearest-rank quantiles of latencies in microseconds; None for none."""
+        if not micros:
+            return None
+        ordered = sorted(micros)
+
+        def at(q: float) -> float:
+            rank = min(len(ordered), max(1, math.ceil(q * len(ordered))))
+            return ordered[rank - 1] / 1000
+
+        return cls(at(0.50), at(0.99), at(0.999), ordered[-1] / 1000)
+
+
+def logged_latencies(folder: Path) -> list[int]:
+    """Every transaction's latency in microseconds from pgbench's `-l` files in folder
+    (one line a transaction: client, transaction number, latency in us, script, epoch
+    seconds, us; a transaction skipped or failed has a word in place of the latency)."""
+    micros: list[int] = []
+    for log in folder.iterdir():
+        for line in log.read_text().splitlines():
+            fields = line.split()
+            if len(fields) > 2 and fields[2].isdigit():
+                micros.append(int(fields[2]))
+    return micros
 
 
 def postmaster_pid(admin_url: str) -> int | None:
@@ -149,24 +194,28 @@ class Pgbench:
         """pgbench tpcb-like for `seconds` with the benchmark's client count."""
         cpu_before = postgres_cpu_seconds(self.postmaster)
         client_before, machine_before = children_cpu_seconds(), machine_busy_seconds()
-        done_run = subprocess.run(
-            [
-                "pgbench",
-                *self.connection,
-                "-b",
-                "tpcb-like",
-                "-c",
-                str(self.clients),
-                "-j",
-                "2",
-                "-T",
-                str(max(1, int(seconds))),
-                DATABASE,
-            ],
-            check=False,
-            capture_output=True,
-            text=True,
-        )
+        with tempfile.TemporaryDirectory(prefix="yibao-pgbench-") as logs:
+            done_run = subprocess.run(
+                [
+                    "pgbench",
+                    *self.connection,
+                    "-b",
+                    "tpcb-like",
+                    "-c",
+                    str(self.clients),
+                    "-j",
+                    "2",
+                    "-T",
+                    str(max(1, int(seconds))),
+                    "-l",
+                    f"--log-prefix={logs}/tx",
+                    DATABASE,
+                ],
+                check=False,
+                capture_output=True,
+                text=True,
+            )
+            latency = Latency.of(logged_latencies(Path(logs)))
         if done_run.returncode != 0:
             last = (done_run.stderr.strip().splitlines() or ["no message"])[-1]
             raise PgbenchFailedError(f"exit {done_run.returncode}: {last}")
@@ -186,4 +235,5 @@ class Pgbench:
             database_cpu_ms=cpu * 1000 / max(transactions, 1),
             client_cpu_ms=client * 1000 / max(transactions, 1),
             machine_cpu_ms=machine * 1000 / max(transactions, 1),
+            latency_ms=latency,
         )
