@@ -261,7 +261,6 @@ _LINE_CLASS = {m.value: m for m in LineClass}
 
 def _facts(row: Any, year: int) -> CounterFacts:
     """The facts of a bill from the row the counter's read returns."""
-    state, settled, k_hash = row[0], row[1], row[2]
     person = None if row[17] is None else _person(*row[17:27])
     card = None
     if row[12] is not None and person is not None:
@@ -269,15 +268,31 @@ def _facts(row: Any, year: int) -> CounterFacts:
     enrolment = (
         None if person is None or row[27] is None else _enrolment(person.id, year, *row[27:31])
     )
-    categories = row[34]
+    institution = None if row[5] is None else _institution(*row[5:12], row[35], row[36])
+    return facts_of(row, year, institution, (card, person, enrolment), row[31], row[34])
+
+
+def facts_of(
+    row: Any,
+    year: int,
+    institution: Institution | None,
+    holder: tuple[Card | None, PersonRecord | None, Enrolment | None],
+    items: str | None,
+    categories: str | None,
+) -> CounterFacts:
+    """A bill's facts from what both reads return alike (the year's state, its settled
+    count, the kept answer in the row's first five columns; the items and categories as
+    JSON) and what each makes its own way (the institution, the holder)."""
+    state, settled, k_hash = row[0], row[1], row[2]
+    card, person, enrolment = holder
     # Positionally: CounterFacts' fields in their order (fast_init takes keywords dearer).
     return CounterFacts(
         None if k_hash is None else StoredAnswer(k_hash, row[3], row[4]),
-        None if row[5] is None else _institution(*row[5:12], row[35], row[36]),
+        institution,
         card,
         person,
         enrolment,
-        {} if row[31] is None else dict(_items(row[31])),
+        {} if items is None else dict(_items(items)),
         YearAccumulators(year=year) if state is None else _year_of(state),
         0 if settled is None else int(settled),
         # No categories (most persons: NULL, no JSON) without a generator over none.

@@ -55,15 +55,14 @@ from yibao.adapters.db.counter_pg import (
     _json,
     _loads,
     _person,
-    _year_of,
+    facts_of,
     written_state,
 )
 from yibao.adapters.db.regions_repo import Regions
 from yibao.adapters.db.repositories import Registry
 from yibao.adapters.db.tables import idempotency_keys, settlements
 from yibao.adapters.db.tables_clearing import region_ledger
-from yibao.domain.accumulators import YearAccumulators
-from yibao.domain.model import CategorySpan, Filing
+from yibao.domain.model import Filing
 from yibao.domain.registry import Card, Enrolment, Institution, PersonRecord, Referral
 from yibao.service.ports import now
 from yibao.service.ports.records import (
@@ -72,7 +71,6 @@ from yibao.service.ports.records import (
     KeyTakenError,
     NewAnswer,
     SettlementRecord,
-    StoredAnswer,
 )
 
 # The bills as rows, each its BillKeys as orjson writes a dataclass (its fields by name,
@@ -509,30 +507,13 @@ class PgBatchCounter(PgCounter):
 def _batch_facts(row: Any, year: int) -> CounterFacts:
     """A bill's facts from its row of the batch's read (READ_MANY), as counter_pg._facts
     makes them from the read of one bill: the same objects for the same values."""
-    state, settled, k_hash, holder, categories = row[0], row[1], row[2], row[6], row[10]
-    card = person = enrolment = None
-    if holder is not None:
-        card, person, enrolment = _holder_of(holder, year)
-    # Positionally: CounterFacts' fields in their order (fast_init takes keywords dearer).
-    return CounterFacts(
-        None if k_hash is None else StoredAnswer(k_hash, row[3], row[4]),
-        None if row[5] is None else _institution_of(row[5]),
-        card,
-        person,
-        enrolment,
-        {} if row[7] is None else dict(_items(row[7])),
-        YearAccumulators(year=year) if state is None else _year_of(state),
-        0 if settled is None else int(settled),
-        # No categories (most persons: NULL, no JSON) without a generator over none.
-        None
-        if person is None
-        else ()
-        if categories is None
-        else tuple(
-            CategorySpan(category, _day(valid_from), _day(valid_to))
-            for category, valid_from, valid_to in _loads(categories)
-        ),
-    )
+    holder = row[6]
+    institution = None if row[5] is None else _institution_of(row[5])
+    held = _NO_HOLDER if holder is None else _holder_of(holder, year)
+    return facts_of(row, year, institution, held, row[7], row[10])
+
+
+_NO_HOLDER: tuple[None, None, None] = (None, None, None)
 
 
 # The institution and the holder (card, person, enrolment) of a JSON text of the read, by
