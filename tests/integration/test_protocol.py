@@ -563,6 +563,14 @@ def test_a_trusted_proxys_https_is_the_applications(held: tuple[Any, Held, str])
         assert (b"strict-transport-security: " in mine) is hsts
 
 
+async def settled_first(wire: Wire, committer: Held, token: str) -> bytes:
+    """The connection's first settlement sent, answered by the committer, and its answer."""
+    wire.send(post(token, BODY))
+    await until(lambda: len(committer.futures) == 1)
+    committer.answer(0)
+    return (await wire.answers(1))[0]
+
+
 def test_a_token_not_in_memory_and_a_large_body_go_the_asgi_way(
     held: tuple[Any, Held, str], engine: Any, policies: Any
 ) -> None:
@@ -575,10 +583,7 @@ def test_a_token_not_in_memory_and_a_large_body_go_the_asgi_way(
     async def main() -> list[bytes]:
         wire = Wire(app, YIBAO)
         await warmed(wire)
-        wire.send(post(fresh, BODY))
-        await until(lambda: len(committer.futures) == 1)
-        committer.answer(0)
-        first = (await wire.answers(1))[0]
+        first = await settled_first(wire, committer, fresh)
         writes = wire.transport.writes
         large = b" " * 70_000 + BODY
         wire.send(post(token, large))
@@ -602,10 +607,7 @@ def test_a_token_revoked_on_an_open_connection_is_refused(held: tuple[Any, Held,
     async def main() -> list[bytes]:
         wire = Wire(app, YIBAO)
         await warmed(wire)
-        wire.send(post(token, BODY))
-        await until(lambda: len(committer.futures) == 1)
-        committer.answer(0)
-        await wire.answers(1)
+        await settled_first(wire, committer, token)
         services.access.revoke_token(token.split()[1])
         wire.send(post(token, BODY))
         return await wire.answers(2)
