@@ -205,9 +205,10 @@ class TimedUnitOfWork(UnitOfWork):
 
 class GcPauses:
     """The garbage collector's pauses in this process while entered (gc.callbacks), each
-    as five numbers: its generation, its wall time (ms), the CPU time of the thread that
-    ran it (ms, time.thread_time), the objects it found unreachable, and its start
-    (perf_counter). Wall and CPU both, because while a collection runs no other thread of
+    as five numbers: its generation, its wall time (ms), its start (perf_counter), the CPU
+    time of the thread that ran it (ms, time.thread_time) and the objects it found
+    unreachable (the first three in the order of the older records, so that a reader of
+    those reads these). Wall and CPU both, because while a collection runs no other thread of
     the process runs Python, and on a loaded machine a collection of 2 ms of CPU can hold
     them 30 ms when the kernel takes the core from it midway: the two say which it was.
 
@@ -227,16 +228,12 @@ class GcPauses:
         elif self._started:
             wall = (time.perf_counter() - self._started) * 1000
             cpu = (time.thread_time() - self._cpu) * 1000
-            self.flat.extend((info["generation"], wall, cpu, info["collected"], self._started))
+            self.flat.extend((info["generation"], wall, self._started, cpu, info["collected"]))
 
     def rows(self) -> list[list[float]]:
-        """One [generation, ms, started, cpu ms, collected] a pause (the first three as
-        before, so that a reader of the older records reads these)."""
+        """One [generation, ms, started, cpu ms, collected] a pause."""
         flat = self.flat
-        return [
-            [flat[n], flat[n + 1], flat[n + 4], flat[n + 2], flat[n + 3]]
-            for n in range(0, len(flat), 5)
-        ]
+        return [flat[n : n + 5].tolist() for n in range(0, len(flat), 5)]
 
     def __enter__(self) -> GcPauses:
         gc.callbacks.append(self._on_gc)
