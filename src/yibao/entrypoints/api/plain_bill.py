@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import orjson
 from pydantic import BaseModel
@@ -42,24 +42,35 @@ _PLAIN_BYTES = bytes(b for b in range(0x20, 0x7F) if b != ord("\\"))
 _KEYS = frozenset(BillFields.model_fields)
 _LINE_KEYS = frozenset(LineFields.model_fields)
 _KINDS = {kind.value: kind for kind in Kind}
-_CAUSES = frozenset({"ordinary", "accident"})
-_DELIVERIES = frozenset({"natural", "caesarean"})
-_ID_MAX = 2**63 - 1  # referred_from's le
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # fromisoformat alone takes 20260302 too
 
 
-def _most(model: type[BaseModel], name: str) -> int:
-    """A field's max_length, as the model has it (one place for each bound)."""
-    for bound in model.model_fields[name].metadata:  # annotated_types' MinLen, MaxLen ...
-        most = getattr(bound, "max_length", None)
+def _most(model: type[BaseModel], name: str, bound: str = "max_length") -> int:
+    """A field's bound (max_length, le), as the model has it (one place for each bound)."""
+    for given in model.model_fields[name].metadata:  # annotated_types' MinLen, MaxLen, Le ...
+        most = getattr(given, bound, None)
         if most is not None:
             return int(most)
     raise LookupError(name)
 
 
+def _choices(model: type[BaseModel], name: str) -> frozenset[str]:
+    """The texts a field's Literal allows, as the model has them (None left out)."""
+    annotation = model.model_fields[name].annotation
+    found: set[str] = set()
+    for arm in get_args(annotation) if get_origin(annotation) is not Literal else (annotation,):
+        if get_origin(arm) is Literal:
+            found.update(get_args(arm))
+    if not found:
+        raise LookupError(name)
+    return frozenset(found)
+
+
 _CARD_MAX, _DIAGNOSIS_MAX = _most(BillFields, "card_number"), _most(BillFields, "diagnosis")
 _DISEASE_MAX, _LINES_MAX = _most(BillFields, "disease"), _most(BillFields, "lines")
 _CODE_MAX = _most(LineFields, "code")
+_ID_MAX = _most(BillFields, "referred_from", "le")
+_CAUSES, _DELIVERIES = _choices(BillFields, "cause"), _choices(BillFields, "delivery")
 _ZERO = Decimal(0)
 # A bill that names no cause, delivery or referral: one shared value (it is frozen).
 _ORDINARY = EncounterDetails()
