@@ -34,6 +34,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -517,37 +518,22 @@ _NO_HOLDER: tuple[None, None, None] = (None, None, None)
 
 
 # The institution and the holder (card, person, enrolment) of a JSON text of the read, by
-# that text (and the bill's year, whose enrolment it is): every column's value is in it, so
-# a changed row is another text, never the object kept before. Made by counter_pg's own
-# keyed constructors, so that a bill read alone gets the same objects (the service keeps
-# what it makes of them on them). A person whose id number is wrong raises every time (an
-# exception is never kept). Bounded: emptied when full.
-_INSTITUTIONS: dict[str, Institution] = {}
-_HOLDERS: dict[tuple[str, int], tuple[Card | None, PersonRecord, Enrolment | None]] = {}
-_KEPT_AT_MOST = 1 << 16
-
-
+# that text (and the bill's year, whose enrolment it is), kept as counter_pg keeps its
+# objects (lru_cache, the same bounds): every column's value is in the text, so a changed
+# row is another text, never the object kept before. Made by counter_pg's own keyed
+# constructors, so that a bill read alone gets the same objects (the service keeps what it
+# makes of them on them). A person whose id number is wrong raises every time (an
+# exception is never kept).
+@lru_cache(maxsize=4096)
 def _institution_of(text: str) -> Institution:
-    found = _INSTITUTIONS.get(text)
-    if found is None:
-        if len(_INSTITUTIONS) >= _KEPT_AT_MOST:
-            _INSTITUTIONS.clear()
-        found = _INSTITUTIONS[text] = _institution(*_loads(text))
-    return found
+    return _institution(*_loads(text))
 
 
+@lru_cache(maxsize=1 << 16)
 def _holder_of(text: str, year: int) -> tuple[Card | None, PersonRecord, Enrolment | None]:
-    found = _HOLDERS.get((text, year))
-    if found is None:
-        if len(_HOLDERS) >= _KEPT_AT_MOST:
-            _HOLDERS.clear()
-        found = _HOLDERS[(text, year)] = _holder(_loads(text), year)
-    return found
-
-
-def _holder(values: list[Any], year: int) -> tuple[Card | None, PersonRecord, Enrolment | None]:
     """The card (if the bill names one), the person and their enrolment of the year (if
     any) of a holder's columns: the card's 0-4, the person's 5-14, the enrolment's 15-18."""
+    values = _loads(text)
     (number, status, issued_on, replaced_by, due_on, pid, id_number, name, birth_date, sex) = (
         values[:10]
     )
