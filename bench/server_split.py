@@ -15,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
 from rich.console import Console
 from rich.table import Table
 
@@ -123,8 +122,8 @@ def print_pauses(folder: Path, since: float = 0.0) -> None:
     """The collector's pauses alone (YIBAO_GC_LOG: a run without the split)."""
     found = [
         row
-        for path in sorted(folder.glob("gc-*.json"))  # GcPauses' files
-        for row in since_start(orjson.loads(path.read_bytes())["gc"], since)
+        for summary in read_summaries(folder, "gc")  # GcPauses' files
+        for row in since_start(summary["gc"], since)
     ]
     if not found:
         print(
