@@ -21,7 +21,6 @@ figures are comparable.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
@@ -34,6 +33,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from common import children_cpu_seconds, machine_busy_seconds  # bench/common.py
+from yibao.entrypoints.api.latency import quantile
 
 DATABASE = "yibao_pgbench"
 
@@ -58,7 +58,8 @@ class PgbenchRun:
 
 @dataclass(frozen=True)
 class Latency:
-    """Transactions' latencies, milliseconds, as the client measured them."""
+    """Requests' or transactions' latencies, milliseconds, as the client measured them
+    (wrk's for the settlements, bench/settle_http.py; pgbench's log for its own)."""
 
     p50: float
     p99: float
@@ -67,16 +68,12 @@ class Latency:
 
     @classmethod
     def of(cls, micros: list[int]) -> Latency | None:
-        """Nearest-rank quantiles of latencies in microseconds; None for none."""
+        """Nearest-rank quantiles (the server's own, latency.quantile) of latencies in
+        microseconds; None for none."""
         if not micros:
             return None
-        ordered = sorted(micros)
-
-        def at(q: float) -> float:
-            rank = min(len(ordered), max(1, math.ceil(q * len(ordered))))
-            return ordered[rank - 1] / 1000
-
-        return cls(at(0.50), at(0.99), at(0.999), ordered[-1] / 1000)
+        ms = sorted(m / 1000 for m in micros)
+        return cls(quantile(ms, 0.50), quantile(ms, 0.99), quantile(ms, 0.999), ms[-1])
 
 
 def logged_latencies(folder: Path) -> list[int]:

@@ -50,6 +50,7 @@ from sqlalchemy.engine import make_url
 from common import children_cpu_seconds, machine_busy_seconds  # bench/common.py
 from flame import Profiler  # bench/flame.py
 from pgbench import (  # bench/pgbench.py
+    Latency,
     Pgbench,
     PgbenchFailedError,
     PgbenchRun,
@@ -263,7 +264,7 @@ def fire_wrk(
     hospitals: list[str],
     items: list[tuple[str, str | None]],
     prefix: str = "bench",
-) -> tuple[int, int, float, Tail]:
+) -> tuple[int, int, float, Latency]:
     """Run wrk with a script that sends random bills; returns (requests, non-2xx, seconds,
     the latencies' tail). Idempotency keys start with `prefix`: a second run with keys of
     the first would be answered by replays."""
@@ -319,18 +320,8 @@ end
     assert done, out
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     elapsed = float(done.group(2)) * (60 if done.group(3) == "m" else 1)
-    tail = Tail(ms("50%"), ms("99%"), ms("p99.9"), ms("max"))
+    tail = Latency(ms("50%"), ms("99%"), ms("p99.9"), ms("max"))
     return int(done.group(1)), int(bad.group(1)) if bad else 0, elapsed, tail
-
-
-@dataclass(frozen=True)
-class Tail:
-    """The clients' latencies, milliseconds."""
-
-    p50: float
-    p99: float
-    p999: float
-    max: float
 
 
 @dataclass(frozen=True)
@@ -340,7 +331,7 @@ class YibaoRun:
     settled: int
     others: str
     seconds: float
-    tail: Tail
+    tail: Latency
     server_cpu_ms: float
     database_cpu_ms: float
     client_cpu_ms: float  # wrk's (0 with the Python clients, which run in this process)
@@ -421,7 +412,7 @@ def serve_and_fire(args: argparse.Namespace, url: str) -> YibaoRun:
                 ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()) if k != 201) or "none"
             )
             q = statistics.quantiles(latencies, n=1000) if len(latencies) > 1 else [0.0] * 999
-            tail = Tail(q[499] * 1000, q[989] * 1000, q[998] * 1000, max(latencies) * 1000)
+            tail = Latency(q[499] * 1000, q[989] * 1000, q[998] * 1000, max(latencies) * 1000)
         cpu_after, loop_after = cpu_seconds(server.pid), loop_seconds(server.pid)
         client_after, machine_after = children_cpu_seconds(), machine_busy_seconds()
         health = httpx.get(f"{base}/healthz", timeout=10).json()
