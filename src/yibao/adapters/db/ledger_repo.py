@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -62,12 +63,7 @@ def year_state(acc: YearAccumulators) -> str:
     counters = "{}"
     if thresholds:
         ((name, amount),) = thresholds.items()
-        key = _KEYS.get(name)
-        if key is None:
-            if len(_KEYS) >= 1024:  # counters' names come from policies: a bounded memory
-                _KEYS.clear()
-            key = _KEYS[name] = orjson.dumps(name).decode()
-        counters = f'{{{key}:"{amount!s}"}}'
+        counters = f'{{{_json_key(name)}:"{amount!s}"}}'
     pooled, inpatient, outpatient = (
         acc.pooled_cost,
         acc.inpatient_fund_paid,
@@ -85,8 +81,10 @@ def year_state(acc: YearAccumulators) -> str:
     )
 
 
-# A threshold counter's name as JSON (orjson's text of it), by name.
-_KEYS: dict[str, str] = {}
+@lru_cache(maxsize=1024)  # counters' names come from policies: a bounded memory
+def _json_key(name: str) -> str:
+    """A threshold counter's name as JSON (orjson's text of it)."""
+    return orjson.dumps(name).decode()
 
 
 class Ledger:
